@@ -1,0 +1,40 @@
+"""CodeTether Hub: drive AI-agent tasks from no-code automation platforms."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from hub import config as settings
+from hub.db import db
+from hub.errors import HubError, handle_hub_error
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app from the environment's settings, overridden by ``config``."""
+    loaded = settings.load()
+    app = Flask(__name__, instance_path=loaded["HUB_INSTANCE_PATH"])
+    app.config.update(loaded)
+    if config:
+        app.config.update(config)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    app.json.sort_keys = False
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("hub").setLevel(logging.INFO)
+
+    db.init_app(app)
+    from flask_migrate import Migrate
+
+    Migrate(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
+
+    from hub import api
+
+    api.init_app(app)
+    app.register_error_handler(HubError, handle_hub_error)
+    return app
+
+
+def _migrations_dir() -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parent.parent / "migrations")

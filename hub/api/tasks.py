@@ -1,0 +1,81 @@
+import marshmallow as ma
+from flask.views import MethodView
+from marshmallow import fields, validate
+
+from hub.api.base import Blueprint, ErrorSchema
+from hub.auth import current_user
+from hub.models.tasks import AGENT_TYPES, STATUSES
+from hub.schemas import OptionalStr, RequiredText, TaskSchema, UTCDateTime, WholeNumber
+from hub.services import tasks
+
+blp = Blueprint("tasks", __name__, url_prefix="/api/v1", description="AI agent tasks")
+
+PRIORITY_RANGE = validate.Range(min=-1_000_000, max=1_000_000)
+
+
+class TaskCreateSchema(ma.Schema):
+    title = RequiredText(max_length=500, metadata={"description": "Task title"})
+    prompt = RequiredText(max_length=100_000, metadata={"description": "Instructions for the AI agent"})
+    codebase_id = OptionalStr(validate=validate.Length(max=64),
+                              metadata={"description": "Target codebase; the user's `global` one when empty"})
+    agent_type = fields.String(load_default="build", validate=validate.OneOf(AGENT_TYPES),
+                               metadata={"description": "build (default), plan, general or explore"})
+    model = OptionalStr(validate=validate.Length(max=200), metadata={"description": "LLM model to use"})
+    priority = WholeNumber(load_default=0, validate=PRIORITY_RANGE,
+                              metadata={"description": "Higher = more urgent (default 0)"})
+
+
+class TaskQuerySchema(ma.Schema):
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    codebase_id = fields.String(validate=validate.Length(min=1, max=64))
+    created_after = UTCDateTime()
+    created_before = UTCDateTime()
+    completed_after = UTCDateTime()
+    completed_before = UTCDateTime()
+    page = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000),
+                          metadata={"description": "0-based page number"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+
+
+TOTAL_HEADER = {"X-Total-Count": {"description": "Tasks matching the filters", "schema": {"type": "integer"}}}
+
+
+@blp.route("/tasks")
+class Tasks(MethodView):
+    @blp.auth("tasks:read")
+    @blp.arguments(TaskQuerySchema, location="query")
+    @blp.response(200, TaskSchema(many=True), headers=TOTAL_HEADER)
+    @blp.alt_response(422, schema=ErrorSchema)
+    def get(self, args):
+        """List tasks, newest first, as a bare array (total in `X-Total-Count`)."""
+        items, total = tasks.list_tasks(current_user(), **args)
+        return items, 200, {"X-Total-Count": str(total)}
+
+    @blp.auth("tasks:write")
+    @blp.arguments(TaskCreateSchema)
+    @blp.response(201, TaskSchema)
+    @blp.alt_response(422, schema=ErrorSchema)
+    def post(self, args):
+        """Create a task for an AI agent."""
+        return tasks.create_task(current_user(), **args)
+
+
+@blp.route("/tasks/<task_id>")
+class TaskById(MethodView):
+    @blp.auth("tasks:read")
+    @blp.response(200, TaskSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    def get(self, task_id):
+        """One task by id."""
+        return tasks.get_task(current_user(), task_id)
+
+
+@blp.route("/tasks/<task_id>/cancel")
+class TaskCancel(MethodView):
+    @blp.auth("tasks:write")
+    @blp.response(200, TaskSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="The task already finished")
+    def post(self, task_id):
+        """Cancel a pending or running task."""
+        return tasks.cancel_task(current_user(), task_id)

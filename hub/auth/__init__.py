@@ -1,0 +1,70 @@
+"""Who is calling, and what they may do.
+
+Every ``/api/v1`` view is wrapped by ``Blueprint.auth(scope)``, which calls
+``authenticate()`` and then ``require_scope()``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import g, request
+
+from hub.errors import Forbidden, Unauthorized
+from hub.models import User
+
+# The four scopes the Zapier app requests, then the two only API keys use.
+SCOPES = {
+    "tasks:read": "List and view your tasks",
+    "tasks:write": "Create and cancel tasks",
+    "messages:write": "Send messages",
+    "codebases:read": "List your codebases",
+    "messages:read": "Read your conversations",
+    "codebases:write": "Create codebases",
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: User
+    scopes: frozenset[str]
+    via: str  # "api_key" | "oauth" | "oidc"
+    credential_id: str
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def authenticate() -> Principal:
+    """Resolve the request's bearer credential, once per request."""
+    principal = g.get("principal")
+    if principal is not None:
+        return principal
+    token = bearer_token()
+    if token is None:
+        raise Unauthorized("Send 'Authorization: Bearer <token>' (an API key or an OAuth access token).", error="")
+    from hub.services import accounts
+
+    principal = accounts.principal_for_api_key(token) if token.startswith("ct_") else None
+    if principal is None:
+        raise Unauthorized("The access token is invalid, expired or revoked.")
+    g.principal = principal
+    return principal
+
+
+def require_scope(principal: Principal, scope: str) -> None:
+    if scope not in principal.scopes:
+        raise Forbidden(
+            f"This token lacks the '{scope}' scope.",
+            code="insufficient_scope",
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
+            extra={"required_scope": scope},
+        )
+
+
+def current_user() -> User:
+    return g.principal.user

@@ -1,0 +1,79 @@
+"""Settings: one table, read from the environment, with defaults.
+
+Every setting is listed here once; the README's settings table is checked
+against this list by the tests, so the two cannot drift apart.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    doc: str
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("HUB_INSTANCE_PATH", "./instance", "Folder that holds local state: SQLite database, embedded Redis, generated secret key."),
+    Setting("DATABASE_URL", None, "SQLAlchemy URL. Default: SQLite file `hub.db` in the instance folder (WAL mode). Production: `postgresql+psycopg://…`."),
+    Setting("REDIS_URL", None, "Redis for jobs, limits and worker wake-ups. Default: the embedded Redis, socket `redis.sock` in the instance folder."),
+    Setting("SECRET_KEY", None, "Signs sessions and CSRF tokens. Default: generated once and kept in `secret_key` in the instance folder.", secret=True),
+    Setting("HUB_BASE_URL", "http://127.0.0.1:5000", "Public URL of the hub; task `url`s and OAuth metadata are built from it."),
+    Setting("HUB_HOST", "127.0.0.1", "Address `codetether-hub up` listens on."),
+    Setting("HUB_PORT", "5000", "Port `codetether-hub up` listens on."),
+    Setting("HUB_WEB_WORKERS", "2", "gunicorn worker processes started by `codetether-hub up`."),
+    Setting("HUB_TASK_MAX_RETRIES", "3", "Times a task whose worker vanished is put back to `pending` before it fails."),
+)
+
+
+def _instance_path() -> Path:
+    return Path(os.environ.get("HUB_INSTANCE_PATH") or "./instance").resolve()
+
+
+def _secret_key(instance: Path) -> str:
+    """Return SECRET_KEY, generating and keeping one in the instance folder."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = instance / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: when two processes start at once, one writes and both read it.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def default_redis_url(instance: Path) -> str:
+    return f"unix://{instance / 'redis.sock'}"
+
+
+def load() -> dict:
+    """Build the Flask config mapping from the environment."""
+    instance = _instance_path()
+    env = {s.name: os.environ.get(s.name) or s.default for s in SETTINGS}
+    database_url = env["DATABASE_URL"] or f"sqlite:///{instance / 'hub.db'}"
+    return {
+        "HUB_INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": env["REDIS_URL"] or default_redis_url(instance),
+        "SECRET_KEY": _secret_key(instance),
+        "HUB_BASE_URL": env["HUB_BASE_URL"].rstrip("/"),
+        "HUB_HOST": env["HUB_HOST"],
+        "HUB_PORT": int(env["HUB_PORT"]),
+        "HUB_WEB_WORKERS": int(env["HUB_WEB_WORKERS"]),
+        "HUB_TASK_MAX_RETRIES": int(env["HUB_TASK_MAX_RETRIES"]),
+    }

@@ -1,0 +1,130 @@
+"""Errors the hub raises on purpose, and how every error becomes JSON.
+
+Every error body has the same shape: ``{"code", "status", "message"}`` plus
+``errors`` (field -> messages) when input was bad.
+"""
+from __future__ import annotations
+
+import logging
+
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+# Machine codes for werkzeug's own errors (unknown route, wrong method, ...).
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class HubError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, errors: dict | None = None,
+                 headers: dict | None = None, extra: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+class NotFound(HubError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(HubError):
+    status = 409
+    code = "conflict"
+
+
+class ValidationFailed(HubError):
+    status = 422
+    code = "validation_error"
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}", errors={field: [message]})
+
+
+class Unauthorized(HubError):
+    status = 401
+    code = "invalid_token"
+
+    def __init__(self, message: str, error: str = "invalid_token"):
+        header = 'Bearer realm="codetether-hub"'
+        if error:
+            header += f', error="{error}", error_description="{message}"'
+        super().__init__(message, code=error or "unauthorized", headers={"WWW-Authenticate": header})
+
+
+class Forbidden(HubError):
+    status = 403
+    code = "forbidden"
+
+
+def body(status: int, code: str, message: str, errors: dict | None = None, **extra) -> dict:
+    payload = {"code": code, "status": status, "message": message}
+    if errors:
+        payload["errors"] = errors
+    payload.update(extra)
+    return payload
+
+
+def flatten_field_errors(messages: dict) -> dict:
+    """webargs nests errors by location ({"json": {"title": [...]}});
+    callers want the field names."""
+    flat: dict = {}
+    for location_errors in messages.values():
+        if isinstance(location_errors, dict):
+            flat.update(location_errors)
+    return flat
+
+
+def describe(errors: dict) -> str:
+    parts = []
+    for field, messages in errors.items():
+        text = messages
+        if isinstance(messages, list):
+            text = " ".join(str(m) for m in messages)
+        elif isinstance(messages, dict):
+            text = "; ".join(f"{k}: {v}" for k, v in messages.items())
+        parts.append(f"{field}: {text}")
+    return "Invalid input. " + " ".join(parts)
+
+
+def handle_hub_error(error: HubError):
+    payload = body(error.status, error.code, error.message, error.errors, **error.extra)
+    return payload, error.status, error.headers
+
+
+def handle_http_exception(error: HTTPException):
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    errors = None
+    if "messages" in data:  # webargs validation failure
+        errors = flatten_field_errors(data["messages"])
+        message = describe(errors)
+    else:
+        message = error.description or error.name
+    if status >= 500:
+        log.exception("unhandled error", exc_info=getattr(error, "original_exception", None))
+        message = "Internal error; the request may be retried."
+    headers = dict(data.get("headers") or {})
+    if error.response is not None:  # e.g. 405's Allow header
+        headers.update({k: v for k, v in error.get_headers() if k.lower() != "content-type"})
+    return body(status, HTTP_CODES.get(status, "error"), message, errors), status, headers

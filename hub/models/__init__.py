@@ -1,0 +1,7 @@
+"""Data model. Integer ``pk`` columns join tables; string ``id`` columns are
+the opaque public identifiers the API shows."""
+from hub.models.accounts import ApiKey, User  # noqa: F401
+from hub.models.codebases import Codebase  # noqa: F401
+from hub.models.conversations import Conversation, Message  # noqa: F401
+from hub.models.events import Event  # noqa: F401
+from hub.models.tasks import Task  # noqa: F401

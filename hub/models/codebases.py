@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.db import db, utcnow
+
+GLOBAL_CODEBASE_ID = "global"
+
+
+class Codebase(db.Model):
+    """A repository agents work on. ``id`` is unique per user: every user has
+    a ``global`` codebase, used when a task names none."""
+
+    __tablename__ = "codebases"
+    __table_args__ = (UniqueConstraint("user_pk", "id", name="uq_codebases_user_pk_id"),)
+
+    pk: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[str] = mapped_column(String(64))
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str | None] = mapped_column(String(1024))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.db import db, utcnow
+from hub.models.codebases import Codebase
+
+
+class Conversation(db.Model):
+    """A thread of messages. ``id`` is unique per user and may come from the
+    caller (a Slack ``thread_ts``), so one thread stays one conversation."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("user_pk", "id", name="uq_conversations_user_pk_id"),)
+
+    pk: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[str] = mapped_column(String(255))
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
+    codebase_pk: Mapped[int] = mapped_column(ForeignKey("codebases.pk"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    codebase: Mapped[Codebase] = relationship(lazy="joined")
+
+
+class Message(db.Model):
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_conversation_pk_pk", "conversation_pk", "pk"),)
+
+    pk: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    conversation_pk: Mapped[int] = mapped_column(ForeignKey("conversations.pk", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(20))  # user | assistant
+    content: Mapped[str] = mapped_column(Text)
+    task_id: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    conversation: Mapped[Conversation] = relationship(lazy="joined")

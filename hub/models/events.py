@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.db import db, utcnow
+
+EVENT_TYPES = (
+    "task.created",
+    "task.started",
+    "task.completed",
+    "task.failed",
+    "task.cancelled",
+    "message.created",
+)
+
+
+class Event(db.Model):
+    """The outbox: written in the same transaction as the change it records.
+
+    ``data`` is the object as of that moment; ``dispatched_at`` is set once
+    its delivery jobs reached Redis, so a sweeper can find the ones that did
+    not (crash or Redis outage between commit and enqueue).
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_user_type_pk", "user_pk", "type", "pk"),)
+
+    pk: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(40))
+    task_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    data: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    dispatched_at: Mapped[datetime | None] = mapped_column(index=True)

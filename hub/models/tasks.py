@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.db import db, utcnow
+from hub.models.codebases import Codebase
+from hub.models.conversations import Conversation
+
+AGENT_TYPES = ("build", "plan", "general", "explore")
+STATUSES = ("pending", "running", "completed", "failed", "cancelled")
+ACTIVE_STATUSES = ("pending", "running")
+
+
+class Task(db.Model):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        # The API's list: a user's tasks newest first, optionally by status.
+        Index("ix_tasks_user_created", "user_pk", "created_at", "pk"),
+        Index("ix_tasks_user_status_created", "user_pk", "status", "created_at", "pk"),
+        Index("ix_tasks_user_completed", "user_pk", "completed_at"),
+        # Workers claim by priority, then age.
+        Index("ix_tasks_status_priority", "status", "priority", "created_at"),
+    )
+
+    pk: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
+    codebase_pk: Mapped[int] = mapped_column(ForeignKey("codebases.pk"))
+    conversation_pk: Mapped[int | None] = mapped_column(ForeignKey("conversations.pk"))
+    title: Mapped[str] = mapped_column(String(500))
+    prompt: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    agent_type: Mapped[str] = mapped_column(String(20), default="build")
+    model: Mapped[str | None] = mapped_column(String(200))
+    priority: Mapped[int] = mapped_column(default=0)
+    result: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    retry_count: Mapped[int] = mapped_column(default=0)
+    max_retries: Mapped[int] = mapped_column(default=3)
+    duration_seconds: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+
+    codebase: Mapped[Codebase] = relationship(lazy="joined")
+    conversation: Mapped[Conversation | None] = relationship(lazy="joined")
+
+    @property
+    def codebase_id(self) -> str:
+        return self.codebase.id
+
+    @property
+    def conversation_id(self) -> str | None:
+        return self.conversation.id if self.conversation else None

@@ -1,0 +1,143 @@
+"""How the hub shows its objects: one representation each, used by the API,
+the event payloads and the connectors alike."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import marshmallow as ma
+from flask import current_app
+from marshmallow import fields
+
+
+class UTCDateTime(fields.DateTime):
+    """ISO-8601 in UTC with a ``Z``. Naive input is taken as UTC; aware input
+    is converted. The database stores naive UTC."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.isoformat(timespec="milliseconds") + "Z"
+
+    def _deserialize(self, value, attr, data, **kwargs) -> datetime:
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if parsed.tzinfo is not None:
+            try:
+                parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+            except OverflowError:
+                raise ma.ValidationError("Date is out of range.") from None
+        return parsed
+
+
+class OptionalStr(fields.String):
+    """An optional string where an empty value means "not given" (no-code
+    tools send "" for fields a user left blank)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_none", True)
+        kwargs.setdefault("load_default", None)
+        super().__init__(**kwargs)
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if isinstance(value, str) and not value.strip():
+            return None  # before validators, which would see a blank
+        return super().deserialize(value, attr, data, **kwargs)
+
+
+class WholeNumber(fields.Integer):
+    """An integer, given as a number or a numeric string; 1.5 is refused,
+    not truncated."""
+
+    def _validated(self, value):
+        if isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        if isinstance(value, float) and not value.is_integer():
+            raise self.make_error("invalid", input=value)
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                raise self.make_error("invalid", input=value) from None
+        return super()._validated(value)
+
+
+class RequiredText(fields.String):
+    """A required string that must not be blank."""
+
+    def __init__(self, max_length: int | None = None, **kwargs):
+        kwargs.setdefault("required", True)
+        validators = [ma.validate.Length(min=1, max=max_length, error="Must not be empty" if max_length is None else None)]
+        super().__init__(validate=validators, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not text.strip():
+            raise ma.ValidationError("Must not be blank.")
+        return text
+
+
+def task_url(task_id: str) -> str:
+    return f"{current_app.config['HUB_BASE_URL']}/tasks/{task_id}"
+
+
+class TaskSchema(ma.Schema):
+    id = fields.String(metadata={"description": "Same as task_id; the unique id automation tools dedupe on"})
+    task_id = fields.Function(lambda task: task.id, metadata={"description": "Unique task identifier", "type": "string"})
+    title = fields.String()
+    prompt = fields.String()
+    status = fields.String(metadata={"description": "pending, running, completed, failed or cancelled"})
+    codebase_id = fields.String()
+    conversation_id = fields.String(allow_none=True)
+    agent_type = fields.String(metadata={"description": "build, plan, general or explore"})
+    model = fields.String(allow_none=True)
+    priority = fields.Integer(metadata={"description": "Higher runs sooner"})
+    result = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)
+    retry_count = fields.Integer()
+    max_retries = fields.Integer()
+    duration_seconds = fields.Float(allow_none=True)
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+    started_at = UTCDateTime(allow_none=True)
+    completed_at = UTCDateTime(allow_none=True)
+    failed_at = UTCDateTime(allow_none=True)
+    cancelled_at = UTCDateTime(allow_none=True)
+    url = fields.Function(lambda task: task_url(task.id), metadata={"description": "The task's page", "type": "string"})
+
+
+class CodebaseSchema(ma.Schema):
+    id = fields.String()
+    codebase_id = fields.Function(lambda cb: cb.id, metadata={"type": "string"})
+    name = fields.String()
+    path = fields.String(allow_none=True)
+    description = fields.String(allow_none=True)
+    created_at = UTCDateTime()
+
+
+class MessageSchema(ma.Schema):
+    id = fields.String()
+    message_id = fields.Function(lambda m: m.id, metadata={"type": "string"})
+    conversation_id = fields.Function(lambda m: m.conversation.id, metadata={"type": "string"})
+    codebase_id = fields.Function(lambda m: m.conversation.codebase.id, metadata={"type": "string"})
+    role = fields.String(metadata={"description": "user or assistant"})
+    content = fields.String()
+    task_id = fields.String(allow_none=True)
+    created_at = UTCDateTime()
+
+
+class UserSchema(ma.Schema):
+    id = fields.Function(lambda user: user.username, metadata={"type": "string"})
+    username = fields.String()
+    email = fields.String(allow_none=True)
+    name = fields.String(allow_none=True)
+    tier = fields.String()
+    is_admin = fields.Boolean()
+
+
+def dump_task(task) -> dict:
+    return TaskSchema().dump(task)
+
+
+def dump_message(message) -> dict:
+    return MessageSchema().dump(message)

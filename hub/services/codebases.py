@@ -1,0 +1,36 @@
+"""Codebases: where agents work. Each user's ``global`` is the default."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from hub.db import begin_write, db, new_id
+from hub.errors import ValidationFailed
+from hub.models import Codebase, User
+from hub.models.codebases import GLOBAL_CODEBASE_ID
+
+
+def list_codebases(user: User) -> list[Codebase]:
+    return list(db.session.scalars(select(Codebase).where(Codebase.user_pk == user.pk).order_by(Codebase.pk)))
+
+
+def resolve(user: User, codebase_id: str | None, field: str = "codebase_id") -> Codebase:
+    """The user's codebase with this id, or their ``global`` one when none is
+    named. Unknown ids (and other users' ids) are a 422 on ``field``."""
+    wanted = codebase_id or GLOBAL_CODEBASE_ID
+    codebase = db.session.scalar(select(Codebase).where(Codebase.user_pk == user.pk, Codebase.id == wanted))
+    if codebase is None:
+        raise ValidationFailed(field, f"No codebase '{wanted}'. Use one of your codebase ids, or leave it empty for '{GLOBAL_CODEBASE_ID}'.")
+    return codebase
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def create_codebase(user: User, *, name: str, path: str | None = None, description: str | None = None) -> Codebase:
+    begin_write()
+    codebase = Codebase(id=new_id("cb_", 16), user_pk=user.pk, name=name.strip(), path=path, description=description)
+    db.session.add(codebase)
+    db.session.commit()
+    return codebase

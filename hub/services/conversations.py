@@ -1,0 +1,67 @@
+"""Conversations and their messages (Zapier's Send Message)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from hub.db import begin_write, db, new_id, utcnow
+from hub.errors import NotFound, ValidationFailed
+from hub.models import Conversation, Message, User
+from hub.schemas import dump_message
+from hub.services import codebases, events
+
+
+def _find(user: User, conversation_id: str) -> Conversation | None:
+    return db.session.scalar(
+        select(Conversation).where(Conversation.user_pk == user.pk, Conversation.id == conversation_id))
+
+
+def get_conversation(user: User, conversation_id: str) -> Conversation:
+    conversation = _find(user, conversation_id)
+    if conversation is None:
+        raise NotFound(f"No conversation '{conversation_id}'.")
+    return conversation
+
+
+def send_message(user: User, *, message: str, conversation_id: str | None = None,
+                 codebase_id: str | None = None) -> Message:
+    """Append the user's message to a conversation, starting it if the hub
+    has not seen ``conversation_id`` (a caller's thread id) for this user."""
+    for attempt in range(2):
+        try:
+            return _append(user, message, conversation_id, codebase_id)
+        except IntegrityError:
+            # Two first messages of one new thread raced (PostgreSQL); the
+            # loser now finds the winner's conversation.
+            db.session.rollback()
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _append(user: User, content: str, conversation_id: str | None, codebase_id: str | None) -> Message:
+    begin_write()
+    conversation = _find(user, conversation_id) if conversation_id else None
+    now = utcnow()
+    if conversation is None:
+        codebase = codebases.resolve(user, codebase_id)
+        conversation = Conversation(id=conversation_id or new_id("conv_"), user_pk=user.pk,
+                                    codebase=codebase, created_at=now)
+        db.session.add(conversation)
+    elif codebase_id and codebase_id != conversation.codebase.id:
+        raise ValidationFailed("codebase_id", f"Conversation '{conversation.id}' belongs to codebase "
+                                              f"'{conversation.codebase.id}'; leave codebase_id empty or use that one.")
+    conversation.updated_at = now
+    msg = Message(id=new_id("msg_"), conversation=conversation, role="user", content=content, created_at=now)
+    db.session.add(msg)
+    db.session.flush()
+    events.record(user.pk, "message.created", dump_message(msg))
+    db.session.commit()
+    return msg
+
+
+def list_messages(user: User, conversation_id: str, *, page: int = 0, limit: int = 50) -> list[Message]:
+    conversation = get_conversation(user, conversation_id)
+    query = (select(Message).where(Message.conversation_pk == conversation.pk)
+             .order_by(Message.pk).limit(limit).offset(page * limit))
+    return list(db.session.scalars(query))

@@ -1,0 +1,123 @@
+"""Tasks: the only code that changes a task's state.
+
+States: pending -> running -> completed | failed; pending | running ->
+cancelled; running -> pending when a worker's lease lapses (retry_count + 1,
+until max_retries, then failed). Each change commits with its event.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from hub.db import begin_write, db, new_id, utcnow
+from hub.errors import Conflict, NotFound
+from hub.models import Task, User
+from hub.schemas import dump_task
+from hub.services import codebases, events
+
+# status -> the statuses it may become
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "pending": frozenset({"running", "cancelled"}),
+    "running": frozenset({"completed", "failed", "cancelled", "pending"}),
+    "completed": frozenset(),
+    "failed": frozenset(),
+    "cancelled": frozenset(),
+}
+
+EVENT_FOR_STATUS = {
+    "running": "task.started",
+    "completed": "task.completed",
+    "failed": "task.failed",
+    "cancelled": "task.cancelled",
+}
+
+
+def create_task(user: User, *, title: str, prompt: str, codebase_id: str | None = None,
+                agent_type: str = "build", model: str | None = None, priority: int = 0,
+                conversation_pk: int | None = None) -> Task:
+    begin_write()
+    codebase = codebases.resolve(user, codebase_id)
+    now = utcnow()
+    task = Task(id=new_id("task_"), user_pk=user.pk, codebase=codebase, conversation_pk=conversation_pk,
+                title=title, prompt=prompt, agent_type=agent_type or "build", model=model,
+                priority=priority or 0, max_retries=current_app.config["HUB_TASK_MAX_RETRIES"],
+                created_at=now, updated_at=now)
+    db.session.add(task)
+    db.session.flush()
+    events.record(user.pk, "task.created", dump_task(task), task_id=task.id)
+    db.session.commit()
+    return task
+
+
+def get_task(user: User, task_id: str) -> Task:
+    task = db.session.scalar(select(Task).where(Task.id == task_id, Task.user_pk == user.pk))
+    if task is None:
+        raise NotFound(f"No task '{task_id}'.")
+    return task
+
+
+def list_tasks(user: User, *, status: str | None = None, codebase_id: str | None = None,
+               created_after: datetime | None = None, created_before: datetime | None = None,
+               completed_after: datetime | None = None, completed_before: datetime | None = None,
+               page: int = 0, limit: int = 50) -> tuple[list[Task], int]:
+    """A page of the user's tasks, newest first, and the total that match."""
+    where = [Task.user_pk == user.pk]
+    if status:
+        where.append(Task.status == status)
+    if codebase_id:
+        codebase = codebases.resolve(user, codebase_id)
+        where.append(Task.codebase_pk == codebase.pk)
+    if created_after:
+        where.append(Task.created_at >= created_after)
+    if created_before:
+        where.append(Task.created_at < created_before)
+    if completed_after:
+        where.append(Task.completed_at >= completed_after)
+    if completed_before:
+        where.append(Task.completed_at < completed_before)
+    query = select(Task).where(*where).order_by(Task.created_at.desc(), Task.pk.desc())
+    items = list(db.session.scalars(query.limit(limit).offset(page * limit)))
+    if page == 0 and len(items) < limit:
+        total = len(items)
+    else:
+        total = db.session.scalar(select(func.count()).select_from(Task).where(*where))
+    return items, total
+
+
+def cancel_task(user: User, task_id: str) -> Task:
+    """Cancel a pending or running task. Cancelling a cancelled task is a
+    no-op that answers the task, so retries are safe."""
+    begin_write()
+    task = get_task(user, task_id)
+    if task.status != "cancelled":
+        transition(task, "cancelled")
+    db.session.commit()
+    return task
+
+
+def transition(task: Task, to: str, **fields) -> Task:
+    """Move ``task`` to status ``to`` within the caller's transaction, stamp
+    its timestamps, and record the event. The caller commits."""
+    if to not in TRANSITIONS[task.status]:
+        raise Conflict(f"Task '{task.id}' is {task.status}; it cannot become {to}.",
+                       code="invalid_transition", extra={"task_status": task.status})
+    now = utcnow()
+    for name, value in fields.items():
+        setattr(task, name, value)
+    task.status = to
+    task.updated_at = now
+    if to == "running":
+        task.started_at = now
+    elif to == "completed":
+        task.completed_at = now
+    elif to == "failed":
+        task.failed_at = now
+    elif to == "cancelled":
+        task.cancelled_at = now
+    if to in ("completed", "failed") and task.started_at:
+        task.duration_seconds = round((now - task.started_at).total_seconds(), 3)
+    if to in EVENT_FOR_STATUS:
+        events.record(task.user_pk, EVENT_FOR_STATUS[to], dump_task(task), task_id=task.id)
+    return task

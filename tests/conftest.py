@@ -1,0 +1,156 @@
+"""Shared fixtures: a real Redis, a migrated SQLite database per test, and
+helpers to act as a user over HTTP."""
+from __future__ import annotations
+
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+
+from hub.embedded_redis import EmbeddedRedis
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.01, message: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy, or fail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), port=free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory, redis_server):
+    """A SQLite file migrated once from empty; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "hub.db"
+    from flask_migrate import upgrade
+
+    from hub import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "REDIS_URL": redis_server.url,
+                      "SECRET_KEY": "test"})
+    with app.app_context():
+        upgrade()
+        from hub.db import db
+
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def hub_env(tmp_path, monkeypatch, template_db, redis_server):
+    """Environment for a hub in this test: its own instance folder and
+    database, the shared Redis (flushed)."""
+    db_path = tmp_path / "hub.db"
+    shutil.copy(template_db, db_path)
+    env = {
+        "HUB_INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{db_path}",
+        "REDIS_URL": redis_server.url,
+        "SECRET_KEY": "test-secret",
+        "HUB_BASE_URL": "http://hub.test",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    redis_lib.Redis.from_url(redis_server.url).flushdb()
+    return env
+
+
+@pytest.fixture
+def app(hub_env):
+    from hub import create_app
+
+    app = create_app({"TESTING": True})
+    yield app
+    with app.app_context():
+        from hub.db import db
+
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app_ctx(app):
+    """An app context for tests that call services directly. Requests made
+    meanwhile get their own context (and session), as in production."""
+    with app.app_context():
+        yield app
+        from hub.db import db
+
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class ApiUser:
+    """A user with an API key, acting through the test client."""
+
+    def __init__(self, client, username, key, key_id):
+        self.client, self.username, self.key, self.key_id = client, username, key, key_id
+
+    @property
+    def headers(self):
+        return {"Authorization": f"Bearer {self.key}"}
+
+    def get(self, url, **kw):
+        return self.client.get(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
+
+    def post(self, url, **kw):
+        return self.client.post(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
+
+    def delete(self, url, **kw):
+        return self.client.delete(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
+
+    def create_task(self, **fields):
+        body = {"title": "Fix the build", "prompt": "Make CI green", **fields}
+        response = self.post("/api/v1/tasks", json=body)
+        assert response.status_code == 201, response.json
+        return response.json
+
+
+@pytest.fixture
+def make_user(app, client):
+    from hub.services import accounts
+
+    def make(username="alice", tier="free", scopes=None, **kw):
+        with app.app_context():
+            accounts.create_user(username, tier=tier, **kw)
+            key, plain = accounts.create_api_key(username, scopes=scopes)
+        return ApiUser(client, username, plain, key.id)
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob")
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
