@@ -27,8 +27,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     Migrate(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
 
-    from hub import api
+    from hub import api, limits
 
+    limits.init_app(app)
     api.init_app(app)
     app.register_error_handler(HubError, handle_hub_error)
     return app
