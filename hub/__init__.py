@@ -32,6 +32,9 @@ def create_app(config: dict | None = None) -> Flask:
     limits.init_app(app)
     api.init_app(app)
     app.register_error_handler(HubError, handle_hub_error)
+    from hub.api.input_guard import refuse_nul_characters
+
+    app.before_request(refuse_nul_characters)
     return app
 
 

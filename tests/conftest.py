@@ -1,7 +1,9 @@
-"""Shared fixtures: a real Redis, a migrated SQLite database per test, and
-helpers to act as a user over HTTP."""
+"""Shared fixtures: a real Redis, a migrated database per test (SQLite, or
+PostgreSQL when HUB_TEST_DATABASE=postgresql), and helpers to act as a user
+over HTTP."""
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import time
@@ -38,33 +40,67 @@ def redis_server(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def template_db(tmp_path_factory, redis_server):
-    """A SQLite file migrated once from empty; each test gets a copy."""
-    path = tmp_path_factory.mktemp("template") / "hub.db"
+# Which database this run uses: scripts/test runs the suite once on each.
+TEST_DATABASE = os.environ.get("HUB_TEST_DATABASE", "sqlite")
+assert TEST_DATABASE in ("sqlite", "postgresql"), "HUB_TEST_DATABASE is sqlite or postgresql"
+
+
+def _migrate(url: str, redis_url: str) -> None:
     from flask_migrate import upgrade
 
     from hub import create_app
+    from hub.db import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "REDIS_URL": redis_server.url,
-                      "SECRET_KEY": "test"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url, "SECRET_KEY": "test"})
     with app.app_context():
         upgrade()
-        from hub.db import db
-
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    from postgres_server import PostgresServer
+
+    server = PostgresServer(free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def template_db(request, tmp_path_factory, redis_server):
+    """A database migrated once from empty; each test gets a copy: a copied
+    SQLite file, or a PostgreSQL database cloned from this template."""
+    if TEST_DATABASE == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        name = server.create_database()
+        _migrate(server.url(name), redis_server.url)
+        return name
+    path = tmp_path_factory.mktemp("template") / "hub.db"
+    _migrate(f"sqlite:///{path}", redis_server.url)
     return path
 
 
 @pytest.fixture
-def hub_env(tmp_path, monkeypatch, template_db, redis_server):
+def database_url(request, tmp_path, template_db):
+    """The URL of this test's own freshly migrated database."""
+    if TEST_DATABASE == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        name = server.create_database(template=template_db)
+        yield server.url(name)
+        server.drop_database(name)
+    else:
+        db_path = tmp_path / "hub.db"
+        shutil.copy(template_db, db_path)
+        yield f"sqlite:///{db_path}"
+
+
+@pytest.fixture
+def hub_env(tmp_path, monkeypatch, database_url, redis_server):
     """Environment for a hub in this test: its own instance folder and
     database, the shared Redis (flushed)."""
-    db_path = tmp_path / "hub.db"
-    shutil.copy(template_db, db_path)
     env = {
         "HUB_INSTANCE_PATH": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{db_path}",
+        "DATABASE_URL": database_url,
         "REDIS_URL": redis_server.url,
         "SECRET_KEY": "test-secret",
         "HUB_BASE_URL": "http://hub.test",
