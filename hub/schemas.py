@@ -135,9 +135,14 @@ class UserSchema(ma.Schema):
     is_admin = fields.Boolean()
 
 
+# Built once: a Schema instance deep-copies its fields when created.
+_TASK = TaskSchema()
+_MESSAGE = MessageSchema()
+
+
 def dump_task(task) -> dict:
-    return TaskSchema().dump(task)
+    return _TASK.dump(task)
 
 
 def dump_message(message) -> dict:
-    return MessageSchema().dump(message)
+    return _MESSAGE.dump(message)

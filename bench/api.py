@@ -1,0 +1,139 @@
+"""REST API throughput against its floors, and list latency as the table grows.
+
+    python bench/api.py [--database sqlite|postgresql-URL] [--json OUT]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import PY, ROOT, RUNS, gunicorn, summarize, wrk  # noqa: E402
+from hub.embedded_redis import EmbeddedRedis  # noqa: E402
+from bench.common import free_port  # noqa: E402
+
+
+def cli(env, *args) -> dict:
+    out = subprocess.run([PY, "-m", "hub", *args], env={**os.environ, **env}, cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1]) if "--json" in args else {}
+
+
+def seed_tasks(url: str, owners: list[str], count: int, new_users: bool = False) -> None:
+    """Insert ``count`` completed tasks for each owner (creating the owners
+    when ``new_users``) with one INSERT ... SELECT per owner."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for owner in owners:
+            if new_users:
+                conn.execute(sa.text("INSERT INTO users (username, tier, is_admin, created_at) "
+                                     "VALUES (:u, 'enterprise', false, CURRENT_TIMESTAMP)"), {"u": owner})
+                pk = conn.execute(sa.text("SELECT pk FROM users WHERE username=:u"), {"u": owner}).scalar()
+                conn.execute(sa.text("INSERT INTO codebases (id, user_pk, name, created_at) "
+                                     "VALUES ('global', :p, 'Global', CURRENT_TIMESTAMP)"), {"p": pk})
+            user_pk = conn.execute(sa.text("SELECT pk FROM users WHERE username=:u"), {"u": owner}).scalar()
+            cb_pk = conn.execute(sa.text("SELECT pk FROM codebases WHERE user_pk=:p AND id='global'"),
+                                 {"p": user_pk}).scalar()
+            series = ("WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM s WHERE n < :count) "
+                      if url.startswith("sqlite") else "")
+            source = "s" if url.startswith("sqlite") else "generate_series(1, :count) AS s(n)"
+            conn.execute(sa.text(
+                series +
+                "INSERT INTO tasks (id, user_pk, codebase_pk, title, prompt, status, agent_type, priority, "
+                "retry_count, max_retries, created_at, updated_at, started_at, completed_at, duration_seconds, result) "
+                f"SELECT 'task_seed_' || :owner || '_' || n, :user_pk, :cb_pk, 'Seeded ' || n, 'p', 'completed', "
+                "'build', 0, 0, 3, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1.0, 'ok' "
+                f"FROM {source}"), {"count": count, "owner": owner, "user_pk": user_pk, "cb_pk": cb_pk})
+        if url.startswith("postgresql"):
+            conn.execute(sa.text("ANALYZE tasks"))
+        else:
+            conn.execute(sa.text("ANALYZE"))
+    if url.startswith("sqlite"):
+        # A bulk load leaves a huge WAL that every reader must search; the
+        # hub's own commits are small and checkpoint as they go.
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+
+
+def run(database: str | None) -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    redis = EmbeddedRedis(workdir / "redis", port=free_port()).start()
+    db_url = database or f"sqlite:///{workdir / 'hub.db'}"
+    floor_url = (database + "_floor") if database else f"sqlite:///{workdir / 'floor.db'}"
+    env = {"HUB_INSTANCE_PATH": str(workdir), "DATABASE_URL": db_url, "REDIS_URL": redis.url,
+           "SECRET_KEY": "bench", "BENCH_FLOOR_DB": floor_url}
+    results: dict = {"database": "postgresql" if database else "sqlite"}
+    try:
+        subprocess.run([PY, "-m", "hub", "db", "upgrade"], env={**os.environ, **env}, cwd=ROOT, check=True,
+                       capture_output=True)
+        cli(env, "users", "create", "bench", "--tier", "enterprise", "--json")
+        key = cli(env, "api-keys", "create", "bench", "--json")["key"]
+        auth = f"Bearer {key}"
+        seed_tasks(db_url, ["bench"], 10_000)
+        with gunicorn("bench.floors:app", env) as floor, gunicorn("hub:create_app()", env, probe="/openapi.json") as hub:
+            import httpx
+
+            task_id = httpx.post(hub + "/api/v1/tasks", json={"title": "t", "prompt": "p"},
+                                 headers={"Authorization": auth}).json()["task_id"]
+            for _ in range(3):  # warm both before measuring
+                httpx.post(floor + "/insert")
+            samples: dict[str, list] = {}
+            for _ in range(RUNS):
+                for name, url, kw in (
+                    ("hello", floor + "/hello", {}),
+                    ("floor_insert", floor + "/insert", {"method": "POST"}),
+                    ("create_task", hub + "/api/v1/tasks", {"method": "POST", "auth": auth,
+                                                           "body": {"title": "Bench", "prompt": "Do the thing"}}),
+                    ("floor_select", floor + "/select", {}),
+                    ("get_task", hub + f"/api/v1/tasks/{task_id}", {"auth": auth}),
+                    ("list_tasks", hub + "/api/v1/tasks?status=completed&limit=3", {"auth": auth}),
+                ):
+                    samples.setdefault(name, []).append(wrk(url, **kw))
+            results["throughput"] = {name: {"rps": summarize([s["rps"] for s in runs]),
+                                            "p99_ms": summarize([s["p99_ms"] for s in runs]),
+                                            "errors": sum(s["non_2xx"] + s["socket_errors"] for s in runs)}
+                                     for name, runs in samples.items()}
+            results["list_p99_10k_ms"] = summarize([s["p99_ms"] for s in samples["list_tasks"]])
+        # Grow the table to 1,000,000 rows (99 more users with 10,000 each).
+        seed_tasks(db_url, [f"other-{i}" for i in range(99)], 10_000, new_users=True)
+        with gunicorn("hub:create_app()", env, probe="/openapi.json") as hub:
+            runs = [wrk(hub + "/api/v1/tasks?status=completed&limit=3", auth=auth) for _ in range(RUNS)]
+            results["list_p99_1m_ms"] = summarize([s["p99_ms"] for s in runs])
+            results["list_rps_1m"] = summarize([s["rps"] for s in runs])
+    finally:
+        redis.stop()
+    return results
+
+
+def ratios(r: dict) -> dict:
+    t = r["throughput"]
+    med = {k: v["rps"]["median"] for k, v in t.items()}
+    return {
+        "create_vs_insert": med["create_task"] / med["floor_insert"],
+        "get_vs_select": med["get_task"] / med["floor_select"],
+        "list_vs_select": med["list_tasks"] / med["floor_select"],
+        "list_p99_1m_vs_10k": r["list_p99_1m_ms"]["median"] / r["list_p99_10k_ms"]["median"],
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", help="a PostgreSQL URL; default SQLite in a temp folder")
+    parser.add_argument("--json", help="write results here")
+    args = parser.parse_args()
+    result = run(args.database)
+    result["ratios"] = ratios(result)
+    for name, row in result["throughput"].items():
+        print(f"{name:14} {row['rps']['median']:8.0f} req/s  p99 {row['p99_ms']['median']:7.1f} ms  errors {row['errors']}")
+    print(f"list p99: 10k {result['list_p99_10k_ms']['median']:.1f} ms, 1M {result['list_p99_1m_ms']['median']:.1f} ms")
+    print(json.dumps(result["ratios"], indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))

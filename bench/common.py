@@ -1,0 +1,106 @@
+"""What every benchmark needs: services on loopback, a load generator, and
+statistics. Figures are ratios to floors measured in the same run."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "4"))
+WRK_SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
+WRK_CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate, timeout=60.0, what="service"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except (httpx.HTTPError, OSError):
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not come up within {timeout}s")
+
+
+@contextmanager
+def gunicorn(app_spec: str, env: dict, cwd: Path = ROOT, probe: str = "/"):
+    """The same gunicorn settings for the hub and for every floor."""
+    port = free_port()
+    log = tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log", delete=False)
+    proc = subprocess.Popen(
+        [PY, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(GUNICORN_WORKERS),
+         "--log-level", "warning", app_spec],
+        cwd=cwd, env={**os.environ, **env}, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: httpx.get(base + probe, timeout=1).status_code < 500, what=app_spec)
+        yield base
+    except Exception:
+        log.seek(0)
+        sys.stderr.write(f"--- {app_spec} log ---\n{log.read()[-4000:]}\n")
+        raise
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+_WRK_LUA = """
+wrk.method = os.getenv("BENCH_METHOD") or "GET"
+local body = os.getenv("BENCH_BODY")
+if body and #body > 0 then wrk.body = body; wrk.headers["Content-Type"] = "application/json" end
+local auth = os.getenv("BENCH_AUTH")
+if auth and #auth > 0 then wrk.headers["Authorization"] = auth end
+done = function(summary, latency, requests)
+  io.write(string.format("BENCH %d %d %d %d %d %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def wrk(url: str, *, method="GET", body: dict | None = None, auth: str | None = None,
+        seconds: int = WRK_SECONDS, connections: int = WRK_CONNECTIONS) -> dict:
+    """Requests/s and latency percentiles (ms) of one wrk run."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(_WRK_LUA)
+    env = {**os.environ, "BENCH_METHOD": method, "BENCH_BODY": json.dumps(body) if body else "",
+           "BENCH_AUTH": auth or ""}
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", fh.name, url],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    os.unlink(fh.name)
+    match = re.search(r"BENCH (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", out)
+    requests, duration_us, p50, p99, bad_status, socket_errors = map(int, match.groups())
+    return {"rps": requests / (duration_us / 1e6), "p50_ms": p50 / 1000, "p99_ms": p99 / 1000,
+            "non_2xx": bad_status, "socket_errors": socket_errors}
+
+
+def percentile(values, q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summarize(samples: list[float]) -> dict:
+    """Median and spread (min..max) of repeated runs."""
+    return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "runs": len(samples)}
