@@ -29,6 +29,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HUB_PORT", "5000", "Port `codetether-hub up` listens on."),
     Setting("HUB_WEB_WORKERS", "2", "gunicorn worker processes started by `codetether-hub up`."),
     Setting("HUB_TASK_MAX_RETRIES", "3", "Times a task whose worker vanished is put back to `pending` before it fails."),
+    Setting("HUB_CONNECTORS_ENABLED", "*", "Connectors to mount: `*` (every installed one) or comma-separated keys."),
+    Setting("HUB_CONNECTORS_DISABLED", "", "Comma-separated connector keys never to mount, even when enabled."),
 )
 
 
@@ -76,4 +78,10 @@ def load() -> dict:
         "HUB_PORT": int(env["HUB_PORT"]),
         "HUB_WEB_WORKERS": int(env["HUB_WEB_WORKERS"]),
         "HUB_TASK_MAX_RETRIES": int(env["HUB_TASK_MAX_RETRIES"]),
+        "HUB_CONNECTORS_ENABLED": _keys(env["HUB_CONNECTORS_ENABLED"]),
+        "HUB_CONNECTORS_DISABLED": _keys(env["HUB_CONNECTORS_DISABLED"]),
     }
+
+
+def _keys(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]

@@ -16,6 +16,8 @@ class UTCDateTime(fields.DateTime):
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
+        if isinstance(value, str):  # already ISO (an event's stored data): normalise it
+            value = self._deserialize(value, attr, obj)
         if value.tzinfo is not None:
             value = value.astimezone(timezone.utc).replace(tzinfo=None)
         return value.isoformat(timespec="milliseconds") + "Z"

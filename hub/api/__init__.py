@@ -34,6 +34,10 @@ def init_app(app: Flask) -> None:
     api = Api(app)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    # Connectors (entry-point plugins) mount after the core, with the same Blueprint.auth.
+    from connectors.base import registry
+
+    registry.init_app(app, api)
     _serve_swagger_assets(app)
 
 

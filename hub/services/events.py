@@ -5,8 +5,10 @@ Delivery (webhooks, worker wake-ups) reads the outbox after commit; see
 """
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from hub.db import db, new_id
-from hub.models import Event
+from hub.models import Event, User
 
 
 def record(user_pk: int, type_: str, data: dict, *, task_id: str | None = None) -> Event:
@@ -14,3 +16,16 @@ def record(user_pk: int, type_: str, data: dict, *, task_id: str | None = None) 
     db.session.add(event)
     db.session.info.setdefault("hub_events", []).append(event)
     return event
+
+
+def recent(user: User, type_: str, *, page: int = 0, limit: int = 50) -> list[Event]:
+    """A page of the user's events of one type, newest first (trigger samples)."""
+    query = (select(Event).where(Event.user_pk == user.pk, Event.type == type_)
+             .order_by(Event.pk.desc()).limit(limit).offset(page * limit))
+    return list(db.session.scalars(query))
+
+
+def envelope(event: Event) -> dict:
+    """The Standard Webhooks shape of an event: ``{id, type, timestamp, data}``."""
+    timestamp = event.created_at.isoformat(timespec="milliseconds") + "Z"
+    return {"id": event.id, "type": event.type, "timestamp": timestamp, "data": event.data}

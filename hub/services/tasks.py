@@ -58,14 +58,18 @@ def get_task(user: User, task_id: str) -> Task:
     return task
 
 
-def list_tasks(user: User, *, status: str | None = None, codebase_id: str | None = None,
-               created_after: datetime | None = None, created_before: datetime | None = None,
+def list_tasks(user: User, *, status: str | tuple[str, ...] | None = None, codebase_id: str | None = None,
+               task_id: str | None = None, created_after: datetime | None = None, created_before: datetime | None = None,
                completed_after: datetime | None = None, completed_before: datetime | None = None,
                page: int = 0, limit: int = 50) -> tuple[list[Task], int]:
     """A page of the user's tasks, newest first, and the total that match."""
     where = [Task.user_pk == user.pk]
-    if status:
+    if isinstance(status, tuple):
+        where.append(Task.status.in_(status))
+    elif status:
         where.append(Task.status == status)
+    if task_id:
+        where.append(Task.id == task_id)
     if codebase_id:
         codebase = codebases.resolve(user, codebase_id)
         where.append(Task.codebase_pk == codebase.pk)

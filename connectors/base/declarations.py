@@ -1,0 +1,108 @@
+"""What a connector declares: its manifest, triggers, actions and searches.
+
+Declarations are data. The base turns them into routes under
+``/connectors/<key>/`` and a connector turns them into its platform's own app
+format. Schemas are marshmallow classes; functions call hub services only.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import marshmallow as ma
+
+
+@dataclass(frozen=True)
+class Manifest:
+    key: str  # lowercase identifier; equals the entry-point name and the URL segment
+    name: str  # shown to people
+    version: str  # the connector's own version, MAJOR.MINOR.PATCH
+    scopes: tuple[str, ...]  # every scope the connector's operations need
+    docs_url: str  # where its users read how to use it
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """Something that happened, newest first.
+
+    Bound to an ``event`` (a hub event type) the trigger can be subscribed to
+    (REST hook) and its recent items come from the event outbox, each shaped
+    by ``formatter(event) -> dict`` where ``event`` is the Standard Webhooks
+    envelope ``{"id", "type", "timestamp", "data"}``. Without an event it is a
+    polling list made by ``list(user, page=, limit=)`` (e.g. the choices of a
+    dropdown, with ``hidden=True``).
+    """
+
+    key: str
+    noun: str
+    label: str
+    description: str
+    output_schema: type[ma.Schema]
+    sample: dict
+    scope: str
+    event: str | None = None
+    formatter: Callable[[dict], dict] | None = None
+    list: Callable[..., list] | None = None
+    hidden: bool = False
+    label_field: str | None = None  # the output field a dropdown shows
+
+
+@dataclass(frozen=True)
+class Action:
+    """Do one thing: validated input in, one object out."""
+
+    key: str
+    noun: str
+    label: str
+    description: str
+    input_schema: type[ma.Schema]
+    output_schema: type[ma.Schema]
+    perform: Callable[..., Any]  # perform(user, **input) -> object dumped by output_schema
+    sample: dict
+    scope: str
+
+
+@dataclass(frozen=True)
+class Search:
+    """Find objects: validated filters in, a list (newest first) out."""
+
+    key: str
+    noun: str
+    label: str
+    description: str
+    input_schema: type[ma.Schema]
+    output_schema: type[ma.Schema]
+    perform: Callable[..., list]  # perform(user, **filters) -> list dumped by output_schema
+    sample: dict
+    scope: str
+
+
+@dataclass(frozen=True)
+class Connector:
+    manifest: Manifest
+    triggers: tuple[Trigger, ...] = ()
+    actions: tuple[Action, ...] = ()
+    searches: tuple[Search, ...] = ()
+    # Extra routes of the connector's own (e.g. the generated app), given the
+    # connector's flask-smorest Blueprint.
+    extra_routes: Callable[[Any], None] | None = None
+    # Called once per app with the Flask app, e.g. to register payload formatters.
+    setup: Callable[[Any], None] | None = None
+
+    @property
+    def key(self) -> str:
+        return self.manifest.key
+
+    def all_operations(self) -> tuple:
+        return (*self.triggers, *self.actions, *self.searches)
+
+    def trigger(self, key: str) -> Trigger:
+        return next(t for t in self.triggers if t.key == key)
+
+    def action(self, key: str) -> Action:
+        return next(a for a in self.actions if a.key == key)
+
+    def search(self, key: str) -> Search:
+        return next(s for s in self.searches if s.key == key)

@@ -1,0 +1,64 @@
+"""Reading marshmallow fields as plain types, and checking items against
+output schemas (output schemas are for dumping, so ``load`` cannot check them)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import marshmallow as ma
+from marshmallow import fields
+
+
+def field_type(field: fields.Field) -> str:
+    """One of string, integer, number, boolean, datetime."""
+    declared = field.metadata.get("type")
+    if declared:
+        return {"date-time": "datetime"}.get(declared, declared)
+    if isinstance(field, fields.DateTime):
+        return "datetime"
+    if isinstance(field, fields.Boolean):
+        return "boolean"
+    if isinstance(field, fields.Integer):
+        return "integer"
+    if isinstance(field, fields.Number):
+        return "number"
+    return "string"
+
+
+def _is_datetime(value) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+CHECKS = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "datetime": _is_datetime,
+}
+
+
+def check_item(schema: type[ma.Schema] | ma.Schema, item) -> list[str]:
+    """Problems with ``item`` as an output of ``schema``: not an object, no
+    ``id``, keys the schema does not declare, values of the wrong type."""
+    if not isinstance(item, dict):
+        return [f"not an object: {item!r}"]
+    declared = (schema() if isinstance(schema, type) else schema).fields
+    problems = []
+    if not isinstance(item.get("id"), str) or not item["id"]:
+        problems.append("no string `id`")
+    for key, value in item.items():
+        field = declared.get(key)
+        if field is None:
+            problems.append(f"`{key}` is not declared in {type(schema).__name__ if not isinstance(schema, type) else schema.__name__}")
+        elif value is None:
+            if not field.allow_none:
+                problems.append(f"`{key}` is null")
+        elif not CHECKS[field_type(field)](value):
+            problems.append(f"`{key}` is not a {field_type(field)}: {value!r}")
+    return problems

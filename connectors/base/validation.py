@@ -1,0 +1,99 @@
+"""The checks a connector passes before the hub mounts it."""
+from __future__ import annotations
+
+import re
+
+import marshmallow as ma
+
+from connectors.base.declarations import Action, Connector, Manifest, Search, Trigger
+from connectors.base.fields import check_item
+
+KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+URL = re.compile(r"^(https?://|/)\S+$")  # absolute, or a path on the hub
+
+
+class InvalidConnector(Exception):
+    """Raised with every problem found, one per line."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def validate(connector, entry_point_name: str | None = None) -> None:
+    """Raise InvalidConnector listing what is wrong with ``connector``."""
+    if not isinstance(connector, Connector):
+        raise InvalidConnector([f"the entry point gives {type(connector).__name__}, not a connectors.base.Connector"])
+    problems = _manifest(connector.manifest)
+    if entry_point_name is not None and connector.manifest.key != entry_point_name:
+        problems.append(f"manifest key '{connector.manifest.key}' does not match the entry-point name '{entry_point_name}'")
+    seen: set[tuple[str, str]] = set()
+    for kind, operations in (("trigger", connector.triggers), ("action", connector.actions),
+                             ("search", connector.searches)):
+        for operation in operations:
+            if (kind, operation.key) in seen:
+                problems.append(f"{kind} '{operation.key}' is declared twice")
+            seen.add((kind, operation.key))
+            problems += [f"{kind} '{operation.key}': {p}" for p in _operation(operation, connector)]
+    if problems:
+        raise InvalidConnector(problems)
+
+
+def _manifest(manifest) -> list[str]:
+    if not isinstance(manifest, Manifest):
+        return ["manifest is not a connectors.base.Manifest"]
+    from hub.auth import SCOPES
+
+    problems = []
+    if not isinstance(manifest.key, str) or not KEY.match(manifest.key):
+        problems.append(f"manifest key {manifest.key!r} must be lowercase letters, digits and _ (starting with a letter)")
+    if not isinstance(manifest.name, str) or not manifest.name.strip():
+        problems.append("manifest name is empty")
+    if not isinstance(manifest.version, str) or not VERSION.match(manifest.version):
+        problems.append(f"manifest version {manifest.version!r} is not MAJOR.MINOR.PATCH")
+    if not manifest.scopes:
+        problems.append("manifest scopes are empty")
+    unknown = [s for s in manifest.scopes if s not in SCOPES]
+    if unknown:
+        problems.append(f"manifest scopes {unknown} are not hub scopes ({', '.join(SCOPES)})")
+    if not isinstance(manifest.docs_url, str) or not URL.match(manifest.docs_url):
+        problems.append(f"manifest docs_url {manifest.docs_url!r} is not an http(s) URL or a path on the hub")
+    return problems
+
+
+def _is_schema(value) -> bool:
+    return isinstance(value, type) and issubclass(value, ma.Schema)
+
+
+def _operation(operation, connector: Connector) -> list[str]:
+    from hub.models.events import EVENT_TYPES
+
+    problems = []
+    if not KEY.match(operation.key or ""):
+        problems.append("key must be lowercase letters, digits and _ (starting with a letter)")
+    if not operation.label or not operation.description or not operation.noun:
+        problems.append("label, noun and description are required")
+    if operation.scope not in connector.manifest.scopes:
+        problems.append(f"scope '{operation.scope}' is not in the manifest's scopes")
+    if not _is_schema(operation.output_schema):
+        return problems + ["output_schema is not a marshmallow Schema class"]
+    if "id" not in operation.output_schema().fields:
+        problems.append("output_schema has no `id` field")
+    problems += [f"sample: {p}" for p in check_item(operation.output_schema, operation.sample)]
+    if isinstance(operation, Trigger):
+        if operation.event is not None:
+            if operation.event not in EVENT_TYPES:
+                problems.append(f"event '{operation.event}' is not a hub event ({', '.join(EVENT_TYPES)})")
+            if not callable(operation.formatter):
+                problems.append("a trigger bound to an event needs a formatter")
+        elif not callable(operation.list):
+            problems.append("a trigger needs an event or a list function")
+        if operation.label_field and operation.label_field not in operation.output_schema().fields:
+            problems.append(f"label_field '{operation.label_field}' is not an output field")
+    elif isinstance(operation, (Action, Search)):
+        if not _is_schema(operation.input_schema):
+            problems.append("input_schema is not a marshmallow Schema class")
+        if not callable(operation.perform):
+            problems.append("perform is not callable")
+    return problems

@@ -1,0 +1,136 @@
+"""The Zapier app definition, generated as JSON from the declarations.
+
+Requests are Zapier's shorthand objects; the only function is a hook
+trigger's ``perform`` (it must read ``bundle.cleanedRequest``). The bearer
+header comes from ``requestTemplate``; the OAuth client's credentials from
+``{{process.env.CLIENT_ID}}`` / ``{{process.env.CLIENT_SECRET}}``.
+"""
+from __future__ import annotations
+
+from marshmallow import validate
+
+from connectors.base.declarations import Connector, Trigger
+from connectors.base.fields import field_type
+
+ENV_BASE_URL = "{{process.env.BASE_URL}}"
+ACRONYMS = {"id": "ID", "url": "URL"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json",
+        "Authorization": ""}  # an empty header is dropped: the token requests carry no bearer
+
+
+def label_for(key: str) -> str:
+    return " ".join(ACRONYMS.get(word, word.capitalize()) for word in key.split("_"))
+
+
+def definition(connector: Connector, base_url: str | None = None) -> dict:
+    """The whole app (without ``version``/``platformVersion``, which
+    index.js adds). ``base_url`` None points it at ``process.env.BASE_URL``."""
+    base = (base_url or ENV_BASE_URL).rstrip("/")
+    prefix = f"{base}/connectors/{connector.key}"
+    return {
+        "requestTemplate": {"headers": {"Authorization": "Bearer {{bundle.authData.access_token}}",
+                                        "Accept": "application/json"}},
+        "authentication": authentication(connector, base),
+        "triggers": {t.key: trigger(t, connector, prefix) for t in connector.triggers},
+        "creates": {a.key: create(a, connector, prefix) for a in connector.actions},
+        "searches": {s.key: search(s, connector, prefix) for s in connector.searches},
+    }
+
+
+def authentication(connector: Connector, base: str) -> dict:
+    scope = " ".join(connector.manifest.scopes)
+    client = {"client_id": "{{process.env.CLIENT_ID}}", "client_secret": "{{process.env.CLIENT_SECRET}}"}
+    return {
+        "type": "oauth2",
+        "test": {"url": f"{base}/api/v1/me", "method": "GET"},
+        "connectionLabel": "{{bundle.inputData.username}}",
+        "oauth2Config": {
+            "authorizeUrl": {"url": f"{base}/oauth/authorize", "method": "GET", "params": {
+                "client_id": "{{process.env.CLIENT_ID}}", "redirect_uri": "{{bundle.inputData.redirect_uri}}",
+                "response_type": "code", "scope": scope, "state": "{{bundle.inputData.state}}"}},
+            "getAccessToken": {"url": f"{base}/oauth/token", "method": "POST", "headers": FORM, "body": {
+                "grant_type": "authorization_code", "code": "{{bundle.inputData.code}}",
+                "redirect_uri": "{{bundle.inputData.redirect_uri}}", **client}},
+            "refreshAccessToken": {"url": f"{base}/oauth/token", "method": "POST", "headers": FORM, "body": {
+                "grant_type": "refresh_token", "refresh_token": "{{bundle.authData.refresh_token}}", **client}},
+            "scope": scope,
+            "autoRefresh": True,
+        },
+    }
+
+
+def _display(operation) -> dict:
+    display = {"label": operation.label, "description": operation.description}
+    if getattr(operation, "hidden", False):
+        display["hidden"] = True
+    return display
+
+
+def output_fields(schema) -> list[dict]:
+    return [{"key": key, "label": field.metadata.get("label") or label_for(key), "type": field_type(field)}
+            for key, field in schema().fields.items()]
+
+
+def input_fields(schema, connector: Connector) -> list[dict]:
+    found = []
+    for key, field in schema().fields.items():
+        meta = field.metadata
+        item = {"key": key, "label": meta.get("label") or label_for(key), "required": bool(field.required)}
+        kind = field_type(field)
+        item["type"] = "text" if meta.get("long") else kind if kind in ("integer", "datetime") else "string"
+        if meta.get("description"):
+            item["helpText"] = meta["description"]
+        if meta.get("default"):
+            item["default"] = str(meta["default"])
+        one_of = next((v for v in _validators(field) if isinstance(v, validate.OneOf)), None)
+        if one_of is not None:
+            labels = meta.get("choice_labels") or {}
+            item["choices"] = [{"value": c, "sample": c, "label": labels.get(c, label_for(c))} for c in one_of.choices]
+        if meta.get("choices_from"):
+            source = connector.trigger(meta["choices_from"])
+            item["dynamic"] = f"{source.key}.id.{source.label_field or 'id'}"
+            item["altersDynamicFields"] = False
+        found.append(item)
+    return found
+
+
+def _validators(field) -> list:
+    return list(field.validators) if getattr(field, "validators", None) else []
+
+
+def trigger(t: Trigger, connector: Connector, prefix: str) -> dict:
+    listing = {"url": f"{prefix}/triggers/{t.key}", "method": "GET"}
+    operation = {"sample": t.sample, "outputFields": output_fields(t.output_schema)}
+    if t.event:
+        subscriptions = f"{prefix}/triggers/{t.key}/subscriptions"
+        operation.update({
+            "type": "hook",
+            "performSubscribe": {"url": subscriptions, "method": "POST",
+                                 "body": {"target_url": "{{bundle.targetUrl}}"}},
+            "performUnsubscribe": {"url": f"{subscriptions}/{{{{bundle.subscribeData.id}}}}", "method": "DELETE"},
+            # A delivery's body is already the flat object (the "zapier" payload formatter).
+            "perform": {"source": "return [bundle.cleanedRequest];"},
+            "performList": {**listing, "params": {"limit": 10}},
+        })
+    else:
+        operation.update({"type": "polling", "canPaginate": True,
+                          "perform": {**listing, "params": {"page": "{{bundle.meta.page}}"}}})
+    return {"key": t.key, "noun": t.noun, "display": _display(t), "operation": operation}
+
+
+def create(action, connector: Connector, prefix: str) -> dict:
+    body = {key: f"{{{{bundle.inputData.{key}}}}}" for key in action.input_schema().fields}
+    return {"key": action.key, "noun": action.noun, "display": _display(action), "operation": {
+        "perform": {"url": f"{prefix}/actions/{action.key}", "method": "POST", "body": body,
+                    "removeMissingValuesFrom": {"body": True}},
+        "inputFields": input_fields(action.input_schema, connector),
+        "sample": action.sample, "outputFields": output_fields(action.output_schema)}}
+
+
+def search(s, connector: Connector, prefix: str) -> dict:
+    params = {key: f"{{{{bundle.inputData.{key}}}}}" for key in s.input_schema().fields}
+    return {"key": s.key, "noun": s.noun, "display": _display(s), "operation": {
+        "perform": {"url": f"{prefix}/searches/{s.key}", "method": "GET", "params": params,
+                    "removeMissingValuesFrom": {"params": True}},
+        "inputFields": input_fields(s.input_schema, connector),
+        "sample": s.sample, "outputFields": output_fields(s.output_schema)}}

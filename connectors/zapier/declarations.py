@@ -1,0 +1,96 @@
+"""The Zapier connector: its manifest and every trigger, action and search.
+
+Keys are fixed (Zaps refer to them): triggers new_task, task_completed,
+task_failed; creates create_task, send_message, cancel_task; search
+find_task. Two hidden triggers fill the dropdowns.
+"""
+from __future__ import annotations
+
+from connectors.base import Action, Connector, Manifest, Search, Trigger
+from connectors.zapier import operations as ops
+from connectors.zapier import schemas as s
+from connectors.zapier.routes import add_routes
+from hub.schemas import MessageSchema, TaskSchema
+
+DOCS_URL = "/connectors/zapier/docs"  # served by the hub from README.md beside this file
+
+TASK_SAMPLE = {
+    "id": "task_8f2k3j4h5g6d7s8a", "task_id": "task_8f2k3j4h5g6d7s8a", "title": "Fix the login bug",
+    "prompt": "Users get a 500 error on /login after the last deploy. Find the cause and fix it.",
+    "status": "completed", "codebase_id": "global", "conversation_id": None, "agent_type": "build",
+    "model": None, "priority": 0, "result": "Fixed a missing null check in login.py; tests pass.",
+    "error": None, "retry_count": 0, "max_retries": 3, "duration_seconds": 142.5,
+    "created_at": "2026-01-15T09:00:00.000Z", "updated_at": "2026-01-15T09:02:24.000Z",
+    "started_at": "2026-01-15T09:00:01.500Z", "completed_at": "2026-01-15T09:02:24.000Z",
+    "failed_at": None, "cancelled_at": None, "url": "https://hub.example.com/tasks/task_8f2k3j4h5g6d7s8a",
+}
+
+connector = Connector(
+    manifest=Manifest(
+        key="zapier", name="Zapier", version="1.0.0",
+        scopes=("tasks:read", "tasks:write", "messages:write", "codebases:read"),
+        docs_url=DOCS_URL,
+        description="Triggers, actions and searches for Zaps, and the generated Zapier app.",
+    ),
+    extra_routes=add_routes,
+    triggers=(
+        Trigger(key="new_task", noun="Task", label="New Task",
+                description="Triggers when a new task is created in CodeTether.",
+                event="task.created", formatter=ops.flatten, scope="tasks:read",
+                output_schema=s.NewTaskOutput,
+                sample={"id": "evt_3n4m5b6v7c8x9z0a", "task_id": "task_8f2k3j4h5g6d7s8a", "title": "Fix the login bug",
+                        "status": "pending", "codebase_id": "global", "created_at": "2026-01-15T09:00:00.000Z",
+                        "agent_type": "build"}),
+        Trigger(key="task_completed", noun="Task", label="Task Completed",
+                description="Triggers when an AI agent finishes a task successfully.",
+                event="task.completed", formatter=ops.flatten, scope="tasks:read",
+                output_schema=s.TaskCompletedOutput,
+                sample={"id": "evt_4p5o6i7u8y9t0r1e", "task_id": "task_8f2k3j4h5g6d7s8a", "title": "Fix the login bug",
+                        "result": "Fixed a missing null check in login.py; tests pass.", "duration_seconds": 142.5,
+                        "completed_at": "2026-01-15T09:02:24.000Z"}),
+        Trigger(key="task_failed", noun="Task", label="Task Failed",
+                description="Triggers when a task fails (after its retries, if any).",
+                event="task.failed", formatter=ops.flatten, scope="tasks:read",
+                output_schema=s.TaskFailedOutput,
+                sample={"id": "evt_5a6s7d8f9g0h1j2k", "task_id": "task_8f2k3j4h5g6d7s8a",
+                        "error": "The agent could not reach the repository.", "retry_count": 3,
+                        "failed_at": "2026-01-15T09:10:00.000Z"}),
+        Trigger(key="codebase_choices", noun="Codebase", label="List Codebases",
+                description="Your codebases, for the Codebase dropdown.", hidden=True,
+                list=ops.codebase_choices, scope="codebases:read", output_schema=s.CodebaseChoice,
+                label_field="name", sample={"id": "global", "name": "Global"}),
+        Trigger(key="cancellable_task_choices", noun="Task", label="List Cancellable Tasks",
+                description="Your waiting and running tasks, newest first, for the Task dropdown.", hidden=True,
+                list=ops.cancellable_task_choices, scope="tasks:read", output_schema=s.TaskChoice,
+                label_field="label",
+                sample={"id": "task_8f2k3j4h5g6d7s8a", "title": "Fix the login bug", "status": "running",
+                        "label": "Fix the login bug (running)"}),
+    ),
+    actions=(
+        Action(key="create_task", noun="Task", label="Create Task",
+               description="Gives an AI agent a new task: what to do, and in which codebase.",
+               input_schema=s.CreateTaskInput, output_schema=TaskSchema, perform=ops.create_task,
+               scope="tasks:write", sample={**TASK_SAMPLE, "status": "pending", "result": None,
+                                            "duration_seconds": None, "started_at": None, "completed_at": None}),
+        Action(key="send_message", noun="Message", label="Send Message",
+               description="Sends a message to an agent conversation, starting it if it is new.",
+               input_schema=s.SendMessageInput, output_schema=MessageSchema, perform=ops.send_message,
+               scope="messages:write",
+               sample={"id": "msg_9q8w7e6r5t4y3u2i", "message_id": "msg_9q8w7e6r5t4y3u2i",
+                       "conversation_id": "1701234567.000200", "codebase_id": "global", "role": "user",
+                       "content": "Summarise what changed in the repo this week.", "task_id": None,
+                       "created_at": "2026-01-15T09:00:00.000Z"}),
+        Action(key="cancel_task", noun="Task", label="Cancel Task",
+               description="Stops a task that is waiting or running.",
+               input_schema=s.CancelTaskInput, output_schema=TaskSchema, perform=ops.cancel_task,
+               scope="tasks:write",
+               sample={**TASK_SAMPLE, "status": "cancelled", "result": None, "duration_seconds": None,
+                       "completed_at": None, "cancelled_at": "2026-01-15T09:01:00.000Z"}),
+    ),
+    searches=(
+        Search(key="find_task", noun="Task", label="Find Task",
+               description="Finds tasks by ID, status, codebase or completion time, newest first.",
+               input_schema=s.FindTaskInput, output_schema=TaskSchema, perform=ops.find_task,
+               scope="tasks:read", sample=TASK_SAMPLE),
+    ),
+)

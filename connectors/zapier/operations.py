@@ -1,0 +1,57 @@
+"""What the Zapier connector's operations do: small functions over hub
+services, and the formatters that flatten events into the seed's fields."""
+from __future__ import annotations
+
+from hub.models.tasks import ACTIVE_STATUSES
+from hub.services import codebases, conversations, tasks
+
+# Trigger output fields (besides the event `id`), exactly as the seed names them.
+TRIGGER_FIELDS = {
+    "task.created": ("task_id", "title", "status", "codebase_id", "created_at", "agent_type"),
+    "task.completed": ("task_id", "title", "result", "duration_seconds", "completed_at"),
+    "task.failed": ("task_id", "error", "retry_count", "failed_at"),
+}
+
+
+def flatten(event: dict) -> dict:
+    """An event envelope ``{id, type, timestamp, data}`` -> the flat object a
+    Zap sees: the trigger's seed fields plus the event id for Zapier's dedupe.
+    Events without a trigger of their own pass their data through flat."""
+    data = event.get("data") or {}
+    keys = TRIGGER_FIELDS.get(event.get("type"))
+    flat = {key: data.get(key) for key in keys} if keys else dict(data)
+    flat["id"] = event["id"]
+    return flat
+
+
+def create_task(user, **fields):
+    return tasks.create_task(user, **fields)
+
+
+def send_message(user, **fields):
+    return conversations.send_message(user, **fields)
+
+
+def cancel_task(user, *, task_id: str):
+    return tasks.cancel_task(user, task_id)
+
+
+def find_task(user, *, task_id=None, status=None, codebase_id=None, completed_after=None,
+              completed_before=None) -> list:
+    """Matching tasks, newest first. With a task id: that task, if it also
+    matches the other filters."""
+    found, _ = tasks.list_tasks(user, status=status, codebase_id=codebase_id, task_id=task_id,
+                                completed_after=completed_after, completed_before=completed_before,
+                                limit=100)
+    return found
+
+
+def codebase_choices(user, *, page: int = 0, limit: int = 50) -> list[dict]:
+    found = codebases.list_codebases(user)[page * limit:(page + 1) * limit]
+    return [{"id": cb.id, "name": cb.name} for cb in found]
+
+
+def cancellable_task_choices(user, *, page: int = 0, limit: int = 50) -> list[dict]:
+    found, _ = tasks.list_tasks(user, status=ACTIVE_STATUSES, page=page, limit=limit)
+    return [{"id": t.id, "title": t.title, "status": t.status, "label": f"{t.title} ({t.status})"} for t in found]
+

@@ -1,0 +1,93 @@
+"""Discovery, refusal of invalid connectors, and the admin's enable/disable settings."""
+import dataclasses
+import logging
+from importlib.metadata import EntryPoint, entry_points
+
+import pytest
+
+from connectors.base import InvalidConnector, validate
+from connectors.base import registry
+from connectors.zapier import connector as zapier
+
+
+def _installed_plus(*extra):
+    real = list(entry_points(group=registry.GROUP))
+    return lambda group: real + [EntryPoint(name, value, registry.GROUP) for name, value in extra]
+
+
+def test_invalid_connectors_are_refused_with_a_clear_log_line_and_the_hub_still_starts(hub_env, monkeypatch, caplog):
+    monkeypatch.setattr(registry, "entry_points", _installed_plus(
+        ("zapper", "connectors.zapier:connector"),  # key does not match the entry-point name
+        ("missing", "connectors.zapier:no_such_thing"),  # does not load
+        ("notone", "json:dumps"),  # not a Connector
+    ))
+    from hub import create_app
+
+    with caplog.at_level(logging.ERROR, logger="hub.connectors"):
+        app = create_app({"TESTING": True})
+    lines = [r.getMessage() for r in caplog.records if r.name == "hub.connectors"]
+    assert any("'zapper' refused" in line and "does not match the entry-point name 'zapper'" in line for line in lines)
+    assert any("'missing' refused" in line and "could not be loaded" in line for line in lines)
+    assert any("'notone' refused" in line and "not a connectors.base.Connector" in line for line in lines)
+    client = app.test_client()
+    assert {c["key"] for c in client.get("/connectors/").json} == {"zapier", "example"}
+    assert client.get("/connectors/zapper/triggers/new_task").status_code == 404
+    assert client.get("/api/v1/me").status_code == 401  # the hub itself is up
+
+
+def _broken(**changes):
+    manifest = dataclasses.replace(zapier.manifest, **changes.pop("manifest", {}))
+    return dataclasses.replace(zapier, manifest=manifest, **changes)
+
+
+def _trigger(**changes):
+    return (dataclasses.replace(zapier.triggers[0], **changes), *zapier.triggers[1:])
+
+
+@pytest.mark.parametrize("connector, problem", [
+    (_broken(manifest={"key": "Zapier!"}), "manifest key 'Zapier!'"),
+    (_broken(manifest={"version": "one"}), "not MAJOR.MINOR.PATCH"),
+    (_broken(manifest={"scopes": ("tasks:read", "root")}), "not hub scopes"),
+    (_broken(manifest={"docs_url": "docs"}), "docs_url"),
+    (_broken(manifest={"name": " "}), "name is empty"),
+    (_broken(triggers=_trigger(event="task.exploded")), "event 'task.exploded' is not a hub event"),
+    (_broken(triggers=_trigger(sample={"task_id": 1})), "sample: no string `id`"),
+    (_broken(triggers=_trigger(sample={"id": "e", "nope": 1})), "`nope` is not declared"),
+    (_broken(triggers=_trigger(scope="messages:read")), "scope 'messages:read' is not in the manifest"),
+    (_broken(triggers=_trigger(formatter=None)), "needs a formatter"),
+    (_broken(triggers=(*zapier.triggers, zapier.triggers[0])), "trigger 'new_task' is declared twice"),
+    (_broken(actions=(dataclasses.replace(zapier.actions[0], perform="create"),)), "perform is not callable"),
+    (_broken(actions=(dataclasses.replace(zapier.actions[0], input_schema=dict),)), "input_schema is not"),
+])
+def test_invalid_declarations_are_named(connector, problem):
+    with pytest.raises(InvalidConnector) as refused:
+        validate(connector, connector.manifest.key)
+    assert any(problem in p for p in refused.value.problems), refused.value.problems
+
+
+@pytest.mark.parametrize("enabled, disabled, mounted", [
+    ("*", "", {"zapier", "example"}),
+    ("zapier", "", {"zapier"}),
+    ("*", "zapier", {"example"}),
+    ("zapier,example", "example", {"zapier"}),
+])
+def test_admins_enable_and_disable_connectors_by_setting(hub_env, monkeypatch, enabled, disabled, mounted):
+    monkeypatch.setenv("HUB_CONNECTORS_ENABLED", enabled)
+    monkeypatch.setenv("HUB_CONNECTORS_DISABLED", disabled)
+    from hub import create_app
+
+    client = create_app({"TESTING": True}).test_client()
+    assert {c["key"] for c in client.get("/connectors/").json} == mounted
+    paths = client.get("/openapi.json").json["paths"]
+    for key in ("zapier", "example"):
+        assert any(p.startswith(f"/connectors/{key}/") for p in paths) == (key in mounted)
+        status = client.get(f"/connectors/{key}/definition.json").status_code
+        assert (status == 200) == (key == "zapier" and key in mounted)
+
+
+def test_connector_routes_use_the_core_auth(app):
+    """Every declared operation's view went through Blueprint.auth."""
+    for rule in app.url_map.iter_rules():
+        parts = rule.rule.split("/")
+        if rule.rule.startswith("/connectors/") and len(parts) > 3 and parts[3] in ("triggers", "actions", "searches"):
+            assert hasattr(app.view_functions[rule.endpoint], "required_scope"), rule.rule

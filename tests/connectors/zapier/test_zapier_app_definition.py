@@ -1,0 +1,110 @@
+"""The generated Zapier app: exported by the CLI, served by the hub, and
+valid for Zapier's own schema and core."""
+import json
+
+from click.testing import CliRunner
+
+from zapier_node import validate
+
+SEED_KEYS = {
+    "triggers": {"new_task", "task_completed", "task_failed"},
+    "creates": {"create_task", "send_message", "cancel_task"},
+    "searches": {"find_task"},
+}
+SEED_OUTPUTS = {
+    "new_task": ["id", "task_id", "title", "status", "codebase_id", "created_at", "agent_type"],
+    "task_completed": ["id", "task_id", "title", "result", "duration_seconds", "completed_at"],
+    "task_failed": ["id", "task_id", "error", "retry_count", "failed_at"],
+}
+SEED_INPUTS = {
+    "create_task": {"title": True, "prompt": True, "codebase_id": False, "agent_type": False, "model": False,
+                    "priority": False},
+    "send_message": {"message": True, "conversation_id": False, "codebase_id": False},
+    "cancel_task": {"task_id": True},
+    "find_task": {"task_id": False, "status": False, "codebase_id": False, "completed_after": False,
+                  "completed_before": False},
+}
+
+
+def export(app, tmp_path, *args):
+    from hub.cli import main
+
+    runner = CliRunner()
+    result = runner.invoke(main, ["zapier", "export", str(tmp_path / "app"), *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return tmp_path / "app"
+
+
+def test_export_writes_a_zapier_cli_package_that_zapier_validates(app, tmp_path):
+    out = export(app, tmp_path, "--base-url", "https://hub.example.com/")
+    package = json.loads((out / "package.json").read_text())
+    assert package["dependencies"]["zapier-platform-core"].startswith("19.")
+    assert "definition.json" in (out / "index.js").read_text()
+    report = validate(out)
+    assert report == {"schemaErrors": [], "coreErrors": [], "version": "1.0.0", "platformVersion": "19.1.0"}
+    text = (out / "definition.json").read_text()
+    assert "https://hub.example.com/oauth/token" in text and "hub.example.com//" not in text
+
+
+def test_zapier_reports_errors_in_a_broken_definition(app, tmp_path):
+    """The validation above can fail: a trigger without its noun is refused."""
+    out = export(app, tmp_path, "--base-url", "https://hub.example.com")
+    definition = json.loads((out / "definition.json").read_text())
+    del definition["triggers"]["new_task"]["noun"]
+    (out / "definition.json").write_text(json.dumps(definition))
+    report = validate(out)
+    assert any("noun" in e for e in report["schemaErrors"]) and report["coreErrors"]
+
+
+def test_base_url_from_the_environment_and_the_default(app, tmp_path):
+    out = export(app, tmp_path, "--base-url", "env")
+    assert "{{process.env.BASE_URL}}/api/v1/me" in (out / "definition.json").read_text()
+    out = export(app, tmp_path)  # HUB_BASE_URL
+    assert "http://hub.test/api/v1/me" in (out / "definition.json").read_text()
+
+
+def test_the_hub_serves_the_same_definition(app, client, tmp_path):
+    out = export(app, tmp_path)
+    served = client.get("/connectors/zapier/definition.json")
+    assert served.status_code == 200
+    assert served.json == json.loads((out / "definition.json").read_text())
+    assert "/connectors/zapier/definition.json" in client.get("/openapi.json").json["paths"]
+
+
+def test_the_app_has_the_seed_keys_fields_auth_and_dropdowns(client):
+    app = client.get("/connectors/zapier/definition.json").json
+    for kind, keys in SEED_KEYS.items():
+        visible = {k for k, v in app[kind].items() if not v["display"].get("hidden")}
+        assert visible == keys
+    for key, fields in SEED_OUTPUTS.items():
+        operation = app["triggers"][key]["operation"]
+        assert [f["key"] for f in operation["outputFields"]] == fields
+        assert operation["type"] == "hook" and set(operation["sample"]) == set(fields)
+        assert operation["perform"] == {"source": "return [bundle.cleanedRequest];"}
+        assert {"performSubscribe", "performUnsubscribe", "performList"} <= set(operation)
+    for key, fields in SEED_INPUTS.items():
+        operation = (app["creates"].get(key) or app["searches"][key])["operation"]
+        assert {f["key"]: f["required"] for f in operation["inputFields"]} == fields
+        assert all(f["label"] and f.get("helpText") for f in operation["inputFields"]), key
+    create = {f["key"]: f for f in app["creates"]["create_task"]["operation"]["inputFields"]}
+    assert create["agent_type"]["default"] == "build"
+    assert [c["value"] for c in create["agent_type"]["choices"]] == ["build", "plan", "general", "explore"]
+    assert create["codebase_id"]["dynamic"] == "codebase_choices.id.name"
+    assert create["priority"]["type"] == "integer"
+    cancel = app["creates"]["cancel_task"]["operation"]["inputFields"][0]
+    assert cancel["dynamic"] == "cancellable_task_choices.id.label"
+    find = {f["key"]: f for f in app["searches"]["find_task"]["operation"]["inputFields"]}
+    assert [c["value"] for c in find["status"]["choices"]] == ["pending", "running", "completed", "failed", "cancelled"]
+    assert find["completed_after"]["type"] == "datetime"
+
+    auth = app["authentication"]
+    oauth = auth["oauth2Config"]
+    assert auth["type"] == "oauth2" and oauth["autoRefresh"] is True
+    assert oauth["scope"] == "tasks:read tasks:write messages:write codebases:read"
+    assert auth["test"]["url"] == "http://hub.test/api/v1/me"
+    assert oauth["getAccessToken"]["body"]["client_id"] == "{{process.env.CLIENT_ID}}"
+    assert oauth["refreshAccessToken"]["body"]["client_secret"] == "{{process.env.CLIENT_SECRET}}"
+    assert oauth["getAccessToken"]["headers"]["Authorization"] == ""
+    assert app["requestTemplate"]["headers"]["Authorization"] == "Bearer {{bundle.authData.access_token}}"
+    assert auth["connectionLabel"] == "{{bundle.inputData.username}}"
+    assert "source" not in json.dumps(auth)  # only hook performs are functions
