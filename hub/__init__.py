@@ -1,8 +1,6 @@
 """CodeTether Hub: drive AI-agent tasks from no-code automation platforms."""
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
 from hub import config as settings
@@ -19,17 +17,23 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     app.json.sort_keys = False
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("hub").setLevel(logging.INFO)
+    from hub import logs
+
+    logs.init_app(app)
 
     db.init_app(app)
     from flask_migrate import Migrate
 
     Migrate(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
 
-    from hub import api, limits
+    from hub import api, health, limits, metrics
 
+    metrics.init_app(app)
+    app.register_blueprint(health.blp)
     limits.init_app(app)
+    # Probes and scrapes must never be rate limited.
+    limits.limiter.exempt(health.blp)
+    limits.limiter.exempt(metrics.blp)
     api.init_app(app)
     app.register_error_handler(HubError, handle_hub_error)
     from hub.api.input_guard import refuse_nul_characters

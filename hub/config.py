@@ -27,7 +27,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HUB_BASE_URL", "http://127.0.0.1:5000", "Public URL of the hub; task `url`s and OAuth metadata are built from it."),
     Setting("HUB_HOST", "127.0.0.1", "Address `codetether-hub up` listens on."),
     Setting("HUB_PORT", "5000", "Port `codetether-hub up` listens on."),
-    Setting("HUB_WEB_WORKERS", "2", "gunicorn worker processes started by `codetether-hub up`."),
+    Setting("HUB_WEB_WORKERS", None, "gunicorn worker processes (`up` and gunicorn.conf.py). Default: the number of CPU cores, at least 2."),
+    Setting("HUB_WEB_THREADS", "8", "Threads per gunicorn worker (gthread). Each long-polling agent worker holds one while it waits."),
+    Setting("HUB_WEB_TIMEOUT", "60", "Seconds gunicorn lets a request run before it restarts the worker; above the longest long-poll."),
+    Setting("HUB_LOG_LEVEL", "INFO", "Level of the hub's own log lines (DEBUG, INFO, WARNING, ERROR)."),
+    Setting("HUB_LOG_FORMAT", "json", "`json` (one object a line, with `request_id`) or `text`."),
+    Setting("PROMETHEUS_MULTIPROC_DIR", None, "Folder where gunicorn's worker processes keep /metrics counters so they add up. gunicorn.conf.py makes a fresh one when unset."),
     Setting("HUB_TASK_MAX_RETRIES", "3", "Times a task whose worker vanished is put back to `pending` before it fails."),
     Setting("HUB_CONNECTORS_ENABLED", "*", "Connectors to mount: `*` (every installed one) or comma-separated keys."),
     Setting("HUB_CONNECTORS_DISABLED", "", "Comma-separated connector keys never to mount, even when enabled."),
@@ -59,6 +64,11 @@ def _secret_key(instance: Path) -> str:
     return key
 
 
+def default_web_workers() -> int:
+    # gthread workers: one process a core; threads carry the concurrency.
+    return max(2, os.cpu_count() or 1)
+
+
 def default_redis_url(instance: Path) -> str:
     return f"unix://{instance / 'redis.sock'}"
 
@@ -76,7 +86,11 @@ def load() -> dict:
         "HUB_BASE_URL": env["HUB_BASE_URL"].rstrip("/"),
         "HUB_HOST": env["HUB_HOST"],
         "HUB_PORT": int(env["HUB_PORT"]),
-        "HUB_WEB_WORKERS": int(env["HUB_WEB_WORKERS"]),
+        "HUB_WEB_WORKERS": int(env["HUB_WEB_WORKERS"] or default_web_workers()),
+        "HUB_WEB_THREADS": int(env["HUB_WEB_THREADS"]),
+        "HUB_WEB_TIMEOUT": int(env["HUB_WEB_TIMEOUT"]),
+        "HUB_LOG_LEVEL": env["HUB_LOG_LEVEL"].upper(),
+        "HUB_LOG_FORMAT": env["HUB_LOG_FORMAT"],
         "HUB_TASK_MAX_RETRIES": int(env["HUB_TASK_MAX_RETRIES"]),
         "HUB_CONNECTORS_ENABLED": _keys(env["HUB_CONNECTORS_ENABLED"]),
         "HUB_CONNECTORS_DISABLED": _keys(env["HUB_CONNECTORS_DISABLED"]),

@@ -64,9 +64,9 @@ def up(host, port):
         upgrade()
         _first_run_demo_user(app)
         children.append(("web", subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
-             "--workers", str(app.config["HUB_WEB_WORKERS"]), "--access-logfile", "-",
-             "--graceful-timeout", "20", "hub:create_app()"], env=env)))
+            [sys.executable, "-m", "gunicorn", "-c", "python:hub.gunicorn_conf", "--bind", f"{host}:{port}",
+             "--workers", str(app.config["HUB_WEB_WORKERS"]), "--graceful-timeout", "20", "hub:create_app()"],
+            env=env)))
         children.append(("worker", subprocess.Popen([sys.executable, "-m", "hub", "worker"], env=env)))
         click.echo(f"CodeTether Hub on http://{host}:{port}  (API docs: /docs; Ctrl-C stops)")
         while not stopping:
