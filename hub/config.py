@@ -36,6 +36,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HUB_TASK_MAX_RETRIES", "3", "Times a task whose worker vanished is put back to `pending` before it fails."),
     Setting("HUB_CONNECTORS_ENABLED", "*", "Connectors to mount: `*` (every installed one) or comma-separated keys."),
     Setting("HUB_CONNECTORS_DISABLED", "", "Comma-separated connector keys never to mount, even when enabled."),
+    Setting("HUB_TIER_RATE_LIMITS", "free=60/minute pro=300/minute enterprise=unlimited",
+            "Requests per user by tier, across all authenticated routes (moving window); `unlimited` = no limit. Admins are exempt."),
+    Setting("HUB_TIER_CONCURRENT_TASKS", "free=5 pro=25 enterprise=unlimited",
+            "Pending + running tasks a user may have at once, by tier. Admins are exempt."),
+    Setting("HUB_IDEMPOTENCY_KEY_HOURS", "24", "Hours an `Idempotency-Key` and its first response are kept for replay."),
 )
 
 
@@ -73,6 +78,25 @@ def default_redis_url(instance: Path) -> str:
     return f"unix://{instance / 'redis.sock'}"
 
 
+def tier_table(name: str, value: str, parse=str) -> dict:
+    """``free=60/minute pro=300/minute enterprise=unlimited`` -> {tier: value};
+    ``unlimited`` becomes None."""
+    table = {}
+    for entry in value.split():
+        tier, sep, amount = entry.partition("=")
+        if not sep or not tier:
+            raise ValueError(f"{name}: expected entries like 'free=...', got {entry!r}")
+        table[tier] = None if amount in ("unlimited", "") else parse(amount)
+    return table
+
+
+def _rate(value: str) -> str:
+    from limits import parse_many
+
+    parse_many(value)  # a typo fails at start-up, not on the first request
+    return value
+
+
 def load() -> dict:
     """Build the Flask config mapping from the environment."""
     instance = _instance_path()
@@ -94,6 +118,9 @@ def load() -> dict:
         "HUB_TASK_MAX_RETRIES": int(env["HUB_TASK_MAX_RETRIES"]),
         "HUB_CONNECTORS_ENABLED": _keys(env["HUB_CONNECTORS_ENABLED"]),
         "HUB_CONNECTORS_DISABLED": _keys(env["HUB_CONNECTORS_DISABLED"]),
+        "HUB_TIER_RATE_LIMITS": tier_table("HUB_TIER_RATE_LIMITS", env["HUB_TIER_RATE_LIMITS"], _rate),
+        "HUB_TIER_CONCURRENT_TASKS": tier_table("HUB_TIER_CONCURRENT_TASKS", env["HUB_TIER_CONCURRENT_TASKS"], int),
+        "HUB_IDEMPOTENCY_KEY_HOURS": float(env["HUB_IDEMPOTENCY_KEY_HOURS"]),
     }
 
 

@@ -77,6 +77,11 @@ class Forbidden(HubError):
     code = "forbidden"
 
 
+class TooManyRequests(HubError):
+    status = 429
+    code = "rate_limited"
+
+
 def body(status: int, code: str, message: str, errors: dict | None = None, **extra) -> dict:
     payload = {"code": code, "status": status, "message": message}
     if errors:

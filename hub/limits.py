@@ -1,16 +1,106 @@
-"""Request limits on Redis (flask-limiter).
+"""Request limits on Redis (flask-limiter): per-IP limits on the endpoints
+that take no credentials, and per-user tier limits on every authenticated
+route.
 
-This module owns the one Limiter. Unauthenticated endpoints (sign-in,
-token) are limited per client IP with ``limiter.limit(..., key_func=
-get_remote_address)``; tier limits per user build on the same instance.
+``limiter`` is the one place limits are *declared* (at import time, as
+decorators). Each app gets its own flask-limiter instance for *runtime*
+state (storage, strategy, switches), sharing those declarations: a
+flask-limiter instance otherwise keeps the last app's Redis and the first
+app's settings, which breaks a process that builds several apps (tests).
 """
 from __future__ import annotations
 
-from flask import Flask
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+import logging
+import sys
+import time
 
-limiter = Limiter(get_remote_address)
+from flask import Flask, current_app, g
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
+
+from hub.errors import body
+
+log = logging.getLogger(__name__)
+
+TIER_SCOPE = "tier"
+STORAGE_OPTIONS = {
+    # Redis down: fail fast (one immediate retry for a connection dropped by a
+    # Redis restart, no backoff), serve the request, log a warning.
+    "socket_connect_timeout": 0.5, "socket_timeout": 0.5, "retry": Retry(NoBackoff(), 1),
+}
+
+
+class _FailOpenLog(logging.LoggerAdapter):
+    """flask-limiter logs a swallowed storage error with a traceback at ERROR
+    on every request; a down Redis is an expected, documented state: warn."""
+
+    def exception(self, msg, *args, **kwargs):
+        error = sys.exc_info()[1]
+        if isinstance(error, (RedisError, OSError)):
+            self.warning(msg + " (limits not enforced while Redis is unreachable): %s", *args, error)
+        else:  # a bug, not an outage: keep the traceback
+            self.logger.exception(msg, *args, **kwargs)
+
+
+class HubLimiter(Limiter):
+    """Holds the declared limits; runtime calls go to the current app's limiter."""
+
+    def init_app(self, app: Flask) -> None:
+        runtime = Limiter(self._key_func, storage_options=dict(STORAGE_OPTIONS))
+        # Share the declarations (decorated limits, exemptions), not the state.
+        runtime.limit_manager = self.limit_manager
+        runtime._marked_for_limiting = self._marked_for_limiting
+        runtime._request_filters = self._request_filters
+        runtime.logger = _FailOpenLog(log, {})
+        runtime.init_app(app)
+        app.extensions["hub_limiter"] = runtime
+
+    @staticmethod
+    def runtime() -> Limiter:
+        return current_app.extensions["hub_limiter"]
+
+    def _check_request_limit(self, callable_name=None, in_middleware=True):
+        return self.runtime()._check_request_limit(callable_name, in_middleware)
+
+    @property
+    def storage(self):
+        return self.runtime().storage
+
+    @property
+    def limiter(self):
+        return self.runtime().limiter
+
+    @property
+    def current_limit(self):
+        return self.runtime().current_limit
+
+
+limiter = HubLimiter(get_remote_address)
+
+
+def _user_key() -> str:
+    return f"user:{g.principal.user.pk}"
+
+
+def _tier_limit() -> str:
+    """The caller's tier limit as a flask-limiter string; "" = unlimited."""
+    principal = g.get("principal")
+    if principal is None:  # not evaluated before authentication; never limit anonymously here
+        return ""
+    tiers = current_app.config["HUB_TIER_RATE_LIMITS"]
+    return tiers.get(principal.user.tier, tiers.get("free")) or ""
+
+
+def _exempt() -> bool:
+    return g.principal.user.is_admin
+
+
+# One bucket per user across every authenticated route (shared scope), applied
+# by ``Blueprint.auth`` after the caller is known.
+tier_limit = limiter.shared_limit(_tier_limit, scope=TIER_SCOPE, key_func=_user_key, exempt_when=_exempt)
 
 
 def storage_uri(redis_url: str) -> str:
@@ -27,6 +117,38 @@ def init_app(app: Flask) -> None:
     # WRONGTYPE errors when the strategy changes under live keys.
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "hub-limit-" + app.config["RATELIMIT_STRATEGY"])
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    # Redis down: serve the request (fail open); flask-limiter logs a warning.
+    # Redis down: serve the request (fail open) and log a warning.
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    app.after_request(_ietf_headers)  # runs after flask-limiter's own (registered next)
     limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, _rate_limited)
+
+
+def _rate_limited(error: RateLimitExceeded):
+    item = error.limit.limit
+    window = item.get_expiry()
+    extra = {"limit": item.amount, "window_seconds": window}
+    if error.limit.scope == TIER_SCOPE:
+        extra["tier"] = g.principal.user.tier
+        message = f"Rate limit of the {extra['tier']} tier reached: {item.amount} requests per {window} s."
+    else:
+        message = f"Too many attempts: {item.amount} per {window} s from this address."
+    return body(429, "rate_limited", message + " Retry after the time in Retry-After.", **extra), 429
+
+
+def _ietf_headers(response):
+    """flask-limiter writes ``X-RateLimit-*``; add the IETF ``RateLimit-*``
+    set (reset in seconds, not a timestamp) and keep ``Retry-After`` for 429s."""
+    headers = response.headers
+    current = current_app.extensions["hub_limiter"].current_limit
+    if "X-RateLimit-Limit" in headers and current is not None:
+        # flask-limiter rounds the reset time up; never claim more than the window.
+        reset_in = min(current.limit.get_expiry(), max(0, int(headers["X-RateLimit-Reset"]) - int(time.time())))
+        headers["RateLimit-Limit"] = headers["X-RateLimit-Limit"]
+        headers["RateLimit-Remaining"] = headers["X-RateLimit-Remaining"]
+        headers["RateLimit-Reset"] = str(reset_in)
+        if response.status_code == 429:
+            headers["Retry-After"] = str(max(1, reset_in))
+        elif response.status_code < 400:
+            headers.pop("Retry-After", None)
+    return response

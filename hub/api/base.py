@@ -7,8 +7,9 @@ import marshmallow as ma
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
 
-from hub import errors
+from hub import errors, idempotency
 from hub.auth import authenticate, require_scope
+from hub.limits import tier_limit
 
 
 class ErrorSchema(ma.Schema):
@@ -16,6 +17,30 @@ class ErrorSchema(ma.Schema):
     status = ma.fields.Integer(required=True, metadata={"description": "HTTP status"})
     message = ma.fields.String(required=True, metadata={"description": "What went wrong, for people"})
     errors = ma.fields.Dict(metadata={"description": "Bad input: field name -> messages"})
+
+
+class LimitErrorSchema(ErrorSchema):
+    limit = ma.fields.Integer(metadata={"description": "The limit that was reached"})
+    window_seconds = ma.fields.Integer(metadata={"description": "`rate_limited`: the window of the limit"})
+    tier = ma.fields.String(metadata={"description": "`rate_limited`: the caller's tier"})
+
+
+def _header(description: str) -> dict:
+    return {"description": description, "schema": {"type": "integer"}}
+
+
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": _header("Requests allowed per window for the caller's tier (also as `X-RateLimit-Limit`)"),
+    "RateLimit-Remaining": _header("Requests left in the window (also as `X-RateLimit-Remaining`)"),
+    "RateLimit-Reset": _header("Seconds until a request is allowed again (`X-RateLimit-Reset`: as a Unix time)"),
+}
+RETRY_AFTER = {"Retry-After": _header("Seconds to wait before retrying")}
+IDEMPOTENCY_KEY = {
+    "in": "header", "name": "Idempotency-Key", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+    "description": "Makes the create safe to retry: the same key with the same body answers the first "
+                   "response again (with `Idempotent-Replayed: true`) and creates nothing more. Kept 24 h, per user.",
+}
 
 
 class Api(_Api):
@@ -27,16 +52,19 @@ class Api(_Api):
 
 class Blueprint(_Blueprint):
     def auth(self, scope: str | None = None):
-        """Authenticate the caller and require ``scope`` (outermost decorator,
-        so 401/403 come before input validation)."""
+        """Authenticate the caller, require ``scope``, then apply the caller's
+        tier rate limit (outermost decorator, so 401/403 come before input
+        validation, and every authenticated route counts against the tier)."""
 
         def decorator(view):
+            limited = tier_limit(view)
+
             @wraps(view)
             def wrapper(*args, **kwargs):
                 principal = authenticate()
                 if scope:
                     require_scope(principal, scope)
-                return view(*args, **kwargs)
+                return limited(*args, **kwargs)
 
             wrapper.required_scope = scope
             security = [{"bearerAuth": [scope] if scope else []}]
@@ -44,6 +72,18 @@ class Blueprint(_Blueprint):
             wrapper = self.alt_response(401, schema=ErrorSchema, description="Missing, expired or revoked credentials")(wrapper)
             if scope:
                 wrapper = self.alt_response(403, schema=ErrorSchema, description=f"The credentials lack the `{scope}` scope")(wrapper)
+            wrapper = self.alt_response(429, schema=LimitErrorSchema, headers={**RATE_LIMIT_HEADERS, **RETRY_AFTER},
+                                        description="`rate_limited`: the tier's request limit was reached "
+                                                    "(`concurrency_limit` on creates: too many unfinished tasks)")(wrapper)
             return wrapper
 
         return decorator
+
+    def idempotent(self, view):
+        """Honour an ``Idempotency-Key`` header on a create (place right
+        under ``auth``); see ``hub.idempotency``."""
+        wrapper = idempotency.idempotent(view)
+        wrapper = self.doc(parameters=[IDEMPOTENCY_KEY])(wrapper)
+        wrapper = self.alt_response(409, schema=ErrorSchema, description="`idempotency_in_flight`: a request "
+                                    "with this Idempotency-Key is still running; retry later")(wrapper)
+        return wrapper

@@ -25,6 +25,7 @@ class PageSchema(ma.Schema):
 @blp.route("/messages")
 class Messages(MethodView):
     @blp.auth("messages:write")
+    @blp.idempotent
     @blp.arguments(MessageCreateSchema)
     @blp.response(201, MessageSchema)
     @blp.alt_response(422, schema=ErrorSchema)

@@ -52,6 +52,7 @@ class Tasks(MethodView):
         return items, 200, {"X-Total-Count": str(total)}
 
     @blp.auth("tasks:write")
+    @blp.idempotent
     @blp.arguments(TaskCreateSchema)
     @blp.response(201, TaskSchema)
     @blp.alt_response(422, schema=ErrorSchema)

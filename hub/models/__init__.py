@@ -5,3 +5,4 @@ from hub.models.codebases import Codebase  # noqa: F401
 from hub.models.conversations import Conversation, Message  # noqa: F401
 from hub.models.events import Event  # noqa: F401
 from hub.models.tasks import Task  # noqa: F401
+from hub.models.idempotency import IdempotencyKey  # noqa: F401

@@ -12,8 +12,9 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from hub.db import begin_write, db, new_id, utcnow
-from hub.errors import Conflict, NotFound
+from hub.errors import Conflict, NotFound, TooManyRequests
 from hub.models import Task, User
+from hub.models.tasks import ACTIVE_STATUSES
 from hub.schemas import dump_task
 from hub.services import codebases, events
 
@@ -38,6 +39,7 @@ def create_task(user: User, *, title: str, prompt: str, codebase_id: str | None 
                 agent_type: str = "build", model: str | None = None, priority: int = 0,
                 conversation_pk: int | None = None) -> Task:
     begin_write()
+    _check_concurrency(user)
     codebase = codebases.resolve(user, codebase_id)
     now = utcnow()
     task = Task(id=new_id("task_"), user_pk=user.pk, codebase=codebase, conversation_pk=conversation_pk,
@@ -49,6 +51,24 @@ def create_task(user: User, *, title: str, prompt: str, codebase_id: str | None 
     events.record(user.pk, "task.created", dump_task(task), task_id=task.id)
     db.session.commit()
     return task
+
+
+def _check_concurrency(user: User) -> None:
+    """Refuse a create past the tier's pending + running tasks. Runs inside
+    the create's write transaction, after locking the user's row (FOR UPDATE
+    on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), so
+    parallel creates are counted one after another."""
+    limit = current_app.config["HUB_TIER_CONCURRENT_TASKS"]
+    limit = limit.get(user.tier, limit.get("free"))
+    if limit is None or user.is_admin:
+        return
+    db.session.execute(select(User.pk).where(User.pk == user.pk).with_for_update())
+    active = db.session.scalar(select(func.count()).select_from(Task).where(
+        Task.user_pk == user.pk, Task.status.in_(ACTIVE_STATUSES)))
+    if active >= limit:
+        raise TooManyRequests(
+            f"The {user.tier} tier allows {limit} unfinished (pending or running) tasks at once; "
+            "wait for one to finish or cancel one.", code="concurrency_limit", extra={"limit": limit, "tier": user.tier})
 
 
 def get_task(user: User, task_id: str) -> Task:

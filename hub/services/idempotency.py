@@ -1,0 +1,77 @@
+"""Idempotency keys: reserve a key before a create runs, keep its first
+response, replay it on a retry (Stripe's and the IETF draft's rules)."""
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from hub.db import begin_write, db, utcnow
+from hub.errors import Conflict, ValidationFailed
+from hub.models import IdempotencyKey, User
+
+
+def digest(text: str | bytes) -> str:
+    return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
+
+
+def reserve(user: User, key: str, request_hash: str) -> IdempotencyKey | None:
+    """Reserve ``key`` for this request in its own transaction, so that a
+    concurrent duplicate sees it. Returns None when the caller should run the
+    request, or the finished record to replay."""
+    key_hash = digest(key)
+    for _ in range(2):
+        begin_write()
+        cutoff = utcnow() - timedelta(hours=current_app.config["HUB_IDEMPOTENCY_KEY_HOURS"])
+        db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff),
+                           execution_options={"synchronize_session": False})
+        record = db.session.scalar(select(IdempotencyKey).where(
+            IdempotencyKey.user_pk == user.pk, IdempotencyKey.key_hash == key_hash))
+        if record is None:
+            db.session.add(IdempotencyKey(user_pk=user.pk, key_hash=key_hash, request_hash=request_hash,
+                                          created_at=utcnow()))
+            try:
+                db.session.commit()
+            except IntegrityError:  # PostgreSQL: a concurrent duplicate inserted first
+                db.session.rollback()
+                continue
+            return None
+        db.session.commit()
+        if record.request_hash != request_hash:
+            error = ValidationFailed("Idempotency-Key", "This key was already used with a different request; "
+                                                        "use a new key for a new request.")
+            error.code = "idempotency_key_reused"
+            raise error
+        if record.response_status is None:
+            break
+        return record
+    raise Conflict("A request with this Idempotency-Key is still in progress; retry shortly.",
+                   code="idempotency_in_flight")
+
+
+def complete(user: User, key: str, status: int, body: bytes, content_type: str | None) -> None:
+    """Keep the first response for replays."""
+    begin_write()
+    record = _find(user, key)
+    if record is not None:
+        record.response_status, record.response_body, record.response_type = status, body, content_type
+    db.session.commit()
+
+
+def release(user: User, key: str) -> None:
+    """The request failed before it changed anything: free the key so that a
+    corrected retry can run."""
+    db.session.rollback()
+    begin_write()
+    record = _find(user, key)
+    if record is not None and record.response_status is None:
+        db.session.delete(record)
+    db.session.commit()
+
+
+def _find(user: User, key: str) -> IdempotencyKey | None:
+    return db.session.scalar(select(IdempotencyKey).where(
+        IdempotencyKey.user_pk == user.pk, IdempotencyKey.key_hash == digest(key)))
