@@ -1,0 +1,59 @@
+"""Unfinished-task limits by tier, checked inside the create transaction."""
+from collections import Counter
+
+from live_server import live_url, parallel, post  # noqa: F401  (live_url is a fixture)
+
+TASK = {"title": "Fix the build", "prompt": "Make CI green"}
+
+
+def test_20_parallel_creates_from_a_free_user_accept_exactly_5(app, live_url, make_user):  # noqa: F811
+    user = make_user("racer")
+    responses = parallel(20, lambda i: post(live_url, user.key, "/api/v1/tasks", {**TASK, "title": f"t{i}"}))
+    assert Counter(r.status_code for r in responses) == {201: 5, 429: 15}
+    refused = [r.json() for r in responses if r.status_code == 429]
+    assert {(r["code"], r["limit"], r["tier"]) for r in refused} == {("concurrency_limit", 5, "free")}
+    listed = user.get("/api/v1/tasks").json
+    assert sorted(t["id"] for t in listed) == sorted(r.json()["id"] for r in responses if r.status_code == 201)
+
+
+def test_finished_and_cancelled_tasks_free_their_slots_at_once(app_ctx, make_user):
+    from hub.db import begin_write, db
+    from hub.services import tasks as service
+
+    user = make_user("sam")
+    ids = [user.create_task()["id"] for _ in range(5)]
+    sixth = user.post("/api/v1/tasks", json=TASK)
+    assert sixth.status_code == 429 and sixth.json["code"] == "concurrency_limit"
+
+    assert user.post(f"/api/v1/tasks/{ids[0]}/cancel").status_code == 200
+    user.create_task()
+    assert user.post("/api/v1/tasks", json=TASK).status_code == 429
+
+    begin_write()  # a worker finishes one
+    task = service.get_task(_user(ids[1]), ids[1])
+    service.transition(task, "running")
+    db.session.commit()
+    assert user.post("/api/v1/tasks", json=TASK).status_code == 429  # running still counts
+    begin_write()
+    service.transition(task, "completed", result="done")
+    db.session.commit()
+    user.create_task()
+
+
+def _user(task_id):
+    from sqlalchemy import select
+
+    from hub.db import db
+    from hub.models import Task, User
+
+    return db.session.scalar(select(User).join(Task, Task.user_pk == User.pk).where(Task.id == task_id))
+
+
+def test_pro_enterprise_and_admins(make_user):
+    pro = make_user("pro", tier="pro")
+    for _ in range(25):
+        pro.create_task()
+    assert pro.post("/api/v1/tasks", json=TASK).json["limit"] == 25
+    for user in (make_user("ent", tier="enterprise"), make_user("root", is_admin=True)):
+        for _ in range(6):
+            user.create_task()

@@ -1,0 +1,128 @@
+"""Idempotency-Key on creates: retries replay the first response and create nothing more."""
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from live_server import live_url, parallel, post  # noqa: F401  (live_url is a fixture)
+
+TASK = {"title": "Fix the build", "prompt": "Make CI green"}
+
+
+def count(app, model_name):
+    from hub import models
+    from hub.db import db
+
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(getattr(models, model_name)))
+
+
+def key(value):
+    return {"Idempotency-Key": value}
+
+
+def test_sequential_retry_replays_the_first_response_and_creates_one_task(app, alice):
+    first = alice.post("/api/v1/tasks", json=TASK, headers=key("k-1"))
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+    # Same JSON in another key order and spacing is the same request.
+    again = alice.post("/api/v1/tasks", data='{"prompt": "Make CI green",  "title": "Fix the build"}',
+                       content_type="application/json", headers=key("k-1"))
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json == first.json
+    assert count(app, "Task") == 1
+    other = alice.post("/api/v1/tasks", json=TASK, headers=key("k-2"))
+    assert other.status_code == 201 and other.json["id"] != first.json["id"]
+    assert count(app, "Task") == 2
+
+
+def test_same_key_with_another_body_is_422_and_creates_nothing(app, alice):
+    alice.post("/api/v1/tasks", json=TASK, headers=key("k"))
+    response = alice.post("/api/v1/tasks", json={**TASK, "title": "Something else"}, headers=key("k"))
+    assert response.status_code == 422
+    assert response.json["code"] == "idempotency_key_reused"
+    assert "Idempotency-Key" in response.json["errors"]
+    assert alice.post("/api/v1/messages", json={"message": "hi"}, headers=key("k")).status_code == 422
+    assert count(app, "Task") == 1 and count(app, "Message") == 0
+
+
+def test_keys_are_per_user(app, alice, bob):
+    a = alice.post("/api/v1/tasks", json=TASK, headers=key("shared"))
+    b = bob.post("/api/v1/tasks", json=TASK, headers=key("shared"))
+    assert a.status_code == b.status_code == 201 and "Idempotent-Replayed" not in b.headers
+    assert count(app, "Task") == 2
+
+
+def test_concurrent_retries_create_one_task(app, live_url, alice):  # noqa: F811
+    responses = parallel(10, lambda i: post(live_url, alice.key, "/api/v1/tasks", TASK, key("race")))
+    created = [r for r in responses if r.status_code == 201]
+    assert {r.status_code for r in responses} <= {201, 409}
+    assert len({r.json()["id"] for r in created}) == 1
+    assert all(r.json()["code"] == "idempotency_in_flight" for r in responses if r.status_code == 409)
+    assert count(app, "Task") == 1
+
+
+def test_a_duplicate_while_the_first_is_in_flight_is_409(app_ctx, alice):
+    from hub.db import db
+    from hub.idempotency import request_fingerprint
+    from hub.models import User
+    from hub.services import idempotency
+
+    # The first request has reserved its key and is still running.
+    with app_ctx.test_request_context("/api/v1/tasks", method="POST", json=TASK):
+        user = db.session.scalar(select(User).where(User.username == "alice"))
+        assert idempotency.reserve(user, "busy", request_fingerprint()) is None
+    response = alice.post("/api/v1/tasks", json=TASK, headers=key("busy"))
+    assert response.status_code == 409 and response.json["code"] == "idempotency_in_flight"
+    assert count(app_ctx, "Task") == 0
+
+
+def test_a_failed_create_frees_its_key_for_a_corrected_retry(app, alice):
+    bad = alice.post("/api/v1/tasks", json={"title": "no prompt"}, headers=key("fix-me"))
+    assert bad.status_code == 422 and "prompt" in bad.json["errors"]
+    good = alice.post("/api/v1/tasks", json=TASK, headers=key("fix-me"))
+    assert good.status_code == 201 and "Idempotent-Replayed" not in good.headers
+
+    for _ in range(4):
+        alice.create_task()
+    full = alice.post("/api/v1/tasks", json=TASK, headers=key("later"))
+    assert full.status_code == 429 and full.json["code"] == "concurrency_limit"
+    alice.post(f"/api/v1/tasks/{good.json['id']}/cancel")
+    assert alice.post("/api/v1/tasks", json=TASK, headers=key("later")).status_code == 201
+
+
+def test_messages_replay_too(app, alice):
+    body = {"message": "Summarise the repo", "conversation_id": "1701.0002"}
+    first = alice.post("/api/v1/messages", json=body, headers=key("m"))
+    again = alice.post("/api/v1/messages", json=body, headers=key("m"))
+    assert first.status_code == again.status_code == 201 and again.json == first.json
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert count(app, "Message") == 1
+
+
+def test_keys_expire_after_24_hours_and_are_cleaned_up(app, alice):
+    from hub.db import db
+    from hub.models import IdempotencyKey
+
+    first = alice.post("/api/v1/tasks", json=TASK, headers=key("old"))
+    alice.post("/api/v1/tasks", json=TASK, headers=key("other"))
+    with app.app_context():
+        for record in db.session.scalars(select(IdempotencyKey)):
+            record.created_at -= timedelta(hours=24, seconds=1)
+        db.session.commit()
+    again = alice.post("/api/v1/tasks", json=TASK, headers=key("old"))
+    assert again.status_code == 201 and again.json["id"] != first.json["id"]
+    assert count(app, "IdempotencyKey") == 1  # "other" expired and was removed
+
+
+def test_key_is_checked(alice):
+    for bad in ("", " ", "k" * 256):
+        response = alice.post("/api/v1/tasks", json=TASK, headers=key(bad))
+        assert response.status_code == 422 and "Idempotency-Key" in response.json["errors"]
+
+
+def test_idempotency_key_is_in_the_openapi_document(client):
+    spec = client.get("/openapi.json").json
+    for path in ("/api/v1/tasks", "/api/v1/messages"):
+        operation = spec["paths"][path]["post"]
+        assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in operation["parameters"])
+        assert "409" in operation["responses"]
