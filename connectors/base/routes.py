@@ -1,7 +1,8 @@
 """Declarations -> flask-smorest routes under /connectors/<key>/.
 
 Every route goes through ``hub.api.base.Blueprint.auth(scope)``, so a
-connector gets the core API's authentication, scopes, limits and error shape.
+connector gets the core API's authentication, scopes, tier limits, error shape
+and (on actions) Idempotency-Key.
 """
 from __future__ import annotations
 
@@ -65,6 +66,7 @@ def _trigger_route(blp: Blueprint, trigger: Trigger) -> None:
 
 def _action_route(blp: Blueprint, action: Action) -> None:
     @blp.auth(action.scope)
+    @blp.idempotent  # actions create things (tasks, messages): safe to retry with a key
     @blp.arguments(action.input_schema)
     @blp.response(200, action.output_schema)
     @blp.alt_response(422, schema=ErrorSchema)
