@@ -54,6 +54,10 @@ def gunicorn(app_spec: str, env: dict, cwd: Path = ROOT, probe: str = "/"):
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: httpx.get(base + probe, timeout=1).status_code < 500, what=app_spec)
+        # One worker answering is not all of them booted: load them all
+        # (and their caches) before anything is measured.
+        subprocess.run(["wrk", "-t2", f"-c{2 * GUNICORN_WORKERS}", "-d3s", "--timeout", "30s", base + probe],
+                       capture_output=True, check=True)
         yield base
     except Exception:
         log.seek(0)
@@ -84,11 +88,15 @@ def wrk(url: str, *, method="GET", body: dict | None = None, auth: str | None = 
         fh.write(_WRK_LUA)
     env = {**os.environ, "BENCH_METHOD": method, "BENCH_BODY": json.dumps(body) if body else "",
            "BENCH_AUTH": auth or ""}
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", fh.name, url],
+    out = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s",
+                          "--timeout", "10s", "-s", fh.name, url],
                          env=env, capture_output=True, text=True, check=True).stdout
     os.unlink(fh.name)
     match = re.search(r"BENCH (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", out)
     requests, duration_us, p50, p99, bad_status, socket_errors = map(int, match.groups())
+    if requests == 0 or (bad_status + socket_errors) > requests * 0.01:
+        raise RuntimeError(f"{method} {url}: {bad_status} non-2xx and {socket_errors} socket errors "
+                           f"in {requests} requests; the figure would be meaningless")
     return {"rps": requests / (duration_us / 1e6), "p50_ms": p50 / 1000, "p99_ms": p99 / 1000,
             "non_2xx": bad_status, "socket_errors": socket_errors}
 

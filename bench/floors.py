@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
+import sqlalchemy as sa
 from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -31,10 +32,15 @@ class Row(db.Model):
 
 
 app = Flask(__name__)
-app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["BENCH_FLOOR_DB"]
+app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("BENCH_FLOOR_DB", "sqlite://")
 db.init_app(app)
-with app.app_context():
-    db.create_all()
+
+
+def create_tables(url: str) -> None:
+    """Once, before gunicorn starts (workers racing create_all would fail)."""
+    engine = sa.create_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
 
 
 @app.get("/")
