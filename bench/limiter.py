@@ -1,0 +1,115 @@
+"""What the per-user tier limit costs on a simple authenticated GET.
+
+    python bench/limiter.py [--json OUT]
+
+One hub, three gunicorns with the same settings: the limiter switched off
+(RATELIMIT_ENABLED=False), enterprise users (tier unlimited: flask-limiter
+runs, Redis is not asked), and pro users at 300/minute (moving window on
+Redis, headers on every response). Requests rotate over many pro users so
+none reaches its limit and each window list stays as short as a real
+user's; a 429 would show up as errors. Bare Flask "hello" is the floor.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import PY, ROOT, RUNS, WRK_CONNECTIONS, WRK_SECONDS, free_port, gunicorn, summarize  # noqa: E402
+from hub.embedded_redis import EmbeddedRedis  # noqa: E402
+
+USERS = int(os.environ.get("BENCH_USERS", "300"))  # x 300/minute: room for ~1,500 req/s over a minute
+
+_WRK_LUA = """
+local keys = {}
+for key in string.gmatch(os.getenv("BENCH_KEYS"), "[^,]+") do keys[#keys + 1] = key end
+local n = math.random(#keys)
+request = function()
+  n = n % #keys + 1
+  return wrk.format("GET", nil, {["Authorization"] = "Bearer " .. keys[n]})
+end
+done = function(summary, latency, requests)
+  io.write(string.format("BENCH %d %d %d %d %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), summary.errors.status))
+end
+"""
+
+
+def wrk(url: str, keys: list[str]) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(_WRK_LUA)
+    out = subprocess.run(["wrk", "-t2", f"-c{WRK_CONNECTIONS}", f"-d{WRK_SECONDS}s", "-s", fh.name, url],
+                         env={**os.environ, "BENCH_KEYS": ",".join(keys)}, capture_output=True, text=True,
+                         check=True).stdout
+    os.unlink(fh.name)
+    requests, duration_us, p50, p99, bad = map(int, re.search(r"BENCH (\d+) (\d+) (\d+) (\d+) (\d+)", out).groups())
+    return {"rps": requests / (duration_us / 1e6), "p50_ms": p50 / 1000, "p99_ms": p99 / 1000, "non_2xx": bad}
+
+
+def make_users(tier: str, count: int) -> list[str]:
+    """Users with API keys, made through the hub's own services."""
+    from hub import create_app
+    from hub.services import accounts
+
+    app = create_app()
+    keys = []
+    with app.app_context():
+        for i in range(count):
+            accounts.create_user(f"{tier}-{i}", tier=tier)
+            keys.append(accounts.create_api_key(f"{tier}-{i}")[1])
+    return keys
+
+
+def run() -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-limiter-"))
+    redis = EmbeddedRedis(workdir / "redis", port=free_port()).start()
+    env = {"HUB_INSTANCE_PATH": str(workdir), "DATABASE_URL": f"sqlite:///{workdir / 'hub.db'}",
+           "REDIS_URL": redis.url, "SECRET_KEY": "bench", "BENCH_FLOOR_DB": f"sqlite:///{workdir / 'floor.db'}"}
+    os.environ.update(env)
+    try:
+        subprocess.run([PY, "-m", "hub", "db", "upgrade"], cwd=ROOT, check=True, capture_output=True)
+        keys = {"pro": make_users("pro", USERS), "enterprise": make_users("enterprise", 20)}
+        url = "/api/v1/me"
+        variants = (("off", "hub:create_app({'RATELIMIT_ENABLED': False})", "pro"),
+                    ("unlimited tier", "hub:create_app()", "enterprise"),
+                    ("pro 300/minute", "hub:create_app()", "pro"))
+        samples: dict[str, list] = {}
+        with gunicorn("bench.floors:app", env) as floor:
+            samples["bare Flask hello"] = [floor_hello(floor) for _ in range(RUNS)]
+        for name, spec, tier in variants:
+            with gunicorn(spec, env, probe="/openapi.json") as hub:
+                samples[name] = [wrk(hub + url, keys[tier]) for _ in range(RUNS)]
+        return {name: {"rps": summarize([s["rps"] for s in runs]),
+                       "p50_ms": summarize([s["p50_ms"] for s in runs]),
+                       "p99_ms": summarize([s["p99_ms"] for s in runs]),
+                       "non_2xx": sum(s["non_2xx"] for s in runs)} for name, runs in samples.items()}
+    finally:
+        redis.stop()
+
+
+def floor_hello(base: str) -> dict:
+    from bench.common import wrk as plain_wrk
+
+    result = plain_wrk(base + "/hello")
+    return {**result, "non_2xx": result["non_2xx"] + result["socket_errors"]}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--json", help="write results here")
+    args = parser.parse_args()
+    result = run()
+    for name, row in result.items():
+        print(f"{name:18} {row['rps']['median']:7.0f} req/s (runs {row['rps']['min']:.0f}..{row['rps']['max']:.0f})"
+              f"  p50 {row['p50_ms']['median']:5.1f} ms  p99 {row['p99_ms']['median']:6.1f} ms  non-2xx {row['non_2xx']}")
+    off, on = result["off"]["rps"]["median"], result["pro 300/minute"]["rps"]["median"]
+    print(f"limiter overhead on GET /api/v1/me: {off:.0f} -> {on:.0f} req/s ({(1 - on / off) * 100:.0f}% fewer), "
+          f"{(1 / on - 1 / off) * 1000 * 1000:.0f} us more per request at {WRK_CONNECTIONS} connections")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
