@@ -138,7 +138,9 @@ def _rate_limited(error: RateLimitExceeded):
 
 def _ietf_headers(response):
     """flask-limiter writes ``X-RateLimit-*``; add the IETF ``RateLimit-*``
-    set (reset in seconds, not a timestamp) and keep ``Retry-After`` for 429s."""
+    set (reset in seconds, not a timestamp) and keep ``Retry-After`` for
+    429s (another 429, e.g. ``concurrency_limit``, keeps its own, which
+    flask-limiter raised to the window's reset if that is later)."""
     headers = response.headers
     current = current_app.extensions["hub_limiter"].current_limit
     if "X-RateLimit-Limit" in headers and current is not None:
@@ -147,7 +149,7 @@ def _ietf_headers(response):
         headers["RateLimit-Limit"] = headers["X-RateLimit-Limit"]
         headers["RateLimit-Remaining"] = headers["X-RateLimit-Remaining"]
         headers["RateLimit-Reset"] = str(reset_in)
-        if response.status_code == 429:
+        if response.status_code == 429 and current.breached:
             headers["Retry-After"] = str(max(1, reset_in))
         elif response.status_code < 400:
             headers.pop("Retry-After", None)

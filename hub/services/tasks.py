@@ -53,6 +53,9 @@ def create_task(user: User, *, title: str, prompt: str, codebase_id: str | None 
     return task
 
 
+CONCURRENCY_RETRY_AFTER = 30  # seconds: a hint; tasks take minutes, a slot frees when one ends
+
+
 def _check_concurrency(user: User) -> None:
     """Refuse a create past the tier's pending + running tasks. Runs inside
     the create's write transaction, after locking the user's row (FOR UPDATE
@@ -68,7 +71,8 @@ def _check_concurrency(user: User) -> None:
     if active >= limit:
         raise TooManyRequests(
             f"The {user.tier} tier allows {limit} unfinished (pending or running) tasks at once; "
-            "wait for one to finish or cancel one.", code="concurrency_limit", extra={"limit": limit, "tier": user.tier})
+            "wait for one to finish or cancel one.", code="concurrency_limit", extra={"limit": limit, "tier": user.tier},
+            headers={"Retry-After": str(CONCURRENCY_RETRY_AFTER)})
 
 
 def get_task(user: User, task_id: str) -> Task:

@@ -1,4 +1,5 @@
 """Request limits by tier, per user, on every authenticated route."""
+import logging
 import time
 
 import pytest
@@ -99,3 +100,15 @@ def test_each_app_keeps_its_own_limiter_state(hub_env, make_user, tmp_path):
         assert later.extensions["hub_limiter"] is not user.client.application.extensions["hub_limiter"]
     finally:
         other_redis.stop()
+
+
+def test_changing_the_strategy_under_live_keys_keeps_limits_working(hub_env, make_user, caplog):
+    """Each strategy has its own key prefix, so no WRONGTYPE on old keys."""
+    from hub import create_app
+
+    user = make_user("frank")
+    assert user.get("/api/v1/me").headers["RateLimit-Remaining"] == "59"
+    for strategy in ("fixed-window", "sliding-window-counter", "moving-window"):
+        user.client = create_app({"TESTING": True, "RATELIMIT_STRATEGY": strategy}).test_client()
+        assert user.get("/api/v1/me").headers["RateLimit-Remaining"] == ("58" if strategy == "moving-window" else "59")
+    assert not [r for r in caplog.records if r.name == "hub.limits" and r.levelno >= logging.WARNING]
