@@ -35,14 +35,19 @@ STORAGE_OPTIONS = {
 
 class _FailOpenLog(logging.LoggerAdapter):
     """flask-limiter logs a swallowed storage error with a traceback at ERROR
-    on every request; a down Redis is an expected, documented state: warn."""
+    on every request; a down Redis is an expected, documented state: warn,
+    at most every WARN_EVERY seconds per process."""
+
+    WARN_EVERY = 10.0
+    _last_warning = float("-inf")
 
     def exception(self, msg, *args, **kwargs):
         error = sys.exc_info()[1]
-        if isinstance(error, (RedisError, OSError)):
-            self.warning(msg + " (limits not enforced while Redis is unreachable): %s", *args, error)
-        else:  # a bug, not an outage: keep the traceback
+        if not isinstance(error, (RedisError, OSError)):  # a bug, not an outage: keep the traceback
             self.logger.exception(msg, *args, **kwargs)
+        elif time.monotonic() - self._last_warning >= self.WARN_EVERY:
+            self._last_warning = time.monotonic()
+            self.warning(msg + " (limits not enforced while Redis is unreachable): %s", *args, error)
 
 
 class HubLimiter(Limiter):
