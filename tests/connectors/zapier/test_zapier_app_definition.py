@@ -108,3 +108,17 @@ def test_the_app_has_the_seed_keys_fields_auth_and_dropdowns(client):
     assert app["requestTemplate"]["headers"]["Authorization"] == "Bearer {{bundle.authData.access_token}}"
     assert auth["connectionLabel"] == "{{bundle.inputData.username}}"
     assert "source" not in json.dumps(auth)  # only hook performs are functions
+
+
+def test_the_manifest_docs_link_serves_the_zapier_guide(client):
+    manifest = next(c for c in client.get("/connectors/").json if c["key"] == "zapier")
+    docs = client.get(manifest["docs_url"])
+    assert docs.status_code == 200 and docs.mimetype == "text/markdown"
+    assert "## Popular automations, step by step" in docs.get_data(as_text=True)
+
+
+def test_export_refuses_a_base_url_that_is_not_http(app, tmp_path):
+    from hub.cli import main
+
+    result = CliRunner().invoke(main, ["zapier", "export", str(tmp_path / "x"), "--base-url", "hub.example.com"])
+    assert result.exit_code != 0 and "http://" in result.output and not (tmp_path / "x").exists()
