@@ -46,7 +46,22 @@ def api_rows(label: str, r: dict) -> list[dict]:
     return rows
 
 
-ROWS = {"api_sqlite": lambda r: api_rows("SQLite", r), "api_postgresql": lambda r: api_rows("PostgreSQL", r)}
+def limiter_rows(r: dict) -> list[dict]:
+    """The per-user tier limit (moving window on Redis, headers on every
+    response) against the same hub with the limiter off."""
+    off, on = r["off"]["rps"], r["pro 300/minute"]["rps"]
+    ratio = _med(on) / _med(off)
+    scripts = _med(r["pro 300/minute"]["round_trips_per_request"])
+    return [{
+        "what": f"authenticated GET /api/v1/me with the tier limit ({scripts:.0f} Redis scripts/request) req/s",
+        "measured": f"{_med(on):.0f} ({_spread(on)})", "floor": f"{_med(off):.0f} ({_spread(off)}) limiter off",
+        "ratio": f"{ratio:.0%}", "target": ">= 60% of floor",
+        "verdict": "OK" if ratio >= 0.6 and r["pro 300/minute"]["non_2xx"] == 0 else "MISS",
+    }]
+
+
+ROWS = {"api_sqlite": lambda r: api_rows("SQLite", r), "api_postgresql": lambda r: api_rows("PostgreSQL", r),
+        "limiter": limiter_rows}
 
 
 def plot_api(results: dict, folder: Path) -> list[str]:

@@ -32,11 +32,18 @@ def api_postgresql() -> dict:
         server.stop()
 
 
+def limiter() -> dict:
+    from bench import limiter as bench_limiter
+
+    return bench_limiter.run()
+
+
 # name -> function returning that benchmark's results (see report.py for how
 # each becomes rows of the table).
 BENCHMARKS = {
     "api_sqlite": api_sqlite,
     "api_postgresql": api_postgresql,
+    "limiter": limiter,
 }
 
 
