@@ -43,7 +43,7 @@ def idempotent(view):
         user = current_user()
         record = idempotency.reserve(user, key, request_fingerprint())
         if record is not None:
-            return Response(record.response_body, status=record.response_status,
+            return Response(idempotency.replay_body(record), status=record.response_status,
                             content_type=record.response_type, headers={"Idempotent-Replayed": "true"})
         try:
             response = make_response(view(*args, **kwargs))

@@ -1,9 +1,17 @@
 """Idempotency keys: reserve a key before a create runs, keep its first
-response, replay it on a retry (Stripe's and the IETF draft's rules)."""
+response, replay it on a retry (Stripe's and the IETF draft's rules).
+
+The kept response is encrypted (Fernet, key derived from SECRET_KEY): a
+create's answer may hold a secret shown only once (a hook's signing secret).
+"""
 from __future__ import annotations
 
+import base64
 import hashlib
 from datetime import timedelta
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, InvalidToken
 
 from flask import current_app
 from sqlalchemy import delete, select
@@ -16,6 +24,20 @@ from hub.models import IdempotencyKey, User
 
 def digest(text: str | bytes) -> str:
     return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _fernet(secret_key: str) -> Fernet:
+    digest = hashlib.sha256(b"codetether-hub idempotent responses\x00" + secret_key.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def replay_body(record: IdempotencyKey) -> bytes:
+    try:
+        return _fernet(current_app.config["SECRET_KEY"]).decrypt(record.response_body)
+    except InvalidToken:  # SECRET_KEY changed since: the answer cannot be replayed
+        raise Conflict("The first response to this Idempotency-Key can no longer be replayed; "
+                       "check whether it was created, then use a new key.", code="idempotency_key_unreplayable")
 
 
 def reserve(user: User, key: str, request_hash: str) -> IdempotencyKey | None:
@@ -57,7 +79,8 @@ def complete(user: User, key: str, status: int, body: bytes, content_type: str |
     begin_write()
     record = _find(user, key)
     if record is not None:
-        record.response_status, record.response_body, record.response_type = status, body, content_type
+        record.response_status, record.response_type = status, content_type
+        record.response_body = _fernet(current_app.config["SECRET_KEY"]).encrypt(body)
     db.session.commit()
 
 

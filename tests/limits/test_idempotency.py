@@ -126,3 +126,15 @@ def test_idempotency_key_is_in_the_openapi_document(client):
         operation = spec["paths"][path]["post"]
         assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in operation["parameters"])
         assert "409" in operation["responses"]
+
+
+def test_kept_responses_are_encrypted_at_rest(app, alice):
+    from hub.db import db
+    from hub.models import IdempotencyKey
+
+    first = alice.post("/api/v1/tasks", json={**TASK, "title": "Rotate the keys"}, headers=key("sealed"))
+    with app.app_context():
+        stored = db.session.scalar(select(IdempotencyKey)).response_body
+    assert b"Rotate the keys" not in stored and first.json["id"].encode() not in stored
+    assert alice.post("/api/v1/tasks", json={**TASK, "title": "Rotate the keys"},
+                      headers=key("sealed")).json == first.json
