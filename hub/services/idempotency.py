@@ -12,7 +12,6 @@ from datetime import timedelta
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
-
 from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -28,8 +27,8 @@ def digest(text: str | bytes) -> str:
 
 @lru_cache(maxsize=8)
 def _fernet(secret_key: str) -> Fernet:
-    digest = hashlib.sha256(b"codetether-hub idempotent responses\x00" + secret_key.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+    key = hashlib.sha256(b"codetether-hub idempotent responses\x00" + secret_key.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
 
 
 def replay_body(record: IdempotencyKey) -> bytes:
