@@ -1,7 +1,7 @@
 """Unfinished-task limits by tier, checked inside the create transaction."""
 from collections import Counter
 
-from live_server import live_url, parallel, post  # noqa: F401  (live_url is a fixture)
+from limits_http import live_url, parallel, post  # noqa: F401  (live_url is a fixture)
 
 TASK = {"title": "Fix the build", "prompt": "Make CI green"}
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from live_server import live_url, parallel, post  # noqa: F401  (live_url is a fixture)
+from limits_http import live_url, parallel, post  # noqa: F401  (live_url is a fixture)
 
 TASK = {"title": "Fix the build", "prompt": "Make CI green"}
 
