@@ -41,6 +41,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HUB_TIER_CONCURRENT_TASKS", "free=5 pro=25 enterprise=unlimited",
             "Pending + running tasks a user may have at once, by tier. Admins are exempt."),
     Setting("HUB_IDEMPOTENCY_KEY_HOURS", "24", "Hours an `Idempotency-Key` and its first response are kept for replay."),
+    Setting("HUB_WORKER_LEASE_SECONDS", "60", "How long a claimed task stays with its worker without a heartbeat; then it goes back to `pending` (or fails after max retries)."),
+    Setting("HUB_WORKER_POLL_SECONDS", "20", "Longest a worker's claim request waits for a task (long-poll); keep it under HUB_WEB_TIMEOUT."),
+    Setting("HUB_WORKER_TOKEN", None, "Worker token (`ctw_…`) for `codetether-hub agent-worker` when `--token` is not given.", secret=True),
+    Setting("HUB_AGENT_COMMAND", None, "Agent command line for the `command` backend; when set, `up` runs an agent worker with it. Prompt on stdin, task fields in `CODETETHER_*` variables."),
+    Setting("HUB_AGENT_TIMEOUT", "3600", "Seconds an agent (command or chat completion) may run before its task fails."),
+    Setting("HUB_OPENAI_BASE_URL", None, "OpenAI-compatible API base URL for the `openai` backend (e.g. `http://127.0.0.1:11434/v1` for Ollama); when set, `up` runs an agent worker with it."),
+    Setting("HUB_OPENAI_API_KEY", None, "API key for `HUB_OPENAI_BASE_URL` (any text for servers that need none).", secret=True),
+    Setting("HUB_OPENAI_MODEL", None, "Model for the `openai` backend when a task names none."),
 )
 
 
@@ -121,6 +129,12 @@ def load() -> dict:
         "HUB_TIER_RATE_LIMITS": tier_table("HUB_TIER_RATE_LIMITS", env["HUB_TIER_RATE_LIMITS"], _rate),
         "HUB_TIER_CONCURRENT_TASKS": tier_table("HUB_TIER_CONCURRENT_TASKS", env["HUB_TIER_CONCURRENT_TASKS"], int),
         "HUB_IDEMPOTENCY_KEY_HOURS": float(env["HUB_IDEMPOTENCY_KEY_HOURS"]),
+        "HUB_WORKER_LEASE_SECONDS": float(env["HUB_WORKER_LEASE_SECONDS"]),
+        "HUB_WORKER_POLL_SECONDS": float(env["HUB_WORKER_POLL_SECONDS"]),
+        # Read by `up` to start its agent worker; the agent worker reads the
+        # environment itself (it needs no database).
+        **{name: env[name] for name in ("HUB_AGENT_COMMAND", "HUB_AGENT_TIMEOUT", "HUB_OPENAI_BASE_URL",
+                                        "HUB_OPENAI_API_KEY", "HUB_OPENAI_MODEL")},
     }
 
 

@@ -87,20 +87,22 @@ limiter = HubLimiter(get_remote_address)
 
 
 def _user_key() -> str:
-    return f"user:{g.principal.user.pk}"
+    user = g.principal.user
+    return f"user:{user.pk}" if user else f"worker:{g.principal.credential_id}"
 
 
 def _tier_limit() -> str:
     """The caller's tier limit as a flask-limiter string; "" = unlimited."""
     principal = g.get("principal")
-    if principal is None:  # not evaluated before authentication; never limit anonymously here
+    if principal is None or principal.user is None:  # not before authentication; not agent workers
         return ""
     tiers = current_app.config["HUB_TIER_RATE_LIMITS"]
     return tiers.get(principal.user.tier, tiers.get("free")) or ""
 
 
 def _exempt() -> bool:
-    return g.principal.user.is_admin
+    # Agent workers are the hub's own infrastructure, not a user's traffic.
+    return g.principal.user is None or g.principal.user.is_admin
 
 
 # One bucket per user across every authenticated route (shared scope), applied

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import Flask, send_from_directory
 
-from hub.api import codebases, me, messages, tasks
+from hub.api import codebases, me, messages, tasks, worker
 from hub.api.base import Api
 
-BLUEPRINTS = (me.blp, tasks.blp, codebases.blp, messages.blp)
+BLUEPRINTS = (me.blp, tasks.blp, codebases.blp, messages.blp, worker.blp)
 
 SPEC_OPTIONS = {
     "components": {
@@ -15,7 +15,12 @@ SPEC_OPTIONS = {
                 "type": "http",
                 "scheme": "bearer",
                 "description": "An API key (`ct_…`) or an OAuth2 access token",
-            }
+            },
+            "workerToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A worker token (`ctw_…`, from `codetether-hub worker-tokens create`); only the worker API takes it",
+            },
         }
     },
 }

@@ -8,7 +8,7 @@ from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
 
 from hub import errors, idempotency
-from hub.auth import authenticate, require_scope
+from hub.auth import WORKER_SCOPE, authenticate, require_scope
 from hub.limits import tier_limit
 
 
@@ -61,17 +61,18 @@ class Blueprint(_Blueprint):
 
             @wraps(view)
             def wrapper(*args, **kwargs):
-                principal = authenticate()
-                if scope:
-                    require_scope(principal, scope)
+                require_scope(authenticate(), scope)
                 return limited(*args, **kwargs)
 
             wrapper.required_scope = scope
-            security = [{"bearerAuth": [scope] if scope else []}]
+            if scope == WORKER_SCOPE:
+                security, refused = [{"workerToken": []}], "Not a worker token"
+            else:
+                security = [{"bearerAuth": [scope] if scope else []}]
+                refused = f"The credentials lack the `{scope}` scope" if scope else "A worker token, not a user's credential"
             wrapper = self.doc(security=security)(wrapper)
             wrapper = self.alt_response(401, schema=ErrorSchema, description="Missing, expired or revoked credentials")(wrapper)
-            if scope:
-                wrapper = self.alt_response(403, schema=ErrorSchema, description=f"The credentials lack the `{scope}` scope")(wrapper)
+            wrapper = self.alt_response(403, schema=ErrorSchema, description=refused)(wrapper)
             wrapper = self.alt_response(429, schema=LimitErrorSchema, headers={**RATE_LIMIT_HEADERS, **RETRY_AFTER},
                                         description="`rate_limited`: the tier's request limit was reached "
                                                     "(`concurrency_limit` on creates: too many unfinished tasks)")(wrapper)

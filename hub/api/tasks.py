@@ -80,3 +80,27 @@ class TaskCancel(MethodView):
     def post(self, task_id):
         """Cancel a pending or running task."""
         return tasks.cancel_task(current_user(), task_id)
+
+
+class OutputQuerySchema(ma.Schema):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0),
+                           metadata={"description": "Only chunks after this `seq` (follow along)"})
+
+
+class OutputChunkSchema(ma.Schema):
+    seq = fields.Function(lambda chunk: chunk.pk, metadata={"type": "integer"})
+    text = fields.String()
+    created_at = UTCDateTime()
+
+
+@blp.route("/tasks/<task_id>/output")
+class TaskOutput(MethodView):
+    @blp.auth("tasks:read")
+    @blp.arguments(OutputQuerySchema, location="query")
+    @blp.response(200, OutputChunkSchema(many=True))
+    @blp.alt_response(404, schema=ErrorSchema)
+    def get(self, args, task_id):
+        """The output the task's agent streamed back so far, oldest first."""
+        from hub.services import workers
+
+        return workers.output_of(tasks.get_task(current_user(), task_id), after=args["after"])

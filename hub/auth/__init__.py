@@ -23,9 +23,14 @@ SCOPES = {
 }
 
 
+# Held only by worker tokens, which hold nothing else: a worker can never pass
+# a user's scope check, and no user credential can reach the worker API.
+WORKER_SCOPE = "worker"
+
+
 @dataclass(frozen=True)
 class Principal:
-    user: User
+    user: User | None  # None for a worker token
     scopes: frozenset[str]
     via: str  # "api_key" | "oauth" | "oidc"
     credential_id: str
@@ -47,17 +52,26 @@ def authenticate() -> Principal:
     token = bearer_token()
     if token is None:
         raise Unauthorized("Send 'Authorization: Bearer <token>' (an API key or an OAuth access token).", error="")
-    from hub.services import accounts
+    from hub.services import accounts, workers
 
-    principal = accounts.principal_for_api_key(token) if token.startswith("ct_") else None
+    if token.startswith(accounts.API_KEY_PREFIX):
+        principal = accounts.principal_for_api_key(token)
+    elif token.startswith(workers.TOKEN_PREFIX):
+        principal = workers.principal_for_token(token)
+    else:
+        principal = None
     if principal is None:
         raise Unauthorized("The access token is invalid, expired or revoked.")
     g.principal = principal
     return principal
 
 
-def require_scope(principal: Principal, scope: str) -> None:
-    if scope not in principal.scopes:
+def require_scope(principal: Principal, scope: str | None) -> None:
+    """``scope`` None: any user credential will do (but not a worker's)."""
+    if (principal.user is None) != (scope == WORKER_SCOPE):
+        kind = "the worker API" if principal.user is None else "users' routes"
+        raise Forbidden(f"This credential is limited to {kind}.", code="wrong_credential")
+    if scope and scope not in principal.scopes:
         raise Forbidden(
             f"This token lacks the '{scope}' scope.",
             code="insufficient_scope",

@@ -12,6 +12,8 @@ from flask.cli import FlaskGroup
 from hub import create_app
 from hub.cli.accounts import api_keys, users
 from hub.cli.processes import up, worker
+from hub.cli.workers import worker_tokens
+from hub.agent.cli import agent_worker
 from hub.errors import HubError
 
 
@@ -33,6 +35,8 @@ main.add_command(users)
 main.add_command(api_keys)
 main.add_command(up)
 main.add_command(worker)
+main.add_command(worker_tokens)
+main.add_command(agent_worker)
 
 
 def echo_json(obj: dict) -> None:

@@ -68,6 +68,9 @@ def up(host, port):
              "--workers", str(app.config["HUB_WEB_WORKERS"]), "--graceful-timeout", "20", "hub:create_app()"],
             env=env)))
         children.append(("worker", subprocess.Popen([sys.executable, "-m", "hub", "worker"], env=env)))
+        agent = _agent_worker(app, host, port, env)
+        if agent:
+            children.append(("agent worker", agent))
         click.echo(f"CodeTether Hub on http://{host}:{port}  (API docs: /docs; Ctrl-C stops)")
         while not stopping:
             for name, child in children:
@@ -101,3 +104,32 @@ def _first_run_demo_user(app) -> None:
     click.echo(f"  password: {password}")
     click.echo(f"  API key:  {plain}")
     click.echo("  (shown once; make more with `codetether-hub api-keys create demo`)")
+
+
+UP_TOKEN_NAME = "up: agent worker"
+
+
+def _agent_worker(app, host: str, port: int, env: dict) -> subprocess.Popen | None:
+    """One reference agent worker when a backend is configured; otherwise
+    say plainly that tasks wait for a worker, and how to attach one."""
+    config = app.config
+    backend = "command" if config["HUB_AGENT_COMMAND"] else "openai" if config["HUB_OPENAI_BASE_URL"] else None
+    if backend is None:
+        click.echo("No agent backend configured: tasks stay `pending` until an agent worker attaches.\n"
+                   "  Set HUB_AGENT_COMMAND (an agent command line) or HUB_OPENAI_BASE_URL + HUB_OPENAI_MODEL\n"
+                   "  (e.g. a local Ollama) before `up`, or attach one yourself:\n"
+                   "    codetether-hub worker-tokens create my-worker\n"
+                   f"    HUB_WORKER_TOKEN=ctw_... codetether-hub agent-worker --hub http://{host}:{port} "
+                   "--backend command --command 'your-agent --print'")
+        return None
+    from hub.services import workers
+
+    # A fresh token per run (only hashes are kept); the last run's is revoked.
+    for token in workers.list_tokens():
+        if token.name == UP_TOKEN_NAME and token.revoked_at is None:
+            workers.revoke_token(token.id)
+    _token, plain = workers.create_token(UP_TOKEN_NAME)
+    local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    click.echo(f"Agent worker: {backend} backend, taking tasks from http://{local}:{port}")
+    return subprocess.Popen([sys.executable, "-m", "hub", "agent-worker", "--hub", f"http://{local}:{port}",
+                             "--backend", backend, "--name", "up"], env={**env, "HUB_WORKER_TOKEN": plain})

@@ -23,6 +23,8 @@ class Task(db.Model):
         Index("ix_tasks_user_completed", "user_pk", "completed_at"),
         # Workers claim by priority, then age.
         Index("ix_tasks_status_priority", "status", "priority", "created_at"),
+        # The lease sweep: running tasks whose worker stopped renewing.
+        Index("ix_tasks_status_lease", "status", "lease_expires_at"),
     )
 
     pk: Mapped[int] = mapped_column(primary_key=True)
@@ -47,6 +49,9 @@ class Task(db.Model):
     completed_at: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    # Held while running: the worker that claimed it, until when.
+    worker_pk: Mapped[int | None] = mapped_column(ForeignKey("workers.pk", ondelete="SET NULL"))
+    lease_expires_at: Mapped[datetime | None]
 
     codebase: Mapped[Codebase] = relationship(lazy="joined")
     conversation: Mapped[Conversation | None] = relationship(lazy="joined")

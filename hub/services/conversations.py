@@ -8,7 +8,10 @@ from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.models import Conversation, Message, User
 from hub.schemas import dump_message
-from hub.services import codebases, events
+from hub.services import codebases, events, tasks
+
+# Messages an agent task carries: enough context, bounded size.
+HISTORY = 50
 
 
 def _find(user: User, conversation_id: str) -> Conversation | None:
@@ -55,9 +58,61 @@ def _append(user: User, content: str, conversation_id: str | None, codebase_id: 
     msg = Message(id=new_id("msg_"), conversation=conversation, role="user", content=content, created_at=now)
     db.session.add(msg)
     db.session.flush()
+    # The agent's turn: a task carrying the conversation so far. The user's
+    # message names it, so the answer says which task will reply.
+    task = tasks.add_task(user, title=_title(content), prompt=_prompt(history(conversation)),
+                          codebase_id=conversation.codebase.id, agent_type="general",
+                          conversation_pk=conversation.pk)
+    msg.task_id = task.id
     events.record(user.pk, "message.created", dump_message(msg))
     db.session.commit()
     return msg
+
+
+def history(conversation: Conversation, *, until_pk: int | None = None) -> list[Message]:
+    """The conversation's last HISTORY messages, oldest first."""
+    query = select(Message).where(Message.conversation_pk == conversation.pk)
+    if until_pk is not None:
+        query = query.where(Message.pk <= until_pk)
+    return list(reversed(db.session.scalars(query.order_by(Message.pk.desc()).limit(HISTORY)).all()))
+
+
+def history_for(task) -> list[Message]:
+    """What the agent saw when ``task`` was created: the conversation up to
+    the user's message that started it."""
+    asked = db.session.scalar(select(Message.pk).where(Message.task_id == task.id, Message.role == "user"))
+    return history(task.conversation, until_pk=asked) if asked else []
+
+
+def append_reply(task) -> Message:
+    """The agent's reply to the conversation ``task`` answered, in the
+    caller's transaction (the task's completion)."""
+    now = utcnow()
+    conversation = task.conversation
+    conversation.updated_at = now
+    msg = Message(id=new_id("msg_"), conversation=conversation, role="assistant",
+                  content=task.result or "", task_id=task.id, created_at=now)
+    db.session.add(msg)
+    db.session.flush()
+    events.record(task.user_pk, "message.created", dump_message(msg), task_id=task.id)
+    return msg
+
+
+
+def _title(content: str) -> str:
+    line = content.strip().splitlines()[0] if content.strip() else "Message"
+    return "Reply: " + (line[:80] + "…" if len(line) > 80 else line)
+
+
+def _prompt(messages: list[Message]) -> str:
+    """The conversation as one prompt, for agents that take plain text; the
+    worker API also gives workers the messages themselves."""
+    if len(messages) == 1:
+        return messages[0].content
+    lines = ["Continue this conversation; reply to the last user message.", ""]
+    for m in messages:
+        lines += [f"{m.role}:", m.content, ""]
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def list_messages(user: User, conversation_id: str, *, page: int = 0, limit: int = 50) -> list[Message]:

@@ -11,6 +11,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import func, select
 
+from hub import wakeups
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import Conflict, NotFound, TooManyRequests
 from hub.models import Task, User
@@ -35,10 +36,18 @@ EVENT_FOR_STATUS = {
 }
 
 
-def create_task(user: User, *, title: str, prompt: str, codebase_id: str | None = None,
-                agent_type: str = "build", model: str | None = None, priority: int = 0,
-                conversation_pk: int | None = None) -> Task:
+def create_task(user: User, **fields) -> Task:
     begin_write()
+    task = add_task(user, **fields)
+    db.session.commit()
+    return task
+
+
+def add_task(user: User, *, title: str, prompt: str, codebase_id: str | None = None,
+             agent_type: str = "build", model: str | None = None, priority: int = 0,
+             conversation_pk: int | None = None) -> Task:
+    """Add a pending task in the caller's write transaction (Send Message
+    adds its message and task together); the caller commits."""
     _check_concurrency(user)
     codebase = codebases.resolve(user, codebase_id)
     now = utcnow()
@@ -49,7 +58,7 @@ def create_task(user: User, *, title: str, prompt: str, codebase_id: str | None 
     db.session.add(task)
     db.session.flush()
     events.record(user.pk, "task.created", dump_task(task), task_id=task.id)
-    db.session.commit()
+    wakeups.after_commit()
     return task
 
 

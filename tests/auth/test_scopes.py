@@ -4,6 +4,7 @@ import pytest
 ROUTES = [
     ("GET", "/api/v1/tasks", None, "tasks:read"),
     ("GET", "/api/v1/tasks/{task}", None, "tasks:read"),
+    ("GET", "/api/v1/tasks/{task}/output", None, "tasks:read"),
     ("POST", "/api/v1/tasks", {"title": "t", "prompt": "p"}, "tasks:write"),
     ("POST", "/api/v1/tasks/{task}/cancel", None, "tasks:write"),
     ("GET", "/api/v1/codebases", None, "codebases:read"),

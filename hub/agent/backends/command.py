@@ -1,0 +1,118 @@
+"""The ``command`` backend: run an agent command line (an AI coding CLI, a
+script) in the codebase's directory, prompt on stdin, task fields in
+``CODETETHER_*`` environment variables, output streamed back."""
+from __future__ import annotations
+
+import collections
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+from hub.agent.runner import Outcome
+
+# The hub's own secrets stay with the worker, not the agent it runs.
+WITHHELD = ("HUB_", "SECRET_KEY", "DATABASE_URL", "REDIS_URL")
+KILL_GRACE = 5.0
+
+
+class CommandBackend:
+    def __init__(self, command: str, *, timeout: float = 3600.0):
+        self.argv = shlex.split(command)
+        if not self.argv:
+            raise ValueError("the agent command is empty")
+        self.timeout = timeout
+
+    def run(self, task: dict, output, cancelled: threading.Event) -> Outcome:
+        path = task.get("codebase_path")
+        if path and not os.path.isdir(path):
+            return Outcome(False, f"Codebase directory {path!r} does not exist on this worker.")
+        scratch = None if path else tempfile.mkdtemp(prefix=f"codetether-{task['id']}-")
+        try:
+            return self._run(task, path or scratch, output, cancelled)
+        finally:
+            if scratch:
+                shutil.rmtree(scratch, ignore_errors=True)
+
+    def _run(self, task: dict, cwd: str, output, cancelled: threading.Event) -> Outcome:
+        try:
+            # Own session: cancel and timeout stop the agent and its children.
+            proc = subprocess.Popen(self.argv, cwd=cwd, env=environment(task), stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        except OSError as error:
+            return Outcome(False, f"Could not start the agent command {self.argv[0]!r}: {error}")
+        stdout: list[str] = []
+        stderr: collections.deque[str] = collections.deque(maxlen=200)
+        threads = [threading.Thread(target=_feed, args=(proc.stdin, task.get("prompt") or ""), daemon=True),
+                   threading.Thread(target=_read, args=(proc.stdout, output, stdout.append), daemon=True),
+                   threading.Thread(target=_read, args=(proc.stderr, output, stderr.append), daemon=True)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + self.timeout
+        stopped = None
+        while proc.poll() is None:
+            if cancelled.is_set():
+                stopped = "cancelled"
+            elif time.monotonic() > deadline:
+                stopped = f"The agent command timed out after {self.timeout:g} s and was stopped."
+            if stopped:
+                stop(proc)
+                break
+            cancelled.wait(0.05)
+        for thread in threads:
+            thread.join(5)
+        if stopped:
+            return Outcome(False, stopped)
+        if proc.returncode == 0:
+            return Outcome(True, "".join(stdout))
+        detail = "".join(stderr).strip() or "".join(stdout)[-4000:].strip()
+        return Outcome(False, f"The agent command exited with status {proc.returncode}." + (f"\n{detail[-4000:]}" if detail else ""))
+
+
+def environment(task: dict) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(WITHHELD)}
+    fields = {"TASK_ID": task["id"], "TASK_TITLE": task.get("title"), "AGENT_TYPE": task.get("agent_type"),
+              "MODEL": task.get("model"), "PRIORITY": task.get("priority"), "CODEBASE_ID": task.get("codebase_id"),
+              "CODEBASE_PATH": task.get("codebase_path"), "CONVERSATION_ID": task.get("conversation_id"),
+              "RETRY_COUNT": task.get("retry_count"), "TASK_URL": task.get("url")}
+    env.update({f"CODETETHER_{name}": str(value) for name, value in fields.items() if value is not None})
+    return env
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM the agent's process group, SIGKILL it if it lingers."""
+    for sig, wait in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    # Children that outlived the leader still share its group.
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _feed(pipe, text: str) -> None:
+    try:
+        pipe.write(text.encode())
+        pipe.close()
+    except (BrokenPipeError, OSError):
+        pass  # the agent does not read its stdin
+
+
+def _read(pipe, output, keep) -> None:
+    for line in iter(pipe.readline, b""):
+        text = line.decode(errors="replace")
+        keep(text)
+        output(text)
+    pipe.close()

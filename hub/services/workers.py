@@ -1,0 +1,209 @@
+"""Agent workers: tokens, registration, claiming tasks, leases, progress,
+and the end of a run. Status changes go through ``tasks.transition``.
+
+A claimed task is leased to its worker for HUB_WORKER_LEASE_SECONDS; each
+heartbeat (or progress report) renews the lease. A lease that lapses puts
+the task back to ``pending`` with ``retry_count + 1``, or fails it once
+``max_retries`` retries are used. Leases are checked on every claim, by
+waiting claims when the next lease is due, and by the sweeper.
+"""
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from hub import wakeups
+from hub.auth import WORKER_SCOPE, Principal
+from hub.db import begin_write, db, new_id, utcnow
+from hub.errors import Conflict, NotFound
+from hub.models import Codebase, Task, TaskOutput, Worker, WorkerToken
+from hub.services import conversations, tasks
+from hub.services.accounts import hash_secret
+
+TOKEN_PREFIX = "ctw_"
+LEASE_LAPSED = "The worker stopped renewing its lease {times} time(s); giving up after max_retries."
+
+
+# -- tokens ------------------------------------------------------------------
+
+def create_token(name: str) -> tuple[WorkerToken, str]:
+    """Create a worker token; the plain token is returned once, never stored."""
+    plain = new_id(TOKEN_PREFIX, 40)
+    begin_write()
+    token = WorkerToken(id=new_id("wtok_", 16), name=name.strip() or "worker", prefix=plain[:10],
+                        token_hash=hash_secret(plain))
+    db.session.add(token)
+    db.session.commit()
+    return token, plain
+
+
+def list_tokens() -> list[WorkerToken]:
+    return list(db.session.scalars(select(WorkerToken).order_by(WorkerToken.pk)))
+
+
+def revoke_token(token_id: str) -> WorkerToken:
+    begin_write()
+    token = db.session.scalar(select(WorkerToken).where(WorkerToken.id == token_id))
+    if token is None:
+        db.session.rollback()
+        raise NotFound(f"No worker token '{token_id}'.")
+    token.revoked_at = token.revoked_at or utcnow()
+    db.session.commit()
+    return token
+
+
+def principal_for_token(plain: str) -> Principal | None:
+    token = db.session.scalar(select(WorkerToken).where(WorkerToken.token_hash == hash_secret(plain)))
+    if token is None or token.revoked_at is not None or not hmac.compare_digest(token.token_hash, hash_secret(plain)):
+        return None
+    # No user and only the worker scope: no user-scoped route accepts it.
+    return Principal(user=None, scopes=frozenset({WORKER_SCOPE}), via="worker_token", credential_id=token.id)
+
+
+def _token(principal: Principal) -> WorkerToken:
+    return db.session.scalar(select(WorkerToken).where(WorkerToken.id == principal.credential_id))
+
+
+# -- workers -----------------------------------------------------------------
+
+def register(principal: Principal, *, name: str, codebases: list[str], agent_types: list[str]) -> Worker:
+    """Register a worker by name under the caller's token, or update it (a
+    restarted worker keeps its id)."""
+    begin_write()
+    token = _token(principal)
+    worker = db.session.scalar(select(Worker).where(Worker.token_pk == token.pk, Worker.name == name))
+    if worker is None:
+        worker = Worker(id=new_id("wrk_", 16), token_pk=token.pk, name=name)
+        db.session.add(worker)
+    worker.codebases = sorted(set(codebases))
+    worker.agent_types = sorted(set(agent_types))
+    worker.last_seen_at = token.last_used_at = utcnow()
+    db.session.commit()
+    return worker
+
+
+def get_worker(principal: Principal, worker_id: str) -> Worker:
+    worker = db.session.scalar(select(Worker).join(WorkerToken).where(
+        Worker.id == worker_id, WorkerToken.id == principal.credential_id))
+    if worker is None:
+        raise NotFound(f"No worker '{worker_id}' under this token; register first.")
+    return worker
+
+
+# -- claiming ----------------------------------------------------------------
+
+def lease_seconds() -> float:
+    return current_app.config["HUB_WORKER_LEASE_SECONDS"]
+
+
+def claim(principal: Principal, worker_id: str) -> Task | None:
+    """Give the worker the next pending task it may run (priority, then age),
+    or None. Two claims never get one task: on PostgreSQL the row is taken
+    with FOR UPDATE SKIP LOCKED; on SQLite the write transaction (BEGIN
+    IMMEDIATE) admits one claimer at a time."""
+    worker = get_worker(principal, worker_id)
+    begin_write()
+    expire_leases(commit=False)
+    query = select(Task.pk).where(Task.status == "pending")
+    if worker.codebases:
+        query = query.where(Task.codebase_pk.in_(select(Codebase.pk).where(Codebase.id.in_(worker.codebases))))
+    if worker.agent_types:
+        query = query.where(Task.agent_type.in_(worker.agent_types))
+    query = query.order_by(Task.priority.desc(), Task.created_at, Task.pk).limit(1)
+    pk = db.session.scalar(query.with_for_update(skip_locked=True))
+    worker.last_seen_at = utcnow()
+    task = None
+    if pk is not None:
+        task = db.session.get(Task, pk)
+        tasks.transition(task, "running", worker_pk=worker.pk, error=None,
+                         lease_expires_at=utcnow() + timedelta(seconds=lease_seconds()))
+    db.session.commit()
+    return task
+
+
+def next_lease_expiry():
+    """When the soonest running lease lapses (a waiting claim wakes then)."""
+    return db.session.scalar(select(func.min(Task.lease_expires_at)).where(Task.status == "running"))
+
+
+def expire_leases(*, commit: bool = True) -> int:
+    """Take back running tasks whose lease lapsed; returns how many."""
+    if commit:
+        begin_write()
+    lapsed = list(db.session.scalars(select(Task).where(
+        Task.status == "running", Task.lease_expires_at < utcnow()).with_for_update(skip_locked=True, of=Task)))
+    for task in lapsed:
+        released = {"worker_pk": None, "lease_expires_at": None}
+        if task.retry_count < task.max_retries:
+            tasks.transition(task, "pending", retry_count=task.retry_count + 1, **released)
+            wakeups.after_commit()
+        else:
+            tasks.transition(task, "failed", error=LEASE_LAPSED.format(times=task.retry_count + 1), **released)
+    if commit:
+        db.session.commit()
+    return len(lapsed)
+
+
+# -- a run -------------------------------------------------------------------
+
+def _held_task(principal: Principal, task_id: str) -> Task:
+    """The task, if a worker under the caller's token claimed it; 404
+    otherwise (a worker token sees only the tasks its workers hold)."""
+    task = db.session.scalar(select(Task).join(Worker, Task.worker_pk == Worker.pk).join(WorkerToken).where(
+        Task.id == task_id, WorkerToken.id == principal.credential_id))
+    if task is None:
+        raise NotFound(f"No task '{task_id}' claimed with this token.")
+    return task
+
+
+def heartbeat(principal: Principal, task_id: str, output: str | None = None) -> Task:
+    """Renew the lease (and append ``output``). The answer's status tells the
+    worker to stop: ``cancelled`` (a user cancelled) or anything else than
+    ``running`` (its lease lapsed and the task went elsewhere)."""
+    begin_write()
+    task = _held_task(principal, task_id)
+    if task.status == "running":
+        now = utcnow()
+        task.lease_expires_at = now + timedelta(seconds=lease_seconds())
+        db.session.execute(update(Worker).where(Worker.pk == task.worker_pk).values(last_seen_at=now))
+        if output:
+            db.session.add(TaskOutput(task_pk=task.pk, text=output, created_at=now))
+    db.session.commit()
+    return task
+
+
+def complete(principal: Principal, task_id: str, result: str) -> Task:
+    """Finish a run; in a conversation, the result becomes the agent's reply."""
+    begin_write()
+    task = _running(principal, task_id)
+    tasks.transition(task, "completed", result=result, lease_expires_at=None)
+    if task.conversation_pk:
+        conversations.append_reply(task)
+    db.session.commit()
+    return task
+
+
+def fail(principal: Principal, task_id: str, error: str) -> Task:
+    begin_write()
+    task = _running(principal, task_id)
+    tasks.transition(task, "failed", error=error, lease_expires_at=None)
+    db.session.commit()
+    return task
+
+
+def _running(principal: Principal, task_id: str) -> Task:
+    task = _held_task(principal, task_id)
+    if task.status != "running":
+        db.session.rollback()
+        raise Conflict(f"Task '{task_id}' is {task.status}; this run's result is not taken.",
+                       code="task_not_running", extra={"task_status": task.status})
+    return task
+
+
+def output_of(task: Task, *, after: int = 0, limit: int = 500) -> list[TaskOutput]:
+    query = (select(TaskOutput).where(TaskOutput.task_pk == task.pk, TaskOutput.pk > after)
+             .order_by(TaskOutput.pk).limit(limit))
+    return list(db.session.scalars(query))

@@ -1,0 +1,97 @@
+"""Instant pickup: waiting workers learn of a new pending task at once.
+
+A service that makes a task pending calls ``after_commit()``; once the
+transaction commits, one Redis PUBLISH wakes every claim request that is
+waiting in ``Waiter.wait()``. Redis down costs only latency: waiting claims
+still retry at their deadline.
+"""
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import current_app
+from flask_sqlalchemy.session import Session
+from sqlalchemy import event as sa_event
+
+from hub.db import db
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "hub:tasks:pending"
+_FLAG = "hub_wake_workers"
+
+
+def after_commit() -> None:
+    """Wake waiting workers once the current transaction commits."""
+    db.session.info[_FLAG] = True
+
+
+def _redis() -> redis.Redis:
+    conn = current_app.extensions.get("hub_wakeups_redis")
+    if conn is None:
+        conn = redis.Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5)
+        current_app.extensions["hub_wakeups_redis"] = conn
+    return conn
+
+
+def _published(session) -> None:
+    if session.info.pop(_FLAG, False):
+        try:
+            _redis().publish(CHANNEL, "1")
+        except redis.RedisError as error:
+            log.warning("Redis unavailable (%s): waiting workers find the task at their next claim",
+                        type(error).__name__)
+
+
+def _rolled_back(session) -> None:
+    session.info.pop(_FLAG, None)
+
+
+def install() -> None:
+    if not sa_event.contains(Session, "after_commit", _published):
+        sa_event.listen(Session, "after_commit", _published)
+        sa_event.listen(Session, "after_rollback", _rolled_back)
+
+
+class Waiter:
+    """A subscription opened *before* looking for work, so a task committed
+    between the look and the wait still wakes us."""
+
+    def __init__(self):
+        self.pubsub = None
+        try:
+            self.pubsub = _redis().pubsub(ignore_subscribe_messages=True)
+            self.pubsub.subscribe(CHANNEL)
+        except redis.RedisError as error:
+            log.warning("Redis unavailable (%s): claims poll instead of waiting", type(error).__name__)
+            self.close()
+
+    def wait(self, seconds: float) -> None:
+        """Return on a wake-up, or after ``seconds``."""
+        import time
+
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self.pubsub is None:
+                time.sleep(min(left, 1.0))
+                return
+            try:
+                if self.pubsub.get_message(timeout=left) is not None:
+                    return
+            except redis.RedisError:
+                self.close()
+
+    def close(self) -> None:
+        if self.pubsub is not None:
+            try:
+                self.pubsub.close()
+            except redis.RedisError:
+                pass
+        self.pubsub = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
