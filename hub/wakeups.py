@@ -8,6 +8,7 @@ still retry at their deadline.
 from __future__ import annotations
 
 import logging
+import time
 
 import redis
 from flask import current_app
@@ -19,6 +20,7 @@ from hub.db import db
 log = logging.getLogger(__name__)
 
 CHANNEL = "hub:tasks:pending"
+RELEASE = b"release"  # the hub is stopping: waiting claims answer "no task" now
 _FLAG = "hub_wake_workers"
 
 
@@ -44,6 +46,15 @@ def _published(session) -> None:
                         type(error).__name__)
 
 
+def release_waiting(redis_url: str) -> None:
+    """Answer every waiting claim at once, so a stopping web server does not
+    wait out their long-polls."""
+    try:
+        redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2).publish(CHANNEL, RELEASE)
+    except redis.RedisError:
+        pass
+
+
 def _rolled_back(session) -> None:
     session.info.pop(_FLAG, None)
 
@@ -67,20 +78,22 @@ class Waiter:
             log.warning("Redis unavailable (%s): claims poll instead of waiting", type(error).__name__)
             self.close()
 
-    def wait(self, seconds: float) -> None:
-        """Return on a wake-up, or after ``seconds``."""
-        import time
-
+    def wait(self, seconds: float) -> bool:
+        """Return on a wake-up, or after ``seconds``; False if the hub is
+        stopping and the claim should answer now."""
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
             if self.pubsub is None:
                 time.sleep(min(left, 1.0))
-                return
+                return True
             try:
-                if self.pubsub.get_message(timeout=left) is not None:
-                    return
+                message = self.pubsub.get_message(timeout=left)
             except redis.RedisError:
                 self.close()
+                continue
+            if message is not None:
+                return message["data"] != RELEASE
+        return True
 
     def close(self) -> None:
         if self.pubsub is not None:

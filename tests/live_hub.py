@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 
 import httpx
@@ -43,26 +44,30 @@ class LiveHub:
 
     def agent_worker(self, token: str, *args: str, env: dict | None = None) -> subprocess.Popen:
         """Start `codetether-hub agent-worker` against this hub."""
+        log = tempfile.TemporaryFile("w+")
         worker = subprocess.Popen([sys.executable, "-m", "hub", "agent-worker", "--hub", self.url, *args],
                                   env={**self.env, "HUB_WORKER_TOKEN": token, **(env or {})},
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        self.workers.append(worker)
+                                  stdout=subprocess.DEVNULL, stderr=log, text=True)
+        self.workers.append((worker, log))
         return worker
 
     def stop(self):
-        for worker in self.workers:
+        for worker, _log in self.workers:
             if worker.poll() is None:
                 worker.send_signal(signal.SIGTERM)
-        for worker in self.workers:
+        for worker, log in self.workers:
             try:
                 worker.wait(20)
             except subprocess.TimeoutExpired:
                 worker.kill()
+            log.seek(0)
+            print(f"--- agent worker {worker.pid} ---\n{log.read()[-3000:]}")  # shown when a test fails
         self.process.terminate()
         try:
             self.process.wait(20)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        print("--- hub ---\n" + "".join(self.log)[-3000:])
 
 
 class Caller:
@@ -80,7 +85,7 @@ class Caller:
         return self.http.get(f"/tasks/{task_id}").json()
 
     def wait_status(self, task_id, *statuses, timeout=30):
-        return wait_for(lambda: (t := self.task(task_id))["status"] in statuses and t, timeout=timeout,
+        return wait_for(lambda: (t := self.task(task_id))["status"] in statuses and t, timeout=timeout, interval=0.05,
                         message=f"{task_id} to become {'/'.join(statuses)}")
 
 
@@ -104,6 +109,6 @@ def caller(app, live_hub):
     from hub.services import accounts
 
     with app.app_context():
-        accounts.create_user("carol")
+        accounts.create_user("carol", tier="enterprise")  # polls freely: no request limit
         _key, plain = accounts.create_api_key("carol")
     return Caller(live_hub.url, plain)

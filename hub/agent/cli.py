@@ -32,6 +32,7 @@ def agent_worker(hub_url, token, backend, command_line, timeout, openai_base_url
     from hub.agent.runner import AgentWorker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s agent-worker: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request drowns the worker's own
     if backend == "command":
         if not command_line:
             raise click.UsageError("the command backend needs --command (or HUB_AGENT_COMMAND)")

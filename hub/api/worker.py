@@ -134,7 +134,8 @@ def claim_waiting(worker_id: str, wait: float):
             db.session.commit()  # end the read: the next look sees new rows
             if due is not None:
                 left = min(left, max(0.05, (due - utcnow()).total_seconds() + 0.05))
-            waiter.wait(left)
+            if not waiter.wait(left):
+                return None
 
 
 @blp.route("/tasks/<task_id>/heartbeat")

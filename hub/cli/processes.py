@@ -82,6 +82,10 @@ def up(host, port):
         for _name, child in reversed(children):
             if child.poll() is None:
                 child.terminate()
+        if "REDIS_URL" in env:
+            from hub import wakeups
+
+            wakeups.release_waiting(env["REDIS_URL"])  # or gunicorn waits out each long-poll
         for _name, child in children:
             try:
                 child.wait(30)

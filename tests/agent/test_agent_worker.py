@@ -126,7 +126,7 @@ def test_sigkilled_worker_task_is_retried_then_fails_after_max_retries(hub_env, 
     from hub.services import accounts, workers
 
     with app.app_context():
-        accounts.create_user("dave")
+        accounts.create_user("dave", tier="enterprise")
         key = accounts.create_api_key("dave")[1]
         token = workers.create_token("tests")[1]
     hub = LiveHub({**hub_env, "HUB_WORKER_LEASE_SECONDS": "1", "HUB_TASK_MAX_RETRIES": "2"})

@@ -14,9 +14,9 @@ from conftest import free_port, wait_for
 
 
 class Hub:
-    def __init__(self, instance, port):
+    def __init__(self, instance, port, **settings):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "REDIS_", "DATABASE_", "SECRET_"))}
-        env.update(HUB_INSTANCE_PATH=str(instance), HUB_WEB_WORKERS="1")
+        env.update(HUB_INSTANCE_PATH=str(instance), HUB_WEB_WORKERS="1", **settings)
         self.base = f"http://127.0.0.1:{port}"
         self.lines: list[str] = []
         self.process = subprocess.Popen(
@@ -52,6 +52,7 @@ def test_up_runs_the_hub_and_keeps_data(tmp_path, stop_signal):
     hub = Hub(instance, port)
     try:
         key = re.search(r"API key:\s+(ct_\S+)", hub.output()).group(1)
+        assert "tasks stay `pending` until an agent worker attaches" in hub.output()
         headers = {"Authorization": f"Bearer {key}"}
         created = httpx.post(hub.base + "/api/v1/tasks", json={"title": "Hello", "prompt": "World"}, headers=headers)
         assert created.status_code == 201
@@ -80,3 +81,19 @@ def _redis_answers(instance):
         return redis.Redis(unix_socket_path=str(instance / "redis.sock"), socket_timeout=0.5).ping()
     except (redis.ConnectionError, OSError):
         return False
+
+
+def test_up_runs_an_agent_worker_when_a_backend_is_configured(tmp_path):
+    agent = f"{sys.executable} -c \"import sys; print('agent says: ' + sys.stdin.read())\""
+    hub = Hub(tmp_path / "instance", free_port(), HUB_AGENT_COMMAND=agent)
+    try:
+        assert "Agent worker: command backend" in hub.output()
+        key = re.search(r"API key:\s+(ct_\S+)", hub.output()).group(1)
+        headers = {"Authorization": f"Bearer {key}"}
+        task = httpx.post(hub.base + "/api/v1/tasks", json={"title": "Hello", "prompt": "hi there"},
+                          headers=headers).json()
+        done = wait_for(lambda: (t := httpx.get(f"{hub.base}/api/v1/tasks/{task['id']}", headers=headers).json())
+                        ["status"] in ("completed", "failed") and t, timeout=60, interval=0.2, message="the task to finish")
+        assert done["status"] == "completed" and done["result"].strip() == "agent says: hi there"
+    finally:
+        assert hub.stop() == 0, hub.output()
