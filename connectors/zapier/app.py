@@ -31,7 +31,7 @@ def definition(connector: Connector, base_url: str | None = None) -> dict:
         "requestTemplate": {"headers": {"Authorization": "Bearer {{bundle.authData.access_token}}",
                                         "Accept": "application/json"}},
         "authentication": authentication(connector, base),
-        "triggers": {t.key: trigger(t, connector, prefix) for t in connector.triggers},
+        "triggers": {t.key: trigger(t, connector, base) for t in connector.triggers},
         "creates": {a.key: create(a, connector, prefix) for a in connector.actions},
         "searches": {s.key: search(s, connector, prefix) for s in connector.searches},
     }
@@ -98,16 +98,18 @@ def _validators(field) -> list:
     return list(field.validators) if getattr(field, "validators", None) else []
 
 
-def trigger(t: Trigger, connector: Connector, prefix: str) -> dict:
+def trigger(t: Trigger, connector: Connector, base: str) -> dict:
+    prefix = f"{base}/connectors/{connector.key}"
     listing = {"url": f"{prefix}/triggers/{t.key}", "method": "GET"}
     operation = {"sample": t.sample, "outputFields": output_fields(t.output_schema)}
     if t.event:
-        subscriptions = f"{prefix}/triggers/{t.key}/subscriptions"
+        hooks = f"{base}/api/v1/hooks"
         operation.update({
             "type": "hook",
-            "performSubscribe": {"url": subscriptions, "method": "POST",
-                                 "body": {"target_url": "{{bundle.targetUrl}}"}},
-            "performUnsubscribe": {"url": f"{subscriptions}/{{{{bundle.subscribeData.id}}}}", "method": "DELETE"},
+            # The hub's REST hooks; the "zapier" format delivers the flat item this trigger lists.
+            "performSubscribe": {"url": hooks, "method": "POST", "body": {
+                "event": t.event, "target_url": "{{bundle.targetUrl}}", "format": "zapier"}},
+            "performUnsubscribe": {"url": f"{hooks}/{{{{bundle.subscribeData.id}}}}", "method": "DELETE"},
             # A delivery's body is already the flat object (the "zapier" payload formatter).
             "perform": {"source": "return [bundle.cleanedRequest];"},
             "performList": {**listing, "params": {"limit": 10}},

@@ -81,7 +81,14 @@ def test_the_app_has_the_seed_keys_fields_auth_and_dropdowns(client):
         assert [f["key"] for f in operation["outputFields"]] == fields
         assert operation["type"] == "hook" and set(operation["sample"]) == set(fields)
         assert operation["perform"] == {"source": "return [bundle.cleanedRequest];"}
-        assert {"performSubscribe", "performUnsubscribe", "performList"} <= set(operation)
+        assert operation["performSubscribe"]["url"] == "http://hub.test/api/v1/hooks"
+        assert operation["performSubscribe"]["body"] == {
+            "event": {"new_task": "task.created", "task_completed": "task.completed",
+                      "task_failed": "task.failed"}[key],
+            "target_url": "{{bundle.targetUrl}}", "format": "zapier"}
+        assert operation["performUnsubscribe"] == {
+            "url": "http://hub.test/api/v1/hooks/{{bundle.subscribeData.id}}", "method": "DELETE"}
+        assert operation["performList"]["url"] == f"http://hub.test/connectors/zapier/triggers/{key}"
     for key, fields in SEED_INPUTS.items():
         operation = (app["creates"].get(key) or app["searches"][key])["operation"]
         assert {f["key"]: f["required"] for f in operation["inputFields"]} == fields
