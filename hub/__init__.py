@@ -26,9 +26,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     Migrate(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
 
-    from hub import api, health, limits, metrics, wakeups
+    from hub import api, events, health, limits, metrics, wakeups
 
     wakeups.install()
+    events.init_app(app)
     metrics.init_app(app)
     app.register_blueprint(health.blp)
     limits.init_app(app)

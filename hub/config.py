@@ -49,6 +49,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HUB_OPENAI_BASE_URL", None, "OpenAI-compatible API base URL for the `openai` backend (e.g. `http://127.0.0.1:11434/v1` for Ollama); when set, `up` runs an agent worker with it."),
     Setting("HUB_OPENAI_API_KEY", None, "API key for `HUB_OPENAI_BASE_URL` (any text for servers that need none).", secret=True),
     Setting("HUB_OPENAI_MODEL", None, "Model for the `openai` backend when a task names none."),
+    Setting("HUB_WEBHOOK_ALLOW_NETWORKS", "", "Comma-separated CIDRs webhooks may reach although they are private (e.g. `127.0.0.0/8` for development). Empty: only public addresses."),
+    Setting("HUB_WEBHOOK_TIMEOUT", "15", "Seconds a webhook receiver gets to connect, and then to answer; slower is a failed attempt."),
+    Setting("HUB_WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,36000,43200,43200,43200,43200", "Seconds before each retry of a failed delivery (about 3 days in all), jittered by +-20%."),
+    Setting("HUB_WEBHOOK_DISABLE_AFTER", "259200", "Seconds of uninterrupted failed attempts after which a subscription is disabled (3 days: a hook whose every retry failed); one success resets."),
+    Setting("HUB_WEBHOOK_CONCURRENCY", "16", "Deliveries one worker process sends at once (so a slow receiver does not hold up the rest)."),
+    Setting("HUB_WEBHOOK_SWEEP_INTERVAL", "5", "Seconds between the worker's sweeps for events and retries that never reached Redis."),
 )
 
 
@@ -135,6 +141,12 @@ def load() -> dict:
         # environment itself (it needs no database).
         **{name: env[name] for name in ("HUB_AGENT_COMMAND", "HUB_AGENT_TIMEOUT", "HUB_OPENAI_BASE_URL",
                                         "HUB_OPENAI_API_KEY", "HUB_OPENAI_MODEL")},
+        "HUB_WEBHOOK_ALLOW_NETWORKS": env["HUB_WEBHOOK_ALLOW_NETWORKS"],
+        "HUB_WEBHOOK_TIMEOUT": float(env["HUB_WEBHOOK_TIMEOUT"]),
+        "HUB_WEBHOOK_RETRY_SCHEDULE": env["HUB_WEBHOOK_RETRY_SCHEDULE"],
+        "HUB_WEBHOOK_DISABLE_AFTER": float(env["HUB_WEBHOOK_DISABLE_AFTER"]),
+        "HUB_WEBHOOK_CONCURRENCY": int(env["HUB_WEBHOOK_CONCURRENCY"]),
+        "HUB_WEBHOOK_SWEEP_INTERVAL": float(env["HUB_WEBHOOK_SWEEP_INTERVAL"]),
     }
 
 

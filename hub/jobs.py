@@ -3,6 +3,7 @@ worker that runs them."""
 from __future__ import annotations
 
 import logging
+import time
 
 import redis
 from flask import Flask, current_app
@@ -27,8 +28,33 @@ def queue(name: str = "deliveries", app: Flask | None = None) -> Queue:
 
 
 def run_worker(app: Flask) -> None:
-    # SimpleWorker runs jobs in this process: no fork per job (RQ's forking
-    # worker managed ~26 jobs/s here, SimpleWorker ~440).
-    worker = SimpleWorker([queue(n, app) for n in QUEUE_NAMES], connection=connection(app))
-    log.info("worker listening on %s", ", ".join(QUEUE_NAMES))
-    worker.work(with_scheduler=True)
+    """Run jobs until SIGINT/SIGTERM, with the sweeper beside them.
+
+    SimpleWorker runs jobs in this process: RQ's default worker forks per
+    job, which managed ~26 no-op jobs/s here against ~440 for SimpleWorker
+    (bench/webhooks.py measures it again). Should Redis go away, RQ's loop
+    may give up; this one waits and starts it again, so the worker outlives
+    a Redis restart.
+    """
+    from hub.events.sweeper import Sweeper
+
+    sweeper = Sweeper(app)
+    sweeper.start()
+    try:
+        while True:
+            worker = SimpleWorker([queue(n, app) for n in QUEUE_NAMES], connection=connection(app))
+            log.info("worker listening on %s", ", ".join(QUEUE_NAMES))
+            try:
+                worker.work(logging_level="WARNING")
+            except redis.RedisError as error:
+                log.warning("worker lost Redis (%s); starting again", type(error).__name__)
+            if _stopping(worker):
+                break
+            time.sleep(1)
+    finally:
+        sweeper.stop()
+
+
+def _stopping(worker: SimpleWorker) -> bool:
+    """Did the worker end on SIGINT/SIGTERM (rather than on losing Redis)?"""
+    return bool(getattr(worker, "_shutdown_requested_date", None) or getattr(worker, "_stop_requested", False))

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import Flask, send_from_directory
 
-from hub.api import codebases, me, messages, tasks, worker
+from hub.api import codebases, hooks, me, messages, tasks, worker
 from hub.api.base import Api
 
-BLUEPRINTS = (me.blp, tasks.blp, codebases.blp, messages.blp, worker.blp)
+BLUEPRINTS = (me.blp, tasks.blp, codebases.blp, messages.blp, worker.blp, hooks.blp)
 
 SPEC_OPTIONS = {
     "components": {

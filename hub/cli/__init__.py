@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup
 
 from hub import create_app
 from hub.cli.accounts import api_keys, users
+from hub.cli.deliveries import deliveries
 from hub.cli.processes import up, worker
 from hub.cli.workers import worker_tokens
 from hub.agent.cli import agent_worker
@@ -37,6 +38,7 @@ main.add_command(up)
 main.add_command(worker)
 main.add_command(worker_tokens)
 main.add_command(agent_worker)
+main.add_command(deliveries)
 
 
 def echo_json(obj: dict) -> None:

@@ -20,7 +20,7 @@ def worker():
     """Run the background job worker (webhook deliveries)."""
     from hub import jobs
 
-    jobs.run_worker(current_app)
+    jobs.run_worker(current_app._get_current_object())
 
 
 @click.command()

@@ -7,3 +7,4 @@ from hub.models.events import Event  # noqa: F401
 from hub.models.tasks import Task  # noqa: F401
 from hub.models.idempotency import IdempotencyKey  # noqa: F401
 from hub.models.workers import TaskOutput, Worker, WorkerToken  # noqa: F401
+from hub.models.webhooks import Delivery, DeliveryAttempt, Subscription  # noqa: F401

@@ -1,0 +1,171 @@
+"""Delivery jobs, run by ``codetether-hub worker``.
+
+``dispatch_event`` (one RQ job per event) fans the event out to the matching
+subscriptions and sends every first attempt in one batch: one transaction to
+create the deliveries, pooled keep-alive POSTs, one transaction to log the
+outcomes. ``run_attempt`` (one RQ job per retry or replay) sends one later
+attempt. Either way an attempt is claimed in the database first (attempt
+number + status compared and set), so a job that runs twice sends once, and
+the claim carries a lease: if the worker dies, the sweeper retries it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import insert, or_, select
+
+from hub.db import begin_write, db, new_id, utcnow
+from hub.events import formatters, signing
+from hub.events.outcomes import record
+from hub.events.sender import Outcome, Post, for_config
+from hub.models import Delivery, Event, Subscription
+
+log = logging.getLogger(__name__)
+
+_APP: Flask | None = None
+
+
+@contextmanager
+def job_context():
+    """A fresh app context (and DB session) per job."""
+    global _APP
+    if has_app_context():
+        app = current_app._get_current_object()
+    else:
+        if _APP is None:
+            from hub import create_app
+
+            _APP = create_app()
+        app = _APP
+    with app.app_context():
+        yield app
+
+
+@dataclass
+class Planned:
+    """One attempt to send, as claimed (plain values: sent outside any
+    transaction)."""
+
+    delivery_pk: int
+    delivery_id: str
+    number: int
+    schedule_start: int
+    subscription_pk: int
+    target_url: str
+    secret_sealed: str
+    format: str
+    event: Event
+
+
+def lease_seconds(config, count: int) -> float:
+    """How long a batch of ``count`` sends can take at worst: connect, write,
+    headers and a bounded body each within the timeout, per round of
+    concurrent sends."""
+    rounds = math.ceil(max(count, 1) / max(config["HUB_WEBHOOK_CONCURRENCY"], 1))
+    return rounds * 5 * config["HUB_WEBHOOK_TIMEOUT"] + 1
+
+
+def dispatch_event(event_id: str) -> None:
+    """RQ job: deliver a committed event to every matching subscription."""
+    with job_context() as app:
+        planned = fan_out(event_id, app.config)
+        if planned:
+            send(planned, app)
+
+
+def run_attempt(delivery_id: str, number: int) -> None:
+    """RQ job: attempt number ``number`` of one delivery (a retry or replay)."""
+    with job_context() as app:
+        planned = claim(delivery_id, number, app.config)
+        if planned:
+            send(planned, app)
+
+
+def matching_subscriptions(event: Event):
+    data = event.data or {}
+    return select(Subscription).where(
+        Subscription.user_pk == event.user_pk, Subscription.event == event.type,
+        Subscription.deleted_at.is_(None), Subscription.disabled_at.is_(None),
+        or_(Subscription.codebase_id.is_(None), Subscription.codebase_id == data.get("codebase_id")),
+        or_(Subscription.agent_type.is_(None), Subscription.agent_type == data.get("agent_type")),
+    ).order_by(Subscription.pk)
+
+
+def fan_out(event_id: str, config) -> list[Planned]:
+    """Create the event's deliveries, claimed for their first attempt, and
+    mark the event dispatched, in one transaction."""
+    begin_write()
+    event = db.session.scalar(select(Event).where(Event.id == event_id).with_for_update())
+    if event is None or event.dispatched_at is not None:
+        db.session.commit()
+        return []
+    subscriptions = list(db.session.scalars(matching_subscriptions(event)))
+    now = utcnow()
+    lease_end = now + timedelta(seconds=lease_seconds(config, len(subscriptions)))
+    rows = [{"id": new_id("dlv_"), "event_pk": event.pk, "subscription_pk": s.pk, "status": "sending",
+             "attempts": 1, "schedule_start": 0, "next_attempt_at": lease_end, "created_at": now,
+             "updated_at": now} for s in subscriptions]
+    pks = []
+    if rows:
+        result = db.session.execute(insert(Delivery).returning(Delivery.pk, sort_by_parameter_order=True), rows)
+        pks = [row[0] for row in result]
+    event.dispatched_at = now
+    db.session.commit()
+    return [Planned(pk, row["id"], 1, 0, s.pk, s.target_url, s.secret_sealed, s.format, event)
+            for pk, row, s in zip(pks, rows, subscriptions)]
+
+
+def claim(delivery_id: str, number: int, config) -> list[Planned]:
+    """Claim attempt ``number`` if the delivery is still waiting for it."""
+    begin_write()
+    delivery = db.session.scalar(select(Delivery).where(Delivery.id == delivery_id).with_for_update())
+    if delivery is None or delivery.status != "retrying" or delivery.attempts != number - 1:
+        db.session.commit()
+        return []
+    subscription = delivery.subscription
+    now = utcnow()
+    if subscription.deleted_at or subscription.disabled_at:
+        delivery.status = "failed"
+        delivery.next_attempt_at = None
+        delivery.last_error = f"Not sent: the subscription was {subscription.status}."
+        delivery.updated_at = now
+        db.session.commit()
+        return []
+    delivery.status = "sending"
+    delivery.attempts = number
+    delivery.next_attempt_at = now + timedelta(seconds=lease_seconds(config, 1))
+    delivery.updated_at = now
+    db.session.commit()
+    return [Planned(delivery.pk, delivery.id, number, delivery.schedule_start, subscription.pk,
+                    subscription.target_url, subscription.secret_sealed, subscription.format, delivery.event)]
+
+
+def encode(planned: Planned) -> bytes:
+    body = formatters.get(planned.format)(planned.event)
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def send(planned: list[Planned], app: Flask) -> None:
+    secret_key = app.config["SECRET_KEY"]
+    timestamp = int(time.time())
+    started_at = utcnow()
+    posts, skipped = [], {}
+    for i, item in enumerate(planned):
+        try:
+            body = encode(item)
+        except Exception as error:  # a connector's formatter failed or is not installed
+            log.exception("formatter %r failed for delivery %s", item.format, item.delivery_id)
+            skipped[i] = Outcome(None, 0.0, f"Formatter '{item.format}' failed: {type(error).__name__}.")
+            continue
+        secret = signing.unseal(item.secret_sealed, secret_key)
+        posts.append(Post(item.target_url, body, signing.headers(secret, item.event.id, timestamp, body)))
+    sent = iter(for_config(app.config).send_all(posts))
+    outcomes = [skipped[i] if i in skipped else next(sent) for i in range(len(planned))]
+    record(planned, outcomes, started_at, app.config)

@@ -1,0 +1,96 @@
+"""After commit: put the committed events' dispatch jobs on RQ.
+
+Services record events in the outbox (``services/events.record``), which
+also lists them in ``session.info["hub_events"]``. Once the transaction
+commits, this hook enqueues one job per event. If Redis is down the request
+still succeeds: the event stays undispatched in the database and the
+sweeper enqueues it later.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import redis
+from flask_sqlalchemy.session import Session
+from rq import Queue
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import event as sa_event
+
+from hub import jobs
+
+log = logging.getLogger(__name__)
+
+# Finished jobs vanish (the database keeps the outcome); failed ones are kept
+# a day for inspection. Our own timeouts bound a job well below the hour.
+JOB_OPTIONS = {"result_ttl": 0, "failure_ttl": 86400, "job_timeout": 3600}
+DISPATCH = "hub.events.delivery.dispatch_event"
+ATTEMPT = "hub.events.delivery.run_attempt"
+
+
+def dispatch_job_id(event_id: str) -> str:
+    return f"dispatch-{event_id}"
+
+
+def attempt_job_id(delivery_id: str, number: int) -> str:
+    """One id per attempt: enqueueing an attempt twice cannot run it twice."""
+    return f"attempt-{delivery_id}-{number}"
+
+
+def enqueue_dispatch(event_ids: list[str], queue: Queue | None = None) -> None:
+    queue = queue or jobs.queue()
+    queue.enqueue_many([Queue.prepare_data(DISPATCH, (event_id,), job_id=dispatch_job_id(event_id),
+                                           timeout=JOB_OPTIONS["job_timeout"], result_ttl=0,
+                                           failure_ttl=JOB_OPTIONS["failure_ttl"]) for event_id in event_ids])
+
+
+def enqueue_attempt(delivery_id: str, number: int, queue: Queue | None = None) -> None:
+    queue = queue or jobs.queue()
+    queue.enqueue(ATTEMPT, delivery_id, number, job_id=attempt_job_id(delivery_id, number), **JOB_OPTIONS)
+
+
+def ensure_job(queue: Queue, job_id: str, func: str, args: tuple, stale_after: float, now: datetime) -> bool:
+    """Enqueue ``job_id`` unless a live job with that id is already in
+    Redis. A job that failed, or started longer ago than ``stale_after``
+    seconds (its worker died), is replaced. Returns True if enqueued."""
+    for _ in range(2):
+        try:
+            queue.enqueue(func, *args, job_id=job_id, unique=True, **JOB_OPTIONS)
+            return True
+        except DuplicateJobError:
+            try:
+                job = Job.fetch(job_id, connection=queue.connection)
+                status = job.get_status()
+            except NoSuchJobError:
+                continue  # it just finished; try again
+            since = job.started_at if status == JobStatus.STARTED else job.enqueued_at
+            age = (now - since.replace(tzinfo=None)).total_seconds() if since else float("inf")
+            if status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED) \
+                    and age < stale_after:
+                return False
+            job.delete()
+    return False
+
+
+def _after_commit(session) -> None:
+    events = session.info.pop("hub_events", None)
+    if not events:
+        return
+    ids = [e.id for e in events]
+    try:
+        enqueue_dispatch(ids)
+    except redis.RedisError as error:
+        log.warning("Redis unavailable (%s): %d event(s) left for the sweeper: %s",
+                    type(error).__name__, len(ids), ", ".join(ids))
+
+
+def _after_rollback(session) -> None:
+    session.info.pop("hub_events", None)
+
+
+def install() -> None:
+    if not sa_event.contains(Session, "after_commit", _after_commit):
+        sa_event.listen(Session, "after_commit", _after_commit)
+        sa_event.listen(Session, "after_rollback", _after_rollback)
+

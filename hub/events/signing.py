@@ -1,0 +1,56 @@
+"""Standard Webhooks signatures, and the signing secrets at rest.
+
+A secret is ``whsec_`` + base64 of 24 random bytes. The signature is
+``v1,`` + base64(HMAC-SHA256(key, f"{id}.{timestamp}.{body}")) over the exact
+bytes sent. Secrets must stay usable to sign, so they cannot be hashed: they
+are stored encrypted (Fernet) under a key derived from SECRET_KEY, and never
+logged. Rotating SECRET_KEY therefore invalidates stored webhook secrets.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from functools import lru_cache
+
+from cryptography.fernet import Fernet
+
+PREFIX = "whsec_"
+
+
+def new_secret() -> str:
+    return PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def _key(secret: str) -> bytes:
+    return base64.b64decode(secret.removeprefix(PREFIX))
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, msg_id, timestamp, body),
+    }
+
+
+@lru_cache(maxsize=8)
+def _fernet(secret_key: str) -> Fernet:
+    digest = hashlib.sha256(b"codetether-hub webhook secrets\x00" + secret_key.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def seal(secret: str, secret_key: str) -> str:
+    return _fernet(secret_key).encrypt(secret.encode()).decode()
+
+
+@lru_cache(maxsize=4096)
+def unseal(sealed: str, secret_key: str) -> str:
+    return _fernet(secret_key).decrypt(sealed.encode()).decode()

@@ -1,0 +1,117 @@
+"""The sweeper: the database says what is due, and this puts it on RQ.
+
+Run by ``codetether-hub worker`` every HUB_WEBHOOK_SWEEP_INTERVAL seconds
+(one worker sweeps at a time, by a Redis lock). It
+
+1. enqueues events that committed but never reached Redis (Redis was down,
+   or the web process died between commit and enqueue);
+2. takes back deliveries whose attempt outlived its lease (the worker was
+   killed mid-send): that attempt is logged as lost and retried at once;
+3. enqueues retries that are due (it is the scheduler for retries).
+
+Job ids are deterministic and each attempt is claimed in the database, so
+sweeping something that is already queued or running cannot send it twice.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from datetime import timedelta
+
+import redis
+from flask import Flask
+from sqlalchemy import insert, select, update
+
+from hub import jobs
+from hub.db import begin_write, db, utcnow
+from hub.events import dispatch
+from hub.events.delivery import lease_seconds
+from hub.models import Delivery, DeliveryAttempt, Event
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+LOCK_KEY = "hub:sweeper:lock"
+LOST = "The worker stopped during this attempt (its lease ran out); retried."
+
+
+def sweep(app: Flask) -> dict:
+    """One sweep; returns what it did, for logs and tests."""
+    with app.app_context():
+        done = {"reclaimed": reclaim_expired()}
+        try:
+            done.update(enqueue_due(app))
+        except redis.RedisError as error:
+            log.warning("sweep: Redis unavailable (%s); will try again", type(error).__name__)
+        return done
+
+
+def reclaim_expired() -> int:
+    begin_write()
+    now = utcnow()
+    expired = list(db.session.scalars(select(Delivery).where(
+        Delivery.status == "sending", Delivery.next_attempt_at <= now).limit(BATCH).with_for_update()))
+    if expired:
+        db.session.execute(insert(DeliveryAttempt), [
+            {"delivery_pk": d.pk, "number": d.attempts, "started_at": d.updated_at, "error": LOST} for d in expired])
+        db.session.execute(update(Delivery), [
+            {"pk": d.pk, "status": "retrying", "next_attempt_at": now, "last_error": LOST, "updated_at": now}
+            for d in expired])
+        log.warning("sweep: %d delivery attempt(s) outlived their lease; retrying", len(expired))
+    db.session.commit()
+    return len(expired)
+
+
+def enqueue_due(app: Flask) -> dict:
+    config = app.config
+    queue = jobs.queue(app=app)
+    now = utcnow()
+    grace = now - timedelta(seconds=max(1.0, config["HUB_WEBHOOK_SWEEP_INTERVAL"]))
+    stale = lease_seconds(config, BATCH)
+    undispatched = db.session.scalars(select(Event.id).where(
+        Event.dispatched_at.is_(None), Event.created_at <= grace).order_by(Event.pk).limit(BATCH)).all()
+    due = db.session.execute(select(Delivery.id, Delivery.attempts).where(
+        Delivery.status == "retrying", Delivery.next_attempt_at <= now).order_by(Delivery.next_attempt_at)
+        .limit(BATCH)).all()
+    db.session.commit()
+    events = sum(dispatch.ensure_job(queue, dispatch.dispatch_job_id(event_id), dispatch.DISPATCH,
+                                     (event_id,), stale, now) for event_id in undispatched)
+    retries = sum(dispatch.ensure_job(queue, dispatch.attempt_job_id(delivery_id, attempts + 1),
+                                      dispatch.ATTEMPT, (delivery_id, attempts + 1), lease_seconds(config, 1), now)
+                  for delivery_id, attempts in due)
+    if events:
+        log.warning("sweep: enqueued %d event(s) that had not reached Redis", events)
+    return {"events": events, "retries": retries}
+
+
+class Sweeper(threading.Thread):
+    """Sweeps in the background of a worker process until stopped."""
+
+    def __init__(self, app: Flask):
+        super().__init__(name="sweeper", daemon=True)
+        self.app = app
+        self.interval = app.config["HUB_WEBHOOK_SWEEP_INTERVAL"]
+        self.stopping = threading.Event()
+        self.token = secrets.token_hex(8)
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.interval):
+            try:
+                if self._lock():
+                    sweep(self.app)
+            except redis.RedisError as error:
+                log.warning("sweep skipped: Redis unavailable (%s)", type(error).__name__)
+            except Exception:
+                log.exception("sweep failed; will try again")
+
+    def _lock(self) -> bool:
+        """One sweep per interval across all workers."""
+        try:
+            conn = jobs.connection(self.app)
+            return bool(conn.set(LOCK_KEY, self.token, nx=True, px=max(int(self.interval * 900), 50)))
+        except redis.RedisError:
+            return True  # Redis down: still take back expired leases in the database
+
+    def stop(self) -> None:
+        self.stopping.set()

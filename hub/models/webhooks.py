@@ -1,0 +1,101 @@
+"""REST-hook subscriptions and the deliveries made to them."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.db import db, utcnow
+from hub.models.events import Event
+
+# A delivery is `sending` while an attempt holds it (next_attempt_at is then
+# the lease's end), `retrying` until next_attempt_at, then `delivered` or
+# `failed` for good.
+DELIVERY_STATUSES = ("sending", "retrying", "delivered", "failed")
+
+
+class Subscription(db.Model):
+    """A user's REST hook: POST events of one type to ``target_url``.
+
+    ``secret_sealed`` is the ``whsec_`` signing secret encrypted with a key
+    derived from SECRET_KEY (it must be usable to sign, so it cannot be
+    hashed). Deleted subscriptions are kept (``deleted_at``) so their
+    delivery log stays readable and a second DELETE is a no-op.
+    """
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_user_event", "user_pk", "event"),)
+
+    pk: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(40))
+    target_url: Mapped[str] = mapped_column(String(2048))
+    codebase_id: Mapped[str | None] = mapped_column(String(64))
+    agent_type: Mapped[str | None] = mapped_column(String(20))
+    format: Mapped[str] = mapped_column(String(40), default="standard")
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    failure_count: Mapped[int] = mapped_column(default=0)
+    failing_since: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+
+    @property
+    def status(self) -> str:
+        if self.deleted_at:
+            return "deleted"
+        return "disabled" if self.disabled_at else "active"
+
+
+class Delivery(db.Model):
+    """One event to one subscription, however many attempts it takes.
+
+    The database, not Redis, says what is due: the sweeper re-enqueues
+    `retrying` deliveries past ``next_attempt_at`` and `sending` ones whose
+    lease ran out (the worker died mid-attempt).
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_pk", "subscription_pk", name="uq_deliveries_event_pk_subscription_pk"),
+        Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+        Index("ix_deliveries_subscription_pk", "subscription_pk", "pk"),
+    )
+
+    pk: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    event_pk: Mapped[int] = mapped_column(ForeignKey("events.pk", ondelete="CASCADE"))
+    subscription_pk: Mapped[int] = mapped_column(ForeignKey("subscriptions.pk", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(default=0)
+    # Attempts made before the current retry schedule began (a replay
+    # starts a fresh schedule).
+    schedule_start: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_status_code: Mapped[int | None]
+    last_latency_ms: Mapped[float | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    event: Mapped[Event] = relationship(lazy="joined")
+    subscription: Mapped[Subscription] = relationship(lazy="joined")
+    attempt_log: Mapped[list["DeliveryAttempt"]] = relationship(
+        order_by="DeliveryAttempt.number", viewonly=True)
+
+
+class DeliveryAttempt(db.Model):
+    """The log: one row per HTTP attempt."""
+
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (Index("ix_delivery_attempts_delivery_pk", "delivery_pk", "number"),)
+
+    pk: Mapped[int] = mapped_column(primary_key=True)
+    delivery_pk: Mapped[int] = mapped_column(ForeignKey("deliveries.pk", ondelete="CASCADE"))
+    number: Mapped[int]
+    started_at: Mapped[datetime]
+    status_code: Mapped[int | None]
+    latency_ms: Mapped[float | None]
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,140 @@
+"""REST-hook subscriptions and their deliveries (the rules; the API and CLI
+translate)."""
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from hub.db import begin_write, db, new_id, utcnow
+from hub.errors import Conflict, NotFound, ValidationFailed
+from hub.events import dispatch, formatters, signing, ssrf
+from hub.models import Delivery, Subscription, User
+from hub.services import codebases
+
+log = logging.getLogger(__name__)
+
+
+def subscribe(user: User, *, event: str, target_url: str, codebase_id: str | None = None,
+              agent_type: str | None = None, format: str | None = None) -> tuple[Subscription, str]:
+    """Create a subscription; returns it and its ``whsec_`` secret (the only
+    time the secret is shown)."""
+    format = format or formatters.DEFAULT
+    if format not in formatters.names():
+        raise ValidationFailed("format", f"Unknown format '{format}'; use one of: {', '.join(formatters.names())}.")
+    check_target(target_url)
+    begin_write()
+    if codebase_id:
+        codebases.resolve(user, codebase_id)
+    secret = signing.new_secret()
+    subscription = Subscription(id=new_id("hook_"), user_pk=user.pk, event=event, target_url=target_url,
+                                codebase_id=codebase_id, agent_type=agent_type, format=format,
+                                secret_sealed=signing.seal(secret, current_app.config["SECRET_KEY"]),
+                                created_at=utcnow())
+    db.session.add(subscription)
+    db.session.commit()
+    return subscription, secret
+
+
+def check_target(target_url: str) -> None:
+    try:
+        ssrf.check(target_url, current_app.config["HUB_WEBHOOK_ALLOW_NETWORKS"])
+    except ssrf.Refused as refused:
+        raise ValidationFailed("target_url", f"The URL {refused}.") from None
+
+
+def list_hooks(user: User) -> list[Subscription]:
+    """The user's subscriptions (active and disabled), newest first."""
+    query = (select(Subscription).where(Subscription.user_pk == user.pk, Subscription.deleted_at.is_(None))
+             .order_by(Subscription.pk.desc()))
+    return list(db.session.scalars(query))
+
+
+def get_hook(user: User, hook_id: str) -> Subscription:
+    """One of the user's subscriptions, deleted ones included (their
+    delivery log stays readable)."""
+    subscription = db.session.scalar(
+        select(Subscription).where(Subscription.id == hook_id, Subscription.user_pk == user.pk))
+    if subscription is None:
+        raise NotFound(f"No hook '{hook_id}'.")
+    return subscription
+
+
+def unsubscribe(user: User, hook_id: str) -> Subscription:
+    """Delete a subscription; deleting it again is a no-op (Zapier may
+    unsubscribe a hook the hub already dropped after a 410)."""
+    begin_write()
+    subscription = get_hook(user, hook_id)
+    if subscription.deleted_at is None:
+        subscription.deleted_at = utcnow()
+    db.session.commit()
+    return subscription
+
+
+def list_deliveries(user: User, hook_id: str, *, page: int = 0, limit: int = 50) -> list[Delivery]:
+    subscription = get_hook(user, hook_id)
+    query = (select(Delivery).where(Delivery.subscription_pk == subscription.pk)
+             .options(selectinload(Delivery.attempt_log)).order_by(Delivery.pk.desc())
+             .limit(limit).offset(page * limit))
+    return list(db.session.scalars(query))
+
+
+def get_delivery(user: User | None, delivery_id: str) -> Delivery:
+    query = select(Delivery).where(Delivery.id == delivery_id).options(selectinload(Delivery.attempt_log))
+    if user is not None:
+        query = query.join(Subscription, Delivery.subscription_pk == Subscription.pk).where(
+            Subscription.user_pk == user.pk)
+    delivery = db.session.scalar(query)
+    if delivery is None:
+        raise NotFound(f"No delivery '{delivery_id}'.")
+    return delivery
+
+
+def replay(user: User | None, delivery_id: str) -> Delivery:
+    """Send a delivery again, same ``webhook-id`` and body, with a fresh
+    retry schedule. A disabled subscription is enabled again: its owner
+    asked for it. ``user`` None: an admin, any user's delivery."""
+    begin_write()
+    delivery = get_delivery(user, delivery_id)
+    subscription = delivery.subscription
+    if subscription.deleted_at:
+        raise Conflict(f"Hook '{subscription.id}' was deleted; its deliveries cannot be replayed.",
+                       code="hook_deleted")
+    if delivery.status in ("sending", "retrying"):
+        raise Conflict(f"Delivery '{delivery.id}' is already {delivery.status}.", code="delivery_in_progress")
+    now = utcnow()
+    if subscription.disabled_at:
+        subscription.disabled_at = None
+        subscription.failing_since = None
+        subscription.failure_count = 0
+    delivery.status = "retrying"
+    delivery.schedule_start = delivery.attempts
+    delivery.next_attempt_at = now
+    delivery.updated_at = now
+    db.session.commit()
+    try:
+        dispatch.enqueue_attempt(delivery.id, delivery.attempts + 1)
+    except redis.RedisError as error:
+        log.warning("Redis unavailable (%s); the sweeper will send replay %s", type(error).__name__, delivery.id)
+    return delivery
+
+
+def failed_deliveries(*, limit: int = 100) -> list[Delivery]:
+    """Admin: deliveries that failed for good, newest first."""
+    query = (select(Delivery).where(Delivery.status == "failed").options(selectinload(Delivery.attempt_log))
+             .order_by(Delivery.updated_at.desc(), Delivery.pk.desc()).limit(limit))
+    return list(db.session.scalars(query))
+
+
+def replay_subscription(hook_id: str) -> list[Delivery]:
+    """Admin: replay every failed delivery of one subscription."""
+    subscription = db.session.scalar(select(Subscription).where(Subscription.id == hook_id))
+    if subscription is None:
+        raise NotFound(f"No hook '{hook_id}'.")
+    ids = db.session.scalars(select(Delivery.id).where(
+        Delivery.subscription_pk == subscription.pk, Delivery.status == "failed").order_by(Delivery.pk)).all()
+    db.session.commit()
+    return [replay(None, delivery_id) for delivery_id in ids]

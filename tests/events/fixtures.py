@@ -1,0 +1,119 @@
+"""Fixtures for events and webhooks: a real receiver on loopback, real
+`codetether-hub worker` processes, short retry delays set by settings."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from conftest import wait_for
+from events.receiver import Receiver
+
+# Short delays come from settings, as an admin would set them.
+FAST = {
+    "HUB_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
+    "HUB_WEBHOOK_TIMEOUT": "1",
+    "HUB_WEBHOOK_RETRY_SCHEDULE": "0.2,0.2,0.2",
+    "HUB_WEBHOOK_SWEEP_INTERVAL": "0.1",
+}
+
+
+@pytest.fixture(autouse=True)
+def webhook_settings(hub_env, monkeypatch):
+    for name, value in FAST.items():
+        monkeypatch.setenv(name, value)
+    hub_env.update(FAST)
+    return hub_env
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.stop()
+
+
+class Worker:
+    """`codetether-hub worker` as its own process group (it may start
+    children), so a test can SIGKILL the lot as a crash would."""
+
+    def __init__(self, env: dict | None = None):
+        self.env = env
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "Worker":
+        env = dict(os.environ, **(self.env or {}))
+        self.process = subprocess.Popen([sys.executable, "-m", "hub", "worker"], env=env,
+                                        start_new_session=True, stdin=subprocess.DEVNULL)
+        return self
+
+    def kill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # anything it left behind
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture
+def start_worker(webhook_settings):
+    workers: list[Worker] = []
+
+    def start(**env) -> Worker:
+        worker = Worker(env).start()
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture
+def worker(start_worker):
+    return start_worker()
+
+
+def subscribe(user, receiver, event="task.created", path="/hook", **fields):
+    response = user.post("/api/v1/hooks", json={"event": event, "target_url": receiver.url(path), **fields})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def deliveries(user, hook_id):
+    response = user.get(f"/api/v1/hooks/{hook_id}/deliveries")
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def wait_delivery(user, hook_id, predicate, timeout=15.0, message="delivery state"):
+    def check():
+        items = deliveries(user, hook_id)
+        return items if items and predicate(items) else None
+
+    return wait_for(check, timeout, interval=0.05, message=message)
+
+
+def undispatched(app) -> int:
+    from hub.db import db
+    from hub.models import Event
+
+    with app.app_context():
+        return db.session.query(Event).filter(Event.dispatched_at.is_(None)).count()
+
+
+def wait_dispatched(app, timeout=15.0):
+    """Every committed event has been fanned out by a worker."""
+    wait_for(lambda: undispatched(app) == 0, timeout, message="every event to be dispatched")

@@ -1,0 +1,57 @@
+"""The retry schedule: exponential backoff with jitter over ~3 days,
+Retry-After honoured within bounds."""
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hub.config import SETTINGS
+from hub.events.retry import next_delay, parse_retry_after, parse_schedule
+
+DEFAULT = parse_schedule(next(s.default for s in SETTINGS if s.name == "HUB_WEBHOOK_RETRY_SCHEDULE"))
+
+schedules = st.lists(st.floats(min_value=0, max_value=1e6), min_size=1, max_size=12).map(tuple)
+unit = st.floats(min_value=0, max_value=1, exclude_max=True)
+
+
+def test_the_default_schedule_spans_about_three_days():
+    assert len(DEFAULT) == 11  # Svix's steps, then 12 h ones
+    total = sum(DEFAULT)
+    assert 2.5 * 86400 < total < 3.5 * 86400
+    assert list(DEFAULT) == sorted(DEFAULT)  # backing off, never speeding up
+
+
+@given(schedules, st.integers(min_value=1, max_value=12), unit)
+def test_delay_is_the_step_with_jitter(schedule, failures, rand):
+    delay = next_delay(failures, schedule, rand=rand)
+    if failures > len(schedule):
+        assert delay is None
+    else:
+        step = schedule[failures - 1]
+        assert 0.8 * step - 1e-9 <= delay <= 1.2 * step + 1e-9
+
+
+@given(schedules, st.integers(min_value=1, max_value=12), unit, st.floats(min_value=0.001, max_value=1e9))
+def test_retry_after_is_honoured_up_to_the_longest_step(schedule, failures, rand, retry_after):
+    delay = next_delay(failures, schedule, retry_after=retry_after, rand=rand)
+    if failures > len(schedule):
+        assert delay is None  # Retry-After never adds attempts
+        return
+    plain = next_delay(failures, schedule, rand=rand)
+    assert delay >= min(retry_after, max(schedule)) - 1e-9
+    assert delay >= plain
+    assert delay <= max(plain, max(schedule))
+
+
+def test_jitter_spreads_retries():
+    delays = {round(next_delay(1, DEFAULT), 3) for _ in range(50)}
+    assert len(delays) > 10
+
+
+def test_retry_after_header_forms():
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert parse_retry_after("120") == 120
+    assert parse_retry_after(format_datetime(now + timedelta(seconds=90), usegmt=True), now) == 90
+    assert parse_retry_after(format_datetime(now - timedelta(seconds=90), usegmt=True), now) == 0
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None and parse_retry_after("-5") is None
