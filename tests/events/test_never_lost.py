@@ -1,0 +1,75 @@
+"""At least once, never lost: a worker killed with SIGKILL mid-delivery, or
+Redis stopped while tasks are created and then restarted, still ends with
+every event delivered."""
+import threading
+
+import pytest
+from standardwebhooks import Webhook
+
+from conftest import free_port, wait_for
+from events.fixtures import *  # noqa: F401,F403
+from events.fixtures import subscribe, undispatched, wait_delivery
+from events.receiver import Answer
+from hub.embedded_redis import EmbeddedRedis
+
+
+def delivered_task_ids(receiver, path, secret):
+    ids = set()
+    for captured in receiver.received(path):
+        ids.add(Webhook(secret).verify(captured.body, captured.headers)["data"]["task_id"])
+    return ids
+
+
+def test_a_worker_killed_mid_delivery_loses_nothing(alice, receiver, start_worker):
+    hold = threading.Event()
+    receiver.plan("/a", Answer(hold=hold))  # the first request hangs until the worker is dead
+    a = subscribe(alice, receiver, path="/a")
+    b = subscribe(alice, receiver, path="/b")
+    doomed = start_worker()
+    task_ids = {alice.create_task(title=f"task {i}")["task_id"] for i in range(10)}
+
+    receiver.wait_for(1, "/a")
+    doomed.kill()  # SIGKILL, worker and anything it started
+    hold.set()
+    start_worker()
+
+    for hook, path in ((a, "/a"), (b, "/b")):
+        wait_for(lambda: delivered_task_ids(receiver, path, hook["secret"]) >= task_ids, 30,
+                 message=f"every task at {path}")
+        wait_delivery(alice, hook["id"], lambda d: len(d) == 10 and all(x["status"] == "delivered" for x in d),
+                      message=f"{path} deliveries recorded")
+    first = alice.get(f"/api/v1/hooks/{a['id']}/deliveries").json[-1]
+    assert "worker stopped" in first["attempt_log"][0]["error"]
+    assert first["attempt_log"][-1]["status_code"] == 200
+    # Retried with the same id: a receiver that dedupes on webhook-id sees each event once.
+    held = receiver.received("/a")[0].headers["webhook-id"]
+    assert [r.headers["webhook-id"] for r in receiver.received("/a")].count(held) == 2
+
+
+@pytest.fixture
+def own_redis(hub_env, monkeypatch, tmp_path):
+    """A Redis of this test's own, to stop and start (not the session's)."""
+    server = EmbeddedRedis(tmp_path / "own-redis", port=free_port()).start()
+    monkeypatch.setenv("REDIS_URL", server.url)
+    hub_env["REDIS_URL"] = server.url
+    yield server
+    server.stop()
+
+
+def test_redis_stopped_while_tasks_are_created(own_redis, app, alice, receiver, start_worker, caplog):
+    hook = subscribe(alice, receiver)
+    start_worker()
+    before = {alice.create_task(title="before")["task_id"]}
+    wait_for(lambda: delivered_task_ids(receiver, "/hook", hook["secret"]) >= before, 15, message="the first task")
+
+    own_redis.stop()
+    during = {alice.create_task(title=f"during {i}")["task_id"] for i in range(5)}  # still 201s
+    assert undispatched(app) == 5
+    assert "left for the sweeper" in caplog.text
+    own_redis.start()
+
+    after = {alice.create_task(title="after")["task_id"]}
+    everything = before | during | after
+    wait_for(lambda: delivered_task_ids(receiver, "/hook", hook["secret"]) >= everything, 30,
+             message="every task created around the outage")
+    wait_for(lambda: undispatched(app) == 0, 10, message="the outbox to drain")
