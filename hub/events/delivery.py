@@ -125,7 +125,7 @@ def fan_out(event_id: str, config) -> list[Planned]:
 def claim(delivery_id: str, number: int, config) -> list[Planned]:
     """Claim attempt ``number`` if the delivery is still waiting for it."""
     begin_write()
-    delivery = db.session.scalar(select(Delivery).where(Delivery.id == delivery_id).with_for_update())
+    delivery = db.session.scalar(select(Delivery).where(Delivery.id == delivery_id).with_for_update(of=Delivery))
     if delivery is None or delivery.status != "retrying" or delivery.attempts != number - 1:
         db.session.commit()
         return []
@@ -148,7 +148,7 @@ def claim(delivery_id: str, number: int, config) -> list[Planned]:
 
 
 def encode(planned: Planned) -> bytes:
-    body = formatters.get(planned.format)(planned.event)
+    body = formatters.payload(planned.format, planned.event)
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 

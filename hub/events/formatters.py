@@ -1,18 +1,21 @@
 """Payload formatters: how an event becomes the JSON body a subscription gets.
 
-A formatter is ``function(event) -> dict`` and must be a pure function of the
-event (its id, type, created_at and data): retries then send byte-identical
-bodies. Connectors register their own (the Zapier connector sends the task's
-flat fields) with ``register()``; a subscription names one in ``format``.
+A formatter is ``function(envelope) -> dict``, where ``envelope`` is the
+Standard Webhooks shape ``{id, type, timestamp, data}`` of the event
+(``hub.services.events.envelope``), the same argument a connector's trigger
+formatter takes. It must be a pure function of the envelope, so a retry sends
+the same bytes. Connectors register theirs (the Zapier connector's sends the
+seed's flat fields) with ``register()``, typically from their ``setup``; a
+subscription names one in ``format``.
 """
 from __future__ import annotations
 
 from typing import Callable
 
 from hub.models import Event
-from hub.schemas import UTCDateTime
+from hub.services.events import envelope
 
-Formatter = Callable[[Event], dict]
+Formatter = Callable[[dict], dict]
 
 _FORMATTERS: dict[str, Formatter] = {}
 DEFAULT = "standard"
@@ -25,21 +28,19 @@ def register(name: str, formatter: Formatter) -> None:
     _FORMATTERS[name] = formatter
 
 
-def get(name: str) -> Formatter:
-    return _FORMATTERS[name]
-
-
 def names() -> list[str]:
     return sorted(_FORMATTERS)
 
 
-def timestamp(event: Event) -> str:
-    return UTCDateTime()._serialize(event.created_at, None, None)
+def payload(name: str, event: Event) -> dict:
+    """The body for a subscription with format ``name`` (KeyError if no
+    such formatter is registered in this process)."""
+    return _FORMATTERS[name](envelope(event))
 
 
-def standard(event: Event) -> dict:
-    """The Standard Webhooks envelope."""
-    return {"id": event.id, "type": event.type, "timestamp": timestamp(event), "data": event.data}
+def standard(event: dict) -> dict:
+    """The Standard Webhooks envelope itself."""
+    return event
 
 
 register(DEFAULT, standard)

@@ -51,7 +51,7 @@ def reclaim_expired() -> int:
     begin_write()
     now = utcnow()
     expired = list(db.session.scalars(select(Delivery).where(
-        Delivery.status == "sending", Delivery.next_attempt_at <= now).limit(BATCH).with_for_update()))
+        Delivery.status == "sending", Delivery.next_attempt_at <= now).limit(BATCH).with_for_update(of=Delivery)))
     if expired:
         db.session.execute(insert(DeliveryAttempt), [
             {"delivery_pk": d.pk, "number": d.attempts, "started_at": d.updated_at, "error": LOST} for d in expired])

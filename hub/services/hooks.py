@@ -82,8 +82,10 @@ def list_deliveries(user: User, hook_id: str, *, page: int = 0, limit: int = 50)
     return list(db.session.scalars(query))
 
 
-def get_delivery(user: User | None, delivery_id: str) -> Delivery:
+def get_delivery(user: User | None, delivery_id: str, *, lock: bool = False) -> Delivery:
     query = select(Delivery).where(Delivery.id == delivery_id).options(selectinload(Delivery.attempt_log))
+    if lock:
+        query = query.with_for_update(of=Delivery)
     if user is not None:
         query = query.join(Subscription, Delivery.subscription_pk == Subscription.pk).where(
             Subscription.user_pk == user.pk)
@@ -98,7 +100,7 @@ def replay(user: User | None, delivery_id: str) -> Delivery:
     retry schedule. A disabled subscription is enabled again: its owner
     asked for it. ``user`` None: an admin, any user's delivery."""
     begin_write()
-    delivery = get_delivery(user, delivery_id)
+    delivery = get_delivery(user, delivery_id, lock=True)
     subscription = delivery.subscription
     if subscription.deleted_at:
         raise Conflict(f"Hook '{subscription.id}' was deleted; its deliveries cannot be replayed.",

@@ -77,6 +77,6 @@ def test_hooks_need_the_tasks_read_scope(make_user, receiver):
 def test_a_connector_can_register_a_formatter(alice, receiver):
     from hub.events import formatters
 
-    formatters.register("flat-test", lambda event: {"id": event.id, **event.data})
+    formatters.register("flat-test", lambda event: {"id": event["id"], **event["data"]})
     hook = alice.post("/api/v1/hooks", json=hook_body(receiver, format="flat-test"))
     assert hook.status_code == 201 and hook.json["format"] == "flat-test"
