@@ -157,13 +157,17 @@ def send(planned: list[Planned], app: Flask) -> None:
     timestamp = int(time.time())
     started_at = utcnow()
     posts, skipped = [], {}
+    bodies: dict[tuple[str, str], bytes] = {}  # one encoding per event and format in a fan-out
     for i, item in enumerate(planned):
+        key = (item.event.id, item.format)
         try:
-            body = encode(item)
+            if key not in bodies:
+                bodies[key] = encode(item)
         except Exception as error:  # a connector's formatter failed or is not installed
             log.exception("formatter %r failed for delivery %s", item.format, item.delivery_id)
             skipped[i] = Outcome(None, 0.0, f"Formatter '{item.format}' failed: {type(error).__name__}.")
             continue
+        body = bodies[key]
         secret = signing.unseal(item.secret_sealed, secret_key)
         posts.append(Post(item.target_url, body, signing.headers(secret, item.event.id, timestamp, body)))
     sent = iter(for_config(app.config).send_all(posts))

@@ -51,9 +51,12 @@ def enqueue_attempt(delivery_id: str, number: int, queue: Queue | None = None) -
 
 
 def ensure_job(queue: Queue, job_id: str, func: str, args: tuple, stale_after: float, now: datetime) -> bool:
-    """Enqueue ``job_id`` unless a live job with that id is already in
-    Redis. A job that failed, or started longer ago than ``stale_after``
-    seconds (its worker died), is replaced. Returns True if enqueued."""
+    """Enqueue ``job_id`` unless a live job with that id is in Redis.
+
+    Queued jobs are left alone (RQ's own maintenance requeues one a killed
+    worker had taken); a job that failed, or started longer ago than
+    ``stale_after`` seconds (its worker died), is replaced. Returns True if
+    enqueued."""
     for _ in range(2):
         try:
             queue.enqueue(func, *args, job_id=job_id, unique=True, **JOB_OPTIONS)
@@ -64,10 +67,10 @@ def ensure_job(queue: Queue, job_id: str, func: str, args: tuple, stale_after: f
                 status = job.get_status()
             except NoSuchJobError:
                 continue  # it just finished; try again
-            since = job.started_at if status == JobStatus.STARTED else job.enqueued_at
-            age = (now - since.replace(tzinfo=None)).total_seconds() if since else float("inf")
-            if status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED) \
-                    and age < stale_after:
+            if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+                return False
+            if status == JobStatus.STARTED and job.started_at and \
+                    (now - job.started_at.replace(tzinfo=None)).total_seconds() < stale_after:
                 return False
             job.delete()
     return False

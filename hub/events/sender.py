@@ -52,16 +52,31 @@ class Sender:
         self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="webhook") if self.concurrency > 1 else None
 
     def send_all(self, posts: list[Post]) -> list[Outcome]:
+        """Send a batch. A host is resolved and checked once per batch (a
+        fan-out sends many posts to one host within milliseconds)."""
+        checked: dict = {}
         if self.pool is None or len(posts) < 2:
-            return [self.send(post) for post in posts]
-        return list(self.pool.map(self.send, posts))
+            return [self.send(post, checked) for post in posts]
+        return list(self.pool.map(lambda post: self.send(post, checked), posts))
 
-    def send(self, post: Post) -> Outcome:
-        start = time.perf_counter()
+    def _check(self, url: str, checked: dict):
         try:
-            target = ssrf.check(post.url, self.allow_networks)
+            scheme, host, port = ssrf.parse(url)
         except ssrf.Refused as refused:
-            return Outcome(None, 0.0, f"Refused before connecting: the target {refused}.")
+            return refused
+        key = (scheme, host, port)
+        if key not in checked:
+            try:
+                checked[key] = ssrf.check(url, self.allow_networks)
+            except ssrf.Refused as refused:
+                checked[key] = refused
+        return checked[key]
+
+    def send(self, post: Post, checked: dict | None = None) -> Outcome:
+        start = time.perf_counter()
+        target = self._check(post.url, {} if checked is None else checked)
+        if isinstance(target, ssrf.Refused):
+            return Outcome(None, 0.0, f"Refused before connecting: the target {target}.")
         url = httpx.URL(post.url)
         # Connect to the checked address; Host and TLS name stay the URL's.
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}

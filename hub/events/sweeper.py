@@ -68,7 +68,9 @@ def enqueue_due(app: Flask) -> dict:
     queue = jobs.queue(app=app)
     now = utcnow()
     grace = now - timedelta(seconds=max(1.0, config["HUB_WEBHOOK_SWEEP_INTERVAL"]))
-    stale = lease_seconds(config, BATCH)
+    # A job still running after one attempt's lease has a dead worker: a
+    # dispatch job commits its fan-out within milliseconds of starting.
+    stale = lease_seconds(config, 1)
     undispatched = db.session.scalars(select(Event.id).where(
         Event.dispatched_at.is_(None), Event.created_at <= grace).order_by(Event.pk).limit(BATCH)).all()
     due = db.session.execute(select(Delivery.id, Delivery.attempts).where(
@@ -78,7 +80,7 @@ def enqueue_due(app: Flask) -> dict:
     events = sum(dispatch.ensure_job(queue, dispatch.dispatch_job_id(event_id), dispatch.DISPATCH,
                                      (event_id,), stale, now) for event_id in undispatched)
     retries = sum(dispatch.ensure_job(queue, dispatch.attempt_job_id(delivery_id, attempts + 1),
-                                      dispatch.ATTEMPT, (delivery_id, attempts + 1), lease_seconds(config, 1), now)
+                                      dispatch.ATTEMPT, (delivery_id, attempts + 1), stale, now)
                   for delivery_id, attempts in due)
     if events:
         log.warning("sweep: enqueued %d event(s) that had not reached Redis", events)
