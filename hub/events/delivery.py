@@ -62,6 +62,7 @@ class Planned:
     secret_sealed: str
     format: str
     event: Event
+    failing: bool = False  # the subscription has failures to reset on success
 
 
 def lease_seconds(config, count: int) -> float:
@@ -118,8 +119,8 @@ def fan_out(event_id: str, config) -> list[Planned]:
         pks = [row[0] for row in result]
     event.dispatched_at = now
     db.session.commit()
-    return [Planned(pk, row["id"], 1, 0, s.pk, s.target_url, s.secret_sealed, s.format, event)
-            for pk, row, s in zip(pks, rows, subscriptions)]
+    return [Planned(pk, row["id"], 1, 0, s.pk, s.target_url, s.secret_sealed, s.format, event,
+                    bool(s.failure_count or s.failing_since)) for pk, row, s in zip(pks, rows, subscriptions)]
 
 
 def claim(delivery_id: str, number: int, config) -> list[Planned]:
@@ -144,7 +145,8 @@ def claim(delivery_id: str, number: int, config) -> list[Planned]:
     delivery.updated_at = now
     db.session.commit()
     return [Planned(delivery.pk, delivery.id, number, delivery.schedule_start, subscription.pk,
-                    subscription.target_url, subscription.secret_sealed, subscription.format, delivery.event)]
+                    subscription.target_url, subscription.secret_sealed, subscription.format, delivery.event,
+                    bool(subscription.failure_count or subscription.failing_since))]
 
 
 def encode(planned: Planned) -> bytes:

@@ -42,7 +42,8 @@ def record(planned: list["Planned"], outcomes: list[Outcome], started_at: dateti
                   "updated_at": now, "status": "failed", "next_attempt_at": None}
         if outcome.ok:
             change["status"] = "delivered"
-            delivered.add(item.subscription_pk)
+            if item.failing:
+                delivered.add(item.subscription_pk)
         elif outcome.gone:
             gone.add(item.subscription_pk)
         else:
@@ -73,7 +74,7 @@ def _update_subscriptions(delivered: set, failed: set, gone: set, now: datetime,
     if gone:
         db.session.execute(update(Subscription).where(Subscription.pk.in_(gone), Subscription.deleted_at.is_(None))
                            .values(deleted_at=now))
-    failed -= delivered | gone
+    failed -= gone
     if not failed:
         return []
     db.session.execute(update(Subscription).where(Subscription.pk.in_(failed)).values(
