@@ -1,0 +1,313 @@
+"""Webhook benchmarks on the embedded default (SQLite WAL + embedded Redis),
+with their floors measured in the same run.
+
+    python bench/webhooks.py [--events 1000] [--pace 0.02] [--throughput-events 40] [--workers 1,2]
+
+1. Latency: commit of a task.created -> the receiver's first byte, over
+   --events events created every --pace seconds (p50, p99; target p99 <
+   250 ms). HUB_WEBHOOK_CONCURRENCY etc. are read from the environment.
+2. Throughput: deliveries/s to 100 subscriptions (signed, logged), with
+   1 and 2 `codetether-hub worker` processes, beside the floors: a bare RQ
+   no-op job (SimpleWorker and RQ's forking Worker, one process) and a bare
+   keep-alive httpx POST loop to the same receiver (target >= 50% of it).
+3. Fan-out: one event to 1,000 subscriptions, all delivered (target < 5 s).
+
+Everything runs on 127.0.0.1 and is stopped at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hub.embedded_redis import EmbeddedRedis  # noqa: E402
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.005)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+class Receiver:
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "receiver.py"), str(self.port)])
+        self.http = httpx.Client(timeout=10, trust_env=False)
+        wait_until(self._up, 20, "the receiver")
+
+    def _up(self):
+        try:
+            return self.http.get(self.url + "/count").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def count(self) -> int:
+        return int(self.http.get(self.url + "/count").text)
+
+    def dump(self) -> list[tuple[str, float]]:
+        return self.http.get(self.url + "/dump").json()
+
+    def reset(self) -> None:
+        self.http.get(self.url + "/reset")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+class Hub:
+    """An instance folder, a migrated SQLite database, the embedded Redis,
+    and this process's app for creating tasks through the services."""
+
+    def __init__(self, instance: Path):
+        self.redis = EmbeddedRedis(instance).start()
+        self.env = dict(os.environ, HUB_INSTANCE_PATH=str(instance), REDIS_URL=self.redis.url,
+                        SECRET_KEY="bench", HUB_WEBHOOK_ALLOW_NETWORKS="127.0.0.0/8")
+        os.environ.update(self.env)
+        from flask_migrate import upgrade
+
+        from hub import create_app
+        from hub.services import accounts
+
+        self.app = create_app()
+        with self.app.app_context():
+            upgrade()
+            self.user = accounts.create_user("bench")
+        self.workers: list[subprocess.Popen] = []
+
+    def subscribe(self, url: str, count: int, event: str = "task.created") -> None:
+        from hub.services import hooks
+
+        with self.app.app_context():
+            user = self._user()
+            for _ in range(count):
+                hooks.subscribe(user, event=event, target_url=url)
+
+    def unsubscribe_all(self) -> None:
+        from hub.services import hooks
+
+        with self.app.app_context():
+            user = self._user()
+            for hook in hooks.list_hooks(user):
+                hooks.unsubscribe(user, hook.id)
+
+    def _user(self):
+        from hub.db import db
+        from hub.models import User
+
+        return db.session.query(User).filter_by(username="bench").one()
+
+    def create_tasks(self, count: int, pace: float = 0.0) -> dict[str, float]:
+        """Create tasks; returns event id -> commit time (time.time() when
+        the commit returned from the database, before the enqueue)."""
+        from sqlalchemy import event as sa_event
+        from flask_sqlalchemy.session import Session
+
+        from hub.services import tasks
+
+        committed: dict[str, float] = {}
+
+        def stamp(session):
+            now = time.time()
+            for ev in session.info.get("hub_events", []):
+                committed[ev.id] = now
+
+        sa_event.listen(Session, "after_commit", stamp, insert=True)  # runs before the enqueue hook
+        try:
+            with self.app.app_context():
+                user = self._user()
+                for i in range(count):
+                    tasks.create_task(user, title=f"bench {i}", prompt="p")
+                    if pace:
+                        time.sleep(pace)
+        finally:
+            sa_event.remove(Session, "after_commit", stamp)
+        return committed
+
+    def start_workers(self, n: int) -> None:
+        for _ in range(n):
+            self.workers.append(subprocess.Popen([sys.executable, "-m", "hub", "worker"], env=self.env, cwd=ROOT))
+
+    def stop_workers(self) -> None:
+        for worker in self.workers:
+            worker.terminate()
+        for worker in self.workers:
+            worker.wait(30)
+        self.workers = []
+
+    def stop(self) -> None:
+        self.stop_workers()
+        self.redis.stop()
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def warm_up(hub: Hub, receiver: Receiver) -> None:
+    """One event through, so the workers are up before we time anything."""
+    expected = receiver.count() + len(hub_hooks(hub))
+    hub.create_tasks(1)
+    wait_until(lambda: receiver.count() >= expected, 60, "the warm-up delivery")
+
+
+def hub_hooks(hub: Hub):
+    from hub.services import hooks
+
+    with hub.app.app_context():
+        return hooks.list_hooks(hub._user())
+
+
+def bench_latency(hub: Hub, receiver: Receiver, events: int, pace: float) -> dict:
+    hub.subscribe(receiver.url + "/latency", 1)
+    hub.start_workers(1)
+    warm_up(hub, receiver)
+    receiver.reset()
+    committed = hub.create_tasks(events, pace=pace)
+    wait_until(lambda: receiver.count() >= events, 120, "every latency event")
+    arrived = {event_id: t for event_id, t in receiver.dump()}
+    latencies = [(arrived[e] - t) * 1000 for e, t in committed.items() if e in arrived]
+    hub.stop_workers()
+    hub.unsubscribe_all()
+    return {"events": len(latencies), "per_s": round(1 / pace), "p50_ms": round(percentile(latencies, 50), 1),
+            "p99_ms": round(percentile(latencies, 99), 1), "max_ms": round(max(latencies), 1)}
+
+
+def bench_throughput(hub: Hub, receiver: Receiver, events: int, workers: int, subscriptions: int = 100) -> dict:
+    hub.subscribe(receiver.url + "/fanout", subscriptions)
+    hub.start_workers(workers)
+    warm_up(hub, receiver)
+    receiver.reset()
+    start = time.time()
+    hub.create_tasks(events)
+    total = events * subscriptions
+    wait_until(lambda: receiver.count() >= total, 600, "every delivery")
+    elapsed = max(t for _, t in receiver.dump()) - start
+    hub.stop_workers()
+    hub.unsubscribe_all()
+    return {"workers": workers, "deliveries": total, "seconds": round(elapsed, 2),
+            "per_s": round(total / elapsed)}
+
+
+def bench_fanout(hub: Hub, receiver: Receiver, subscriptions: int = 1000, workers: int = 1) -> dict:
+    hub.subscribe(receiver.url + "/thousand", subscriptions)
+    hub.start_workers(workers)
+    warm_up(hub, receiver)
+    receiver.reset()
+    committed = hub.create_tasks(1)
+    wait_until(lambda: receiver.count() >= subscriptions, 120, "the fan-out")
+    last = max(t for _, t in receiver.dump())
+    hub.stop_workers()
+    hub.unsubscribe_all()
+    return {"subscriptions": subscriptions, "seconds": round(last - min(committed.values()), 2)}
+
+
+def floor_post_loop(receiver: Receiver, n: int = 3000) -> dict:
+    body = json.dumps({"id": "evt_x", "type": "task.created", "timestamp": "t", "data": {"p": "x" * 900}}).encode()
+    with httpx.Client(trust_env=False) as client:
+        client.post(receiver.url + "/floor", content=body)
+        start = time.perf_counter()
+        for _ in range(n):
+            client.post(receiver.url + "/floor", content=body, headers={"content-type": "application/json"})
+        elapsed = time.perf_counter() - start
+    return {"posts": n, "per_s": round(n / elapsed)}
+
+
+def floor_rq_noop(redis_url: str, worker_class: str, n: int) -> dict:
+    """Bare RQ: n no-op jobs drained by one burst worker process."""
+    from redis import Redis
+    from rq import Queue
+
+    conn = Redis.from_url(redis_url)
+    queue = Queue("floor", connection=conn)
+    queue.empty()
+    for _ in range(n):
+        queue.enqueue("os.getpid", result_ttl=0)
+    code = ("import time, sys; from redis import Redis; from rq import Queue; from rq.worker import %s as W;"
+            "c=Redis.from_url(sys.argv[1]); w=W([Queue('floor', connection=c)], connection=c);"
+            "t=time.perf_counter(); w.work(burst=True, logging_level='WARNING'); print(time.perf_counter()-t)"
+            % worker_class)
+    out = subprocess.run([sys.executable, "-c", code, redis_url], capture_output=True, text=True, check=True)
+    elapsed = float(out.stdout.strip().splitlines()[-1])
+    return {"worker": worker_class, "jobs": n, "per_s": round(n / elapsed)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1000, help="latency events (default 1000)")
+    parser.add_argument("--pace", type=float, default=0.02,
+                        help="seconds between latency events (default 0.02: 50 events/s)")
+    parser.add_argument("--throughput-events", type=int, default=40, help="events x 100 subscriptions")
+    parser.add_argument("--workers", default="1,2", help="worker process counts to try")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+
+    results: dict = {}
+    with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
+        receiver = Receiver()
+        hub = Hub(Path(tmp))
+        try:
+            results["floor_post_loop"] = floor_post_loop(receiver)
+            results["floor_rq_noop_simple"] = floor_rq_noop(hub.redis.url, "SimpleWorker", 2000)
+            results["floor_rq_noop_forking"] = floor_rq_noop(hub.redis.url, "Worker", 200)
+            results["latency"] = bench_latency(hub, receiver, args.events, args.pace)
+            results["throughput"] = [bench_throughput(hub, receiver, args.throughput_events, int(w))
+                                     for w in args.workers.split(",")]
+            results["fanout"] = bench_fanout(hub, receiver)
+        finally:
+            hub.stop()
+            receiver.stop()
+    floor = results["floor_post_loop"]["per_s"]
+    for row in results["throughput"]:
+        row["of_post_floor"] = round(row["per_s"] / floor, 2)
+    if args.json:
+        print(json.dumps(results))
+        return
+    print_report(results)
+
+
+def print_report(r: dict) -> None:
+    lat, fan = r["latency"], r["fanout"]
+    print("\nWebhook benchmarks (embedded default: SQLite WAL + embedded Redis, loopback receiver)")
+    print(f"  floor: keep-alive httpx POST loop        {r['floor_post_loop']['per_s']:>7} /s")
+    print(f"  floor: RQ no-op, SimpleWorker x1          {r['floor_rq_noop_simple']['per_s']:>7} jobs/s")
+    print(f"  floor: RQ no-op, forking Worker x1        {r['floor_rq_noop_forking']['per_s']:>7} jobs/s")
+    print(f"  commit -> first byte over {lat['events']} events at {lat['per_s']}/s:  p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms "
+          f"(max {lat['max_ms']} ms)   target p99 < 250 ms: {'met' if lat['p99_ms'] < 250 else 'MISSED'}")
+    for row in r["throughput"]:
+        verdict = "met" if row["of_post_floor"] >= 0.5 else "MISSED"
+        print(f"  deliveries/s, 100 subscriptions, {row['workers']} worker(s): {row['per_s']:>6} /s = "
+              f"{row['of_post_floor']:.0%} of the POST floor ({row['deliveries']} in {row['seconds']} s)  "
+              f"target >= 50%: {verdict}")
+    print(f"  fan-out: one event to {fan['subscriptions']} subscriptions in {fan['seconds']} s   "
+          f"target < 5 s: {'met' if fan['seconds'] < 5 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
