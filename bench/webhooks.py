@@ -200,6 +200,9 @@ def bench_latency(hub: Hub, receiver: Receiver, events: int, pace: float) -> dic
 
 
 def bench_throughput(hub: Hub, receiver: Receiver, events: int, workers: int, subscriptions: int = 100) -> dict:
+    """Deliveries/s, and the POST floor measured just before it (this kind of
+    machine is noisy: a floor from minutes earlier is a different machine)."""
+    floor = floor_post_loop(receiver)["per_s"]
     hub.subscribe(receiver.url + "/fanout", subscriptions)
     hub.start_workers(workers)
     warm_up(hub, receiver)
@@ -211,8 +214,9 @@ def bench_throughput(hub: Hub, receiver: Receiver, events: int, workers: int, su
     elapsed = max(t for _, t in receiver.dump()) - start
     hub.stop_workers()
     hub.unsubscribe_all()
-    return {"workers": workers, "deliveries": total, "seconds": round(elapsed, 2),
-            "per_s": round(total / elapsed)}
+    rate = round(total / elapsed)
+    return {"workers": workers, "deliveries": total, "seconds": round(elapsed, 2), "per_s": rate,
+            "post_floor_per_s": floor, "of_post_floor": round(rate / floor, 2)}
 
 
 def bench_fanout(hub: Hub, receiver: Receiver, subscriptions: int = 1000, workers: int = 1) -> dict:
@@ -283,9 +287,6 @@ def main() -> None:
         finally:
             hub.stop()
             receiver.stop()
-    floor = results["floor_post_loop"]["per_s"]
-    for row in results["throughput"]:
-        row["of_post_floor"] = round(row["per_s"] / floor, 2)
     if args.json:
         print(json.dumps(results))
         return
@@ -303,7 +304,8 @@ def print_report(r: dict) -> None:
     for row in r["throughput"]:
         verdict = "met" if row["of_post_floor"] >= 0.5 else "MISSED"
         print(f"  deliveries/s, 100 subscriptions, {row['workers']} worker(s): {row['per_s']:>6} /s = "
-              f"{row['of_post_floor']:.0%} of the POST floor ({row['deliveries']} in {row['seconds']} s)  "
+              f"{row['of_post_floor']:.0%} of the POST floor measured beside it ({row['post_floor_per_s']}/s; "
+              f"{row['deliveries']} in {row['seconds']} s)  "
               f"target >= 50%: {verdict}")
     print(f"  fan-out: one event to {fan['subscriptions']} subscriptions in {fan['seconds']} s   "
           f"target < 5 s: {'met' if fan['seconds'] < 5 else 'MISSED'}")

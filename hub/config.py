@@ -54,7 +54,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HUB_WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,36000,43200,43200,43200,43200", "Seconds before each retry of a failed delivery (about 3 days in all), jittered by +-20%."),
     Setting("HUB_WEBHOOK_DISABLE_AFTER", "259200", "Seconds of uninterrupted failed attempts after which a subscription is disabled (3 days: a hook whose every retry failed); one success resets."),
     Setting("HUB_WEBHOOK_CONCURRENCY", "4", "Deliveries one worker process sends at once (so a slow receiver does not hold up the rest)."),
-    Setting("HUB_WEBHOOK_SWEEP_INTERVAL", "5", "Seconds between the worker's sweeps for events and retries that never reached Redis."),
+    Setting("HUB_WEBHOOK_SWEEP_INTERVAL", "1", "Seconds between the worker's sweeps for events and retries that never reached Redis."),
 )
 
 

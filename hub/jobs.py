@@ -42,13 +42,14 @@ def run_worker(app: Flask) -> None:
     sweeper.start()
     try:
         while True:
-            worker = SimpleWorker([queue(n, app) for n in QUEUE_NAMES], connection=connection(app))
-            log.info("worker listening on %s", ", ".join(QUEUE_NAMES))
+            worker = None
             try:
+                worker = SimpleWorker([queue(n, app) for n in QUEUE_NAMES], connection=connection(app))
+                log.info("worker listening on %s", ", ".join(QUEUE_NAMES))
                 worker.work(logging_level="WARNING")
             except redis.RedisError as error:
                 log.warning("worker lost Redis (%s); starting again", type(error).__name__)
-            if _stopping(worker):
+            if worker is not None and _stopping(worker):
                 break
             time.sleep(1)
     finally:
