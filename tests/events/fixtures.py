@@ -30,6 +30,13 @@ def webhook_settings(hub_env, monkeypatch):
 
 
 @pytest.fixture
+def alice(make_user):
+    """Enterprise tier: these tests create more tasks than the free tier's
+    five unfinished ones."""
+    return make_user("alice", tier="enterprise")
+
+
+@pytest.fixture
 def receiver():
     server = Receiver()
     yield server
