@@ -97,7 +97,7 @@ class Hub:
         self.app = create_app()
         with self.app.app_context():
             upgrade()
-            self.user = accounts.create_user("bench")
+            self.user = accounts.create_user("bench", tier="enterprise")  # no concurrent-task cap
         self.workers: list[subprocess.Popen] = []
 
     def subscribe(self, url: str, count: int, event: str = "task.created") -> None:
