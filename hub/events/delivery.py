@@ -91,8 +91,11 @@ def run_attempt(delivery_id: str, number: int) -> None:
 
 def matching_subscriptions(event: Event):
     data = event.data or {}
+    # A hook made after the event (say, while Redis was down and the event
+    # waited for the sweeper) does not get it.
     return select(Subscription).where(
         Subscription.user_pk == event.user_pk, Subscription.event == event.type,
+        Subscription.created_at <= event.created_at,
         Subscription.deleted_at.is_(None), Subscription.disabled_at.is_(None),
         or_(Subscription.codebase_id.is_(None), Subscription.codebase_id == data.get("codebase_id")),
         or_(Subscription.agent_type.is_(None), Subscription.agent_type == data.get("agent_type")),

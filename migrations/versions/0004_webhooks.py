@@ -77,6 +77,10 @@ def upgrade():
     with op.batch_alter_table('delivery_attempts', schema=None) as batch_op:
         batch_op.create_index('ix_delivery_attempts_delivery_pk', ['delivery_pk', 'number'], unique=False)
 
+    # Events recorded before delivery existed have no one to go to: mark them
+    # dispatched, or the sweeper would dispatch the whole history at once.
+    op.execute("UPDATE events SET dispatched_at = created_at WHERE dispatched_at IS NULL")
+
 
 def downgrade():
     with op.batch_alter_table('delivery_attempts', schema=None) as batch_op:
