@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, insert, select, update
 
+from hub import metrics
 from hub.db import begin_write, db, utcnow
 from hub.events.retry import next_delay, parse_schedule
 from hub.events.sender import Outcome
@@ -60,6 +61,9 @@ def record(planned: list["Planned"], outcomes: list[Outcome], started_at: dateti
         db.session.execute(update(Delivery), changes)
     disabled = _update_subscriptions(delivered, failed, gone, now, config)
     db.session.commit()
+    for outcome in outcomes:
+        metrics.observe_delivery("delivered" if outcome.ok else "gone" if outcome.gone else "failed",
+                                 outcome.latency_ms / 1000)
     for subscription_id in disabled:
         log.warning("webhook subscription %s disabled: failing for %g s or more", subscription_id,
                     config["HUB_WEBHOOK_DISABLE_AFTER"])
