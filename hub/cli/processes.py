@@ -40,6 +40,9 @@ def up(host, port):
     instance.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, HUB_INSTANCE_PATH=str(instance), SECRET_KEY=app.config["SECRET_KEY"],
                DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"])
+    # One metrics folder for web and worker, so /metrics shows deliveries too
+    # (gunicorn empties it as it starts, before the worker delivers anything).
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(instance / "metrics"))
 
     children: list[tuple[str, subprocess.Popen]] = []
     redis_server = None
