@@ -26,7 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     Migrate(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
 
-    from hub import api, events, health, limits, metrics, wakeups
+    from hub import api, events, health, limits, metrics, wakeups, web
 
     wakeups.install()
     events.init_app(app)
@@ -37,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     limits.limiter.exempt(health.blp)
     limits.limiter.exempt(metrics.blp)
     api.init_app(app)
+    web.init_app(app)
     app.register_error_handler(HubError, handle_hub_error)
     from hub.api.input_guard import refuse_nul_characters
 

@@ -55,6 +55,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HUB_WEBHOOK_DISABLE_AFTER", "259200", "Seconds of uninterrupted failed attempts after which a subscription is disabled (3 days: a hook whose every retry failed); one success resets."),
     Setting("HUB_WEBHOOK_CONCURRENCY", "4", "Deliveries one worker process sends at once (so a slow receiver does not hold up the rest)."),
     Setting("HUB_WEBHOOK_SWEEP_INTERVAL", "1", "Seconds between the worker's sweeps for events and retries that never reached Redis."),
+    Setting("HUB_OAUTH_CODE_TTL", "60", "Seconds an OAuth authorization code stays redeemable (at most 60)."),
+    Setting("HUB_OAUTH_ACCESS_TOKEN_TTL", "3600", "Seconds an OAuth access token is valid."),
+    Setting("HUB_OAUTH_REFRESH_TOKEN_TTL", "2592000", "Seconds an OAuth refresh token is valid (30 days); each refresh issues a new one."),
+    Setting("HUB_LOGIN_RATE_LIMIT", "10/minute", "Failed sign-ins allowed per client IP (`POST /login`)."),
+    Setting("HUB_TOKEN_RATE_LIMIT", "30/minute", "Failed OAuth token requests allowed per client IP (`POST /oauth/token`); successful ones are not counted."),
+    Setting("HUB_LOCAL_ACCOUNTS", "true", "`false` turns off sign-in with local usernames and passwords (SSO only)."),
+    Setting("HUB_OIDC_ISSUER", None, "OpenID Connect issuer for SSO, e.g. `https://sso.example.com/realms/codetether` (Keycloak). Discovery is read from it."),
+    Setting("HUB_OIDC_CLIENT_ID", None, "The hub's client id at the OpenID Connect provider."),
+    Setting("HUB_OIDC_CLIENT_SECRET", None, "The hub's client secret at the OpenID Connect provider.", secret=True),
+    Setting("HUB_OIDC_SCOPES", "openid email profile", "Scopes the hub asks the OpenID Connect provider for at sign-in."),
+    Setting("HUB_OIDC_TIER_CLAIM", "realm_access.roles", "Dotted path of the claim that holds the user's roles or tier (Keycloak realm roles by default)."),
+    Setting("HUB_OIDC_TIER_ROLE_PREFIX", "codetether-", "A role named this prefix plus a tier (`codetether-pro`, `codetether-enterprise`) sets the tier; none means `free`."),
+    Setting("HUB_OIDC_AUDIENCE", None, "When set, JWT access tokens from the OpenID Connect provider with this audience are accepted as bearer tokens (resource-server mode)."),
 )
 
 
@@ -147,6 +160,20 @@ def load() -> dict:
         "HUB_WEBHOOK_DISABLE_AFTER": float(env["HUB_WEBHOOK_DISABLE_AFTER"]),
         "HUB_WEBHOOK_CONCURRENCY": int(env["HUB_WEBHOOK_CONCURRENCY"]),
         "HUB_WEBHOOK_SWEEP_INTERVAL": float(env["HUB_WEBHOOK_SWEEP_INTERVAL"]),
+        # RFC 9700 wants codes short-lived: never more than a minute.
+        "HUB_OAUTH_CODE_TTL": min(int(env["HUB_OAUTH_CODE_TTL"]), 60),
+        "HUB_OAUTH_ACCESS_TOKEN_TTL": int(env["HUB_OAUTH_ACCESS_TOKEN_TTL"]),
+        "HUB_OAUTH_REFRESH_TOKEN_TTL": int(env["HUB_OAUTH_REFRESH_TOKEN_TTL"]),
+        "HUB_LOGIN_RATE_LIMIT": env["HUB_LOGIN_RATE_LIMIT"],
+        "HUB_TOKEN_RATE_LIMIT": env["HUB_TOKEN_RATE_LIMIT"],
+        "HUB_LOCAL_ACCOUNTS": env["HUB_LOCAL_ACCOUNTS"].strip().lower() in ("1", "true", "yes", "on"),
+        "HUB_OIDC_ISSUER": (env["HUB_OIDC_ISSUER"] or "").rstrip("/") or None,
+        "HUB_OIDC_CLIENT_ID": env["HUB_OIDC_CLIENT_ID"],
+        "HUB_OIDC_CLIENT_SECRET": env["HUB_OIDC_CLIENT_SECRET"],
+        "HUB_OIDC_SCOPES": env["HUB_OIDC_SCOPES"],
+        "HUB_OIDC_TIER_CLAIM": env["HUB_OIDC_TIER_CLAIM"],
+        "HUB_OIDC_TIER_ROLE_PREFIX": env["HUB_OIDC_TIER_ROLE_PREFIX"],
+        "HUB_OIDC_AUDIENCE": env["HUB_OIDC_AUDIENCE"],
     }
 
 

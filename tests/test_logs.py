@@ -32,6 +32,9 @@ def test_error_responses_carry_the_request_id_too(client):
     ("callback /cb?code=s3cr3tCODE&state=1", (), "s3cr3tCODE"),
     ("POST /oauth/token refresh_token=rt-abc123", (), "rt-abc123"),
     ("client_secret=very-secret-value", (), "very-secret-value"),
+    ("token %s", ("cto_Zx9-AbCdEf0123456789",), "cto_Zx9-AbCdEf0123456789"),  # OAuth access token
+    ("token %s", ("ctr_Zx9-AbCdEf0123456789",), "ctr_Zx9-AbCdEf0123456789"),  # refresh token
+    ("secret %s", ("cts_Zx9-AbCdEf0123456789",), "cts_Zx9-AbCdEf0123456789"),  # client secret
 ])
 def test_credentials_are_scrubbed_from_log_lines(message, args, secret):
     from hub.logs import JsonLineFormatter, RequestContextFilter

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import g, request
+from flask import current_app, g, request
 
 from hub.errors import Forbidden, Unauthorized
 from hub.models import User
@@ -52,12 +52,18 @@ def authenticate() -> Principal:
     token = bearer_token()
     if token is None:
         raise Unauthorized("Send 'Authorization: Bearer <token>' (an API key or an OAuth access token).", error="")
-    from hub.services import accounts, workers
+    from hub.services import accounts, oauth, workers
 
     if token.startswith(accounts.API_KEY_PREFIX):
         principal = accounts.principal_for_api_key(token)
     elif token.startswith(workers.TOKEN_PREFIX):
         principal = workers.principal_for_token(token)
+    elif token.startswith(oauth.ACCESS_PREFIX):
+        principal = oauth.principal_for_access_token(token)
+    elif token.count(".") == 2 and current_app.config.get("HUB_OIDC_AUDIENCE"):
+        from hub.auth.oidc import principal_for_jwt
+
+        principal = principal_for_jwt(token)
     else:
         principal = None
     if principal is None:

@@ -12,6 +12,7 @@ from flask.cli import FlaskGroup
 from hub import create_app
 from hub.cli.accounts import api_keys, users
 from hub.cli.deliveries import deliveries
+from hub.cli.clients import clients
 from hub.cli.processes import up, worker
 from hub.cli.workers import worker_tokens
 from hub.agent.cli import agent_worker
@@ -34,6 +35,7 @@ def main():
 
 main.add_command(users)
 main.add_command(api_keys)
+main.add_command(clients)
 main.add_command(up)
 main.add_command(worker)
 main.add_command(worker_tokens)

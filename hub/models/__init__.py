@@ -8,3 +8,4 @@ from hub.models.tasks import Task  # noqa: F401
 from hub.models.idempotency import IdempotencyKey  # noqa: F401
 from hub.models.workers import TaskOutput, Worker, WorkerToken  # noqa: F401
 from hub.models.webhooks import Delivery, DeliveryAttempt, Subscription  # noqa: F401
+from hub.models.oauth import OAuthClient, OAuthCode, OAuthGrant, OAuthToken  # noqa: F401

@@ -18,6 +18,8 @@ class User(db.Model):
     email: Mapped[str | None] = mapped_column(String(320))
     name: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # The subject (``sub``) at the OpenID Connect provider, for SSO users.
+    oidc_sub: Mapped[str | None] = mapped_column(String(255), unique=True)
     tier: Mapped[str] = mapped_column(String(20), default="free")
     is_admin: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -24,7 +24,8 @@ def hash_secret(secret: str) -> str:
 
 
 def create_user(username: str, *, password: str | None = None, email: str | None = None,
-                name: str | None = None, tier: str = "free", is_admin: bool = False) -> User:
+                name: str | None = None, tier: str = "free", is_admin: bool = False,
+                oidc_sub: str | None = None) -> User:
     username = (username or "").strip()
     if not username or len(username) > 150:
         raise ValidationFailed("username", "Give 1 to 150 characters.")
@@ -33,7 +34,7 @@ def create_user(username: str, *, password: str | None = None, email: str | None
     if db.session.scalar(select(User.pk).where(User.username == username)):
         db.session.rollback()
         raise Conflict(f"A user named '{username}' already exists.", code="user_exists")
-    user = User(username=username, email=email, name=name, tier=tier, is_admin=is_admin,
+    user = User(username=username, email=email, name=name, tier=tier, is_admin=is_admin, oidc_sub=oidc_sub,
                 password_hash=generate_password_hash(password) if password else None)
     db.session.add(user)
     db.session.flush()

@@ -1,0 +1,48 @@
+"""JWTs from the OpenID Connect provider (Keycloak), checked against its
+JWKS: access tokens accepted as bearer tokens when HUB_OIDC_AUDIENCE is set
+(resource-server mode), and the roles in the hub's own access token at SSO
+sign-in (Keycloak maps realm roles into access tokens by default)."""
+from __future__ import annotations
+
+from flask import current_app
+from joserfc import jwt
+from joserfc.errors import InvalidKeyIdError, JoseError
+from joserfc.jwk import KeySet
+
+from hub.auth import SCOPES, Principal
+
+# Asymmetric algorithms only: the keys come from the provider's JWKS.
+ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+
+
+def verify(client, token: str, audience: str | None = None) -> dict:
+    """Claims of a provider-signed JWT; raises JoseError (or ValueError) when
+    the signature, issuer, expiry or (if given) audience is wrong."""
+    metadata = client.load_server_metadata()
+    try:
+        decoded = jwt.decode(token, KeySet.import_key_set(client.fetch_jwk_set()), algorithms=ALGORITHMS)
+    except InvalidKeyIdError:  # the provider rotated its keys
+        decoded = jwt.decode(token, KeySet.import_key_set(client.fetch_jwk_set(force=True)), algorithms=ALGORITHMS)
+    checks = {"iss": {"essential": True, "value": metadata["issuer"]}, "exp": {"essential": True},
+              "sub": {"essential": True}}
+    if audience:
+        checks["aud"] = {"essential": True, "value": audience}
+    jwt.JWTClaimsRegistry(leeway=30, **checks).validate(decoded.claims)
+    return decoded.claims
+
+
+def principal_for_jwt(token: str) -> Principal | None:
+    from hub.services import sso
+    from hub.web.sso import sso_client
+
+    client = sso_client()
+    if client is None:
+        return None
+    try:
+        claims = verify(client, token, current_app.config["HUB_OIDC_AUDIENCE"])
+    except (JoseError, ValueError, KeyError) as error:
+        current_app.logger.info("JWT bearer token refused: %s", type(error).__name__)
+        return None
+    user = sso.user_for_claims(claims)
+    scopes = frozenset(str(claims.get("scope", "")).split()) & set(SCOPES)
+    return Principal(user=user, scopes=scopes, via="oidc", credential_id=str(claims.get("jti") or claims["sub"]))

@@ -1,0 +1,85 @@
+"""``/oauth/*`` and the RFC 8414 metadata document."""
+from __future__ import annotations
+
+from authlib.oauth2 import OAuth2Error
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
+
+from hub.db import begin_write, db
+from hub.limits import limiter
+from hub.oauth.server import Issuer, metadata, server
+from hub.services import oauth
+from hub.web import csrf
+from hub.web.session import current_web_user
+
+bp = Blueprint("oauth", __name__)
+
+
+@bp.get("/.well-known/oauth-authorization-server")
+def server_metadata():
+    return jsonify(metadata())
+
+
+@bp.route("/oauth/authorize", methods=["GET", "POST"])
+def authorize():
+    user = current_web_user()
+    try:
+        grant = server.get_consent_grant(end_user=user)
+    except OAuth2Error as error:
+        return _authorization_error(error)
+    if user is None:
+        return redirect(url_for("web_auth.login", next=request.full_path.rstrip("?")))
+    client, scope = grant.client, grant.request.scope
+    if request.method == "POST":
+        csrf.protect()
+        if request.form.get("decision") != "allow":
+            return server.create_authorization_response(grant_user=None, grant=grant)
+        oauth.remember_consent(user, client, scope)
+        return server.create_authorization_response(grant_user=user, grant=grant)
+    if oauth.has_consent(user, client, scope):
+        return server.create_authorization_response(grant_user=user, grant=grant)
+    return render_template("consent.html", client=client, user=user,
+                           scopes=oauth.scope_descriptions(scope))
+
+
+def _authorization_error(error: OAuth2Error):
+    """Errors about the client or its redirect URI are shown here and never
+    redirected (RFC 6749 §4.1.2.1); others go back to the client with iss."""
+    if error.redirect_uri:
+        response = server.handle_error_response(None, error)
+        Issuer().add_issuer_parameter(server, response)
+        return response
+    return render_template("oauth_error.html", error=error.error, description=error.description,
+                           user=current_web_user()), 400
+
+
+def _failed(response) -> bool:
+    return response.status_code >= 400
+
+
+@bp.post("/oauth/token")
+@limiter.limit(lambda: current_app.config["HUB_TOKEN_RATE_LIMIT"], key_func=get_remote_address,
+               deduct_when=_failed)
+def token():
+    # One write transaction per token request: claiming the code or refresh
+    # token and storing the new tokens commit together, or not at all.
+    begin_write()
+    response = None
+    try:
+        response = server.create_token_response()
+        return response
+    finally:
+        if response is not None and response.status_code == 200:
+            db.session.commit()
+        else:
+            db.session.rollback()
+
+
+@bp.post("/oauth/revoke")
+def revoke():
+    return server.create_endpoint_response("revocation")
+
+
+@bp.post("/oauth/introspect")
+def introspect():
+    return server.create_endpoint_response("introspection")

@@ -1,0 +1,249 @@
+"""OAuth2 rules: clients, single-use codes, rotating refresh tokens, consent.
+
+The token endpoint runs in one write transaction (``hub.oauth.routes``):
+claiming a code or a refresh token is a conditional UPDATE, so of two
+concurrent redemptions exactly one wins; the loser is treated as a replay
+and revokes what the code (or the token family) issued.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+
+from hub.auth import SCOPES, Principal
+from hub.db import begin_write, db, new_id, utcnow
+from hub.errors import NotFound, ValidationFailed
+from hub.models import OAuthClient, OAuthCode, OAuthGrant, OAuthToken, User
+from hub.services.accounts import hash_secret, parse_scopes
+
+ACCESS_PREFIX = "cto_"
+REFRESH_PREFIX = "ctr_"
+SECRET_PREFIX = "cts_"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+# -- clients --------------------------------------------------------------
+
+def check_redirect_uri(uri: str) -> str:
+    parts = urlsplit(uri)
+    loopback = parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+    if parts.scheme != "https" and not loopback:
+        raise ValidationFailed("redirect_uri", f"{uri!r}: use https (http only on 127.0.0.1 or localhost).")
+    if not parts.hostname or parts.fragment or parts.username or parts.password:
+        raise ValidationFailed("redirect_uri", f"{uri!r}: give an absolute URL without fragment or user info.")
+    return uri
+
+
+def create_client(name: str, redirect_uris: list[str], *, scopes=None, require_pkce: bool = False,
+                  public: bool = False) -> tuple[OAuthClient, str | None]:
+    """Register a client; its secret (None for a public client) is returned once."""
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise ValidationFailed("name", "Give 1 to 200 characters.")
+    if not redirect_uris:
+        raise ValidationFailed("redirect_uri", "Give at least one redirect URI.")
+    uris = [check_redirect_uri(u) for u in redirect_uris]
+    scope_list = parse_scopes(scopes)
+    secret = None if public else new_id(SECRET_PREFIX, 48)
+    begin_write()
+    client = OAuthClient(client_id=new_id("cli_", 22), name=name, redirect_uris="\n".join(uris),
+                         scopes=" ".join(scope_list), require_pkce=require_pkce or public,
+                         secret_hash=hash_secret(secret) if secret else None)
+    db.session.add(client)
+    db.session.commit()
+    return client, secret
+
+
+def list_clients() -> list[OAuthClient]:
+    return list(db.session.scalars(select(OAuthClient).order_by(OAuthClient.pk)))
+
+
+def find_client(client_id: str | None) -> OAuthClient | None:
+    """An active client by its public id (authlib's ``query_client``)."""
+    if not client_id:
+        return None
+    client = db.session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+    return client if client is not None and client.revoked_at is None else None
+
+
+def revoke_client(client_id: str) -> OAuthClient:
+    begin_write()
+    client = db.session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+    if client is None:
+        db.session.rollback()
+        raise NotFound(f"No OAuth client '{client_id}'.")
+    now = utcnow()
+    client.revoked_at = client.revoked_at or now
+    db.session.execute(update(OAuthToken).where(OAuthToken.client_pk == client.pk, OAuthToken.revoked_at.is_(None))
+                       .values(revoked_at=now))
+    db.session.commit()
+    return client
+
+
+# -- authorization codes --------------------------------------------------
+
+def save_code(plain: str, *, client: OAuthClient, user: User, redirect_uri: str | None, scope: str,
+              code_challenge: str | None, code_challenge_method: str | None) -> OAuthCode:
+    begin_write()
+    code = OAuthCode(code_hash=hash_secret(plain), client_pk=client.pk, user_pk=user.pk,
+                     redirect_uri=redirect_uri, scope=scope, code_challenge=code_challenge,
+                     code_challenge_method=code_challenge_method if code_challenge else None,
+                     expires_at=utcnow() + timedelta(seconds=current_app.config["HUB_OAUTH_CODE_TTL"]))
+    db.session.add(code)
+    db.session.commit()
+    return code
+
+
+def claim_code(plain: str, client: OAuthClient) -> OAuthCode | None:
+    """Mark a code used, inside the token request's write transaction.
+
+    A code seen before (used, or claimed by a concurrent request that won)
+    is a replay: the tokens it issued are revoked and committed at once."""
+    code = db.session.scalar(select(OAuthCode).where(OAuthCode.code_hash == hash_secret(plain),
+                                                     OAuthCode.client_pk == client.pk))
+    if code is None:
+        return None
+    now = utcnow()
+    if code.used_at is None and code.expires_at <= now:
+        return None
+    claimed = db.session.execute(update(OAuthCode).where(OAuthCode.pk == code.pk, OAuthCode.used_at.is_(None))
+                                 .values(used_at=now)).rowcount
+    if claimed != 1:
+        _revoke(OAuthToken.code_pk == code.pk)
+        db.session.commit()
+        current_app.logger.warning("OAuth code replayed for client %s; revoked its tokens", client.client_id)
+        return None
+    return code
+
+
+# -- tokens ---------------------------------------------------------------
+
+def new_access_token(**_) -> str:
+    return ACCESS_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_refresh_token(**_) -> str:
+    return REFRESH_PREFIX + secrets.token_urlsafe(32)
+
+
+def save_token(token: dict, *, client: OAuthClient, user: User, code: OAuthCode | None = None,
+               rotated_from: OAuthToken | None = None) -> OAuthToken:
+    """Store a freshly issued token (hashes only); the caller commits."""
+    now = utcnow()
+    refresh_ttl = current_app.config["HUB_OAUTH_REFRESH_TOKEN_TTL"]
+    row = OAuthToken(
+        id=new_id("tok_", 16), family=rotated_from.family if rotated_from else new_id("fam_", 16),
+        client_pk=client.pk, user_pk=user.pk, code_pk=code.pk if code else None,
+        access_hash=hash_secret(token["access_token"]),
+        refresh_hash=hash_secret(token["refresh_token"]) if token.get("refresh_token") else None,
+        scope=token.get("scope", ""), issued_at=now,
+        access_expires_at=now + timedelta(seconds=int(token.get("expires_in") or 0)),
+        refresh_expires_at=now + timedelta(seconds=refresh_ttl) if token.get("refresh_token") else None)
+    db.session.add(row)
+    return row
+
+
+def claim_refresh_token(plain: str, client: OAuthClient) -> OAuthToken | None:
+    """Spend a refresh token (rotation). Reuse of a spent one revokes its
+    whole family (RFC 9700 §4.14.2) and is committed at once."""
+    row = db.session.scalar(select(OAuthToken).where(OAuthToken.refresh_hash == hash_secret(plain)))
+    if row is None or row.client_pk != client.pk or row.revoked_at is not None:
+        return None
+    now = utcnow()
+    if row.refresh_used_at is None and row.refresh_expires_at <= now:
+        return None
+    spent = db.session.execute(update(OAuthToken).where(
+        OAuthToken.pk == row.pk, OAuthToken.refresh_used_at.is_(None), OAuthToken.revoked_at.is_(None))
+        .values(refresh_used_at=now)).rowcount
+    if spent != 1:
+        _revoke(OAuthToken.family == row.family)
+        db.session.commit()
+        current_app.logger.warning("OAuth refresh token reused for client %s; revoked its family", client.client_id)
+        return None
+    return row
+
+
+def find_token(plain: str, hint: str | None = None) -> OAuthToken | None:
+    digest = hash_secret(plain)
+    by_access = OAuthToken.access_hash == digest
+    by_refresh = OAuthToken.refresh_hash == digest
+    where = by_access if hint == "access_token" else by_refresh if hint == "refresh_token" else or_(by_access, by_refresh)
+    # A hint is only a hint (RFC 7009 §2.1): fall back to both kinds.
+    return db.session.scalar(select(OAuthToken).where(where)) or (
+        db.session.scalar(select(OAuthToken).where(or_(by_access, by_refresh))) if hint else None)
+
+
+def revoke_family(token: OAuthToken) -> None:
+    """Revoke a token and everything rotated from the same grant (RFC 7009 §2.1)."""
+    begin_write()
+    _revoke(OAuthToken.family == token.family)
+    db.session.commit()
+
+
+def _revoke(condition) -> None:
+    db.session.execute(update(OAuthToken).where(condition, OAuthToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+
+
+def principal_for_access_token(plain: str) -> Principal | None:
+    if not plain.startswith(ACCESS_PREFIX):
+        return None
+    row = db.session.scalar(select(OAuthToken).where(OAuthToken.access_hash == hash_secret(plain)))
+    if row is None or row.revoked_at is not None or row.is_expired() or row.client.revoked_at is not None:
+        return None
+    return Principal(user=row.user, scopes=frozenset(row.scope.split()), via="oauth", credential_id=row.id)
+
+
+def introspect(token: OAuthToken) -> dict:
+    return {"active": True, "client_id": token.client.client_id, "username": token.user.username,
+            "sub": token.user.username, "scope": token.scope, "token_type": "Bearer",
+            "exp": int(token.access_expires_at.timestamp()), "iat": int(token.issued_at.timestamp()),
+            "iss": current_app.config["HUB_BASE_URL"]}
+
+
+# -- consent ("connected apps") -------------------------------------------
+
+def has_consent(user: User, client: OAuthClient, scope: str) -> bool:
+    grant = db.session.scalar(select(OAuthGrant).where(OAuthGrant.user_pk == user.pk,
+                                                       OAuthGrant.client_pk == client.pk))
+    return grant is not None and set(scope.split()) <= set(grant.scope.split())
+
+
+def remember_consent(user: User, client: OAuthClient, scope: str) -> OAuthGrant:
+    begin_write()
+    grant = db.session.scalar(select(OAuthGrant).where(OAuthGrant.user_pk == user.pk,
+                                                       OAuthGrant.client_pk == client.pk))
+    if grant is None:
+        grant = OAuthGrant(user_pk=user.pk, client_pk=client.pk, scope=scope)
+        db.session.add(grant)
+    else:
+        grant.scope = " ".join(dict.fromkeys(grant.scope.split() + scope.split()))
+        grant.updated_at = utcnow()
+    db.session.commit()
+    return grant
+
+
+def list_grants(user: User) -> list[OAuthGrant]:
+    return list(db.session.scalars(select(OAuthGrant).where(OAuthGrant.user_pk == user.pk)
+                                   .order_by(OAuthGrant.updated_at.desc(), OAuthGrant.pk.desc())))
+
+
+def revoke_grant(user: User, client_id: str) -> OAuthGrant:
+    """Disconnect an app: forget the consent and revoke its tokens for this user."""
+    begin_write()
+    grant = db.session.scalar(select(OAuthGrant).join(OAuthClient).where(
+        OAuthGrant.user_pk == user.pk, OAuthClient.client_id == client_id))
+    if grant is None:
+        db.session.rollback()
+        raise NotFound(f"No connected app '{client_id}'.")
+    _revoke((OAuthToken.user_pk == user.pk) & (OAuthToken.client_pk == grant.client_pk))
+    db.session.delete(grant)
+    db.session.commit()
+    return grant
+
+
+def scope_descriptions(scope: str) -> list[tuple[str, str]]:
+    return [(s, SCOPES.get(s, s)) for s in scope.split()]

@@ -1,0 +1,27 @@
+"""Server-rendered pages: sign-in, sign-out, OAuth consent.
+
+CSRF protection (Flask-WTF) is opt-in per view (``csrf.protect()`` in each
+form handler): the JSON API authenticates with bearer tokens and needs none.
+"""
+from __future__ import annotations
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+csrf = CSRFProtect()
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_SECURE", app.config["HUB_BASE_URL"].startswith("https://"))
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", 12 * 3600)
+    csrf.init_app(app)
+
+    from hub.oauth import routes as oauth_routes
+    from hub.web import auth, sso
+
+    sso.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(oauth_routes.bp)

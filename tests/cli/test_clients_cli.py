@@ -1,0 +1,60 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from hub.cli import main
+
+ZAPIER = "https://zapier.com/dashboard/auth/oauth/return/App123456CLIAPI/"
+
+
+@pytest.fixture
+def run(hub_env):
+    runner = CliRunner()
+
+    def run(*args, ok=True):
+        result = runner.invoke(main, list(args), catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    return run
+
+
+def test_create_list_and_revoke_clients(run, app):
+    text = run("clients", "create", "--name", "Zapier", "--redirect-uri", ZAPIER).output
+    assert "client_id:" in text and "client_secret: cts_" in text and "not shown again" in text
+    made = json.loads(run("clients", "create", "--name", "Script", "--redirect-uri", "http://127.0.0.1:9000/cb",
+                          "--scopes", "tasks:read", "--require-pkce", "--json").output)
+    assert made["scopes"] == ["tasks:read"] and made["require_pkce"] is True and made["client_secret"]
+    public = json.loads(run("clients", "create", "--name", "CLI", "--redirect-uri", "http://localhost:1/cb",
+                            "--public", "--json").output)
+    assert public["client_secret"] is None and public["public"] is True
+
+    listed = json.loads(run("clients", "list", "--json").output)["clients"]
+    assert [c["name"] for c in listed] == ["Zapier", "Script", "CLI"]
+    assert all("secret" not in json.dumps(c) for c in listed)
+    assert made["client_secret"] not in run("clients", "list").output
+
+    run("clients", "revoke", made["client_id"])
+    listed = {c["client_id"]: c for c in json.loads(run("clients", "list", "--json").output)["clients"]}
+    assert listed[made["client_id"]]["revoked"] is True
+    with app.app_context():
+        from hub.services import oauth
+
+        assert oauth.find_client(made["client_id"]) is None
+        assert oauth.find_client(public["client_id"]) is not None
+
+
+@pytest.mark.parametrize("uri", ["http://zapier.com/cb", "https://zapier.com/cb#frag", "not a url",
+                                 "https://user:pw@zapier.com/cb", "javascript:alert(1)"])
+def test_bad_redirect_uris_are_refused(run, uri):
+    result = run("clients", "create", "--name", "Bad", "--redirect-uri", uri, ok=False)
+    assert result.exit_code != 0 and "redirect_uri" in result.output
+    assert json.loads(run("clients", "list", "--json").output)["clients"] == []
+
+
+def test_unknown_scope_and_unknown_client(run):
+    result = run("clients", "create", "--name", "X", "--redirect-uri", ZAPIER, "--scopes", "root", ok=False)
+    assert result.exit_code != 0 and "Unknown scope" in result.output
+    assert run("clients", "revoke", "cli_nope", ok=False).exit_code != 0

@@ -1,0 +1,96 @@
+"""OAuth access tokens carry the scopes the user consented to; each /api/v1
+route refuses a token without its scope, and nobody reaches another
+user's objects."""
+import pytest
+
+from oauth_live_hub import hub, start_hub  # noqa: F401 (fixtures)
+from oauth_live_hub import Browser, authorize_url, connect, redirect_params
+
+ROUTES = [  # (method, path, body, scope needed)
+    ("GET", "/api/v1/tasks", None, "tasks:read"),
+    ("GET", "/api/v1/tasks/{task}", None, "tasks:read"),
+    ("POST", "/api/v1/tasks", {"title": "t", "prompt": "p"}, "tasks:write"),
+    ("POST", "/api/v1/tasks/{task}/cancel", None, "tasks:write"),
+    ("GET", "/api/v1/codebases", None, "codebases:read"),
+    ("POST", "/api/v1/codebases", {"name": "n"}, "codebases:write"),
+    ("POST", "/api/v1/messages", {"message": "m", "conversation_id": "c1"}, "messages:write"),
+    ("GET", "/api/v1/conversations/c1/messages", None, "messages:read"),
+]
+
+
+def oauth_token(hub, client, browser, username, password, scope):
+    page = connect(hub, browser, client, username, password, scope=scope)
+    code = redirect_params(page)["code"]
+    response = hub.token(grant_type="authorization_code", code=code, redirect_uri=client["redirect_uris"][0],
+                         client_id=client["client_id"], client_secret=client["client_secret"])
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture
+def alice(hub):
+    username, password = hub.create_user("alice")
+    client = hub.create_client()  # may ask for every scope
+    browser = Browser(hub)
+    return hub, client, browser, username, password
+
+
+def test_each_route_refuses_a_token_without_its_scope(alice):
+    from hub.auth import SCOPES
+
+    hub, client, browser, username, password = alice
+    full = oauth_token(hub, client, browser, username, password, " ".join(SCOPES))["access_token"]
+    task = hub.api("/api/v1/tasks", full, "POST", json={"title": "t", "prompt": "p"}).json()
+    hub.api("/api/v1/messages", full, "POST", json={"message": "m", "conversation_id": "c1"})
+    for scope in SCOPES:
+        lacking = oauth_token(hub, client, browser, username, password,
+                              " ".join(s for s in SCOPES if s != scope))
+        assert scope not in lacking["scope"].split()
+        for method, path, body, needed in ROUTES:
+            url = path.format(task=task["id"])
+            response = hub.api(url, lacking["access_token"], method, json=body)
+            if needed == scope:
+                assert response.status_code == 403, (method, url, response.text)
+                assert response.json()["code"] == "insufficient_scope"
+                assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
+            else:
+                assert response.status_code in (200, 201, 409), (method, url, scope, response.text)
+
+
+def test_a_token_only_gets_scopes_the_client_may_ask_for(hub):
+    username, password = hub.create_user("alice")
+    client = hub.create_client("--scopes", "tasks:read")
+    tokens = oauth_token(hub, client, Browser(hub), username, password, "tasks:read tasks:write")
+    assert tokens["scope"] == "tasks:read"
+    assert hub.api("/api/v1/tasks", tokens["access_token"], "POST", json={"title": "t", "prompt": "p"}).status_code == 403
+    unknown = connect(hub, Browser(hub), client, username, password, scope="admin:everything")
+    assert redirect_params(unknown)["error"] == "invalid_scope"
+
+
+def test_another_users_objects_answer_404(alice):
+    hub, client, browser, username, password = alice
+    a = oauth_token(hub, client, browser, username, password, "tasks:read tasks:write messages:write messages:read "
+                    "codebases:read codebases:write")["access_token"]
+    b_user, b_password = hub.create_user("bob")
+    b = oauth_token(hub, client, Browser(hub), b_user, b_password, "tasks:read tasks:write messages:write "
+                    "messages:read codebases:read codebases:write")["access_token"]
+
+    task = hub.api("/api/v1/tasks", a, "POST", json={"title": "alice's", "prompt": "p"}).json()
+    hub.api("/api/v1/messages", a, "POST", json={"message": "private", "conversation_id": "thread-1"})
+    codebase = hub.api("/api/v1/codebases", a, "POST", json={"name": "secret-repo"}).json()
+
+    assert hub.api(f"/api/v1/tasks/{task['id']}", b).status_code == 404
+    assert hub.api(f"/api/v1/tasks/{task['id']}/cancel", b, "POST").status_code == 404
+    assert hub.api("/api/v1/conversations/thread-1/messages", b).status_code == 404
+    assert hub.api("/api/v1/tasks", b).json() == []
+    assert [c["id"] for c in hub.api("/api/v1/codebases", b).json()] == ["global"]
+    # Alice's codebase id means nothing in Bob's account: refused, never attached.
+    refused = hub.api("/api/v1/tasks", b, "POST", json={"title": "t", "prompt": "p", "codebase_id": codebase["id"]})
+    assert refused.status_code == 422 and "codebase_id" in refused.json()["errors"]
+    # Bob posting to the same thread id starts his own conversation.
+    hub.api("/api/v1/messages", b, "POST", json={"message": "mine", "conversation_id": "thread-1"})
+    texts = [m["content"] for m in hub.api("/api/v1/conversations/thread-1/messages", b).json()]
+    assert "mine" in texts and "private" not in texts
+    # And Alice still sees only her own.
+    assert hub.api(f"/api/v1/tasks/{task['id']}", a).json()["title"] == "alice's"
+    assert hub.api("/api/v1/me", b).json()["username"] == "bob"
