@@ -21,7 +21,7 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 # Anything shaped like a credential, wherever it appears in a line.
 _SECRETS = re.compile(
-    r"(ct[ors]?_[A-Za-z0-9_-]{8,})"                             # API keys; OAuth tokens, secrets
+    r"(ct[orsw]?_[A-Za-z0-9_-]{8,})"                            # API keys, OAuth and worker tokens, secrets
     r"|((?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]+"               # Authorization values
     r"|((?:access_token|refresh_token|client_secret|code|token|password|api_key|secret)=)[^&\s\"']+",
     re.IGNORECASE,
