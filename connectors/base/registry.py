@@ -58,6 +58,7 @@ def init_app(app: Flask, api) -> None:
                                         "disabled": sorted(set(found) - set(active))}
     api.register_blueprint(index_blueprint())
     for key, connector in active.items():
+        register_formatters(connector)
         if connector.setup:
             connector.setup(app)
         api.register_blueprint(build_blueprint(connector), url_prefix=f"/connectors/{key}")
@@ -67,3 +68,19 @@ def init_app(app: Flask, api) -> None:
 def connectors() -> dict[str, Connector]:
     """The enabled connectors of the current app, by key."""
     return current_app.extensions["hub_connectors"]["enabled"]
+
+
+def formatter_name(connector: Connector, trigger) -> str:
+    """The payload format a REST hook names to get this trigger's items."""
+    return f"{connector.key}.{trigger.key}"
+
+
+def register_formatters(connector: Connector) -> None:
+    """Each event trigger's formatter becomes a webhook payload format, so a
+    subscription (``format`` on POST /api/v1/hooks) delivers the same item
+    the trigger lists."""
+    from hub.events import formatters
+
+    for trigger in connector.triggers:
+        if trigger.event:
+            formatters.register(formatter_name(connector, trigger), trigger.formatter)

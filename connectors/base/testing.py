@@ -170,6 +170,27 @@ class ConnectorConformance:
             assert len(newer) == len(older) + 1, trigger.key
             assert newer[1:] == older and newer[0]["id"] not in {i["id"] for i in older}, trigger.key
 
+    def test_hook_deliveries_carry_the_same_items_as_the_trigger(self, app, connector, user):
+        """A REST hook with ``format: "<key>.<trigger>"`` is sent exactly the
+        item the trigger lists (same fields, same id)."""
+        from sqlalchemy import select
+
+        from connectors.base.registry import formatter_name
+        from hub.db import db
+        from hub.events import formatters
+        from hub.models import Event
+
+        for trigger in connector.triggers:
+            if not trigger.event:
+                continue
+            self.cause(app, user, trigger.event)
+            listed = self.call(user, trigger).json[0]
+            with app.app_context():
+                event = db.session.scalar(select(Event).where(Event.id == listed["id"]))
+                sent = formatters.payload(formatter_name(connector, trigger), event)
+                db.session.remove()
+            assert sent == listed, trigger.key
+
     @staticmethod
     def _event_count(app, user) -> int:
         from sqlalchemy import func, select

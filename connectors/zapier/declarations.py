@@ -9,7 +9,7 @@ from __future__ import annotations
 from connectors.base import Action, Connector, Manifest, Search, Trigger
 from connectors.zapier import operations as ops
 from connectors.zapier import schemas as s
-from connectors.zapier.routes import add_routes
+from connectors.zapier.routes import add_routes, setup
 from hub.schemas import MessageSchema, TaskSchema
 
 DOCS_URL = "/connectors/zapier/docs"  # served by the hub from README.md beside this file
@@ -33,6 +33,7 @@ connector = Connector(
         description="Triggers, actions and searches for Zaps, and the generated Zapier app.",
     ),
     extra_routes=add_routes,
+    setup=setup,
     triggers=(
         Trigger(key="new_task", noun="Task", label="New Task",
                 description="Triggers when a new task is created in CodeTether.",

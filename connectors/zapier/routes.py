@@ -20,6 +20,16 @@ class DefinitionSchema(ma.Schema):
     searches = ma.fields.Dict()
 
 
+def setup(app) -> None:
+    """Subscriptions with ``format: "zapier"`` get the flat seed fields plus
+    the event id, for every event type."""
+    from hub.events import formatters
+
+    from connectors.zapier.operations import flatten
+
+    formatters.register("zapier", flatten)
+
+
 def add_routes(blp) -> None:
     @blp.route("/definition.json", methods=["GET"], endpoint="definition")
     @blp.response(200, DefinitionSchema)
