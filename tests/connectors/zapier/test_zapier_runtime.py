@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from conftest import free_port, repo_root, wait_for
-from live_hub import ZAPIER_REDIRECT, Browser, Forms, redirect_params
+from oauth_live_hub import ZAPIER_REDIRECT, Browser, Forms, redirect_params
 from zapier_node import HARNESS, node_env
 
 
