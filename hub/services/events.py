@@ -29,3 +29,9 @@ def envelope(event: Event) -> dict:
     """The Standard Webhooks shape of an event: ``{id, type, timestamp, data}``."""
     timestamp = event.created_at.isoformat(timespec="milliseconds") + "Z"
     return {"id": event.id, "type": event.type, "timestamp": timestamp, "data": event.data}
+
+
+def for_task(task) -> list[Event]:
+    """A task's events, oldest first: its timeline."""
+    return list(db.session.scalars(select(Event).where(Event.task_id == task.id, Event.user_pk == task.user_pk)
+                                   .order_by(Event.pk)))

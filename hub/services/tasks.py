@@ -94,9 +94,14 @@ def get_task(user: User, task_id: str) -> Task:
 def list_tasks(user: User, *, status: str | tuple[str, ...] | None = None, codebase_id: str | None = None,
                task_id: str | None = None, created_after: datetime | None = None, created_before: datetime | None = None,
                completed_after: datetime | None = None, completed_before: datetime | None = None,
-               page: int = 0, limit: int = 50) -> tuple[list[Task], int]:
-    """A page of the user's tasks, newest first, and the total that match."""
+               search: str | None = None, page: int = 0, limit: int = 50) -> tuple[list[Task], int]:
+    """A page of the user's tasks, newest first, and the total that match.
+    ``search`` matches the title or prompt, ignoring case."""
     where = [Task.user_pk == user.pk]
+    if search:
+        needle = search.lower()
+        where.append(func.lower(Task.title).contains(needle, autoescape=True)
+                     | func.lower(Task.prompt).contains(needle, autoescape=True))
     if isinstance(status, tuple):
         where.append(Task.status.in_(status))
     elif status:

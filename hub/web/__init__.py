@@ -18,10 +18,18 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_COOKIE_SECURE", app.config["HUB_BASE_URL"].startswith("https://"))
     app.config.setdefault("PERMANENT_SESSION_LIFETIME", 12 * 3600)
     csrf.init_app(app)
+    app.add_template_filter(_utc, "utc")
 
     from hub.oauth import routes as oauth_routes
-    from hub.web import auth, sso
+    from hub.web import admin, auth, dashboard, sso, task_page
 
     sso.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(oauth_routes.bp)
+    for pages in (task_page.bp, dashboard.bp, admin.bp):
+        app.register_blueprint(pages)
+
+
+def _utc(value) -> str:
+    """Naive-UTC timestamps as people read them."""
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else ""

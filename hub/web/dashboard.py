@@ -1,0 +1,63 @@
+"""A person's dashboard: their tasks, connected apps, API keys."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from hub.errors import HubError
+from hub.services import accounts, oauth, tasks
+from hub.services.tasks import TRANSITIONS
+from hub.web import csrf
+from hub.web.guard import html_errors
+from hub.web.session import current_web_user, login_required
+
+bp = Blueprint("web_dashboard", __name__)
+html_errors(bp)
+
+PAGE_SIZE = 50
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard(new_key: str | None = None):
+    user = current_web_user()
+    status = request.args.get("status") or None
+    if status not in TRANSITIONS:
+        status = None
+    search = (request.args.get("q") or "").strip()[:200] or None
+    items, total = tasks.list_tasks(user, status=status, search=search, limit=PAGE_SIZE)
+    return render_template("dashboard.html", user=user, tasks=items, total=total, status=status,
+                           search=search or "", statuses=list(TRANSITIONS),
+                           grants=oauth.list_grants(user), api_keys=accounts.list_api_keys(user),
+                           new_key=new_key)
+
+
+@bp.post("/dashboard/api-keys")
+@login_required
+def create_api_key():
+    csrf.protect()
+    user = current_web_user()
+    try:
+        key, plain = accounts.create_api_key(user.username, name=request.form.get("name", "").strip() or None)
+    except HubError as error:
+        flash(error.message, "error")
+        return redirect(url_for(".dashboard"))
+    # Shown on this response only: it is stored hashed and never again readable.
+    return dashboard(new_key=plain)
+
+
+@bp.post("/dashboard/api-keys/<key_id>/revoke")
+@login_required
+def revoke_api_key(key_id):
+    csrf.protect()
+    accounts.revoke_api_key(key_id, current_web_user())
+    flash("API key revoked.", "ok")
+    return redirect(url_for(".dashboard") + "#api-keys")
+
+
+@bp.post("/dashboard/apps/<client_id>/revoke")
+@login_required
+def revoke_app(client_id):
+    csrf.protect()
+    grant = oauth.revoke_grant(current_web_user(), client_id)
+    flash(f"Disconnected {grant.client.name}.", "ok")
+    return redirect(url_for(".dashboard") + "#apps")

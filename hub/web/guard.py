@@ -1,0 +1,29 @@
+"""Who may see a page: a signed-in person, or a signed-in admin."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import render_template
+
+from hub.web.session import current_web_user, login_required
+
+
+def admin_required(view):
+    @login_required
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        user = current_web_user()
+        if not user.is_admin:
+            return render_template("forbidden.html", user=user), 403
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def html_errors(bp) -> None:
+    """Errors on pages are pages (a person reads them), not the API's JSON."""
+    from hub.errors import HubError
+
+    @bp.errorhandler(HubError)
+    def _page(error):
+        return render_template("error.html", user=current_web_user(), error=error), error.status

@@ -1,0 +1,87 @@
+"""What a person does in a browser: sign in, make an API key and see it once,
+watch a task page change from running to completed, and an admin-only page
+refused to someone who is not an admin."""
+from playwright.sync_api import expect
+
+from browser import chromium, page, sign_in  # noqa: F401  (fixtures)
+from live_hub import hub, start_hub  # noqa: F401  (fixtures)
+
+
+def move_task(hub, task_id, to, **fields):
+    """Stand in for the agent worker: change the task through the service."""
+    from hub.db import begin_write, db
+    from hub.models import Task
+    from hub.services import tasks
+
+    with hub.app.app_context():
+        begin_write()
+        task = db.session.scalar(db.select(Task).where(Task.id == task_id))
+        tasks.transition(task, to, **fields)
+        db.session.commit()
+
+
+def test_sign_in_and_create_an_api_key_shown_once(hub, page):
+    hub.create_user("alice", password="correct horse battery")
+    sign_in(page, hub, "alice", "correct horse battery")
+    page.shot("signed-in")
+    page.goto(hub.url("/dashboard"))
+    page.fill("#key-name", "my script")
+    page.click("text=Create API key")
+    key = page.locator("#new-key-value")
+    expect(key).to_contain_text("ct_")
+    plain = key.inner_text()
+    page.shot("key-shown-once")
+    assert hub.api("/api/v1/me", plain).json()["username"] == "alice"
+    page.goto(hub.url("/dashboard"))
+    expect(page.locator("#api-keys")).to_contain_text("my script")
+    assert plain not in page.content()
+    page.shot("key-gone-on-reload")
+
+
+def test_task_page_changes_from_running_to_completed(hub, page):
+    hub.create_user("alice", password="correct horse battery")
+    key = hub.cli("api-keys", "create", "alice", "--json")["key"]
+    task = hub.api("/api/v1/tasks", key, "POST", json={"title": "Fix the build", "prompt": "Make CI green"}).json()
+    move_task(hub, task["id"], "running")
+    page.goto(task["url"])  # the link Zapier posts: sign in first, then back to the task
+    sign_in_form = page.locator("#username")
+    expect(sign_in_form).to_be_visible()
+    page.fill("#username", "alice")
+    page.fill("#password", "correct horse battery")
+    page.click("button[type=submit]")
+    expect(page.locator("#task-status")).to_have_text("running")
+    expect(page.locator("h1")).to_have_text("Fix the build")
+    page.shot("running")
+    move_task(hub, task["id"], "completed", result="All green: 42 tests pass.")
+    # No reload from the test: the page refreshes itself while the task runs.
+    expect(page.locator("#task-status")).to_have_text("completed", timeout=15000)
+    expect(page.locator("#task-result")).to_have_text("All green: 42 tests pass.")
+    expect(page.locator(".timeline")).to_contain_text("task.completed")
+    page.shot("completed")
+
+
+def test_non_admin_is_refused_the_admin_pages(hub, page):
+    hub.create_user("bob", password="correct horse battery")
+    sign_in(page, hub, "bob", "correct horse battery")
+    response = page.goto(hub.url("/admin/"))
+    assert response.status == 403
+    expect(page.locator("h1")).to_have_text("Admins only")
+    expect(page.locator("nav.pages")).not_to_contain_text("Admin")
+    page.shot("refused")
+
+
+def test_admin_sees_users_clients_and_connectors(hub, page):
+    hub.create_user("root", password="correct horse battery", is_admin=True)
+    hub.create_user("alice", password="correct horse battery")
+    sign_in(page, hub, "root", "correct horse battery")
+    page.goto(hub.url("/admin/"))
+    expect(page.locator("#users")).to_contain_text("alice")
+    page.select_option("#users tr:has-text('alice') select", "pro")
+    page.click("#users tr:has-text('alice') button")
+    expect(page.locator(".flash")).to_contain_text("alice is now on the pro tier")
+    page.fill("#client-name", "Zapier")
+    page.fill("#client-uris", "https://zapier.com/dashboard/auth/oauth/return/App1/")
+    page.click("text=Create client")
+    expect(page.locator("#new-client-secret")).to_be_visible()
+    page.shot("client-secret-once")
+    expect(page.locator("#connectors")).to_contain_text("zapier")
