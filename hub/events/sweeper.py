@@ -39,7 +39,9 @@ LOST = "The worker stopped during this attempt (its lease ran out); retried."
 def sweep(app: Flask) -> dict:
     """One sweep; returns what it did, for logs and tests."""
     with app.app_context():
-        done = {"reclaimed": reclaim_expired()}
+        from hub.services import workers
+
+        done = {"reclaimed": reclaim_expired(), "leases": workers.expire_leases()}
         try:
             done.update(enqueue_due(app))
         except redis.RedisError as error:
