@@ -84,6 +84,7 @@ class Hooks(MethodView):
         return hooks.list_hooks(current_user())
 
     @blp.auth("tasks:read")
+    @blp.idempotent
     @blp.arguments(HookCreateSchema)
     @blp.response(201, HookCreatedSchema)
     @blp.alt_response(422, schema=ErrorSchema)
