@@ -4,7 +4,7 @@ refused to someone who is not an admin."""
 from playwright.sync_api import expect
 
 from browser import chromium, page, sign_in  # noqa: F401  (fixtures)
-from live_hub import hub, start_hub  # noqa: F401  (fixtures)
+from oauth_live_hub import hub, start_hub  # noqa: F401  (fixtures)
 
 
 def move_task(hub, task_id, to, **fields):
