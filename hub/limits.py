@@ -105,6 +105,11 @@ def _exempt() -> bool:
     return g.principal.user is None or g.principal.user.is_admin
 
 
+def tier_limit_applies() -> bool:
+    """Whether the authenticated caller has a tier limit to count at all."""
+    return bool(_tier_limit()) and not _exempt()
+
+
 # One bucket per user across every authenticated route (shared scope), applied
 # by ``Blueprint.auth`` after the caller is known.
 tier_limit = limiter.shared_limit(_tier_limit, scope=TIER_SCOPE, key_func=_user_key, exempt_when=_exempt)

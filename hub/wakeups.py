@@ -2,8 +2,9 @@
 
 A service that makes a task pending calls ``after_commit()``; once the
 transaction commits, one Redis PUBLISH wakes every claim request that is
-waiting in ``Waiter.wait()``. Redis down costs only latency: waiting claims
-still retry at their deadline.
+waiting in ``Waiter.wait()``. It travels in the same round trip as the
+commit's event dispatch (``hub.events.dispatch``). Redis down costs only
+latency: waiting claims still retry at their deadline.
 """
 from __future__ import annotations
 
@@ -37,13 +38,13 @@ def _redis() -> redis.Redis:
     return conn
 
 
-def _published(session) -> None:
-    if session.info.pop(_FLAG, False):
-        try:
-            _redis().publish(CHANNEL, "1")
-        except redis.RedisError as error:
-            log.warning("Redis unavailable (%s): waiting workers find the task at their next claim",
-                        type(error).__name__)
+def take_wakeup(session) -> bool:
+    """After commit: whether the transaction asked to wake waiting workers."""
+    return session.info.pop(_FLAG, False)
+
+
+def publish_wakeup(pipeline) -> None:
+    pipeline.publish(CHANNEL, "1")
 
 
 def release_waiting(redis_url: str) -> None:
@@ -60,8 +61,7 @@ def _rolled_back(session) -> None:
 
 
 def install() -> None:
-    if not sa_event.contains(Session, "after_commit", _published):
-        sa_event.listen(Session, "after_commit", _published)
+    if not sa_event.contains(Session, "after_rollback", _rolled_back):
         sa_event.listen(Session, "after_rollback", _rolled_back)
 
 

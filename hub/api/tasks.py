@@ -1,4 +1,7 @@
+from urllib.parse import urlencode
+
 import marshmallow as ma
+from flask import current_app, request
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -35,21 +38,34 @@ class TaskQuerySchema(ma.Schema):
     page = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000),
                           metadata={"description": "0-based page number"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+    include_total = fields.Boolean(load_default=False, metadata={
+        "description": "Also count every matching task into `X-Total-Count` (costs a scan of them all)"})
 
 
-TOTAL_HEADER = {"X-Total-Count": {"description": "Tasks matching the filters", "schema": {"type": "integer"}}}
+LIST_HEADERS = {
+    "Link": {"description": "`<url>; rel=\"next\"` when another page follows", "schema": {"type": "string"}},
+    "X-Total-Count": {"description": "With `include_total=true`: tasks matching the filters",
+                      "schema": {"type": "integer"}},
+}
 
 
 @blp.route("/tasks")
 class Tasks(MethodView):
     @blp.auth("tasks:read")
     @blp.arguments(TaskQuerySchema, location="query")
-    @blp.response(200, TaskSchema(many=True), headers=TOTAL_HEADER)
+    @blp.response(200, TaskSchema(many=True), headers=LIST_HEADERS)
     @blp.alt_response(422, schema=ErrorSchema)
     def get(self, args):
-        """List tasks, newest first, as a bare array (total in `X-Total-Count`)."""
-        items, total = tasks.list_tasks(current_user(), **args)
-        return items, 200, {"X-Total-Count": str(total)}
+        """List tasks, newest first, as a bare array; `Link` names the next page."""
+        include_total = args.pop("include_total")
+        items, more = tasks.list_tasks(current_user(), **args)
+        headers = {}
+        if more:
+            headers["Link"] = f'<{next_page_url(args["page"] + 1)}>; rel="next"'
+        if include_total:
+            args.pop("page"), args.pop("limit")
+            headers["X-Total-Count"] = str(tasks.count_tasks(current_user(), **args))
+        return items, 200, headers
 
     @blp.auth("tasks:write")
     @blp.idempotent
@@ -59,6 +75,13 @@ class Tasks(MethodView):
     def post(self, args):
         """Create a task for an AI agent."""
         return tasks.create_task(current_user(), **args)
+
+
+def next_page_url(page: int) -> str:
+    """This request's public URL with ``page`` replaced, the rest of the query as the caller wrote it."""
+    query = request.args.to_dict(flat=False)
+    query["page"] = [str(page)]
+    return f"{current_app.config['HUB_BASE_URL']}{request.path}?{urlencode(query, doseq=True)}"
 
 
 @blp.route("/tasks/<task_id>")

@@ -2,9 +2,10 @@
 
 Services record events in the outbox (``services/events.record``), which
 also lists them in ``session.info["hub_events"]``. Once the transaction
-commits, this hook enqueues one job per event. If Redis is down the request
-still succeeds: the event stays undispatched in the database and the
-sweeper enqueues it later.
+commits, this hook enqueues one job per event, and the wake-up for waiting
+agent workers if the transaction asked for one (``hub.wakeups``), in one
+Redis round trip. If Redis is down the request still succeeds: the event
+stays undispatched in the database and the sweeper enqueues it later.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import event as sa_event
 
-from hub import jobs
+from hub import jobs, wakeups
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,9 @@ def attempt_job_id(delivery_id: str, number: int) -> str:
     return f"attempt-{delivery_id}-{number}"
 
 
-def enqueue_dispatch(event_ids: list[str], queue: Queue | None = None) -> None:
+def enqueue_dispatch(event_ids: list[str], queue: Queue | None = None, pipeline=None) -> None:
     queue = queue or jobs.queue()
-    queue.enqueue_many([Queue.prepare_data(DISPATCH, (event_id,), job_id=dispatch_job_id(event_id),
+    queue.enqueue_many(pipeline=pipeline, job_datas=[Queue.prepare_data(DISPATCH, (event_id,), job_id=dispatch_job_id(event_id),
                                            timeout=JOB_OPTIONS["job_timeout"], result_ttl=0,
                                            failure_ttl=JOB_OPTIONS["failure_ttl"]) for event_id in event_ids])
 
@@ -77,15 +78,26 @@ def ensure_job(queue: Queue, job_id: str, func: str, args: tuple, stale_after: f
 
 
 def _after_commit(session) -> None:
-    events = session.info.pop("hub_events", None)
-    if not events:
+    ids = [e.id for e in session.info.pop("hub_events", None) or ()]
+    wake = wakeups.take_wakeup(session)
+    if not ids and not wake:
         return
-    ids = [e.id for e in events]
+    pipeline = jobs.connection().pipeline()
     try:
-        enqueue_dispatch(ids)
+        if ids:
+            enqueue_dispatch(ids, pipeline=pipeline)
+        if wake:
+            wakeups.publish_wakeup(pipeline)
+        pipeline.execute()
     except redis.RedisError as error:
-        log.warning("Redis unavailable (%s): %d event(s) left for the sweeper: %s",
-                    type(error).__name__, len(ids), ", ".join(ids))
+        if ids:
+            log.warning("Redis unavailable (%s): %d event(s) left for the sweeper: %s",
+                        type(error).__name__, len(ids), ", ".join(ids))
+        if wake:
+            log.warning("Redis unavailable (%s): waiting workers find the task at their next claim",
+                        type(error).__name__)
+    finally:
+        pipeline.reset()
 
 
 def _after_rollback(session) -> None:

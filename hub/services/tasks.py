@@ -91,12 +91,27 @@ def get_task(user: User, task_id: str) -> Task:
     return task
 
 
-def list_tasks(user: User, *, status: str | tuple[str, ...] | None = None, codebase_id: str | None = None,
-               task_id: str | None = None, created_after: datetime | None = None, created_before: datetime | None = None,
-               completed_after: datetime | None = None, completed_before: datetime | None = None,
-               search: str | None = None, page: int = 0, limit: int = 50) -> tuple[list[Task], int]:
-    """A page of the user's tasks, newest first, and the total that match.
-    ``search`` matches the title or prompt, ignoring case."""
+def list_tasks(user: User, *, page: int = 0, limit: int = 50, **filters) -> tuple[list[Task], bool]:
+    """A page of the user's tasks matching ``filters`` (see ``_matching``),
+    newest first, and whether more pages follow. Reads ``limit`` + 1 rows
+    rather than counting every match: a poll costs the same on a big account."""
+    query = (select(Task).where(*_matching(user, **filters)).order_by(Task.created_at.desc(), Task.pk.desc())
+             .limit(limit + 1).offset(page * limit))
+    items = list(db.session.scalars(query))
+    return items[:limit], len(items) > limit
+
+
+def count_tasks(user: User, **filters) -> int:
+    """How many of the user's tasks match ``filters``: one index scan over them all."""
+    return db.session.scalar(select(func.count()).select_from(Task).where(*_matching(user, **filters)))
+
+
+def _matching(user: User, *, status: str | tuple[str, ...] | None = None, codebase_id: str | None = None,
+              task_id: str | None = None, created_after: datetime | None = None,
+              created_before: datetime | None = None, completed_after: datetime | None = None,
+              completed_before: datetime | None = None, search: str | None = None) -> list:
+    """The WHERE clauses for a user's tasks. ``search`` matches the title or
+    prompt, ignoring case."""
     where = [Task.user_pk == user.pk]
     if search:
         needle = search.lower()
@@ -119,13 +134,7 @@ def list_tasks(user: User, *, status: str | tuple[str, ...] | None = None, codeb
         where.append(Task.completed_at >= completed_after)
     if completed_before:
         where.append(Task.completed_at < completed_before)
-    query = select(Task).where(*where).order_by(Task.created_at.desc(), Task.pk.desc())
-    items = list(db.session.scalars(query.limit(limit).offset(page * limit)))
-    if page == 0 and len(items) < limit:
-        total = len(items)
-    else:
-        total = db.session.scalar(select(func.count()).select_from(Task).where(*where))
-    return items, total
+    return where
 
 
 def cancel_task(user: User, task_id: str) -> Task:

@@ -24,7 +24,8 @@ def dashboard(new_key: str | None = None):
     if status not in TRANSITIONS:
         status = None
     search = (request.args.get("q") or "").strip()[:200] or None
-    items, total = tasks.list_tasks(user, status=status, search=search, limit=PAGE_SIZE)
+    items, _ = tasks.list_tasks(user, status=status, search=search, limit=PAGE_SIZE)
+    total = tasks.count_tasks(user, status=status, search=search)
     return render_template("dashboard.html", user=user, tasks=items, total=total, status=status,
                            search=search or "", statuses=list(TRANSITIONS),
                            grants=oauth.list_grants(user), api_keys=accounts.list_api_keys(user),

@@ -32,7 +32,7 @@ def test_create_then_read_back_by_id_and_in_list(alice):
 
     listed = alice.get("/api/v1/tasks")
     assert listed.status_code == 200 and listed.json == [created]
-    assert listed.headers["X-Total-Count"] == "1"
+    assert "Link" not in listed.headers and "X-Total-Count" not in listed.headers
 
 
 def test_defaults(alice):
@@ -48,7 +48,21 @@ def test_list_is_newest_first_and_pages(alice):
     assert [t["task_id"] for t in first.json] == ids[::-1][:2]
     assert [t["task_id"] for t in second.json] == ids[::-1][2:4]
     assert [t["task_id"] for t in last.json] == ids[:1]
-    assert first.headers["X-Total-Count"] == second.headers["X-Total-Count"] == "5"
+    # Link names the next page with the caller's own query; the last page has none.
+    assert first.headers["Link"] == '<http://hub.test/api/v1/tasks?limit=2&page=1>; rel="next"'
+    assert second.headers["Link"] == '<http://hub.test/api/v1/tasks?limit=2&page=2>; rel="next"'
+    assert "Link" not in last.headers
+
+
+def test_list_counts_the_total_only_when_asked(alice):
+    for i in range(3):
+        alice.create_task(title=f"t{i}")
+    alice.post(f"/api/v1/tasks/{alice.create_task()['task_id']}/cancel")
+    assert "X-Total-Count" not in alice.get("/api/v1/tasks?limit=1").headers
+    counted = alice.get("/api/v1/tasks?limit=1&status=pending&include_total=true")
+    assert counted.headers["X-Total-Count"] == "3" and len(counted.json) == 1
+    assert counted.headers["Link"] == ('<http://hub.test/api/v1/tasks?limit=1&status=pending'
+                                       '&include_total=true&page=1>; rel="next"')
 
 
 def test_list_filters(alice):
