@@ -60,9 +60,9 @@ def _append(user: User, content: str, conversation_id: str | None, codebase_id: 
     db.session.flush()
     # The agent's turn: a task carrying the conversation so far. The user's
     # message names it, so the answer says which task will reply.
-    task = tasks.add_task(user, title=_title(content), prompt=_prompt(history(conversation)),
-                          codebase_id=conversation.codebase.id, agent_type="general",
-                          conversation_pk=conversation.pk)
+    task = tasks.add_task(user, tasks.new_task(user, conversation.codebase, title=_title(content),
+                                               prompt=_prompt(history(conversation)), agent_type="general",
+                                               conversation=conversation))
     msg.task_id = task.id
     events.record(user.pk, "message.created", dump_message(msg))
     db.session.commit()

@@ -36,28 +36,34 @@ EVENT_FOR_STATUS = {
 }
 
 
-def create_task(user: User, **fields) -> Task:
+def create_task(user: User, *, codebase_id: str | None = None, **fields) -> Task:
+    # Reads and building come first: on SQLite the write lock is held by one
+    # writer at a time, so it covers only the concurrency check and the inserts.
+    task = new_task(user, codebases.resolve(user, codebase_id), **fields)
+    payload = dump_task(task)
     begin_write()
-    task = add_task(user, **fields)
+    add_task(user, task, payload)
     db.session.commit()
     return task
 
 
-def add_task(user: User, *, title: str, prompt: str, codebase_id: str | None = None,
-             agent_type: str = "build", model: str | None = None, priority: int = 0,
-             conversation_pk: int | None = None) -> Task:
-    """Add a pending task in the caller's write transaction (Send Message
-    adds its message and task together); the caller commits."""
-    _check_concurrency(user)
-    codebase = codebases.resolve(user, codebase_id)
+def new_task(user: User, codebase, *, title: str, prompt: str, agent_type: str = "build",
+             model: str | None = None, priority: int = 0, conversation=None) -> Task:
+    """A pending task, not yet added to the session."""
     now = utcnow()
-    task = Task(id=new_id("task_"), user_pk=user.pk, codebase=codebase, conversation_pk=conversation_pk,
-                title=title, prompt=prompt, agent_type=agent_type or "build", model=model,
-                priority=priority or 0, max_retries=current_app.config["HUB_TASK_MAX_RETRIES"],
+    return Task(id=new_id("task_"), user_pk=user.pk, codebase=codebase, conversation=conversation,
+                title=title, prompt=prompt, status="pending", agent_type=agent_type or "build", model=model,
+                priority=priority or 0, retry_count=0, max_retries=current_app.config["HUB_TASK_MAX_RETRIES"],
                 created_at=now, updated_at=now)
+
+
+def add_task(user: User, task: Task, payload: dict | None = None) -> Task:
+    """Add a new task and its ``task.created`` event in the caller's write
+    transaction (Send Message adds its message and task together); the
+    caller commits. ``payload``: the task as dumped, if the caller has it."""
+    _check_concurrency(user)
     db.session.add(task)
-    db.session.flush()
-    events.record(user.pk, "task.created", dump_task(task), task_id=task.id)
+    events.record(user.pk, "task.created", payload or dump_task(task), task_id=task.id)
     wakeups.after_commit()
     return task
 
