@@ -54,7 +54,7 @@ def _named(view, kind: str, operation):
 
 def _trigger_route(blp: Blueprint, trigger: Trigger) -> None:
     @blp.auth(trigger.scope)
-    @blp.arguments(PageArgs, location="query")
+    @blp.arguments(PageArgs(), location="query")
     @blp.response(200, trigger.output_schema(many=True))
     @blp.alt_response(422, schema=ErrorSchema)
     def view(args):
@@ -67,7 +67,7 @@ def _trigger_route(blp: Blueprint, trigger: Trigger) -> None:
 def _action_route(blp: Blueprint, action: Action) -> None:
     @blp.auth(action.scope)
     @blp.idempotent  # actions create things (tasks, messages): safe to retry with a key
-    @blp.arguments(action.input_schema)
+    @blp.arguments(action.input_schema())
     @blp.response(200, action.output_schema)
     @blp.alt_response(422, schema=ErrorSchema)
     def view(args):
@@ -79,7 +79,7 @@ def _action_route(blp: Blueprint, action: Action) -> None:
 
 def _search_route(blp: Blueprint, search: Search) -> None:
     @blp.auth(search.scope)
-    @blp.arguments(search.input_schema, location="query")
+    @blp.arguments(search.input_schema(), location="query")
     @blp.response(200, search.output_schema(many=True))
     @blp.alt_response(422, schema=ErrorSchema)
     def view(args):

@@ -26,7 +26,7 @@ class Codebases(MethodView):
         return codebases.list_codebases(current_user())
 
     @blp.auth("codebases:write")
-    @blp.arguments(CodebaseCreateSchema)
+    @blp.arguments(CodebaseCreateSchema())
     @blp.response(201, CodebaseSchema)
     @blp.alt_response(422, schema=ErrorSchema)
     def post(self, args):

@@ -85,7 +85,7 @@ class Hooks(MethodView):
 
     @blp.auth("tasks:read")
     @blp.idempotent
-    @blp.arguments(HookCreateSchema)
+    @blp.arguments(HookCreateSchema())
     @blp.response(201, HookCreatedSchema)
     @blp.alt_response(422, schema=ErrorSchema)
     def post(self, args):
@@ -116,7 +116,7 @@ class HookById(MethodView):
 @blp.route("/hooks/<hook_id>/deliveries")
 class HookDeliveries(MethodView):
     @blp.auth("tasks:read")
-    @blp.arguments(PageSchema, location="query")
+    @blp.arguments(PageSchema(), location="query")
     @blp.response(200, DeliverySchema(many=True))
     @blp.alt_response(404, schema=ErrorSchema)
     @blp.alt_response(422, schema=ErrorSchema)

@@ -26,7 +26,7 @@ class PageSchema(ma.Schema):
 class Messages(MethodView):
     @blp.auth("messages:write")
     @blp.idempotent
-    @blp.arguments(MessageCreateSchema)
+    @blp.arguments(MessageCreateSchema())
     @blp.response(201, MessageSchema)
     @blp.alt_response(422, schema=ErrorSchema)
     def post(self, args):
@@ -37,7 +37,7 @@ class Messages(MethodView):
 @blp.route("/conversations/<conversation_id>/messages")
 class ConversationMessages(MethodView):
     @blp.auth("messages:read")
-    @blp.arguments(PageSchema, location="query")
+    @blp.arguments(PageSchema(), location="query")
     @blp.response(200, MessageSchema(many=True))
     @blp.alt_response(404, schema=ErrorSchema)
     def get(self, args, conversation_id):

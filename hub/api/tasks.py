@@ -52,7 +52,7 @@ LIST_HEADERS = {
 @blp.route("/tasks")
 class Tasks(MethodView):
     @blp.auth("tasks:read")
-    @blp.arguments(TaskQuerySchema, location="query")
+    @blp.arguments(TaskQuerySchema(), location="query")
     @blp.response(200, TaskSchema(many=True), headers=LIST_HEADERS)
     @blp.alt_response(422, schema=ErrorSchema)
     def get(self, args):
@@ -69,7 +69,7 @@ class Tasks(MethodView):
 
     @blp.auth("tasks:write")
     @blp.idempotent
-    @blp.arguments(TaskCreateSchema)
+    @blp.arguments(TaskCreateSchema())
     @blp.response(201, TaskSchema)
     @blp.alt_response(422, schema=ErrorSchema)
     def post(self, args):
@@ -119,7 +119,7 @@ class OutputChunkSchema(ma.Schema):
 @blp.route("/tasks/<task_id>/output")
 class TaskOutput(MethodView):
     @blp.auth("tasks:read")
-    @blp.arguments(OutputQuerySchema, location="query")
+    @blp.arguments(OutputQuerySchema(), location="query")
     @blp.response(200, OutputChunkSchema(many=True))
     @blp.alt_response(404, schema=ErrorSchema)
     def get(self, args, task_id):

@@ -100,7 +100,7 @@ def heartbeat_seconds() -> float:
 @blp.route("/register")
 class Register(MethodView):
     @blp.auth(WORKER_SCOPE)
-    @blp.arguments(RegisterSchema)
+    @blp.arguments(RegisterSchema())
     @blp.response(200, WorkerSchema)
     @blp.alt_response(422, schema=ErrorSchema)
     def post(self, args):
@@ -111,7 +111,7 @@ class Register(MethodView):
 @blp.route("/<worker_id>/claim")
 class Claim(MethodView):
     @blp.auth(WORKER_SCOPE)
-    @blp.arguments(ClaimSchema)
+    @blp.arguments(ClaimSchema())
     @blp.response(200, ClaimAnswerSchema)
     @blp.alt_response(404, schema=ErrorSchema)
     def post(self, args, worker_id):
@@ -141,7 +141,7 @@ def claim_waiting(worker_id: str, wait: float):
 @blp.route("/tasks/<task_id>/heartbeat")
 class Heartbeat(MethodView):
     @blp.auth(WORKER_SCOPE)
-    @blp.arguments(ReportSchema)
+    @blp.arguments(ReportSchema())
     @blp.response(200, HeartbeatAnswerSchema)
     @blp.alt_response(404, schema=ErrorSchema)
     def post(self, args, task_id):
@@ -152,7 +152,7 @@ class Heartbeat(MethodView):
 @blp.route("/tasks/<task_id>/complete")
 class Complete(MethodView):
     @blp.auth(WORKER_SCOPE)
-    @blp.arguments(CompleteSchema)
+    @blp.arguments(CompleteSchema())
     @blp.response(200, TaskSchema)
     @blp.alt_response(404, schema=ErrorSchema)
     @blp.alt_response(409, schema=ErrorSchema, description="The task is no longer running (cancelled, or lease lapsed)")
@@ -164,7 +164,7 @@ class Complete(MethodView):
 @blp.route("/tasks/<task_id>/fail")
 class Fail(MethodView):
     @blp.auth(WORKER_SCOPE)
-    @blp.arguments(FailSchema)
+    @blp.arguments(FailSchema())
     @blp.response(200, TaskSchema)
     @blp.alt_response(404, schema=ErrorSchema)
     @blp.alt_response(409, schema=ErrorSchema, description="The task is no longer running (cancelled, or lease lapsed)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub.auth import SCOPES, Principal
@@ -123,11 +123,17 @@ def list_api_keys(user: User) -> list[ApiKey]:
     return list(db.session.scalars(select(ApiKey).where(ApiKey.user_pk == user.pk).order_by(ApiKey.pk.desc())))
 
 
+# Built once: every API request runs it, and building a statement costs
+# about as much as SQLite takes to answer it.
+_KEY_BY_HASH = select(ApiKey).where(ApiKey.key_hash == bindparam("key_hash"))
+
+
 def principal_for_api_key(plain: str) -> Principal | None:
-    key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_secret(plain)))
+    digest = hash_secret(plain)
+    key = db.session.scalar(_KEY_BY_HASH, {"key_hash": digest})
     if key is None or key.revoked_at is not None:
         return None
     # The lookup is by hash; compare again in constant time for good measure.
-    if not hmac.compare_digest(key.key_hash, hash_secret(plain)):
+    if not hmac.compare_digest(key.key_hash, digest):
         return None
     return Principal(user=key.user, scopes=frozenset(key.scopes.split()), via="api_key", credential_id=key.id)

@@ -12,7 +12,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from hub.auth import SCOPES, Principal
 from hub.db import begin_write, db, new_id, utcnow
@@ -188,10 +188,13 @@ def _revoke(condition) -> None:
     db.session.execute(update(OAuthToken).where(condition, OAuthToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
 
 
+_TOKEN_BY_HASH = select(OAuthToken).where(OAuthToken.access_hash == bindparam("access_hash"))  # built once
+
+
 def principal_for_access_token(plain: str) -> Principal | None:
     if not plain.startswith(ACCESS_PREFIX):
         return None
-    row = db.session.scalar(select(OAuthToken).where(OAuthToken.access_hash == hash_secret(plain)))
+    row = db.session.scalar(_TOKEN_BY_HASH, {"access_hash": hash_secret(plain)})
     if row is None or row.revoked_at is not None or row.is_expired() or row.client.revoked_at is not None:
         return None
     return Principal(user=row.user, scopes=frozenset(row.scope.split()), via="oauth", credential_id=row.id)

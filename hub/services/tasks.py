@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from hub import wakeups
 from hub.db import begin_write, db, new_id, utcnow
@@ -90,8 +90,11 @@ def _check_concurrency(user: User) -> None:
             headers={"Retry-After": str(CONCURRENCY_RETRY_AFTER)})
 
 
+_TASK_BY_ID = select(Task).where(Task.id == bindparam("task_id"), Task.user_pk == bindparam("user_pk"))  # built once
+
+
 def get_task(user: User, task_id: str) -> Task:
-    task = db.session.scalar(select(Task).where(Task.id == task_id, Task.user_pk == user.pk))
+    task = db.session.scalar(_TASK_BY_ID, {"task_id": task_id, "user_pk": user.pk})
     if task is None:
         raise NotFound(f"No task '{task_id}'.")
     return task
