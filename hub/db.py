@@ -36,8 +36,14 @@ _ALPHABET = string.ascii_letters + string.digits
 
 
 def new_id(prefix: str, length: int = 22) -> str:
-    """An opaque, unguessable id (about 130 bits) with a readable prefix."""
-    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    """An opaque, unguessable id (about 130 bits) with a readable prefix:
+    ``length`` base-62 digits of one read from the OS's random source."""
+    number = int.from_bytes(secrets.token_bytes(length))  # 8 bits a byte; a base-62 digit needs 5.95
+    digits = []
+    for _ in range(length):
+        number, digit = divmod(number, 62)
+        digits.append(_ALPHABET[digit])
+    return prefix + "".join(digits)
 
 
 def utcnow() -> datetime:

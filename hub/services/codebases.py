@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from hub.db import begin_write, db, new_id
 from hub.errors import ValidationFailed
@@ -15,11 +15,14 @@ def list_codebases(user: User) -> list[Codebase]:
     return list(db.session.scalars(select(Codebase).where(Codebase.user_pk == user.pk).order_by(Codebase.pk)))
 
 
+_BY_ID = select(Codebase).where(Codebase.user_pk == bindparam("user_pk"), Codebase.id == bindparam("id"))  # built once
+
+
 def resolve(user: User, codebase_id: str | None, field: str = "codebase_id") -> Codebase:
     """The user's codebase with this id, or their ``global`` one when none is
     named. Unknown ids (and other users' ids) are a 422 on ``field``."""
     wanted = codebase_id or GLOBAL_CODEBASE_ID
-    codebase = db.session.scalar(select(Codebase).where(Codebase.user_pk == user.pk, Codebase.id == wanted))
+    codebase = db.session.scalar(_BY_ID, {"user_pk": user.pk, "id": wanted})
     if codebase is None:
         raise ValidationFailed(field, f"No codebase '{wanted}'. Use one of your codebase ids, or leave it empty for '{GLOBAL_CODEBASE_ID}'.")
     return codebase
