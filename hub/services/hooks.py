@@ -142,7 +142,8 @@ def replay(user: User | None, delivery_id: str) -> Delivery:
 def failed_deliveries(*, limit: int = 100) -> list[Delivery]:
     """Admin: deliveries that failed for good, newest first."""
     query = (select(Delivery).where(Delivery.status == "failed")
-             .options(selectinload(Delivery.attempt_log), joinedload(Delivery.subscription).joinedload(Subscription.user))
+             .options(selectinload(Delivery.attempt_log),
+                      joinedload(Delivery.subscription).joinedload(Subscription.user))
              .order_by(Delivery.updated_at.desc(), Delivery.pk.desc()).limit(limit))
     return list(db.session.scalars(query))
 

@@ -16,6 +16,8 @@ bp = Blueprint("web_admin", __name__, url_prefix="/admin")
 html_errors(bp)
 
 FAILED_SHOWN = 100
+# While a delivery is being sent, its page reloads itself this often (seconds).
+REFRESH_SECONDS = 2
 
 
 def _connectors() -> dict:
@@ -72,10 +74,11 @@ def revoke_client(client_id):
 def delivery(delivery_id):
     found = hooks.get_delivery(None, delivery_id)
     refresh = None
-    if found.status in ("sending", "retrying"):
-        # Reload about when the next attempt is due (between 2 s and 30 s).
+    if found.status == "sending":  # an attempt is under way: it ends within the timeout
+        refresh = REFRESH_SECONDS
+    elif found.status == "retrying":  # reload about when the next attempt is due
         due = (found.next_attempt_at - utcnow()).total_seconds() if found.next_attempt_at else 0
-        refresh = int(min(30, max(2, due + 1)))
+        refresh = int(min(30, max(REFRESH_SECONDS, due + 1)))
     return render_template("admin_delivery.html", user=current_web_user(), delivery=found, refresh=refresh)
 
 

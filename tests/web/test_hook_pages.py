@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from conftest import wait_for
 from events.fixtures import *  # noqa: F401,F403  (receiver, worker, short retry delays)
 from events.fixtures import deliveries, subscribe, wait_delivery
 from events.receiver import Answer
@@ -99,6 +98,9 @@ def test_admin_lists_failed_deliveries_across_users_and_replays_them(alice, bob,
     admin = sign_in("root")
     assert admin.post(replay).status_code == 400  # no CSRF token
     assert admin.post("/admin/deliveries/dlv_nope/replay", data={"csrf_token": token}).status_code == 404
+    assert admin.get("/admin/deliveries/dlv_nope").status_code == 404
+    assert sign_in("alice").get(f"/admin/deliveries/{failed['id']}").status_code == 403
+    admin = sign_in("root")
     assert deliveries(alice, hook["id"])[0]["status"] == "failed"
 
     answer = admin.post(replay, data={"csrf_token": token})
