@@ -170,3 +170,24 @@ def test_dashboard_shows_the_hooks_deliveries_and_replays_one(delivering_hub, pa
     wait_for(delivered, 20, interval=0.2, message="the replay to show as delivered")
     page.locator("#hooks").scroll_into_view_if_needed()
     page.shot("replay-delivered")
+
+
+def test_admin_sees_the_agent_workers_and_the_task_each_holds(hub, page):
+    hub.create_user("root", password=PASSWORD, is_admin=True)
+    hub.create_user("alice", password=PASSWORD)
+    key = hub.cli("api-keys", "create", "alice", "--json")["key"]
+    token = hub.cli("worker-tokens", "create", "build farm", "--json")["token"]
+    busy = hub.api("/api/v1/worker/register", token, "POST", json={"name": "runner-1", "agent_types": ["build"]})
+    hub.api("/api/v1/worker/register", token, "POST", json={"name": "runner-2"})
+    task = hub.api("/api/v1/tasks", key, "POST", json={"title": "Fix the build", "prompt": "Make CI green"}).json()
+    claimed = hub.api(f"/api/v1/worker/{busy.json()['worker_id']}/claim", token, "POST", json={}).json()
+    assert claimed["task"]["id"] == task["id"]
+    sign_in(page, hub, "root", PASSWORD)
+    page.goto(hub.url("/admin/#workers"))
+    row = page.locator(f"#worker-{busy.json()['worker_id']}")
+    expect(row).to_contain_text("runner-1")
+    expect(row).to_contain_text(task["id"])
+    expect(row).to_contain_text("alive")
+    expect(page.locator("#workers")).to_contain_text("runner-2")
+    page.locator("#workers").scroll_into_view_if_needed()
+    page.shot("workers")
