@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db import db, utcnow
 from hub.models.events import Event
+
+if TYPE_CHECKING:
+    from hub.models.accounts import User
 
 # A delivery is `sending` while an attempt holds it (next_attempt_at is then
 # the lease's end), `retrying` until next_attempt_at, then `delivered` or
@@ -41,6 +45,10 @@ class Subscription(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
+
+    # Loaded only where asked for (the admin's list): the delivery path,
+    # which joins every delivery to its subscription, never needs the owner.
+    user: Mapped["User"] = relationship()
 
     @property
     def status(self) -> str:

@@ -6,8 +6,8 @@ import logging
 
 import redis
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select, union_all
+from sqlalchemy.orm import joinedload, selectinload
 
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import Conflict, NotFound, ValidationFailed
@@ -82,6 +82,21 @@ def list_deliveries(user: User, hook_id: str, *, page: int = 0, limit: int = 50)
     return list(db.session.scalars(query))
 
 
+def recent_deliveries(subscriptions: list[Subscription], *, per_hook: int = 5) -> dict[int, list[Delivery]]:
+    """The newest ``per_hook`` deliveries of each subscription (by ``pk``),
+    in one query: a union of one index-backed ``LIMIT`` per hook, so a long
+    delivery history costs nothing (callers pass at most a page of hooks)."""
+    if not subscriptions:
+        return {}
+    newest = [select(Delivery.pk).where(Delivery.subscription_pk == s.pk).order_by(Delivery.pk.desc())
+              .limit(per_hook).subquery() for s in subscriptions]
+    pks = union_all(*[select(sub.c.pk) for sub in newest]) if len(newest) > 1 else select(newest[0].c.pk)
+    found: dict[int, list[Delivery]] = {s.pk: [] for s in subscriptions}
+    for delivery in db.session.scalars(select(Delivery).where(Delivery.pk.in_(pks)).order_by(Delivery.pk.desc())):
+        found[delivery.subscription_pk].append(delivery)
+    return found
+
+
 def get_delivery(user: User | None, delivery_id: str, *, lock: bool = False) -> Delivery:
     query = select(Delivery).where(Delivery.id == delivery_id).options(selectinload(Delivery.attempt_log))
     if lock:
@@ -126,7 +141,9 @@ def replay(user: User | None, delivery_id: str) -> Delivery:
 
 def failed_deliveries(*, limit: int = 100) -> list[Delivery]:
     """Admin: deliveries that failed for good, newest first."""
-    query = (select(Delivery).where(Delivery.status == "failed").options(selectinload(Delivery.attempt_log))
+    query = (select(Delivery).where(Delivery.status == "failed")
+             .options(selectinload(Delivery.attempt_log),
+                      joinedload(Delivery.subscription).joinedload(Subscription.user))
              .order_by(Delivery.updated_at.desc(), Delivery.pk.desc()).limit(limit))
     return list(db.session.scalars(query))
 

@@ -10,6 +10,7 @@ waiting claims when the next lease is due, and by the sweeper.
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
@@ -91,6 +92,39 @@ def get_worker(principal: Principal, worker_id: str) -> Worker:
     if worker is None:
         raise NotFound(f"No worker '{worker_id}' under this token; register first.")
     return worker
+
+
+@dataclass
+class WorkerState:
+    """What an admin sees of a worker: the task it holds, and whether it
+    still shows signs of life."""
+
+    worker: Worker
+    task: Task | None
+    seen_seconds_ago: float
+    alive: bool
+
+
+def alive_seconds() -> float:
+    """A live worker is seen at least this often: at each heartbeat while it
+    runs a task (every third of a lease), at each claim while it waits (a
+    claim waits at most HUB_WORKER_POLL_SECONDS)."""
+    return max(lease_seconds(), current_app.config["HUB_WORKER_POLL_SECONDS"])
+
+
+def list_workers(*, limit: int = 200) -> list[WorkerState]:
+    """Admin: registered workers, most recently seen first. ``last_seen_at``
+    moves on register, claim and heartbeat."""
+    found = list(db.session.scalars(select(Worker).order_by(Worker.last_seen_at.desc(), Worker.pk.desc())
+                                    .limit(limit)))
+    held = {task.worker_pk: task for task in db.session.scalars(select(Task).where(
+        Task.status == "running", Task.worker_pk.in_([w.pk for w in found])))} if found else {}
+    now, window = utcnow(), alive_seconds()
+    states = []
+    for worker in found:
+        ago = max(0.0, (now - worker.last_seen_at).total_seconds())
+        states.append(WorkerState(worker, held.get(worker.pk), ago, ago <= window))
+    return states
 
 
 # -- claiming ----------------------------------------------------------------

@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("PERMANENT_SESSION_LIFETIME", 12 * 3600)
     csrf.init_app(app)
     app.add_template_filter(_utc, "utc")
+    app.add_template_filter(_ago, "ago")
 
     from hub.oauth import routes as oauth_routes
     from hub.web import admin, auth, dashboard, sso, task_page
@@ -33,3 +34,11 @@ def init_app(app: Flask) -> None:
 def _utc(value) -> str:
     """Naive-UTC timestamps as people read them."""
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else ""
+
+
+def _ago(seconds: float) -> str:
+    """How long ago, roughly: "12 s ago", "5 min ago", "3 h ago", "2 d ago"."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit} ago"
+    return f"{int(seconds)} s ago"

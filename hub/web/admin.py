@@ -1,17 +1,23 @@
-"""Admin pages: users and tiers, OAuth clients, connectors."""
+"""Admin pages: users and tiers, OAuth clients, connectors, failed webhook
+deliveries (replay), agent workers."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from hub.errors import HubError
+from hub.db import utcnow
+from hub.errors import Conflict, HubError
 from hub.models.accounts import TIERS
-from hub.services import accounts, oauth
+from hub.services import accounts, hooks, oauth, workers
 from hub.web import csrf
 from hub.web.guard import admin_required, html_errors
 from hub.web.session import current_web_user
 
 bp = Blueprint("web_admin", __name__, url_prefix="/admin")
 html_errors(bp)
+
+FAILED_SHOWN = 100
+# While a delivery is being sent, its page reloads itself this often (seconds).
+REFRESH_SECONDS = 2
 
 
 def _connectors() -> dict:
@@ -25,7 +31,9 @@ def _connectors() -> dict:
 def index(new_client=None, new_secret=None):
     return render_template("admin.html", user=current_web_user(), users=accounts.list_users(), tiers=TIERS,
                            clients=oauth.list_clients(), connectors=_connectors(),
-                           new_client=new_client, new_secret=new_secret)
+                           new_client=new_client, new_secret=new_secret,
+                           failed=hooks.failed_deliveries(limit=FAILED_SHOWN), failed_shown=FAILED_SHOWN,
+                           workers=workers.list_workers(), alive_seconds=workers.alive_seconds())
 
 
 @bp.post("/users/<username>/tier")
@@ -59,3 +67,29 @@ def revoke_client(client_id):
     oauth.revoke_client(client_id)
     flash("Client revoked; its tokens no longer work.", "ok")
     return redirect(url_for(".index") + "#clients")
+
+
+@bp.get("/deliveries/<delivery_id>")
+@admin_required
+def delivery(delivery_id):
+    found = hooks.get_delivery(None, delivery_id)
+    refresh = None
+    if found.status == "sending":  # an attempt is under way: it ends within the timeout
+        refresh = REFRESH_SECONDS
+    elif found.status == "retrying":  # reload about when the next attempt is due
+        due = (found.next_attempt_at - utcnow()).total_seconds() if found.next_attempt_at else 0
+        refresh = int(min(30, max(REFRESH_SECONDS, due + 1)))
+    return render_template("admin_delivery.html", user=current_web_user(), delivery=found, refresh=refresh)
+
+
+@bp.post("/deliveries/<delivery_id>/replay")
+@admin_required
+def replay_delivery(delivery_id):
+    csrf.protect()
+    try:
+        replayed = hooks.replay(None, delivery_id)
+    except Conflict as error:
+        flash(error.message, "error")
+        return redirect(url_for(".index") + "#deliveries")
+    flash(f"Sending {replayed.event.type} {replayed.event.id} to {replayed.subscription.target_url} again.", "ok")
+    return redirect(url_for(".delivery", delivery_id=replayed.id))

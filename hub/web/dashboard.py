@@ -1,10 +1,11 @@
-"""A person's dashboard: their tasks, connected apps, API keys."""
+"""A person's dashboard: their tasks, connected apps, API keys, webhook
+subscriptions and their recent deliveries."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from hub.errors import HubError
-from hub.services import accounts, oauth, tasks
+from hub.errors import Conflict, HubError
+from hub.services import accounts, hooks, oauth, tasks
 from hub.services.tasks import TRANSITIONS
 from hub.web import csrf
 from hub.web.guard import html_errors
@@ -14,6 +15,8 @@ bp = Blueprint("web_dashboard", __name__)
 html_errors(bp)
 
 PAGE_SIZE = 50
+HOOKS_SHOWN = 50
+DELIVERIES_PER_HOOK = 5
 
 
 @bp.get("/dashboard")
@@ -26,10 +29,13 @@ def dashboard(new_key: str | None = None):
     search = (request.args.get("q") or "").strip()[:200] or None
     items, _ = tasks.list_tasks(user, status=status, search=search, limit=PAGE_SIZE)
     total = tasks.count_tasks(user, status=status, search=search)
+    subscriptions = hooks.list_hooks(user)
+    shown = subscriptions[:HOOKS_SHOWN]
     return render_template("dashboard.html", user=user, tasks=items, total=total, status=status,
                            search=search or "", statuses=list(TRANSITIONS),
                            grants=oauth.list_grants(user), api_keys=accounts.list_api_keys(user),
-                           new_key=new_key)
+                           new_key=new_key, subscriptions=shown, hooks_total=len(subscriptions),
+                           deliveries=hooks.recent_deliveries(shown, per_hook=DELIVERIES_PER_HOOK))
 
 
 @bp.post("/dashboard/api-keys")
@@ -62,3 +68,16 @@ def revoke_app(client_id):
     grant = oauth.revoke_grant(current_web_user(), client_id)
     flash(f"Disconnected {grant.client.name}.", "ok")
     return redirect(url_for(".dashboard") + "#apps")
+
+
+@bp.post("/dashboard/deliveries/<delivery_id>/replay")
+@login_required
+def replay_delivery(delivery_id):
+    csrf.protect()
+    try:
+        delivery = hooks.replay(current_web_user(), delivery_id)  # another user's delivery: 404
+    except Conflict as error:
+        flash(error.message, "error")
+    else:
+        flash(f"Sending {delivery.event.type} {delivery.event.id} to {delivery.subscription.target_url} again.", "ok")
+    return redirect(url_for(".dashboard") + "#hooks")

@@ -1,10 +1,17 @@
 """What a person does in a browser: sign in, make an API key and see it once,
-watch a task page change from running to completed, and an admin-only page
+watch a task page change from running to completed, see webhook deliveries
+and replay a failed one (as its owner, as an admin), and an admin-only page
 refused to someone who is not an admin."""
+import pytest
 from playwright.sync_api import expect
 
 from browser import chromium, page, sign_in  # noqa: F401  (fixtures)
+from conftest import wait_for
+from events.fixtures import FAST, Worker
+from events.receiver import Answer, Receiver
 from oauth_live_hub import hub, start_hub  # noqa: F401  (fixtures)
+
+PASSWORD = "correct horse battery"
 
 
 def move_task(hub, task_id, to, **fields):
@@ -85,3 +92,102 @@ def test_admin_sees_users_clients_and_connectors(hub, page):
     expect(page.locator("#new-client-secret")).to_be_visible()
     page.shot("client-secret-once")
     expect(page.locator("#connectors")).to_contain_text("zapier")
+
+
+@pytest.fixture
+def delivering_hub(start_hub):
+    """A hub that may post webhooks to loopback, a real delivery worker
+    (`codetether-hub worker`) beside it, and a receiver to post to."""
+    hub = start_hub(**FAST)  # short retry delays: a failing delivery fails for good within a second
+    receiver, worker = Receiver(), Worker().start()
+    yield hub, receiver
+    worker.stop()
+    receiver.stop()
+
+
+def failed_delivery(hub, receiver, username):
+    """``username``'s hook whose receiver answers 500 to the first attempt and
+    every retry, then 200 to whatever comes next."""
+    hub.create_user(username, password=PASSWORD, tier="enterprise")
+    key = hub.cli("api-keys", "create", username, "--json")["key"]
+    receiver.plan("/hook", *[Answer(500)] * 4)
+    hook = hub.api("/api/v1/hooks", key, "POST", json={"event": "task.created", "target_url": receiver.url("/hook")})
+    hook = hook.json()
+    hub.api("/api/v1/tasks", key, "POST", json={"title": "Fix the build", "prompt": "Make CI green"})
+
+    def failed():
+        found = hub.api(f"/api/v1/hooks/{hook['id']}/deliveries", key).json()
+        return found and found[0]["status"] == "failed" and found[0]
+
+    return hook, wait_for(failed, 20, interval=0.05, message="the delivery to fail for good")
+
+
+def test_admin_replays_a_failed_delivery(delivering_hub, page):
+    hub, receiver = delivering_hub
+    hook, delivery = failed_delivery(hub, receiver, "alice")
+    hub.create_user("root", password=PASSWORD, is_admin=True)
+    sign_in(page, hub, "root", PASSWORD)
+    page.goto(hub.url("/admin/#deliveries"))
+    row = page.locator(f"#delivery-{delivery['id']}")
+    expect(row).to_contain_text("alice")
+    expect(row).to_contain_text("HTTP 500")
+    expect(row).to_contain_text(receiver.url("/hook"))
+    row.scroll_into_view_if_needed()
+    page.shot("failed-delivery")
+    row.get_by_role("button", name="Replay").click()
+    expect(page.locator(".flash")).to_contain_text(f"Sending task.created {delivery['webhook_id']}")
+    # The delivery's page refreshes itself until the replay is done; the receiver answers 200 now.
+    expect(page.locator("#delivery-status")).to_have_text("delivered", timeout=20000)
+    expect(page.locator("#attempts tbody tr").last).to_contain_text("200")
+    assert receiver.received("/hook")[-1].headers["webhook-id"] == delivery["webhook_id"]
+    page.shot("replayed-and-delivered")
+    page.goto(hub.url("/admin/#deliveries"))
+    expect(page.locator("#deliveries")).to_contain_text("No failed deliveries")
+    page.shot("no-failed-deliveries")
+
+
+def test_dashboard_shows_the_hooks_deliveries_and_replays_one(delivering_hub, page):
+    hub, receiver = delivering_hub
+    hook, delivery = failed_delivery(hub, receiver, "alice")
+    sign_in(page, hub, "alice", PASSWORD)
+    page.goto(hub.url("/dashboard#hooks"))
+    hooks = page.locator("#hooks")
+    expect(hooks).to_contain_text(receiver.url("/hook"))
+    expect(hooks).to_contain_text("task.created")
+    row = page.locator(f"#delivery-{delivery['id']}")
+    expect(row.locator(".status")).to_have_text("failed")
+    expect(row).to_contain_text("500")
+    assert hook["secret"] not in page.content()
+    hooks.scroll_into_view_if_needed()
+    page.shot("hook-and-failed-delivery")
+    row.get_by_role("button", name="Replay").click()
+    expect(page.locator(".flash")).to_contain_text(f"Sending task.created {delivery['webhook_id']}")
+
+    def delivered():
+        page.reload()
+        return page.locator(f"#delivery-{delivery['id']} .status").inner_text() == "delivered"
+
+    wait_for(delivered, 20, interval=0.2, message="the replay to show as delivered")
+    page.locator("#hooks").scroll_into_view_if_needed()
+    page.shot("replay-delivered")
+
+
+def test_admin_sees_the_agent_workers_and_the_task_each_holds(hub, page):
+    hub.create_user("root", password=PASSWORD, is_admin=True)
+    hub.create_user("alice", password=PASSWORD)
+    key = hub.cli("api-keys", "create", "alice", "--json")["key"]
+    token = hub.cli("worker-tokens", "create", "build farm", "--json")["token"]
+    busy = hub.api("/api/v1/worker/register", token, "POST", json={"name": "runner-1", "agent_types": ["build"]})
+    hub.api("/api/v1/worker/register", token, "POST", json={"name": "runner-2"})
+    task = hub.api("/api/v1/tasks", key, "POST", json={"title": "Fix the build", "prompt": "Make CI green"}).json()
+    claimed = hub.api(f"/api/v1/worker/{busy.json()['worker_id']}/claim", token, "POST", json={}).json()
+    assert claimed["task"]["id"] == task["id"]
+    sign_in(page, hub, "root", PASSWORD)
+    page.goto(hub.url("/admin/#workers"))
+    row = page.locator(f"#worker-{busy.json()['worker_id']}")
+    expect(row).to_contain_text("runner-1")
+    expect(row).to_contain_text(task["id"])
+    expect(row).to_contain_text("alive")
+    expect(page.locator("#workers")).to_contain_text("runner-2")
+    page.locator("#workers").scroll_into_view_if_needed()
+    page.shot("workers")
