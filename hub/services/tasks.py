@@ -6,6 +6,7 @@ until max_retries, then failed). Each change commits with its event.
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from flask import current_app
@@ -104,46 +105,68 @@ def list_tasks(user: User, *, page: int = 0, limit: int = 50, **filters) -> tupl
     """A page of the user's tasks matching ``filters`` (see ``_matching``),
     newest first, and whether more pages follow. Reads ``limit`` + 1 rows
     rather than counting every match: a poll costs the same on a big account."""
-    query = (select(Task).where(*_matching(user, **filters)).order_by(Task.created_at.desc(), Task.pk.desc())
-             .limit(limit + 1).offset(page * limit))
-    items = list(db.session.scalars(query))
+    params = _matching(user, **filters)
+    items = list(db.session.scalars(_statement(tuple(params), page=True),
+                                    {**params, "limit": limit + 1, "offset": page * limit}))
     return items[:limit], len(items) > limit
 
 
 def count_tasks(user: User, **filters) -> int:
     """How many of the user's tasks match ``filters``: one index scan over them all."""
-    return db.session.scalar(select(func.count()).select_from(Task).where(*_matching(user, **filters)))
+    params = _matching(user, **filters)
+    return db.session.scalar(_statement(tuple(params), page=False), params)
 
 
 def _matching(user: User, *, status: str | tuple[str, ...] | None = None, codebase_id: str | None = None,
               task_id: str | None = None, created_after: datetime | None = None,
               created_before: datetime | None = None, completed_after: datetime | None = None,
-              completed_before: datetime | None = None, search: str | None = None) -> list:
-    """The WHERE clauses for a user's tasks. ``search`` matches the title or
-    prompt, ignoring case."""
-    where = [Task.user_pk == user.pk]
-    if search:
-        needle = search.lower()
-        where.append(func.lower(Task.title).contains(needle, autoescape=True)
-                     | func.lower(Task.prompt).contains(needle, autoescape=True))
+              completed_before: datetime | None = None, search: str | None = None) -> dict:
+    """The bound values of the filters given, by name (see ``_FILTERS``).
+    ``search`` matches the title or prompt, ignoring case."""
+    params = {"user_pk": user.pk}
     if isinstance(status, tuple):
-        where.append(Task.status.in_(status))
+        params["statuses"] = list(status)
     elif status:
-        where.append(Task.status == status)
+        params["status"] = status
     if task_id:
-        where.append(Task.id == task_id)
+        params["task_id"] = task_id
     if codebase_id:
-        codebase = codebases.resolve(user, codebase_id)
-        where.append(Task.codebase_pk == codebase.pk)
-    if created_after:
-        where.append(Task.created_at >= created_after)
-    if created_before:
-        where.append(Task.created_at < created_before)
-    if completed_after:
-        where.append(Task.completed_at >= completed_after)
-    if completed_before:
-        where.append(Task.completed_at < completed_before)
-    return where
+        params["codebase_pk"] = codebases.resolve(user, codebase_id).pk
+    for name, value in (("created_after", created_after), ("created_before", created_before),
+                        ("completed_after", completed_after), ("completed_before", completed_before)):
+        if value:
+            params[name] = value
+    if search:
+        escaped = search.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
+        params["search"] = f"%{escaped}%"
+    return params
+
+
+# Filter name -> its condition on the bound value of that name.
+_FILTERS = {
+    "user_pk": lambda: Task.user_pk == bindparam("user_pk"),
+    "statuses": lambda: Task.status.in_(bindparam("statuses", expanding=True)),
+    "status": lambda: Task.status == bindparam("status"),
+    "task_id": lambda: Task.id == bindparam("task_id"),
+    "codebase_pk": lambda: Task.codebase_pk == bindparam("codebase_pk"),
+    "created_after": lambda: Task.created_at >= bindparam("created_after"),
+    "created_before": lambda: Task.created_at < bindparam("created_before"),
+    "completed_after": lambda: Task.completed_at >= bindparam("completed_after"),
+    "completed_before": lambda: Task.completed_at < bindparam("completed_before"),
+    "search": lambda: (func.lower(Task.title).like(bindparam("search"), escape="/")
+                       | func.lower(Task.prompt).like(bindparam("search"), escape="/")),
+}
+
+
+@functools.cache
+def _statement(names: tuple[str, ...], *, page: bool):
+    """The list (``page``) or count statement for one combination of
+    filters, built once: building it costs about what running it does."""
+    where = [_FILTERS[name]() for name in names]
+    if not page:
+        return select(func.count()).select_from(Task).where(*where)
+    return (select(Task).where(*where).order_by(Task.created_at.desc(), Task.pk.desc())
+            .limit(bindparam("limit")).offset(bindparam("offset")))
 
 
 def cancel_task(user: User, task_id: str) -> Task:
