@@ -15,7 +15,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(loaded)
     if config:
         app.config.update(config)
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     app.json.sort_keys = False
     from hub import logs
 

@@ -5,12 +5,14 @@ import fcntl
 import os
 import secrets
 import string
+import time
 from datetime import datetime, timezone
 
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, exc
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names, so Alembic can alter tables on SQLite (batch mode)
@@ -65,6 +67,34 @@ def _sqlite_connect(dbapi_conn, _record):
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
+
+
+# A database server may have restarted, or closed an idle connection, since a
+# pooled connection was last used: check one that sat idle this long before
+# handing it out. (pool_pre_ping would ask on every checkout: one more round
+# trip on every request.) A connection dropped while busy fails its request
+# and SQLAlchemy then replaces every older connection in the pool.
+IDLE_PING_SECONDS = 5.0
+
+
+@event.listens_for(Pool, "checkin")
+def _checked_in(_dbapi_conn, record):
+    record.info["hub_idle_since"] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _ping_if_idle(dbapi_conn, record, _proxy):
+    idle_since = record.info.get("hub_idle_since")
+    if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+        return
+    if type(dbapi_conn).__module__.startswith("sqlite3"):
+        return  # a file, not a server: nothing to have gone away
+    try:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+    except Exception as error:  # the driver's own error types vary
+        raise exc.DisconnectionError(str(error)) from error  # the pool retries with a new connection
 
 
 @event.listens_for(Engine, "begin")
