@@ -14,9 +14,13 @@ import logging
 import sys
 import time
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_app_context
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
+from limits import RateLimitItem
+from limits.storage import RedisStorage
+from limits.strategies import MovingWindowRateLimiter
+from limits.util import WindowStats
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
@@ -50,17 +54,95 @@ class _FailOpenLog(logging.LoggerAdapter):
             self.warning(msg + " (limits not enforced while Redis is unreachable): %s", *args, error)
 
 
+# limits' acquire_moving_window.lua followed by its moving_window.lua: acquire
+# an entry, then count the entries still in the window (newest first: binary
+# search for the oldest). Same keys and data as the stock moving window.
+ACQUIRE_AND_COUNT = """
+local key, timestamp = KEYS[1], tonumber(ARGV[1])
+local limit, expiry, amount = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local start = timestamp - expiry
+local acquired = 0
+if amount <= limit then
+    local entry = redis.call('lindex', key, limit - amount)
+    if not (entry and tonumber(entry) >= start) then
+        local entries = {}
+        for i = 1, amount do entries[i] = timestamp end
+        for i = 1, #entries, 5000 do
+            redis.call('lpush', key, unpack(entries, i, math.min(i + 4999, #entries)))
+        end
+        redis.call('ltrim', key, 0, limit - 1)
+        redis.call('expire', key, expiry)
+        acquired = 1
+    end
+end
+local low, high, oldest, count = 0, math.min(limit, redis.call('llen', key)) - 1, timestamp, 0
+while low <= high do
+    local mid = math.floor((low + high) / 2)
+    local value = tonumber(redis.call('lindex', key, mid))
+    if value and value >= start then
+        oldest, count, low = value, mid + 1, mid + 1
+    else
+        high = mid - 1
+    end
+end
+return {acquired, tostring(oldest), count}
+"""
+
+
+class OneTripMovingWindow(MovingWindowRateLimiter):
+    """The moving window in one Redis round trip per request instead of two.
+
+    flask-limiter hits the limit, then asks the window again for the
+    RateLimit headers (``get_window_stats``): a second script call that cost
+    about as much as the first (the round trip, not Redis, is the cost; see
+    bench/limiter.py). Here the hit returns the window too, kept on ``g``
+    for the rest of the request."""
+
+    def __init__(self, storage: RedisStorage):
+        super().__init__(storage)
+        self._acquire_and_count = storage.get_connection().register_script(ACQUIRE_AND_COUNT)
+
+    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        key, expiry = item.key_for(*identifiers), item.get_expiry()
+        acquired, oldest, count = self._acquire_and_count(
+            [self.storage.prefixed_key(key)], [time.time(), item.amount, expiry, cost])
+        if has_app_context():
+            g.setdefault("hub_limit_windows", {})[key] = WindowStats(float(oldest) + expiry, item.amount - count)
+        return bool(acquired)
+
+    def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
+        windows = g.get("hub_limit_windows") if has_app_context() else None
+        window = windows.get(item.key_for(*identifiers)) if windows else None
+        return window or super().get_window_stats(item, *identifiers)
+
+
+class _Runtime(Limiter):
+    def _check_request_limit(self, callable_name=None, in_middleware=True):
+        """flask-limiter checks every request twice: in before_request (for
+        default, application and blueprint limits) and in the decorator of
+        a limited view. The hub declares only decorated limits, so the
+        first pass finds nothing, at about a third of the limiter's Python
+        time (bench/limiter.py): skip it while there is nothing for it."""
+        manager = self.limit_manager
+        if in_middleware and not (manager._application_limits or manager._default_limits
+                                  or manager._blueprint_limits or self._meta_limits):
+            return
+        super()._check_request_limit(callable_name, in_middleware)
+
+
 class HubLimiter(Limiter):
     """Holds the declared limits; runtime calls go to the current app's limiter."""
 
     def init_app(self, app: Flask) -> None:
-        runtime = Limiter(self._key_func, storage_options=dict(STORAGE_OPTIONS))
+        runtime = _Runtime(self._key_func, storage_options=dict(STORAGE_OPTIONS))
         # Share the declarations (decorated limits, exemptions), not the state.
         runtime.limit_manager = self.limit_manager
         runtime._marked_for_limiting = self._marked_for_limiting
         runtime._request_filters = self._request_filters
         runtime.logger = _FailOpenLog(log, {})
         runtime.init_app(app)
+        if isinstance(runtime._limiter, MovingWindowRateLimiter) and isinstance(runtime.storage, RedisStorage):
+            runtime._limiter = OneTripMovingWindow(runtime.storage)
         app.extensions["hub_limiter"] = runtime
 
     @staticmethod
