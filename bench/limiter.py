@@ -5,7 +5,7 @@
 One hub, three gunicorns with the same settings, measured in turn: the limiter switched off
 (RATELIMIT_ENABLED=False), enterprise users (tier unlimited: flask-limiter
 runs, Redis is not asked), and pro users at 300/minute (moving window on
-Redis, headers on every response). Requests rotate over many pro users so
+Redis, one script call, headers on every response). Requests rotate over many pro users so
 none reaches its limit and each window list stays as short as a real
 user's; a 429 would show up as errors. Bare Flask "hello" is the floor.
 """
@@ -97,10 +97,13 @@ def run() -> dict:
             floor = stack.enter_context(gunicorn("bench.floors:app", env))
             hubs = {name: stack.enter_context(gunicorn(spec, env, probe="/openapi.json"))
                     for name, spec, _tier in variants}
-            # Interleaved, so that load from elsewhere on the machine hits every variant alike.
-            for _ in range(RUNS):
+            # Interleaved, in a rotating order, so that load from elsewhere on
+            # the machine hits every variant alike; the verdict is the median of
+            # each round's own ratio (pro / off), not a ratio of medians.
+            for round_ in range(RUNS):
                 samples.setdefault("bare Flask hello", []).append(floor_hello(floor))
-                for name, _spec, tier in variants:
+                rotated = variants[round_ % len(variants):] + variants[:round_ % len(variants)]
+                for name, _spec, tier in rotated:
                     before = redis_calls(redis_client)
                     result = wrk(hubs[name] + url, keys[tier])
                     after = redis_calls(redis_client)
@@ -108,12 +111,17 @@ def run() -> dict:
                     samples.setdefault(name, []).append({
                         **result, "redis_per_request": (after[0] - before[0]) / requests,
                         "scripts_per_request": (after[1] - before[1]) / requests})
-        return {name: {"rps": summarize([s["rps"] for s in runs]),
-                       "p50_ms": summarize([s["p50_ms"] for s in runs]),
-                       "p99_ms": summarize([s["p99_ms"] for s in runs]),
-                       "redis_commands_per_request": summarize([s.get("redis_per_request", 0) for s in runs]),
-                       "round_trips_per_request": summarize([s.get("scripts_per_request", 0) for s in runs]),
-                       "non_2xx": sum(s["non_2xx"] for s in runs)} for name, runs in samples.items()}
+        result = {name: {"rps": summarize([s["rps"] for s in runs]),
+                         "p50_ms": summarize([s["p50_ms"] for s in runs]),
+                         "p99_ms": summarize([s["p99_ms"] for s in runs]),
+                         "redis_commands_per_request": summarize([s.get("redis_per_request", 0) for s in runs]),
+                         "round_trips_per_request": summarize([s.get("scripts_per_request", 0) for s in runs]),
+                         "non_2xx": sum(s["non_2xx"] for s in runs)} for name, runs in samples.items()}
+        result["pro_to_off"] = summarize([pro["rps"] / off["rps"] for pro, off in
+                                          zip(samples["pro 300/minute"], samples["off"])])
+        result["unlimited_to_off"] = summarize([u["rps"] / off["rps"] for u, off in
+                                                zip(samples["unlimited tier"], samples["off"])])
+        return result
     finally:
         redis.stop()
 
@@ -131,12 +139,16 @@ if __name__ == "__main__":
     args = parser.parse_args()
     result = run()
     for name, row in result.items():
+        if "rps" not in row:
+            continue
         print(f"{name:18} {row['rps']['median']:7.0f} req/s (runs {row['rps']['min']:.0f}..{row['rps']['max']:.0f})"
               f"  p50 {row['p50_ms']['median']:5.1f} ms  p99 {row['p99_ms']['median']:6.1f} ms  non-2xx {row['non_2xx']}"
               f"  Redis per request: {row['round_trips_per_request']['median']:.1f} scripts,"
               f" {row['redis_commands_per_request']['median']:.1f} commands")
     off, on = result["off"]["rps"]["median"], result["pro 300/minute"]["rps"]["median"]
-    print(f"limiter overhead on GET /api/v1/me: {off:.0f} -> {on:.0f} req/s ({(1 - on / off) * 100:.0f}% fewer), "
+    ratio = result["pro_to_off"]
+    print(f"limiter overhead on GET /api/v1/me: pro tier at {ratio['median']:.0%} of limiter-off req/s "
+          f"(rounds {ratio['min']:.0%}..{ratio['max']:.0%}; target >= 75%), "
           f"{(1 / on - 1 / off) * 1e6:.0f} us of server capacity more per request")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
