@@ -77,8 +77,10 @@ def webhook_rows(label: str, r: dict) -> list[dict]:
         rows.append({
             "what": f"deliveries/s to 100 subscriptions (signed, logged), {row['workers']} worker "
                     f"process{'es' if row['workers'] > 1 else ''} [{label}]",
-            "measured": f"{row['per_s']} ({row['deliveries']} in {row['seconds']} s)",
-            "floor": f"{row['post_floor_per_s']} keep-alive POST loop", "ratio": f"{row['of_post_floor']:.0%}",
+            "measured": f"{row['per_s']} ({row['deliveries']} in {row['seconds']} s, median of {row.get('runs', 1)})",
+            "floor": f"{row['post_floor_per_s']} keep-alive POST loop",
+            "ratio": f"{row['of_post_floor']:.0%}" + (f" ({row['of_post_floor_min']:.0%}–{row['of_post_floor_max']:.0%})"
+                                                      if "of_post_floor_min" in row else ""),
             "target": ">= 40% of floor", "verdict": _ok(row["of_post_floor"] >= 0.4),
         })
     rows.append({

@@ -8,7 +8,7 @@ or PostgreSQL, with their floors measured in the same run.
    --events events created every --pace seconds (targets p50 < 50 ms, p99 <
    250 ms). HUB_WEBHOOK_CONCURRENCY etc. are read from the environment.
 2. Throughput: deliveries/s to 100 subscriptions (signed, logged), with
-   1 and 2 `codetether-hub worker` processes, beside the floors: a bare RQ
+   1 and 2 `codetether-hub worker` processes, BENCH_RUNS rounds, beside the floors: a bare RQ
    no-op job (SimpleWorker and RQ's forking Worker, one process) and a bare
    keep-alive httpx POST loop to the same receiver (target >= 40% of it).
 3. Fan-out: one event to 1,000 subscriptions, all delivered (target < 5 s).
@@ -34,7 +34,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, percentile  # noqa: E402
+from bench.common import RUNS, free_port, percentile  # noqa: E402
 from hub.embedded_redis import EmbeddedRedis  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_WEBHOOK_EVENTS", "1000"))
@@ -220,7 +220,7 @@ def bench_throughput(hub: Hub, receiver: Receiver, events: int, workers: int, su
     hub.unsubscribe_all()
     rate = round(total / elapsed)
     return {"workers": workers, "deliveries": total, "seconds": round(elapsed, 2), "per_s": rate,
-            "post_floor_per_s": floor, "of_post_floor": round(rate / floor, 2), "worker_rss_mb": rss}
+            "post_floor_per_s": floor, "of_post_floor": round(rate / floor, 3), "worker_rss_mb": rss}
 
 
 def bench_fanout(hub: Hub, receiver: Receiver, subscriptions: int = 1000, workers: int = 1) -> dict:
@@ -236,6 +236,18 @@ def bench_fanout(hub: Hub, receiver: Receiver, subscriptions: int = 1000, worker
     hub.unsubscribe_all()
     return {"subscriptions": subscriptions, "seconds": round(last - min(committed.values()), 2),
             "worker_rss_mb": rss}
+
+
+def summarize_throughput(runs: list[dict]) -> dict:
+    """Rounds of one worker count: medians, and the spread of each round's
+    own ratio to the POST floor measured just before it."""
+    ratios = [r["of_post_floor"] for r in runs]
+    return {"workers": runs[0]["workers"], "deliveries": runs[0]["deliveries"], "runs": len(runs),
+            "seconds": statistics.median(r["seconds"] for r in runs),
+            "per_s": round(statistics.median(r["per_s"] for r in runs)),
+            "post_floor_per_s": round(statistics.median(r["post_floor_per_s"] for r in runs)),
+            "of_post_floor": statistics.median(ratios), "of_post_floor_min": min(ratios),
+            "of_post_floor_max": max(ratios), "worker_rss_mb": max(r["worker_rss_mb"] for r in runs)}
 
 
 def floor_post_loop(receiver: Receiver, n: int = 3000) -> dict:
@@ -281,8 +293,9 @@ def run(database: str | None = None, events: int = EVENTS, pace: float = 0.02,
             results["floor_rq_noop_simple"] = floor_rq_noop(hub.redis.url, "SimpleWorker", 2000)
             results["floor_rq_noop_forking"] = floor_rq_noop(hub.redis.url, "Worker", 200)
             results["latency"] = bench_latency(hub, receiver, events, pace)
-            results["throughput"] = [bench_throughput(hub, receiver, throughput_events, int(w))
-                                     for w in workers.split(",")]
+            counts = [int(w) for w in workers.split(",")]
+            rounds = [[bench_throughput(hub, receiver, throughput_events, w) for w in counts] for _ in range(RUNS)]
+            results["throughput"] = [summarize_throughput([r[i] for r in rounds]) for i in range(len(counts))]
             results["fanout"] = bench_fanout(hub, receiver)
         finally:
             hub.stop()
@@ -321,7 +334,8 @@ def print_report(r: dict) -> None:
     for row in r["throughput"]:
         verdict = "met" if row["of_post_floor"] >= 0.4 else "MISSED"
         print(f"  deliveries/s, 100 subscriptions, {row['workers']} worker(s): {row['per_s']:>6} /s = "
-              f"{row['of_post_floor']:.0%} of the POST floor measured beside it ({row['post_floor_per_s']}/s; "
+              f"{row['of_post_floor']:.0%} (rounds {row['of_post_floor_min']:.0%}..{row['of_post_floor_max']:.0%}) "
+              f"of the POST floor measured beside each ({row['post_floor_per_s']}/s; "
               f"{row['deliveries']} in {row['seconds']} s)  "
               f"target >= 40%: {verdict}")
     print(f"  fan-out: one event to {fan['subscriptions']} subscriptions in {fan['seconds']} s   "
