@@ -205,10 +205,12 @@ def init_app(app: Flask) -> None:
     # Each strategy keeps differently-typed keys: a prefix per strategy stops
     # WRONGTYPE errors when the strategy changes under live keys.
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "hub-limit-" + app.config["RATELIMIT_STRATEGY"])
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # The hub writes the headers itself (_headers): flask-limiter's writer
+    # rescans the response's headers several times per request.
+    app.config["RATELIMIT_HEADERS_ENABLED"] = False
     # Redis down: serve the request (fail open) and log a warning.
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
-    app.after_request(_ietf_headers)  # runs after flask-limiter's own (registered next)
+    app.after_request(_headers)  # runs after flask-limiter's own (registered next): deductions first
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, _rate_limited)
 
@@ -225,21 +227,30 @@ def _rate_limited(error: RateLimitExceeded):
     return body(429, "rate_limited", message + " Retry after the time in Retry-After.", **extra), 429
 
 
-def _ietf_headers(response):
-    """flask-limiter writes ``X-RateLimit-*``; add the IETF ``RateLimit-*``
-    set (reset in seconds, not a timestamp) and keep ``Retry-After`` for
-    429s (another 429, e.g. ``concurrency_limit``, keeps its own, which
-    flask-limiter raised to the window's reset if that is later)."""
-    headers = response.headers
+def _headers(response):
+    """The limit that applied to this request, in flask-limiter's
+    ``X-RateLimit-*`` headers (reset as a timestamp) and the IETF
+    ``RateLimit-*`` set (reset in seconds). ``Retry-After`` on a 429 of the
+    limit; another 4xx's own ``Retry-After`` (e.g. ``concurrency_limit``) is
+    raised to the window's reset if that is later."""
     current = current_app.extensions["hub_limiter"].current_limit
-    if "X-RateLimit-Limit" in headers and current is not None:
-        # flask-limiter rounds the reset time up; never claim more than the window.
-        reset_in = min(current.limit.get_expiry(), max(0, int(headers["X-RateLimit-Reset"]) - int(time.time())))
-        headers["RateLimit-Limit"] = headers["X-RateLimit-Limit"]
-        headers["RateLimit-Remaining"] = headers["X-RateLimit-Remaining"]
-        headers["RateLimit-Reset"] = str(reset_in)
-        if response.status_code == 429 and current.breached:
-            headers["Retry-After"] = str(max(1, reset_in))
-        elif response.status_code < 400:
-            headers.pop("Retry-After", None)
+    if current is None:  # no limit applied, or Redis unreachable (fail open)
+        return response
+    try:
+        window_reset, remaining = current.window  # kept from the hit: no second round trip
+    except Exception:
+        current_app.extensions["hub_limiter"].logger.exception("Failed to update rate limit headers")
+        return response
+    now = int(time.time())
+    reset_at = int(window_reset + 1)  # rounded up, as flask-limiter does
+    reset_in = min(current.limit.get_expiry(), max(0, reset_at - now))  # never more than the window
+    amount = str(current.limit.amount)
+    headers = response.headers
+    headers.extend([("X-RateLimit-Limit", amount), ("X-RateLimit-Remaining", str(remaining)),
+                    ("X-RateLimit-Reset", str(reset_at)), ("RateLimit-Limit", amount),
+                    ("RateLimit-Remaining", str(remaining)), ("RateLimit-Reset", str(reset_in))])
+    if response.status_code == 429 and current.breached:
+        headers["Retry-After"] = str(max(1, reset_in))
+    elif response.status_code >= 400 and str(headers.get("Retry-After", "")).isdigit():
+        headers["Retry-After"] = str(max(int(headers["Retry-After"]), reset_at - now))
     return response
