@@ -13,11 +13,13 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from functools import lru_cache, wraps
+from typing import NamedTuple
 
 from flask import Flask, current_app, g, has_app_context
-from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
 from flask_limiter.util import get_remote_address
-from limits import RateLimitItem
+from limits import RateLimitItem, parse_many
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 from limits.util import WindowStats
@@ -187,9 +189,64 @@ def _exempt() -> bool:
     return g.principal.user is None or g.principal.user.is_admin
 
 
-# One bucket per user across every authenticated route (shared scope), applied
-# by ``Blueprint.auth`` after the caller is known.
-tier_limit = limiter.shared_limit(_tier_limit, scope=TIER_SCOPE, key_func=_user_key, exempt_when=_exempt)
+class _Breach(NamedTuple):
+    """What RateLimitExceeded and ``_rate_limited`` read of a refused limit."""
+
+    limit: RateLimitItem
+    scope: str = TIER_SCOPE
+    error_message: None = None
+
+
+@lru_cache(maxsize=64)
+def _parsed(limit: str) -> tuple[RateLimitItem, ...]:
+    return tuple(sorted(parse_many(limit)))
+
+
+def tier_limit(view):
+    """One bucket per user across every authenticated route, applied by
+    ``Blueprint.auth`` after the caller is known.
+
+    The counting is flask-limiter's (its runtime, storage, strategy, key
+    layout, 429 and headers); only the per-request glue is ours: its
+    decorator resolves every declared limit, exemption and hint on each
+    request, evaluating the tier twice, which cost about as much as the
+    Redis round trip itself (bench/limiter.py, "unlimited tier")."""
+
+    @wraps(view)
+    def limited(*args, **kwargs):
+        _check_tier_limit()
+        return current_app.ensure_sync(view)(*args, **kwargs)
+
+    return limited
+
+
+def _check_tier_limit() -> None:
+    runtime = HubLimiter.runtime()
+    if not runtime.enabled or _exempt():
+        return
+    limit = _tier_limit()
+    items = _parsed(limit) if limit else ()
+    if not items:
+        return
+    args = [_user_key(), TIER_SCOPE]
+    if runtime._key_prefix:
+        args.insert(0, runtime._key_prefix)
+    applied, breached = [], None
+    try:
+        for item in items:  # shortest window first, stop at the first refusal
+            applied.append(RequestLimit(runtime, item, args, False, True))
+            if not runtime.limiter.hit(item, *args):
+                applied[-1].breached, breached = True, item
+                break
+    except Exception:
+        if not runtime._swallow_errors:
+            raise
+        runtime.logger.exception("Failed to rate limit. Swallowing error")  # fail open
+        return
+    runtime.context.view_rate_limits = applied
+    runtime.context.view_rate_limit = applied[-1] if breached else applied[0]
+    if breached:
+        raise RateLimitExceeded(_Breach(breached))
 
 
 def storage_uri(redis_url: str) -> str:
