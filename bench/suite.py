@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from bench import report  # noqa: E402
-from bench.common import ROOT, free_port  # noqa: E402
+from bench.common import PY, ROOT, free_port  # noqa: E402
+
+
+@contextmanager
+def postgresql():
+    """A throwaway PostgreSQL cluster on loopback; yields a database URL maker."""
+    from postgres_server import PostgresServer
+
+    server = PostgresServer(free_port()).start()
+    try:
+        yield lambda: server.url(server.create_database())
+    finally:
+        server.stop()
 
 
 def api_sqlite() -> dict:
@@ -38,27 +54,96 @@ def limiter() -> dict:
     return bench_limiter.run()
 
 
+def webhooks_sqlite() -> dict:
+    from bench import webhooks
+
+    return webhooks.run()
+
+
+def webhooks_postgresql() -> dict:
+    from bench import webhooks
+
+    with postgresql() as database:
+        return webhooks.run(database())
+
+
+def claim_sqlite() -> dict:
+    from bench import claim_latency
+
+    return claim_latency.run(claim_latency.TASKS, None)
+
+
+def claim_postgresql() -> dict:
+    from bench import claim_latency
+
+    with postgresql() as database:
+        return claim_latency.run(claim_latency.TASKS, database())
+
+
+def memory_sqlite() -> dict:
+    from bench import memory
+
+    return memory.run()
+
+
+def memory_postgresql() -> dict:
+    from bench import memory
+
+    with postgresql() as database:
+        return memory.run(database())
+
+
 # name -> function returning that benchmark's results (see report.py for how
 # each becomes rows of the table).
 BENCHMARKS = {
     "api_sqlite": api_sqlite,
     "api_postgresql": api_postgresql,
     "limiter": limiter,
+    "webhooks_sqlite": webhooks_sqlite,
+    "webhooks_postgresql": webhooks_postgresql,
+    "claim_sqlite": claim_sqlite,
+    "claim_postgresql": claim_postgresql,
+    "memory_sqlite": memory_sqlite,
+    "memory_postgresql": memory_postgresql,
 }
+
+
+def run_isolated(name: str) -> dict:
+    """One benchmark in a process of its own: benchmarks set environment
+    variables and build apps in-process, which must not leak into the next."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
+        path = Path(out.name)
+    try:
+        subprocess.run([PY, __file__, "--child", name, "--child-out", str(path)], cwd=ROOT, check=True)
+        return json.loads(path.read_text())
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", help="comma-separated subset of: " + ", ".join(BENCHMARKS))
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--child-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    chosen = args.only.split(",") if args.only else list(BENCHMARKS)
-    results: dict = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
+    if args.child:
+        Path(args.child_out).write_text(json.dumps(BENCHMARKS[args.child]()))
+        return 0
+    chosen = [name.strip() for name in args.only.split(",")] if args.only else list(BENCHMARKS)
+    unknown = [name for name in chosen if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    results: dict = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "cpus": os.cpu_count(),
+                     "seconds": {}}
+    suite_started = time.monotonic()
     for name in chosen:
         print(f"== {name}", flush=True)
         started = time.monotonic()
-        results[name] = BENCHMARKS[name]()
-        print(f"   done in {time.monotonic() - started:.0f} s", flush=True)
+        results[name] = run_isolated(name)
+        results["seconds"][name] = round(time.monotonic() - started)
+        print(f"   done in {results['seconds'][name]} s", flush=True)
+    results["seconds"]["total"] = round(time.monotonic() - suite_started)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     (out.parent / "benchmarks.json").write_text(json.dumps(results, indent=2))

@@ -13,10 +13,16 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from functools import lru_cache, wraps
+from typing import NamedTuple
 
-from flask import Flask, current_app, g
-from flask_limiter import Limiter, RateLimitExceeded
+from flask import Flask, current_app, g, has_app_context
+from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
 from flask_limiter.util import get_remote_address
+from limits import RateLimitItem, parse_many
+from limits.storage import RedisStorage
+from limits.strategies import MovingWindowRateLimiter
+from limits.util import WindowStats
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
@@ -50,17 +56,95 @@ class _FailOpenLog(logging.LoggerAdapter):
             self.warning(msg + " (limits not enforced while Redis is unreachable): %s", *args, error)
 
 
+# limits' acquire_moving_window.lua followed by its moving_window.lua: acquire
+# an entry, then count the entries still in the window (newest first: binary
+# search for the oldest). Same keys and data as the stock moving window.
+ACQUIRE_AND_COUNT = """
+local key, timestamp = KEYS[1], tonumber(ARGV[1])
+local limit, expiry, amount = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local start = timestamp - expiry
+local acquired = 0
+if amount <= limit then
+    local entry = redis.call('lindex', key, limit - amount)
+    if not (entry and tonumber(entry) >= start) then
+        local entries = {}
+        for i = 1, amount do entries[i] = timestamp end
+        for i = 1, #entries, 5000 do
+            redis.call('lpush', key, unpack(entries, i, math.min(i + 4999, #entries)))
+        end
+        redis.call('ltrim', key, 0, limit - 1)
+        redis.call('expire', key, expiry)
+        acquired = 1
+    end
+end
+local low, high, oldest, count = 0, math.min(limit, redis.call('llen', key)) - 1, timestamp, 0
+while low <= high do
+    local mid = math.floor((low + high) / 2)
+    local value = tonumber(redis.call('lindex', key, mid))
+    if value and value >= start then
+        oldest, count, low = value, mid + 1, mid + 1
+    else
+        high = mid - 1
+    end
+end
+return {acquired, tostring(oldest), count}
+"""
+
+
+class OneTripMovingWindow(MovingWindowRateLimiter):
+    """The moving window in one Redis round trip per request instead of two.
+
+    flask-limiter hits the limit, then asks the window again for the
+    RateLimit headers (``get_window_stats``): a second script call that cost
+    about as much as the first (the round trip, not Redis, is the cost; see
+    bench/limiter.py). Here the hit returns the window too, kept on ``g``
+    for the rest of the request."""
+
+    def __init__(self, storage: RedisStorage):
+        super().__init__(storage)
+        self._acquire_and_count = storage.get_connection().register_script(ACQUIRE_AND_COUNT)
+
+    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        key, expiry = item.key_for(*identifiers), item.get_expiry()
+        acquired, oldest, count = self._acquire_and_count(
+            [self.storage.prefixed_key(key)], [time.time(), item.amount, expiry, cost])
+        if has_app_context():
+            g.setdefault("hub_limit_windows", {})[key] = WindowStats(float(oldest) + expiry, item.amount - count)
+        return bool(acquired)
+
+    def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
+        windows = g.get("hub_limit_windows") if has_app_context() else None
+        window = windows.get(item.key_for(*identifiers)) if windows else None
+        return window or super().get_window_stats(item, *identifiers)
+
+
+class _Runtime(Limiter):
+    def _check_request_limit(self, callable_name=None, in_middleware=True):
+        """flask-limiter checks every request twice: in before_request (for
+        default, application and blueprint limits) and in the decorator of
+        a limited view. The hub declares only decorated limits, so the
+        first pass finds nothing, at about a third of the limiter's Python
+        time (bench/limiter.py): skip it while there is nothing for it."""
+        manager = self.limit_manager
+        if in_middleware and not (manager._application_limits or manager._default_limits
+                                  or manager._blueprint_limits or self._meta_limits):
+            return
+        super()._check_request_limit(callable_name, in_middleware)
+
+
 class HubLimiter(Limiter):
     """Holds the declared limits; runtime calls go to the current app's limiter."""
 
     def init_app(self, app: Flask) -> None:
-        runtime = Limiter(self._key_func, storage_options=dict(STORAGE_OPTIONS))
+        runtime = _Runtime(self._key_func, storage_options=dict(STORAGE_OPTIONS))
         # Share the declarations (decorated limits, exemptions), not the state.
         runtime.limit_manager = self.limit_manager
         runtime._marked_for_limiting = self._marked_for_limiting
         runtime._request_filters = self._request_filters
         runtime.logger = _FailOpenLog(log, {})
         runtime.init_app(app)
+        if isinstance(runtime._limiter, MovingWindowRateLimiter) and isinstance(runtime.storage, RedisStorage):
+            runtime._limiter = OneTripMovingWindow(runtime.storage)
         app.extensions["hub_limiter"] = runtime
 
     @staticmethod
@@ -105,14 +189,64 @@ def _exempt() -> bool:
     return g.principal.user is None or g.principal.user.is_admin
 
 
-def tier_limit_applies() -> bool:
-    """Whether the authenticated caller has a tier limit to count at all."""
-    return bool(_tier_limit()) and not _exempt()
+class _Breach(NamedTuple):
+    """What RateLimitExceeded and ``_rate_limited`` read of a refused limit."""
+
+    limit: RateLimitItem
+    scope: str = TIER_SCOPE
+    error_message: None = None
 
 
-# One bucket per user across every authenticated route (shared scope), applied
-# by ``Blueprint.auth`` after the caller is known.
-tier_limit = limiter.shared_limit(_tier_limit, scope=TIER_SCOPE, key_func=_user_key, exempt_when=_exempt)
+@lru_cache(maxsize=64)
+def _parsed(limit: str) -> tuple[RateLimitItem, ...]:
+    return tuple(sorted(parse_many(limit)))
+
+
+def tier_limit(view):
+    """One bucket per user across every authenticated route, applied by
+    ``Blueprint.auth`` after the caller is known.
+
+    The counting is flask-limiter's (its runtime, storage, strategy, key
+    layout, 429 and headers); only the per-request glue is ours: its
+    decorator resolves every declared limit, exemption and hint on each
+    request, evaluating the tier twice, which cost about as much as the
+    Redis round trip itself (bench/limiter.py, "unlimited tier")."""
+
+    @wraps(view)
+    def limited(*args, **kwargs):
+        _check_tier_limit()
+        return current_app.ensure_sync(view)(*args, **kwargs)
+
+    return limited
+
+
+def _check_tier_limit() -> None:
+    runtime = HubLimiter.runtime()
+    if not runtime.enabled or _exempt():
+        return
+    limit = _tier_limit()
+    items = _parsed(limit) if limit else ()
+    if not items:
+        return
+    args = [_user_key(), TIER_SCOPE]
+    if runtime._key_prefix:
+        args.insert(0, runtime._key_prefix)
+    applied, breached = [], None
+    try:
+        for item in items:  # shortest window first, stop at the first refusal
+            applied.append(RequestLimit(runtime, item, args, False, True))
+            if not runtime.limiter.hit(item, *args):
+                applied[-1].breached, breached = True, item
+                break
+    except Exception:
+        if not runtime._swallow_errors:
+            raise
+        runtime.logger.exception("Failed to rate limit. Swallowing error")  # fail open
+        return
+    runtime.context.view_rate_limits = applied
+    runtime.context.view_rate_limit = applied[-1] if breached else applied[0]
+    if breached:
+        raise RateLimitExceeded(_Breach(breached))
 
 
 def storage_uri(redis_url: str) -> str:
@@ -128,10 +262,12 @@ def init_app(app: Flask) -> None:
     # Each strategy keeps differently-typed keys: a prefix per strategy stops
     # WRONGTYPE errors when the strategy changes under live keys.
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "hub-limit-" + app.config["RATELIMIT_STRATEGY"])
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # The hub writes the headers itself (_headers): flask-limiter's writer
+    # rescans the response's headers several times per request.
+    app.config["RATELIMIT_HEADERS_ENABLED"] = False
     # Redis down: serve the request (fail open) and log a warning.
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
-    app.after_request(_ietf_headers)  # runs after flask-limiter's own (registered next)
+    app.after_request(_headers)  # runs after flask-limiter's own (registered next): deductions first
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, _rate_limited)
 
@@ -148,21 +284,30 @@ def _rate_limited(error: RateLimitExceeded):
     return body(429, "rate_limited", message + " Retry after the time in Retry-After.", **extra), 429
 
 
-def _ietf_headers(response):
-    """flask-limiter writes ``X-RateLimit-*``; add the IETF ``RateLimit-*``
-    set (reset in seconds, not a timestamp) and keep ``Retry-After`` for
-    429s (another 429, e.g. ``concurrency_limit``, keeps its own, which
-    flask-limiter raised to the window's reset if that is later)."""
-    headers = response.headers
+def _headers(response):
+    """The limit that applied to this request, in flask-limiter's
+    ``X-RateLimit-*`` headers (reset as a timestamp) and the IETF
+    ``RateLimit-*`` set (reset in seconds). ``Retry-After`` on a 429 of the
+    limit; another 4xx's own ``Retry-After`` (e.g. ``concurrency_limit``) is
+    raised to the window's reset if that is later."""
     current = current_app.extensions["hub_limiter"].current_limit
-    if "X-RateLimit-Limit" in headers and current is not None:
-        # flask-limiter rounds the reset time up; never claim more than the window.
-        reset_in = min(current.limit.get_expiry(), max(0, int(headers["X-RateLimit-Reset"]) - int(time.time())))
-        headers["RateLimit-Limit"] = headers["X-RateLimit-Limit"]
-        headers["RateLimit-Remaining"] = headers["X-RateLimit-Remaining"]
-        headers["RateLimit-Reset"] = str(reset_in)
-        if response.status_code == 429 and current.breached:
-            headers["Retry-After"] = str(max(1, reset_in))
-        elif response.status_code < 400:
-            headers.pop("Retry-After", None)
+    if current is None:  # no limit applied, or Redis unreachable (fail open)
+        return response
+    try:
+        window_reset, remaining = current.window  # kept from the hit: no second round trip
+    except Exception:
+        current_app.extensions["hub_limiter"].logger.exception("Failed to update rate limit headers")
+        return response
+    now = int(time.time())
+    reset_at = int(window_reset + 1)  # rounded up, as flask-limiter does
+    reset_in = min(current.limit.get_expiry(), max(0, reset_at - now))  # never more than the window
+    amount = str(current.limit.amount)
+    headers = response.headers
+    headers.extend([("X-RateLimit-Limit", amount), ("X-RateLimit-Remaining", str(remaining)),
+                    ("X-RateLimit-Reset", str(reset_at)), ("RateLimit-Limit", amount),
+                    ("RateLimit-Remaining", str(remaining)), ("RateLimit-Reset", str(reset_in))])
+    if response.status_code == 429 and current.breached:
+        headers["Retry-After"] = str(max(1, reset_in))
+    elif response.status_code >= 400 and str(headers.get("Retry-After", "")).isdigit():
+        headers["Retry-After"] = str(max(int(headers["Retry-After"]), reset_at - now))
     return response

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint as _Blueprint
 
 from hub import errors, idempotency
 from hub.auth import WORKER_SCOPE, authenticate, require_scope
-from hub.limits import tier_limit, tier_limit_applies
+from hub.limits import tier_limit
 
 
 class ErrorSchema(ma.Schema):
@@ -62,9 +62,7 @@ class Blueprint(_Blueprint):
             @wraps(view)
             def wrapper(*args, **kwargs):
                 require_scope(authenticate(), scope)
-                # flask-limiter costs a fair share of a request even when it
-                # has nothing to count: call it only for limited callers.
-                return (limited if tier_limit_applies() else view)(*args, **kwargs)
+                return limited(*args, **kwargs)
 
             wrapper.required_scope = scope
             if scope == WORKER_SCOPE:

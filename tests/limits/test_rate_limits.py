@@ -112,3 +112,19 @@ def test_changing_the_strategy_under_live_keys_keeps_limits_working(hub_env, mak
         user.client = create_app({"TESTING": True, "RATELIMIT_STRATEGY": strategy}).test_client()
         assert user.get("/api/v1/me").headers["RateLimit-Remaining"] == ("58" if strategy == "moving-window" else "59")
     assert not [r for r in caplog.records if r.name == "hub.limits" and r.levelno >= logging.WARNING]
+
+
+@pytest.fixture
+def two_limits(monkeypatch, hub_env):
+    monkeypatch.setenv("HUB_TIER_RATE_LIMITS", "free=5/minute;3/hour")
+
+
+def test_a_tier_with_several_limits_counts_each_and_reports_the_one_that_refused(two_limits, make_user):
+    user = make_user("gina")
+    responses = hammer(user, 4)
+    assert [r.status_code for r in responses] == [200, 200, 200, 429]
+    assert (responses[0].headers["RateLimit-Limit"], responses[0].headers["RateLimit-Remaining"]) == ("5", "4")
+    refused = responses[-1]
+    assert refused.json["limit"] == 3 and refused.json["window_seconds"] == 3600
+    assert (refused.headers["RateLimit-Limit"], refused.headers["RateLimit-Remaining"]) == ("3", "0")
+    assert 60 < int(refused.headers["Retry-After"]) <= 3600
