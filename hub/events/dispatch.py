@@ -41,9 +41,10 @@ def attempt_job_id(delivery_id: str, number: int) -> str:
 
 def enqueue_dispatch(event_ids: list[str], queue: Queue | None = None, pipeline=None) -> None:
     queue = queue or jobs.queue()
-    queue.enqueue_many(pipeline=pipeline, job_datas=[Queue.prepare_data(DISPATCH, (event_id,), job_id=dispatch_job_id(event_id),
-                                           timeout=JOB_OPTIONS["job_timeout"], result_ttl=0,
-                                           failure_ttl=JOB_OPTIONS["failure_ttl"]) for event_id in event_ids])
+    jobs_data = [Queue.prepare_data(DISPATCH, (event_id,), job_id=dispatch_job_id(event_id),
+                                    timeout=JOB_OPTIONS["job_timeout"], result_ttl=0,
+                                    failure_ttl=JOB_OPTIONS["failure_ttl"]) for event_id in event_ids]
+    queue.enqueue_many(jobs_data, pipeline=pipeline)
 
 
 def enqueue_attempt(delivery_id: str, number: int, queue: Queue | None = None) -> None:
