@@ -69,19 +69,25 @@ def redis_calls(client) -> tuple[int, int]:
     return commands, scripts
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time the processes have used so far."""
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
+def cpu_seconds(master: int, redis_pid: int) -> float:
+    """CPU time (user + system) used so far by a gunicorn, its workers (the
+    live ones, and through the master's cutime/cstime those it recycled) and
+    Redis."""
+    from bench.memory import children
+
+    def fields(pid: int) -> list[int]:
+        return [int(v) for v in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:15]]
+
+    total = sum(fields(master)) + sum(fields(redis_pid)[:2])
+    for pid in children(master):
+        try:
+            total += sum(fields(pid)[:2])
+        except (OSError, ValueError):  # recycled meanwhile: counted in the master's cutime next time
+            pass
     return total / CLOCK_TICKS
 
 
-def server_pids(base: str, redis_pid: int) -> list[int]:
-    """The gunicorn serving ``base`` (master and workers) and Redis."""
-    from bench.memory import children
-
+def gunicorn_master(base: str) -> int:
     port = base.rsplit(":", 1)[1]
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
@@ -89,8 +95,7 @@ def server_pids(base: str, redis_pid: int) -> list[int]:
         except OSError:
             continue
         if b"gunicorn" in b" ".join(args) and f"127.0.0.1:{port}".encode() in args:
-            master = int(cmdline.parent.name)
-            return [master, *children(master), redis_pid]
+            return int(cmdline.parent.name)
     raise RuntimeError(f"no gunicorn on {base}")
 
 
@@ -132,15 +137,15 @@ def run() -> dict:
             # each round's own ratio (pro / off), not a ratio of medians.
             # Server CPU per request (gunicorn + Redis) explains a ratio: it
             # moves much less than req/s when something else takes the cores.
-            pids = {name: server_pids(base, redis.process.pid) for name, base in hubs.items()}
+            masters = {name: gunicorn_master(base) for name, base in hubs.items()}
             for round_ in range(ROUNDS):
                 if round_ % 3 == 0:
                     samples.setdefault("bare Flask hello", []).append(floor_hello(floor))
                 rotated = variants[round_ % len(variants):] + variants[:round_ % len(variants)]
                 for name, _spec, tier in rotated:
-                    before, cpu_before = redis_calls(redis_client), cpu_seconds(pids[name])
+                    before, cpu_before = redis_calls(redis_client), cpu_seconds(masters[name], redis.process.pid)
                     result = wrk(hubs[name] + url, keys[tier])
-                    after, cpu_after = redis_calls(redis_client), cpu_seconds(pids[name])
+                    after, cpu_after = redis_calls(redis_client), cpu_seconds(masters[name], redis.process.pid)
                     requests = result["rps"] * SECONDS
                     samples.setdefault(name, []).append({
                         **result, "redis_per_request": (after[0] - before[0]) / requests,
