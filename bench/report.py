@@ -10,6 +10,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from bench.common import GUNICORN_WORKERS  # noqa: E402
+
 
 def _med(stat: dict) -> float:
     return stat["median"]
@@ -248,7 +250,8 @@ def floor_lines(results: dict) -> list[str]:
     """Floors measured in the run that no target row shows."""
     lines = []
     if "limiter" in results:
-        lines.append(f"- bare Flask hello (gunicorn sync x4): {_med(results['limiter']['bare Flask hello']['rps']):.0f} req/s")
+        lines.append(f"- bare Flask hello (the hub's gunicorn.conf.py: gthread, {GUNICORN_WORKERS} workers): "
+                     f"{_med(results['limiter']['bare Flask hello']['rps']):.0f} req/s")
     for db, label in LABELS.items():
         r = results.get(f"webhooks_{db}")
         if r:
