@@ -188,5 +188,24 @@ def bob(make_user):
     return make_user("bob")
 
 
+@pytest.fixture
+def run(hub_env):
+    """The admin CLI in this process: ``run("users", "create", "x")`` asserts
+    exit code 0 unless ``ok=False``, and returns click's result."""
+    from click.testing import CliRunner
+
+    from hub.cli import main
+
+    runner = CliRunner()
+
+    def run(*args, ok=True):
+        result = runner.invoke(main, list(args), catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    return run
+
+
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent

@@ -1,22 +1,6 @@
 import json
 
 import pytest
-from click.testing import CliRunner
-
-from hub.cli import main
-
-
-@pytest.fixture
-def run(hub_env):
-    runner = CliRunner()
-
-    def run(*args, ok=True):
-        result = runner.invoke(main, list(args), catch_exceptions=False)
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
-
-    return run
 
 
 def test_users_and_api_keys(run, client):

@@ -1,24 +1,8 @@
 import json
 
 import pytest
-from click.testing import CliRunner
-
-from hub.cli import main
 
 ZAPIER = "https://zapier.com/dashboard/auth/oauth/return/App123456CLIAPI/"
-
-
-@pytest.fixture
-def run(hub_env):
-    runner = CliRunner()
-
-    def run(*args, ok=True):
-        result = runner.invoke(main, list(args), catch_exceptions=False)
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
-
-    return run
 
 
 def test_create_list_and_revoke_clients(run, app):
