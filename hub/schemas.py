@@ -2,6 +2,7 @@
 the event payloads and the connectors alike."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
 
 import marshmallow as ma
@@ -79,11 +80,34 @@ class RequiredText(fields.String):
         return text
 
 
+class PlainDump:
+    """A schema that dumps objects through each field's own formatting, found
+    once per schema instance, skipping marshmallow's per-field lookup and
+    default handling: for a page of tasks those cost more than the query.
+    The output is marshmallow's own (tests/api/test_schemas.py compares
+    them); mappings (connector samples) still go through marshmallow."""
+
+    def dump(self, obj, *, many: bool | None = None):
+        many = self.many if many is None else many
+        if obj is None or isinstance(obj if not many else next(iter(obj), None), Mapping):
+            return super().dump(obj, many=many)
+        formats = self.__dict__.get("_formats") or self._find_formats()
+        if many:
+            return [{key: fmt(getattr(item, attr, None), attr, item) for key, attr, fmt in formats}
+                    for item in obj]
+        return {key: fmt(getattr(obj, attr, None), attr, obj) for key, attr, fmt in formats}
+
+    def _find_formats(self) -> list:
+        self._formats = [(field.data_key or name, field.attribute or name, field._serialize)
+                         for name, field in self.fields.items() if not field.load_only]
+        return self._formats
+
+
 def task_url(task_id: str) -> str:
     return f"{current_app.config['HUB_BASE_URL']}/tasks/{task_id}"
 
 
-class TaskSchema(ma.Schema):
+class TaskSchema(PlainDump, ma.Schema):
     id = fields.String(metadata={"description": "Same as task_id; the unique id automation tools dedupe on"})
     task_id = fields.Function(lambda task: task.id, metadata={"description": "Unique task identifier", "type": "string"})
     title = fields.String()

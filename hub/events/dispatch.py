@@ -79,7 +79,7 @@ def ensure_job(queue: Queue, job_id: str, func: str, args: tuple, stale_after: f
 
 
 def _after_commit(session) -> None:
-    ids = [e.id for e in session.info.pop("hub_events", None) or ()]
+    ids = session.info.pop("hub_events", None) or []
     wake = wakeups.take_wakeup(session)
     if not ids and not wake:
         return

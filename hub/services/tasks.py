@@ -11,6 +11,8 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hub import wakeups
 from hub.db import begin_write, db, new_id, utcnow
@@ -50,19 +52,33 @@ def create_task(user: User, *, codebase_id: str | None = None, **fields) -> Task
 
 def new_task(user: User, codebase, *, title: str, prompt: str, agent_type: str = "build",
              model: str | None = None, priority: int = 0, conversation=None) -> Task:
-    """A pending task, not yet added to the session."""
+    """A pending task, not yet in the database (``add_task`` adds it)."""
     now = utcnow()
-    return Task(id=new_id("task_"), user_pk=user.pk, codebase=codebase, conversation=conversation,
+    return Task(id=new_id("task_"), user_pk=user.pk, codebase=codebase, codebase_pk=codebase.pk,
+                conversation=conversation, conversation_pk=conversation.pk if conversation else None,
                 title=title, prompt=prompt, status="pending", agent_type=agent_type or "build", model=model,
                 priority=priority or 0, retry_count=0, max_retries=current_app.config["HUB_TASK_MAX_RETRIES"],
                 created_at=now, updated_at=now)
 
 
+# A new task goes in as a plain insert, then joins the session as if loaded:
+# on SQLite the insert runs under the one write lock, where the ORM's flush
+# would cost three times the insert itself.
+_INSERT = Task.__table__.insert()
+_COLUMNS = tuple(column.key for column in Task.__table__.columns if not column.primary_key)
+
+
 def add_task(user: User, task: Task, payload: dict | None = None) -> Task:
-    """Add a new task and its ``task.created`` event in the caller's write
-    transaction (Send Message adds its message and task together); the
-    caller commits. ``payload``: the task as dumped, if the caller has it."""
+    """Insert a new task and its ``task.created`` event in the caller's
+    write transaction (Send Message adds its message and task together); the
+    caller commits. ``payload``: the task as dumped, if the caller has it.
+    Its codebase and conversation must already be in the database."""
     _check_concurrency(user)
+    row = {name: getattr(task, name) for name in _COLUMNS}
+    row["pk"] = db.session.execute(_INSERT, row).inserted_primary_key[0]
+    for name, value in row.items():  # as loaded: every column present, none pending
+        set_committed_value(task, name, value)
+    make_transient_to_detached(task)
     db.session.add(task)
     events.record(user.pk, "task.created", payload or dump_task(task), task_id=task.id)
     wakeups.after_commit()
