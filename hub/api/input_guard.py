@@ -31,11 +31,17 @@ def _first_nul(value, path: str) -> str | None:
     return None
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def refuse_nul_characters() -> None:
-    inputs = [request.view_args or {}, request.args.to_dict(flat=False)]
+    inputs = [request.view_args or {}]
+    query = request.query_string
+    if b"%00" in query or NUL.encode() in query:  # a decoded NUL comes from one of these
+        inputs.append(request.args.to_dict(flat=False))
     if request.is_json:
         inputs.append(request.get_json(silent=True))
-    elif request.form:
+    elif request.mimetype in FORM_TYPES:
         inputs.append(request.form.to_dict(flat=False))
     for value in inputs:
         field = _first_nul(value, "")

@@ -15,3 +15,9 @@ def test_nul_is_refused_naming_the_field(alice, method, url, body, field):
     assert response.status_code == 422, response.json
     assert list(response.json["errors"]) == [field]
     assert alice.get("/api/v1/tasks").json == []
+
+
+def test_nul_in_a_form_is_refused_naming_the_field(client):
+    response = client.post("/login", data={"username": "a\u0000", "password": "p"})
+    assert response.status_code == 422
+    assert list(response.json["errors"]) == ["username"]
