@@ -43,7 +43,7 @@ def test_tasks_by_status_and_queue_depth(client, alice, app):
     alice.post(f"/api/v1/tasks/{first['id']}/cancel")
     waiting = value(scrape(client), "hub_queue_depth", queue="deliveries")  # no worker runs here
     with app.app_context():
-        waiting = len(jobs.queue("deliveries"))  # a webhook dispatch job per task event so far
+        waiting = len(jobs.queue("deliveries"))  # the webhook dispatch job the events queued
         jobs.queue("deliveries").enqueue("builtins.print", "waiting")
     samples = scrape(client)
     assert value(samples, "hub_tasks", status="pending") == 1

@@ -1,7 +1,7 @@
 """Events and REST-hook delivery.
 
 commit (services record Event rows: the outbox)
-  -> dispatch: after commit, one RQ job per event          (dispatch.py)
+  -> dispatch: after commit, a job for the waiting events  (dispatch.py)
   -> delivery: fan out to subscriptions, sign, POST, log    (delivery.py, sender.py,
                signing.py, ssrf.py, formatters.py, outcomes.py)
   -> retries:  backoff with jitter; the sweeper enqueues what is due and

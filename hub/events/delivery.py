@@ -1,12 +1,13 @@
 """Delivery jobs, run by ``codetether-hub worker``.
 
-``dispatch_event`` (one RQ job per event) fans the event out to the matching
-subscriptions and sends every first attempt in one batch: one transaction to
-create the deliveries, pooled keep-alive POSTs, one transaction to log the
-outcomes. ``run_attempt`` (one RQ job per retry or replay) sends one later
-attempt. Either way an attempt is claimed in the database first (attempt
-number + status compared and set), so a job that runs twice sends once, and
-the claim carries a lease: if the worker dies, the sweeper retries it.
+``dispatch_pending`` (one RQ job for whatever events are waiting, see
+``hub.events.dispatch``) fans each event out to the matching subscriptions
+and sends every first attempt in one batch: one transaction to create the
+deliveries, pooled keep-alive POSTs, one transaction to log the outcomes.
+``run_attempt`` (one RQ job per retry or replay) sends one later attempt.
+Either way an attempt is claimed in the database first (attempt number +
+status compared and set), so a job that runs twice sends once, and the claim
+carries a lease: if the worker dies, the sweeper retries it.
 """
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert, select
 
+from hub import jobs
 from hub.db import begin_write, db, new_id, utcnow
-from hub.events import formatters, signing
+from hub.events import dispatch, formatters, signing
 from hub.events.outcomes import record
 from hub.events.sender import Outcome, Post, for_config
 from hub.models import Delivery, Event, Subscription
@@ -73,12 +75,20 @@ def lease_seconds(config, count: int) -> float:
     return rounds * 5 * config["HUB_WEBHOOK_TIMEOUT"] + 1
 
 
-def dispatch_event(event_id: str) -> None:
-    """RQ job: deliver a committed event to every matching subscription."""
+DISPATCH_BATCH = 100  # events fanned out before their first attempts are sent
+
+
+def dispatch_pending() -> None:
+    """RQ job: deliver every committed, undispatched event to its matching
+    subscriptions, a batch of events at a time."""
     with job_context() as app:
-        planned = fan_out(event_id, app.config)
-        if planned:
-            send(planned, app)
+        dispatch.dispatch_started(jobs.connection(app))
+        while True:
+            taken, planned = fan_out(app.config)
+            if planned:
+                send(planned, app)
+            if taken < DISPATCH_BATCH:
+                return
 
 
 def run_attempt(delivery_id: str, number: int) -> None:
@@ -89,41 +99,46 @@ def run_attempt(delivery_id: str, number: int) -> None:
             send(planned, app)
 
 
-def matching_subscriptions(event: Event):
+def subscribed(subscription: Subscription, event: Event) -> bool:
+    """Does this live subscription of the event's user want the event?"""
     data = event.data or {}
-    # A hook made after the event (say, while Redis was down and the event
-    # waited for the sweeper) does not get it.
-    return select(Subscription).where(
-        Subscription.user_pk == event.user_pk, Subscription.event == event.type,
-        Subscription.created_at <= event.created_at,
-        Subscription.deleted_at.is_(None), Subscription.disabled_at.is_(None),
-        or_(Subscription.codebase_id.is_(None), Subscription.codebase_id == data.get("codebase_id")),
-        or_(Subscription.agent_type.is_(None), Subscription.agent_type == data.get("agent_type")),
-    ).order_by(Subscription.pk)
+    return (subscription.event == event.type
+            # A hook made after the event (say, while Redis was down and the
+            # event waited for the sweeper) does not get it.
+            and subscription.created_at <= event.created_at
+            and subscription.codebase_id in (None, data.get("codebase_id"))
+            and subscription.agent_type in (None, data.get("agent_type")))
 
 
-def fan_out(event_id: str, config) -> list[Planned]:
-    """Create the event's deliveries, claimed for their first attempt, and
-    mark the event dispatched, in one transaction."""
+def fan_out(config) -> tuple[int, list[Planned]]:
+    """Take up to DISPATCH_BATCH undispatched events, oldest first (skipping
+    any another job holds): create their deliveries, claimed for the first
+    attempt, and mark them dispatched, in one transaction. Returns how many
+    events it took, and the attempts to send in one batch (the lease covers
+    sending them all)."""
     begin_write()
-    event = db.session.scalar(select(Event).where(Event.id == event_id).with_for_update())
-    if event is None or event.dispatched_at is not None:
-        db.session.commit()
-        return []
-    subscriptions = list(db.session.scalars(matching_subscriptions(event)))
+    events = db.session.scalars(select(Event).where(Event.dispatched_at.is_(None)).order_by(Event.pk)
+                                .limit(DISPATCH_BATCH).with_for_update(skip_locked=True)).all()
+    live = db.session.scalars(select(Subscription).where(
+        Subscription.user_pk.in_({e.user_pk for e in events}), Subscription.event.in_({e.type for e in events}),
+        Subscription.deleted_at.is_(None), Subscription.disabled_at.is_(None)).order_by(Subscription.pk)).all() \
+        if events else []
+    matches = [(event, s) for event in events for s in live if s.user_pk == event.user_pk and subscribed(s, event)]
     now = utcnow()
-    lease_end = now + timedelta(seconds=lease_seconds(config, len(subscriptions)))
+    lease_end = now + timedelta(seconds=lease_seconds(config, len(matches)))
     rows = [{"id": new_id("dlv_"), "event_pk": event.pk, "subscription_pk": s.pk, "status": "sending",
              "attempts": 1, "schedule_start": 0, "next_attempt_at": lease_end, "created_at": now,
-             "updated_at": now} for s in subscriptions]
+             "updated_at": now} for event, s in matches]
     pks = []
     if rows:
         result = db.session.execute(insert(Delivery).returning(Delivery.pk, sort_by_parameter_order=True), rows)
         pks = [row[0] for row in result]
-    event.dispatched_at = now
+    for event in events:
+        event.dispatched_at = now
     db.session.commit()
-    return [Planned(pk, row["id"], 1, 0, s.pk, s.target_url, s.secret_sealed, s.format, event,
-                    bool(s.failure_count or s.failing_since)) for pk, row, s in zip(pks, rows, subscriptions)]
+    return len(events), [Planned(pk, row["id"], 1, 0, s.pk, s.target_url, s.secret_sealed, s.format, event,
+                                 bool(s.failure_count or s.failing_since))
+                         for pk, row, (event, s) in zip(pks, rows, matches)]
 
 
 def claim(delivery_id: str, number: int, config) -> list[Planned]:

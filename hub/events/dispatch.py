@@ -1,11 +1,14 @@
-"""After commit: put the committed events' dispatch jobs on RQ.
+"""After commit: make sure a dispatch job will see the committed events.
 
 Services record events in the outbox (``services/events.record``), which
-also lists them in ``session.info["hub_events"]``. Once the transaction
-commits, this hook enqueues one job per event, and the wake-up for waiting
-agent workers if the transaction asked for one (``hub.wakeups``), in one
-Redis round trip. If Redis is down the request still succeeds: the event
-stays undispatched in the database and the sweeper enqueues it later.
+also lists their ids in ``session.info["hub_events"]``. One dispatch job
+(``hub.events.delivery.dispatch_pending``) fans out every undispatched event
+it finds and sends their first attempts together, so a commit enqueues one
+only when none is waiting: the QUEUED flag says one is, and the job clears
+it before it reads the outbox. Most commits thus cost one Redis command, in
+the same round trip as the wake-up for waiting agent workers
+(``hub.wakeups``). If Redis is down the request still succeeds: the event
+stays undispatched in the database and the sweeper enqueues a dispatch job.
 """
 from __future__ import annotations
 
@@ -26,25 +29,28 @@ log = logging.getLogger(__name__)
 # Finished jobs vanish (the database keeps the outcome); failed ones are kept
 # a day for inspection. Our own timeouts bound a job well below the hour.
 JOB_OPTIONS = {"result_ttl": 0, "failure_ttl": 86400, "job_timeout": 3600}
-DISPATCH = "hub.events.delivery.dispatch_event"
+DISPATCH = "hub.events.delivery.dispatch_pending"
 ATTEMPT = "hub.events.delivery.run_attempt"
+# Set while a dispatch job waits to start. It lapses, so one left behind by
+# an enqueue that failed holds back the next ones only this long.
+QUEUED = "hub:events:dispatch-queued"
+QUEUED_SECONDS = 10
 
 
-def dispatch_job_id(event_id: str) -> str:
-    return f"dispatch-{event_id}"
+def enqueue_dispatch(queue: Queue | None = None) -> None:
+    """Queue a dispatch job (the caller knows none is waiting)."""
+    (queue or jobs.queue()).enqueue(DISPATCH, **JOB_OPTIONS)
+
+
+def dispatch_started(connection: redis.Redis) -> None:
+    """Called by the dispatch job before it reads the outbox: events
+    committed from now on queue the next run."""
+    connection.delete(QUEUED)
 
 
 def attempt_job_id(delivery_id: str, number: int) -> str:
     """One id per attempt: enqueueing an attempt twice cannot run it twice."""
     return f"attempt-{delivery_id}-{number}"
-
-
-def enqueue_dispatch(event_ids: list[str], queue: Queue | None = None, pipeline=None) -> None:
-    queue = queue or jobs.queue()
-    jobs_data = [Queue.prepare_data(DISPATCH, (event_id,), job_id=dispatch_job_id(event_id),
-                                    timeout=JOB_OPTIONS["job_timeout"], result_ttl=0,
-                                    failure_ttl=JOB_OPTIONS["failure_ttl"]) for event_id in event_ids]
-    queue.enqueue_many(jobs_data, pipeline=pipeline)
 
 
 def enqueue_attempt(delivery_id: str, number: int, queue: Queue | None = None) -> None:
@@ -83,13 +89,16 @@ def _after_commit(session) -> None:
     wake = wakeups.take_wakeup(session)
     if not ids and not wake:
         return
-    pipeline = jobs.connection().pipeline()
+    connection = jobs.connection()
+    pipeline = connection.pipeline(transaction=False)
     try:
         if ids:
-            enqueue_dispatch(ids, pipeline=pipeline)
+            pipeline.set(QUEUED, 1, nx=True, ex=QUEUED_SECONDS)
         if wake:
             wakeups.publish_wakeup(pipeline)
-        pipeline.execute()
+        none_queued = pipeline.execute()[0] if ids else False
+        if none_queued:
+            enqueue_dispatch()
     except redis.RedisError as error:
         if ids:
             log.warning("Redis unavailable (%s): %d event(s) left for the sweeper: %s",

@@ -32,6 +32,7 @@ from hub.models import Delivery, DeliveryAttempt, Event
 log = logging.getLogger(__name__)
 
 BATCH = 1000
+SWEEP_DISPATCH_JOB = "dispatch-swept"
 LOCK_KEY = "hub:sweeper:lock"
 LOST = "The worker stopped during this attempt (its lease ran out); retried."
 
@@ -79,8 +80,10 @@ def enqueue_due(app: Flask) -> dict:
         Delivery.status == "retrying", Delivery.next_attempt_at <= now).order_by(Delivery.next_attempt_at)
         .limit(BATCH)).all()
     db.session.commit()
-    events = sum(dispatch.ensure_job(queue, dispatch.dispatch_job_id(event_id), dispatch.DISPATCH,
-                                     (event_id,), stale, now) for event_id in undispatched)
+    # One dispatch job takes every waiting event; the fixed id keeps sweeps
+    # from queueing a second while the first waits or runs.
+    events = len(undispatched) if undispatched and dispatch.ensure_job(
+        queue, SWEEP_DISPATCH_JOB, dispatch.DISPATCH, (), stale, now) else 0
     retries = sum(dispatch.ensure_job(queue, dispatch.attempt_job_id(delivery_id, attempts + 1),
                                       dispatch.ATTEMPT, (delivery_id, attempts + 1), stale, now)
                   for delivery_id, attempts in due)

@@ -4,7 +4,7 @@ every event delivered."""
 import threading
 
 import pytest
-from standardwebhooks import Webhook
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from conftest import free_port, wait_for
 from events.fixtures import *  # noqa: F401,F403
@@ -16,7 +16,10 @@ from hub.embedded_redis import EmbeddedRedis
 def delivered_task_ids(receiver, path, secret):
     ids = set()
     for captured in receiver.received(path):
-        ids.add(Webhook(secret).verify(captured.body, captured.headers)["data"]["task_id"])
+        try:
+            ids.add(Webhook(secret).verify(captured.body, captured.headers)["data"]["task_id"])
+        except WebhookVerificationError:
+            pass  # cut off mid-body when the worker was killed: a receiver refuses it too
     return ids
 
 
