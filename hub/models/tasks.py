@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, String, Text, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from hub.db import db, utcnow
 from hub.models.codebases import Codebase
@@ -53,13 +53,15 @@ class Task(db.Model):
     worker_pk: Mapped[int | None] = mapped_column(ForeignKey("workers.pk", ondelete="SET NULL"))
     lease_expires_at: Mapped[datetime | None]
 
-    codebase: Mapped[Codebase] = relationship(lazy="joined")
-    conversation: Mapped[Conversation | None] = relationship(lazy="joined")
+    codebase: Mapped[Codebase] = relationship()
+    conversation: Mapped[Conversation | None] = relationship()
 
-    @property
-    def codebase_id(self) -> str:
-        return self.codebase.id
-
-    @property
-    def conversation_id(self) -> str | None:
-        return self.conversation.id if self.conversation else None
+    # The public ids every representation shows, read with the task itself:
+    # joining whole codebase and conversation rows into each task of a list
+    # cost more than the list's query. Neither changes after creation.
+    codebase_id: Mapped[str] = column_property(
+        select(Codebase.id).where(Codebase.pk == codebase_pk).correlate_except(Codebase).scalar_subquery(),
+        expire_on_flush=False)
+    conversation_id: Mapped[str | None] = column_property(
+        select(Conversation.id).where(Conversation.pk == conversation_pk).correlate_except(Conversation)
+        .scalar_subquery(), expire_on_flush=False)

@@ -54,11 +54,14 @@ def new_task(user: User, codebase, *, title: str, prompt: str, agent_type: str =
              model: str | None = None, priority: int = 0, conversation=None) -> Task:
     """A pending task, not yet in the database (``add_task`` adds it)."""
     now = utcnow()
-    return Task(id=new_id("task_"), user_pk=user.pk, codebase=codebase, codebase_pk=codebase.pk,
+    task = Task(id=new_id("task_"), user_pk=user.pk, codebase=codebase, codebase_pk=codebase.pk,
                 conversation=conversation, conversation_pk=conversation.pk if conversation else None,
                 title=title, prompt=prompt, status="pending", agent_type=agent_type or "build", model=model,
                 priority=priority or 0, retry_count=0, max_retries=current_app.config["HUB_TASK_MAX_RETRIES"],
                 created_at=now, updated_at=now)
+    set_committed_value(task, "codebase_id", codebase.id)  # read-only: what a query would load
+    set_committed_value(task, "conversation_id", conversation.id if conversation else None)
+    return task
 
 
 # A new task goes in as a plain insert, then joins the session as if loaded:
