@@ -134,8 +134,8 @@ class Hub:
 
         def stamp(session):
             now = time.time()
-            for ev in session.info.get("hub_events", []):
-                committed[ev.id] = now
+            for event_id in session.info.get("hub_events", []):
+                committed[event_id] = now
 
         sa_event.listen(Session, "after_commit", stamp, insert=True)  # runs before the enqueue hook
         try:

@@ -75,7 +75,11 @@ def lease_seconds(config, count: int) -> float:
     return rounds * 5 * config["HUB_WEBHOOK_TIMEOUT"] + 1
 
 
-DISPATCH_BATCH = 100  # events fanned out before their first attempts are sent
+# A batch's first attempts are sent together, under one lease: up to this
+# many events, and no more deliveries than SEND_BATCH (bar one event's own),
+# so a killed worker's batch comes back for retry within its lease.
+DISPATCH_BATCH = 100
+SEND_BATCH = 200
 
 
 def dispatch_pending() -> None:
@@ -84,10 +88,10 @@ def dispatch_pending() -> None:
     with job_context() as app:
         dispatch.dispatch_started(jobs.connection(app))
         while True:
-            taken, planned = fan_out(app.config)
+            more, planned = fan_out(app.config)
             if planned:
                 send(planned, app)
-            if taken < DISPATCH_BATCH:
+            if not more:
                 return
 
 
@@ -110,12 +114,12 @@ def subscribed(subscription: Subscription, event: Event) -> bool:
             and subscription.agent_type in (None, data.get("agent_type")))
 
 
-def fan_out(config) -> tuple[int, list[Planned]]:
-    """Take up to DISPATCH_BATCH undispatched events, oldest first (skipping
-    any another job holds): create their deliveries, claimed for the first
-    attempt, and mark them dispatched, in one transaction. Returns how many
-    events it took, and the attempts to send in one batch (the lease covers
-    sending them all)."""
+def fan_out(config) -> tuple[bool, list[Planned]]:
+    """Take a batch of undispatched events, oldest first (skipping any
+    another job holds): create their deliveries, claimed for the first
+    attempt, and mark them dispatched, in one transaction. Returns whether
+    more events may be waiting, and the attempts to send in one batch (the
+    lease covers sending them all)."""
     begin_write()
     events = db.session.scalars(select(Event).where(Event.dispatched_at.is_(None)).order_by(Event.pk)
                                 .limit(DISPATCH_BATCH).with_for_update(skip_locked=True)).all()
@@ -123,7 +127,14 @@ def fan_out(config) -> tuple[int, list[Planned]]:
         Subscription.user_pk.in_({e.user_pk for e in events}), Subscription.event.in_({e.type for e in events}),
         Subscription.deleted_at.is_(None), Subscription.disabled_at.is_(None)).order_by(Subscription.pk)).all() \
         if events else []
-    matches = [(event, s) for event in events for s in live if s.user_pk == event.user_pk and subscribed(s, event)]
+    more = len(events) == DISPATCH_BATCH
+    matches = []
+    for i, event in enumerate(events):
+        mine = [(event, s) for s in live if s.user_pk == event.user_pk and subscribed(s, event)]
+        if matches and len(matches) + len(mine) > SEND_BATCH:
+            events, more = events[:i], True  # the rest stay waiting for the next batch
+            break
+        matches += mine
     now = utcnow()
     lease_end = now + timedelta(seconds=lease_seconds(config, len(matches)))
     rows = [{"id": new_id("dlv_"), "event_pk": event.pk, "subscription_pk": s.pk, "status": "sending",
@@ -136,7 +147,7 @@ def fan_out(config) -> tuple[int, list[Planned]]:
     for event in events:
         event.dispatched_at = now
     db.session.commit()
-    return len(events), [Planned(pk, row["id"], 1, 0, s.pk, s.target_url, s.secret_sealed, s.format, event,
+    return more, [Planned(pk, row["id"], 1, 0, s.pk, s.target_url, s.secret_sealed, s.format, event,
                                  bool(s.failure_count or s.failing_since))
                          for pk, row, (event, s) in zip(pks, rows, matches)]
 

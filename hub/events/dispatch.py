@@ -37,9 +37,9 @@ QUEUED = "hub:events:dispatch-queued"
 QUEUED_SECONDS = 10
 
 
-def enqueue_dispatch(queue: Queue | None = None) -> None:
+def enqueue_dispatch() -> None:
     """Queue a dispatch job (the caller knows none is waiting)."""
-    (queue or jobs.queue()).enqueue(DISPATCH, **JOB_OPTIONS)
+    jobs.queue().enqueue(DISPATCH, **JOB_OPTIONS)
 
 
 def dispatch_started(connection: redis.Redis) -> None:
@@ -89,8 +89,7 @@ def _after_commit(session) -> None:
     wake = wakeups.take_wakeup(session)
     if not ids and not wake:
         return
-    connection = jobs.connection()
-    pipeline = connection.pipeline(transaction=False)
+    pipeline = jobs.connection().pipeline(transaction=False)
     try:
         if ids:
             pipeline.set(QUEUED, 1, nx=True, ex=QUEUED_SECONDS)
