@@ -89,17 +89,21 @@ class PlainDump:
 
     def dump(self, obj, *, many: bool | None = None):
         many = self.many if many is None else many
-        if obj is None or isinstance(obj if not many else next(iter(obj), None), Mapping):
+        if many and not isinstance(obj, list):
+            obj = list(obj)
+        if obj is None or isinstance(obj[0] if many and obj else obj, Mapping):
             return super().dump(obj, many=many)
         formats = self.__dict__.get("_formats") or self._find_formats()
         if many:
-            return [{key: fmt(getattr(item, attr, None), attr, item) for key, attr, fmt in formats}
-                    for item in obj]
-        return {key: fmt(getattr(obj, attr, None), attr, obj) for key, attr, fmt in formats}
+            return [{key: fmt(getattr(item, attr, None) if attr else None, name, item)
+                     for key, name, attr, fmt in formats} for item in obj]
+        return {key: fmt(getattr(obj, attr, None) if attr else None, name, obj) for key, name, attr, fmt in formats}
 
     def _find_formats(self) -> list:
-        self._formats = [(field.data_key or name, field.attribute or name, field._serialize)
-                         for name, field in self.fields.items() if not field.load_only]
+        """(output key, field name, attribute to read or None, the field's
+        formatting); Function fields read nothing, as in marshmallow."""
+        self._formats = [(field.data_key or name, name, (field.attribute or name) if field._CHECK_ATTRIBUTE else None,
+                          field._serialize) for name, field in self.fields.items() if not field.load_only]
         return self._formats
 
 

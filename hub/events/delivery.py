@@ -148,8 +148,8 @@ def fan_out(config) -> tuple[bool, list[Planned]]:
         event.dispatched_at = now
     db.session.commit()
     return more, [Planned(pk, row["id"], 1, 0, s.pk, s.target_url, s.secret_sealed, s.format, event,
-                                 bool(s.failure_count or s.failing_since))
-                         for pk, row, (event, s) in zip(pks, rows, matches)]
+                          bool(s.failure_count or s.failing_since))
+                  for pk, row, (event, s) in zip(pks, rows, matches)]
 
 
 def claim(delivery_id: str, number: int, config) -> list[Planned]:
