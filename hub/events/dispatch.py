@@ -95,8 +95,8 @@ def _after_commit(session) -> None:
             pipeline.set(QUEUED, 1, nx=True, ex=QUEUED_SECONDS)
         if wake:
             wakeups.publish_wakeup(pipeline)
-        none_queued = pipeline.execute()[0] if ids else False
-        if none_queued:
+        replies = pipeline.execute()
+        if ids and replies[0]:  # the flag was not set: no dispatch job is waiting
             enqueue_dispatch()
     except redis.RedisError as error:
         if ids:
