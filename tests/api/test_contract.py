@@ -34,7 +34,8 @@ def no_dns(monkeypatch):
 
 @pytest.fixture
 def auth_headers(make_user):
-    user = make_user("fuzz")
+    # Unlimited tier: on the free tier most cases would only meet the rate limit.
+    user = make_user("fuzz", tier="enterprise")
     user.create_task()
     user.post("/api/v1/messages", json={"message": "hi", "conversation_id": "thread-1"})
     return user.headers

@@ -28,13 +28,16 @@ def test_a_worker_killed_mid_delivery_loses_nothing(alice, receiver, start_worke
     receiver.plan("/a", Answer(hold=hold))  # the first request hangs until the worker is dead
     a = subscribe(alice, receiver, path="/a")
     b = subscribe(alice, receiver, path="/b")
-    doomed = start_worker()
+    # All 20 first attempts go out at once, so the dead worker's lease (one
+    # round of sends) runs out in seconds rather than five rounds.
+    wide = {"HUB_WEBHOOK_CONCURRENCY": "20"}
+    doomed = start_worker(**wide)
     task_ids = {alice.create_task(title=f"task {i}")["task_id"] for i in range(10)}
 
     receiver.wait_for(1, "/a")
     doomed.kill()  # SIGKILL, worker and anything it started
     hold.set()
-    start_worker()
+    start_worker(**wide)
 
     for hook, path in ((a, "/a"), (b, "/b")):
         wait_for(lambda: delivered_task_ids(receiver, path, hook["secret"]) >= task_ids, 30,
