@@ -6,12 +6,13 @@ from flask import Flask
 from hub import config as settings
 from hub.db import db
 from hub.errors import HubError, handle_hub_error
+from hub.flask_app import HubFlask
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app from the environment's settings, overridden by ``config``."""
     loaded = settings.load()
-    app = Flask(__name__, instance_path=loaded["HUB_INSTANCE_PATH"])
+    app = HubFlask(__name__, instance_path=loaded["HUB_INSTANCE_PATH"])
     app.config.update(loaded)
     if config:
         app.config.update(config)

@@ -1,4 +1,4 @@
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus
 
 import marshmallow as ma
 from flask import current_app, request
@@ -79,9 +79,9 @@ class Tasks(MethodView):
 
 def next_page_url(page: int) -> str:
     """This request's public URL with ``page`` replaced, the rest of the query as the caller wrote it."""
-    query = request.args.to_dict(flat=False)
-    query["page"] = [str(page)]
-    return f"{current_app.config['HUB_BASE_URL']}{request.path}?{urlencode(query, doseq=True)}"
+    kept = [part for part in request.query_string.decode("latin-1").split("&")
+            if part and unquote_plus(part.partition("=")[0]) != "page"]
+    return f"{current_app.config['HUB_BASE_URL']}{request.path}?{'&'.join([*kept, f'page={page}'])}"
 
 
 @blp.route("/tasks/<task_id>")
