@@ -18,7 +18,7 @@ class CookieSessions(SecureCookieSessionInterface):
     API calls (bearer tokens) never do."""
 
     def open_session(self, app, request):
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        if app.secret_key and self.get_cookie_name(app) not in request.environ.get("HTTP_COOKIE", ""):
             return self.session_class()
         return super().open_session(app, request)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from functools import lru_cache
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram,
@@ -81,7 +82,15 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _count_request(response):
         route = request.url_rule.rule if request.url_rule else "unmatched"
-        REQUESTS.labels(method=request.method, route=route, status=str(response.status_code)).inc()
+        count, seconds = _request_series(request.method, route, response.status_code)
+        count.inc()
         if "metrics_started" in g:
-            REQUEST_SECONDS.labels(route=route).observe(time.perf_counter() - g.metrics_started)
+            seconds.observe(time.perf_counter() - g.metrics_started)
         return response
+
+
+@lru_cache(maxsize=4096)
+def _request_series(method: str, route: str, status: int):
+    """The request counter and timer for these labels (prometheus-client's
+    own lookup checks the labels on every call)."""
+    return REQUESTS.labels(method=method, route=route, status=str(status)), REQUEST_SECONDS.labels(route=route)
