@@ -15,7 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import PY, ROOT, RUNS, gunicorn, summarize, wrk  # noqa: E402
+from bench.common import PY, ROOT, RUNS, WRK_SECONDS, gunicorn, summarize, wrk  # noqa: E402
 from hub.embedded_redis import EmbeddedRedis  # noqa: E402
 from bench.common import free_port  # noqa: E402
 
@@ -65,6 +65,9 @@ def seed_tasks(url: str, owners: list[str], count: int, new_users: bool = False)
 
 LOAD_STEPS = (1, 2, 4, 8, 16, 32)
 POLL = "/api/v1/tasks?status=completed&limit=3"  # what a Zapier trigger polls
+# Many short rounds rather than a few long ones (as bench/limiter.py).
+ROUNDS = int(os.environ.get("BENCH_API_ROUNDS", str(2 * RUNS)))
+ROUND_SECONDS = max(2, int(os.environ.get("BENCH_API_SECONDS", str(WRK_SECONDS // 2))))
 
 
 def prepare_hub_db(env: dict) -> str:
@@ -110,22 +113,35 @@ def run(database: str | None = None, floor_database: str | None = None, big_data
                 wrk(base + POLL, auth=a, seconds=3)
             wrk(floor + "/select", seconds=2)
             samples: dict[str, list] = {}
-            # Interleaved runs, so the floors and the hub see the same machine.
-            for _ in range(RUNS):
-                for name, url, kw in (
-                    ("hello", floor + "/hello", {}),
-                    ("floor_insert", floor + "/insert", {"method": "POST"}),
-                    ("create_task", hub + "/api/v1/tasks", {"method": "POST", "auth": auth,
-                                                           "body": {"title": "Bench", "prompt": "Do the thing"}}),
-                    ("floor_select", floor + "/select", {}),
-                    ("get_task", hub + f"/api/v1/tasks/{task_id}", {"auth": auth}),
-                    ("list_tasks", hub + POLL, {"auth": auth}),
-                    # Latency at the workers' own concurrency, where p99 shows
-                    # the query's cost rather than queueing.
-                    ("list_10k_c4", hub + POLL, {"auth": auth, "connections": 4}),
-                    ("list_1m_c4", big + POLL, {"auth": big_auth, "connections": 4}),
-                ):
-                    samples.setdefault(name, []).append(wrk(url, **kw))
+            reads = (("floor_select", floor + "/select", {}),
+                     ("get_task", hub + f"/api/v1/tasks/{task_id}", {"auth": auth}),
+                     ("list_tasks", hub + POLL, {"auth": auth}))
+            writes = (("floor_insert", floor + "/insert", {"method": "POST"}),
+                      ("create_task", hub + "/api/v1/tasks", {"method": "POST", "auth": auth,
+                                                             "body": {"title": "Bench", "prompt": "Do the thing"}}))
+            # Rounds of interleaved runs in a rotating order, reads before
+            # writes (a burst of inserts slows the next few seconds of reads,
+            # a cost that belongs to neither side). Each round's own hub/floor
+            # ratio is kept: the verdict is their median, so load from
+            # elsewhere on the machine moves both sides of a ratio alike.
+            for round_ in range(ROUNDS):
+                for group in (reads, writes):
+                    turn = round_ % len(group)
+                    for name, url, kw in group[turn:] + group[:turn]:
+                        samples.setdefault(name, []).append(wrk(url, seconds=ROUND_SECONDS, **kw))
+                samples.setdefault("hello", []).append(wrk(floor + "/hello", seconds=ROUND_SECONDS))
+                # Latency at the workers' own concurrency, where p99 shows
+                # the query's cost rather than queueing.
+                samples.setdefault("list_10k_c4", []).append(wrk(hub + POLL, auth=auth, connections=4,
+                                                                              seconds=ROUND_SECONDS))
+                samples.setdefault("list_1m_c4", []).append(wrk(big + POLL, auth=big_auth, connections=4,
+                                                                             seconds=ROUND_SECONDS))
+            rps = {name: [s["rps"] for s in runs] for name, runs in samples.items()}
+            results["paired"] = {
+                ratio: [h / f for h, f in zip(rps[hub_name], rps[floor_name])]
+                for ratio, hub_name, floor_name in (("create_vs_insert", "create_task", "floor_insert"),
+                                                    ("get_vs_select", "get_task", "floor_select"),
+                                                    ("list_vs_select", "list_tasks", "floor_select"))}
             results["throughput"] = {name: {"rps": summarize([s["rps"] for s in runs]),
                                             "p99_ms": summarize([s["p99_ms"] for s in runs]),
                                             "errors": sum(s["non_2xx"] + s["socket_errors"] for s in runs)}
@@ -143,14 +159,9 @@ def run(database: str | None = None, floor_database: str | None = None, big_data
 
 
 def ratios(r: dict) -> dict:
-    t = r["throughput"]
-    med = {k: v["rps"]["median"] for k, v in t.items()}
-    return {
-        "create_vs_insert": med["create_task"] / med["floor_insert"],
-        "get_vs_select": med["get_task"] / med["floor_select"],
-        "list_vs_select": med["list_tasks"] / med["floor_select"],
-        "list_p99_1m_vs_10k": r["list_p99_1m_ms"]["median"] / r["list_p99_10k_ms"]["median"],
-    }
+    """Medians of the rounds' own hub/floor ratios."""
+    return {**{name: summarize(values)["median"] for name, values in r["paired"].items()},
+            "list_p99_1m_vs_10k": r["list_p99_1m_ms"]["median"] / r["list_p99_10k_ms"]["median"]}
 
 
 if __name__ == "__main__":
