@@ -109,25 +109,26 @@ def _sqlite_begin(conn):
 def begin_write() -> None:
     """Start a writing transaction for the current session.
 
-    Ends any read-only transaction first (auth lookups open one), so the
-    write starts from a fresh snapshot. On SQLite this is BEGIN IMMEDIATE,
-    which serialises writers; PostgreSQL services lock rows as they need.
+    The write starts from what others committed before it. After a read
+    (every API write follows the auth lookup) it keeps the connection rather
+    than hand it back to the pool and take it again, a fifth of a create's
+    Python: SQLite swaps the read snapshot for BEGIN IMMEDIATE, which
+    serialises writers; PostgreSQL (read committed) reads each statement
+    afresh anyway, and services lock rows as they need. A transaction that
+    has written is committed first.
     """
     session = db.session()
-    if _only_read(session):
-        # Keep the connection rather than hand it back to the pool and take
-        # it again (a fifth of a create's Python): PostgreSQL reads each
-        # statement afresh anyway; SQLite swaps the snapshot for the lock.
+    if session.in_transaction() and not _has_written(session):
         connection = session.connection()
-        if connection.dialect.name != "sqlite":
-            return
-        _take_writer_lock(session)
-        try:
-            connection.exec_driver_sql("COMMIT")
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            _release_writer_lock(session)
-            raise
+        if connection.dialect.name == "sqlite":
+            _take_writer_lock(session)
+            try:
+                connection.exec_driver_sql("COMMIT")
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _release_writer_lock(session)
+                raise
+        session.info[_WRITING] = True
         return
     if session.in_transaction():
         session.commit()
@@ -137,14 +138,15 @@ def begin_write() -> None:
     except BaseException:
         _release_writer_lock(session)
         raise
+    session.info[_WRITING] = True
 
 
-def _only_read(session) -> bool:
-    """Is the session in a transaction that has only read (and the write
-    lock not yet taken)? Anything else commits the usual way first."""
-    return (session.in_transaction() and _LOCK not in session.info and not session.info.get("hub_events")
-            and not (session.new or session.dirty or session.deleted)
-            and not session.connection().get_execution_options().get("hub_write"))
+_WRITING = "hub_writing"
+
+
+def _has_written(session) -> bool:
+    return bool(session.info.get(_WRITING) or session.info.get("hub_events")
+                or session.new or session.dirty or session.deleted)
 
 
 # SQLite lets one writer in at a time and makes the others poll, sleeping up
@@ -177,6 +179,7 @@ def _release_writer_lock(session, *_args) -> None:
 def _transaction_ended(session, transaction) -> None:
     if transaction.parent is None:  # not a savepoint inside the write
         _release_writer_lock(session)
+        session.info.pop(_WRITING, None)
 
 
 # First among the after-commit hooks: the next writer need not wait for this

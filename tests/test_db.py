@@ -1,0 +1,30 @@
+"""hub.db.begin_write: a write that follows a read (every API write follows
+the auth lookup) starts from what others committed meanwhile."""
+from sqlalchemy import func, select, text, update
+
+from hub.db import begin_write, db
+from hub.models import User
+
+
+def test_a_write_after_a_read_sees_what_others_committed_meanwhile(app_ctx, alice):
+    count = select(func.count()).select_from(User)
+    before = db.session.scalar(count)  # the session now holds a read transaction
+    with db.engine.begin() as other:
+        other.execute(text("INSERT INTO users (username, tier, is_admin, created_at) "
+                           "VALUES ('bob', 'free', false, CURRENT_TIMESTAMP)"))
+    begin_write()
+    assert db.session.scalar(count) == before + 1
+    db.session.execute(update(User).where(User.username == "bob").values(tier="pro"))
+    db.session.commit()
+    with db.engine.connect() as other:
+        assert other.scalar(text("SELECT tier FROM users WHERE username = 'bob'")) == "pro"
+
+
+def test_a_second_begin_write_commits_the_first_write(app_ctx, alice):
+    db.session.scalar(select(User.pk))
+    begin_write()
+    db.session.execute(update(User).where(User.username == "alice").values(tier="pro"))
+    begin_write()  # a new transaction: the first write is committed, not lost
+    db.session.rollback()
+    with db.engine.connect() as other:
+        assert other.scalar(text("SELECT tier FROM users WHERE username = 'alice'")) == "pro"
