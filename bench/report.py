@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform
-import statistics
 from pathlib import Path
 
 import matplotlib
@@ -11,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from bench.common import GUNICORN_WORKERS  # noqa: E402
+from bench.common import GUNICORN_WORKERS, summarize  # noqa: E402
 
 
 def _med(stat: dict) -> float:
@@ -32,13 +31,13 @@ def api_rows(label: str, r: dict) -> list[dict]:
         ("list tasks (status=completed&limit=3) req/s", "list_tasks", "floor_select", "list_vs_select", 0.6),
     ):
         # The median of each round's own ratio (interleaved rounds).
-        rounds = sorted(r["paired"][paired])
-        ratio = statistics.median(rounds)
+        rounds = summarize(r["paired"][paired])
+        ratio = rounds["median"]
         rows.append({
             "what": f"{what} [{label}]",
             "measured": f"{_med(rps[hub]):.0f} ({_spread(rps[hub])})",
             "floor": f"{_med(rps[floor]):.0f} ({_spread(rps[floor])})",
-            "ratio": f"{ratio:.0%} ({rounds[0]:.0%}–{rounds[-1]:.0%})", "target": f">= {target:.0%} of floor",
+            "ratio": f"{ratio:.0%} ({rounds['min']:.0%}–{rounds['max']:.0%})", "target": f">= {target:.0%} of floor",
             "verdict": "OK" if ratio >= target else "MISS",
         })
     growth = _med(r["list_p99_1m_ms"]) / _med(r["list_p99_10k_ms"])
