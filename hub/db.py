@@ -121,9 +121,11 @@ def begin_write() -> None:
     if session.in_transaction() and not _has_written(session):
         connection = session.connection()
         if connection.dialect.name == "sqlite":
+            # The read ends before the queue for the lock: its holder then
+            # makes one call fewer while every other writer waits.
+            connection.exec_driver_sql("COMMIT")
             _take_writer_lock(session)
             try:
-                connection.exec_driver_sql("COMMIT")
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
             except BaseException:
                 _release_writer_lock(session)

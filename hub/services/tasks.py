@@ -47,28 +47,34 @@ def create_task(user: User, *, codebase_id: str | None = None, **fields) -> Task
     begin_write()
     add_task(user, task, payload)
     db.session.commit()
+    make_transient_to_detached(task)  # as if loaded: every column is set
+    db.session.add(task)
     return task
+
+
+# Every column, so that a new task, once inserted, holds what a load would.
+_COLUMNS = tuple(column.key for column in Task.__table__.columns if not column.primary_key)
+_UNSET = dict.fromkeys(_COLUMNS)
 
 
 def new_task(user: User, codebase, *, title: str, prompt: str, agent_type: str = "build",
              model: str | None = None, priority: int = 0, conversation=None) -> Task:
     """A pending task, not yet in the database (``add_task`` adds it)."""
     now = utcnow()
-    task = Task(id=new_id("task_"), user_pk=user.pk, codebase=codebase, codebase_pk=codebase.pk,
-                conversation=conversation, conversation_pk=conversation.pk if conversation else None,
-                title=title, prompt=prompt, status="pending", agent_type=agent_type or "build", model=model,
-                priority=priority or 0, retry_count=0, max_retries=current_app.config["HUB_TASK_MAX_RETRIES"],
-                created_at=now, updated_at=now)
+    task = Task(**{**_UNSET, "id": new_id("task_"), "user_pk": user.pk, "codebase_pk": codebase.pk,
+                   "conversation_pk": conversation.pk if conversation else None, "title": title,
+                   "prompt": prompt, "status": "pending", "agent_type": agent_type or "build", "model": model,
+                   "priority": priority or 0, "retry_count": 0,
+                   "max_retries": current_app.config["HUB_TASK_MAX_RETRIES"], "created_at": now,
+                   "updated_at": now}, codebase=codebase, conversation=conversation)
     set_committed_value(task, "codebase_id", codebase.id)  # read-only: what a query would load
     set_committed_value(task, "conversation_id", conversation.id if conversation else None)
     return task
 
 
-# A new task goes in as a plain insert, then joins the session as if loaded:
-# on SQLite the insert runs under the one write lock, where the ORM's flush
-# would cost three times the insert itself.
+# A plain insert, not the ORM's flush, which would cost three times the
+# insert itself: on SQLite it runs under the one write lock.
 _INSERT = Task.__table__.insert()
-_COLUMNS = tuple(column.key for column in Task.__table__.columns if not column.primary_key)
 
 
 def add_task(user: User, task: Task, payload: dict | None = None) -> Task:
@@ -77,12 +83,8 @@ def add_task(user: User, task: Task, payload: dict | None = None) -> Task:
     caller commits. ``payload``: the task as dumped, if the caller has it.
     Its codebase and conversation must already be in the database."""
     _check_concurrency(user)
-    row = {name: getattr(task, name) for name in _COLUMNS}
-    row["pk"] = db.session.execute(_INSERT, row).inserted_primary_key[0]
-    for name, value in row.items():  # as loaded: every column present, none pending
-        set_committed_value(task, name, value)
-    make_transient_to_detached(task)
-    db.session.add(task)
+    row = {name: task.__dict__[name] for name in _COLUMNS}
+    set_committed_value(task, "pk", db.session.execute(_INSERT, row).inserted_primary_key[0])
     events.record(user.pk, "task.created", payload or dump_task(task), task_id=task.id)
     wakeups.after_commit()
     return task
