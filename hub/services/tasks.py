@@ -78,10 +78,12 @@ _INSERT = Task.__table__.insert()
 
 
 def add_task(user: User, task: Task, payload: dict | None = None) -> Task:
-    """Insert a new task and its ``task.created`` event in the caller's
-    write transaction (Send Message adds its message and task together); the
-    caller commits. ``payload``: the task as dumped, if the caller has it.
-    Its codebase and conversation must already be in the database."""
+    """Insert a task from ``new_task`` and its ``task.created`` event in the
+    caller's write transaction (Send Message adds its message and task
+    together); the caller commits. ``payload``: the task as dumped, if the
+    caller has it. Its codebase and conversation must already be in the
+    database. The task stays out of the session: ``create_task`` adds it once
+    the commit has freed the lock."""
     _check_concurrency(user)
     row = {name: task.__dict__[name] for name in _COLUMNS}
     set_committed_value(task, "pk", db.session.execute(_INSERT, row).inserted_primary_key[0])
