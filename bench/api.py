@@ -51,11 +51,15 @@ def seed_tasks(url: str, owners: list[str], count: int, new_users: bool = False)
                 f"SELECT 'task_seed_' || :owner || '_' || n, :user_pk, :cb_pk, 'Seeded ' || n, 'p', 'completed', "
                 "'build', 0, 0, 3, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1.0, 'ok' "
                 f"FROM {source}"), {"count": count, "owner": owner, "user_pk": user_pk, "cb_pk": cb_pk})
-        if url.startswith("postgresql"):
-            conn.execute(sa.text("ANALYZE tasks"))
-        else:
+        if url.startswith("sqlite"):
             conn.execute(sa.text("ANALYZE"))
-    if url.startswith("sqlite"):
+    if url.startswith("postgresql"):
+        # Settle the bulk load now: left alone, autovacuum would vacuum the
+        # new rows and the checkpointer write them out during the rounds.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE tasks")
+            conn.exec_driver_sql("CHECKPOINT")
+    else:
         # A bulk load leaves a huge WAL that every reader must search; the
         # hub's own commits are small and checkpoint as they go.
         with engine.connect() as conn:
