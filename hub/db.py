@@ -118,7 +118,7 @@ def begin_write() -> None:
     has written is committed first.
     """
     session = db.session()
-    if session.in_transaction() and not _has_written(session):
+    if session.in_transaction() and not _has_written(session) and not session.info.get(_READING):
         connection = session.connection()
         if connection.dialect.name == "sqlite":
             # The read ends before the queue for the lock: its holder then
@@ -144,6 +144,21 @@ def begin_write() -> None:
 
 
 _WRITING = "hub_writing"
+_READING = "hub_reading"
+
+
+def begin_read() -> None:
+    """Let a read-only request's statements run without a transaction on
+    PostgreSQL: read committed gives each statement its own snapshot anyway,
+    so BEGIN and ROLLBACK were two round trips to the server that bought
+    nothing. Call before the request's first query; a ``begin_write`` later
+    in the request starts a real transaction. SQLite keeps its transaction:
+    there it is one snapshot for the request, and costs no round trip."""
+    session = db.session()
+    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    session.info[_READING] = True
 
 
 def _has_written(session) -> bool:
@@ -182,6 +197,7 @@ def _transaction_ended(session, transaction) -> None:
     if transaction.parent is None:  # not a savepoint inside the write
         _release_writer_lock(session)
         session.info.pop(_WRITING, None)
+        session.info.pop(_READING, None)
 
 
 # First among the after-commit hooks: the next writer need not wait for this

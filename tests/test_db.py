@@ -1,8 +1,10 @@
 """hub.db.begin_write: a write that follows a read (every API write follows
-the auth lookup) starts from what others committed meanwhile."""
+the auth lookup) starts from what others committed meanwhile; after
+begin_read (a GET's statements on PostgreSQL run without a transaction) it is
+still one transaction."""
 from sqlalchemy import func, select, text, update
 
-from hub.db import begin_write, db
+from hub.db import begin_read, begin_write, db
 from hub.models import User
 
 
@@ -28,3 +30,14 @@ def test_a_second_begin_write_commits_the_first_write(app_ctx, alice):
     db.session.rollback()
     with db.engine.connect() as other:
         assert other.scalar(text("SELECT tier FROM users WHERE username = 'alice'")) == "pro"
+
+
+def test_a_write_after_a_read_only_start_is_still_one_transaction(app_ctx, alice):
+    begin_read()
+    db.session.scalar(select(User.pk))
+    begin_write()
+    db.session.execute(update(User).where(User.username == "alice").values(tier="pro"))
+    db.session.execute(update(User).where(User.username == "alice").values(is_admin=True))
+    db.session.rollback()  # both changes go: neither was committed on its own
+    with db.engine.connect() as other:
+        assert other.execute(text("SELECT tier, is_admin FROM users WHERE username = 'alice'")).one() == ("free", False)

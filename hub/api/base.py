@@ -4,11 +4,13 @@ from __future__ import annotations
 from functools import wraps
 
 import marshmallow as ma
+from flask import request
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
 
 from hub import errors, idempotency
 from hub.auth import WORKER_SCOPE, authenticate, require_scope
+from hub.db import begin_read
 from hub.limits import tier_limit
 
 
@@ -61,6 +63,8 @@ class Blueprint(_Blueprint):
 
             @wraps(view)
             def wrapper(*args, **kwargs):
+                if request.method in ("GET", "HEAD"):
+                    begin_read()
                 require_scope(authenticate(), scope)
                 return limited(*args, **kwargs)
 
