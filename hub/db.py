@@ -115,7 +115,8 @@ def begin_write() -> None:
     Python: SQLite swaps the read snapshot for BEGIN IMMEDIATE, which
     serialises writers; PostgreSQL (read committed) reads each statement
     afresh anyway, and services lock rows as they need. A transaction that
-    has written is committed first.
+    has written is committed first, and a start without a transaction
+    (``begin_read``) is ended.
     """
     session = db.session()
     if session.in_transaction() and not _has_written(session) and not session.info.get(_READING):
