@@ -93,6 +93,7 @@ def _ping_if_idle(dbapi_conn, record, _proxy):
         cursor = dbapi_conn.cursor()
         cursor.execute("SELECT 1")
         cursor.close()
+        dbapi_conn.rollback()  # idle again, as checked in: a read-only request sets autocommit next
     except Exception as error:  # the driver's own error types vary
         raise exc.DisconnectionError(str(error)) from error  # the pool retries with a new connection
 

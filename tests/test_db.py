@@ -41,3 +41,11 @@ def test_a_write_after_a_read_only_start_is_still_one_transaction(app_ctx, alice
     db.session.rollback()  # both changes go: neither was committed on its own
     with db.engine.connect() as other:
         assert other.execute(text("SELECT tier, is_admin FROM users WHERE username = 'alice'")).one() == ("free", False)
+
+
+def test_a_get_on_a_connection_pinged_after_idling_answers(client, alice, monkeypatch):
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("hub.db"), "IDLE_PING_SECONDS", 0.0)  # every checkout pings, as after 5 s idle
+    for _ in range(2):
+        assert alice.get("/api/v1/me").status_code == 200
