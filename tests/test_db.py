@@ -1,7 +1,8 @@
 """hub.db.begin_write: a write that follows a read (every API write follows
 the auth lookup) starts from what others committed meanwhile; after
 begin_read (a GET's statements on PostgreSQL run without a transaction) it is
-still one transaction."""
+still one transaction. And the pool's idle-connection ping leaves a connection
+ready for begin_read."""
 from sqlalchemy import func, select, text, update
 
 from hub.db import begin_read, begin_write, db
@@ -46,6 +47,7 @@ def test_a_write_after_a_read_only_start_is_still_one_transaction(app_ctx, alice
 def test_a_get_on_a_connection_pinged_after_idling_answers(client, alice, monkeypatch):
     import importlib
 
-    monkeypatch.setattr(importlib.import_module("hub.db"), "IDLE_PING_SECONDS", 0.0)  # every checkout pings, as after 5 s idle
+    # Every checkout pings, as one does after 5 s idle.
+    monkeypatch.setattr(importlib.import_module("hub.db"), "IDLE_PING_SECONDS", 0.0)
     for _ in range(2):
         assert alice.get("/api/v1/me").status_code == 200
