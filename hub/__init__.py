@@ -27,8 +27,10 @@ def create_app(config: dict | None = None) -> Flask:
     Migrate(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
 
     from hub import api, events, health, limits, metrics, wakeups, web
+    from hub.auth import principals
 
     wakeups.install()
+    principals.install()
     events.init_app(app)
     metrics.init_app(app)
     app.register_blueprint(health.blp)

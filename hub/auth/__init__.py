@@ -6,6 +6,7 @@ Every ``/api/v1`` view is wrapped by ``Blueprint.auth(scope)``, which calls
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app, g, request
 
@@ -34,6 +35,7 @@ class Principal:
     scopes: frozenset[str]
     via: str  # "api_key" | "oauth" | "oidc"
     credential_id: str
+    expires_at: datetime | None = None  # when the credential itself expires
 
 
 def bearer_token() -> str | None:
@@ -52,14 +54,22 @@ def authenticate() -> Principal:
     token = bearer_token()
     if token is None:
         raise Unauthorized("Send 'Authorization: Bearer <token>' (an API key or an OAuth access token).", error="")
+    from hub.auth import principals
     from hub.services import accounts, oauth, workers
 
-    if token.startswith(accounts.API_KEY_PREFIX):
-        principal = accounts.principal_for_api_key(token)
+    if token.startswith((accounts.API_KEY_PREFIX, oauth.ACCESS_PREFIX)):
+        # The two kinds Zapier and scripts call with on every request.
+        digest = accounts.hash_secret(token)
+        principal, generation = principals.cache().lookup(digest)
+        if principal is None:
+            if token.startswith(accounts.API_KEY_PREFIX):
+                principal = accounts.principal_for_api_key(token)
+            else:
+                principal = oauth.principal_for_access_token(token)
+            if principal is not None:
+                principals.cache().keep(digest, principal, generation)
     elif token.startswith(workers.TOKEN_PREFIX):
         principal = workers.principal_for_token(token)
-    elif token.startswith(oauth.ACCESS_PREFIX):
-        principal = oauth.principal_for_access_token(token)
     elif token.count(".") == 2 and current_app.config.get("HUB_OIDC_AUDIENCE"):
         from hub.auth.oidc import principal_for_jwt
 

@@ -23,6 +23,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import event as sa_event
 
 from hub import jobs, wakeups
+from hub.auth import principals
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,8 @@ def ensure_job(queue: Queue, job_id: str, func: str, args: tuple, stale_after: f
 def _after_commit(session) -> None:
     ids = session.info.pop("hub_events", None) or []
     wake = wakeups.take_wakeup(session)
-    if not ids and not wake:
+    changed = principals.take_change(session)
+    if not ids and not wake and not changed:
         return
     pipeline = jobs.connection().pipeline(transaction=False)
     try:
@@ -95,6 +97,8 @@ def _after_commit(session) -> None:
             pipeline.set(QUEUED, 1, nx=True, ex=QUEUED_SECONDS)
         if wake:
             wakeups.publish_wakeup(pipeline)
+        if changed:
+            principals.publish_change(pipeline)
         replies = pipeline.execute()
         if ids and replies[0]:  # the flag was not set: no dispatch job is waiting
             enqueue_dispatch()
@@ -105,6 +109,9 @@ def _after_commit(session) -> None:
         if wake:
             log.warning("Redis unavailable (%s): waiting workers find the task at their next claim",
                         type(error).__name__)
+        if changed:
+            log.warning("Redis unavailable (%s): a changed credential is seen by other processes once they "
+                        "notice the outage, or within HUB_CREDENTIAL_CACHE_SECONDS", type(error).__name__)
     finally:
         pipeline.reset()
 

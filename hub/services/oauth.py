@@ -197,7 +197,8 @@ def principal_for_access_token(plain: str) -> Principal | None:
     row = db.session.scalar(_TOKEN_BY_HASH, {"access_hash": hash_secret(plain)})
     if row is None or row.revoked_at is not None or row.is_expired() or row.client.revoked_at is not None:
         return None
-    return Principal(user=row.user, scopes=frozenset(row.scope.split()), via="oauth", credential_id=row.id)
+    return Principal(user=row.user, scopes=frozenset(row.scope.split()), via="oauth", credential_id=row.id,
+                     expires_at=row.access_expires_at)
 
 
 def introspect(token: OAuthToken) -> dict:

@@ -1,0 +1,183 @@
+"""Each process remembers who recent API keys and OAuth access tokens belong
+to, so most requests skip the credential query (a quarter of a Zapier
+poll's cost; bench/README.md).
+
+A revoked credential must stop working at once in every process. Any commit
+that changes a user, an API key, an OAuth token or an OAuth client (through
+the ORM, row by row or in bulk) publishes on a Redis channel, in the same
+round trip as the commit's other messages (``hub.events.dispatch``), and
+empties its own process's cache. Each process reads that channel, without
+waiting, before every look-up, so a change is seen by the next request
+anywhere. While a process is not subscribed (Redis down, or just back) it
+remembers nothing. A change made outside the hub, in SQL, applies within
+HUB_CREDENTIAL_CACHE_SECONDS.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, replace
+
+import redis
+from flask import current_app, has_app_context
+from flask_sqlalchemy.session import Session
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from sqlalchemy import event as sa_event
+from sqlalchemy import inspect
+from sqlalchemy.orm import make_transient_to_detached
+
+from hub.auth import Principal
+from hub.db import db, utcnow
+from hub.models import ApiKey, OAuthClient, OAuthToken, User
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "hub:credentials:changed"
+WATCHED = (User, ApiKey, OAuthToken, OAuthClient)
+RESUBSCRIBE_SECONDS = 1.0
+_FLAG = "hub_credentials_changed"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    principal: Principal  # its ``user`` detached: merged into each request's session
+    until: float  # time.monotonic()
+
+
+class PrincipalCache:
+    def __init__(self, redis_url: str, max_age: float):
+        self._redis_url = redis_url
+        self._max_age = max_age
+        self._entries: dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+        self._pubsub = None
+        self._retry_at = 0.0
+        self._generation = 0
+
+    def lookup(self, digest: str) -> tuple[Principal | None, int | None]:
+        """The principal remembered for a credential's hash, bound to this
+        request's session; else None and the generation to ``keep`` with
+        (None: do not keep)."""
+        if self._max_age <= 0:
+            return None, None
+        with self._lock:
+            if not self._listening():
+                return None, None
+            entry = self._entries.get(digest)
+            generation = self._generation
+        if entry is None or entry.until < time.monotonic() or (
+                entry.principal.expires_at is not None and entry.principal.expires_at <= utcnow()):
+            return None, generation
+        return replace(entry.principal, user=db.session.merge(entry.principal.user, load=False)), None
+
+    def keep(self, digest: str, principal: Principal, generation: int | None) -> None:
+        """Remember a principal read from the database, unless a change was
+        announced since ``lookup`` (the read may predate it)."""
+        if generation is None or principal.user is None:
+            return
+        user = principal.user
+        snapshot = User(**{attr.key: getattr(user, attr.key) for attr in inspect(User).column_attrs})
+        make_transient_to_detached(snapshot)
+        entry = _Entry(replace(principal, user=snapshot), time.monotonic() + self._max_age)
+        with self._lock:
+            if self._listening() and generation == self._generation:
+                self._entries[digest] = entry
+
+    def clear(self) -> None:
+        with self._lock:
+            self._forget()
+
+    def _forget(self) -> None:
+        self._entries.clear()
+        self._generation += 1
+
+    def _listening(self) -> bool:
+        """Apply the announced changes; False when not subscribed (call
+        with the lock held)."""
+        if self._pubsub is None and not self._subscribe():
+            return False
+        try:
+            while (message := self._pubsub.get_message(timeout=0)) is not None:
+                if message["type"] == "message":
+                    self._forget()
+        except (redis.RedisError, OSError) as error:
+            log.warning("Redis unavailable (%s): credentials are checked in the database on every request",
+                        type(error).__name__)
+            self._close()
+            return False
+        return True
+
+    def _subscribe(self) -> bool:
+        if time.monotonic() < self._retry_at:
+            return False
+        # No retries: a dropped connection must surface here, not be quietly
+        # replaced by one that missed the messages sent meanwhile.
+        client = redis.Redis.from_url(self._redis_url, socket_connect_timeout=0.5, socket_timeout=0.5,
+                                      retry=Retry(NoBackoff(), 0))
+        self._pubsub = client.pubsub()
+        try:
+            self._pubsub.subscribe(CHANNEL)
+            confirmed = self._pubsub.get_message(timeout=0.5)  # changes count only from here
+            if not confirmed or confirmed["type"] != "subscribe":
+                raise redis.ConnectionError("no subscription confirmed")
+        except (redis.RedisError, OSError):
+            self._close()
+            return False
+        self._forget()
+        return True
+
+    def _close(self) -> None:
+        self._forget()
+        self._retry_at = time.monotonic() + RESUBSCRIBE_SECONDS
+        pubsub, self._pubsub = self._pubsub, None
+        try:
+            pubsub.close()
+        except (redis.RedisError, OSError):
+            pass
+
+
+def cache() -> PrincipalCache:
+    app = current_app
+    found = app.extensions.get("hub_principals")
+    if found is None:
+        found = app.extensions.setdefault("hub_principals", PrincipalCache(
+            app.config["REDIS_URL"], app.config["HUB_CREDENTIAL_CACHE_SECONDS"]))
+    return found
+
+
+# -- announcing changes ---------------------------------------------------
+
+def take_change(session) -> bool:
+    """After commit: whether it changed a credential; if so this process
+    forgets at once (the others when the announcement reaches them)."""
+    changed = session.info.pop(_FLAG, False)
+    if changed and has_app_context():
+        cache().clear()
+    return changed
+
+
+def publish_change(pipeline) -> None:
+    pipeline.publish(CHANNEL, "1")
+
+
+def _before_flush(session, _context, _instances) -> None:
+    if any(isinstance(obj, WATCHED) for obj in (*session.dirty, *session.deleted)):
+        session.info[_FLAG] = True
+
+
+def _orm_execute(state) -> None:
+    if (state.is_update or state.is_delete) and any(m.class_ in WATCHED for m in state.all_mappers):
+        state.session.info[_FLAG] = True
+
+
+def _rolled_back(session) -> None:
+    session.info.pop(_FLAG, None)
+
+
+def install() -> None:
+    if not sa_event.contains(Session, "before_flush", _before_flush):
+        sa_event.listen(Session, "before_flush", _before_flush)
+        sa_event.listen(Session, "do_orm_execute", _orm_execute)
+        sa_event.listen(Session, "after_rollback", _rolled_back)
