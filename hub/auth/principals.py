@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "hub:credentials:changed"
 WATCHED = (User, ApiKey, OAuthToken, OAuthClient)
 RESUBSCRIBE_SECONDS = 1.0
+MAX_ENTRIES = 5000  # a bound on memory: past it, start again
 _FLAG = "hub_credentials_changed"
 
 
@@ -83,6 +84,8 @@ class PrincipalCache:
         entry = _Entry(replace(principal, user=snapshot), time.monotonic() + self._max_age)
         with self._lock:
             if self._listening() and generation == self._generation:
+                if len(self._entries) >= MAX_ENTRIES:
+                    self._entries.clear()
                 self._entries[digest] = entry
 
     def clear(self) -> None:
