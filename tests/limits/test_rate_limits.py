@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from conftest import free_port
+from conftest import free_port, wait_for
 from hub.embedded_redis import EmbeddedRedis
 
 ROUTES = ("/api/v1/tasks", "/api/v1/me", "/api/v1/codebases")
@@ -128,3 +128,24 @@ def test_a_tier_with_several_limits_counts_each_and_reports_the_one_that_refused
     assert refused.json["limit"] == 3 and refused.json["window_seconds"] == 3600
     assert (refused.headers["RateLimit-Limit"], refused.headers["RateLimit-Remaining"]) == ("3", "0")
     assert 60 < int(refused.headers["Retry-After"]) <= 3600
+
+
+@pytest.fixture
+def short_window(monkeypatch, hub_env):
+    monkeypatch.setenv("HUB_TIER_RATE_LIMITS", "free=5/4second")
+
+
+def test_hits_older_than_the_window_stop_counting(short_window, hub_env, make_user):
+    import redis
+
+    user = make_user("wendy")
+    assert [r.headers["RateLimit-Remaining"] for r in hammer(user, 3)] == ["4", "3", "2"]
+    first_hits = time.time()
+    wait_for(lambda: time.time() > first_hits + 2, timeout=5, message="half the window to pass")
+    assert user.get("/api/v1/me").headers["RateLimit-Remaining"] == "1"  # keeps the key alive
+    wait_for(lambda: time.time() > first_hits + 4.1, timeout=5, message="the first hits to leave the window")
+    assert user.get("/api/v1/me").headers["RateLimit-Remaining"] == "3"
+    # The expired hits are gone from Redis, not just skipped: the list is the window.
+    store = redis.Redis.from_url(hub_env["REDIS_URL"])
+    (key,) = store.keys("*hub-limit-moving-window*")
+    assert store.llen(key) == 2
