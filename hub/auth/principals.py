@@ -15,6 +15,7 @@ HUB_CREDENTIAL_CACHE_SECONDS.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -54,6 +55,7 @@ class PrincipalCache:
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
         self._pubsub = None
+        self._pid = 0  # the subscribing process: a forked child must not read its parent's socket
         self._retry_at = 0.0
         self._generation = 0
 
@@ -99,6 +101,9 @@ class PrincipalCache:
     def _listening(self) -> bool:
         """Apply the announced changes; False when not subscribed (call
         with the lock held)."""
+        if self._pubsub is not None and self._pid != os.getpid():
+            self._pubsub = None
+            self._forget()
         if self._pubsub is None and not self._subscribe():
             return False
         try:
@@ -128,6 +133,7 @@ class PrincipalCache:
         except (redis.RedisError, OSError):
             self._close()
             return False
+        self._pid = os.getpid()
         self._forget()
         return True
 
