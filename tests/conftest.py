@@ -112,6 +112,15 @@ def hub_env(tmp_path, monkeypatch, database_url, redis_server):
 
 
 @pytest.fixture
+def own_redis(tmp_path, monkeypatch, hub_env):
+    """A Redis for this test alone, so stopping it spares the session's."""
+    server = EmbeddedRedis(tmp_path / "redis", port=free_port()).start()
+    monkeypatch.setenv("REDIS_URL", server.url)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def app(hub_env):
     from hub import create_app
 

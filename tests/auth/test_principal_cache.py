@@ -6,8 +6,7 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-from conftest import free_port, wait_for
-from hub.embedded_redis import EmbeddedRedis
+from conftest import wait_for
 
 
 @pytest.fixture
@@ -86,14 +85,6 @@ def test_a_change_made_in_sql_applies_within_the_cache_age(monkeypatch, hub_env,
     engine.dispose()
     wait_for(lambda: second.get("/api/v1/me", headers=alice.headers).status_code == 401, timeout=5,
              message="the revoked key to be refused")
-
-
-@pytest.fixture
-def own_redis(tmp_path, monkeypatch, hub_env):
-    server = EmbeddedRedis(tmp_path / "redis", port=free_port()).start()
-    monkeypatch.setenv("REDIS_URL", server.url)
-    yield server
-    server.stop()
 
 
 def test_with_redis_down_nothing_is_remembered_and_revocation_still_applies(own_redis, app, other, alice,

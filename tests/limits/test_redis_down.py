@@ -4,19 +4,8 @@ import logging
 
 import pytest
 
-from conftest import free_port
-from hub.embedded_redis import EmbeddedRedis
 
 TASK = {"title": "Fix the build", "prompt": "Make CI green"}
-
-
-@pytest.fixture
-def own_redis(tmp_path, monkeypatch, hub_env):
-    """A Redis for this test alone, so stopping it spares the session's."""
-    server = EmbeddedRedis(tmp_path / "redis", port=free_port()).start()
-    monkeypatch.setenv("REDIS_URL", server.url)
-    yield server
-    server.stop()
 
 
 @pytest.fixture
