@@ -59,15 +59,15 @@ def authenticate() -> Principal:
 
     if token.startswith((accounts.API_KEY_PREFIX, oauth.ACCESS_PREFIX)):
         # The two kinds Zapier and scripts call with on every request.
-        digest = accounts.hash_secret(token)
-        principal, generation = principals.cache().lookup(digest)
+        digest, remembered = accounts.hash_secret(token), principals.cache()
+        principal, generation = remembered.lookup(digest)
         if principal is None:
             if token.startswith(accounts.API_KEY_PREFIX):
                 principal = accounts.principal_for_api_key(token)
             else:
                 principal = oauth.principal_for_access_token(token)
             if principal is not None:
-                principals.cache().keep(digest, principal, generation)
+                remembered.keep(digest, principal, generation)
     elif token.startswith(workers.TOKEN_PREFIX):
         principal = workers.principal_for_token(token)
     elif token.count(".") == 2 and current_app.config.get("HUB_OIDC_AUDIENCE"):
