@@ -16,8 +16,8 @@ import time
 from functools import lru_cache, wraps
 from typing import NamedTuple
 
-from flask import Flask, current_app, g, has_app_context
-from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
+from flask import Flask, current_app, g
+from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 from limits.storage import RedisStorage
@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from hub.errors import body
+from hub.moving_window import BatchedMovingWindow
 
 log = logging.getLogger(__name__)
 
@@ -56,65 +57,6 @@ class _FailOpenLog(logging.LoggerAdapter):
             self.warning(msg + " (limits not enforced while Redis is unreachable): %s", *args, error)
 
 
-# limits' moving window (a list of hit timestamps per key, newest first, at
-# most `limit` long) acquired and counted in one script. Entries older than
-# the window can never count again, so they are popped from the old end
-# first: then the length is the count. Each pop happens once, so a request
-# costs about six O(1) commands, where the stock count binary-searched the
-# list with about a dozen LINDEXes, each O(n). Readers of the stock layout
-# see the same answers.
-ACQUIRE_AND_COUNT = """
-local key, timestamp = KEYS[1], tonumber(ARGV[1])
-local limit, expiry, amount = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local start = timestamp - expiry
-local oldest = redis.call('lindex', key, -1)
-while oldest and tonumber(oldest) < start do
-    redis.call('rpop', key)
-    oldest = redis.call('lindex', key, -1)
-end
-local count = redis.call('llen', key)
-local acquired = 0
-if count + amount <= limit then
-    local entries = {}
-    for i = 1, amount do entries[i] = timestamp end
-    for i = 1, #entries, 5000 do
-        redis.call('lpush', key, unpack(entries, i, math.min(i + 4999, #entries)))
-    end
-    redis.call('ltrim', key, 0, limit - 1)
-    redis.call('expire', key, expiry)
-    count, acquired = count + amount, 1
-end
-return {acquired, tostring(oldest or timestamp), count}
-"""
-
-
-class OneTripMovingWindow(MovingWindowRateLimiter):
-    """The moving window in one Redis round trip per request instead of two.
-
-    flask-limiter hits the limit, then asks the window again for the
-    RateLimit headers (``get_window_stats``): a second script call that cost
-    about as much as the first (the round trip, not Redis, is the cost; see
-    bench/limiter.py). Here the hit returns the window too, kept on ``g``
-    for the rest of the request."""
-
-    def __init__(self, storage: RedisStorage):
-        super().__init__(storage)
-        self._acquire_and_count = storage.get_connection().register_script(ACQUIRE_AND_COUNT)
-
-    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
-        key, expiry = item.key_for(*identifiers), item.get_expiry()
-        acquired, oldest, count = self._acquire_and_count(
-            [self.storage.prefixed_key(key)], [time.time(), item.amount, expiry, cost])
-        if has_app_context():
-            g.setdefault("hub_limit_windows", {})[key] = WindowStats(float(oldest) + expiry, item.amount - count)
-        return bool(acquired)
-
-    def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
-        windows = g.get("hub_limit_windows") if has_app_context() else None
-        window = windows.get(item.key_for(*identifiers)) if windows else None
-        return window or super().get_window_stats(item, *identifiers)
-
-
 class _Runtime(Limiter):
     def _check_request_limit(self, callable_name=None, in_middleware=True):
         """flask-limiter checks every request twice: in before_request (for
@@ -141,7 +83,7 @@ class HubLimiter(Limiter):
         runtime.logger = _FailOpenLog(log, {})
         runtime.init_app(app)
         if isinstance(runtime._limiter, MovingWindowRateLimiter) and isinstance(runtime.storage, RedisStorage):
-            runtime._limiter = OneTripMovingWindow(runtime.storage)
+            runtime._limiter = BatchedMovingWindow(runtime.storage, runtime.logger)
         app.extensions["hub_limiter"] = runtime
 
     @staticmethod
@@ -228,22 +170,26 @@ def _check_tier_limit() -> None:
     args = [_user_key(), TIER_SCOPE]
     if runtime._key_prefix:
         args.insert(0, runtime._key_prefix)
-    applied, breached = [], None
     try:
-        for item in items:  # shortest window first, stop at the first refusal
-            applied.append(RequestLimit(runtime, item, args, False, True))
-            if not runtime.limiter.hit(item, *args):
-                applied[-1].breached, breached = True, item
-                break
+        g.hub_tier_limit = item, _window, refused = _acquire(runtime.limiter, items, args)
     except Exception:
         if not runtime._swallow_errors:
             raise
         runtime.logger.exception("Failed to rate limit. Swallowing error")  # fail open
         return
-    runtime.context.view_rate_limits = applied
-    runtime.context.view_rate_limit = applied[-1] if breached else applied[0]
-    if breached:
-        raise RateLimitExceeded(_Breach(breached))
+    if refused:
+        raise RateLimitExceeded(_Breach(item))
+
+
+def _acquire(strategy, items: tuple[RateLimitItem, ...], args: list[str]) -> tuple[RateLimitItem, WindowStats, bool]:
+    """Hit each limit, shortest window first, until one refuses. The limit
+    to report (the refusing one, else the first), its window, and whether
+    it refused."""
+    if isinstance(strategy, BatchedMovingWindow):
+        return strategy.acquire(items, *args)
+    refused = next((item for item in items if not strategy.hit(item, *args)), None)
+    item = refused or items[0]
+    return item, strategy.get_window_stats(item, *args), refused is not None
 
 
 def storage_uri(redis_url: str) -> str:
@@ -287,23 +233,26 @@ def _headers(response):
     ``RateLimit-*`` set (reset in seconds). ``Retry-After`` on a 429 of the
     limit; another 4xx's own ``Retry-After`` (e.g. ``concurrency_limit``) is
     raised to the window's reset if that is later."""
-    current = current_app.extensions["hub_limiter"].current_limit
-    if current is None:  # no limit applied, or Redis unreachable (fail open)
-        return response
-    try:
-        window_reset, remaining = current.window  # kept from the hit: no second round trip
-    except Exception:
-        current_app.extensions["hub_limiter"].logger.exception("Failed to update rate limit headers")
-        return response
+    applied = g.get("hub_tier_limit")
+    if applied is None:  # not a tier limit: flask-limiter's own, per address
+        current = current_app.extensions["hub_limiter"].current_limit
+        if current is None:  # no limit applied, or Redis unreachable (fail open)
+            return response
+        try:
+            applied = current.limit, current.window, current.breached  # window kept from the hit
+        except Exception:
+            current_app.extensions["hub_limiter"].logger.exception("Failed to update rate limit headers")
+            return response
+    item, (window_reset, remaining), refused = applied
     now = int(time.time())
     reset_at = int(window_reset + 1)  # rounded up, as flask-limiter does
-    reset_in = min(current.limit.get_expiry(), max(0, reset_at - now))  # never more than the window
-    amount = str(current.limit.amount)
+    reset_in = min(item.get_expiry(), max(0, reset_at - now))  # never more than the window
+    amount = str(item.amount)
     headers = response.headers
     headers.extend([("X-RateLimit-Limit", amount), ("X-RateLimit-Remaining", str(remaining)),
                     ("X-RateLimit-Reset", str(reset_at)), ("RateLimit-Limit", amount),
                     ("RateLimit-Remaining", str(remaining)), ("RateLimit-Reset", str(reset_in))])
-    if response.status_code == 429 and current.breached:
+    if response.status_code == 429 and refused:
         headers["Retry-After"] = str(max(1, reset_in))
     elif response.status_code >= 400 and str(headers.get("Retry-After", "")).isdigit():
         headers["Retry-After"] = str(max(int(headers["Retry-After"]), reset_at - now))

@@ -1,0 +1,183 @@
+"""The per-user moving window on Redis, asked once every few requests
+instead of on every one.
+
+One Redis round trip costs a worker about half a millisecond under load
+(bench/limiter.py), more than the rest of a simple authenticated GET. So
+while a user has plenty left, a process admits a few of their requests
+itself: at most 1/SHARE of what was left at its last call to Redis, for at
+most a tenth of the window. Those hits reach Redis within RECORD_WITHIN
+seconds (a timer) or with the process's next call, whichever is first,
+stamped when recorded: later than served, so they count a little longer,
+never shorter. A refusal is always decided in Redis, on a count that holds
+every hit this process admitted; near the limit every request asks.
+
+What this trades: within one process counts and headers are exact. Across
+processes a burst can pass the limit by the hits others admitted and had
+not yet recorded, at most 1/SHARE of the remainder each, and a response's
+``RateLimit-Remaining`` does not see them.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+from flask import g, has_app_context
+from limits import RateLimitItem
+from limits.storage import RedisStorage
+from limits.strategies import MovingWindowRateLimiter
+from limits.util import WindowStats
+
+# limits' moving window (a list of hit timestamps per key, newest first, at
+# most `limit` long), for several keys in one call. Each key either acquires
+# (refused if it would pass the limit; after one refusal later keys are not
+# hit, as flask-limiter stops at the first) or records hits already served.
+# Entries older than the window can never count again, so they are popped
+# from the old end first: then the length is the count, in O(1) commands.
+# Readers of the stock layout (limits' own get_window_stats) see the same answers.
+SCRIPT = """
+local timestamp, replies, refused = tonumber(ARGV[1]), {}, false
+for i, key in ipairs(KEYS) do
+    local at = (i - 1) * 4 + 1
+    local limit, expiry = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
+    local amount, acquire = tonumber(ARGV[at + 3]), ARGV[at + 4] == '1'
+    local oldest = redis.call('lindex', key, -1)
+    while oldest and tonumber(oldest) < timestamp - expiry do
+        redis.call('rpop', key)
+        oldest = redis.call('lindex', key, -1)
+    end
+    local count, outcome = redis.call('llen', key), 1
+    if acquire and refused then
+        outcome = -1
+    elseif acquire and count + amount > limit then
+        outcome, refused = 0, true
+    elseif amount > 0 then
+        local entries = {}
+        for n = 1, amount do entries[n] = timestamp end
+        for n = 1, #entries, 5000 do
+            redis.call('lpush', key, unpack(entries, n, math.min(n + 4999, #entries)))
+        end
+        redis.call('ltrim', key, 0, limit - 1)
+        redis.call('expire', key, expiry)
+        count = math.min(count + amount, limit)
+    end
+    replies[#replies + 1] = outcome
+    replies[#replies + 1] = tostring(oldest or timestamp)
+    replies[#replies + 1] = count
+end
+return replies
+"""
+ACQUIRED, REFUSED = 1, 0
+
+
+@dataclass
+class _View:
+    """What this process learnt of one window at its last call to Redis."""
+
+    limit: int
+    count: int  # hits in the window then
+    reset: float  # when its oldest hit leaves the window
+    budget: int  # requests this process may still admit without asking
+    until: float  # budget void after this
+    used: int = 0  # admitted here since
+
+
+class BatchedMovingWindow(MovingWindowRateLimiter):
+    SHARE = 32
+    RECORD_WITHIN = 0.1  # seconds
+    MAX_VIEWS = 10_000
+
+    def __init__(self, storage: RedisStorage, logger):
+        super().__init__(storage)
+        self._script = storage.get_connection().register_script(SCRIPT)
+        self._logger = logger
+        self._lock = threading.Lock()
+        self._forget()
+
+    def _forget(self) -> None:
+        self._pid = os.getpid()  # a forked child starts afresh: its parent's hits are its parent's
+        self._views: dict[str, _View] = {}
+        self._unrecorded: dict[str, list] = {}  # key -> [hits, limit, expiry]
+        self._timer: threading.Timer | None = None
+
+    def acquire(self, items: tuple[RateLimitItem, ...], *identifiers: str) -> tuple[RateLimitItem, WindowStats, bool]:
+        """Hit every item, shortest window first, none after a refusal. The
+        limit to report (the one that refused, else the first), its window as
+        this hit left it, and whether it refused."""
+        keys = [item.key_for(*identifiers) for item in items]
+        now = time.time()
+        with self._lock:
+            if self._pid != os.getpid():
+                self._forget()
+            views = [self._views.get(key) for key in keys]
+            admitted = all(view and view.budget > 0 and view.until > now for view in views)
+            if admitted:
+                for key, item, view in zip(keys, items, views):
+                    view.budget -= 1
+                    view.used += 1
+                    self._unrecorded.setdefault(key, [0, item.amount, item.get_expiry()])[0] += 1
+                if self._timer is None:
+                    self._timer = threading.Timer(self.RECORD_WITHIN, self._record)
+                    self._timer.name, self._timer.daemon = "hub-limit-record", True
+                    self._timer.start()
+        if admitted:
+            view = views[0]
+            return items[0], WindowStats(view.reset, view.limit - view.count - view.used), False
+        results = self._call([(key, item, 1) for key, item in zip(keys, items)])
+        for item, (outcome, window) in zip(items, results):
+            if outcome == REFUSED:
+                return item, window, True
+        return items[0], results[0][1], False
+
+    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        """flask-limiter's own limits (per address): always asks Redis."""
+        key = item.key_for(*identifiers)
+        [(outcome, window)] = self._call([(key, item, cost)])
+        if has_app_context():
+            g.setdefault("hub_limit_windows", {})[key] = window
+        return outcome == ACQUIRED
+
+    def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
+        """The window as the hit left it (kept on ``g``): no second round trip."""
+        windows = g.get("hub_limit_windows") if has_app_context() else None
+        window = windows.get(item.key_for(*identifiers)) if windows else None
+        return window or super().get_window_stats(item, *identifiers)
+
+    def _record(self) -> None:
+        with self._lock:
+            self._timer = None
+        try:
+            self._call([])
+        except Exception:
+            self._logger.exception("Failed to record rate limit hits")  # they are dropped, as on a crash
+
+    def _call(self, acquiring: list[tuple[str, RateLimitItem, int]]) -> list[tuple[int, WindowStats]]:
+        """One script call: these hits, and every hit this process admitted
+        since its last call. Their outcomes and windows, in order; views
+        refreshed."""
+        with self._lock:
+            if self._pid != os.getpid():
+                self._forget()
+            unrecorded, self._unrecorded = self._unrecorded, {}
+        if not unrecorded and not acquiring:
+            return []
+        windows = [(key, hits, limit, expiry, 0) for key, (hits, limit, expiry) in unrecorded.items()]
+        windows += [(key, cost, item.amount, item.get_expiry(), 1) for key, item, cost in acquiring]
+        args = [time.time()]
+        for _key, amount, limit, expiry, acquire in windows:
+            args += [limit, expiry, amount, acquire]
+        replies = self._script([self.storage.prefixed_key(window[0]) for window in windows], args)
+        now = time.time()
+        views = {}
+        for (key, _amount, limit, expiry, _acquire), at in zip(windows, range(0, len(replies), 3)):
+            count = int(replies[at + 2])
+            views[key] = _View(limit, count, float(replies[at + 1]) + expiry, (limit - count) // self.SHARE,
+                               now + expiry / 10)
+        with self._lock:
+            if len(self._views) > self.MAX_VIEWS:
+                self._views.clear()
+            self._views.update(views)
+        outcomes = replies[3 * len(unrecorded)::3]
+        return [(int(outcome), WindowStats(views[key].reset, views[key].limit - views[key].count))
+                for outcome, (key, _item, _cost) in zip(outcomes, acquiring)]

@@ -1,0 +1,50 @@
+"""The tier limit asks Redis once every few requests while a user has
+plenty left (hub/moving_window.py): exact in one process, recorded for the
+others within a moment, and every refusal decided in Redis."""
+import copy
+
+import pytest
+import redis
+
+from conftest import wait_for
+
+
+@pytest.fixture
+def pro_64(monkeypatch, hub_env):
+    monkeypatch.setenv("HUB_TIER_RATE_LIMITS", "free=60/minute pro=64/minute")
+
+
+def script_calls(store) -> int:
+    return sum(v["calls"] for k, v in store.info("commandstats").items() if k.startswith("cmdstat_eval"))
+
+
+def window_length(store) -> int:
+    keys = store.keys("*hub-limit-moving-window*")
+    return store.llen(keys[0]) if keys else 0
+
+
+def test_one_process_asks_redis_for_a_few_requests_and_records_the_rest_within_a_moment(hub_env, make_user):
+    store = redis.Redis.from_url(hub_env["REDIS_URL"])
+    user = make_user("paula", tier="pro")
+    before = script_calls(store)
+    remaining = [user.get("/api/v1/me").headers["RateLimit-Remaining"] for _ in range(100)]
+    assert remaining == [str(300 - n) for n in range(1, 101)]  # exact, every header
+    assert script_calls(store) - before <= 20
+    wait_for(lambda: window_length(store) == 100, timeout=5, message="all 100 hits to be recorded in Redis")
+
+
+def test_another_process_sees_the_hits_and_the_limit_holds_across_processes(pro_64, hub_env, make_user):
+    from hub import create_app
+
+    store = redis.Redis.from_url(hub_env["REDIS_URL"])
+    here = make_user("paula", tier="pro")
+    there = copy.copy(here)
+    there.client = create_app({"TESTING": True}).test_client()  # another worker: its own limiter state
+
+    assert [here.get("/api/v1/me").status_code for _ in range(10)] == [200] * 10
+    wait_for(lambda: window_length(store) == 10, timeout=5, message="the first worker's hits to be recorded")
+    assert there.get("/api/v1/me").headers["RateLimit-Remaining"] == str(64 - 11)
+
+    statuses = [(here if n % 2 else there).get("/api/v1/me").status_code for n in range(60)]
+    assert statuses == [200] * 53 + [429] * 7
+    assert window_length(store) == 64
