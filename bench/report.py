@@ -63,7 +63,7 @@ def limiter_rows(r: dict) -> list[dict]:
         cpu = (f"; server CPU {_med(r['pro 300/minute']['server_cpu_us_per_request']):,.0f} vs "
                f"{_med(r['off']['server_cpu_us_per_request']):,.0f} µs/request")
     return [{
-        "what": f"authenticated GET /api/v1/me with the pro tier limit ({trips:.0f} Redis round trip/request) req/s",
+        "what": f"authenticated GET /api/v1/me with the pro tier limit ({trips:.2f} Redis calls/request) req/s",
         "measured": f"{_med(on):.0f} ({_spread(on)}){cpu}", "floor": f"{_med(off):.0f} ({_spread(off)}) limiter off",
         "ratio": f"{ratio['median']:.0%} ({ratio['min']:.0%}–{ratio['max']:.0%})", "target": ">= 75% of floor",
         "verdict": _ok(ratio["median"] >= 0.75 and r["pro 300/minute"]["non_2xx"] == 0),
