@@ -6,8 +6,9 @@ One hub, three gunicorns with the same settings, measured in turn: the limiter s
 (RATELIMIT_ENABLED=False), enterprise users (tier unlimited: flask-limiter
 runs, Redis is not asked), and pro users at 300/minute (moving window on
 Redis, asked once every few requests: hub/moving_window.py; headers on
-every response). Requests rotate over many pro users so none reaches its limit and each window list stays as short as a real
-user's; a 429 would show up as errors. Bare Flask "hello" is the floor.
+every response). Requests rotate over many pro users so none reaches its
+limit and each window list stays as short as a real user's; a 429 would
+show up as errors. Bare Flask "hello" is the floor.
 """
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from flask import Flask, current_app, g
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
-from limits.storage import RedisStorage
+from limits.storage import RedisClusterStorage, RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 from limits.util import WindowStats
 from redis.backoff import NoBackoff
@@ -82,7 +82,9 @@ class HubLimiter(Limiter):
         runtime._request_filters = self._request_filters
         runtime.logger = _FailOpenLog(log, {})
         runtime.init_app(app)
-        if isinstance(runtime._limiter, MovingWindowRateLimiter) and isinstance(runtime.storage, RedisStorage):
+        # Not on a Redis Cluster: one script call covers many users' keys (CROSSSLOT there).
+        if (isinstance(runtime._limiter, MovingWindowRateLimiter) and isinstance(runtime.storage, RedisStorage)
+                and not isinstance(runtime.storage, RedisClusterStorage)):
             runtime._limiter = BatchedMovingWindow(runtime.storage, runtime.logger)
         app.extensions["hub_limiter"] = runtime
 

@@ -6,15 +6,17 @@ One Redis round trip costs a worker about half a millisecond under load
 while a user has plenty left, a process admits a few of their requests
 itself: at most 1/SHARE of what was left at its last call to Redis, for at
 most a tenth of the window. Those hits reach Redis within RECORD_WITHIN
-seconds (a timer) or with the process's next call, whichever is first,
-stamped when recorded: later than served, so they count a little longer,
-never shorter. A refusal is always decided in Redis, on a count that holds
-every hit this process admitted; near the limit every request asks.
+seconds (a timer) or with the process's next call, stamped when recorded:
+later than served, so they count a little longer, never shorter. A refusal
+is always decided in Redis, on a count that holds every hit this process
+recorded; near the limit every request asks.
 
-What this trades: within one process counts and headers are exact. Across
-processes a burst can pass the limit by the hits others admitted and had
-not yet recorded, at most 1/SHARE of the remainder each, and a response's
-``RateLimit-Remaining`` does not see them.
+What this trades: one process never admits past the limit, and its
+``RateLimit-Remaining`` never says more is left than is (it can say less
+while hits leave the window between calls). Across processes a burst can
+pass the limit by the hits the others admitted and had not yet recorded, at
+most 1/SHARE of the remainder each. Hits admitted in the last moment before
+a process exits, or while Redis is unreachable, are never recorded.
 """
 from __future__ import annotations
 
@@ -86,13 +88,17 @@ class _View:
 class BatchedMovingWindow(MovingWindowRateLimiter):
     SHARE = 32
     RECORD_WITHIN = 0.1  # seconds
+    CALL_WAIT = 1.0  # seconds a request waits for another thread's call (~ the socket timeouts)
     MAX_VIEWS = 10_000
 
     def __init__(self, storage: RedisStorage, logger):
         super().__init__(storage)
         self._script = storage.get_connection().register_script(SCRIPT)
         self._logger = logger
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # views, unrecorded hits, timer
+        # One script call at a time per process, so that each reply counts
+        # every hit this process recorded before it.
+        self._calling = threading.Lock()
         self._forget()
 
     def _forget(self) -> None:
@@ -111,20 +117,16 @@ class BatchedMovingWindow(MovingWindowRateLimiter):
             if self._pid != os.getpid():
                 self._forget()
             views = [self._views.get(key) for key in keys]
-            admitted = all(view and view.budget > 0 and view.until > now for view in views)
-            if admitted:
+            if all(view and view.budget > 0 and view.until > now for view in views):
                 for key, item, view in zip(keys, items, views):
                     view.budget -= 1
                     view.used += 1
                     self._unrecorded.setdefault(key, [0, item.amount, item.get_expiry()])[0] += 1
                 if self._timer is None:
-                    self._timer = threading.Timer(self.RECORD_WITHIN, self._record)
-                    self._timer.name, self._timer.daemon = "hub-limit-record", True
-                    self._timer.start()
-        if admitted:
-            view = views[0]
-            return items[0], WindowStats(view.reset, view.limit - view.count - view.used), False
-        results = self._call([(key, item, 1) for key, item in zip(keys, items)])
+                    self._arm()
+                view = views[0]
+                return items[0], WindowStats(view.reset, view.limit - view.count - view.used), False
+        results = self._call([(key, item, 1) for key, item in zip(keys, items)], learn=True)
         for item, (outcome, window) in zip(items, results):
             if outcome == REFUSED:
                 return item, window, True
@@ -133,7 +135,7 @@ class BatchedMovingWindow(MovingWindowRateLimiter):
     def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
         """flask-limiter's own limits (per address): always asks Redis."""
         key = item.key_for(*identifiers)
-        [(outcome, window)] = self._call([(key, item, cost)])
+        [(outcome, window)] = self._call([(key, item, cost)], learn=False)
         if has_app_context():
             g.setdefault("hub_limit_windows", {})[key] = window
         return outcome == ACQUIRED
@@ -144,40 +146,60 @@ class BatchedMovingWindow(MovingWindowRateLimiter):
         window = windows.get(item.key_for(*identifiers)) if windows else None
         return window or super().get_window_stats(item, *identifiers)
 
+    def _arm(self) -> None:
+        timer = threading.Timer(self.RECORD_WITHIN, self._record)
+        timer.name, timer.daemon = "hub-limit-record", True
+        timer.start()
+        self._timer = timer
+
     def _record(self) -> None:
-        with self._lock:
-            self._timer = None
         try:
-            self._call([])
+            self._call([], learn=False)
         except Exception:
             self._logger.exception("Failed to record rate limit hits")  # they are dropped, as on a crash
+        finally:
+            with self._lock:  # one timer at a time: hits admitted meanwhile get the next
+                self._timer = None
+                if self._unrecorded and self._pid == os.getpid():
+                    self._arm()
 
-    def _call(self, acquiring: list[tuple[str, RateLimitItem, int]]) -> list[tuple[int, WindowStats]]:
+    def _call(self, acquiring: list[tuple[str, RateLimitItem, int]], learn: bool) -> list[tuple[int, WindowStats]]:
         """One script call: these hits, and every hit this process admitted
-        since its last call. Their outcomes and windows, in order; views
-        refreshed."""
-        with self._lock:
-            if self._pid != os.getpid():
-                self._forget()
-            unrecorded, self._unrecorded = self._unrecorded, {}
-        if not unrecorded and not acquiring:
-            return []
-        windows = [(key, hits, limit, expiry, 0) for key, (hits, limit, expiry) in unrecorded.items()]
-        windows += [(key, cost, item.amount, item.get_expiry(), 1) for key, item, cost in acquiring]
-        args = [time.time()]
-        for _key, amount, limit, expiry, acquire in windows:
-            args += [limit, expiry, amount, acquire]
-        replies = self._script([self.storage.prefixed_key(window[0]) for window in windows], args)
-        now = time.time()
-        views = {}
-        for (key, _amount, limit, expiry, _acquire), at in zip(windows, range(0, len(replies), 3)):
-            count = int(replies[at + 2])
-            views[key] = _View(limit, count, float(replies[at + 1]) + expiry, (limit - count) // self.SHARE,
-                               now + expiry / 10)
+        since its last call. Their outcomes and windows, in order. Views are
+        refreshed for the recorded keys, and for the acquired ones if
+        ``learn`` (tier limits; flask-limiter's per-address limits never
+        admit locally)."""
+        if not self._calling.acquire(timeout=self.CALL_WAIT):
+            raise TimeoutError("Redis has not answered this process's last rate limit call")
+        try:
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._forget()
+                unrecorded, self._unrecorded = self._unrecorded, {}
+            if not unrecorded and not acquiring:
+                return []
+            windows = [(key, hits, limit, expiry, 0) for key, (hits, limit, expiry) in unrecorded.items()]
+            windows += [(key, cost, item.amount, item.get_expiry(), 1) for key, item, cost in acquiring]
+            args = [time.time()]
+            for _key, amount, limit, expiry, acquire in windows:
+                args += [limit, expiry, amount, acquire]
+            replies = self._script([self.storage.prefixed_key(window[0]) for window in windows], args)
+            return self._learn(windows, replies, learn)
+        finally:
+            self._calling.release()
+
+    def _learn(self, windows: list[tuple], replies: list, learn: bool) -> list[tuple[int, WindowStats]]:
+        now, results = time.time(), []
         with self._lock:
             if len(self._views) > self.MAX_VIEWS:
                 self._views.clear()
-            self._views.update(views)
-        outcomes = replies[3 * len(unrecorded)::3]
-        return [(int(outcome), WindowStats(views[key].reset, views[key].limit - views[key].count))
-                for outcome, (key, _item, _cost) in zip(outcomes, acquiring)]
+            for (key, _amount, limit, expiry, acquire), at in zip(windows, range(0, len(replies), 3)):
+                count, reset = int(replies[at + 2]), float(replies[at + 1]) + expiry
+                # Hits admitted here while the call was out are not in its count.
+                since = self._unrecorded[key][0] if key in self._unrecorded else 0
+                if learn or not acquire:
+                    self._views[key] = _View(limit, count, reset, max(0, (limit - count) // self.SHARE - since),
+                                             now + expiry / 10, since)
+                if acquire:
+                    results.append((int(replies[at]), WindowStats(reset, limit - count - since)))
+        return results

@@ -3,10 +3,12 @@ plenty left (hub/moving_window.py): exact in one process, recorded for the
 others within a moment, and every refusal decided in Redis."""
 import copy
 
+import httpx
 import pytest
 import redis
 
 from conftest import wait_for
+from limits_http import live_url, parallel  # noqa: F401  (live_url is a fixture)
 
 
 @pytest.fixture
@@ -23,7 +25,11 @@ def window_length(store) -> int:
     return store.llen(keys[0]) if keys else 0
 
 
-def test_one_process_asks_redis_for_a_few_requests_and_records_the_rest_within_a_moment(hub_env, make_user):
+def test_one_process_asks_redis_for_a_few_requests_and_records_the_rest_within_a_moment(
+        hub_env, make_user, monkeypatch):
+    from hub.moving_window import BatchedMovingWindow
+
+    monkeypatch.setattr(BatchedMovingWindow, "RECORD_WITHIN", 1.0)  # the count below: requests' calls, not the timer's
     store = redis.Redis.from_url(hub_env["REDIS_URL"])
     user = make_user("paula", tier="pro")
     before = script_calls(store)
@@ -48,3 +54,10 @@ def test_another_process_sees_the_hits_and_the_limit_holds_across_processes(pro_
     statuses = [(here if n % 2 else there).get("/api/v1/me").status_code for n in range(60)]
     assert statuses == [200] * 53 + [429] * 7
     assert window_length(store) == 64
+
+
+def test_threads_of_one_process_each_get_their_own_remaining(app, live_url, make_user):  # noqa: F811
+    user = make_user("tina", tier="pro")
+    responses = parallel(40, lambda i: httpx.get(live_url + "/api/v1/me", headers=user.headers, timeout=60))
+    assert sorted(int(r.headers["RateLimit-Remaining"]) for r in responses) == list(range(260, 300))
+    assert user.get("/api/v1/me").headers["RateLimit-Remaining"] == "259"
