@@ -120,7 +120,10 @@ def begin_write() -> None:
     (``begin_read``) is ended.
     """
     session = db.session()
-    if session.in_transaction() and not _has_written(session) and not session.info.get(_READING):
+    # Whether a statement ran in this transaction: one begun only by merging
+    # remembered rows (credentials, codebases) has no read to end.
+    connected = session.info.get(_CONNECTED)
+    if connected and not _has_written(session) and not session.info.get(_READING):
         connection = session.connection()
         if connection.dialect.name == "sqlite":
             # The read ends before the queue for the lock: its holder then
@@ -134,7 +137,7 @@ def begin_write() -> None:
                 raise
         session.info[_WRITING] = True
         return
-    if session.in_transaction():
+    if connected:
         session.commit()
     _take_writer_lock(session)
     try:
@@ -147,6 +150,11 @@ def begin_write() -> None:
 
 _WRITING = "hub_writing"
 _READING = "hub_reading"
+_CONNECTED = "hub_connected"
+
+
+def _connected(session, _transaction, _connection) -> None:
+    session.info[_CONNECTED] = True
 
 
 def begin_read() -> None:
@@ -200,6 +208,7 @@ def _transaction_ended(session, transaction) -> None:
         _release_writer_lock(session)
         session.info.pop(_WRITING, None)
         session.info.pop(_READING, None)
+        session.info.pop(_CONNECTED, None)
 
 
 # First among the after-commit hooks: the next writer need not wait for this
@@ -207,3 +216,4 @@ def _transaction_ended(session, transaction) -> None:
 event.listen(Session, "after_commit", _release_writer_lock, insert=True)
 event.listen(Session, "after_rollback", _release_writer_lock, insert=True)
 event.listen(Session, "after_transaction_end", _transaction_ended)
+event.listen(Session, "after_begin", _connected)

@@ -140,7 +140,8 @@ class _Breach(NamedTuple):
 
 @lru_cache(maxsize=64)
 def _parsed(limit: str) -> tuple[RateLimitItem, ...]:
-    return tuple(sorted(parse_many(limit)))
+    """Shortest window first (limits' own order compares only the unit: 5/120second before 10/minute)."""
+    return tuple(sorted(parse_many(limit), key=lambda item: item.get_expiry()))
 
 
 def tier_limit(view):

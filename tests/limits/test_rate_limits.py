@@ -149,3 +149,13 @@ def test_hits_older_than_the_window_stop_counting(short_window, hub_env, make_us
     store = redis.Redis.from_url(hub_env["REDIS_URL"])
     (key,) = store.keys("*hub-limit-moving-window*")
     assert store.llen(key) == 2
+
+
+@pytest.fixture
+def mixed_units(monkeypatch, hub_env):
+    monkeypatch.setenv("HUB_TIER_RATE_LIMITS", "free=5/120second;10/minute")
+
+
+def test_several_limits_report_the_shortest_window_whatever_its_unit(mixed_units, make_user):
+    first = make_user("hana").get("/api/v1/me")
+    assert (first.headers["RateLimit-Limit"], first.headers["RateLimit-Remaining"]) == ("10", "9")
