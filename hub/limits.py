@@ -148,11 +148,11 @@ def tier_limit(view):
     """One bucket per user across every authenticated route, applied by
     ``Blueprint.auth`` after the caller is known.
 
-    The counting is flask-limiter's (its runtime, storage, strategy, key
-    layout, 429 and headers); only the per-request glue is ours: its
-    decorator resolves every declared limit, exemption and hint on each
-    request, evaluating the tier twice, which cost about as much as the
-    Redis round trip itself (bench/limiter.py, "unlimited tier")."""
+    flask-limiter's runtime, storage and key layout, with the hub's moving
+    window strategy (hub/moving_window.py); the per-request glue is ours:
+    flask-limiter's decorator resolves every declared limit, exemption and
+    hint on each request, evaluating the tier twice, which cost about as
+    much as a Redis round trip (bench/limiter.py, "unlimited tier")."""
 
     @wraps(view)
     def limited(*args, **kwargs):
@@ -174,12 +174,13 @@ def _check_tier_limit() -> None:
     if runtime._key_prefix:
         args.insert(0, runtime._key_prefix)
     try:
-        g.hub_tier_limit = item, _window, refused = _acquire(runtime.limiter, items, args)
+        item, window, refused = _acquire(runtime.limiter, items, args)
     except Exception:
         if not runtime._swallow_errors:
             raise
         runtime.logger.exception("Failed to rate limit. Swallowing error")  # fail open
         return
+    g.hub_tier_limit = item, window, refused  # for _headers
     if refused:
         raise RateLimitExceeded(_Breach(item))
 
