@@ -23,6 +23,10 @@ class User(db.Model):
     tier: Mapped[str] = mapped_column(String(20), default="free")
     is_admin: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Bumped to end every web session of the user (sign-out, password change, disable).
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A disabled user signs in nowhere and its credentials stop working.
+    disabled_at: Mapped[datetime | None]
 
 
 class ApiKey(db.Model):

@@ -1,4 +1,6 @@
 """Migrations build the schema the models describe, in one linear chain."""
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -33,3 +35,11 @@ def test_downgrade_to_base_and_up_again(app):
         upgrade()
         with db.engine.connect() as conn:
             assert MigrationContext.configure(conn).get_current_revision() == script_directory(app).get_current_head()
+
+
+def test_file_numbers_follow_the_chain(app):
+    """A newcomer reads the folder in order: 0001, 0002, … is the order they run in."""
+    with app.app_context():
+        chain = list(reversed(list(script_directory(app).walk_revisions())))
+    numbers = [int(Path(rev.path).name[:4]) for rev in chain]
+    assert numbers == list(range(1, len(chain) + 1)), [Path(rev.path).name for rev in chain]
