@@ -64,6 +64,14 @@ def set_tier(username: str, tier: str) -> User:
     return user
 
 
+def end_sessions(user: User) -> None:
+    """End every web session of ``user`` (sign-out, password change, disable):
+    a session cookie carries the generation it was signed in under."""
+    begin_write()
+    user.session_generation = (user.session_generation or 0) + 1
+    db.session.commit()
+
+
 def check_password(username: str, password: str) -> User | None:
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None or not user.password_hash:
