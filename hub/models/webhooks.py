@@ -40,6 +40,10 @@ class Subscription(db.Model):
     agent_type: Mapped[str | None] = mapped_column(String(20))
     format: Mapped[str] = mapped_column(String(40), default="standard")
     secret_sealed: Mapped[str] = mapped_column(Text)
+    # The app whose OAuth token subscribed (None: an API key or the
+    # dashboard): disconnecting that app deletes its subscriptions.
+    oauth_client_pk: Mapped[int | None] = mapped_column(ForeignKey("oauth_clients.pk", ondelete="SET NULL"),
+                                                        index=True)
     failure_count: Mapped[int] = mapped_column(default=0)
     failing_since: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
