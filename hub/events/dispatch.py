@@ -91,7 +91,8 @@ def _after_commit(session) -> None:
     changed = principals.take_change(session)
     if not ids and not wake and not changed:
         return
-    pipeline = jobs.connection().pipeline(transaction=False)
+    connection = jobs.connection()
+    pipeline = connection.pipeline(transaction=False)
     try:
         if ids:
             pipeline.set(QUEUED, 1, nx=True, ex=QUEUED_SECONDS)
@@ -100,6 +101,15 @@ def _after_commit(session) -> None:
         if changed:
             principals.publish_change(pipeline)
         replies = pipeline.execute()
+        if changed:
+            # Redis answers a PUBLISH before it writes the message to the
+            # subscribers (the same turn of its loop, but the publisher's
+            # reply goes first). Once a second round trip returns, that turn
+            # is over: every process holds the announcement, so the next
+            # request anywhere, even one this commit's caller makes at once,
+            # sees the change. Credential changes are rare; the cost is one
+            # round trip on them.
+            connection.ping()
         if ids and replies[0]:  # the flag was not set: no dispatch job is waiting
             enqueue_dispatch()
     except redis.RedisError as error:

@@ -95,3 +95,18 @@ def test_with_redis_down_nothing_is_remembered_and_revocation_still_applies(own_
     run("api-keys", "revoke", alice.key_id)
     assert other.get("/api/v1/me", headers=alice.headers).status_code == 401
     assert any("credentials are checked in the database" in r.getMessage() for r in caplog.records)
+
+
+def test_every_change_is_seen_by_the_very_next_request_elsewhere(app, other, alice):
+    """Redis answers the announcing process before it writes the announcement
+    to the other subscribers: the commit must not return before they have
+    it, or a request made right after it can still be served from memory."""
+    from hub.services import accounts
+
+    limits = {"free": "60", "pro": "300"}
+    with app.app_context():
+        for i in range(300):
+            tier = ("pro", "free")[i % 2]
+            accounts.set_tier("alice", tier)
+            seen = other.get("/api/v1/me", headers=alice.headers).headers["RateLimit-Limit"]
+            assert seen == limits[tier], f"change {i + 1}: the other process still had the old tier"
