@@ -7,6 +7,7 @@ import socket
 import pytest
 
 from events.fixtures import *  # noqa: F401,F403
+from events.fixtures import deliveries, subscribe
 from hub.events import ssrf
 from hub.events.sender import Post, Sender
 
@@ -110,3 +111,30 @@ def test_the_allowlist_lets_chosen_networks_through(resolver):
     assert ipaddress.ip_address(mapped).ipv4_mapped == ipaddress.ip_address("127.0.0.1")
     with pytest.raises(ssrf.Refused):
         ssrf.check("http://10.0.0.1/x", "127.0.0.0/8")
+
+
+
+def test_the_workers_sender_checks_a_name_again_on_every_batch(app, alice, receiver, monkeypatch):
+    """The sender a worker keeps for its life (``sender.for_config``) resolves
+    and checks a name anew for each batch, on the real sending path
+    (``dispatch_pending``, as the RQ job runs it): a name that rebinds to a
+    private address between two batches is refused on the second, before
+    any connection."""
+    from hub.events.delivery import dispatch_pending
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+    monkeypatch.setitem(DNS, "rebind.example", ["127.0.0.1"])  # allowed here: HUB_WEBHOOK_ALLOW_NETWORKS
+    hook = subscribe(alice, receiver, target_url=f"http://rebind.example:{receiver.port}/h")
+    alice.create_task(title="first")
+    with app.app_context():
+        dispatch_pending()
+    assert len(receiver.received("/h")) == 1
+
+    monkeypatch.setitem(DNS, "rebind.example", ["10.0.0.5"])
+    alice.create_task(title="second")
+    with app.app_context():
+        dispatch_pending()
+    assert len(receiver.received("/h")) == 1  # nothing reached the old address
+    latest = deliveries(alice, hook["id"])[0]
+    assert latest["status"] == "retrying" and latest["attempt_log"][0]["status_code"] is None
+    assert "resolves to 10.0.0.5, a private address" in latest["attempt_log"][0]["error"]
