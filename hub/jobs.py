@@ -9,7 +9,12 @@ import redis
 from flask import Flask, current_app
 from rq import Queue, SimpleWorker
 
+from hub.logs import Fault, FaultFilter
+
 log = logging.getLogger(__name__)
+# A delivery worker's Redis outage, met by its RQ loop, its sweeper and RQ's
+# own retries: logged when it starts, every 30 s, and when it clears.
+REDIS_DOWN = Fault(log, "worker: Redis unavailable")
 
 QUEUE_NAMES = ("deliveries",)
 
@@ -38,6 +43,9 @@ def run_worker(app: Flask) -> None:
     """
     from hub.events.sweeper import Sweeper
 
+    rq_log = logging.getLogger("rq.worker")
+    if not any(isinstance(f, FaultFilter) for f in rq_log.filters):
+        rq_log.addFilter(FaultFilter(REDIS_DOWN, "could not connect to Redis instance"))
     sweeper = Sweeper(app)
     sweeper.start()
     try:
@@ -48,7 +56,7 @@ def run_worker(app: Flask) -> None:
                 log.info("worker listening on %s", ", ".join(QUEUE_NAMES))
                 worker.work(logging_level="WARNING")
             except redis.RedisError as error:
-                log.warning("worker lost Redis (%s); starting again", type(error).__name__)
+                REDIS_DOWN.happened("the worker starts again", error)
             if worker is not None and _stopping(worker):
                 break
             time.sleep(1)

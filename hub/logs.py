@@ -5,12 +5,18 @@ or is made here, and is echoed in the response header so a person can quote
 it. Credentials never reach a log line: a filter scrubs anything shaped like
 an API key, a bearer token, or a secret-looking query parameter, as a last
 line of defence behind code that never logs them in the first place.
+
+A fault that repeats while it lasts (Redis or the database down) is logged
+through ``Fault``: when it starts, in a summary at most every 30 s, and when
+it clears, however many requests or loop turns meet it.
 """
 from __future__ import annotations
 
 import logging
 import re
 import sys
+import threading
+import time
 import uuid
 
 from flask import Flask, g, has_request_context, request
@@ -58,6 +64,77 @@ class JsonLineFormatter(JsonFormatter):
 class TextFormatter(logging.Formatter):
     def formatException(self, ei) -> str:
         return redact(super().formatException(ei))
+
+
+class Fault:
+    """The log of a fault that repeats while it lasts (Redis or the database
+    down): a line when it starts, a summary at most every ``every`` seconds
+    while it lasts, and a line when it clears, instead of a line (or a
+    traceback) every time a loop or a request meets it. Thread-safe; one
+    instance per kind of fault, per process.
+
+        REDIS_DOWN = Fault(log, "Redis unavailable")
+        try: ...; REDIS_DOWN.cleared()
+        except redis.RedisError as error: REDIS_DOWN.happened("events left for the sweeper", error)
+    """
+
+    def __init__(self, logger: logging.Logger, name: str, every: float = 30.0, clock=time.monotonic):
+        self.logger, self.name, self.every, self.clock = logger, name, every, clock
+        self.lock = threading.Lock()
+        self.since: float | None = None  # when it started; None while all is well
+        self.count = 0  # occurrences since the last line
+        self.total = 0
+        self.logged_at = 0.0
+
+    def happened(self, detail: str = "", error: BaseException | None = None, exc_info: bool = False) -> None:
+        """One more occurrence. ``error`` is named; ``exc_info`` adds its
+        traceback to the first line only."""
+        what = f"{self.name} ({type(error).__name__})" if error is not None else self.name
+        what += f": {detail}" if detail else ""
+        with self.lock:
+            now = self.clock()
+            self.total += 1
+            if self.since is None:
+                self.since, self.logged_at, self.count = now, now, 0
+                self.logger.warning("%s", what, exc_info=error if exc_info and error is not None else None)
+                return
+            self.count += 1
+            if now - self.logged_at < self.every:
+                return
+            self.logger.warning("%s; still failing after %.0f s, %d more time(s) in the last %.0f s",
+                                what, now - self.since, self.count, now - self.logged_at)
+            self.logged_at, self.count = now, 0
+
+    def cleared(self) -> None:
+        """It works again (cheap when it never failed)."""
+        if self.since is None:
+            return
+        with self.lock:
+            if self.since is None:
+                return
+            self.logger.warning("%s: cleared after %.0f s (%d occurrence(s))", self.name,
+                                self.clock() - self.since, self.total)
+            self.since, self.count, self.total = None, 0, 0
+
+    @property
+    def failing(self) -> bool:
+        return self.since is not None
+
+
+class FaultFilter(logging.Filter):
+    """Routes a library's lines about a repeating fault (RQ's "could not
+    connect to Redis instance ... retrying", every second or two) through
+    ``fault`` instead of letting each one through."""
+
+    def __init__(self, fault: Fault, contains: str):
+        super().__init__()
+        self.fault, self.contains = fault, contains
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.contains not in record.getMessage():
+            return True
+        self.fault.happened(self.contains)
+        return False
 
 
 def configure(level: str = "INFO", fmt: str = "json") -> None:

@@ -17,8 +17,11 @@ from flask_sqlalchemy.session import Session
 from sqlalchemy import event as sa_event
 
 from hub.db import db
+from hub.logs import Fault
 
 log = logging.getLogger(__name__)
+# Every claim during a Redis outage meets it: logged when it starts and clears.
+REDIS_DOWN = Fault(log, "Redis unavailable: claims poll instead of waiting")
 
 CHANNEL = "hub:tasks:pending"
 RELEASE = b"release"  # the hub is stopping: waiting claims answer "no task" now
@@ -74,8 +77,9 @@ class Waiter:
         try:
             self.pubsub = _redis().pubsub(ignore_subscribe_messages=True)
             self.pubsub.subscribe(CHANNEL)
+            REDIS_DOWN.cleared()
         except redis.RedisError as error:
-            log.warning("Redis unavailable (%s): claims poll instead of waiting", type(error).__name__)
+            REDIS_DOWN.happened(error=error)
             self.close()
 
     def wait(self, seconds: float) -> bool:

@@ -24,8 +24,11 @@ from sqlalchemy import event as sa_event
 
 from hub import jobs, wakeups
 from hub.auth import principals
+from hub.logs import Fault
 
 log = logging.getLogger(__name__)
+# Every commit during a Redis outage meets it: one line when it starts.
+REDIS_DOWN = Fault(log, "Redis unavailable after a commit")
 
 # Finished jobs vanish (the database keeps the outcome); failed ones are kept
 # a day for inspection. Our own timeouts bound a job well below the hour.
@@ -112,16 +115,17 @@ def _after_commit(session) -> None:
             connection.ping()
         if ids and replies[0]:  # the flag was not set: no dispatch job is waiting
             enqueue_dispatch()
+        REDIS_DOWN.cleared()
     except redis.RedisError as error:
+        left = []
         if ids:
-            log.warning("Redis unavailable (%s): %d event(s) left for the sweeper: %s",
-                        type(error).__name__, len(ids), ", ".join(ids))
+            left.append(f"{len(ids)} event(s) left for the sweeper")
         if wake:
-            log.warning("Redis unavailable (%s): waiting workers find the task at their next claim",
-                        type(error).__name__)
+            left.append("waiting workers find the task at their next claim")
         if changed:
-            log.warning("Redis unavailable (%s): a changed credential is seen by other processes once they "
-                        "notice the outage, or within HUB_CREDENTIAL_CACHE_SECONDS", type(error).__name__)
+            left.append("a changed credential is seen by other processes once they notice the outage, "
+                        "or within HUB_CREDENTIAL_CACHE_SECONDS")
+        REDIS_DOWN.happened("; ".join(left), error)
     finally:
         pipeline.reset()
 

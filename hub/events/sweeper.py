@@ -27,9 +27,14 @@ from hub import jobs
 from hub.db import begin_write, db, utcnow
 from hub.events import dispatch
 from hub.events.delivery import lease_seconds
+from hub.logs import Fault
 from hub.models import Delivery, DeliveryAttempt, Event
 
 log = logging.getLogger(__name__)
+# A sweep runs every second or so: a fault is logged when it starts, in a
+# summary every 30 s, and when it clears, not at every sweep. (Redis down is
+# the worker's one fault, jobs.REDIS_DOWN.)
+SWEEP_FAILED = Fault(log, "sweep failing")
 
 BATCH = 1000
 SWEEP_DISPATCH_JOB = "dispatch-swept"
@@ -46,7 +51,7 @@ def sweep(app: Flask) -> dict:
         try:
             done.update(enqueue_due(app))
         except redis.RedisError as error:
-            log.warning("sweep: Redis unavailable (%s); will try again", type(error).__name__)
+            jobs.REDIS_DOWN.happened("the sweep enqueues nothing", error)
         return done
 
 
@@ -107,18 +112,20 @@ class Sweeper(threading.Thread):
             try:
                 if self._lock():
                     sweep(self.app)
-            except redis.RedisError as error:
-                log.warning("sweep skipped: Redis unavailable (%s)", type(error).__name__)
-            except Exception:
-                log.exception("sweep failed; will try again")
+                SWEEP_FAILED.cleared()
+            except Exception as error:  # the database down, say: the first time with its traceback
+                SWEEP_FAILED.happened(error=error, exc_info=True)
 
     def _lock(self) -> bool:
         """One sweep per interval across all workers."""
         try:
             conn = jobs.connection(self.app)
-            return bool(conn.set(LOCK_KEY, self.token, nx=True, px=max(int(self.interval * 900), 50)))
-        except redis.RedisError:
-            return True  # Redis down: still take back expired leases in the database
+            locked = bool(conn.set(LOCK_KEY, self.token, nx=True, px=max(int(self.interval * 900), 50)))
+        except redis.RedisError as error:
+            jobs.REDIS_DOWN.happened("the sweep still takes back expired leases in the database", error)
+            return True
+        jobs.REDIS_DOWN.cleared()  # every worker asks Redis here every interval
+        return locked
 
     def stop(self) -> None:
         self.stopping.set()

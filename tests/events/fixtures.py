@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -50,12 +51,17 @@ class Worker:
     def __init__(self, env: dict | None = None):
         self.env = env
         self.process: subprocess.Popen | None = None
+        self.log = tempfile.TemporaryFile("w+")  # its stderr: what an admin would read
 
     def start(self) -> "Worker":
-        env = dict(os.environ, **(self.env or {}))
+        env = dict(os.environ, HUB_LOG_FORMAT="text", **(self.env or {}))
         self.process = subprocess.Popen([sys.executable, "-m", "hub", "worker"], env=env,
-                                        start_new_session=True, stdin=subprocess.DEVNULL)
+                                        start_new_session=True, stdin=subprocess.DEVNULL, stderr=self.log)
         return self
+
+    def lines(self) -> list[str]:
+        self.log.seek(0)
+        return self.log.read().splitlines()
 
     def kill(self) -> None:
         os.killpg(self.process.pid, signal.SIGKILL)
@@ -72,6 +78,7 @@ class Worker:
             os.killpg(self.process.pid, signal.SIGKILL)  # anything it left behind
         except ProcessLookupError:
             pass
+        print(f"--- worker {self.process.pid} ---\n" + "\n".join(self.lines()[-40:]))  # shown if a test fails
 
 
 @pytest.fixture
