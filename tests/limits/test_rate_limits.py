@@ -3,6 +3,7 @@ import logging
 import time
 
 import pytest
+import redis
 
 from conftest import free_port, wait_for
 from hub.embedded_redis import EmbeddedRedis
@@ -14,6 +15,26 @@ def hammer(user, count):
     return [user.get(ROUTES[i % len(ROUTES)]) for i in range(count)]
 
 
+def first_hit(hub_env, limit="60/1/minute"):
+    """When the oldest hit in the user's window of ``limit`` was counted
+    (Redis keeps the hits' timestamps)."""
+    store = redis.Redis.from_url(hub_env["REDIS_URL"])
+    (key,) = store.keys(f"*/tier/{limit}")
+    return float(store.lindex(key, -1))
+
+
+def assert_reset(headers, oldest, window, sent, answered):
+    """The window resets when its oldest hit leaves it: never reported
+    early, at most the rounding up to a whole second late. ``RateLimit-Reset``
+    counts from the second the hub answered in (between ``sent`` and
+    ``answered``), and never says more than the window."""
+    reset_at = int(headers["X-RateLimit-Reset"])
+    assert oldest + window <= reset_at <= oldest + window + 1, (reset_at, oldest)
+    possible = {min(window, max(0, reset_at - second)) for second in range(int(sent), int(answered) + 1)}
+    assert int(headers["RateLimit-Reset"]) in possible, (headers["RateLimit-Reset"], possible)
+    return int(headers["RateLimit-Reset"])
+
+
 def task_count(app):
     from hub.db import db
     from hub.models import Task
@@ -22,23 +43,32 @@ def task_count(app):
         return db.session.query(Task).count()
 
 
-def test_free_users_61st_request_in_a_minute_is_429_and_pro_is_unaffected(app, make_user):
+def test_free_users_61st_request_in_a_minute_is_429_and_pro_is_unaffected(app, hub_env, make_user):
     free, pro = make_user("freddy"), make_user("paula", tier="pro")
-    responses = hammer(free, 60)
+    first_sent = time.time()
+    first = free.get("/api/v1/me")
+    first_answered = time.time()
+    responses = [first] + hammer(free, 59)
     assert [r.status_code for r in responses] == [200] * 60
-    first, last = responses[0].headers, responses[-1].headers
-    assert (first["RateLimit-Limit"], first["RateLimit-Remaining"]) == ("60", "59")
+    last = responses[-1].headers
+    assert (first.headers["RateLimit-Limit"], first.headers["RateLimit-Remaining"]) == ("60", "59")
     assert (last["RateLimit-Limit"], last["RateLimit-Remaining"]) == ("60", "0")
-    assert first["X-RateLimit-Limit"] == "60" and int(first["X-RateLimit-Reset"]) > time.time()
-    assert 0 <= int(first["RateLimit-Reset"]) <= 60
-    assert "Retry-After" not in first
+    assert first.headers["X-RateLimit-Limit"] == "60" and first.headers["X-RateLimit-Remaining"] == "59"
+    oldest = first_hit(hub_env)
+    assert first_sent <= oldest <= first_answered
+    assert assert_reset(first.headers, oldest, 60, oldest, first_answered) >= 59
+    assert "Retry-After" not in first.headers
 
+    sent = time.time()
     refused = free.post("/api/v1/tasks", json={"title": "t", "prompt": "p"})
+    answered = time.time()
     assert refused.status_code == 429
     assert refused.json["code"] == "rate_limited"
     assert refused.json["limit"] == 60 and refused.json["tier"] == "free"
     assert refused.json["window_seconds"] == 60
-    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert first_hit(hub_env) == oldest  # the refused request counted no hit
+    reset_in = assert_reset(refused.headers, oldest, 60, sent, answered)
+    assert refused.headers["Retry-After"] == str(max(1, reset_in))
     assert refused.headers["RateLimit-Remaining"] == "0" and refused.headers["RateLimit-Limit"] == "60"
     assert refused.headers["X-RateLimit-Remaining"] == "0"
     assert task_count(app) == 0  # the refused create created nothing
@@ -119,15 +149,19 @@ def two_limits(monkeypatch, hub_env):
     monkeypatch.setenv("HUB_TIER_RATE_LIMITS", "free=5/minute;3/hour")
 
 
-def test_a_tier_with_several_limits_counts_each_and_reports_the_one_that_refused(two_limits, make_user):
+def test_a_tier_with_several_limits_counts_each_and_reports_the_one_that_refused(two_limits, hub_env, make_user):
     user = make_user("gina")
-    responses = hammer(user, 4)
+    responses = hammer(user, 3)
+    sent = time.time()
+    responses.append(user.get(ROUTES[0]))
+    answered = time.time()
     assert [r.status_code for r in responses] == [200, 200, 200, 429]
     assert (responses[0].headers["RateLimit-Limit"], responses[0].headers["RateLimit-Remaining"]) == ("5", "4")
     refused = responses[-1]
     assert refused.json["limit"] == 3 and refused.json["window_seconds"] == 3600
     assert (refused.headers["RateLimit-Limit"], refused.headers["RateLimit-Remaining"]) == ("3", "0")
-    assert 60 < int(refused.headers["Retry-After"]) <= 3600
+    reset_in = assert_reset(refused.headers, first_hit(hub_env, "3/1/hour"), 3600, sent, answered)
+    assert refused.headers["Retry-After"] == str(reset_in) and reset_in > 3500
 
 
 @pytest.fixture
