@@ -67,7 +67,7 @@ def _is_schema(value) -> bool:
 
 
 def _operation(operation, connector: Connector) -> list[str]:
-    from hub.models.events import EVENT_TYPES
+    from hub.models.events import EVENT_SCOPES, EVENT_TYPES
 
     problems = []
     if not KEY.match(operation.key or ""):
@@ -85,6 +85,10 @@ def _operation(operation, connector: Connector) -> list[str]:
         if operation.event is not None:
             if operation.event not in EVENT_TYPES:
                 problems.append(f"event '{operation.event}' is not a hub event ({', '.join(EVENT_TYPES)})")
+            elif operation.scope != EVENT_SCOPES[operation.event]:
+                # Its hook, its list of recent events and its route all need the event's own scope.
+                problems.append(f"scope '{operation.scope}' is not the scope event '{operation.event}' needs "
+                                f"('{EVENT_SCOPES[operation.event]}')")
             if not callable(operation.formatter):
                 problems.append("a trigger bound to an event needs a formatter")
         elif not callable(operation.list):

@@ -9,7 +9,7 @@ from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
 
 from hub import errors, idempotency
-from hub.auth import WORKER_SCOPE, authenticate, require_scope
+from hub.auth import WORKER_SCOPE, Requirement, authenticate, needed_scopes, require_scope
 from hub.db import begin_read
 from hub.limits import tier_limit
 
@@ -53,10 +53,11 @@ class Api(_Api):
 
 
 class Blueprint(_Blueprint):
-    def auth(self, scope: str | None = None):
-        """Authenticate the caller, require ``scope``, then apply the caller's
-        tier rate limit (outermost decorator, so 401/403 come before input
-        validation, and every authenticated route counts against the tier)."""
+    def auth(self, scope: Requirement = None, *, first_party: bool = False):
+        """Authenticate the caller, require ``scope`` (a tuple: any one of
+        them), then apply the caller's tier rate limit (outermost decorator,
+        so 401/403 come before input validation, and every authenticated
+        route counts against the tier). ``first_party``: API keys only."""
 
         def decorator(view):
             limited = tier_limit(view)
@@ -65,15 +66,20 @@ class Blueprint(_Blueprint):
             def wrapper(*args, **kwargs):
                 if request.method in ("GET", "HEAD"):
                     begin_read()
-                require_scope(authenticate(), scope)
+                require_scope(authenticate(), scope, first_party=first_party)
                 return limited(*args, **kwargs)
 
             wrapper.required_scope = scope
+            wrapper.first_party = first_party
+            needed = needed_scopes(scope)
             if scope == WORKER_SCOPE:
                 security, refused = [{"workerToken": []}], "Not a worker token"
             else:
-                security = [{"bearerAuth": [scope] if scope else []}]
-                refused = f"The credentials lack the `{scope}` scope" if scope else "A worker token, not a user's credential"
+                security = [{"bearerAuth": [s]} for s in needed] or [{"bearerAuth": []}]
+                refused = (f"The credentials lack the {' or '.join(f'`{s}`' for s in needed)} scope" if needed
+                           else "A worker token, not a user's credential")
+                if first_party:
+                    refused += "; or an app's OAuth access token (only API keys may)"
             wrapper = self.doc(security=security)(wrapper)
             wrapper = self.alt_response(401, schema=ErrorSchema, description="Missing, expired or revoked credentials")(wrapper)
             wrapper = self.alt_response(403, schema=ErrorSchema, description=refused)(wrapper)

@@ -1,21 +1,31 @@
 """REST hooks: subscribe a URL to an event type, see and replay deliveries."""
 import marshmallow as ma
+from flask import g
 from flask.views import MethodView
 from marshmallow import fields, validate
 
 from hub.api.base import Blueprint, ErrorSchema
 from hub.auth import current_user
-from hub.models.events import EVENT_TYPES
+from hub.models.events import EVENT_SCOPES, EVENT_TYPES
 from hub.models.tasks import AGENT_TYPES
 from hub.schemas import OptionalStr, UTCDateTime
 from hub.services import hooks
 
 blp = Blueprint("hooks", __name__, url_prefix="/api/v1", description="REST hooks (webhook subscriptions)")
 
+# A hook route takes the read scope of some event type; the service then
+# requires the read scope of the hook's own event (hub.models.events.EVENT_SCOPES).
+ANY_EVENT_SCOPE = tuple(dict.fromkeys(EVENT_SCOPES.values()))
+EVENT_HELP = ", ".join(f"{event} (needs {scope})" for event, scope in EVENT_SCOPES.items())
+
+
+def scopes() -> frozenset[str]:
+    return g.principal.scopes
+
 
 class HookCreateSchema(ma.Schema):
     event = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES),
-                          metadata={"description": "Event type: " + ", ".join(EVENT_TYPES)})
+                          metadata={"description": "Event type and the scope it needs: " + EVENT_HELP})
     target_url = fields.String(required=True, validate=validate.Length(min=1, max=2048),
                                metadata={"description": "Where to POST the events (public http(s) URL)"})
     codebase_id = OptionalStr(validate=validate.Length(max=64),
@@ -77,13 +87,13 @@ class PageSchema(ma.Schema):
 
 @blp.route("/hooks")
 class Hooks(MethodView):
-    @blp.auth("tasks:read")
+    @blp.auth(ANY_EVENT_SCOPE)
     @blp.response(200, HookSchema(many=True))
     def get(self):
-        """List your hooks, newest first."""
-        return hooks.list_hooks(current_user())
+        """List your hooks to events this credential may read, newest first."""
+        return hooks.list_hooks(current_user(), scopes=scopes())
 
-    @blp.auth("tasks:read")
+    @blp.auth(ANY_EVENT_SCOPE)
     @blp.idempotent
     @blp.arguments(HookCreateSchema())
     @blp.response(201, HookCreatedSchema)
@@ -91,46 +101,47 @@ class Hooks(MethodView):
     def post(self, args):
         """Subscribe a URL to an event type. The answer holds the `whsec_`
         secret that signs every delivery; it is not shown again."""
-        subscription, secret = hooks.subscribe(current_user(), **args)
+        subscription, secret = hooks.subscribe(current_user(), scopes=scopes(),
+                                               oauth_client_pk=g.principal.oauth_client_pk, **args)
         subscription.secret = secret  # for this response only; never stored in clear
         return subscription
 
 
 @blp.route("/hooks/<hook_id>")
 class HookById(MethodView):
-    @blp.auth("tasks:read")
+    @blp.auth(ANY_EVENT_SCOPE)
     @blp.response(200, HookSchema)
     @blp.alt_response(404, schema=ErrorSchema)
     def get(self, hook_id):
         """One hook by id."""
-        return hooks.get_hook(current_user(), hook_id)
+        return hooks.get_hook(current_user(), hook_id, scopes=scopes())
 
-    @blp.auth("tasks:read")
+    @blp.auth(ANY_EVENT_SCOPE)
     @blp.response(200, HookSchema)
     @blp.alt_response(404, schema=ErrorSchema)
     def delete(self, hook_id):
         """Unsubscribe. Answers the hook (status `deleted`); repeating it is safe."""
-        return hooks.unsubscribe(current_user(), hook_id)
+        return hooks.unsubscribe(current_user(), hook_id, scopes=scopes())
 
 
 @blp.route("/hooks/<hook_id>/deliveries")
 class HookDeliveries(MethodView):
-    @blp.auth("tasks:read")
+    @blp.auth(ANY_EVENT_SCOPE)
     @blp.arguments(PageSchema(), location="query")
     @blp.response(200, DeliverySchema(many=True))
     @blp.alt_response(404, schema=ErrorSchema)
     @blp.alt_response(422, schema=ErrorSchema)
     def get(self, args, hook_id):
         """The hook's deliveries, newest first, each with its attempts."""
-        return hooks.list_deliveries(current_user(), hook_id, **args)
+        return hooks.list_deliveries(current_user(), hook_id, scopes=scopes(), **args)
 
 
 @blp.route("/deliveries/<delivery_id>/replay")
 class DeliveryReplay(MethodView):
-    @blp.auth("tasks:read")
+    @blp.auth(ANY_EVENT_SCOPE)
     @blp.response(202, DeliverySchema)
     @blp.alt_response(404, schema=ErrorSchema)
     @blp.alt_response(409, schema=ErrorSchema, description="Still being delivered, or the hook was deleted")
     def post(self, delivery_id):
         """Send a delivery again (same `webhook-id`, same body)."""
-        return hooks.replay(current_user(), delivery_id)
+        return hooks.replay(current_user(), delivery_id, scopes=scopes())

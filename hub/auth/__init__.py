@@ -36,6 +36,7 @@ class Principal:
     via: str  # "api_key" | "oauth" | "oidc"
     credential_id: str
     expires_at: datetime | None = None  # when the credential itself expires
+    oauth_client_pk: int | None = None  # the app an OAuth token was issued to
 
 
 def bearer_token() -> str | None:
@@ -82,18 +83,43 @@ def authenticate() -> Principal:
     return principal
 
 
-def require_scope(principal: Principal, scope: str | None) -> None:
-    """``scope`` None: any user credential will do (but not a worker's)."""
+# The credentials a person holds themselves: an API key (the signed-in
+# dashboard does not come through here). Only these manage the account's
+# connected apps; an app's OAuth token must not disconnect another app.
+FIRST_PARTY = frozenset({"api_key"})
+
+Requirement = str | tuple[str, ...] | None
+
+
+def needed_scopes(scope: Requirement) -> tuple[str, ...]:
+    """A route's requirement as scopes of which any one will do."""
+    return (scope,) if isinstance(scope, str) else tuple(scope or ())
+
+
+def insufficient_scope(scopes: tuple[str, ...]) -> Forbidden:
+    named = " or ".join(f"'{s}'" for s in scopes)
+    return Forbidden(
+        f"This token lacks the {named} scope.",
+        code="insufficient_scope",
+        headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(scopes)}"'},
+        extra={"required_scope": " ".join(scopes)},
+    )
+
+
+def require_scope(principal: Principal, scope: Requirement, *, first_party: bool = False) -> None:
+    """``scope``: one scope, or a tuple of which any one will do; None: any
+    user credential (but not a worker's). ``first_party``: an API key only.
+    A credential with no scopes at all holds none of them."""
     if (principal.user is None) != (scope == WORKER_SCOPE):
         kind = "the worker API" if principal.user is None else "users' routes"
         raise Forbidden(f"This credential is limited to {kind}.", code="wrong_credential")
-    if scope and scope not in principal.scopes:
-        raise Forbidden(
-            f"This token lacks the '{scope}' scope.",
-            code="insufficient_scope",
-            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
-            extra={"required_scope": scope},
-        )
+    if first_party and principal.via not in FIRST_PARTY:
+        raise Forbidden("This takes an API key (or the signed-in dashboard), not an app's access token.",
+                        code="insufficient_scope",
+                        headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'})
+    needed = needed_scopes(scope)
+    if needed and principal.scopes.isdisjoint(needed):
+        raise insufficient_scope(needed)
 
 
 def current_user() -> User:

@@ -7,14 +7,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import db, utcnow
 
-EVENT_TYPES = (
-    "task.created",
-    "task.started",
-    "task.completed",
-    "task.failed",
-    "task.cancelled",
-    "message.created",
-)
+# Every event type, with the scope a credential needs to receive it: an
+# event carries what that scope's GET routes show (a task, a message), so a
+# hook must not hand it to a credential the API itself would refuse. Hook
+# routes and connector validation read this table; add a type here or nowhere.
+EVENT_SCOPES = {
+    "task.created": "tasks:read",
+    "task.started": "tasks:read",
+    "task.completed": "tasks:read",
+    "task.failed": "tasks:read",
+    "task.cancelled": "tasks:read",
+    "message.created": "messages:read",
+}
+EVENT_TYPES = tuple(EVENT_SCOPES)
 
 
 class Event(db.Model):

@@ -3,25 +3,44 @@ translate)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 import redis
 from flask import current_app
 from sqlalchemy import select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
+from hub.auth import insufficient_scope
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.events import dispatch, formatters, signing, ssrf
 from hub.models import Delivery, Subscription, User
+from hub.models.events import EVENT_SCOPES
 from hub.services import codebases
 
 log = logging.getLogger(__name__)
 
+# ``scopes`` below: the caller's credential's scopes; None for the signed-in
+# dashboard and the admin, who may see every event of the account.
+
+
+def readable_events(scopes: Iterable[str] | None) -> list[str]:
+    """The event types a credential with ``scopes`` may receive and manage."""
+    return [event for event, needed in EVENT_SCOPES.items() if scopes is None or needed in scopes]
+
+
+def check_event_scope(event: str, scopes: Iterable[str] | None) -> None:
+    if event not in readable_events(scopes):
+        raise insufficient_scope((EVENT_SCOPES[event],))
+
 
 def subscribe(user: User, *, event: str, target_url: str, codebase_id: str | None = None,
-              agent_type: str | None = None, format: str | None = None) -> tuple[Subscription, str]:
+              agent_type: str | None = None, format: str | None = None, scopes: Iterable[str] | None = None,
+              oauth_client_pk: int | None = None) -> tuple[Subscription, str]:
     """Create a subscription; returns it and its ``whsec_`` secret (the only
-    time the secret is shown)."""
+    time the secret is shown). ``oauth_client_pk``: the app whose token made
+    it (disconnecting the app deletes it)."""
+    check_event_scope(event, scopes)
     format = format or formatters.DEFAULT
     if format not in formatters.names():
         raise ValidationFailed("format", f"Unknown format '{format}'; use one of: {', '.join(formatters.names())}.")
@@ -33,7 +52,7 @@ def subscribe(user: User, *, event: str, target_url: str, codebase_id: str | Non
     subscription = Subscription(id=new_id("hook_"), user_pk=user.pk, event=event, target_url=target_url,
                                 codebase_id=codebase_id, agent_type=agent_type, format=format,
                                 secret_sealed=signing.seal(secret, current_app.config["SECRET_KEY"]),
-                                created_at=utcnow())
+                                oauth_client_pk=oauth_client_pk, created_at=utcnow())
     db.session.add(subscription)
     db.session.commit()
     return subscription, secret
@@ -46,36 +65,40 @@ def check_target(target_url: str) -> None:
         raise ValidationFailed("target_url", f"The URL {refused}.") from None
 
 
-def list_hooks(user: User) -> list[Subscription]:
-    """The user's subscriptions (active and disabled), newest first."""
-    query = (select(Subscription).where(Subscription.user_pk == user.pk, Subscription.deleted_at.is_(None))
+def list_hooks(user: User, *, scopes: Iterable[str] | None = None) -> list[Subscription]:
+    """The user's subscriptions (active and disabled) to events ``scopes``
+    may read, newest first."""
+    query = (select(Subscription).where(Subscription.user_pk == user.pk, Subscription.deleted_at.is_(None),
+                                        Subscription.event.in_(readable_events(scopes)))
              .order_by(Subscription.pk.desc()))
     return list(db.session.scalars(query))
 
 
-def get_hook(user: User, hook_id: str) -> Subscription:
+def get_hook(user: User, hook_id: str, *, scopes: Iterable[str] | None = None) -> Subscription:
     """One of the user's subscriptions, deleted ones included (their
-    delivery log stays readable)."""
+    delivery log stays readable); refused unless ``scopes`` may read its event."""
     subscription = db.session.scalar(
         select(Subscription).where(Subscription.id == hook_id, Subscription.user_pk == user.pk))
     if subscription is None:
         raise NotFound(f"No hook '{hook_id}'.")
+    check_event_scope(subscription.event, scopes)
     return subscription
 
 
-def unsubscribe(user: User, hook_id: str) -> Subscription:
+def unsubscribe(user: User, hook_id: str, *, scopes: Iterable[str] | None = None) -> Subscription:
     """Delete a subscription; deleting it again is a no-op (Zapier may
     unsubscribe a hook the hub already dropped after a 410)."""
     begin_write()
-    subscription = get_hook(user, hook_id)
+    subscription = get_hook(user, hook_id, scopes=scopes)
     if subscription.deleted_at is None:
         subscription.deleted_at = utcnow()
     db.session.commit()
     return subscription
 
 
-def list_deliveries(user: User, hook_id: str, *, page: int = 0, limit: int = 50) -> list[Delivery]:
-    subscription = get_hook(user, hook_id)
+def list_deliveries(user: User, hook_id: str, *, page: int = 0, limit: int = 50,
+                    scopes: Iterable[str] | None = None) -> list[Delivery]:
+    subscription = get_hook(user, hook_id, scopes=scopes)
     query = (select(Delivery).where(Delivery.subscription_pk == subscription.pk)
              .options(selectinload(Delivery.attempt_log)).order_by(Delivery.pk.desc())
              .limit(limit).offset(page * limit))
@@ -110,13 +133,14 @@ def get_delivery(user: User | None, delivery_id: str, *, lock: bool = False) -> 
     return delivery
 
 
-def replay(user: User | None, delivery_id: str) -> Delivery:
+def replay(user: User | None, delivery_id: str, *, scopes: Iterable[str] | None = None) -> Delivery:
     """Send a delivery again, same ``webhook-id`` and body, with a fresh
     retry schedule. A disabled subscription is enabled again: its owner
     asked for it. ``user`` None: an admin, any user's delivery."""
     begin_write()
     delivery = get_delivery(user, delivery_id, lock=True)
     subscription = delivery.subscription
+    check_event_scope(subscription.event, scopes)
     if subscription.deleted_at:
         raise Conflict(f"Hook '{subscription.id}' was deleted; its deliveries cannot be replayed.",
                        code="hook_deleted")

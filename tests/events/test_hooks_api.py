@@ -74,6 +74,74 @@ def test_hooks_need_the_tasks_read_scope(make_user, receiver):
     assert reader.post("/api/v1/hooks", json=hook_body(receiver)).status_code == 201
 
 
+def another_key(app, user, scopes):
+    """The same person with a second API key, holding only ``scopes``."""
+    from conftest import ApiUser
+    from hub.services import accounts
+
+    with app.app_context():
+        key, plain = accounts.create_api_key(user.username, scopes=scopes)
+    return ApiUser(user.client, user.username, plain, key.id)
+
+
+def refused_for_lack_of(response, scope):
+    assert response.status_code == 403, response.json
+    assert response.json["code"] == "insufficient_scope" and f"'{scope}'" in response.json["message"]
+    assert f'scope="{scope}"' in response.headers["WWW-Authenticate"]
+    return True
+
+
+def test_each_hook_needs_the_read_scope_of_its_event(app, alice, receiver):
+    """A tasks:read key must not receive message bodies that
+    GET /conversations/…/messages refuses it, nor see or touch such a hook."""
+    messages_hook = alice.post("/api/v1/hooks", json=hook_body(receiver, event="message.created")).json
+    tasks_hook = alice.post("/api/v1/hooks", json=hook_body(receiver)).json
+    tasks_only = another_key(app, alice, "tasks:read tasks:write messages:write")
+    assert tasks_only.get("/api/v1/conversations/c1/messages").status_code == 403  # the API's own rule
+
+    assert refused_for_lack_of(tasks_only.post("/api/v1/hooks", json=hook_body(receiver, event="message.created")),
+                               "messages:read")
+    assert [h["id"] for h in tasks_only.get("/api/v1/hooks").json] == [tasks_hook["id"]]
+    hook_url = f"/api/v1/hooks/{messages_hook['id']}"
+    for response in (tasks_only.get(hook_url), tasks_only.get(hook_url + "/deliveries"), tasks_only.delete(hook_url)):
+        assert refused_for_lack_of(response, "messages:read")
+    # Nothing changed: one message hook, still active.
+    listed = alice.get("/api/v1/hooks").json
+    assert [h["id"] for h in listed] == [tasks_hook["id"], messages_hook["id"]]
+    assert all(h["status"] == "active" for h in listed)
+
+    messages_only = another_key(app, alice, "messages:read")
+    assert [h["id"] for h in messages_only.get("/api/v1/hooks").json] == [messages_hook["id"]]
+    assert refused_for_lack_of(messages_only.post("/api/v1/hooks", json=hook_body(receiver)), "tasks:read")
+    assert refused_for_lack_of(messages_only.delete(f"/api/v1/hooks/{tasks_hook['id']}"), "tasks:read")
+    assert messages_only.get(hook_url + "/deliveries").json == []
+    assert messages_only.delete(hook_url).json["status"] == "deleted"
+    assert [h["id"] for h in alice.get("/api/v1/hooks").json] == [tasks_hook["id"]]
+
+
+def test_a_key_without_scopes_reaches_no_hook_route(app, alice, receiver):
+    hook = alice.post("/api/v1/hooks", json=hook_body(receiver)).json
+    bare = another_key(app, alice, [])
+    for response in (bare.get("/api/v1/hooks"), bare.post("/api/v1/hooks", json=hook_body(receiver)),
+                     bare.get(f"/api/v1/hooks/{hook['id']}"), bare.delete(f"/api/v1/hooks/{hook['id']}"),
+                     bare.get(f"/api/v1/hooks/{hook['id']}/deliveries"),
+                     bare.post("/api/v1/deliveries/dlv_any/replay")):
+        assert response.status_code == 403 and response.json["code"] == "insufficient_scope", response.json
+    assert alice.get(f"/api/v1/hooks/{hook['id']}").json["status"] == "active"
+
+
+def test_replaying_a_message_delivery_needs_messages_read(app, alice, receiver, worker):
+    hook = alice.post("/api/v1/hooks", json=hook_body(receiver, event="message.created")).json
+    alice.post("/api/v1/messages", json={"message": "private", "conversation_id": "t-1"})
+    delivered = wait_delivery(alice, hook["id"], lambda items: items[0]["status"] == "delivered")[0]
+    replay_url = f"/api/v1/deliveries/{delivered['id']}/replay"
+    tasks_only = another_key(app, alice, "tasks:read")
+    assert refused_for_lack_of(tasks_only.post(replay_url), "messages:read")
+    assert deliveries(alice, hook["id"])[0]["attempts"] == 1 and len(receiver.requests) == 1
+    assert another_key(app, alice, "messages:read").post(replay_url).status_code == 202
+    wait_delivery(alice, hook["id"], lambda items: items[0]["attempts"] == 2 and items[0]["status"] == "delivered")
+
+
 def test_a_connector_can_register_a_formatter(alice, receiver):
     from hub.events import formatters
 

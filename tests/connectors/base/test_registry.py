@@ -54,6 +54,10 @@ def _trigger(**changes):
     (_broken(triggers=_trigger(sample={"task_id": 1})), "sample: no string `id`"),
     (_broken(triggers=_trigger(sample={"id": "e", "nope": 1})), "`nope` is not declared"),
     (_broken(triggers=_trigger(scope="messages:read")), "scope 'messages:read' is not in the manifest"),
+    # A trigger's scope is its event's (hub.models.events.EVENT_SCOPES): no message bodies for tasks:read.
+    (_broken(triggers=_trigger(event="message.created")),
+     "scope 'tasks:read' is not the scope event 'message.created' needs ('messages:read')"),
+    (_broken(triggers=_trigger(scope="tasks:write")), "scope 'tasks:write' is not the scope event 'task.created' needs"),
     (_broken(triggers=_trigger(formatter=None)), "needs a formatter"),
     (_broken(triggers=(*zapier.triggers, zapier.triggers[0])), "trigger 'new_task' is declared twice"),
     (_broken(actions=(dataclasses.replace(zapier.actions[0], perform="create"),)), "perform is not callable"),
