@@ -1,4 +1,2 @@
-"""WSGI entry point for gunicorn: ``gunicorn wsgi:app``."""
-from hub import create_app
-
-app = create_app()
+"""WSGI entry point from a checkout: ``gunicorn wsgi:app`` (an installed hub: ``hub.wsgi:app``)."""
+from hub.wsgi import app  # noqa: F401

@@ -48,6 +48,10 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _migrations_dir() -> str:
+    """A wheel ships the migrations as hub/migrations (setup.py); a checkout,
+    installed editable or not at all, keeps them in the top-level folder."""
     from pathlib import Path
 
-    return str(Path(__file__).resolve().parent.parent / "migrations")
+    package = Path(__file__).resolve().parent
+    shipped = package / "migrations"
+    return str(shipped if shipped.is_dir() else package.parent / "migrations")
