@@ -52,28 +52,71 @@ def test_keys_are_per_user(app, alice, bob):
     assert count(app, "Task") == 2
 
 
-def test_concurrent_retries_create_one_task(app, live_url, alice):  # noqa: F811
-    responses = parallel(10, lambda i: post(live_url, alice.key, "/api/v1/tasks", TASK, key("race")))
-    created = [r for r in responses if r.status_code == 201]
-    assert {r.status_code for r in responses} <= {201, 409}
-    assert len({r.json()["id"] for r in created}) == 1
-    assert all(r.json()["code"] == "idempotency_in_flight" for r in responses if r.status_code == 409)
+def test_same_key_and_body_on_another_path_or_query_is_not_a_replay(app, alice):
+    """The key names one request: method, path, query and body. Another
+    route (the Zapier action takes the very same body) is another request."""
+    first = alice.post("/api/v1/tasks", json=TASK, headers=key("k-path"))
+    assert first.status_code == 201
+    for path in ("/connectors/zapier/actions/create_task", "/api/v1/tasks?codebase_id=global"):
+        other = alice.post(path, json=TASK, headers=key("k-path"))
+        assert other.status_code == 422, (path, other.json)
+        assert other.json["code"] == "idempotency_key_reused" and "Idempotent-Replayed" not in other.headers
     assert count(app, "Task") == 1
 
 
-def test_a_duplicate_while_the_first_is_in_flight_is_409(app_ctx, alice):
+def reserve_as_a_first_request(app, key_value, path="/api/v1/tasks", body=TASK):
+    """What the first request does before its view runs: reserve the key for
+    its fingerprint. Until it finishes, the key is in flight."""
     from hub.db import db
     from hub.idempotency import request_fingerprint
     from hub.models import User
     from hub.services import idempotency
 
-    # The first request has reserved its key and is still running.
-    with app_ctx.test_request_context("/api/v1/tasks", method="POST", json=TASK):
+    with app.test_request_context(path, method="POST", json=body):
         user = db.session.scalar(select(User).where(User.username == "alice"))
-        assert idempotency.reserve(user, "busy", request_fingerprint()) is None
+        assert idempotency.reserve(user, key_value, request_fingerprint()) is None
+        db.session.remove()
+
+
+def test_concurrent_retries_while_the_first_is_in_flight_are_each_409(app, live_url, alice):  # noqa: F811
+    reserve_as_a_first_request(app, "race")
+    responses = parallel(10, lambda i: post(live_url, alice.key, "/api/v1/tasks", TASK, key("race")))
+    assert [r.status_code for r in responses] == [409] * 10
+    assert {r.json()["code"] for r in responses} == {"idempotency_in_flight"}
+    assert count(app, "Task") == 0
+
+
+def test_concurrent_retries_after_the_first_finished_each_replay_it(app, live_url, alice):  # noqa: F811
+    first = alice.post("/api/v1/tasks", json=TASK, headers=key("done"))
+    assert first.status_code == 201
+    responses = parallel(10, lambda i: post(live_url, alice.key, "/api/v1/tasks", TASK, key("done")))
+    assert [r.status_code for r in responses] == [201] * 10
+    assert all(r.headers["Idempotent-Replayed"] == "true" and r.json() == first.json for r in responses)
+    assert count(app, "Task") == 1
+
+
+def test_a_burst_of_identical_first_requests_creates_one_task(app, live_url, alice):  # noqa: F811
+    """Ten copies at once, none before: one runs. Each other copy gets what
+    the two tests above pin for its moment: 409 while the first runs, the
+    first's answer (replayed) once it finished."""
+    responses = parallel(10, lambda i: post(live_url, alice.key, "/api/v1/tasks", TASK, key("burst")))
+    originals = [r for r in responses if r.status_code == 201 and "Idempotent-Replayed" not in r.headers]
+    assert len(originals) == 1
+    for r in responses:
+        if r is originals[0]:
+            continue
+        if r.headers.get("Idempotent-Replayed") == "true":
+            assert r.status_code == 201 and r.json() == originals[0].json()
+        else:
+            assert r.status_code == 409 and r.json()["code"] == "idempotency_in_flight"
+    assert count(app, "Task") == 1
+
+
+def test_a_duplicate_while_the_first_is_in_flight_is_409(app, alice):
+    reserve_as_a_first_request(app, "busy")
     response = alice.post("/api/v1/tasks", json=TASK, headers=key("busy"))
     assert response.status_code == 409 and response.json["code"] == "idempotency_in_flight"
-    assert count(app_ctx, "Task") == 0
+    assert count(app, "Task") == 0
 
 
 def test_a_failed_create_frees_its_key_for_a_corrected_retry(app, alice):
