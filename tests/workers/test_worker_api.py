@@ -2,6 +2,7 @@
 complete/fail, and what a worker token may (not) see."""
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -126,21 +127,40 @@ def test_lapsed_lease_retries_then_fails(app, alice, worker):
     assert "lease" in shown["error"]
 
 
+def lease_end(answer) -> datetime:
+    return datetime.fromisoformat(answer["lease_expires_at"].replace("Z", "+00:00"))
+
+
 def test_heartbeats_keep_the_lease(app, alice, worker):
-    app.config["HUB_WORKER_LEASE_SECONDS"] = 0.3
+    """A worker that beats every half lease keeps its task past the lease
+    it was first given; each beat moves the lease on by a whole lease."""
+    app.config["HUB_WORKER_LEASE_SECONDS"] = 2
     created = alice.create_task()
     wid = worker.register()
-    worker.claim(wid)
+    first = lease_end(worker.claim(wid))
     other = worker.register("w2")
-    for _ in range(6):
-        assert worker.post(f"/tasks/{created['id']}/heartbeat").json["cancel"] is False
+    beat = None
+    while beat is None or lease_end(beat) - first < timedelta(seconds=1):
+        beat_at = datetime.now(timezone.utc)
+        beat = worker.post(f"/tasks/{created['id']}/heartbeat").json
+        assert beat["cancel"] is False and beat["status"] == "running"
+        assert beat_at + timedelta(seconds=2) <= lease_end(beat) + timedelta(milliseconds=1)
+        wait_for(lambda: datetime.now(timezone.utc) > beat_at + timedelta(seconds=1), message="half a lease")
         assert worker.claim(other) is None
-        time.sleep(0.1)  # the test is about time passing
-    assert alice.get(f"/api/v1/tasks/{created['id']}").json["retry_count"] == 0
+    wait_for(lambda: datetime.now(timezone.utc) > first, message="the first lease to pass")
+    assert worker.claim(other) is None  # held by the beats alone
+    shown = alice.get(f"/api/v1/tasks/{created['id']}").json
+    assert shown["status"] == "running" and shown["retry_count"] == 0
 
 
-def test_a_waiting_claim_wakes_when_a_task_is_created(alice, worker):
+def test_a_waiting_claim_wakes_when_a_task_is_created(app, alice, worker):
+    import redis
+
+    from hub.wakeups import CHANNEL
+
     wid = worker.register()
+    store = redis.Redis.from_url(app.config["REDIS_URL"])
+    waiting_before = dict(store.pubsub_numsub(CHANNEL))[CHANNEL.encode()]
     got = {}
 
     def wait():
@@ -149,7 +169,11 @@ def test_a_waiting_claim_wakes_when_a_task_is_created(alice, worker):
 
     waiting = threading.Thread(target=wait)
     waiting.start()
-    time.sleep(0.3)  # let the claim start waiting; the point is that it waits
+    # The claim subscribes before it looks for work, so from then on a new
+    # task wakes it; the point is that it waits.
+    wait_for(lambda: dict(store.pubsub_numsub(CHANNEL))[CHANNEL.encode()] > waiting_before,
+             message="the claim to listen for new tasks")
+    assert "task" not in got
     created = alice.create_task()
     answered = time.monotonic()
     waiting.join(10)
