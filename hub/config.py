@@ -5,6 +5,7 @@ against this list by the tests, so the two cannot drift apart.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -60,7 +61,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HUB_OAUTH_REFRESH_TOKEN_TTL", "2592000", "Seconds an OAuth refresh token is valid (30 days); each refresh issues a new one."),
     Setting("HUB_CREDENTIAL_CACHE_SECONDS", "10", "Longest a process trusts what it remembers of an API key or OAuth access token. Changes made through the hub apply at once everywhere (announced on Redis); this bounds changes made directly in the database. `0` checks the database on every request."),
     Setting("HUB_LOGIN_RATE_LIMIT", "10/minute", "Failed sign-ins allowed per client IP (`POST /login`)."),
-    Setting("HUB_TOKEN_RATE_LIMIT", "30/minute", "Failed OAuth token requests allowed per client IP (`POST /oauth/token`); successful ones are not counted."),
+    Setting("HUB_LOGIN_ACCOUNT_RATE_LIMIT", "5/15minute", "Sign-in attempts allowed per account from browsers that never signed in to it (moving window); past it they get 429 whatever the password. A browser that did (signed cookie, 90 days) counts only its own failures, so an attacker cannot lock the owner out."),
+    Setting("HUB_TOKEN_RATE_LIMIT", "30/minute", "Failed requests allowed per client IP to the OAuth endpoints that check a client secret or token (`/oauth/token`, `/oauth/revoke`, `/oauth/introspect`, one count); successful ones are not counted."),
+    Setting("HUB_AUTH_FAILURE_RATE_LIMIT", "60/minute", "Failed bearer authentications (API key, OAuth access token, worker token, JWT, metrics token) allowed per client IP; past it every bearer request from that IP gets 429 until the window frees."),
+    Setting("HUB_TRUSTED_PROXIES", "", "Comma-separated addresses or CIDRs of your reverse proxies. A request from one of them is counted, for per-IP limits and logs, under the address its `X-Forwarded-For` names; anyone else's `X-Forwarded-For` is ignored. Empty: the peer's address counts."),
+    Setting("HUB_METRICS_TOKEN", None, "Bearer token that `/metrics` requires (Prometheus' `authorization`). Unset: `/metrics` answers only clients on loopback that come through no proxy; others get 404.", secret=True),
     Setting("HUB_LOCAL_ACCOUNTS", "true", "`false` turns off sign-in with local usernames and passwords (SSO only)."),
     Setting("HUB_OIDC_ISSUER", None, "OpenID Connect issuer for SSO, e.g. `https://sso.example.com/realms/codetether` (Keycloak). Discovery is read from it."),
     Setting("HUB_OIDC_CLIENT_ID", None, "The hub's client id at the OpenID Connect provider."),
@@ -181,3 +186,7 @@ def load() -> dict:
 
 def _keys(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
+        "HUB_LOGIN_ACCOUNT_RATE_LIMIT": _rate(env["HUB_LOGIN_ACCOUNT_RATE_LIMIT"]),
+        "HUB_AUTH_FAILURE_RATE_LIMIT": _rate(env["HUB_AUTH_FAILURE_RATE_LIMIT"]),
+        "HUB_METRICS_TOKEN": env["HUB_METRICS_TOKEN"],
+        "HUB_TRUSTED_PROXIES": tuple(ipaddress.ip_network(part, strict=False) for part in _keys(env["HUB_TRUSTED_PROXIES"])),

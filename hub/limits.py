@@ -1,6 +1,6 @@
 """Request limits on Redis (flask-limiter): per-IP limits on the endpoints
-that take no credentials, and per-user tier limits on every authenticated
-route.
+that take no credentials, per-IP limits on failed bearer authentication,
+and per-user tier limits on every authenticated route.
 
 ``limiter`` is the one place limits are *declared* (at import time, as
 decorators). Each app gets its own flask-limiter instance for *runtime*
@@ -10,15 +10,15 @@ app's settings, which breaks a process that builds several apps (tests).
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sys
 import time
 from functools import lru_cache, wraps
 from typing import NamedTuple
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from flask_limiter import Limiter, RateLimitExceeded
-from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 from limits.storage import RedisClusterStorage, RedisStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -33,6 +33,7 @@ from hub.moving_window import BatchedMovingWindow
 log = logging.getLogger(__name__)
 
 TIER_SCOPE = "tier"
+AUTH_FAILURE_SCOPE = "auth-failures"
 STORAGE_OPTIONS = {
     # Redis down: fail fast (one immediate retry for a connection dropped by a
     # Redis restart, no backoff), serve the request, log a warning.
@@ -108,7 +109,32 @@ class HubLimiter(Limiter):
         return self.runtime().current_limit
 
 
-limiter = HubLimiter(get_remote_address)
+def client_address() -> str:
+    """The client's IP, for per-address limits and logs: the peer's, or, when
+    the peer is one of HUB_TRUSTED_PROXIES, the last address in
+    X-Forwarded-For that is not a trusted proxy (each proxy appends the
+    peer it saw). Anyone else's X-Forwarded-For is ignored: a client could
+    name a new address on every request and never be limited."""
+    peer = request.remote_addr or ""
+    trusted = current_app.config.get("HUB_TRUSTED_PROXIES") or ()
+    if not trusted or not _among(peer, trusted):
+        return peer
+    hops = [hop.strip() for hop in ",".join(request.headers.getlist("X-Forwarded-For")).split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _among(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
+
+
+def _among(address: str, networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+limiter = HubLimiter(client_address)
 
 
 def _user_key() -> str:
@@ -180,9 +206,45 @@ def _check_tier_limit() -> None:
             raise
         runtime.logger.exception("Failed to rate limit. Swallowing error")  # fail open
         return
-    g.hub_tier_limit = item, window, refused  # for _headers
+    g.hub_applied_limit = item, window, refused  # for _headers
     if refused:
         raise RateLimitExceeded(_Breach(item))
+
+
+def check_auth_failures() -> None:
+    """Before a bearer credential is looked up: refuse an address past
+    HUB_AUTH_FAILURE_RATE_LIMIT failed authentications (429), whatever it
+    sends now, so guessing stops there. One Redis read; the caller skips it
+    for a credential its process already holds as valid (principal cache)."""
+    _auth_failures(count=False)
+
+
+def count_auth_failure() -> None:
+    """A bearer credential proved unknown, revoked, expired or disabled."""
+    _auth_failures(count=True)
+
+
+def _auth_failures(count: bool) -> None:
+    runtime = HubLimiter.runtime()
+    if not runtime.enabled:
+        return
+    strategy, items = runtime.limiter, _parsed(current_app.config["HUB_AUTH_FAILURE_RATE_LIMIT"])
+    args = [client_address(), AUTH_FAILURE_SCOPE]
+    if runtime._key_prefix:
+        args.insert(0, runtime._key_prefix)
+    try:
+        for item in items:
+            if count:
+                strategy.hit(item, *args)
+            elif not strategy.test(item, *args):
+                g.hub_applied_limit = item, strategy.get_window_stats(item, *args), True  # for _headers
+                raise RateLimitExceeded(_Breach(item, AUTH_FAILURE_SCOPE))
+    except RateLimitExceeded:
+        raise
+    except Exception:
+        if not runtime._swallow_errors:
+            raise
+        runtime.logger.exception("Failed to rate limit. Swallowing error")  # fail open
 
 
 def _acquire(strategy, items: tuple[RateLimitItem, ...], args: list[str]) -> tuple[RateLimitItem, WindowStats, bool]:
@@ -226,6 +288,10 @@ def _rate_limited(error: RateLimitExceeded):
     if error.limit.scope == TIER_SCOPE:
         extra["tier"] = g.principal.user.tier
         message = f"Rate limit of the {extra['tier']} tier reached: {item.amount} requests per {window} s."
+    elif error.limit.scope == AUTH_FAILURE_SCOPE:
+        message = f"Too many failed authentications from this address: {item.amount} per {window} s."
+    elif error.limit.error_message:  # a limit that says what it counts (hub/web/sign_in_limits.py)
+        message = f"{error.description}: {item.amount} per {window} s."
     else:
         message = f"Too many attempts: {item.amount} per {window} s from this address."
     return body(429, "rate_limited", message + " Retry after the time in Retry-After.", **extra), 429
@@ -237,8 +303,8 @@ def _headers(response):
     ``RateLimit-*`` set (reset in seconds). ``Retry-After`` on a 429 of the
     limit; another 4xx's own ``Retry-After`` (e.g. ``concurrency_limit``) is
     raised to the window's reset if that is later."""
-    applied = g.get("hub_tier_limit")
-    if applied is None:  # not a tier limit: flask-limiter's own, per address
+    applied = g.get("hub_applied_limit")
+    if applied is None:  # not ours (tier, failed authentication): flask-limiter's own
         current = current_app.extensions["hub_limiter"].current_limit
         if current is None:  # no limit applied, or Redis unreachable (fail open)
             return response

@@ -5,15 +5,21 @@ they live in PROMETHEUS_MULTIPROC_DIR so every worker process adds to one
 total (gunicorn.conf.py sets the folder up). Gauges of state -- tasks by
 status, jobs waiting in each queue -- are read from the database and Redis
 at scrape time, so they are right whichever process answers the scrape.
+
+Who may scrape: with HUB_METRICS_TOKEN set, a client that sends it as a
+bearer token; without, only a client on this host's loopback that came
+through no proxy. Anyone else gets what an unknown path gets (404).
 """
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 import os
 import time
 from functools import lru_cache
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram,
                                generate_latest, multiprocess)
 from prometheus_client.core import GaugeMetricFamily
@@ -60,8 +66,40 @@ class StateCollector:
         yield depth
 
 
+def _allow_scrape() -> None:
+    from hub import limits
+    from hub.auth import bearer_token
+    from hub.errors import Unauthorized
+
+    expected = current_app.config.get("HUB_METRICS_TOKEN")
+    if not expected:
+        if not _from_loopback():
+            abort(404)
+        return
+    limits.check_auth_failures()  # a guesser of the token is stopped like one of an API key
+    sent = bearer_token() or ""
+    if not hmac.compare_digest(sent.encode(), expected.encode()):  # constant time
+        limits.count_auth_failure()
+        raise Unauthorized("Send 'Authorization: Bearer <HUB_METRICS_TOKEN>'.", error="" if not sent else "invalid_token")
+
+
+def _from_loopback() -> bool:
+    """The peer is this host and no proxy relayed the request: a proxy on
+    the same host would make every outside client look local."""
+    if any(header in request.headers for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP")):
+        return False
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
 @blp.get("/metrics")
 def metrics():
+    _allow_scrape()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

@@ -55,6 +55,7 @@ def authenticate() -> Principal:
     token = bearer_token()
     if token is None:
         raise Unauthorized("Send 'Authorization: Bearer <token>' (an API key or an OAuth access token).", error="")
+    from hub import limits
     from hub.auth import principals
     from hub.services import accounts, oauth, workers
 
@@ -63,22 +64,30 @@ def authenticate() -> Principal:
         digest, remembered = accounts.hash_secret(token), principals.cache()
         principal, generation = remembered.lookup(digest)
         if principal is None:
+            limits.check_auth_failures()
             if token.startswith(accounts.API_KEY_PREFIX):
                 principal = accounts.principal_for_api_key(token)
             else:
                 principal = oauth.principal_for_access_token(token)
             if principal is not None:
                 remembered.keep(digest, principal, generation)
-    elif token.startswith(workers.TOKEN_PREFIX):
-        principal = workers.principal_for_token(token)
-    elif token.count(".") == 2 and current_app.config.get("HUB_OIDC_AUDIENCE"):
-        from hub.auth.oidc import principal_for_jwt
-
-        principal = principal_for_jwt(token)
     else:
-        principal = None
-    if principal is None:
+        limits.check_auth_failures()
+        if token.startswith(workers.TOKEN_PREFIX):
+            principal = workers.principal_for_token(token)
+        elif token.count(".") == 2 and current_app.config.get("HUB_OIDC_AUDIENCE"):
+            from hub.auth.oidc import principal_for_jwt
+
+            principal = principal_for_jwt(token)
+        else:
+            principal = None
+    # A disabled user's credentials all stop at once: disabling is announced
+    # to every process's cache (hub.auth.principals), and this covers every kind.
+    if principal is None or (principal.user is not None and principal.user.disabled_at is not None):
+        limits.count_auth_failure()
         raise Unauthorized("The access token is invalid, expired or revoked.")
+    if principal.via == "api_key":
+        accounts.record_key_use(principal.credential_id)
     g.principal = principal
     return principal
 

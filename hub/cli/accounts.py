@@ -8,22 +8,32 @@ from flask.cli import with_appcontext
 
 from hub.auth import SCOPES
 from hub.models.accounts import TIERS
+from hub.schemas import UTCDateTime
 from hub.services import accounts
+
+PASSWORD_RULE = f"At least {accounts.MIN_PASSWORD_LENGTH} characters, not a common password."
 
 
 def _user_dict(user) -> dict:
     return {"id": user.username, "username": user.username, "email": user.email,
-            "tier": user.tier, "is_admin": user.is_admin}
+            "tier": user.tier, "is_admin": user.is_admin, "disabled": user.disabled_at is not None}
+
+
+def _key_dict(key) -> dict:
+    when = UTCDateTime()._serialize
+    return {"id": key.id, "username": key.user.username, "prefix": key.prefix, "name": key.name,
+            "scopes": key.scopes.split(), "created_at": when(key.created_at, None, None),
+            "last_used_at": when(key.last_used_at, None, None), "revoked": key.revoked_at is not None}
 
 
 @click.group()
 def users():
-    """Create and list users, set their tier."""
+    """Create, list, disable and enable users; set their tier and password."""
 
 
 @users.command("create")
 @click.argument("username")
-@click.option("--password", help="For signing in on the web pages (OAuth consent).")
+@click.option("--password", help=f"For signing in on the web pages (OAuth consent). {PASSWORD_RULE}")
 @click.option("--email")
 @click.option("--tier", type=click.Choice(TIERS), default="free", show_default=True)
 @click.option("--admin", is_flag=True, help="May use the admin pages and commands.")
@@ -46,7 +56,8 @@ def users_list(as_json):
         click.echo(json.dumps({"users": rows}))
         return
     for row in rows:
-        click.echo(f"{row['username']:<30} {row['tier']:<10} {'admin' if row['is_admin'] else ''}")
+        flags = " ".join(f for f in ("admin" if row["is_admin"] else "", "disabled" if row["disabled"] else "") if f)
+        click.echo(f"{row['username']:<30} {row['tier']:<10} {flags}")
 
 
 @users.command("set-tier")
@@ -62,9 +73,48 @@ def users_set_tier(username, tier, as_json):
         click.echo(f"{user.username} is now on the {user.tier} tier.")
 
 
+@users.command("set-password")
+@click.argument("username")
+@click.option("--password", help=f"The new password (else asked for, twice). {PASSWORD_RULE}")
+@with_appcontext
+def users_set_password(username, password):
+    """Set a user's password; the user's web sessions end."""
+    accounts.get_user(username)  # an unknown user fails before the prompt
+    if password is None:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    user = accounts.set_password(username, password)
+    click.echo(f"Password of {user.username} changed; their web sessions have ended.")
+
+
+@users.command("disable")
+@click.argument("username")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def users_disable(username, as_json):
+    """Refuse the user's sign-in, sessions, API keys and OAuth tokens at once."""
+    user = accounts.set_disabled(username, True)
+    if as_json:
+        click.echo(json.dumps(_user_dict(user)))
+    else:
+        click.echo(f"{user.username} is disabled: signed out everywhere; API keys and app tokens are refused.")
+
+
+@users.command("enable")
+@click.argument("username")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def users_enable(username, as_json):
+    """Let a disabled user back in (their unrevoked keys and tokens work again)."""
+    user = accounts.set_disabled(username, False)
+    if as_json:
+        click.echo(json.dumps(_user_dict(user)))
+    else:
+        click.echo(f"{user.username} is enabled.")
+
+
 @click.group("api-keys")
 def api_keys():
-    """Create and revoke API keys (``ct_…``)."""
+    """Create, list and revoke API keys (``ct_…``)."""
 
 
 @api_keys.command("create")
@@ -83,12 +133,29 @@ def api_keys_create(username, name, scopes, as_json):
         click.echo(plain)
 
 
-@api_keys.command("revoke")
-@click.argument("key_id")
+@api_keys.command("list")
+@click.argument("username", required=False)
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
-def api_keys_revoke(key_id, as_json):
-    key = accounts.revoke_api_key(key_id)
+def api_keys_list(username, as_json):
+    """One user's keys, or everyone's: id, prefix, name, scopes, created, last used."""
+    rows = [_key_dict(k) for k in accounts.list_api_keys(accounts.get_user(username) if username else None)]
+    if as_json:
+        click.echo(json.dumps({"api_keys": rows}))
+        return
+    for row in rows:
+        used = "revoked" if row["revoked"] else f"last used {row['last_used_at'] or 'never'}"
+        click.echo(f"{row['id']:<22} {row['prefix']}…  {row['username']:<20} {row['name'] or '-':<20} "
+                   f"created {row['created_at']}  {used}  {' '.join(row['scopes'])}")
+
+
+@api_keys.command("revoke")
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def api_keys_revoke(key, as_json):
+    """Revoke a key, given by its id (key_…) or by the key itself (ct_…)."""
+    key = accounts.revoke_api_key(key)
     if as_json:
         click.echo(json.dumps({"id": key.id, "revoked": True}))
     else:

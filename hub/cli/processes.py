@@ -106,10 +106,10 @@ def _first_run_demo_user(app) -> None:
         return
     password = secrets.token_urlsafe(12)
     accounts.create_user("demo", password=password, tier="free")
-    _key, plain = accounts.create_api_key("demo", name="demo")
+    key, plain = accounts.create_api_key("demo", name="demo")
     click.echo("First run: created user 'demo'.")
     click.echo(f"  password: {password}")
-    click.echo(f"  API key:  {plain}")
+    click.echo(f"  API key:  {plain}  (id {key.id}: `codetether-hub api-keys revoke {key.id}`)")
     click.echo("  (shown once; make more with `codetether-hub api-keys create demo`)")
 
 

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
-from flask_limiter.util import get_remote_address
 
 from hub.db import begin_write, db
-from hub.limits import limiter
+from hub.limits import client_address, limiter
 from hub.oauth.server import Issuer, metadata, server
 from hub.services import oauth
 from hub.web import csrf
@@ -54,12 +53,20 @@ def _authorization_error(error: OAuth2Error):
 
 
 def _failed(response) -> bool:
-    return response.status_code >= 400
+    """A wrong client secret, code, refresh token (4xx), or introspection of
+    a token that is not live: what a guesser sees most."""
+    if response.status_code >= 400:
+        return True
+    return request.endpoint == "oauth.introspect" and (response.get_json(silent=True) or {}).get("active") is False
+
+
+# One count per address across the endpoints that check a client secret or a token.
+_secret_checks = limiter.shared_limit(lambda: current_app.config["HUB_TOKEN_RATE_LIMIT"], scope="oauth-secrets",
+                                      key_func=client_address, deduct_when=_failed)
 
 
 @bp.post("/oauth/token")
-@limiter.limit(lambda: current_app.config["HUB_TOKEN_RATE_LIMIT"], key_func=get_remote_address,
-               deduct_when=_failed)
+@_secret_checks
 def token():
     # One write transaction per token request: claiming the code or refresh
     # token and storing the new tokens commit together, or not at all.
@@ -76,10 +83,12 @@ def token():
 
 
 @bp.post("/oauth/revoke")
+@_secret_checks
 def revoke():
     return server.create_endpoint_response("revocation")
 
 
 @bp.post("/oauth/introspect")
+@_secret_checks
 def introspect():
     return server.create_endpoint_response("introspection")

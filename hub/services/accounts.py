@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+import time
+from datetime import timedelta
+from functools import lru_cache
+from importlib import resources
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub.auth import SCOPES, Principal
@@ -15,6 +20,8 @@ from hub.models.accounts import TIERS
 from hub.models.codebases import GLOBAL_CODEBASE_ID
 
 API_KEY_PREFIX = "ct_"
+USERNAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+MIN_PASSWORD_LENGTH = 12
 
 
 def hash_secret(secret: str) -> str:
@@ -26,9 +33,9 @@ def hash_secret(secret: str) -> str:
 def create_user(username: str, *, password: str | None = None, email: str | None = None,
                 name: str | None = None, tier: str = "free", is_admin: bool = False,
                 oidc_sub: str | None = None) -> User:
-    username = (username or "").strip()
-    if not username or len(username) > 150:
-        raise ValidationFailed("username", "Give 1 to 150 characters.")
+    username = check_username(username)
+    if password is not None:
+        check_new_password(password, username)
     _check_tier(tier)
     begin_write()
     if db.session.scalar(select(User.pk).where(User.username == username)):
@@ -42,6 +49,31 @@ def create_user(username: str, *, password: str | None = None, email: str | None
                             description="Used when a task names no codebase."))
     db.session.commit()
     return user
+
+
+def check_username(username: str | None) -> str:
+    username = (username or "").strip()
+    if not USERNAME.fullmatch(username):
+        raise ValidationFailed("username", "Use 1 to 64 characters: letters, digits, '.', '_' or '-'.")
+    return username
+
+
+def check_new_password(password: str, username: str | None = None) -> None:
+    """Refuse a password that is quickly guessed: short, or on the list of
+    common passwords shipped with the hub, or the username itself."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed("password", f"Use at least {MIN_PASSWORD_LENGTH} characters "
+                                           f"(this one has {len(password)}); a few words make a good one.")
+    if password.casefold() in _common_passwords() or (username and password.casefold() == username.casefold()):
+        raise ValidationFailed("password", "This password is among the most common ones (or is the username): "
+                                           "attackers try those first. Choose another.")
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    text = resources.files("hub").joinpath("common_passwords.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip().casefold() for line in text.splitlines()
+                     if line.strip() and not line.startswith("#"))
 
 
 def get_user(username: str) -> User:
@@ -68,17 +100,52 @@ def end_sessions(user: User) -> None:
     """End every web session of ``user`` (sign-out, password change, disable):
     a session cookie carries the generation it was signed in under."""
     begin_write()
-    user.session_generation = (user.session_generation or 0) + 1
+    _end_sessions(user)
     db.session.commit()
 
 
+def _end_sessions(user: User) -> None:
+    user.session_generation = (user.session_generation or 0) + 1
+
+
+def set_password(username: str, password: str) -> User:
+    """A new password, and every web session signed in with the old one ends."""
+    check_new_password(password, username)
+    begin_write()
+    user = get_user(username)
+    user.password_hash = generate_password_hash(password)
+    _end_sessions(user)  # in the same commit: no moment with the new password and the old sessions
+    db.session.commit()
+    return user
+
+
+def set_disabled(username: str, disabled: bool) -> User:
+    """A disabled user signs in nowhere: its web sessions end, and its API
+    keys and OAuth tokens are refused (``hub.auth.authenticate``, the token
+    endpoint, introspection) until it is enabled again. The change to the
+    user is announced to every process's credential cache on commit."""
+    begin_write()
+    user = get_user(username)
+    if disabled and user.disabled_at is None:
+        user.disabled_at = utcnow()
+        _end_sessions(user)
+    elif not disabled:
+        user.disabled_at = None
+    db.session.commit()
+    return user
+
+
 def check_password(username: str, password: str) -> User | None:
+    """The user, if the password is theirs and they are not disabled. Sign-in
+    limits (per address and per account) are the route's: hub/web/auth.py."""
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None or not user.password_hash:
         # Same work either way, so timing does not reveal which usernames exist.
         check_password_hash(_DUMMY_HASH, password or "")
         return None
-    return user if check_password_hash(user.password_hash, password or "") else None
+    if not check_password_hash(user.password_hash, password or ""):
+        return None
+    return user if user.disabled_at is None else None
 
 
 _DUMMY_HASH = generate_password_hash("not-a-password")
@@ -113,22 +180,55 @@ def create_api_key(username: str, *, name: str | None = None, scopes=None) -> tu
     return key, plain
 
 
-def revoke_api_key(key_id: str, user: User | None = None) -> ApiKey:
+def revoke_api_key(key: str, user: User | None = None) -> ApiKey:
+    """Revoke a key given by its id (``key_…``) or by the key itself (``ct_…``)."""
     begin_write()
-    query = select(ApiKey).where(ApiKey.id == key_id)
+    if key.startswith(API_KEY_PREFIX):
+        query, name = select(ApiKey).where(ApiKey.key_hash == hash_secret(key)), "matching the key given"
+    else:
+        query, name = select(ApiKey).where(ApiKey.id == key), f"'{key}'"  # never echo a secret
     if user is not None:
         query = query.where(ApiKey.user_pk == user.pk)
-    key = db.session.scalar(query)
-    if key is None:
+    row = db.session.scalar(query)
+    if row is None:
         db.session.rollback()
-        raise NotFound(f"No API key '{key_id}'.")
-    key.revoked_at = key.revoked_at or utcnow()
+        raise NotFound(f"No API key {name}.")
+    row.revoked_at = row.revoked_at or utcnow()
     db.session.commit()
-    return key
+    return row
 
 
-def list_api_keys(user: User) -> list[ApiKey]:
-    return list(db.session.scalars(select(ApiKey).where(ApiKey.user_pk == user.pk).order_by(ApiKey.pk.desc())))
+def list_api_keys(user: User | None = None) -> list[ApiKey]:
+    """A user's keys, or everyone's; newest first."""
+    query = select(ApiKey).order_by(ApiKey.pk.desc())
+    if user is not None:
+        query = query.where(ApiKey.user_pk == user.pk)
+    return list(db.session.scalars(query))
+
+
+KEY_USE_EVERY = 60.0  # seconds
+_key_uses: dict[str, float] = {}  # key id -> time.monotonic() of this process's last write
+
+
+def record_key_use(key_id: str) -> None:
+    """Set ``last_used_at`` of a key that just authenticated, at most once a
+    minute per key and process: it is for people (dashboard, ``api-keys
+    list``), not an audit log, and a write on every request would cost more
+    than the request. Its own short transaction, not the request's, and a
+    Core statement: the ORM's would be announced as a credential change and
+    empty every process's credential cache, though no one's access changed."""
+    now = time.monotonic()
+    if now - _key_uses.get(key_id, float("-inf")) < KEY_USE_EVERY:
+        return
+    if len(_key_uses) >= 10_000:  # a bound on memory
+        _key_uses.clear()
+    _key_uses[key_id] = now
+    stamp, table = utcnow(), ApiKey.__table__
+    with db.engine.connect().execution_options(hub_write=True) as connection, connection.begin():
+        connection.execute(update(table).where(
+            table.c.id == key_id,
+            or_(table.c.last_used_at.is_(None), table.c.last_used_at < stamp - timedelta(seconds=KEY_USE_EVERY)),
+        ).values(last_used_at=stamp))
 
 
 # Built once: every API request runs it, and building a statement costs
@@ -139,7 +239,7 @@ _KEY_BY_HASH = select(ApiKey).where(ApiKey.key_hash == bindparam("key_hash"))
 def principal_for_api_key(plain: str) -> Principal | None:
     digest = hash_secret(plain)
     key = db.session.scalar(_KEY_BY_HASH, {"key_hash": digest})
-    if key is None or key.revoked_at is not None:
+    if key is None or key.revoked_at is not None or key.user.disabled_at is not None:
         return None
     # The lookup is by hash; compare again in constant time for good measure.
     if not hmac.compare_digest(key.key_hash, digest):

@@ -108,7 +108,7 @@ def claim_code(plain: str, client: OAuthClient) -> OAuthCode | None:
     if code is None:
         return None
     now = utcnow()
-    if code.used_at is None and code.expires_at <= now:
+    if code.used_at is None and (code.expires_at <= now or code.user.disabled_at is not None):
         return None
     claimed = db.session.execute(update(OAuthCode).where(OAuthCode.pk == code.pk, OAuthCode.used_at.is_(None))
                                  .values(used_at=now)).rowcount
@@ -151,7 +151,7 @@ def claim_refresh_token(plain: str, client: OAuthClient) -> OAuthToken | None:
     """Spend a refresh token (rotation). Reuse of a spent one revokes its
     whole family (RFC 9700 §4.14.2) and is committed at once."""
     row = db.session.scalar(select(OAuthToken).where(OAuthToken.refresh_hash == hash_secret(plain)))
-    if row is None or row.client_pk != client.pk or row.revoked_at is not None:
+    if row is None or row.client_pk != client.pk or row.revoked_at is not None or row.user.disabled_at is not None:
         return None
     now = utcnow()
     if row.refresh_used_at is None and row.refresh_expires_at <= now:
@@ -209,6 +209,8 @@ def introspect(token: OAuthToken) -> dict:
 
 
 # -- consent ("connected apps") -------------------------------------------
+    if token.user.disabled_at is not None:
+        return {"active": False}
 
 def has_consent(user: User, client: OAuthClient, scope: str) -> bool:
     grant = db.session.scalar(select(OAuthGrant).where(OAuthGrant.user_pk == user.pk,

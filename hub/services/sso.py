@@ -66,7 +66,8 @@ def user_for_claims(claims: dict) -> User:
 
 def _free_username(claims: dict) -> str:
     base = claims.get("preferred_username") or (claims.get("email") or "").split("@")[0] or claims["sub"]
-    base = re.sub(r"[^\w.@-]", "-", base)[:140] or "user"
+    # What accounts.check_username allows, with room for a "-N" suffix.
+    base = re.sub(r"[^A-Za-z0-9._-]", "-", base)[:56] or "user"
     candidate, n = base, 1
     while db.session.scalar(select(User.pk).where(User.username == candidate)):
         n += 1
