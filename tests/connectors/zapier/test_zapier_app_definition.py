@@ -129,3 +129,21 @@ def test_export_refuses_a_base_url_that_is_not_http(app, tmp_path):
 
     result = CliRunner().invoke(main, ["zapier", "export", str(tmp_path / "x"), "--base-url", "hub.example.com"])
     assert result.exit_code != 0 and "http://" in result.output and not (tmp_path / "x").exists()
+
+
+def test_without_npm_the_node_tests_skip_naming_the_install_command(tmp_path, monkeypatch):
+    """A checkout without tests/zapier/node_modules installs it on first use
+    (npm ci); only a machine without npm skips, and says what to run."""
+    import shutil
+
+    import pytest
+
+    from zapier_node import HARNESS, node_modules
+
+    harness = tmp_path / "zapier"
+    shutil.copytree(HARNESS, harness, ignore=shutil.ignore_patterns("node_modules"))
+    monkeypatch.setenv("PATH", str(tmp_path / "no-npm-here"))
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        node_modules(harness)
+    assert f"cd {harness} && npm ci" in str(skipped.value)
+    assert not (harness / "node_modules").exists()
