@@ -1,17 +1,53 @@
-"""Running Zapier's own npm runtime (tests/zapier/node_modules) from pytest."""
+"""Running Zapier's own npm runtime (tests/zapier/node_modules) from pytest.
+
+The tests install it themselves when it is missing (``npm ci`` from
+tests/zapier/package-lock.json, once, whichever test process gets there
+first), so any test command works on a fresh checkout; without npm they
+skip, naming the command to run."""
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
+import shutil
 import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
 
 from conftest import repo_root
 
 HARNESS = repo_root() / "tests" / "zapier"
+NPM_CI = ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"]
+
+
+def node_modules(harness: Path = HARNESS) -> Path:
+    """``harness``/node_modules, installed if it is not. npm ci writes
+    node_modules/.package-lock.json last, so its presence means a whole
+    install; an interrupted one is replaced (npm ci starts afresh)."""
+    modules = harness / "node_modules"
+    if (modules / ".package-lock.json").is_file():
+        return modules
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        pytest.skip(f"Node.js and npm are needed for Zapier's runtime: install them (Debian: apt-get install "
+                    f"nodejs npm), then run: cd {harness} && {' '.join(NPM_CI)}")
+    # One install at a time across test processes (pytest-xdist): the others
+    # wait, then find it done.
+    lock_path = Path(tempfile.gettempdir()) / f"npm-ci-{hashlib.sha256(str(harness).encode()).hexdigest()[:16]}.lock"
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (modules / ".package-lock.json").is_file():
+            env = dict(os.environ, DISABLE_ZAPIER_ANALYTICS="1", NO_UPDATE_NOTIFIER="1")
+            done = subprocess.run(NPM_CI, cwd=harness, env=env, capture_output=True, text=True, timeout=900)
+            assert done.returncode == 0, f"`{' '.join(NPM_CI)}` in {harness} failed:\n{done.stdout}{done.stderr}"
+    return modules
 
 
 def node_env(**extra) -> dict:
     """Offline runtime: no Zapier logging/deploy credentials, no analytics."""
+    node_modules()
     env = {k: v for k, v in os.environ.items() if k not in ("LOGGING_TOKEN", "ZAPIER_DEPLOY_KEY")}
     env.update(NODE_PATH=str(HARNESS / "node_modules"), NODE_ENV="test", DISABLE_ZAPIER_ANALYTICS="1",
                NO_UPDATE_NOTIFIER="1", **extra)
