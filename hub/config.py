@@ -173,6 +173,10 @@ def load() -> dict:
         "HUB_CREDENTIAL_CACHE_SECONDS": float(env["HUB_CREDENTIAL_CACHE_SECONDS"]),
         "HUB_LOGIN_RATE_LIMIT": env["HUB_LOGIN_RATE_LIMIT"],
         "HUB_TOKEN_RATE_LIMIT": env["HUB_TOKEN_RATE_LIMIT"],
+        "HUB_LOGIN_ACCOUNT_RATE_LIMIT": _rate(env["HUB_LOGIN_ACCOUNT_RATE_LIMIT"]),
+        "HUB_AUTH_FAILURE_RATE_LIMIT": _rate(env["HUB_AUTH_FAILURE_RATE_LIMIT"]),
+        "HUB_METRICS_TOKEN": env["HUB_METRICS_TOKEN"],
+        "HUB_TRUSTED_PROXIES": tuple(ipaddress.ip_network(part, strict=False) for part in _keys(env["HUB_TRUSTED_PROXIES"])),
         "HUB_LOCAL_ACCOUNTS": env["HUB_LOCAL_ACCOUNTS"].strip().lower() in ("1", "true", "yes", "on"),
         "HUB_OIDC_ISSUER": (env["HUB_OIDC_ISSUER"] or "").rstrip("/") or None,
         "HUB_OIDC_CLIENT_ID": env["HUB_OIDC_CLIENT_ID"],
@@ -186,7 +190,3 @@ def load() -> dict:
 
 def _keys(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
-        "HUB_LOGIN_ACCOUNT_RATE_LIMIT": _rate(env["HUB_LOGIN_ACCOUNT_RATE_LIMIT"]),
-        "HUB_AUTH_FAILURE_RATE_LIMIT": _rate(env["HUB_AUTH_FAILURE_RATE_LIMIT"]),
-        "HUB_METRICS_TOKEN": env["HUB_METRICS_TOKEN"],
-        "HUB_TRUSTED_PROXIES": tuple(ipaddress.ip_network(part, strict=False) for part in _keys(env["HUB_TRUSTED_PROXIES"])),
