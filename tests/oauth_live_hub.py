@@ -139,7 +139,7 @@ class Browser:
 
     def login(self, username, password):
         page = self.sign_in(self.go(self.hub.url("/login")), username, password)
-        assert "You are signed in" in page.text, page.text
+        assert page.url.path == "/dashboard" and "Signed in as" in page.text, page.text
         return page
 
     def sign_in(self, page, username, password):

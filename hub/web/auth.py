@@ -23,7 +23,8 @@ def login():
     next_url = safe_next(request.values.get("next"))
     local = current_app.config["HUB_LOCAL_ACCOUNTS"]
     if request.method == "GET":
-        return _page(next_url)
+        # Already signed in: straight on to where the link was going.
+        return redirect(next_url) if current_web_user() else _page(next_url)
     csrf.protect()
     if not local:
         return _page(next_url, error="Sign-in with a username and password is turned off; use SSO.", status=403)
@@ -33,7 +34,7 @@ def login():
         return _page(next_url, error="Wrong username or password.", status=401,
                      username=request.form.get("username", ""))
     sign_in(user)
-    return redirect(next_url if next_url != "/" else url_for("web_auth.login"))
+    return redirect(next_url)
 
 
 def _page(next_url: str, error: str | None = None, status: int = 200, username: str = ""):

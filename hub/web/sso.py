@@ -66,9 +66,9 @@ def callback():
         current_app.logger.warning("SSO sign-in failed: %s", getattr(error, "error", error))
         return _failed("Single sign-on failed; try again.", 400)
     user = sso_service.user_for_claims(claims)
-    next_url = session.pop("sso_next", "/")
+    next_url = safe_next(session.pop("sso_next", None))
     sign_in(user)
-    return redirect(next_url if next_url != "/" else url_for("web_auth.login"))
+    return redirect(next_url)
 
 
 def _userinfo(client, token, sub: str) -> dict:
@@ -85,5 +85,5 @@ def _userinfo(client, token, sub: str) -> dict:
 
 
 def _failed(message: str, status: int):
-    return render_template("login.html", next_url="/", error=message, username="", user=current_web_user(),
+    return render_template("login.html", next_url=safe_next(None), error=message, username="", user=current_web_user(),
                            local=current_app.config["HUB_LOCAL_ACCOUNTS"], sso=sso_enabled()), status

@@ -8,15 +8,21 @@ from hub.db import db
 
 @pytest.fixture
 def sign_in(app, client):
-    """Sign ``username`` in on the test client (the sign-in form itself is
-    tested in test_sign_in.py and in the browser tests)."""
+    """Sign ``username`` in on the test client with the hub's own sign_in
+    (the sign-in form itself is tested in test_sign_in.py and in the browser
+    tests)."""
+    from flask import session as signed
+
     from hub.models import User
+    from hub.web import session as web_session
 
     def sign_in(username):
-        with app.app_context():
-            pk = db.session.scalar(db.select(User.pk).where(User.username == username))
+        with app.test_request_context():
+            web_session.sign_in(db.session.scalar(db.select(User).where(User.username == username)))
+            values = dict(signed)
         with client.session_transaction() as session:
-            session["user_pk"] = pk
+            session.update(values)  # keeps the CSRF token: tests switch users on one client
+            session.permanent = True
         return client
 
     return sign_in

@@ -15,7 +15,7 @@ def test_sign_in_needs_the_forms_csrf_token(hub):
     # Sign-out is a form too (no sign-out by a cross-site link).
     assert browser.http.post(hub.url("/logout")).status_code == 400
     signed_out = browser.submit(page, field="csrf_token")
-    assert "You are signed in" not in signed_out.text and "password" in signed_out.text
+    assert signed_out.url.path == "/login" and "Sign out" not in signed_out.text and "password" in signed_out.text
 
 
 def test_the_json_api_needs_no_csrf_token(hub, make_user):

@@ -60,7 +60,7 @@ def test_zapier_flow_through_sso_provisions_the_user_with_tier_from_roles(sso_hu
     # Signing in again (new browser) finds the same user by sub: no second account.
     again = Browser(hub, allowed={urlsplit(idp.issuer).netloc})
     done = sso_sign_in(again, again.go(hub.url("/login")), "maria")
-    assert "You are signed in" in done.text and "maria" in done.text
+    assert done.url.path == "/dashboard" and "Signed in as <strong>maria</strong>" in done.text
     with hub.app.app_context():
         from hub.services import accounts
 
@@ -92,7 +92,7 @@ def test_roles_and_profile_from_userinfo_when_not_in_the_id_token(sso_hub):
     hub, idp = sso_hub(idp_options={"rolesOnlyInUserinfo": True})
     browser = Browser(hub, allowed={urlsplit(idp.issuer).netloc})
     done = sso_sign_in(browser, browser.go(hub.url("/login")), "maria")
-    assert "You are signed in" in done.text, done.text
+    assert done.url.path == "/dashboard", done.text
     with hub.app.app_context():
         from hub.services import accounts
 
@@ -104,7 +104,7 @@ def test_roles_from_the_access_token_as_keycloak_maps_them_by_default(sso_hub):
     hub, idp = sso_hub(idp_options={"rolesOnlyInAccessToken": True})
     browser = Browser(hub, allowed={urlsplit(idp.issuer).netloc})
     done = sso_sign_in(browser, browser.go(hub.url("/login")), "alice")
-    assert "You are signed in" in done.text, done.text
+    assert done.url.path == "/dashboard", done.text
     with hub.app.app_context():
         from hub.services import accounts
 
@@ -117,7 +117,7 @@ def test_sso_only_hub_offers_no_password_form(sso_hub):
     page = browser.go(hub.url("/login"))
     assert "Sign in with SSO" in page.text
     assert not any("password" in form["fields"] for form in Forms(page.text).forms)
-    assert "You are signed in" in sso_sign_in(browser, page, "ken").text
+    assert sso_sign_in(browser, page, "ken").url.path == "/dashboard"
 
 
 def test_a_forged_sso_callback_signs_nobody_in(sso_hub):
@@ -125,7 +125,19 @@ def test_a_forged_sso_callback_signs_nobody_in(sso_hub):
     browser = httpx.Client()
     response = browser.get(hub.url("/login/sso/callback?code=stolen&state=guessed"))
     assert response.status_code == 400 and "Single sign-on failed" in response.text
-    assert "You are signed in" not in browser.get(hub.url("/login")).text
+    assert browser.get(hub.url("/dashboard")).status_code == 302  # to sign in
+
+
+@pytest.mark.parametrize("next_url", ["/\t/evil.example/steal", "//evil.example", "/\\evil.example",
+                                      "/dashboard\r\nSet-Cookie: planted=1"])
+def test_sso_next_never_leaves_the_hub(sso_hub, next_url):
+    hub, idp = sso_hub()
+    browser = Browser(hub, allowed={urlsplit(idp.issuer).netloc})
+    at_idp = browser.go(hub.url("/login/sso?" + urlencode({"next": next_url})))
+    assert "Sign in to codetether" in at_idp.text, at_idp.text
+    done = browser.submit(at_idp, {"username": "ken", "password": USERS["ken"]["password"]}, field="username")
+    # The browser follows redirects on the hub and the provider only: one elsewhere would stop it.
+    assert done.status_code == 200 and (done.url.host, done.url.path) == ("127.0.0.1", "/dashboard")
 
 
 def idp_access_token(idp, username, scope):
