@@ -1,4 +1,4 @@
-from urllib.parse import unquote_plus
+from urllib.parse import urlencode
 
 import marshmallow as ma
 from flask import current_app, request
@@ -61,7 +61,7 @@ class Tasks(MethodView):
         items, more = tasks.list_tasks(current_user(), **args)
         headers = {}
         if more:
-            headers["Link"] = f'<{next_page_url(args["page"] + 1)}>; rel="next"'
+            headers["Link"] = f'<{next_page_url({**args, "include_total": include_total})}>; rel="next"'
         if include_total:
             args.pop("page"), args.pop("limit")
             headers["X-Total-Count"] = str(tasks.count_tasks(current_user(), **args))
@@ -77,11 +77,17 @@ class Tasks(MethodView):
         return tasks.create_task(current_user(), **args)
 
 
-def next_page_url(page: int) -> str:
-    """This request's public URL with ``page`` replaced, the rest of the query as the caller wrote it."""
-    kept = [part for part in request.query_string.decode("latin-1").split("&")
-            if part and unquote_plus(part.partition("=")[0]) != "page"]
-    return f"{current_app.config['HUB_BASE_URL']}{request.path}?{'&'.join([*kept, f'page={page}'])}"
+_QUERY = TaskQuerySchema()
+
+
+def next_page_url(args: dict) -> str:
+    """The next page's public URL, its query re-encoded from the validated
+    arguments: the raw query string could add link values or another host."""
+    query = _QUERY.dump({name: value for name, value in args.items() if name != "page"})
+    if query.pop("include_total", False):
+        query["include_total"] = "true"
+    query["page"] = args["page"] + 1
+    return f"{current_app.config['HUB_BASE_URL']}{request.path}?{urlencode(query)}"
 
 
 @blp.route("/tasks/<task_id>")
@@ -105,8 +111,11 @@ class TaskCancel(MethodView):
         return tasks.cancel_task(current_user(), task_id)
 
 
+MAX_SEQ = 2**31 - 1  # output chunks are numbered by a database integer (32 bits in PostgreSQL)
+
+
 class OutputQuerySchema(ma.Schema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0),
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_SEQ),
                            metadata={"description": "Only chunks after this `seq` (follow along)"})
 
 
