@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
-from flask_limiter.util import get_remote_address
 
-from hub.limits import limiter
+from hub.limits import client_address, limiter
 from hub.services import accounts
 from hub.web import csrf
 from hub.web.session import current_web_user, safe_next, sign_in, sign_out
+from hub.web.sign_in_limits import per_account, per_known_device, remember_device
 
 bp = Blueprint("web_auth", __name__)
 
@@ -17,8 +17,10 @@ def _failed(response) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["HUB_LOGIN_RATE_LIMIT"], key_func=get_remote_address,
+@limiter.limit(lambda: current_app.config["HUB_LOGIN_RATE_LIMIT"], key_func=client_address,
                methods=["POST"], deduct_when=_failed)
+@per_account
+@per_known_device
 def login():
     next_url = safe_next(request.values.get("next"))
     local = current_app.config["HUB_LOCAL_ACCOUNTS"]
@@ -30,11 +32,13 @@ def login():
         return _page(next_url, error="Sign-in with a username and password is turned off; use SSO.", status=403)
     user = accounts.check_password(request.form.get("username", "").strip(), request.form.get("password", ""))
     if user is None:
-        current_app.logger.info("failed sign-in from %s", get_remote_address())
+        current_app.logger.info("failed sign-in from %s", client_address())
         return _page(next_url, error="Wrong username or password.", status=401,
                      username=request.form.get("username", ""))
     sign_in(user)
-    return redirect(next_url)
+    response = redirect(next_url)
+    remember_device(response, user.username)
+    return response
 
 
 def _page(next_url: str, error: str | None = None, status: int = 200, username: str = ""):
