@@ -46,7 +46,17 @@ class LiveHub:
         return username, password
 
     def token(self, **form):
-        return httpx.post(self.url("/oauth/token"), data=form)
+        """POST /oauth/token. A code exchange sends the verifier of
+        ``authorize_url``'s default challenge unless given one
+        (``code_verifier=None``: none at all)."""
+        if form.get("grant_type") == "authorization_code":
+            form.setdefault("code_verifier", PKCE_VERIFIER)
+        return httpx.post(self.url("/oauth/token"), data={k: v for k, v in form.items() if v is not None})
+
+    def exchange(self, client, code, **extra):
+        """Trade a code from ``connect`` for tokens as Zapier does (form body, secret in it)."""
+        return self.token(grant_type="authorization_code", code=code, redirect_uri=client["redirect_uris"][0],
+                          client_id=client["client_id"], client_secret=client["client_secret"], **extra)
 
     def api(self, path, token, method="GET", **kw):
         return httpx.request(method, self.url(path), headers={"Authorization": f"Bearer {token}"}, **kw)
@@ -152,7 +162,15 @@ def pkce_pair():
     return verifier, challenge
 
 
-def authorize_url(hub, client_id, redirect_uri=ZAPIER_REDIRECT, scope=ZAPIER_SCOPES, state="st4te", **extra):
+# Every client uses PKCE unless registered with --no-pkce: the helpers send
+# this pair unless a test gives its own (or pkce=False).
+PKCE_VERIFIER, PKCE_CHALLENGE = pkce_pair()
+
+
+def authorize_url(hub, client_id, redirect_uri=ZAPIER_REDIRECT, scope=ZAPIER_SCOPES, state="st4te", pkce=True,
+                  **extra):
+    if pkce and "code_challenge" not in extra:
+        extra.update(code_challenge=PKCE_CHALLENGE, code_challenge_method="S256")
     params = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
               "scope": scope, "state": state, **extra}
     return hub.url("/oauth/authorize?" + urlencode(params))

@@ -33,9 +33,11 @@ class RevokedGrantSchema(ma.Schema):
     revoked = fields.Boolean()
 
 
+# Connected apps are managed by the person (API key, dashboard), never by an
+# app: one app's token must not list or disconnect another app.
 @blp.route("/me/grants")
 class Grants(MethodView):
-    @blp.auth()
+    @blp.auth(first_party=True)
     @blp.response(200, GrantSchema(many=True))
     def get(self):
         """Apps connected to this account with OAuth (newest first)."""
@@ -44,10 +46,11 @@ class Grants(MethodView):
 
 @blp.route("/me/grants/<client_id>")
 class GrantById(MethodView):
-    @blp.auth()
+    @blp.auth(first_party=True)
     @blp.response(200, RevokedGrantSchema)
     @blp.alt_response(404, schema=ErrorSchema)
     def delete(self, client_id):
-        """Disconnect an app: its consent is forgotten and its tokens stop working."""
+        """Disconnect an app: its consent is forgotten, its tokens stop working
+        and the hooks its tokens subscribed are deleted."""
         oauth.revoke_grant(current_user(), client_id)
         return {"id": client_id, "revoked": True}

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import redis
 from flask import current_app
-from sqlalchemy import select, union_all
+from sqlalchemy import select, union_all, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from hub.auth import insufficient_scope
@@ -94,6 +94,15 @@ def unsubscribe(user: User, hook_id: str, *, scopes: Iterable[str] | None = None
         subscription.deleted_at = utcnow()
     db.session.commit()
     return subscription
+
+
+def end_app_subscriptions(client_pk: int, user: User | None = None) -> None:
+    """Delete the subscriptions an OAuth app's tokens made (for one user, or
+    all): a disconnected app's Zaps must stop receiving data. The caller commits."""
+    condition = (Subscription.oauth_client_pk == client_pk) & Subscription.deleted_at.is_(None)
+    if user is not None:
+        condition &= Subscription.user_pk == user.pk
+    db.session.execute(update(Subscription).where(condition).values(deleted_at=utcnow()))
 
 
 def list_deliveries(user: User, hook_id: str, *, page: int = 0, limit: int = 50,

@@ -18,6 +18,7 @@ from hub.auth import SCOPES, Principal
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.models import OAuthClient, OAuthCode, OAuthGrant, OAuthToken, User
+from hub.services import hooks
 from hub.services.accounts import hash_secret, parse_scopes
 
 ACCESS_PREFIX = "cto_"
@@ -80,6 +81,7 @@ def revoke_client(client_id: str) -> OAuthClient:
     client.revoked_at = client.revoked_at or now
     db.session.execute(update(OAuthToken).where(OAuthToken.client_pk == client.pk, OAuthToken.revoked_at.is_(None))
                        .values(revoked_at=now))
+    hooks.end_app_subscriptions(client.pk)
     db.session.commit()
     return client
 
@@ -198,7 +200,7 @@ def principal_for_access_token(plain: str) -> Principal | None:
     if row is None or row.revoked_at is not None or row.is_expired() or row.client.revoked_at is not None:
         return None
     return Principal(user=row.user, scopes=frozenset(row.scope.split()), via="oauth", credential_id=row.id,
-                     expires_at=row.access_expires_at)
+                     expires_at=row.access_expires_at, oauth_client_pk=row.client_pk)
 
 
 def introspect(token: OAuthToken) -> dict:
@@ -238,7 +240,8 @@ def list_grants(user: User) -> list[OAuthGrant]:
 
 
 def revoke_grant(user: User, client_id: str) -> OAuthGrant:
-    """Disconnect an app: forget the consent and revoke its tokens for this user."""
+    """Disconnect an app: forget the consent, revoke its tokens for this user
+    and delete the hooks they subscribed."""
     begin_write()
     grant = db.session.scalar(select(OAuthGrant).join(OAuthClient).where(
         OAuthGrant.user_pk == user.pk, OAuthClient.client_id == client_id))
@@ -246,6 +249,7 @@ def revoke_grant(user: User, client_id: str) -> OAuthGrant:
         db.session.rollback()
         raise NotFound(f"No connected app '{client_id}'.")
     _revoke((OAuthToken.user_pk == user.pk) & (OAuthToken.client_pk == grant.client_pk))
+    hooks.end_app_subscriptions(grant.client_pk, user)
     db.session.delete(grant)
     db.session.commit()
     return grant

@@ -2,7 +2,7 @@
 import httpx
 
 from oauth_live_hub import hub, start_hub  # noqa: F401 (fixtures)
-from oauth_live_hub import ZAPIER_REDIRECT, Browser, Forms, authorize_url, connect, redirect_params
+from oauth_live_hub import PKCE_VERIFIER, ZAPIER_REDIRECT, Browser, Forms, authorize_url, connect, redirect_params
 
 
 def test_zapier_flow_with_a_local_account(hub):
@@ -81,7 +81,8 @@ def test_client_secret_basic_and_deny(hub):
 
     code = redirect_params(connect(hub, browser, client, username, password))["code"]
     response = httpx.post(hub.url("/oauth/token"), auth=(client["client_id"], client["client_secret"]),
-                          data={"grant_type": "authorization_code", "code": code, "redirect_uri": ZAPIER_REDIRECT})
+                          data={"grant_type": "authorization_code", "code": code, "redirect_uri": ZAPIER_REDIRECT,
+                                "code_verifier": PKCE_VERIFIER})
     assert response.status_code == 200, response.text
     wrong_secret = httpx.post(hub.url("/oauth/token"), auth=(client["client_id"], "cts_wrong"),
                               data={"grant_type": "refresh_token", "refresh_token": response.json()["refresh_token"]})
@@ -95,12 +96,16 @@ def test_connected_apps_can_be_listed_and_disconnected(hub):
     code = redirect_params(connect(hub, browser, client, username, password))["code"]
     tokens = hub.token(grant_type="authorization_code", code=code, redirect_uri=ZAPIER_REDIRECT,
                        client_id=client["client_id"], client_secret=client["client_secret"]).json()
-    grants = hub.api("/api/v1/me/grants", tokens["access_token"]).json()
+    from hub.services import accounts
+
+    with hub.app.app_context():  # the person's own key: apps never manage apps (tests/oauth/test_grants.py)
+        _key, key = accounts.create_api_key(username)
+    grants = hub.api("/api/v1/me/grants", key).json()
     assert [(g["id"], g["name"]) for g in grants] == [(client["client_id"], "Zapier")]
     assert set(grants[0]["scopes"]) == set(tokens["scope"].split())
 
-    assert hub.api("/api/v1/me/grants/cli_nope", tokens["access_token"], "DELETE").status_code == 404
-    gone = hub.api(f"/api/v1/me/grants/{client['client_id']}", tokens["access_token"], "DELETE")
+    assert hub.api("/api/v1/me/grants/cli_nope", key, "DELETE").status_code == 404
+    gone = hub.api(f"/api/v1/me/grants/{client['client_id']}", key, "DELETE")
     assert gone.status_code == 200 and gone.json() == {"id": client["client_id"], "revoked": True}
     assert hub.api("/api/v1/me", tokens["access_token"]).status_code == 401
     assert hub.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"], client_id=client["client_id"],

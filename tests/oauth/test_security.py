@@ -59,7 +59,7 @@ def test_pkce_s256_required_for_public_clients_and_plain_refused(hub):
     redirect = "http://127.0.0.1:8123/callback"
     browser.login(username, password)
 
-    no_pkce = redirect_params(browser.go(authorize_url(hub, public["client_id"], redirect_uri=redirect)))
+    no_pkce = redirect_params(browser.go(authorize_url(hub, public["client_id"], redirect_uri=redirect, pkce=False)))
     assert no_pkce["error"] == "invalid_request" and "PKCE" in no_pkce["error_description"]
     verifier, challenge = pkce_pair()
     plain = redirect_params(browser.go(authorize_url(hub, public["client_id"], redirect_uri=redirect,
@@ -73,7 +73,7 @@ def test_pkce_s256_required_for_public_clients_and_plain_refused(hub):
                    code_challenge=challenge, code_challenge_method="S256")
     code = redirect_params(page)["code"]
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect, "client_id": public["client_id"]}
-    missing = hub.token(**form)
+    missing = hub.token(**form, code_verifier=None)
     assert missing.status_code == 400 and "code_verifier" in missing.json()["error_description"]
     wrong = hub.token(**form, code_verifier=pkce_pair()[0])
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
@@ -89,12 +89,12 @@ def test_require_pkce_flag_on_a_confidential_client(hub):
     client = hub.create_client("--require-pkce")
     browser = Browser(hub)
     browser.login(username, password)
-    refused = redirect_params(browser.go(authorize_url(hub, client["client_id"])))
+    refused = redirect_params(browser.go(authorize_url(hub, client["client_id"], pkce=False)))
     assert refused["error"] == "invalid_request"
     verifier, challenge = pkce_pair()
     code = redirect_params(connect(hub, browser, client, *("alice", password), code_challenge=challenge,
                                    code_challenge_method="S256"))["code"]
-    assert exchange(hub, client, code).status_code == 400
+    assert exchange(hub, client, code, code_verifier=None).status_code == 400
     assert exchange(hub, client, code, code_verifier=verifier).status_code == 200
 
 
