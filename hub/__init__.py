@@ -20,6 +20,9 @@ def create_app(config: dict | None = None) -> Flask:
     from hub import logs
 
     logs.init_app(app)
+    from hub.api import input_guard
+
+    input_guard.init_app(app)  # first of the checks before a request: bad input meets nothing else
 
     db.init_app(app)
     from flask_migrate import Migrate
@@ -41,9 +44,6 @@ def create_app(config: dict | None = None) -> Flask:
     api.init_app(app)
     web.init_app(app)
     app.register_error_handler(HubError, handle_hub_error)
-    from hub.api.input_guard import refuse_nul_characters
-
-    app.before_request(refuse_nul_characters)
     return app
 
 

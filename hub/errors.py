@@ -82,6 +82,21 @@ class TooManyRequests(HubError):
     code = "rate_limited"
 
 
+class InvalidJSON(HubError):
+    status = 400
+    code = "invalid_json"
+
+
+class PayloadTooLarge(HubError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(HubError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 def body(status: int, code: str, message: str, errors: dict | None = None, **extra) -> dict:
     payload = {"code": code, "status": status, "message": message}
     if errors:
@@ -94,9 +109,11 @@ def flatten_field_errors(messages: dict) -> dict:
     """webargs nests errors by location ({"json": {"title": [...]}});
     callers want the field names."""
     flat: dict = {}
-    for location_errors in messages.values():
+    for location, location_errors in messages.items():
         if isinstance(location_errors, dict):
             flat.update(location_errors)
+            if location == "json" and "_schema" in flat:  # marshmallow's name for the whole input
+                flat["body"] = flat.pop("_schema")
     return flat
 
 

@@ -7,8 +7,10 @@ import marshmallow as ma
 from flask import request
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
+from webargs.flaskparser import FlaskParser
 
 from hub import errors, idempotency
+from hub.api.input_guard import has_body, send_json
 from hub.auth import WORKER_SCOPE, Requirement, authenticate, needed_scopes, require_scope
 from hub.db import begin_read
 from hub.limits import tier_limit
@@ -52,7 +54,35 @@ class Api(_Api):
         return errors.handle_http_exception(error)
 
 
+class Parser(FlaskParser):
+    """Reads a JSON body from the request, where the input guard parsed and
+    checked it; a JSON route sent another kind of body answers 415."""
+
+    def load_json(self, req, schema):
+        if req.is_json:
+            return req.get_json() if has_body(req) else ma.missing
+        if has_body(req) or any(field.required for field in schema.fields.values()):
+            raise send_json(req)
+        return ma.missing  # an optional body left out
+
+
 class Blueprint(_Blueprint):
+    ARGUMENTS_PARSER = Parser()
+
+    def arguments(self, schema, *, location="json", **kwargs):
+        decorator = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return decorator
+
+        def documented(view):
+            view = decorator(view)
+            view = self.alt_response(400, schema=ErrorSchema, description="`invalid_json`: the body is not "
+                                     "valid JSON (the message says where), or nests too deep")(view)
+            return self.alt_response(415, schema=ErrorSchema, description="`unsupported_media_type`: "
+                                     "the body was not sent as `Content-Type: application/json`")(view)
+
+        return documented
+
     def auth(self, scope: Requirement = None, *, first_party: bool = False):
         """Authenticate the caller, require ``scope`` (a tuple: any one of
         them), then apply the caller's tier rate limit (outermost decorator,
