@@ -78,12 +78,23 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
-def _instance_path() -> Path:
+def instance_path() -> Path:
     return Path(os.environ.get("HUB_INSTANCE_PATH") or "./instance").resolve()
 
 
+def create_instance() -> Path:
+    """Make the instance folder: only what sets a hub up does (`up`, `db
+    upgrade`, the WSGI entry), so a command run in the wrong folder leaves
+    nothing behind."""
+    instance = instance_path()
+    instance.mkdir(parents=True, exist_ok=True)
+    return instance
+
+
 def _secret_key(instance: Path) -> str:
-    """Return SECRET_KEY, generating and keeping one in the instance folder."""
+    """Return SECRET_KEY, generating and keeping one in the instance folder.
+    No folder: a key for this process alone (the CLI refuses to run the
+    commands that need the kept one there)."""
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
     path = instance / "secret_key"
@@ -91,8 +102,9 @@ def _secret_key(instance: Path) -> str:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
-    instance.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
+    if not instance.is_dir():
+        return key
     # O_EXCL: when two processes start at once, one writes and both read it.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -133,7 +145,7 @@ def _rate(value: str) -> str:
 
 def load() -> dict:
     """Build the Flask config mapping from the environment."""
-    instance = _instance_path()
+    instance = instance_path()
     env = {s.name: os.environ.get(s.name) or s.default for s in SETTINGS}
     database_url = env["DATABASE_URL"] or f"sqlite:///{instance / 'hub.db'}"
     return {

@@ -19,24 +19,25 @@ def _delivery_dict(delivery) -> dict:
 
 @click.group()
 def deliveries():
-    """Webhook deliveries: list failures, replay them."""
+    """Webhook deliveries: list them, replay failed ones."""
 
 
 @deliveries.command("list")
-@click.option("--failed", is_flag=True, required=True, help="Deliveries that failed for good (retries used up, 410, disabled).")
+@click.option("--failed", is_flag=True, help="Only deliveries that failed for good (retries used up, 410, disabled).")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @with_appcontext
 def deliveries_list(failed, limit, as_json):
-    rows = [_delivery_dict(d) for d in hooks.failed_deliveries(limit=limit)]
+    """The latest deliveries of every user, newest first."""
+    rows = [_delivery_dict(d) for d in hooks.latest_deliveries(failed=failed, limit=limit)]
     if as_json:
         click.echo(json.dumps({"deliveries": rows}))
         return
     if not rows:
-        click.echo("No failed deliveries.")
+        click.echo("No failed deliveries." if failed else "No deliveries.")
     for row in rows:
-        click.echo(f"{row['id']}  {row['hook_id']}  {row['event_type']:<16} {row['attempts']:>2} attempts  "
-                   f"{row['updated_at']}  {row['last_error'] or ''}")
+        click.echo(f"{row['id']}  {row['hook_id']}  {row['event_type']:<16} {row['status']:<9} "
+                   f"{row['attempts']:>2} attempts  {row['updated_at']}  {row['last_error'] or ''}")
 
 
 @deliveries.command("replay")

@@ -174,10 +174,18 @@ def replay(user: User | None, delivery_id: str, *, scopes: Iterable[str] | None 
 
 def failed_deliveries(*, limit: int = 100) -> list[Delivery]:
     """Admin: deliveries that failed for good, newest first."""
-    query = (select(Delivery).where(Delivery.status == "failed")
+    return latest_deliveries(failed=True, limit=limit)
+
+
+def latest_deliveries(*, failed: bool = False, limit: int = 100) -> list[Delivery]:
+    """Admin: the latest deliveries of every user, newest first; with
+    ``failed``, only those that failed for good."""
+    query = (select(Delivery)
              .options(selectinload(Delivery.attempt_log),
                       joinedload(Delivery.subscription).joinedload(Subscription.user))
              .order_by(Delivery.updated_at.desc(), Delivery.pk.desc()).limit(limit))
+    if failed:
+        query = query.where(Delivery.status == "failed")
     return list(db.session.scalars(query))
 
 

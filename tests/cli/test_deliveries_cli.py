@@ -37,6 +37,12 @@ def test_list_failed_and_replay(alice, receiver, worker):
     assert replayed == [failed[1]["id"]]
     wait_delivery(alice, hook["id"], lambda d: all(x["status"] == "delivered" for x in d))
     assert json.loads(run("deliveries", "list", "--failed", "--json"))["deliveries"] == []
+    # --failed is a filter: without it, every delivery, newest first.
+    listed = json.loads(run("deliveries", "list", "--json"))["deliveries"]
+    assert sorted(d["id"] for d in listed) == sorted(f["id"] for f in failed)
+    assert {d["status"] for d in listed} == {"delivered"}
+    assert listed[0]["updated_at"] >= listed[1]["updated_at"]
+    assert "delivered" in run("deliveries", "list")
 
 
 def test_replay_needs_one_target(hub_env):
