@@ -2,8 +2,10 @@
 a thin ``index.js`` and the generated ``definition.json``."""
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from connectors.base.declarations import Connector
 from connectors.zapier.app import definition
@@ -47,3 +49,20 @@ def export(connector: Connector, directory: Path, base_url: str | None) -> list[
         path.write_text(text)
         written.append(path)
     return written
+
+
+def unreachable(base_url: str) -> str | None:
+    """Why Zapier's servers cannot call ``base_url`` (a loopback, private or
+    otherwise non-public address, by its text: nothing is resolved), or None."""
+    host = (urlsplit(base_url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return "a loopback address"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None  # a name: public as far as the text tells
+    if address.is_loopback:
+        return "a loopback address"
+    if not address.is_global:
+        return "a private address"
+    return None

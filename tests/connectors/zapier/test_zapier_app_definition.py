@@ -59,7 +59,7 @@ def test_zapier_reports_errors_in_a_broken_definition(app, tmp_path):
 def test_base_url_from_the_environment_and_the_default(app, tmp_path):
     out = export(app, tmp_path, "--base-url", "env")
     assert "{{process.env.BASE_URL}}/api/v1/me" in (out / "definition.json").read_text()
-    out = export(app, tmp_path)  # HUB_BASE_URL
+    out = export(app, tmp_path, "--force")  # HUB_BASE_URL, into the same folder
     assert "http://hub.test/api/v1/me" in (out / "definition.json").read_text()
 
 
