@@ -48,13 +48,17 @@ def authentication(connector: Connector, base: str) -> dict:
             "authorizeUrl": {"url": f"{base}/oauth/authorize", "method": "GET", "params": {
                 "client_id": "{{process.env.CLIENT_ID}}", "redirect_uri": "{{bundle.inputData.redirect_uri}}",
                 "response_type": "code", "scope": scope, "state": "{{bundle.inputData.state}}"}},
+            # Zapier makes the PKCE pair: it adds code_challenge (S256) to the
+            # authorize URL and hands the verifier to this request only.
             "getAccessToken": {"url": f"{base}/oauth/token", "method": "POST", "headers": FORM, "body": {
                 "grant_type": "authorization_code", "code": "{{bundle.inputData.code}}",
-                "redirect_uri": "{{bundle.inputData.redirect_uri}}", **client}},
+                "redirect_uri": "{{bundle.inputData.redirect_uri}}",
+                "code_verifier": "{{bundle.inputData.code_verifier}}", **client}},
             "refreshAccessToken": {"url": f"{base}/oauth/token", "method": "POST", "headers": FORM, "body": {
                 "grant_type": "refresh_token", "refresh_token": "{{bundle.authData.refresh_token}}", **client}},
             "scope": scope,
             "autoRefresh": True,
+            "enablePkce": True,  # the hub requires S256 PKCE of every client (RFC 9700 §2.1.1)
         },
     }
 

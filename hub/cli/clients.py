@@ -26,13 +26,17 @@ def clients():
 @click.option("--redirect-uri", "redirect_uris", required=True, multiple=True,
               help="Exact callback URL; repeat for several.")
 @click.option("--scopes", help=f"Space- or comma-separated; default all: {' '.join(SCOPES)}")
-@click.option("--require-pkce", is_flag=True, help="Make this confidential client use PKCE (S256).")
+@click.option("--no-pkce", is_flag=True,
+              help="Opt out of PKCE for a confidential client that cannot send it (weaker: a stolen code "
+                   "can be redeemed with the secret). Every client uses S256 PKCE otherwise.")
+@click.option("--require-pkce", is_flag=True, hidden=True, help="The default now; kept so old scripts still run.")
 @click.option("--public", is_flag=True, help="A client that cannot keep a secret: no secret, PKCE required.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @with_appcontext
-def clients_create(name, redirect_uris, scopes, require_pkce, public, as_json):
-    client, secret = oauth.create_client(name, list(redirect_uris), scopes=scopes,
-                                         require_pkce=require_pkce, public=public)
+def clients_create(name, redirect_uris, scopes, no_pkce, require_pkce, public, as_json):
+    if no_pkce and require_pkce:
+        raise click.UsageError("Give --no-pkce or --require-pkce, not both.")
+    client, secret = oauth.create_client(name, list(redirect_uris), scopes=scopes, pkce=not no_pkce, public=public)
     if as_json:
         click.echo(json.dumps({**_client_dict(client), "client_secret": secret}))
         return
@@ -42,7 +46,8 @@ def clients_create(name, redirect_uris, scopes, require_pkce, public, as_json):
         click.echo(f"client_secret: {secret}")
         click.echo("Copy the secret now; it is not shown again.")
     else:
-        click.echo("Public client: no secret; it must use PKCE (S256).")
+        click.echo("Public client: no secret.")
+    click.echo("PKCE (S256) required." if client.pkce_required else "PKCE not required (--no-pkce).")
 
 
 @clients.command("list")
@@ -55,7 +60,8 @@ def clients_list(as_json):
         return
     for row in rows:
         state = "revoked" if row["revoked"] else "public" if row["public"] else "confidential"
-        click.echo(f"{row['client_id']:<28} {row['name']:<20} {state:<12} {' '.join(row['redirect_uris'])}")
+        pkce = "pkce" if row["require_pkce"] else "no-pkce"
+        click.echo(f"{row['client_id']:<28} {row['name']:<20} {state:<12} {pkce:<8} {' '.join(row['redirect_uris'])}")
 
 
 @clients.command("revoke")

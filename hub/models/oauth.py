@@ -32,7 +32,9 @@ class OAuthClient(db.Model):
     secret_hash: Mapped[str | None] = mapped_column(String(64))
     redirect_uris: Mapped[str] = mapped_column(Text)  # one per line, matched exactly
     scopes: Mapped[str] = mapped_column(String(255))
-    require_pkce: Mapped[bool] = mapped_column(default=False)
+    # S256 PKCE for every client (RFC 9700 §2.1.1); False only for a client
+    # registered with --no-pkce (or before PKCE became the default).
+    require_pkce: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
 

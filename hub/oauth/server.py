@@ -37,8 +37,8 @@ class HubAuthorizationServer(AuthorizationServer):
 
 
 class S256Challenge(CodeChallenge):
-    """PKCE with S256 only (``plain`` is refused), required for public
-    clients and for confidential clients registered with --require-pkce."""
+    """PKCE with S256 only (``plain`` is refused), required for every client
+    but a confidential one registered with --no-pkce."""
 
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"

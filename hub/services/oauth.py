@@ -19,6 +19,7 @@ from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.models import OAuthClient, OAuthCode, OAuthGrant, OAuthToken, User
 from hub.services import hooks
+from hub.services import hooks
 from hub.services.accounts import hash_secret, parse_scopes
 
 ACCESS_PREFIX = "cto_"
@@ -39,9 +40,14 @@ def check_redirect_uri(uri: str) -> str:
     return uri
 
 
-def create_client(name: str, redirect_uris: list[str], *, scopes=None, require_pkce: bool = False,
+def create_client(name: str, redirect_uris: list[str], *, scopes=None, pkce: bool = True,
                   public: bool = False) -> tuple[OAuthClient, str | None]:
-    """Register a client; its secret (None for a public client) is returned once."""
+    """Register a client; its secret (None for a public client) is returned once.
+
+    Every client must use S256 PKCE (RFC 9700 §2.1.1) unless ``pkce=False``,
+    the explicit opt-out for a confidential client that cannot send it."""
+    if public and not pkce:
+        raise ValidationFailed("pkce", "A public client has no secret: it must use PKCE.")
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise ValidationFailed("name", "Give 1 to 200 characters.")
@@ -52,7 +58,7 @@ def create_client(name: str, redirect_uris: list[str], *, scopes=None, require_p
     secret = None if public else new_id(SECRET_PREFIX, 48)
     begin_write()
     client = OAuthClient(client_id=new_id("cli_", 22), name=name, redirect_uris="\n".join(uris),
-                         scopes=" ".join(scope_list), require_pkce=require_pkce or public,
+                         scopes=" ".join(scope_list), require_pkce=pkce,
                          secret_hash=hash_secret(secret) if secret else None)
     db.session.add(client)
     db.session.commit()

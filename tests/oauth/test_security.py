@@ -84,18 +84,36 @@ def test_pkce_s256_required_for_public_clients_and_plain_refused(hub):
                                                           "client_id": public["client_id"]}).status_code == 401
 
 
-def test_require_pkce_flag_on_a_confidential_client(hub):
+def test_every_new_client_must_use_pkce(hub):
+    """RFC 9700 §2.1.1: S256 PKCE for confidential clients too, by default."""
     username, password = hub.create_user("alice")
-    client = hub.create_client("--require-pkce")
     browser = Browser(hub)
     browser.login(username, password)
-    refused = redirect_params(browser.go(authorize_url(hub, client["client_id"], pkce=False)))
-    assert refused["error"] == "invalid_request"
-    verifier, challenge = pkce_pair()
-    code = redirect_params(connect(hub, browser, client, *("alice", password), code_challenge=challenge,
-                                   code_challenge_method="S256"))["code"]
+    for client in (hub.create_client(), hub.create_client("--require-pkce", name="Old script")):
+        assert client["require_pkce"] is True and client["client_secret"]
+        refused = redirect_params(browser.go(authorize_url(hub, client["client_id"], pkce=False)))
+        assert refused["error"] == "invalid_request" and "PKCE" in refused["error_description"]
+        verifier, challenge = pkce_pair()
+        code = redirect_params(connect(hub, browser, client, *("alice", password), code_challenge=challenge,
+                                       code_challenge_method="S256"))["code"]
+        without = exchange(hub, client, code, code_verifier=None)
+        assert without.status_code == 400 and "code_verifier" in without.json()["error_description"]
+        assert exchange(hub, client, code, code_verifier=pkce_pair()[0]).json()["error"] == "invalid_grant"
+        assert exchange(hub, client, code, code_verifier=verifier).status_code == 200
+
+
+def test_no_pkce_is_the_explicit_opt_out(hub):
+    username, password = hub.create_user("alice")
+    client = hub.create_client("--no-pkce", name="Legacy")
+    assert client["require_pkce"] is False
+    listed = hub.cli("clients", "list")
+    assert next(line for line in listed.splitlines() if client["client_id"] in line).split()[3] == "no-pkce"
+    browser = Browser(hub)
+    code = redirect_params(connect(hub, browser, client, username, password, pkce=False))["code"]
+    assert exchange(hub, client, code, code_verifier=None).status_code == 200
+    # A challenge it does send is still checked.
+    code = redirect_params(connect(hub, browser, client, username, password))["code"]
     assert exchange(hub, client, code, code_verifier=None).status_code == 400
-    assert exchange(hub, client, code, code_verifier=verifier).status_code == 200
 
 
 def test_code_is_single_use_under_two_concurrent_redemptions(zapier):

@@ -2,6 +2,7 @@
 // against a live hub. Run by tests/connectors/zapier/test_zapier_runtime.py:
 //   APP_DIR  the exported package        HUB_URL   the hub
 //   OAUTH_CODE, REDIRECT_URI, CLIENT_ID, CLIENT_SECRET   an authorization code to exchange
+//   CODE_VERIFIER   its PKCE verifier (Zapier's servers make the pair when the app sets enablePkce)
 //   EXPIRED_TOKEN   an access token the hub issued that has expired
 //   FINISH_TASK     a command that moves a task to completed|failed: `$FINISH_TASK <id> <status>`
 // NODE_ENV=test makes core throw on bad output (e.g. a trigger item without `id`).
@@ -70,10 +71,13 @@ test.before(() => new Promise((resolve) => receiver.listen(0, '127.0.0.1', () =>
 })));
 test.after(() => receiver.close());
 
-test('OAuth2: the authorization code is exchanged, then refreshed (rotating the refresh token)', async () => {
+test('OAuth2: the code is exchanged with its PKCE verifier, then refreshed (rotating the refresh token)', async () => {
+  const inputData = { code: env.OAUTH_CODE, redirect_uri: env.REDIRECT_URI, state: 'zapier-state' };
+  // Without the verifier the hub refuses the code (the failed attempt does not spend it).
+  await assert.rejects(run('authentication.oauth2Config.getAccessToken', { inputData, authData: {}, environment: {} }),
+    (err) => err.name === 'ResponseError' && /code_verifier/.test(err.message));
   const first = await run('authentication.oauth2Config.getAccessToken', {
-    inputData: { code: env.OAUTH_CODE, redirect_uri: env.REDIRECT_URI, state: 'zapier-state' },
-    authData: {}, environment: {} });
+    inputData: { ...inputData, code_verifier: env.CODE_VERIFIER }, authData: {}, environment: {} });
   assert.ok(first.access_token && first.refresh_token, JSON.stringify(first));
   const refreshed = await run('authentication.oauth2Config.refreshAccessToken', { authData: first, inputData: {} });
   assert.ok(refreshed.access_token && refreshed.access_token !== first.access_token);

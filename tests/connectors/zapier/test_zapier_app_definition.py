@@ -110,6 +110,10 @@ def test_the_app_has_the_seed_keys_fields_auth_and_dropdowns(client):
     assert oauth["scope"] == "tasks:read tasks:write messages:write codebases:read"
     assert auth["test"]["url"] == "http://hub.test/api/v1/me"
     assert oauth["getAccessToken"]["body"]["client_id"] == "{{process.env.CLIENT_ID}}"
+    # PKCE: Zapier adds the S256 challenge to the authorize URL and hands the verifier to the exchange.
+    assert oauth["enablePkce"] is True
+    assert oauth["getAccessToken"]["body"]["code_verifier"] == "{{bundle.inputData.code_verifier}}"
+    assert "code_verifier" not in oauth["refreshAccessToken"]["body"]
     assert oauth["refreshAccessToken"]["body"]["client_secret"] == "{{process.env.CLIENT_SECRET}}"
     assert oauth["getAccessToken"]["headers"]["Authorization"] == ""
     assert app["requestTemplate"]["headers"]["Authorization"] == "Bearer {{bundle.authData.access_token}}"

@@ -6,13 +6,13 @@ import os
 import subprocess
 import sys
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
 
 from conftest import free_port, repo_root, wait_for
-from oauth_live_hub import ZAPIER_REDIRECT, Browser, Forms, redirect_params
+from oauth_live_hub import ZAPIER_REDIRECT, Browser, Forms, pkce_pair, redirect_params
 from zapier_node import HARNESS, node_env
 
 
@@ -85,15 +85,30 @@ def authorize_url(app_dir, client, state):
     return done.stdout.strip()
 
 
+def with_zapiers_pkce(app_dir, url):
+    """What Zapier's servers do for an app with ``enablePkce`` (core renders
+    only the app's own parameters): make a verifier, add its S256 challenge
+    to the authorize URL, and later hand the verifier to getAccessToken as
+    ``bundle.inputData.code_verifier``."""
+    definition = json.loads((app_dir / "definition.json").read_text())
+    assert definition["authentication"]["oauth2Config"]["enablePkce"] is True
+    assert "code_challenge" not in url
+    verifier, challenge = pkce_pair()
+    return url + "&" + urlencode({"code_challenge": challenge, "code_challenge_method": "S256"}), verifier
+
+
 def sign_in_and_allow(hub, app_dir, client, state):
     """What the person does in Zapier's pop-up: open the authorize URL that
-    Zapier's runtime renders, fill the hub's sign-in form, allow on the
-    consent form; the hub redirects back with a code."""
+    Zapier renders, fill the hub's sign-in form, allow on the consent form;
+    the hub redirects back with a code. Returns it and its PKCE verifier."""
     url = authorize_url(app_dir, client, state)
     query = parse_qs(urlsplit(url).query)
     assert url.startswith(hub.url("/oauth/authorize?"))
     assert query["scope"] == ["tasks:read tasks:write messages:write codebases:read"]
     assert query["client_id"] == [client["client_id"]] and query["redirect_uri"] == [ZAPIER_REDIRECT]
+    # The client was registered with PKCE required (the default): without it the hub refuses.
+    assert redirect_params(Browser(hub).go(url))["error"] == "invalid_request"
+    url, verifier = with_zapiers_pkce(app_dir, url)
     browser = Browser(hub)
     page = browser.go(url)
     if page.status_code == 200 and "password" in page.text:
@@ -103,15 +118,16 @@ def sign_in_and_allow(hub, app_dir, client, state):
         page = browser.submit(page, button=("decision", "allow"))
     params = redirect_params(page)
     assert params["state"] == state
-    return params["code"]
+    return params["code"], verifier
 
 
 def expired_access_token(hub, app_dir, client):
     """A second connection whose access token has run out (its expiry moved
     into the past, as an hour's wait would)."""
-    code = sign_in_and_allow(hub, app_dir, client, "second")
+    code, verifier = sign_in_and_allow(hub, app_dir, client, "second")
     issued = httpx.post(hub.url("/oauth/token"), data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": ZAPIER_REDIRECT, **client})
+        "grant_type": "authorization_code", "code": code, "redirect_uri": ZAPIER_REDIRECT, "code_verifier": verifier,
+        **client})
     assert issued.status_code == 200, issued.text
     token = issued.json()["access_token"]
     from hub import create_app
@@ -138,11 +154,13 @@ def test_zapier_runtime_drives_the_exported_app_against_a_live_hub(zapier_hub, t
         # pro: the whole flow makes more calls in a minute than the free tier's 60
         accounts.create_user(USERNAME, password=PASSWORD, tier="pro")
     created = json.loads(cli("clients", "create", "--name", "Zapier", "--redirect-uri", ZAPIER_REDIRECT, "--json"))
+    assert created["require_pkce"] is True
     client = {"client_id": created["client_id"], "client_secret": created["client_secret"]}
-    code = sign_in_and_allow(hub, app_dir, client, "zapier-state")
+    code, verifier = sign_in_and_allow(hub, app_dir, client, "zapier-state")
     expired = expired_access_token(hub, app_dir, client)
 
-    env = node_env(APP_DIR=str(app_dir), HUB_URL=hub.base, OAUTH_CODE=code, REDIRECT_URI=ZAPIER_REDIRECT,
+    env = node_env(APP_DIR=str(app_dir), HUB_URL=hub.base, OAUTH_CODE=code, CODE_VERIFIER=verifier,
+                   REDIRECT_URI=ZAPIER_REDIRECT,
                    USERNAME=USERNAME, EXPIRED_TOKEN=expired, FINISH_TASK_PYTHON=sys.executable,
                    FINISH_TASK_SCRIPT=str(HARNESS / "finish_task.py"), **client_env(client))
     done = subprocess.run(["node", "--test", "--test-reporter=spec", str(HARNESS / "runtime.test.js")],
