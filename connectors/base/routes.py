@@ -26,6 +26,7 @@ def build_blueprint(connector: Connector) -> Blueprint:
     blp = Blueprint(f"connector_{manifest.key}", __name__,
                     description=f"{manifest.name} connector {manifest.version}. {manifest.description} "
                                 f"Docs: {manifest.docs_url}".replace(" . ", " "))
+    _about_route(blp, connector)
     for trigger in connector.triggers:
         _trigger_route(blp, trigger)
     for action in connector.actions:
@@ -89,6 +90,35 @@ def _search_route(blp: Blueprint, search: Search) -> None:
         _named(view, "search", search))
 
 
+def _about_route(blp: Blueprint, connector: Connector) -> None:
+    @blp.route("/", methods=["GET"], endpoint="about")
+    @blp.response(200, ConnectorSchema)
+    def about():
+        """The connector: what it is, its operations and where its docs are (public, like /connectors/)."""
+        return {**summary(connector), "description": connector.manifest.description,
+                "operations": [_operation(connector, kind, op) for kind, ops in
+                               (("trigger", connector.triggers), ("action", connector.actions),
+                                ("search", connector.searches)) for op in ops]}
+
+
+PLURAL = {"trigger": "triggers", "action": "actions", "search": "searches"}
+
+
+def _operation(connector: Connector, kind: str, op) -> dict:
+    method = "POST" if kind == "action" else "GET"
+    return {"kind": kind, "key": op.key, "label": op.label, "description": op.description, "scope": op.scope,
+            "method": method, "url": f"/connectors/{connector.key}/{PLURAL[kind]}/{op.key}",
+            "event": getattr(op, "event", None), "hidden": getattr(op, "hidden", False)}
+
+
+def summary(connector: Connector) -> dict:
+    return {"id": connector.key, "key": connector.key, "name": connector.manifest.name,
+            "version": connector.manifest.version, "scopes": list(connector.manifest.scopes),
+            "docs_url": connector.manifest.docs_url, "url": f"/connectors/{connector.key}/",
+            "triggers": [t.key for t in connector.triggers], "actions": [a.key for a in connector.actions],
+            "searches": [s.key for s in connector.searches]}
+
+
 class ConnectorSummarySchema(ma.Schema):
     id = fields.String(metadata={"description": "The connector's key"})
     key = fields.String()
@@ -96,10 +126,27 @@ class ConnectorSummarySchema(ma.Schema):
     version = fields.String()
     scopes = fields.List(fields.String())
     docs_url = fields.String()
-    url = fields.String(metadata={"description": "Where its routes are mounted"})
+    url = fields.String(metadata={"description": "Where its routes are mounted: GET it for its operations"})
     triggers = fields.List(fields.String())
     actions = fields.List(fields.String())
     searches = fields.List(fields.String())
+
+
+class OperationSchema(ma.Schema):
+    kind = fields.String(metadata={"description": "trigger, action or search"})
+    key = fields.String()
+    label = fields.String()
+    description = fields.String()
+    scope = fields.String(metadata={"description": "The scope a token needs to call it"})
+    method = fields.String()
+    url = fields.String()
+    event = fields.String(allow_none=True, metadata={"description": "A trigger's hub event (REST hook), if any"})
+    hidden = fields.Boolean(metadata={"description": "A trigger that only fills a dropdown"})
+
+
+class ConnectorSchema(ConnectorSummarySchema):
+    description = fields.String()
+    operations = fields.List(fields.Nested(OperationSchema))
 
 
 def index_blueprint() -> Blueprint:
@@ -111,10 +158,6 @@ def index_blueprint() -> Blueprint:
         """The enabled connectors and what they offer (public, like /openapi.json)."""
         from connectors.base.registry import connectors
 
-        return [{"id": c.key, "key": c.key, "name": c.manifest.name, "version": c.manifest.version,
-                 "scopes": list(c.manifest.scopes), "docs_url": c.manifest.docs_url,
-                 "url": f"/connectors/{c.key}/", "triggers": [t.key for t in c.triggers],
-                 "actions": [a.key for a in c.actions], "searches": [s.key for s in c.searches]}
-                for c in connectors().values()]
+        return [summary(c) for c in connectors().values()]
 
     return blp
