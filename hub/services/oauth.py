@@ -19,7 +19,6 @@ from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.models import OAuthClient, OAuthCode, OAuthGrant, OAuthToken, User
 from hub.services import hooks
-from hub.services import hooks
 from hub.services.accounts import hash_secret, parse_scopes
 
 ACCESS_PREFIX = "cto_"
