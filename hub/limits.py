@@ -301,8 +301,9 @@ def _headers(response):
     """The limit that applied to this request, in flask-limiter's
     ``X-RateLimit-*`` headers (reset as a timestamp) and the IETF
     ``RateLimit-*`` set (reset in seconds). ``Retry-After`` on a 429 of the
-    limit; another 4xx's own ``Retry-After`` (e.g. ``concurrency_limit``) is
-    raised to the window's reset if that is later."""
+    limit; another 4xx's own ``Retry-After`` (e.g. ``concurrency_limit``'s
+    30 s) stands, unless the window has no request left: then it is raised
+    to the window's reset, as a retry sooner would be refused."""
     applied = g.get("hub_applied_limit")
     if applied is None:  # not ours (tier, failed authentication): flask-limiter's own
         current = current_app.extensions["hub_limiter"].current_limit
@@ -324,6 +325,6 @@ def _headers(response):
                     ("RateLimit-Remaining", str(remaining)), ("RateLimit-Reset", str(reset_in))])
     if response.status_code == 429 and refused:
         headers["Retry-After"] = str(max(1, reset_in))
-    elif response.status_code >= 400 and str(headers.get("Retry-After", "")).isdigit():
-        headers["Retry-After"] = str(max(int(headers["Retry-After"]), reset_at - now))
+    elif response.status_code >= 400 and remaining == 0 and str(headers.get("Retry-After", "")).isdigit():
+        headers["Retry-After"] = str(max(int(headers["Retry-After"]), reset_in))
     return response
