@@ -127,6 +127,17 @@ def list_workers(*, limit: int = 200) -> list[WorkerState]:
     return states
 
 
+def no_worker_for(task: Task) -> bool:
+    """No worker that may claim ``task`` (its codebase and agent type, an
+    unrevoked token) was seen within alive_seconds(): a pending task then
+    waits for someone to attach one."""
+    since = utcnow() - timedelta(seconds=alive_seconds())
+    seen = db.session.scalars(select(Worker).join(WorkerToken).where(
+        Worker.last_seen_at >= since, WorkerToken.revoked_at.is_(None)))
+    return not any((not w.codebases or task.codebase_id in w.codebases)
+                   and (not w.agent_types or task.agent_type in w.agent_types) for w in seen)
+
+
 # -- claiming ----------------------------------------------------------------
 
 def lease_seconds() -> float:

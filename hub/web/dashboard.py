@@ -2,7 +2,7 @@
 subscriptions and their recent deliveries."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
 from hub.errors import Conflict, HubError
 from hub.services import accounts, hooks, oauth, tasks
@@ -17,6 +17,19 @@ html_errors(bp)
 PAGE_SIZE = 50
 HOOKS_SHOWN = 50
 DELIVERIES_PER_HOOK = 5
+
+
+@bp.get("/")
+def home():
+    """The address ``up`` prints. A browser (it asks for HTML first) goes to
+    its dashboard, or to sign in; an API client gets where things are."""
+    if request.accept_mimetypes.best_match(("application/json", "text/html")) == "text/html":
+        response = redirect(url_for(".dashboard") if current_web_user() else url_for("web_auth.login"))
+    else:
+        response = jsonify(name="CodeTether Hub", api="/api/v1", openapi="/openapi.json", docs="/docs",
+                           connectors="/connectors/", sign_in="/login", dashboard="/dashboard")
+    response.vary.add("Accept")
+    return response
 
 
 @bp.get("/dashboard")

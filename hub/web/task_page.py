@@ -2,9 +2,11 @@
 Zapier posts into Slack or a GitHub comment."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 
-from hub.services import events, tasks
+from hub.errors import Conflict
+from hub.services import events, tasks, workers
+from hub.web import csrf
 from hub.web.guard import html_errors
 from hub.web.session import current_web_user, login_required
 
@@ -22,4 +24,24 @@ def task_page(task_id):
     task = tasks.get_task(user, task_id)  # another user's task: 404
     live = task.status in ("pending", "running")
     return render_template("task.html", user=user, task=task, timeline=events.for_task(task),
-                           refresh=REFRESH_SECONDS if live else None)
+                           refresh=REFRESH_SECONDS if live else None,
+                           no_worker=task.status == "pending" and workers.no_worker_for(task))
+
+
+@bp.post("/tasks/<task_id>/cancel")
+@login_required
+def cancel(task_id):
+    csrf.protect()
+    try:
+        tasks.cancel_task(current_web_user(), task_id)  # the API's rule: another user's task is a 404
+    except Conflict as error:  # it finished meanwhile
+        flash(error.message, "error")
+    else:
+        flash("Task cancelled.", "ok")
+    return redirect(url_for(".task_page", task_id=task_id))
+
+
+@bp.get("/help/workers")
+def workers_help():
+    """Where the task page's "waiting for an agent worker" links: how to attach one."""
+    return render_template("workers_help.html", user=current_web_user(), base_url=current_app.config["HUB_BASE_URL"])

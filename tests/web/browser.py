@@ -16,16 +16,26 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 ARTIFACTS = repo_root() / "test-artifacts"
 
 
+# The run's one browser. Each test module that imports the fixture gets a
+# session fixture of its own, and Playwright's sync API runs once a process.
+_running = []
+
+
 @pytest.fixture(scope="session")
 def chromium(tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
+    if _running:
+        yield _running[0]
+        return
     with sync_playwright() as playwright:
         # A fresh, empty profile for the run.
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, headless=True,
             args=FLAGS, viewport={"width": 390, "height": 844})  # a phone's screen
+        _running.append(context)
         yield context
+        _running.clear()
         context.close()
 
 

@@ -191,3 +191,29 @@ def test_admin_sees_the_agent_workers_and_the_task_each_holds(hub, page):
     expect(page.locator("#workers")).to_contain_text("runner-2")
     page.locator("#workers").scroll_into_view_if_needed()
     page.shot("workers")
+
+
+def test_a_pending_task_waits_for_a_worker_and_is_cancelled_from_its_page(hub, page):
+    hub.create_user("alice", password=PASSWORD)
+    key = hub.cli("api-keys", "create", "alice", "--json")["key"]
+    task = hub.api("/api/v1/tasks", key, "POST", json={"title": "Deploy staging", "prompt": "Ship it"}).json()
+    page.goto(hub.url("/"))  # the address `up` prints: sign in, then the dashboard
+    page.fill("#username", "alice")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Your dashboard")
+    page.click("text=Deploy staging")
+    expect(page.locator("#task-status")).to_have_text("pending")
+    expect(page.locator("#no-worker")).to_contain_text("Waiting for an agent worker")
+    page.shot("waiting-for-a-worker")
+    page.click("text=How to attach one")
+    expect(page.locator("h1")).to_have_text("Attach an agent worker")
+    page.go_back()
+    page.click("#cancel-task")
+    expect(page.locator("#task-status")).to_have_text("cancelled")
+    expect(page.locator(".flash")).to_contain_text("Task cancelled.")
+    expect(page.locator("#cancel-task")).to_have_count(0)
+    page.shot("cancelled")
+    assert hub.api(f"/api/v1/tasks/{task['id']}", key).json()["status"] == "cancelled"
+    page.click(".brand")
+    expect(page.locator("h1")).to_have_text("Your dashboard")

@@ -33,7 +33,8 @@ def test_every_page_works_under_the_content_security_policy(hub, page):
     # The stylesheet applies (a CSP refusal would leave the page unstyled).
     assert page.locator("button[type=submit]").evaluate("b => getComputedStyle(b).backgroundColor") != "rgba(0, 0, 0, 0)"
     sign_in(page, hub, "root", PASSWORD)
-    for path, visible in [("/dashboard", "#api-keys"), ("/admin/", "#workers"), (f"/tasks/{task['id']}", "#task-status")]:
+    for path, visible in [("/dashboard", "#api-keys"), ("/admin/", "#workers"), (f"/tasks/{task['id']}", "#task-status"),
+                          ("/help/workers", "h1")]:
         page.goto(hub.url(path))
         expect(page.locator(visible)).to_be_visible()
     page.goto(hub.url("/docs"))  # Swagger UI: its start-up script is a file now, not inline

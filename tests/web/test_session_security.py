@@ -194,7 +194,7 @@ def assert_locked_down(response, referrer="same-origin"):
     assert response.headers.get("Referrer-Policy") == referrer
 
 
-@pytest.mark.parametrize("path", ["/login", "/dashboard", "/admin/", "/tasks/task_nope", "/docs"])
+@pytest.mark.parametrize("path", ["/login", "/dashboard", "/admin/", "/tasks/task_nope", "/help/workers", "/docs"])
 def test_every_page_refuses_framing_and_foreign_scripts(client, make_user, sign_in, path):
     make_user("root", is_admin=True)
     response = (client if path == "/login" else sign_in("root")).get(path)
