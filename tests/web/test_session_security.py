@@ -141,20 +141,28 @@ def test_sign_out_ends_a_copied_session_and_the_users_other_sessions(hub):
     assert dashboard_answers(hub, signed_in_browser(hub).http)  # signing in again works
 
 
-def test_ending_sessions_for_a_password_change_or_a_disabled_user_signs_them_out(hub):
+def test_a_password_change_or_disabling_the_user_ends_their_sessions(hub):
     from hub.db import begin_write, db, utcnow
     from hub.services import accounts
 
     hub.create_user("alice")
     browser = signed_in_browser(hub)
     with hub.app.app_context():
-        accounts.end_sessions(accounts.get_user("alice"))  # what a password change calls
+        accounts.set_password("alice", "a brand new passphrase")
     assert not dashboard_answers(hub, browser.http)
 
-    browser = signed_in_browser(hub)
+    hub.create_user("bob")
+    browser = signed_in_browser(hub, "bob")
+    with hub.app.app_context():
+        accounts.set_disabled("bob", True)
+    assert not dashboard_answers(hub, browser.http)
+
+    # Even without a bumped generation (a disabled_at set some other way), a disabled user's session ends.
+    hub.create_user("carol")
+    browser = signed_in_browser(hub, "carol")
     with hub.app.app_context():
         begin_write()
-        accounts.get_user("alice").disabled_at = utcnow()
+        accounts.get_user("carol").disabled_at = utcnow()
         db.session.commit()
     assert not dashboard_answers(hub, browser.http)
 
