@@ -111,6 +111,11 @@ def _first_run_demo_user(app) -> None:
     click.echo(f"  password: {password}")
     click.echo(f"  API key:  {plain}  (id {key.id}: `codetether-hub api-keys revoke {key.id}`)")
     click.echo("  (shown once; make more with `codetether-hub api-keys create demo`)")
+    tasks, rate = (app.config[name].get("free") for name in ("HUB_TIER_CONCURRENT_TASKS", "HUB_TIER_RATE_LIMITS"))
+    click.echo(f"  'demo' is on the free tier: {tasks or 'unlimited'} unfinished (pending or running) tasks at once,"
+               f" {rate or 'unlimited'} requests.")
+    click.echo("An admin account (no limits, the /admin/ pages): "
+               "`codetether-hub users create admin --admin --password '...'`.")
 
 
 UP_TOKEN_NAME = "up: agent worker"
