@@ -209,6 +209,8 @@ def principal_for_access_token(plain: str) -> Principal | None:
 
 
 def introspect(token: OAuthToken) -> dict:
+    if token.user.disabled_at is not None:
+        return {"active": False}
     return {"active": True, "client_id": token.client.client_id, "username": token.user.username,
             "sub": token.user.username, "scope": token.scope, "token_type": "Bearer",
             "exp": int(token.access_expires_at.timestamp()), "iat": int(token.issued_at.timestamp()),
@@ -216,8 +218,6 @@ def introspect(token: OAuthToken) -> dict:
 
 
 # -- consent ("connected apps") -------------------------------------------
-    if token.user.disabled_at is not None:
-        return {"active": False}
 
 def has_consent(user: User, client: OAuthClient, scope: str) -> bool:
     grant = db.session.scalar(select(OAuthGrant).where(OAuthGrant.user_pk == user.pk,
