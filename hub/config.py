@@ -34,7 +34,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HUB_MAX_REQUEST_BYTES", "1048576", "Largest request body the hub reads, in bytes (default 1 MiB, far above the 100,000-character fields); a larger one answers 413 before it is read, on every route (`/oauth/token` too)."),
     Setting("HUB_LOG_LEVEL", "INFO", "Level of the hub's own log lines (DEBUG, INFO, WARNING, ERROR)."),
     Setting("HUB_LOG_FORMAT", "json", "`json` (one object a line, with `request_id`) or `text`."),
-    Setting("PROMETHEUS_MULTIPROC_DIR", None, "Folder where gunicorn's worker processes keep /metrics counters so they add up. gunicorn.conf.py makes a fresh one when unset."),
+    Setting("PROMETHEUS_MULTIPROC_DIR", None, "Folder where gunicorn's worker processes (and the delivery workers beside them) keep /metrics counters so they add up. Default: `up` uses `metrics` in the instance folder for its web server and worker; gunicorn on its own (hub/gunicorn_conf.py) makes a fresh temporary one at each start."),
     Setting("HUB_TASK_MAX_RETRIES", "3", "Times a task whose worker vanished is put back to `pending` before it fails."),
     Setting("HUB_CONNECTORS_ENABLED", "*", "Connectors to mount: `*` (every installed one) or comma-separated keys."),
     Setting("HUB_CONNECTORS_DISABLED", "", "Comma-separated connector keys never to mount, even when enabled."),

@@ -107,7 +107,8 @@ def metrics():
         registry = REGISTRY
     state = CollectorRegistry()
     state.register(StateCollector())
-    return Response(generate_latest(registry) + generate_latest(state), mimetype=CONTENT_TYPE_LATEST)
+    # content_type, not mimetype: CONTENT_TYPE_LATEST names its charset already.
+    return Response(generate_latest(registry) + generate_latest(state), content_type=CONTENT_TYPE_LATEST)
 
 
 def init_app(app: Flask) -> None:

@@ -112,7 +112,8 @@ def check(url: str, allow_spec: str = "") -> Target:
         ip = ipaddress.ip_address(info[4][0].split("%", 1)[0])
         reason = None if _allowed(ip, allow) else refusal(ip)
         if reason:
-            raise Refused(f"host '{host}' resolves to {ip}, {reason}")
+            raise Refused(f"host '{host}' resolves to {ip}, {reason} (the hub's admin can let chosen "
+                          "networks through with HUB_WEBHOOK_ALLOW_NETWORKS)")
         addresses.append(str(ip))
     if not addresses:
         raise Refused(f"host '{host}' has no address")
