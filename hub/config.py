@@ -21,7 +21,7 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("HUB_INSTANCE_PATH", "./instance", "Folder that holds local state: SQLite database, embedded Redis, generated secret key."),
+    Setting("HUB_INSTANCE_PATH", "./instance", "Folder that holds local state: SQLite database, embedded Redis, generated secret key. `up` and `db upgrade` create it; other commands refuse, in one line, to run where there is no hub database."),
     Setting("DATABASE_URL", None, "SQLAlchemy URL. Default: SQLite file `hub.db` in the instance folder (WAL mode). Production: `postgresql+psycopg://…`."),
     Setting("REDIS_URL", None, "Redis for jobs, limits and worker wake-ups. Default: the embedded Redis, socket `redis.sock` in the instance folder."),
     Setting("SECRET_KEY", None, "Signs sessions and CSRF tokens. Default: generated once and kept in `secret_key` in the instance folder.", secret=True),
