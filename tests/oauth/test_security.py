@@ -271,3 +271,38 @@ def test_secrets_codes_and_tokens_are_stored_hashed(zapier):
     engine.dispose()
     for secret in (client["client_secret"], code, tokens["access_token"], tokens["refresh_token"]):
         assert secret not in dump
+
+
+def test_another_client_cannot_revoke_a_clients_token(zapier):
+    """RFC 7009 §2.1: a client revokes only tokens issued to it (OAuthToken.check_client)."""
+    hub, client, browser, creds = zapier
+    other = hub.create_client(name="Other", redirect_uri="https://other.example/cb")
+    tokens = exchange(hub, client, redirect_params(connect(hub, browser, client, *creds))["code"]).json()
+    for token, hint in ((tokens["access_token"], "access_token"), (tokens["refresh_token"], "refresh_token"),
+                        (tokens["refresh_token"], None)):
+        form = {"token": token, **({"token_type_hint": hint} if hint else {})}
+        foreign = httpx.post(hub.url("/oauth/revoke"), data=form, auth=(other["client_id"], other["client_secret"]))
+        assert foreign.status_code == 400 and foreign.json()["error"] == "invalid_grant", foreign.text
+    # The connection is intact: its access token works and its refresh token still rotates.
+    assert hub.api("/api/v1/me", tokens["access_token"]).status_code == 200
+    refreshed = hub.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"],
+                          client_id=client["client_id"], client_secret=client["client_secret"])
+    assert refreshed.status_code == 200, refreshed.text
+
+
+def test_another_clients_refresh_token_neither_refreshes_nor_ends_the_connection(zapier):
+    """Reuse detection revokes a family only when its own client replays a
+    spent refresh token; another client presenting it is just refused."""
+    hub, client, browser, creds = zapier
+    other = hub.create_client(name="Other", redirect_uri="https://other.example/cb")
+    first = exchange(hub, client, redirect_params(connect(hub, browser, client, *creds))["code"]).json()
+    own = {"client_id": client["client_id"], "client_secret": client["client_secret"]}
+    second = hub.token(grant_type="refresh_token", refresh_token=first["refresh_token"], **own).json()
+    by_other = {"client_id": other["client_id"], "client_secret": other["client_secret"]}
+    for refresh_token in (second["refresh_token"], first["refresh_token"]):  # live, then spent
+        refused = hub.token(grant_type="refresh_token", refresh_token=refresh_token, **by_other)
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant", refused.text
+    assert hub.api("/api/v1/me", second["access_token"]).status_code == 200
+    third = hub.token(grant_type="refresh_token", refresh_token=second["refresh_token"], **own)
+    assert third.status_code == 200, third.text
+    assert hub.api("/api/v1/me", third.json()["access_token"]).status_code == 200
