@@ -55,3 +55,34 @@ def test_retry_after_header_forms():
     assert parse_retry_after(format_datetime(now + timedelta(seconds=90), usegmt=True), now) == 90
     assert parse_retry_after(format_datetime(now - timedelta(seconds=90), usegmt=True), now) == 0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None and parse_retry_after("-5") is None
+
+
+def test_the_jitter_spans_the_step_from_80_to_120_percent():
+    assert next_delay(1, (10.0,), rand=0) == 8.0
+    assert next_delay(1, (10.0,), rand=0.5) == 10.0
+    assert abs(next_delay(1, (10.0,), rand=0.999999) - 12.0) < 1e-4
+    assert next_delay(2, (10.0, 100.0), rand=0.5) == 100.0  # the step of the failure's number
+
+
+def test_no_delay_before_the_first_failure_or_after_the_schedule():
+    assert next_delay(0, (10.0,), rand=0.5) is None
+    assert next_delay(-1, (10.0,), rand=0.5) is None
+    assert next_delay(2, (10.0,), rand=0.5) is None
+
+
+def test_a_schedule_may_start_at_zero_but_never_go_negative():
+    assert parse_schedule("0, 5,300") == (0.0, 5.0, 300.0)
+    for bad in ("5,-1", "-0.5"):
+        try:
+            parse_schedule(bad)
+        except ValueError as error:
+            assert "negative" in str(error)
+        else:
+            raise AssertionError(f"{bad!r} was accepted")
+
+
+def test_retry_after_dates_in_any_zone():
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert parse_retry_after("Thu, 01 Jan 2026 01:01:30 +0100", now) == 90  # an offset is honoured
+    assert parse_retry_after("Thu, 01 Jan 2026 00:01:30 -0000", now) == 90  # no zone: UTC
+    assert parse_retry_after(" 30 ") == 30

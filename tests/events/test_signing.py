@@ -1,5 +1,7 @@
 """Standard Webhooks signatures: the spec's known vector, and the package's
 verifier accepts what the hub signs."""
+import base64
+
 import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -20,6 +22,7 @@ def test_new_secrets_verify_and_tampering_does_not():
 
     secret = signing.new_secret()
     assert secret.startswith("whsec_") and secret != signing.new_secret()
+    assert len(base64.b64decode(secret.removeprefix("whsec_"))) == 24  # 192 random bits (the spec: 24 to 64 bytes)
     body = b'{"id":"evt_1","data":{"title":"x"}}'
     headers = signing.headers(secret, "evt_1", int(time.time()), body)
     assert Webhook(secret).verify(body, headers) == {"id": "evt_1", "data": {"title": "x"}}
