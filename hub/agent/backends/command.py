@@ -9,6 +9,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -18,6 +19,7 @@ from hub.agent.runner import Outcome
 # The hub's own secrets stay with the worker, not the agent it runs.
 WITHHELD = ("HUB_", "SECRET_KEY", "DATABASE_URL", "REDIS_URL")
 KILL_GRACE = 5.0
+KEEPER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "keeper.py")
 
 
 class CommandBackend:
@@ -40,9 +42,11 @@ class CommandBackend:
 
     def _run(self, task: dict, cwd: str, output, cancelled: threading.Event) -> Outcome:
         try:
-            # Own session: cancel and timeout stop the agent and its children.
-            proc = subprocess.Popen(self.argv, cwd=cwd, env=environment(task), stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+            # Own session: cancel and timeout stop the agent and its children;
+            # the keeper ends them all should this worker die (hub/agent/keeper.py).
+            proc = subprocess.Popen([sys.executable, "-I", KEEPER, str(os.getpid()), str(KILL_GRACE), *self.argv],
+                                    cwd=cwd, env=environment(task), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, start_new_session=True)
         except OSError as error:
             return Outcome(False, f"Could not start the agent command {self.argv[0]!r}: {error}")
         stdout: list[str] = []
