@@ -2,6 +2,7 @@
 worker that runs them."""
 from __future__ import annotations
 
+import gc
 import logging
 import time
 
@@ -32,6 +33,22 @@ def queue(name: str = "deliveries", app: Flask | None = None) -> Queue:
     return Queue(name, connection=connection(app))
 
 
+class DeliveryWorker(SimpleWorker):
+    """On SIGTERM/SIGINT RQ lets the job in hand finish (warm shutdown); a
+    webhook send that hangs would hold the stop up to its timeout for each
+    round of sends. So sends still in flight after STOP_GRACE_SECONDS are
+    cut and their deliveries handed back (hub/events/in_flight.py)."""
+
+    def handle_warm_shutdown_request(self):
+        super().handle_warm_shutdown_request()
+        from hub.events import in_flight
+
+        in_flight.stop_after(STOP_GRACE_SECONDS)
+
+
+STOP_GRACE_SECONDS = 2.0
+
+
 def run_worker(app: Flask) -> None:
     """Run jobs until SIGINT/SIGTERM, with the sweeper beside them.
 
@@ -52,7 +69,7 @@ def run_worker(app: Flask) -> None:
         while True:
             worker = None
             try:
-                worker = SimpleWorker([queue(n, app) for n in QUEUE_NAMES], connection=connection(app))
+                worker = DeliveryWorker([queue(n, app) for n in QUEUE_NAMES], connection=connection(app))
                 log.info("worker listening on %s", ", ".join(QUEUE_NAMES))
                 worker.work(logging_level="WARNING")
             except redis.RedisError as error:
@@ -62,6 +79,7 @@ def run_worker(app: Flask) -> None:
             time.sleep(1)
     finally:
         sweeper.stop()
+        gc.freeze()  # skip the exit's collection of every object: a faster stop
 
 
 def _stopping(worker: SimpleWorker) -> bool:

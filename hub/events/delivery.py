@@ -24,7 +24,7 @@ from sqlalchemy import insert, select
 
 from hub import jobs
 from hub.db import begin_write, db, new_id, utcnow
-from hub.events import dispatch, formatters, signing
+from hub.events import dispatch, formatters, in_flight, signing
 from hub.events.outcomes import record
 from hub.events.sender import Outcome, Post, for_config
 from hub.models import Delivery, Event, Subscription
@@ -201,6 +201,7 @@ def send(planned: list[Planned], app: Flask) -> None:
         body = bodies[key]
         secret = signing.unseal(item.secret_sealed, secret_key)
         posts.append(Post(item.target_url, body, signing.headers(secret, item.event.id, timestamp, body)))
-    sent = iter(for_config(app.config).send_all(posts))
+    with in_flight.sending(planned, app):  # a stopping worker cuts these short (hub/events/in_flight.py)
+        sent = iter(for_config(app.config).send_all(posts))
     outcomes = [skipped[i] if i in skipped else next(sent) for i in range(len(planned))]
     record(planned, outcomes, started_at, app.config)
