@@ -25,7 +25,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", None, "SQLAlchemy URL. Default: SQLite file `hub.db` in the instance folder (WAL mode). Production: `postgresql+psycopg://…`."),
     Setting("REDIS_URL", None, "Redis for jobs, limits and worker wake-ups. Default: the embedded Redis, socket `redis.sock` in the instance folder."),
     Setting("SECRET_KEY", None, "Signs sessions and CSRF tokens. Default: generated once and kept in `secret_key` in the instance folder.", secret=True),
-    Setting("HUB_BASE_URL", "http://127.0.0.1:5000", "Public URL of the hub; task `url`s and OAuth metadata are built from it."),
+    Setting("HUB_BASE_URL", "http://127.0.0.1:5000", "Public URL of the hub; task `url`s and OAuth metadata are built from it. Unset under `up`: the address and port `up` listens on (`--host`, `--port`)."),
     Setting("HUB_HOST", "127.0.0.1", "Address `codetether-hub up` listens on."),
     Setting("HUB_PORT", "5000", "Port `codetether-hub up` listens on."),
     Setting("HUB_WEB_WORKERS", None, "gunicorn worker processes (`up` and gunicorn.conf.py). Default: the number of CPU cores, at least 2."),

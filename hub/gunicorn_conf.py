@@ -7,10 +7,16 @@ gthread workers: one process a core, threads for concurrency, so an agent
 worker's long-poll holds a thread, not a whole process. Access log lines are
 JSON with the request id (hub/gunicorn_log.py); they log the path without its
 query string, where OAuth codes and tokens can travel.
+
+A worker ends with its master, even one killed by SIGKILL (hub.lifeline),
+and a stopping worker ends its waiting long-polls at once (hub.wakeups).
 """
+import gc
 import os
-import shutil
+import signal
 import tempfile
+
+from hub import lifeline
 
 from hub.config import default_web_workers
 
@@ -38,18 +44,57 @@ logger_class = "hub.gunicorn_log.JsonLogger"
 
 
 def on_starting(server):
-    """Before workers fork: a fresh folder where they keep /metrics values."""
+    """Before workers fork: the folder where they keep /metrics values, rid
+    of the files of processes that ended (a delivery worker sharing it, as
+    under `up`, keeps its own across a restart of gunicorn)."""
     path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not path:
         path = tempfile.mkdtemp(prefix="hub-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
     else:
-        shutil.rmtree(path, ignore_errors=True)
         os.makedirs(path, exist_ok=True)
+        for name in os.listdir(path):
+            pid = name.rsplit(".", 1)[0].rsplit("_", 1)[-1]
+            if not (pid.isdigit() and lifeline.start_time(int(pid))):
+                try:
+                    os.remove(os.path.join(path, name))
+                except OSError:
+                    pass
     server.log.info("metrics folder %s", path)
+
+
+def post_fork(server, worker):
+    lifeline.die_with_parent(signal.SIGTERM, server.pid)
+
+
+def post_worker_init(worker):
+    """On gunicorn's stop signals, end waiting long-polls first: the worker
+    waits for requests in flight, and a long-poll would hold it up to
+    HUB_WORKER_POLL_SECONDS."""
+    from hub import wakeups
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+        handler = signal.getsignal(sig)
+
+        def stop(signum, frame, handler=handler):
+            wakeups.stop_waiting()
+            handler(signum, frame)
+
+        signal.signal(sig, stop)
+    signal.siginterrupt(signal.SIGTERM, False)  # as gunicorn set it: requests in flight go on
 
 
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_exit(server, worker):
+    # The interpreter's last garbage collection walks every object of the
+    # app: 1-2 s of a stop on a busy machine, for memory about to be freed.
+    gc.freeze()
+
+
+def on_exit(server):
+    gc.freeze()

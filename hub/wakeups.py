@@ -9,6 +9,7 @@ latency: waiting claims still retry at their deadline.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import redis
@@ -24,8 +25,12 @@ log = logging.getLogger(__name__)
 REDIS_DOWN = Fault(log, "Redis unavailable: claims poll instead of waiting")
 
 CHANNEL = "hub:tasks:pending"
-RELEASE = b"release"  # the hub is stopping: waiting claims answer "no task" now
 _FLAG = "hub_wake_workers"
+# Set when this web process is stopping (gunicorn's SIGTERM, see
+# hub/gunicorn_conf.py): waiting claims answer "no task" within
+# STOP_CHECK_SECONDS, so a long-poll never holds up a stop.
+_stopping = threading.Event()
+STOP_CHECK_SECONDS = 0.5
 
 
 def after_commit() -> None:
@@ -50,13 +55,10 @@ def publish_wakeup(pipeline) -> None:
     pipeline.publish(CHANNEL, "1")
 
 
-def release_waiting(redis_url: str) -> None:
-    """Answer every waiting claim at once, so a stopping web server does not
-    wait out their long-polls."""
-    try:
-        redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2).publish(CHANNEL, RELEASE)
-    except redis.RedisError:
-        pass
+def stop_waiting() -> None:
+    """This process is stopping: end every waiting claim now (safe to call
+    from a signal handler)."""
+    _stopping.set()
 
 
 def _rolled_back(session) -> None:
@@ -87,16 +89,17 @@ class Waiter:
         stopping and the claim should answer now."""
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
+            if _stopping.is_set():
+                return False
             if self.pubsub is None:
-                time.sleep(min(left, 1.0))
-                return True
+                return not _stopping.wait(min(left, 1.0))
             try:
-                message = self.pubsub.get_message(timeout=left)
+                message = self.pubsub.get_message(timeout=min(left, STOP_CHECK_SECONDS))
             except redis.RedisError:
                 self.close()
                 continue
             if message is not None:
-                return message["data"] != RELEASE
+                return True
         return True
 
     def close(self) -> None:

@@ -1,77 +1,79 @@
 """`codetether-hub up` as a newcomer runs it: embedded Redis, migrations,
 demo user, gunicorn, worker; Ctrl-C stops it all; a second run keeps data."""
-import os
-import re
 import signal
-import subprocess
+import stat
 import sys
-import threading
 
 import httpx
 import pytest
 
 from conftest import free_port, wait_for
-
-
-class Hub:
-    def __init__(self, instance, port, **settings):
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "REDIS_", "DATABASE_", "SECRET_"))}
-        env.update(HUB_INSTANCE_PATH=str(instance), HUB_WEB_WORKERS="1", **settings)
-        self.base = f"http://127.0.0.1:{port}"
-        self.lines: list[str] = []
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "hub", "up", "--port", str(port)], env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        threading.Thread(target=self._read, daemon=True).start()
-        wait_for(self._ready, timeout=60, interval=0.1, message="the hub to answer")
-
-    def _read(self):
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    def _ready(self):
-        if self.process.poll() is not None:
-            raise AssertionError("up exited early:\n" + "".join(self.lines))
-        try:
-            return httpx.get(self.base + "/openapi.json", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def output(self):
-        return "".join(self.lines)
-
-    def stop(self, sig=signal.SIGINT):
-        self.process.send_signal(sig)
-        return self.process.wait(60)
+from up_hub import UpHub
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_up_runs_the_hub_and_keeps_data(tmp_path, stop_signal):
+    # Run from a folder that holds a `hub/` directory (say, the one holding
+    # a checkout): no process of the hub may import it instead of the package.
+    folder = tmp_path / "work"
+    (folder / "hub").mkdir(parents=True)
+    (folder / "hub" / "__init__.py").write_text("raise SystemExit('imported ./hub instead of the hub')\n")
     instance = tmp_path / "instance"
     port = free_port()
-    hub = Hub(instance, port)
+    hub = UpHub(instance, port, cwd=folder)
     try:
-        key = re.search(r"API key:\s+(ct_\S+)", hub.output()).group(1)
         assert "tasks stay `pending` until an agent worker attaches" in hub.output()
-        headers = {"Authorization": f"Bearer {key}"}
+        headers = hub.headers()
         created = httpx.post(hub.base + "/api/v1/tasks", json={"title": "Hello", "prompt": "World"}, headers=headers)
         assert created.status_code == 201
+        # No HUB_BASE_URL: URLs the hub hands out name the port `up` listens on.
+        assert created.json()["url"].startswith(f"http://127.0.0.1:{port}/")
+        metadata = httpx.get(hub.base + "/.well-known/oauth-authorization-server").json()
+        assert metadata["issuer"] == f"http://127.0.0.1:{port}"
+        assert_private(instance)
     finally:
-        code = hub.stop(stop_signal)
+        code, _seconds = hub.stop(stop_signal)
     assert code == 0, hub.output()
     assert "Stopped." in hub.output()
+    assert "imported ./hub" not in hub.output() and "restarting" not in hub.output(), hub.output()
     # Nothing left listening or running.
     with pytest.raises(httpx.HTTPError):
         httpx.get(hub.base + "/openapi.json", timeout=1)
     assert not (instance / "redis.sock").exists() or not _redis_answers(instance)
 
-    again = Hub(instance, port)
+    again = UpHub(instance, port, cwd=folder)
     try:
         assert "API key:" not in again.output()
         listed = httpx.get(again.base + "/api/v1/tasks", headers=headers).json()
         assert [t["task_id"] for t in listed] == [created.json()["task_id"]]
     finally:
-        assert again.stop() == 0
+        assert again.stop()[0] == 0
+
+
+def assert_private(instance):
+    """The instance folder is 0700 and every file the hub wrote in it 0600:
+    the database and its WAL, Redis' files, the secret key, metrics."""
+    assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+    files = [path for path in instance.rglob("*") if path.is_file()]
+    assert {"hub.db", "hub.db-wal", "appendonly.aof", "redis.log", "secret_key"} <= {p.name for p in files}
+    loose = {str(path.relative_to(instance)): oct(stat.S_IMODE(path.stat().st_mode))
+             for path in instance.rglob("*") if stat.S_IMODE(path.stat().st_mode) & 0o077}
+    assert loose == {}
+
+
+def test_up_makes_an_older_instance_folder_private(tmp_path):
+    """Files written before this rule (or by a command run with a looser
+    umask) are tightened too."""
+    instance = tmp_path / "instance"
+    instance.mkdir(mode=0o755)
+    instance.chmod(0o755)
+    (instance / "redis.log").write_text("old log\n")
+    (instance / "redis.log").chmod(0o644)
+    hub = UpHub(instance, free_port())
+    try:
+        assert_private(instance)
+    finally:
+        assert hub.stop()[0] == 0
 
 
 def _redis_answers(instance):
@@ -85,15 +87,14 @@ def _redis_answers(instance):
 
 def test_up_runs_an_agent_worker_when_a_backend_is_configured(tmp_path):
     agent = f"{sys.executable} -c \"import sys; print('agent says: ' + sys.stdin.read())\""
-    hub = Hub(tmp_path / "instance", free_port(), HUB_AGENT_COMMAND=agent)
+    hub = UpHub(tmp_path / "instance", free_port(), HUB_AGENT_COMMAND=agent)
     try:
         assert "Agent worker: command backend" in hub.output()
-        key = re.search(r"API key:\s+(ct_\S+)", hub.output()).group(1)
-        headers = {"Authorization": f"Bearer {key}"}
+        headers = hub.headers()
         task = httpx.post(hub.base + "/api/v1/tasks", json={"title": "Hello", "prompt": "hi there"},
                           headers=headers).json()
         done = wait_for(lambda: (t := httpx.get(f"{hub.base}/api/v1/tasks/{task['id']}", headers=headers).json())
                         ["status"] in ("completed", "failed") and t, timeout=60, interval=0.2, message="the task to finish")
         assert done["status"] == "completed" and done["result"].strip() == "agent says: hi there"
     finally:
-        assert hub.stop() == 0, hub.output()
+        assert hub.stop()[0] == 0, hub.output()
