@@ -34,6 +34,16 @@ TOO_DEEP = f"The body nests JSON arrays and objects deeper than the hub accepts 
 NUL_TEXT = "Must not contain NUL (\\u0000) characters."
 SURROGATE_TEXT = "Must not contain a lone surrogate (\\ud800-\\udfff): text must be valid Unicode."
 
+# Blueprints whose bodies may be larger than HUB_MAX_REQUEST_BYTES (by name).
+_LARGER_BODIES: dict[str, int] = {}
+
+
+def allow_larger_bodies(blueprint: str, limit: int) -> None:
+    """Let one blueprint's routes take bodies up to ``limit`` bytes: the
+    worker API reports outputs of up to a million characters, which JSON
+    may escape to six bytes each."""
+    _LARGER_BODIES[blueprint] = limit
+
 
 def send_json(request: Request) -> UnsupportedMediaType:
     got = f"Content-Type: {request.mimetype}" if request.mimetype else "no Content-Type"
@@ -67,6 +77,8 @@ def has_body(request: Request) -> bool:
 
 
 def guard_input() -> None:
+    if request.blueprint in _LARGER_BODIES:
+        request.max_content_length = max(_LARGER_BODIES[request.blueprint], request.max_content_length or 0)
     limit = request.max_content_length
     if (request.content_length or 0) > limit:
         raise too_large(limit)

@@ -14,6 +14,7 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from hub import wakeups
+from hub.api import input_guard
 from hub.api.base import Blueprint, ErrorSchema
 from hub.auth import WORKER_SCOPE
 from hub.db import db, utcnow
@@ -25,6 +26,8 @@ blp = Blueprint("worker", __name__, url_prefix="/api/v1/worker",
                 description="For agent workers: claim tasks, hold their lease, report results (worker tokens only)")
 
 MAX_OUTPUT = 1_000_000  # characters per result, error or progress report
+# JSON escapes a character to at most six bytes (\uXXXX); room for the rest of the body.
+input_guard.allow_larger_bodies(blp.name, 6 * MAX_OUTPUT + 64 * 1024)
 
 
 class RegisterSchema(ma.Schema):
