@@ -31,7 +31,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HUB_WEB_WORKERS", None, "gunicorn worker processes (`up` and gunicorn.conf.py). Default: the number of CPU cores, at least 2."),
     Setting("HUB_WEB_THREADS", "8", "Threads per gunicorn worker (gthread). Each long-polling agent worker holds one while it waits."),
     Setting("HUB_WEB_TIMEOUT", "60", "Seconds gunicorn lets a request run before it restarts the worker; above the longest long-poll."),
-    Setting("HUB_MAX_REQUEST_BYTES", "1048576", "Largest request body the hub reads, in bytes (default 1 MiB, far above the 100,000-character fields); a larger one answers 413 before it is read, on every route (`/oauth/token` too)."),
+    Setting("HUB_MAX_REQUEST_BYTES", "1048576", "Largest request body the hub reads, in bytes (default 1 MiB, far above the 100,000-character fields); a larger one answers 413 before it is read, on every route (`/oauth/token` too) but the worker API, whose reports take up to a million characters (about 6 MB of JSON)."),
     Setting("HUB_LOG_LEVEL", "INFO", "Level of the hub's own log lines (DEBUG, INFO, WARNING, ERROR)."),
     Setting("HUB_LOG_FORMAT", "json", "`json` (one object a line, with `request_id`) or `text`."),
     Setting("PROMETHEUS_MULTIPROC_DIR", None, "Folder where gunicorn's worker processes (and the delivery workers beside them) keep /metrics counters so they add up. Default: `up` uses `metrics` in the instance folder for its web server and worker; gunicorn on its own (hub/gunicorn_conf.py) makes a fresh temporary one at each start."),
