@@ -6,10 +6,11 @@ completes or fails. See docs/workers.md for the protocol.
 """
 from __future__ import annotations
 
+import socket
 import time
 
 import marshmallow as ma
-from flask import current_app, g
+from flask import current_app, g, request
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -137,8 +138,23 @@ def claim_waiting(worker_id: str, wait: float):
             db.session.commit()  # end the read: the next look sees new rows
             if due is not None:
                 left = min(left, max(0.05, (due - utcnow()).total_seconds() + 0.05))
-            if not waiter.wait(left):
+            if not waiter.wait(left) or caller_gone():
                 return None
+
+
+def caller_gone() -> bool:
+    """Has the worker hung up while its claim waited (killed, say)? A task
+    claimed for it would sit in a dead lease until HUB_WORKER_LEASE_SECONDS
+    pass, while its restarted self waits beside it."""
+    sock = request.environ.get("gunicorn.socket")
+    if sock is None:
+        return False
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError, ValueError):  # nothing to read (ValueError: TLS socket)
+        return False
+    except OSError:  # reset by the peer
+        return True
 
 
 @blp.route("/tasks/<task_id>/heartbeat")

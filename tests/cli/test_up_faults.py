@@ -58,7 +58,8 @@ def delivered(receiver, path, task_id, timeout=60):
 def test_up_restarts_what_dies_keeps_delivering_and_gives_up_loudly_on_what_keeps_dying(tmp_path):
     receiver = Receiver()
     instance = tmp_path / "instance"
-    hub = UpHub(instance, free_port(), **SETTINGS)
+    agent = f"{sys.executable} -c \"print('done')\""
+    hub = UpHub(instance, free_port(), HUB_AGENT_COMMAND=agent, **SETTINGS)
     try:
         subscribe(hub, receiver, "/hook")
         delivered(receiver, "/hook", create_task(hub, "before")["task_id"])
@@ -69,13 +70,16 @@ def test_up_restarts_what_dies_keeps_delivering_and_gives_up_loudly_on_what_keep
                  message="the key in the append-only file")
 
         for name, marker in (("delivery worker", "hub worker"), ("embedded Redis", "redis-server"),
-                             ("web server", "gunicorn")):
+                             ("web server", "gunicorn"), ("agent worker", "agent-worker")):
             pid = hub.child(marker)
             killed = time.monotonic()
             os.kill(pid, signal.SIGKILL)
             task = create_task(hub, f"after the {name} died")
             delivered(receiver, "/hook", task["task_id"])
-            print(f"\nSIGKILL of the {name}: a new task delivered {time.monotonic() - killed:.1f} s later")
+            print(f"\nSIGKILL of the {name}: a new task delivered {time.monotonic() - killed:.1f} s later", end="")
+            wait_for(lambda: httpx.get(f"{hub.base}/api/v1/tasks/{task['task_id']}", headers=hub.headers())
+                     .json()["status"] == "completed", timeout=60, interval=0.1, message="the task to be done")
+            print(f", done by the agent worker {time.monotonic() - killed:.1f} s later")
             restarts = [line for line in hub.lines if line.startswith(f"up: the {name} (PID {pid})")]
             assert len(restarts) == 1 and "killed by SIGKILL; restarting it" in restarts[0], hub.output()
             assert hub.process.poll() is None
