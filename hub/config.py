@@ -87,7 +87,7 @@ def create_instance() -> Path:
     upgrade`, the WSGI entry), so a command run in the wrong folder leaves
     nothing behind."""
     instance = instance_path()
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(parents=True, exist_ok=True, mode=0o700)  # the database, the secret key: the owner's alone
     return instance
 
 
