@@ -1,14 +1,16 @@
 """`codetether-hub up` as a newcomer runs it: embedded Redis, migrations,
 demo user, gunicorn, worker; Ctrl-C stops it all; a second run keeps data."""
+import os
 import signal
 import stat
+import subprocess
 import sys
 
 import httpx
 import pytest
 
 from conftest import free_port, wait_for
-from up_hub import UpHub
+from up_hub import COMMAND, UpHub
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
@@ -74,6 +76,14 @@ def test_up_makes_an_older_instance_folder_private(tmp_path):
         assert_private(instance)
     finally:
         assert hub.stop()[0] == 0
+
+
+def test_any_command_that_makes_the_instance_folder_makes_it_private(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "REDIS_", "DATABASE_", "SECRET_"))}
+    instance = tmp_path / "instance"
+    subprocess.run([COMMAND, "db", "upgrade"], env={**env, "HUB_INSTANCE_PATH": str(instance)}, check=True,
+                   capture_output=True)
+    assert stat.S_IMODE(instance.stat().st_mode) == 0o700
 
 
 def _redis_answers(instance):
