@@ -33,7 +33,20 @@ def queue(name: str = "deliveries", app: Flask | None = None) -> Queue:
     return Queue(name, connection=connection(app))
 
 
-class DeliveryWorker(SimpleWorker):
+class ListeningWorker(SimpleWorker):
+    """RQ's SimpleWorker, but its thread for RQ's own commands wakes every
+    second rather than every 60: at a stop, RQ unsubscribes and then waits
+    for that thread (redis-py 8), which, if it saw the unsubscribe first,
+    sat out the rest of its 60 s sleep and held the stop that long."""
+
+    def subscribe(self):
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=1, daemon=True,
+                                                       exception_handler=self._pubsub_exception_handler)
+
+
+class DeliveryWorker(ListeningWorker):
     """On SIGTERM/SIGINT RQ lets the job in hand finish (warm shutdown); a
     webhook send that hangs would hold the stop up to its timeout for each
     round of sends. So sends still in flight after STOP_GRACE_SECONDS are
