@@ -55,7 +55,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HUB_WEBHOOK_TIMEOUT", "15", "Seconds a webhook receiver gets to connect, and then to answer; slower is a failed attempt."),
     Setting("HUB_WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,36000,43200,43200,43200,43200", "Seconds before each retry of a failed delivery (about 3 days in all), jittered by +-20%."),
     Setting("HUB_WEBHOOK_DISABLE_AFTER", "259200", "Seconds of uninterrupted failed attempts after which a subscription is disabled (3 days: a hook whose every retry failed); one success resets."),
-    Setting("HUB_WEBHOOK_CONCURRENCY", "4", "Deliveries one worker process sends at once (so a slow receiver does not hold up the rest)."),
+    Setting("HUB_WEBHOOK_CONCURRENCY", "4", "Deliveries one worker process sends at once to one endpoint (target URL). Each endpoint has its own lane, so a slow or hung receiver delays only its own deliveries; one that does not answer gets one send at a time until it does."),
+    Setting("HUB_WEBHOOK_LEASE_SECONDS", "10", "Seconds a worker's claim on a delivery lasts unless renewed; a worker renews its claims every third of it while it sends. A worker killed mid-send has its deliveries retried within about this long."),
     Setting("HUB_WEBHOOK_SWEEP_INTERVAL", "1", "Seconds between the worker's sweeps for events and retries that never reached Redis."),
     Setting("HUB_OAUTH_CODE_TTL", "60", "Seconds an OAuth authorization code stays redeemable (at most 60)."),
     Setting("HUB_OAUTH_ACCESS_TOKEN_TTL", "3600", "Seconds an OAuth access token is valid."),
@@ -179,6 +180,7 @@ def load() -> dict:
         "HUB_WEBHOOK_RETRY_SCHEDULE": env["HUB_WEBHOOK_RETRY_SCHEDULE"],
         "HUB_WEBHOOK_DISABLE_AFTER": float(env["HUB_WEBHOOK_DISABLE_AFTER"]),
         "HUB_WEBHOOK_CONCURRENCY": int(env["HUB_WEBHOOK_CONCURRENCY"]),
+        "HUB_WEBHOOK_LEASE_SECONDS": float(env["HUB_WEBHOOK_LEASE_SECONDS"]),
         "HUB_WEBHOOK_SWEEP_INTERVAL": float(env["HUB_WEBHOOK_SWEEP_INTERVAL"]),
         # RFC 9700 wants codes short-lived: never more than a minute.
         "HUB_OAUTH_CODE_TTL": min(int(env["HUB_OAUTH_CODE_TTL"]), 60),

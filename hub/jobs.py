@@ -71,6 +71,7 @@ def run_worker(app: Flask) -> None:
     may give up; this one waits and starts it again, so the worker outlives
     a Redis restart.
     """
+    from hub.events import lanes
     from hub.events.sweeper import Sweeper
 
     rq_log = logging.getLogger("rq.worker")
@@ -92,6 +93,10 @@ def run_worker(app: Flask) -> None:
             time.sleep(1)
     finally:
         sweeper.stop()
+        # Jobs hand their attempts to the lanes and return at once: let what
+        # the lanes hold be sent and recorded (sends still hung are cut by
+        # hub/events/in_flight.py).
+        lanes.settle(app, app.config["HUB_WEBHOOK_TIMEOUT"] + 5)
         gc.freeze()  # skip the exit's collection of every object: a faster stop
 
 

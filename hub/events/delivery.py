@@ -1,20 +1,22 @@
 """Delivery jobs, run by ``codetether-hub worker``.
 
 ``dispatch_pending`` (one RQ job for whatever events are waiting, see
-``hub.events.dispatch``) fans each event out to the matching subscriptions
-and sends every first attempt in one batch: one transaction to create the
-deliveries, pooled keep-alive POSTs, one transaction to log the outcomes.
-``run_attempt`` (one RQ job per retry or replay) sends one later attempt.
-Either way an attempt is claimed in the database first (attempt number +
-status compared and set), so a job that runs twice sends once, and the claim
-carries a lease: if the worker dies, the sweeper retries it.
+``hub.events.dispatch``) fans each event out to the matching subscriptions,
+a batch of events at a time: one transaction creates the deliveries, claimed
+for their first attempt, and the attempts go to the process's lanes
+(``hub.events.lanes``: one per endpoint, so a slow receiver delays only its
+own deliveries), which send them over pooled keep-alive clients and log the
+outcomes as they come. ``run_attempt`` (one RQ job per retry or replay)
+claims one later attempt and hands it over the same way. Either way an
+attempt is claimed in the database first (attempt number + status compared
+and set), so a job that runs twice sends once, and the claim carries a lease
+that the worker renews while it holds the attempt: if the worker dies, the
+sweeper retries it within HUB_WEBHOOK_LEASE_SECONDS seconds.
 """
 from __future__ import annotations
 
 import json
 import logging
-import math
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,9 +26,8 @@ from sqlalchemy import insert, select
 
 from hub import jobs
 from hub.db import begin_write, db, new_id, utcnow
-from hub.events import dispatch, formatters, in_flight, signing
-from hub.events.outcomes import record
-from hub.events.sender import Outcome, Post, for_config
+from hub.events import dispatch, formatters, lanes
+from hub.events.sender import Outcome
 from hub.models import Delivery, Event, Subscription
 
 log = logging.getLogger(__name__)
@@ -67,17 +68,8 @@ class Planned:
     failing: bool = False  # the subscription has failures to reset on success
 
 
-def lease_seconds(config, count: int) -> float:
-    """How long a batch of ``count`` sends can take at worst: connect, write,
-    headers and a bounded body each within the timeout, per round of
-    concurrent sends."""
-    rounds = math.ceil(max(count, 1) / max(config["HUB_WEBHOOK_CONCURRENCY"], 1))
-    return rounds * 5 * config["HUB_WEBHOOK_TIMEOUT"] + 1
-
-
-# A batch's first attempts are sent together, under one lease: up to this
-# many events, and no more deliveries than SEND_BATCH (bar one event's own),
-# so a killed worker's batch comes back for retry within its lease.
+# One fan-out transaction takes up to this many events, and no more
+# deliveries than SEND_BATCH (bar one event's own fan-out).
 DISPATCH_BATCH = 100
 SEND_BATCH = 200
 
@@ -90,7 +82,7 @@ def dispatch_pending() -> None:
         while True:
             more, planned = fan_out(app.config)
             if planned:
-                send(planned, app)
+                hand_over(planned, app)
             if not more:
                 return
 
@@ -100,7 +92,7 @@ def run_attempt(delivery_id: str, number: int) -> None:
     with job_context() as app:
         planned = claim(delivery_id, number, app.config)
         if planned:
-            send(planned, app)
+            hand_over(planned, app)
 
 
 def subscribed(subscription: Subscription, event: Event) -> bool:
@@ -136,7 +128,7 @@ def fan_out(config) -> tuple[bool, list[Planned]]:
             break
         matches += mine
     now = utcnow()
-    lease_end = now + timedelta(seconds=lease_seconds(config, len(matches)))
+    lease_end = now + timedelta(seconds=config["HUB_WEBHOOK_LEASE_SECONDS"])
     rows = [{"id": new_id("dlv_"), "event_pk": event.pk, "subscription_pk": s.pk, "status": "sending",
              "attempts": 1, "schedule_start": 0, "next_attempt_at": lease_end, "created_at": now,
              "updated_at": now} for event, s in matches]
@@ -170,7 +162,7 @@ def claim(delivery_id: str, number: int, config) -> list[Planned]:
         return []
     delivery.status = "sending"
     delivery.attempts = number
-    delivery.next_attempt_at = now + timedelta(seconds=lease_seconds(config, 1))
+    delivery.next_attempt_at = now + timedelta(seconds=config["HUB_WEBHOOK_LEASE_SECONDS"])
     delivery.updated_at = now
     db.session.commit()
     return [Planned(delivery.pk, delivery.id, number, delivery.schedule_start, subscription.pk,
@@ -183,25 +175,21 @@ def encode(planned: Planned) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def send(planned: list[Planned], app: Flask) -> None:
-    secret_key = app.config["SECRET_KEY"]
-    timestamp = int(time.time())
-    started_at = utcnow()
-    posts, skipped = [], {}
-    bodies: dict[tuple[str, str], bytes] = {}  # one encoding per event and format in a fan-out
-    for i, item in enumerate(planned):
+def hand_over(planned: list[Planned], app: Flask) -> None:
+    """Give claimed attempts to this process's lanes, each event's body
+    encoded once per format (signed as it goes out)."""
+    bodies: dict[tuple[str, str], bytes] = {}
+    checked: dict = {}  # SSRF answers: a host is resolved and checked once per hand-over
+    attempts = []
+    for item in planned:
         key = (item.event.id, item.format)
         try:
             if key not in bodies:
                 bodies[key] = encode(item)
         except Exception as error:  # a connector's formatter failed or is not installed
             log.exception("formatter %r failed for delivery %s", item.format, item.delivery_id)
-            skipped[i] = Outcome(None, 0.0, f"Formatter '{item.format}' failed: {type(error).__name__}.")
+            attempts.append(lanes.Attempt(item, None, checked, Outcome(
+                None, 0.0, f"Formatter '{item.format}' failed: {type(error).__name__}.")))
             continue
-        body = bodies[key]
-        secret = signing.unseal(item.secret_sealed, secret_key)
-        posts.append(Post(item.target_url, body, signing.headers(secret, item.event.id, timestamp, body)))
-    with in_flight.sending(planned, app):  # a stopping worker cuts these short (hub/events/in_flight.py)
-        sent = iter(for_config(app.config).send_all(posts))
-    outcomes = [skipped[i] if i in skipped else next(sent) for i in range(len(planned))]
-    record(planned, outcomes, started_at, app.config)
+        attempts.append(lanes.Attempt(item, bodies[key], checked))
+    lanes.lanes(app).submit(attempts)

@@ -1,13 +1,14 @@
 """Log each attempt's outcome and decide what follows: delivered, retried
 later, failed for good, the subscription deleted (410) or disabled
-(sustained failure)."""
+(sustained failure). And the claims a worker holds: their leases renewed
+while it sends, or handed back unsent."""
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from hub import metrics
 from hub.db import begin_write, db, utcnow
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def record(planned: list["Planned"], outcomes: list[Outcome], started_at: datetime, config) -> None:
+def record(planned: list["Planned"], outcomes: list[Outcome], started: list[datetime], config) -> None:
     schedule = parse_schedule(config["HUB_WEBHOOK_RETRY_SCHEDULE"])
     begin_write()
     now = utcnow()
@@ -32,7 +33,7 @@ def record(planned: list["Planned"], outcomes: list[Outcome], started_at: dateti
     held = {(pk, attempts) for pk, attempts in rows}
     attempts, changes = [], []
     delivered, failed, gone = set(), set(), set()
-    for item, outcome in zip(planned, outcomes):
+    for item, outcome, started_at in zip(planned, outcomes, started):
         if (item.delivery_pk, item.number) not in held:
             continue
         attempts.append({"delivery_pk": item.delivery_pk, "number": item.number, "started_at": started_at,
@@ -67,6 +68,33 @@ def record(planned: list["Planned"], outcomes: list[Outcome], started_at: dateti
     for subscription_id in disabled:
         log.warning("webhook subscription %s disabled: failing for %g s or more", subscription_id,
                     config["HUB_WEBHOOK_DISABLE_AFTER"])
+
+
+def _held(planned: list["Planned"]):
+    """WHERE for one claim still held: its delivery is `sending` with that
+    attempt number (not taken back by the sweeper, not claimed again)."""
+    table = Delivery.__table__
+    return update(table).where(table.c.pk == bindparam("b_pk"), table.c.attempts == bindparam("b_number"),
+                               table.c.status == "sending")
+
+
+def renew(planned: list["Planned"], lease_end: datetime) -> None:
+    """The worker still holds these claims: push their lease to ``lease_end``."""
+    begin_write()
+    db.session.execute(_held(planned).values(next_attempt_at=lease_end),
+                       [{"b_pk": p.delivery_pk, "b_number": p.number} for p in planned])
+    db.session.commit()
+
+
+def release(planned: list["Planned"], due: datetime) -> None:
+    """Hand claims back unsent: each delivery is `retrying` again, due at
+    ``due``, as if this attempt had never been claimed (nothing logged)."""
+    begin_write()
+    db.session.execute(_held(planned).values(status="retrying", attempts=bindparam("b_previous"),
+                                             next_attempt_at=due, updated_at=utcnow()),
+                       [{"b_pk": p.delivery_pk, "b_number": p.number, "b_previous": p.number - 1}
+                        for p in planned])
+    db.session.commit()
 
 
 def _update_subscriptions(delivered: set, failed: set, gone: set, now: datetime, config) -> list[str]:

@@ -1,12 +1,11 @@
-"""The HTTP side of delivery: one pooled keep-alive client per worker
-process, a small thread pool so one slow receiver does not hold up a batch,
-and the SSRF check right before each send."""
+"""The HTTP side of delivery: pooled keep-alive clients per worker process
+(one per host name), and the SSRF check right before each send. The lanes
+(hub/events/lanes.py) decide when each send goes."""
 from __future__ import annotations
 
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
@@ -43,21 +42,15 @@ class Post:
 
 
 class Sender:
-    def __init__(self, timeout: float, allow_networks: str, concurrency: int):
+    def __init__(self, timeout: float, allow_networks: str, connections: int = 64):
         self.timeout = timeout
         self.allow_networks = allow_networks
-        self.concurrency = max(1, concurrency)
+        # As many connections to one host as sends can be in flight, so a hung
+        # endpoint's sends never leave another endpoint on that host waiting
+        # for a connection.
+        self.connections = max(1, connections)
         self.clients: OrderedDict[str, httpx.Client] = OrderedDict()
         self.lock = threading.Lock()
-        self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="webhook") if self.concurrency > 1 else None
-
-    def send_all(self, posts: list[Post]) -> list[Outcome]:
-        """Send a batch. A host is resolved and checked once per batch (a
-        fan-out sends many posts to one host within milliseconds)."""
-        checked: dict = {}
-        if self.pool is None or len(posts) < 2:
-            return [self.send(post, checked) for post in posts]
-        return list(self.pool.map(lambda post: self.send(post, checked), posts))
 
     def _check(self, url: str, checked: dict):
         try:
@@ -73,6 +66,8 @@ class Sender:
         return checked[key]
 
     def send(self, post: Post, checked: dict | None = None) -> Outcome:
+        """POST once. ``checked`` carries SSRF answers between sends (a
+        fan-out sends many posts to one host within milliseconds)."""
         start = time.perf_counter()
         target = self._check(post.url, {} if checked is None else checked)
         if isinstance(target, ssrf.Refused):
@@ -107,7 +102,7 @@ class Sender:
             # to an address we did not check.
             client = self.clients[host] = httpx.Client(
                 timeout=httpx.Timeout(self.timeout), follow_redirects=False, trust_env=False,
-                limits=httpx.Limits(max_connections=2 * self.concurrency, max_keepalive_connections=2 * self.concurrency),
+                limits=httpx.Limits(max_connections=self.connections, max_keepalive_connections=self.connections),
                 headers={"user-agent": USER_AGENT, "content-type": "application/json"})
             if len(self.clients) > MAX_CLIENTS:
                 _host, oldest = self.clients.popitem(last=False)
@@ -115,8 +110,6 @@ class Sender:
             return client
 
     def close(self) -> None:
-        if self.pool:
-            self.pool.shutdown(wait=False)
         for client in self.clients.values():
             client.close()
 
@@ -144,9 +137,9 @@ def _describe(response: httpx.Response) -> str | None:
 _SENDERS: dict[tuple, Sender] = {}
 
 
-def for_config(config) -> Sender:
+def for_config(config, connections: int = 64) -> Sender:
     """This process's sender for these settings (one per app config)."""
-    key = (config["HUB_WEBHOOK_TIMEOUT"], config["HUB_WEBHOOK_ALLOW_NETWORKS"], config["HUB_WEBHOOK_CONCURRENCY"])
+    key = (config["HUB_WEBHOOK_TIMEOUT"], config["HUB_WEBHOOK_ALLOW_NETWORKS"], connections)
     sender = _SENDERS.get(key)
     if sender is None:
         sender = _SENDERS[key] = Sender(*key)

@@ -6,7 +6,8 @@ Run by ``codetether-hub worker`` every HUB_WEBHOOK_SWEEP_INTERVAL seconds
 1. enqueues events that committed but never reached Redis (Redis was down,
    or the web process died between commit and enqueue);
 2. takes back deliveries whose attempt outlived its lease (the worker was
-   killed mid-send): that attempt is logged as lost and retried at once;
+   killed mid-send: a live one renews its leases, hub.events.lanes): that
+   attempt is logged as lost and retried at once;
 3. enqueues retries that are due (it is the scheduler for retries).
 
 Job ids are deterministic and each attempt is claimed in the database, so
@@ -26,7 +27,6 @@ from sqlalchemy import insert, select, update
 from hub import jobs
 from hub.db import begin_write, db, utcnow
 from hub.events import dispatch
-from hub.events.delivery import lease_seconds
 from hub.logs import Fault
 from hub.models import Delivery, DeliveryAttempt, Event
 
@@ -76,9 +76,9 @@ def enqueue_due(app: Flask) -> dict:
     queue = jobs.queue(app=app)
     now = utcnow()
     grace = now - timedelta(seconds=max(1.0, config["HUB_WEBHOOK_SWEEP_INTERVAL"]))
-    # A job still running after one attempt's lease has a dead worker: a
-    # dispatch job commits its fan-out within milliseconds of starting.
-    stale = lease_seconds(config, 1)
+    # A job still running after this long has a dead worker: jobs claim in
+    # the database and hand their attempts to the lanes within milliseconds.
+    stale = 3 * config["HUB_WEBHOOK_LEASE_SECONDS"]
     undispatched = db.session.scalars(select(Event.id).where(
         Event.dispatched_at.is_(None), Event.created_at <= grace).order_by(Event.pk).limit(BATCH)).all()
     due = db.session.execute(select(Delivery.id, Delivery.attempts).where(
