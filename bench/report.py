@@ -99,6 +99,15 @@ def webhook_rows(label: str, r: dict) -> list[dict]:
     return rows
 
 
+def isolation_rows(r: dict) -> list[dict]:
+    return [{
+        "what": f"healthy endpoint's commit -> first byte while another endpoint hangs, {r['events']} events "
+                f"at {r['per_s']}/s [SQLite]",
+        "measured": f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms (max {r['max_ms']:.0f} ms)",
+        "floor": "—", "ratio": "—", "target": "p99 < 1 s", "verdict": _ok(r["p99_ms"] < 1000),
+    }]
+
+
 def claim_rows(label: str, r: dict) -> list[dict]:
     return [{
         "what": f"create -> waiting worker's claim, {r['tasks']} tasks [{label}]",
@@ -125,6 +134,7 @@ ROWS = {"api_sqlite": lambda r: api_rows("SQLite", r), "api_postgresql": lambda 
         "limiter": limiter_rows,
         "webhooks_sqlite": lambda r: webhook_rows("SQLite", r),
         "webhooks_postgresql": lambda r: webhook_rows("PostgreSQL", r),
+        "isolation": isolation_rows,
         "claim_sqlite": lambda r: claim_rows("SQLite", r), "claim_postgresql": lambda r: claim_rows("PostgreSQL", r),
         "memory_sqlite": lambda r: memory_rows("SQLite", r),
         "memory_postgresql": lambda r: memory_rows("PostgreSQL", r)}

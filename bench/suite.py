@@ -67,6 +67,12 @@ def webhooks_postgresql() -> dict:
         return webhooks.run(database())
 
 
+def isolation() -> dict:
+    from bench import isolation as bench_isolation
+
+    return bench_isolation.run()
+
+
 def claim_sqlite() -> dict:
     from bench import claim_latency
 
@@ -101,6 +107,7 @@ BENCHMARKS = {
     "limiter": limiter,
     "webhooks_sqlite": webhooks_sqlite,
     "webhooks_postgresql": webhooks_postgresql,
+    "isolation": isolation,
     "claim_sqlite": claim_sqlite,
     "claim_postgresql": claim_postgresql,
     "memory_sqlite": memory_sqlite,
