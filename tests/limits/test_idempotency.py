@@ -61,7 +61,13 @@ def test_same_key_and_body_on_another_path_or_query_is_not_a_replay(app, alice):
         other = alice.post(path, json=TASK, headers=key("k-path"))
         assert other.status_code == 422, (path, other.json)
         assert other.json["code"] == "idempotency_key_reused" and "Idempotent-Replayed" not in other.headers
-    assert count(app, "Task") == 1
+    # Every value of a repeated parameter counts.
+    assert alice.post("/api/v1/tasks?tag=a&tag=b", json=TASK, headers=key("k-query")).status_code == 201
+    for query in ("?tag=a&tag=c", "?tag=a"):
+        other = alice.post("/api/v1/tasks" + query, json=TASK, headers=key("k-query"))
+        assert other.status_code == 422, (path, other.json)
+        assert other.json["code"] == "idempotency_key_reused" and "Idempotent-Replayed" not in other.headers
+    assert count(app, "Task") == 2
 
 
 def reserve_as_a_first_request(app, key_value, path="/api/v1/tasks", body=TASK):
@@ -112,6 +118,17 @@ def test_a_burst_of_identical_first_requests_creates_one_task(app, live_url, ali
     assert count(app, "Task") == 1
 
 
+def test_concurrent_first_requests_with_different_bodies_run_one_and_refuse_the_others(app, live_url, alice):  # noqa: F811
+    """Whoever reserves the key first runs; each other request is another
+    request under a used key (422), also when it lost the race to insert the
+    key (PostgreSQL's unique index) rather than found it."""
+    responses = parallel(8, lambda i: post(live_url, alice.key, "/api/v1/tasks", {**TASK, "title": f"t{i}"},
+                                           key("mixed")))
+    assert sorted(r.status_code for r in responses) == [201] + [422] * 7, [r.json() for r in responses]
+    assert {r.json()["code"] for r in responses if r.status_code == 422} == {"idempotency_key_reused"}
+    assert count(app, "Task") == 1
+
+
 def test_a_duplicate_while_the_first_is_in_flight_is_409(app, alice):
     reserve_as_a_first_request(app, "busy")
     response = alice.post("/api/v1/tasks", json=TASK, headers=key("busy"))
@@ -145,6 +162,7 @@ def test_messages_replay_too(app, alice):
 def test_keys_expire_after_24_hours_and_are_cleaned_up(app, alice):
     from hub.db import db
     from hub.models import IdempotencyKey
+    from hub.services.idempotency import digest
 
     first = alice.post("/api/v1/tasks", json=TASK, headers=key("old"))
     alice.post("/api/v1/tasks", json=TASK, headers=key("other"))
@@ -156,11 +174,48 @@ def test_keys_expire_after_24_hours_and_are_cleaned_up(app, alice):
     assert again.status_code == 201 and again.json["id"] != first.json["id"]
     assert count(app, "IdempotencyKey") == 1  # "other" expired and was removed
 
+    # A replay cleans up too.
+    alice.post("/api/v1/tasks", json={**TASK, "title": "third"}, headers=key("third"))
+    with app.app_context():
+        for record in db.session.scalars(select(IdempotencyKey).where(IdempotencyKey.key_hash != digest("third"))):
+            record.created_at -= timedelta(hours=24, seconds=1)
+        db.session.commit()
+    assert alice.post("/api/v1/tasks", json={**TASK, "title": "third"}, headers=key("third")).headers[
+        "Idempotent-Replayed"] == "true"
+    assert count(app, "IdempotencyKey") == 1
+
 
 def test_key_is_checked(alice):
     for bad in ("", " ", "k" * 256):
         response = alice.post("/api/v1/tasks", json=TASK, headers=key(bad))
         assert response.status_code == 422 and "Idempotency-Key" in response.json["errors"]
+    assert alice.post("/api/v1/tasks", json=TASK, headers=key("k" * 255)).status_code == 201  # the longest
+
+
+def test_a_failed_send_message_keeps_nothing_and_frees_its_key(app, alice):
+    """Send Message stores the message, then finds the concurrency limit
+    reached: with a key as without one, the message is not kept, and a retry
+    once a slot is free runs."""
+    ids = [alice.create_task()["id"] for _ in range(5)]
+    body = {"message": "Summarise the repo", "conversation_id": "full"}
+    refused = alice.post("/api/v1/messages", json=body, headers=key("m-full"))
+    assert refused.status_code == 429 and refused.json["code"] == "concurrency_limit"
+    assert count(app, "Message") == 0 and count(app, "Conversation") == 0
+    alice.post(f"/api/v1/tasks/{ids[0]}/cancel")
+    retried = alice.post("/api/v1/messages", json=body, headers=key("m-full"))
+    assert retried.status_code == 201 and "Idempotent-Replayed" not in retried.headers
+    assert count(app, "Message") == 1
+
+
+def test_a_kept_response_sealed_under_another_secret_key_is_not_replayed(app, alice, hub_env):
+    from hub import create_app
+
+    first = alice.post("/api/v1/tasks", json=TASK, headers=key("rotated"))
+    assert first.status_code == 201
+    rotated = create_app({"TESTING": True, "SECRET_KEY": "another-secret"}).test_client()
+    again = rotated.post("/api/v1/tasks", json=TASK, headers={**alice.headers, **key("rotated")})
+    assert again.status_code == 409 and again.json["code"] == "idempotency_key_unreplayable"
+    assert count(app, "Task") == 1
 
 
 def test_idempotency_key_is_in_the_openapi_document(client):
@@ -169,6 +224,8 @@ def test_idempotency_key_is_in_the_openapi_document(client):
         operation = spec["paths"][path]["post"]
         assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in operation["parameters"])
         assert "409" in operation["responses"]
+        # The view's own documentation survives the wrapping: its summary and body.
+        assert operation["summary"] and "application/json" in operation["requestBody"]["content"]
 
 
 def test_kept_responses_are_encrypted_at_rest(app, alice):
