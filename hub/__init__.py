@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
 from hub import config as settings
 from hub.db import db
-from hub.errors import HubError, handle_hub_error
+from hub.db import Unavailable as DatabaseUnavailable
+from hub.errors import HubError, handle_database_error, handle_hub_error
 from hub.flask_app import HubFlask
 
 
@@ -44,6 +46,8 @@ def create_app(config: dict | None = None) -> Flask:
     api.init_app(app)
     web.init_app(app)
     app.register_error_handler(HubError, handle_hub_error)
+    for unavailable in (SQLAlchemyError, DatabaseUnavailable):  # 503 when the database is down or unwritable
+        app.register_error_handler(unavailable, handle_database_error)
     return app
 
 

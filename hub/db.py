@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import secrets
 import string
@@ -14,6 +15,10 @@ from sqlalchemy import MetaData, event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 from sqlalchemy.orm import DeclarativeBase
+
+from hub.logs import Fault
+
+log = logging.getLogger(__name__)
 
 # Stable constraint names, so Alembic can alter tables on SQLite (batch mode)
 # and PostgreSQL alike.
@@ -46,6 +51,45 @@ def new_id(prefix: str, length: int = 22) -> str:
         number, digit = divmod(number, 62)
         digits.append(_ALPHABET[digit])
     return prefix + "".join(digits)
+
+
+class Unavailable(Exception):
+    """The database cannot take a write now (its folder is read-only or
+    full), found before asking the database itself."""
+
+
+# Requests that meet an outage answer 503 (hub.errors); it is logged when it
+# starts, every 30 s, and when a commit succeeds again.
+DATABASE_DOWN = Fault(log, "database unavailable")
+
+# SQLite's result codes for a database that cannot serve now (extended codes
+# such as SQLITE_IOERR_WRITE or SQLITE_READONLY_DBMOVED start with these).
+_SQLITE_UNAVAILABLE = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_BUSY", "SQLITE_LOCKED",
+                       "SQLITE_CANTOPEN", "SQLITE_PROTOCOL", "SQLITE_NOMEM")
+# PostgreSQL's SQLSTATE classes for the same: connection exception,
+# insufficient resources (disk full), operator intervention (shutdown,
+# starting up), system error; and a read-only transaction (a standby, or
+# default_transaction_read_only).
+_SQLSTATE_UNAVAILABLE = ("08", "53", "57", "58")
+
+
+def unavailable(error: BaseException | None) -> bool:
+    """Is ``error`` the database being down, unreachable or unwritable (a
+    request may succeed later), rather than a bug?"""
+    if isinstance(error, (Unavailable, exc.TimeoutError, exc.DisconnectionError)):
+        return True  # exc.TimeoutError: no pooled connection came free
+    if not isinstance(error, exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    name = getattr(error.orig, "sqlite_errorname", None)
+    if name:
+        return name.startswith(_SQLITE_UNAVAILABLE)
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate:
+        return sqlstate[:2] in _SQLSTATE_UNAVAILABLE or sqlstate == "25006"
+    # psycopg raises OperationalError without a SQLSTATE when it cannot connect.
+    return isinstance(error, (exc.OperationalError, exc.InterfaceError))
 
 
 def utcnow() -> datetime:
@@ -188,7 +232,10 @@ def _take_writer_lock(session) -> None:
     url = session.get_bind().url
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return
-    fd = os.open(f"{url.database}.write-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(f"{url.database}.write-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:  # a read-only or full folder: the database is not writable either
+        raise Unavailable(f"cannot open the writer lock beside the database: {error}") from error
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
     except BaseException:
@@ -211,9 +258,14 @@ def _transaction_ended(session, transaction) -> None:
         session.info.pop(_CONNECTED, None)
 
 
+def _committed(_session) -> None:
+    DATABASE_DOWN.cleared()
+
+
 # First among the after-commit hooks: the next writer need not wait for this
 # one's Redis calls. And however else the transaction ends.
 event.listen(Session, "after_commit", _release_writer_lock, insert=True)
+event.listen(Session, "after_commit", _committed)
 event.listen(Session, "after_rollback", _release_writer_lock, insert=True)
 event.listen(Session, "after_transaction_end", _transaction_ended)
 event.listen(Session, "after_begin", _connected)

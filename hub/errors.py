@@ -9,6 +9,8 @@ import logging
 
 from werkzeug.exceptions import HTTPException
 
+from hub.db import DATABASE_DOWN, unavailable
+
 log = logging.getLogger(__name__)
 
 # Machine codes for werkzeug's own errors (unknown route, wrong method, ...).
@@ -82,6 +84,15 @@ class TooManyRequests(HubError):
     code = "rate_limited"
 
 
+class ServiceUnavailable(HubError):
+    status = 503
+    code = "service_unavailable"
+
+
+# Seconds a client is asked to wait when the database is down or unwritable.
+DATABASE_RETRY_AFTER = 5
+
+
 class InvalidJSON(HubError):
     status = 400
     code = "invalid_json"
@@ -150,3 +161,16 @@ def handle_http_exception(error: HTTPException):
     if error.response is not None:  # e.g. 405's Allow header
         headers.update({k: v for k, v in error.get_headers() if k.lower() != "content-type"})
     return body(status, HTTP_CODES.get(status, "error"), message, errors), status, headers
+
+
+def handle_database_error(error: Exception):
+    """The database down, full or read-only is not a bug: 503 with
+    Retry-After, logged once per outage. Nothing was committed (each change
+    is one transaction), so a retry later is safe. Any other database error
+    stays a 500."""
+    if not unavailable(error):
+        raise error
+    DATABASE_DOWN.happened("requests answer 503", error)
+    return handle_hub_error(ServiceUnavailable(
+        "The database is unavailable; nothing was changed. Retry in a few seconds.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)}))

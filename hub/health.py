@@ -2,20 +2,27 @@
 
 ``/healthz``: the process answers (liveness; never touches a dependency, so a
 database outage does not get every web process restarted). ``/readyz``: the
-database and Redis both answer, else 503 naming the one that does not.
+database takes a write and Redis answers, else 503 naming the one that does
+not. A write, not a read: a full disk, a read-only file or a standby server
+still answers reads while every create fails.
 """
 from __future__ import annotations
 
 import logging
 
 from flask import Blueprint, current_app, jsonify
-from sqlalchemy import text
+from sqlalchemy import update
 
 from hub import jobs
-from hub.db import db
+from hub.db import DATABASE_DOWN, begin_write, db, utcnow
+from hub.logs import Fault
+from hub.models import HealthCheck
 
 log = logging.getLogger(__name__)
 blp = Blueprint("health", __name__)
+# Probed every few seconds: a failing check is logged when it starts, every
+# 30 s, and when it clears.
+REDIS_DOWN = Fault(log, "readiness: Redis unavailable")
 
 
 @blp.get("/healthz")
@@ -24,8 +31,17 @@ def healthz():
 
 
 def _check_database() -> None:
-    with db.engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
+    """Commit one small write (the row the migration made)."""
+    try:
+        begin_write()
+        now = utcnow()
+        if not db.session.execute(update(HealthCheck).where(HealthCheck.name == "readyz")
+                                  .values(checked_at=now)).rowcount:
+            db.session.add(HealthCheck(name="readyz", checked_at=now))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
 
 
 def _check_redis() -> None:
@@ -35,12 +51,13 @@ def _check_redis() -> None:
 @blp.get("/readyz")
 def readyz():
     checks = {}
-    for name, check in (("database", _check_database), ("redis", _check_redis)):
+    for name, check, fault in (("database", _check_database, DATABASE_DOWN), ("redis", _check_redis, REDIS_DOWN)):
         try:
             check()
             checks[name] = "ok"
+            fault.cleared()
         except Exception as exc:  # any failure means "not ready"; say which
-            log.warning("readiness check %s failed: %s", name, type(exc).__name__)
+            fault.happened("/readyz answers 503", exc)
             checks[name] = "unavailable"
     ready = all(v == "ok" for v in checks.values())
     return jsonify(status="ok" if ready else "unavailable", checks=checks), 200 if ready else 503

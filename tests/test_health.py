@@ -1,5 +1,7 @@
 """Load-balancer probes: /healthz says the process answers; /readyz says the
-database and Redis both answer, else 503 naming the one that does not."""
+database takes a write and Redis answers, else 503 naming the one that does
+not (a database that answers reads but cannot write: tests/deploy/
+test_database_faults.py)."""
 import pytest
 
 from conftest import free_port

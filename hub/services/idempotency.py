@@ -60,6 +60,15 @@ def reserve(user: User, key: str, request_hash: str) -> IdempotencyKey | None:
                 db.session.rollback()
                 continue
             return None
+        if record.response_status is None and record.created_at < utcnow() - timedelta(
+                seconds=current_app.config["HUB_WEB_TIMEOUT"]):
+            # Reserved by a request that cannot still be running (gunicorn
+            # ends one after HUB_WEB_TIMEOUT): it died, or the database
+            # failed under it before it could free the key. Take it over
+            # rather than answer 409 until the key expires.
+            record.request_hash, record.created_at = request_hash, utcnow()
+            db.session.commit()
+            return None
         db.session.commit()
         if record.request_hash != request_hash:
             error = ValidationFailed("Idempotency-Key", "This key was already used with a different request; "
