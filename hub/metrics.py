@@ -25,7 +25,10 @@ from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry,
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
+from hub.logs import Fault
+
 log = logging.getLogger(__name__)
+QUEUE_DEPTH_UNAVAILABLE = Fault(log, "queue depth unavailable")
 blp = Blueprint("metrics", __name__)
 
 REQUESTS = Counter("hub_http_requests_total", "HTTP requests answered, by route template and status.",
@@ -61,8 +64,9 @@ class StateCollector:
         try:
             for name in jobs.QUEUE_NAMES:
                 depth.add_metric([name], len(jobs.queue(name, current_app)))
-        except Exception as exc:  # Redis down: say so in the logs, still answer the rest
-            log.warning("queue depth unavailable: %s", type(exc).__name__)
+            QUEUE_DEPTH_UNAVAILABLE.cleared()
+        except Exception as exc:  # Redis down: say so in the logs (once an outage), still answer the rest
+            QUEUE_DEPTH_UNAVAILABLE.happened(error=exc)
         yield depth
 
 

@@ -7,7 +7,12 @@ import time
 
 import httpx
 
+from hub.logs import Fault
+
 log = logging.getLogger("hub.agent")
+# Every call retries while the hub is down or restarting: logged when it
+# starts, every 30 s, and when the hub answers again.
+HUB_UNREACHABLE = Fault(log, "hub unreachable; retrying")
 
 
 class TokenRefused(Exception):
@@ -27,13 +32,14 @@ class HubClient:
             try:
                 response = self.http.post(path, json=body, timeout=timeout or self.http.timeout)
                 if response.status_code < 500:
+                    HUB_UNREACHABLE.cleared()
                     break
                 problem = f"HTTP {response.status_code}"
             except httpx.TransportError as error:
                 problem = type(error).__name__
             if not retry:
                 raise ConnectionError(f"hub unreachable: {problem}")
-            log.warning("hub unreachable (%s); retrying in %.1f s", problem, delay)
+            HUB_UNREACHABLE.happened(f"{problem}; next try in {delay:.1f} s")
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
         if response.status_code in (401, 403):
@@ -55,7 +61,7 @@ class HubClient:
         try:
             status, body = self.call(f"/tasks/{task_id}/heartbeat", {"output": output}, retry=False)
         except ConnectionError as error:
-            log.warning("heartbeat for %s not delivered (%s); the agent keeps running", task_id, error)
+            HUB_UNREACHABLE.happened(f"heartbeat for {task_id} not delivered ({error}); the agent keeps running")
             return {"cancel": False, "delivered": False}
         if status != 200:
             return {"cancel": True, "status": body.get("code")}

@@ -40,6 +40,7 @@ def test_a_redis_outage_is_logged_once_by_the_web_and_by_the_worker(own_redis, a
     caplog.set_level(logging.INFO, logger="hub")
     for i in range(20):
         alice.create_task(title=f"during {i}")  # still 201s
+        assert alice.client.get("/metrics").status_code == 200  # a scrape, without the queue depth
     # The outage lasts a while: the worker's sweeper (every 0.1 s here) and
     # its RQ loop (every second) meet it again and again meanwhile.
     wait_for(lambda: about_redis(worker.lines()), 10, message="the worker to notice the outage")
@@ -47,11 +48,14 @@ def test_a_redis_outage_is_logged_once_by_the_web_and_by_the_worker(own_redis, a
     own_redis.start()
 
     alice.create_task(title="after")
+    assert alice.client.get("/metrics").status_code == 200
     receiver.wait_for(22, timeout=30)  # nothing lost, and no one restarted anything
     wait_dispatched(app)
     web = about_redis(r.getMessage() for r in caplog.records if r.name == "hub.events.dispatch")
     assert len(web) == 2, web  # the first create during the outage, and the one after
     assert "left for the sweeper" in web[0] and "cleared" in web[1]
+    scrapes = [r.getMessage() for r in caplog.records if r.name == "hub.metrics"]
+    assert len(scrapes) == 2 and "cleared" in scrapes[1], scrapes  # 20 scrapes met it
     # Each other part that met the outage says so once (the credential
     # cache, the rate limiter): 21 requests, not 21 lines each.
     assert len(about_redis(r.getMessage() for r in caplog.records)) <= 5
