@@ -234,6 +234,13 @@ def test_send_message_starts_a_task_and_the_reply_joins_the_conversation(app, al
     task = worker.claim(wid)
     assert task["id"] == body["task_id"] and task["conversation_id"] == "T1"
     assert task["messages"] == [{"role": "user", "content": "What does the repo do?"}]
+    assert task["priority"] == 0 and task["agent_type"] == "general"
+    from hub.models import Event
+
+    with app.app_context():  # the agent's task is announced like any other, with the task as created
+        [created] = Event.query.filter_by(task_id=body["task_id"], type="task.created").all()
+    assert created.data["task_id"] == body["task_id"] and created.data["status"] == "pending"
+    assert created.data["conversation_id"] == "T1"
     worker.post(f"/tasks/{task['id']}/complete", {"result": "It drives agents."})
 
     second = alice.post("/api/v1/messages", json={"message": "And how?", "conversation_id": "T1"}).json
