@@ -100,6 +100,7 @@ class Lane:
     in_flight: int = 0
     unanswered: bool = False  # the last send got no answer
     moved_at: float = field(default_factory=time.monotonic)  # last send finished (or the lane opened)
+    put_back: Fault | None = None  # logs attempts put back while the endpoint stalls
 
     def room(self, concurrency: int) -> bool:
         return self.in_flight < (1 if self.unanswered else concurrency)
@@ -131,8 +132,10 @@ class Lanes:
     def submit(self, attempts: list[Attempt]) -> None:
         """Queue claimed attempts on their lanes; returns once they are
         queued (after waiting, if moving lanes are full)."""
+        if not attempts:
+            return
         Handed(attempts, self.app)
-        parked_out = []
+        parked_out, lane_of = [], {}
         with self.cond:
             while self._runnable() >= MAX_RUNNABLE:
                 self.cond.wait(0.05)  # lanes stall with time, not only on a send's end
@@ -148,11 +151,12 @@ class Lanes:
                     lane = self.lanes[item.target_url] = Lane()
                 if len(lane.waiting) >= PARKED and lane.stalled(now, self.concurrency):
                     parked_out.append(attempt)
+                    lane_of[item.target_url] = lane
                     continue
                 lane.waiting.append(attempt)
                 self._pump(item.target_url, lane)
         if parked_out:
-            self._send_back(parked_out)
+            self._send_back(parked_out, lane_of)
 
     def _runnable(self) -> int:
         now = time.monotonic()
@@ -164,7 +168,7 @@ class Lanes:
             lane.in_flight += 1
             self.pool.submit(self._send, url, lane, lane.waiting.popleft())
 
-    def _send_back(self, attempts: list[Attempt]) -> None:
+    def _send_back(self, attempts: list[Attempt], lane_of: dict[str, Lane]) -> None:
         """A stalled lane is full: these go back to the database unsent,
         due once the endpoint has had time to recover."""
         due = utcnow() + timedelta(seconds=self.park_delay * random.uniform(0.8, 1.2))
@@ -177,8 +181,12 @@ class Lanes:
             for attempt in attempts:
                 self.held.pop((attempt.planned.delivery_pk, attempt.planned.number), None)
         Handed.settled(attempts)
-        log.warning("%s stalls: %d delivery attempt(s) put back, due again in about %.0f s",
-                    attempts[0].planned.target_url, len(attempts), self.park_delay)
+        for url, lane in lane_of.items():
+            with self.cond:
+                if lane.put_back is None:
+                    lane.put_back = Fault(log, f"{url} stalls: delivery attempts put back in the database")
+            count = sum(a.planned.target_url == url for a in attempts)
+            lane.put_back.happened(f"{count} more, due again in about {self.park_delay:.0f} s")
 
     # -- sending ----------------------------------------------------------
 
@@ -199,6 +207,8 @@ class Lanes:
                 lane.in_flight -= 1
                 lane.moved_at = time.monotonic()
                 lane.unanswered = attempt.outcome is None or attempt.outcome.status_code is None
+                if lane.put_back is not None and not lane.unanswered:
+                    lane.put_back.cleared()  # it answers again
                 self._pump(url, lane)
                 if not lane.waiting and not lane.in_flight and self.lanes.get(url) is lane:
                     del self.lanes[url]

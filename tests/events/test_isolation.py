@@ -91,7 +91,7 @@ def test_a_receiver_slower_than_the_lease_gets_each_delivery_once(alice, receive
     assert len(receiver.received("/slow")) == 2
 
 
-def test_a_stalled_lane_puts_what_it_cannot_hold_back_unsent(app, alice, receiver, hold, monkeypatch):
+def test_a_stalled_lane_puts_what_it_cannot_hold_back_unsent(app, alice, receiver, hold, monkeypatch, caplog):
     from hub.events import lanes
     from hub.events.delivery import dispatch_pending
 
@@ -120,6 +120,8 @@ def test_a_stalled_lane_puts_what_it_cannot_hold_back_unsent(app, alice, receive
         assert db.session.query(DeliveryAttempt).filter(
             DeliveryAttempt.delivery_pk.in_([d.pk for d in put_back])).count() == 0
         assert all(d.next_attempt_at > utcnow() + timedelta(seconds=10) for d in put_back)  # not at once
+    assert [r.getMessage() for r in caplog.records if "stalls" in r.getMessage()] == [
+        f"{receiver.url('/hung')} stalls: delivery attempts put back in the database: 3 more, due again in about 30 s"]
     hold.set()
     wait_delivery(alice, hook["id"], lambda d: sum(x["status"] == "delivered" for x in d) == 6)
     wait_for(lambda: lanes.lanes(app).holding() == 0, message="the lanes to let go")
