@@ -14,7 +14,7 @@ from conftest import free_port, repo_root, wait_for
 
 
 def test_gunicorn_logs_json_without_secrets_and_metrics_add_up(hub_env, make_user, tmp_path):
-    user = make_user("carol", password="correct horse battery staple")
+    user = make_user("carol", password="a carol-only passphrase 7")
     port = free_port()
     env = dict(os.environ, HUB_PORT=str(port), HUB_WEB_WORKERS="2", HUB_WEB_THREADS="2",
                PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
@@ -67,5 +67,5 @@ def test_gunicorn_logs_json_without_secrets_and_metrics_add_up(hub_env, make_use
         next(r for r in access if r["request_id"] == "lb-1234").items()
     assert any(r["request_id"] == made for r in access)
     everything = "".join(lines)
-    for secret in (user.key, user.key[3:], hub_env["SECRET_KEY"], "correct horse battery staple"):
+    for secret in (user.key, user.key[3:], hub_env["SECRET_KEY"], "a carol-only passphrase 7"):
         assert secret not in everything
