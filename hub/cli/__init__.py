@@ -118,6 +118,7 @@ def load_app():
     an instance folder; the rest refuse in one line where there is no hub."""
     command = _command_path(click.get_current_context(silent=True))
     if command in CREATE_INSTANCE:
+        os.umask(0o077)  # the database and the secret key it writes are the owner's alone (as under `up`)
         settings.create_instance()
     elif command not in NO_DATABASE:
         problem = _no_hub_here()

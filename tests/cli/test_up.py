@@ -84,6 +84,8 @@ def test_any_command_that_makes_the_instance_folder_makes_it_private(tmp_path):
     subprocess.run([COMMAND, "db", "upgrade"], env={**env, "HUB_INSTANCE_PATH": str(instance)}, check=True,
                    capture_output=True)
     assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+    written = {path.name: stat.S_IMODE(path.stat().st_mode) for path in instance.iterdir()}
+    assert "hub.db" in written and set(written.values()) == {0o600}, written
 
 
 def _redis_answers(instance):
