@@ -48,6 +48,7 @@ def test_a_hung_endpoint_does_not_delay_the_others(alice, receiver, start_worker
         time.sleep(0.05)  # a steady trickle of events, not one batch
     arrived = {task_of(c): c.at for c in receiver.wait_for(31, "/ok", timeout=60)}
     delays = sorted(arrived[task] - at for task, at in created.items())
+    print(f"healthy endpoint: create -> delivery p50 {delays[15]:.3f} s, max {delays[-1]:.3f} s")
     # Before lanes a batch waited on its slowest send: 15 s here.
     assert delays[-1] < 2.0, f"healthy endpoint delayed up to {delays[-1]:.1f} s"
     assert len(receiver.received("/hung")) >= 1  # the other one really hangs meanwhile
@@ -73,6 +74,7 @@ def test_a_send_cut_by_sigkill_is_retried_within_seconds(alice, receiver, start_
     _first, again = receiver.wait_for(2, "/slow", timeout=30)
     # Before, the claim's lease was five timeouts (76 s); now a live worker
     # renews it, and it lapses within HUB_WEBHOOK_LEASE_SECONDS (10 s).
+    print(f"retried {again.at - killed_at:.1f} s after the kill")
     assert again.at - killed_at < 15, f"retried {again.at - killed_at:.1f} s after the kill"
     [delivery] = wait_delivery(alice, hook["id"], lambda d: d[0]["status"] == "delivered")
     assert "worker stopped" in delivery["attempt_log"][0]["error"]
