@@ -51,7 +51,7 @@ class LiveHub:
         (``code_verifier=None``: none at all)."""
         if form.get("grant_type") == "authorization_code":
             form.setdefault("code_verifier", PKCE_VERIFIER)
-        return httpx.post(self.url("/oauth/token"), data={k: v for k, v in form.items() if v is not None})
+        return httpx.post(self.url("/oauth/token"), data={k: v for k, v in form.items() if v is not None}, timeout=30)
 
     def exchange(self, client, code, **extra):
         """Trade a code from ``connect`` for tokens as Zapier does (form body, secret in it)."""
@@ -59,7 +59,7 @@ class LiveHub:
                           client_id=client["client_id"], client_secret=client["client_secret"], **extra)
 
     def api(self, path, token, method="GET", **kw):
-        return httpx.request(method, self.url(path), headers={"Authorization": f"Bearer {token}"}, **kw)
+        return httpx.request(method, self.url(path), headers={"Authorization": f"Bearer {token}"}, **kw, timeout=30)
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ def test_gunicorn_logs_json_without_secrets_and_metrics_add_up(hub_env, make_use
     try:
         wait_for(up, timeout=30, interval=0.1, message="gunicorn to answer")
         auth = {"Authorization": f"Bearer {user.key}"}
-        with httpx.Client(base_url=base) as http:
+        with httpx.Client(base_url=base, timeout=30) as http:
             created = http.post("/api/v1/tasks", json={"title": "t", "prompt": "p"}, headers=auth)
             assert created.status_code == 201
             echoed = http.get("/api/v1/tasks", headers={**auth, "X-Request-ID": "lb-1234"})

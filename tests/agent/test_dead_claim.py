@@ -23,7 +23,7 @@ CLAIM = textwrap.dedent("""
 def test_a_claim_whose_worker_died_leaves_the_task_to_a_live_worker(app, live_hub, caller, worker_token):
     from hub.models import Worker
 
-    api = httpx.Client(base_url=live_hub.url + "/api/v1/worker", headers={"Authorization": f"Bearer {worker_token}"})
+    api = httpx.Client(base_url=live_hub.url + "/api/v1/worker", headers={"Authorization": f"Bearer {worker_token}"}, timeout=30)
     dead = api.post("/register", json={"name": "dead"}).json()["worker_id"]
     live = api.post("/register", json={"name": "live"}).json()["worker_id"]
 

@@ -26,11 +26,11 @@ def test_up_runs_the_hub_and_keeps_data(tmp_path, stop_signal):
     try:
         assert "tasks stay `pending` until an agent worker attaches" in hub.output()
         headers = hub.headers()
-        created = httpx.post(hub.base + "/api/v1/tasks", json={"title": "Hello", "prompt": "World"}, headers=headers)
+        created = httpx.post(hub.base + "/api/v1/tasks", json={"title": "Hello", "prompt": "World"}, headers=headers, timeout=30)
         assert created.status_code == 201
         # No HUB_BASE_URL: URLs the hub hands out name the port `up` listens on.
         assert created.json()["url"].startswith(f"http://127.0.0.1:{port}/")
-        metadata = httpx.get(hub.base + "/.well-known/oauth-authorization-server").json()
+        metadata = httpx.get(hub.base + "/.well-known/oauth-authorization-server", timeout=30).json()
         assert metadata["issuer"] == f"http://127.0.0.1:{port}"
         assert_private(instance)
     finally:
@@ -46,7 +46,7 @@ def test_up_runs_the_hub_and_keeps_data(tmp_path, stop_signal):
     again = UpHub(instance, port, cwd=folder)
     try:
         assert "API key:" not in again.output()
-        listed = httpx.get(again.base + "/api/v1/tasks", headers=headers).json()
+        listed = httpx.get(again.base + "/api/v1/tasks", headers=headers, timeout=30).json()
         assert [t["task_id"] for t in listed] == [created.json()["task_id"]]
     finally:
         assert again.stop()[0] == 0
@@ -104,8 +104,8 @@ def test_up_runs_an_agent_worker_when_a_backend_is_configured(tmp_path):
         assert "Agent worker: command backend" in hub.output()
         headers = hub.headers()
         task = httpx.post(hub.base + "/api/v1/tasks", json={"title": "Hello", "prompt": "hi there"},
-                          headers=headers).json()
-        done = wait_for(lambda: (t := httpx.get(f"{hub.base}/api/v1/tasks/{task['id']}", headers=headers).json())
+                          headers=headers, timeout=30).json()
+        done = wait_for(lambda: (t := httpx.get(f"{hub.base}/api/v1/tasks/{task['id']}", headers=headers, timeout=30).json())
                         ["status"] in ("completed", "failed") and t, timeout=60, interval=0.2, message="the task to finish")
         assert done["status"] == "completed" and done["result"].strip() == "agent says: hi there"
     finally:

@@ -30,7 +30,7 @@ SETTINGS = {"HUB_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8", "HUB_TIER_CONCURRENT_TA
 
 def subscribe(hub, receiver, path):
     response = httpx.post(hub.base + "/api/v1/hooks", headers=hub.headers(),
-                          json={"event": "task.created", "target_url": receiver.url(path)})
+                          json={"event": "task.created", "target_url": receiver.url(path)}, timeout=30)
     assert response.status_code == 201, response.text
 
 
@@ -77,14 +77,14 @@ def test_up_restarts_what_dies_keeps_delivering_and_gives_up_loudly_on_what_keep
             task = create_task(hub, f"after the {name} died")
             delivered(receiver, "/hook", task["task_id"])
             print(f"\nSIGKILL of the {name}: a new task delivered {time.monotonic() - killed:.1f} s later", end="")
-            wait_for(lambda: httpx.get(f"{hub.base}/api/v1/tasks/{task['task_id']}", headers=hub.headers())
+            wait_for(lambda: httpx.get(f"{hub.base}/api/v1/tasks/{task['task_id']}", headers=hub.headers(), timeout=30)
                      .json()["status"] == "completed", timeout=60, interval=0.1, message="the task to be done")
             print(f", done by the agent worker {time.monotonic() - killed:.1f} s later")
             restarts = [line for line in hub.lines if line.startswith(f"up: the {name} (PID {pid})")]
             assert len(restarts) == 1 and "killed by SIGKILL; restarting it" in restarts[0], hub.output()
             assert hub.process.poll() is None
         assert store.get("kept-across-restarts") == b"yes"  # Redis came back with its data
-        assert httpx.get(hub.base + "/api/v1/tasks", headers=hub.headers()).status_code == 200
+        assert httpx.get(hub.base + "/api/v1/tasks", headers=hub.headers(), timeout=30).status_code == 200
 
         # A child that keeps dying: up stops everything and says so, non-zero.
         last = None
@@ -155,7 +155,7 @@ def test_killing_up_ends_everything_it_started_and_the_next_up_takes_over(tmp_pa
     again = UpHub(instance, port, **settings)
     try:
         assert f"the previous `up` (PID {hub.process.pid}) ended without stopping; taking over" in again.output()
-        assert httpx.get(again.base + "/api/v1/tasks", headers=hub.headers()).json()[0]["title"] == "a long job"
+        assert httpx.get(again.base + "/api/v1/tasks", headers=hub.headers(), timeout=30).json()[0]["title"] == "a long job"
     finally:
         assert again.stop()[0] == 0, again.output()
 
@@ -199,7 +199,7 @@ def test_stop_is_prompt_with_a_long_poll_open_and_a_webhook_receiver_hanging(tmp
         token = json.loads(subprocess.run(
             [COMMAND, "worker-tokens", "create", "test", "--json"], capture_output=True, text=True, check=True,
             env={**os.environ, "HUB_INSTANCE_PATH": str(instance)}).stdout)["token"]
-        worker = httpx.Client(base_url=hub.base + "/api/v1/worker", headers={"Authorization": f"Bearer {token}"})
+        worker = httpx.Client(base_url=hub.base + "/api/v1/worker", headers={"Authorization": f"Bearer {token}"}, timeout=30)
         # It serves a codebase no task names: its claim waits, whatever is created.
         worker_id = worker.post("/register", json={"name": "test", "codebases": ["cb_elsewhere"]}).json()["worker_id"]
 

@@ -84,7 +84,7 @@ def test_two_hubs_and_two_workers_deliver_every_event_once_per_subscription(make
         # A worker counts an attempt just after committing it: scrape until the last one is counted.
         expected = (f'hub_delivery_attempts_total{{outcome="delivered"}} {float(TASKS * len(hooks))}',
                     f"hub_delivery_duration_seconds_count {float(TASKS * len(hooks))}")
-        wait_for(lambda: all(line in httpx.get(hubs[0].base + "/metrics").text for line in expected),
+        wait_for(lambda: all(line in httpx.get(hubs[0].base + "/metrics", timeout=30).text for line in expected),
                  timeout=10, interval=0.1, message="every delivery in the shared metrics")
     finally:
         codes = [hub.stop() for hub in hubs]

@@ -107,9 +107,9 @@ class Process:
 
 def _create_and_get(base: str, key: str) -> None:
     headers = {"Authorization": f"Bearer {key}"}
-    created = httpx.post(base + "/api/v1/tasks", json={"title": "From a wheel", "prompt": "p"}, headers=headers)
+    created = httpx.post(base + "/api/v1/tasks", json={"title": "From a wheel", "prompt": "p"}, headers=headers, timeout=30)
     assert created.status_code == 201, created.text
-    got = httpx.get(f"{base}/api/v1/tasks/{created.json()['id']}", headers=headers)
+    got = httpx.get(f"{base}/api/v1/tasks/{created.json()['id']}", headers=headers, timeout=30)
     assert got.status_code == 200 and got.json()["title"] == "From a wheel"
 
 
@@ -168,7 +168,7 @@ def test_the_deploy_guide_with_a_wheel(installed, tmp_path, empty_database_url, 
     worker = None
     try:
         worker = Process([*cli, "worker"], tmp_path, env, ready=lambda p: "worker listening" in p.output())
-        assert httpx.get(web.base + "/readyz").status_code == 200
+        assert httpx.get(web.base + "/readyz", timeout=30).status_code == 200
         _create_and_get(web.base, key)
         assert worker.process.poll() is None, worker.output()
     finally:

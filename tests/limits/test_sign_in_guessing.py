@@ -87,7 +87,7 @@ def test_a_forged_or_other_accounts_known_device_cookie_does_not_help(few_sign_i
 
 
 def test_parallel_guesses_cannot_slip_past_the_account_limit(few_sign_ins, app, owner, live_url):  # noqa: F811
-    with httpx.Client(base_url=live_url) as http:
+    with httpx.Client(base_url=live_url, timeout=30) as http:
         page = http.get("/login").text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
         cookies = dict(http.cookies)

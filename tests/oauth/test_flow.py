@@ -82,10 +82,10 @@ def test_client_secret_basic_and_deny(hub):
     code = redirect_params(connect(hub, browser, client, username, password))["code"]
     response = httpx.post(hub.url("/oauth/token"), auth=(client["client_id"], client["client_secret"]),
                           data={"grant_type": "authorization_code", "code": code, "redirect_uri": ZAPIER_REDIRECT,
-                                "code_verifier": PKCE_VERIFIER})
+                                "code_verifier": PKCE_VERIFIER}, timeout=30)
     assert response.status_code == 200, response.text
     wrong_secret = httpx.post(hub.url("/oauth/token"), auth=(client["client_id"], "cts_wrong"),
-                              data={"grant_type": "refresh_token", "refresh_token": response.json()["refresh_token"]})
+                              data={"grant_type": "refresh_token", "refresh_token": response.json()["refresh_token"]}, timeout=30)
     assert wrong_secret.status_code == 401 and wrong_secret.json()["error"] == "invalid_client"
 
 

@@ -81,7 +81,7 @@ def test_pkce_s256_required_for_public_clients_and_plain_refused(hub):
     assert ok.status_code == 200, ok.text
     # A public client cannot revoke or introspect (no client authentication).
     assert httpx.post(hub.url("/oauth/introspect"), data={"token": ok.json()["access_token"],
-                                                          "client_id": public["client_id"]}).status_code == 401
+                                                          "client_id": public["client_id"]}, timeout=30).status_code == 401
 
 
 def test_every_new_client_must_use_pkce(hub):
@@ -227,27 +227,27 @@ def test_revocation_and_introspection_require_client_auth(zapier):
     auth = (client["client_id"], client["client_secret"])
 
     for path in ("/oauth/introspect", "/oauth/revoke"):
-        bare = httpx.post(hub.url(path), data={"token": tokens["access_token"]})
+        bare = httpx.post(hub.url(path), data={"token": tokens["access_token"]}, timeout=30)
         assert bare.status_code == 401 and bare.json()["error"] == "invalid_client"
     seen_by_other = httpx.post(hub.url("/oauth/introspect"), data={"token": tokens["access_token"]},
-                               auth=(other["client_id"], other["client_secret"]))
+                               auth=(other["client_id"], other["client_secret"]), timeout=30)
     assert seen_by_other.json() == {"active": False}
-    info = httpx.post(hub.url("/oauth/introspect"), data={"token": tokens["access_token"]}, auth=auth).json()
+    info = httpx.post(hub.url("/oauth/introspect"), data={"token": tokens["access_token"]}, auth=auth, timeout=30).json()
     assert info["active"] is True and info["client_id"] == client["client_id"] and info["username"] == "alice"
     assert set(info["scope"].split()) == set(tokens["scope"].split())
 
     revoked = httpx.post(hub.url("/oauth/revoke"), data={"token": tokens["refresh_token"],
                                                          "token_type_hint": "refresh_token",
                                                          "client_id": client["client_id"],
-                                                         "client_secret": client["client_secret"]})
+                                                         "client_secret": client["client_secret"]}, timeout=30)
     assert revoked.status_code == 200 and revoked.json() == {}
     assert hub.api("/api/v1/me", tokens["access_token"]).status_code == 401
-    after = httpx.post(hub.url("/oauth/introspect"), data={"token": tokens["access_token"]}, auth=auth).json()
+    after = httpx.post(hub.url("/oauth/introspect"), data={"token": tokens["access_token"]}, auth=auth, timeout=30).json()
     assert after == {"active": False}
 
 
 def test_metadata(hub):
-    document = httpx.get(hub.url("/.well-known/oauth-authorization-server")).json()
+    document = httpx.get(hub.url("/.well-known/oauth-authorization-server"), timeout=30).json()
     metadata = AuthorizationServerMetadata(document)
     metadata.validate()
     assert document["issuer"] == hub.base
@@ -255,7 +255,7 @@ def test_metadata(hub):
     assert document["grant_types_supported"] == ["authorization_code", "refresh_token"]
     assert document["response_types_supported"] == ["code"]
     assert document["authorization_response_iss_parameter_supported"] is True
-    assert httpx.get(document["token_endpoint"]).status_code == 405
+    assert httpx.get(document["token_endpoint"], timeout=30).status_code == 405
 
 
 def test_secrets_codes_and_tokens_are_stored_hashed(zapier):
@@ -281,7 +281,7 @@ def test_another_client_cannot_revoke_a_clients_token(zapier):
     for token, hint in ((tokens["access_token"], "access_token"), (tokens["refresh_token"], "refresh_token"),
                         (tokens["refresh_token"], None)):
         form = {"token": token, **({"token_type_hint": hint} if hint else {})}
-        foreign = httpx.post(hub.url("/oauth/revoke"), data=form, auth=(other["client_id"], other["client_secret"]))
+        foreign = httpx.post(hub.url("/oauth/revoke"), data=form, auth=(other["client_id"], other["client_secret"]), timeout=30)
         assert foreign.status_code == 400 and foreign.json()["error"] == "invalid_grant", foreign.text
     # The connection is intact: its access token works and its refresh token still rotates.
     assert hub.api("/api/v1/me", tokens["access_token"]).status_code == 200

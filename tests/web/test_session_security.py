@@ -118,7 +118,7 @@ def signed_in_browser(hub, username="alice"):
 def copy_of(browser):
     """Another client holding a copy of the browser's session cookie (stolen,
     or a second tab replayed later)."""
-    return httpx.Client(cookies={"session": browser.http.cookies["session"]}, follow_redirects=False)
+    return httpx.Client(cookies={"session": browser.http.cookies["session"]}, follow_redirects=False, timeout=30)
 
 
 def dashboard_answers(hub, client):

@@ -7,7 +7,7 @@ from oauth_live_hub import Browser, Forms
 
 def test_sign_in_needs_the_forms_csrf_token(hub):
     username, password = hub.create_user("alice")
-    forged = httpx.post(hub.url("/login"), data={"username": username, "password": password})
+    forged = httpx.post(hub.url("/login"), data={"username": username, "password": password}, timeout=30)
     assert forged.status_code == 400 and "session" not in forged.cookies
     browser = Browser(hub)
     page = browser.login(username, password)
@@ -25,7 +25,7 @@ def test_the_json_api_needs_no_csrf_token(hub, make_user):
         accounts.create_user("carol")
         _key, plain = accounts.create_api_key("carol")
     created = httpx.post(hub.url("/api/v1/tasks"), json={"title": "t", "prompt": "p"},
-                         headers={"Authorization": f"Bearer {plain}"})
+                         headers={"Authorization": f"Bearer {plain}"}, timeout=30)
     assert created.status_code == 201
 
 
@@ -57,7 +57,7 @@ def test_local_accounts_can_be_turned_off(start_hub):
     browser = Browser(hub)
     page = browser.go(hub.url("/login"))
     assert page.status_code == 200 and not any("password" in f["fields"] for f in Forms(page.text).forms)
-    refused = httpx.post(hub.url("/login"), data={"username": username, "password": password})
+    refused = httpx.post(hub.url("/login"), data={"username": username, "password": password}, timeout=30)
     assert refused.status_code in (400, 403) and "session" not in refused.cookies
 
 

@@ -122,7 +122,7 @@ def test_sso_only_hub_offers_no_password_form(sso_hub):
 
 def test_a_forged_sso_callback_signs_nobody_in(sso_hub):
     hub, _idp = sso_hub()
-    browser = httpx.Client()
+    browser = httpx.Client(timeout=30)
     response = browser.get(hub.url("/login/sso/callback?code=stolen&state=guessed"))
     assert response.status_code == 400 and "Single sign-on failed" in response.text
     assert browser.get(hub.url("/dashboard")).status_code == 302  # to sign in
@@ -142,7 +142,7 @@ def test_sso_next_never_leaves_the_hub(sso_hub, next_url):
 
 def idp_access_token(idp, username, scope):
     """A JWT access token for the hub's API, as another app of the realm gets it."""
-    metadata = httpx.get(idp.issuer + "/.well-known/openid-configuration").json()
+    metadata = httpx.get(idp.issuer + "/.well-known/openid-configuration", timeout=30).json()
     verifier, challenge = pkce_pair()
     browser = Browser(type("Hub", (), {"base": idp.issuer})())
     page = browser.go(metadata["authorization_endpoint"] + "?" + urlencode({
@@ -153,7 +153,7 @@ def idp_access_token(idp, username, scope):
     code = redirect_params(back)["code"]
     token = httpx.post(metadata["token_endpoint"], data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": idp.cli_redirect,
-        "client_id": idp.cli_client_id, "code_verifier": verifier, "resource": RESOURCE})
+        "client_id": idp.cli_client_id, "code_verifier": verifier, "resource": RESOURCE}, timeout=30)
     assert token.status_code == 200, token.text
     return token.json()["access_token"]
 

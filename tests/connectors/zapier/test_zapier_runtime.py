@@ -127,7 +127,7 @@ def expired_access_token(hub, app_dir, client):
     code, verifier = sign_in_and_allow(hub, app_dir, client, "second")
     issued = httpx.post(hub.url("/oauth/token"), data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": ZAPIER_REDIRECT, "code_verifier": verifier,
-        **client})
+        **client}, timeout=30)
     assert issued.status_code == 200, issued.text
     token = issued.json()["access_token"]
     from hub import create_app
@@ -139,7 +139,7 @@ def expired_access_token(hub, app_dir, client):
         oauth.find_token(token).access_expires_at = utcnow() - timedelta(seconds=1)
         db.session.commit()
         db.engine.dispose()
-    assert httpx.get(hub.url("/api/v1/me"), headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert httpx.get(hub.url("/api/v1/me"), headers={"Authorization": f"Bearer {token}"}, timeout=30).status_code == 401
     return token
 
 
