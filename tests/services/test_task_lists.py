@@ -39,6 +39,8 @@ def test_search_takes_percent_underscore_and_slash_literally(user):
     assert sorted(titles(tasks.list_tasks(user, search="a_b")[0])) == ["a_b"]
     assert sorted(titles(tasks.list_tasks(user, search="a/b")[0])) == ["A/B upper", "a/b"]
     assert tasks.count_tasks(user, search="DONE") == 2  # any case
+    tasks.create_task(user, title="quiet title", prompt="the Needle is in the prompt")
+    assert titles(tasks.list_tasks(user, search="needle")[0]) == ["quiet title"]  # the prompt counts too
 
 
 def test_filters_by_statuses_id_and_codebase(user):
