@@ -223,3 +223,16 @@ def run(hub_env):
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def other(app):
+    """A second process's view of the same hub: its own app, credential
+    cache and test client (what another gunicorn worker would see)."""
+    from hub import create_app
+    from hub.db import db
+
+    second = create_app({"TESTING": True})
+    yield second.test_client()
+    with second.app_context():
+        db.engine.dispose()

@@ -7,19 +7,6 @@ import pytest
 from hub.models import User
 
 
-@pytest.fixture
-def other(app):
-    """A second process's view: its own app, credential cache and test client."""
-    from hub import create_app
-
-    second = create_app({"TESTING": True})
-    yield second.test_client()
-    with second.app_context():
-        from hub.db import db
-
-        db.engine.dispose()
-
-
 def bearer(token):
     return {"Authorization": f"Bearer {token}"}
 

@@ -3,23 +3,9 @@ change made anywhere applies at once everywhere: two apps on the same
 database and Redis stand for two gunicorn workers, each with its own cache."""
 import logging
 
-import pytest
 import sqlalchemy as sa
 
 from conftest import wait_for
-
-
-@pytest.fixture
-def other(app):
-    """A second process's view: its own app, cache and test client."""
-    from hub import create_app
-
-    second = create_app({"TESTING": True})
-    yield second.test_client()
-    with second.app_context():
-        from hub.db import db
-
-        db.engine.dispose()
 
 
 def bearer(token):
