@@ -8,6 +8,7 @@ embedded Redis, SQLite by default. One worker thread long-polls the worker
 API like the reference agent worker; the main thread creates a task over the
 REST API each time the worker is back waiting.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,15 +25,21 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import PY, ROOT, free_port, wait_until  # noqa: E402
-from hub.embedded_redis import EmbeddedRedis  # noqa: E402
+from bench.common import PY, ROOT, free_port, wait_until
+from hub.embedded_redis import EmbeddedRedis
 
 TASKS = int(os.environ.get("BENCH_CLAIM_TASKS", "500"))
 
 
 def cli(env: dict, *args: str) -> dict:
-    out = subprocess.run([PY, "-m", "hub", *args, "--json"], env={**os.environ, **env}, cwd=ROOT,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [PY, "-m", "hub", *args, "--json"],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -41,8 +48,9 @@ class Worker(threading.Thread):
 
     def __init__(self, base: str, token: str):
         super().__init__(daemon=True)
-        self.http = httpx.Client(base_url=base + "/api/v1/worker", headers={"Authorization": f"Bearer {token}"},
-                                 timeout=60)
+        self.http = httpx.Client(
+            base_url=base + "/api/v1/worker", headers={"Authorization": f"Bearer {token}"}, timeout=60
+        )
         self.worker_id = self.http.post("/register", json={"name": "bench"}).json()["worker_id"]
         self.waiting = threading.Event()
         self.claimed: dict[str, float] = {}
@@ -62,21 +70,44 @@ class Worker(threading.Thread):
 def run(tasks: int, database: str | None) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="bench-claim-"))
     redis = EmbeddedRedis(workdir / "redis", port=free_port()).start()
-    env = {"HUB_INSTANCE_PATH": str(workdir), "DATABASE_URL": database or f"sqlite:///{workdir / 'hub.db'}",
-           "REDIS_URL": redis.url, "SECRET_KEY": "bench", "HUB_WEB_WORKERS": "2"}
+    env = {
+        "HUB_INSTANCE_PATH": str(workdir),
+        "DATABASE_URL": database or f"sqlite:///{workdir / 'hub.db'}",
+        "REDIS_URL": redis.url,
+        "SECRET_KEY": "bench",
+        "HUB_WEB_WORKERS": "2",
+    }
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = open(workdir / "gunicorn.log", "w")
     web = None
     try:
-        subprocess.run([PY, "-m", "hub", "db", "upgrade"], env={**os.environ, **env}, cwd=ROOT, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [PY, "-m", "hub", "db", "upgrade"], env={**os.environ, **env}, cwd=ROOT, check=True, capture_output=True
+        )
         cli(env, "users", "create", "bench", "--tier", "enterprise")
         key = cli(env, "api-keys", "create", "bench")["key"]
         token = cli(env, "worker-tokens", "create", "bench")["token"]
-        web = subprocess.Popen([PY, "-m", "gunicorn", "-c", "python:hub.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
-                                "--log-level", "warning", "--access-logfile", "/dev/null", "hub:create_app()"],
-                               cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=log)
+        web = subprocess.Popen(
+            [
+                PY,
+                "-m",
+                "gunicorn",
+                "-c",
+                "python:hub.gunicorn_conf",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "--access-logfile",
+                "/dev/null",
+                "hub:create_app()",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=log,
+        )
         wait_until(lambda: httpx.get(base + "/openapi.json", timeout=1).status_code == 200, what="hub")
         worker = Worker(base, token)
         worker.start()
@@ -100,9 +131,14 @@ def run(tasks: int, database: str | None) -> dict:
                 latencies.append(max(0.0, worker.claimed[task_id] - answered) * 1000)
                 from_request.append((worker.claimed[task_id] - sent) * 1000)
         worker.stop = True
-        return {"database": "postgresql" if database else "sqlite", "tasks": tasks,
-                **stats("after_answer", latencies), **stats("after_request", from_request), "target_p99_ms": 100,
-                "after_answer_ms": [round(v, 2) for v in latencies]}
+        return {
+            "database": "postgresql" if database else "sqlite",
+            "tasks": tasks,
+            **stats("after_answer", latencies),
+            **stats("after_request", from_request),
+            "target_p99_ms": 100,
+            "after_answer_ms": [round(v, 2) for v in latencies],
+        }
     finally:
         if web:
             web.terminate()
@@ -112,9 +148,11 @@ def run(tasks: int, database: str | None) -> dict:
 
 def stats(name: str, values: list[float]) -> dict:
     values = sorted(values)
-    return {f"{name}_p50_ms": round(statistics.median(values), 2),
-            f"{name}_p99_ms": round(values[max(0, int(len(values) * 0.99) - 1)], 2),
-            f"{name}_max_ms": round(values[-1], 2)}
+    return {
+        f"{name}_p50_ms": round(statistics.median(values), 2),
+        f"{name}_p99_ms": round(values[max(0, int(len(values) * 0.99) - 1)], 2),
+        f"{name}_max_ms": round(values[-1], 2),
+    }
 
 
 def main():

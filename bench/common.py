@@ -1,5 +1,6 @@
 """What every benchmark needs: services on loopback, a load generator, and
 statistics. Figures are ratios to floors measured in the same run."""
+
 from __future__ import annotations
 
 import json
@@ -48,16 +49,33 @@ def gunicorn(app_spec: str, env: dict, cwd: Path = ROOT, probe: str = "/"):
     port = free_port()
     log = tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log", delete=False)
     proc = subprocess.Popen(
-        [PY, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(GUNICORN_WORKERS),
-         "--log-level", "warning", app_spec],
-        cwd=cwd, env={**os.environ, **env}, stdout=log, stderr=log)
+        [
+            PY,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(GUNICORN_WORKERS),
+            "--log-level",
+            "warning",
+            app_spec,
+        ],
+        cwd=cwd,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=log,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: httpx.get(base + probe, timeout=1).status_code < 500, what=app_spec)
         # One worker answering is not all of them booted: load them all
         # (and their caches) before anything is measured.
-        subprocess.run(["wrk", "-t2", f"-c{2 * GUNICORN_WORKERS}", "-d3s", "--timeout", "30s", base + probe],
-                       capture_output=True, check=True)
+        subprocess.run(
+            ["wrk", "-t2", f"-c{2 * GUNICORN_WORKERS}", "-d3s", "--timeout", "30s", base + probe],
+            capture_output=True,
+            check=True,
+        )
         yield base
     except Exception:
         log.seek(0)
@@ -81,24 +99,56 @@ end
 """
 
 
-def wrk(url: str, *, method="GET", body: dict | None = None, auth: str | None = None,
-        seconds: int = WRK_SECONDS, connections: int = WRK_CONNECTIONS) -> dict:
+def wrk(
+    url: str,
+    *,
+    method="GET",
+    body: dict | None = None,
+    auth: str | None = None,
+    seconds: int = WRK_SECONDS,
+    connections: int = WRK_CONNECTIONS,
+) -> dict:
     """Requests/s and latency percentiles (ms) of one wrk run."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(_WRK_LUA)
-    env = {**os.environ, "BENCH_METHOD": method, "BENCH_BODY": json.dumps(body) if body else "",
-           "BENCH_AUTH": auth or ""}
-    out = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s",
-                          "--timeout", "10s", "-s", fh.name, url],
-                         env=env, capture_output=True, text=True, check=True).stdout
+    env = {
+        **os.environ,
+        "BENCH_METHOD": method,
+        "BENCH_BODY": json.dumps(body) if body else "",
+        "BENCH_AUTH": auth or "",
+    }
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{min(2, connections)}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            fh.name,
+            url,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     os.unlink(fh.name)
     match = re.search(r"BENCH (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", out)
     requests, duration_us, p50, p99, bad_status, socket_errors = map(int, match.groups())
     if requests == 0 or (bad_status + socket_errors) > requests * 0.01:
-        raise RuntimeError(f"{method} {url}: {bad_status} non-2xx and {socket_errors} socket errors "
-                           f"in {requests} requests; the figure would be meaningless")
-    return {"rps": requests / (duration_us / 1e6), "p50_ms": p50 / 1000, "p99_ms": p99 / 1000,
-            "non_2xx": bad_status, "socket_errors": socket_errors}
+        raise RuntimeError(
+            f"{method} {url}: {bad_status} non-2xx and {socket_errors} socket errors "
+            f"in {requests} requests; the figure would be meaningless"
+        )
+    return {
+        "rps": requests / (duration_us / 1e6),
+        "p50_ms": p50 / 1000,
+        "p99_ms": p99 / 1000,
+        "non_2xx": bad_status,
+        "socket_errors": socket_errors,
+    }
 
 
 def percentile(values, q: float) -> float:

@@ -1,13 +1,14 @@
 """The floors: bare Flask endpoints doing the least the hub's routes must do,
 served with the same gunicorn settings. ``gunicorn bench.floors:app``."""
+
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
-import sqlalchemy as sa
 from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -51,7 +52,7 @@ def hello():
 
 @app.post("/insert")
 def insert():
-    row = Row(owner=1, title="Bench", body="Do the thing", created_at=datetime.now(timezone.utc).replace(tzinfo=None))
+    row = Row(owner=1, title="Bench", body="Do the thing", created_at=datetime.now(UTC).replace(tzinfo=None))
     db.session.add(row)
     db.session.commit()
     return {"pk": row.pk}, 201

@@ -13,6 +13,7 @@ endpoint must not delay the others by more than about a second).
 
 Everything runs on 127.0.0.1 and is stopped at the end.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,9 +80,15 @@ def run(database: str | None = None, events: int = EVENTS, pace: float = 0.02) -
             hole.stop()
             receiver.stop()
     latencies = [(arrived[e] - t) * 1000 for e, t in committed.items() if e in arrived]
-    return {"events": len(latencies), "per_s": round(1 / pace), "hung_sends": hung,
-            "p50_ms": round(percentile(latencies, 50), 1), "p99_ms": round(percentile(latencies, 99), 1),
-            "max_ms": round(max(latencies), 1), "latencies_ms": [round(v, 2) for v in latencies]}
+    return {
+        "events": len(latencies),
+        "per_s": round(1 / pace),
+        "hung_sends": hung,
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+        "max_ms": round(max(latencies), 1),
+        "latencies_ms": [round(v, 2) for v in latencies],
+    }
 
 
 def main() -> None:
@@ -95,10 +102,14 @@ def main() -> None:
     if args.json:
         print(json.dumps(r))
         return
-    print(f"\nHealthy endpoint beside a hung one: {r['events']} events at {r['per_s']}/s "
-          f"({r['hung_sends']} connections hung at the other)")
-    print(f"  commit -> healthy receiver's first byte: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms "
-          f"(max {r['max_ms']} ms)   target p99 < 1000 ms: {'met' if r['p99_ms'] < 1000 else 'MISSED'}")
+    print(
+        f"\nHealthy endpoint beside a hung one: {r['events']} events at {r['per_s']}/s "
+        f"({r['hung_sends']} connections hung at the other)"
+    )
+    print(
+        f"  commit -> healthy receiver's first byte: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms "
+        f"(max {r['max_ms']} ms)   target p99 < 1000 ms: {'met' if r['p99_ms'] < 1000 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

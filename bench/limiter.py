@@ -10,6 +10,7 @@ every response). Requests rotate over many pro users so none reaches its
 limit and each window list stays as short as a real user's; a 429 would
 show up as errors. Bare Flask "hello" is the floor.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,8 @@ from pathlib import Path
 import redis as redis_lib
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import PY, ROOT, RUNS, WRK_CONNECTIONS, WRK_SECONDS, free_port, gunicorn, summarize  # noqa: E402
-from hub.embedded_redis import EmbeddedRedis  # noqa: E402
+from bench.common import PY, ROOT, RUNS, WRK_CONNECTIONS, WRK_SECONDS, free_port, gunicorn, summarize
+from hub.embedded_redis import EmbeddedRedis
 
 USERS = int(os.environ.get("BENCH_USERS", "300"))  # x 300/minute: room for ~1,500 req/s over a minute
 # Many short rounds rather than a few long ones: load from elsewhere on a
@@ -53,9 +54,13 @@ end
 def wrk(url: str, keys: list[str]) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(_WRK_LUA)
-    out = subprocess.run(["wrk", "-t2", f"-c{WRK_CONNECTIONS}", f"-d{SECONDS}s", "-s", fh.name, url],
-                         env={**os.environ, "BENCH_KEYS": ",".join(keys)}, capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{WRK_CONNECTIONS}", f"-d{SECONDS}s", "-s", fh.name, url],
+        env={**os.environ, "BENCH_KEYS": ",".join(keys)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     os.unlink(fh.name)
     requests, duration_us, p50, p99, bad = map(int, re.search(r"BENCH (\d+) (\d+) (\d+) (\d+) (\d+)", out).groups())
     return {"rps": requests / (duration_us / 1e6), "p50_ms": p50 / 1000, "p99_ms": p99 / 1000, "non_2xx": bad}
@@ -117,22 +122,30 @@ def make_users(tier: str, count: int) -> list[str]:
 def run() -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="bench-limiter-"))
     redis = EmbeddedRedis(workdir / "redis", port=free_port()).start()
-    env = {"HUB_INSTANCE_PATH": str(workdir), "DATABASE_URL": f"sqlite:///{workdir / 'hub.db'}",
-           "REDIS_URL": redis.url, "SECRET_KEY": "bench", "BENCH_FLOOR_DB": f"sqlite:///{workdir / 'floor.db'}"}
+    env = {
+        "HUB_INSTANCE_PATH": str(workdir),
+        "DATABASE_URL": f"sqlite:///{workdir / 'hub.db'}",
+        "REDIS_URL": redis.url,
+        "SECRET_KEY": "bench",
+        "BENCH_FLOOR_DB": f"sqlite:///{workdir / 'floor.db'}",
+    }
     os.environ.update(env)
     try:
         subprocess.run([PY, "-m", "hub", "db", "upgrade"], cwd=ROOT, check=True, capture_output=True)
         keys = {"pro": make_users("pro", USERS), "enterprise": make_users("enterprise", 20)}
         url = "/api/v1/me"
-        variants = (("off", "hub:create_app({'RATELIMIT_ENABLED': False})", "pro"),
-                    ("unlimited tier", "hub:create_app()", "enterprise"),
-                    ("pro 300/minute", "hub:create_app()", "pro"))
+        variants = (
+            ("off", "hub:create_app({'RATELIMIT_ENABLED': False})", "pro"),
+            ("unlimited tier", "hub:create_app()", "enterprise"),
+            ("pro 300/minute", "hub:create_app()", "pro"),
+        )
         samples: dict[str, list] = {}
         redis_client = redis_lib.Redis.from_url(redis.url)
         with ExitStack() as stack:
             floor = stack.enter_context(gunicorn("bench.floors:app", env))
-            hubs = {name: stack.enter_context(gunicorn(spec, env, probe="/openapi.json"))
-                    for name, spec, _tier in variants}
+            hubs = {
+                name: stack.enter_context(gunicorn(spec, env, probe="/openapi.json")) for name, spec, _tier in variants
+            }
             # Interleaved, in a rotating order, so that load from elsewhere on
             # the machine hits every variant alike; the verdict is the median of
             # each round's own ratio (pro / off), not a ratio of medians.
@@ -142,29 +155,41 @@ def run() -> dict:
             for round_ in range(ROUNDS):
                 if round_ % 3 == 0:
                     samples.setdefault("bare Flask hello", []).append(floor_hello(floor))
-                rotated = variants[round_ % len(variants):] + variants[:round_ % len(variants)]
+                rotated = variants[round_ % len(variants) :] + variants[: round_ % len(variants)]
                 for name, _spec, tier in rotated:
                     before, cpu_before = redis_calls(redis_client), cpu_seconds(masters[name], redis.process.pid)
                     result = wrk(hubs[name] + url, keys[tier])
                     after, cpu_after = redis_calls(redis_client), cpu_seconds(masters[name], redis.process.pid)
                     requests = result["rps"] * SECONDS
-                    samples.setdefault(name, []).append({
-                        **result, "redis_per_request": (after[0] - before[0]) / requests,
-                        "scripts_per_request": (after[1] - before[1]) / requests,
-                        "server_cpu_us": (cpu_after - cpu_before) / requests * 1e6})
-        result = {name: {"rps": summarize([s["rps"] for s in runs]),
-                         "p50_ms": summarize([s["p50_ms"] for s in runs]),
-                         "p99_ms": summarize([s["p99_ms"] for s in runs]),
-                         "redis_commands_per_request": summarize([s.get("redis_per_request", 0) for s in runs]),
-                         "round_trips_per_request": summarize([s.get("scripts_per_request", 0) for s in runs]),
-                         "server_cpu_us_per_request": summarize([s.get("server_cpu_us", 0) for s in runs]),
-                         "non_2xx": sum(s["non_2xx"] for s in runs)} for name, runs in samples.items()}
-        result["pro_to_off"] = summarize([pro["rps"] / off["rps"] for pro, off in
-                                          zip(samples["pro 300/minute"], samples["off"])])
-        result["unlimited_to_off"] = summarize([u["rps"] / off["rps"] for u, off in
-                                                zip(samples["unlimited tier"], samples["off"])])
-        result["cpu_off_to_pro"] = summarize([off["server_cpu_us"] / pro["server_cpu_us"] for pro, off in
-                                              zip(samples["pro 300/minute"], samples["off"])])
+                    samples.setdefault(name, []).append(
+                        {
+                            **result,
+                            "redis_per_request": (after[0] - before[0]) / requests,
+                            "scripts_per_request": (after[1] - before[1]) / requests,
+                            "server_cpu_us": (cpu_after - cpu_before) / requests * 1e6,
+                        }
+                    )
+        result = {
+            name: {
+                "rps": summarize([s["rps"] for s in runs]),
+                "p50_ms": summarize([s["p50_ms"] for s in runs]),
+                "p99_ms": summarize([s["p99_ms"] for s in runs]),
+                "redis_commands_per_request": summarize([s.get("redis_per_request", 0) for s in runs]),
+                "round_trips_per_request": summarize([s.get("scripts_per_request", 0) for s in runs]),
+                "server_cpu_us_per_request": summarize([s.get("server_cpu_us", 0) for s in runs]),
+                "non_2xx": sum(s["non_2xx"] for s in runs),
+            }
+            for name, runs in samples.items()
+        }
+        result["pro_to_off"] = summarize(
+            [pro["rps"] / off["rps"] for pro, off in zip(samples["pro 300/minute"], samples["off"])]
+        )
+        result["unlimited_to_off"] = summarize(
+            [u["rps"] / off["rps"] for u, off in zip(samples["unlimited tier"], samples["off"])]
+        )
+        result["cpu_off_to_pro"] = summarize(
+            [off["server_cpu_us"] / pro["server_cpu_us"] for pro, off in zip(samples["pro 300/minute"], samples["off"])]
+        )
         return result
     finally:
         redis.stop()
@@ -185,16 +210,20 @@ if __name__ == "__main__":
     for name, row in result.items():
         if "rps" not in row:
             continue
-        print(f"{name:18} {row['rps']['median']:7.0f} req/s (runs {row['rps']['min']:.0f}..{row['rps']['max']:.0f})"
-              f"  p50 {row['p50_ms']['median']:5.1f} ms  p99 {row['p99_ms']['median']:6.1f} ms  non-2xx {row['non_2xx']}"
-              f"  server CPU {row['server_cpu_us_per_request']['median']:.0f} us/request"
-              f"  Redis per request: {row['round_trips_per_request']['median']:.1f} scripts,"
-              f" {row['redis_commands_per_request']['median']:.1f} commands")
+        print(
+            f"{name:18} {row['rps']['median']:7.0f} req/s (runs {row['rps']['min']:.0f}..{row['rps']['max']:.0f})"
+            f"  p50 {row['p50_ms']['median']:5.1f} ms  p99 {row['p99_ms']['median']:6.1f} ms  non-2xx {row['non_2xx']}"
+            f"  server CPU {row['server_cpu_us_per_request']['median']:.0f} us/request"
+            f"  Redis per request: {row['round_trips_per_request']['median']:.1f} scripts,"
+            f" {row['redis_commands_per_request']['median']:.1f} commands"
+        )
     off, on = result["off"]["rps"]["median"], result["pro 300/minute"]["rps"]["median"]
     ratio = result["pro_to_off"]
-    print(f"limiter overhead on GET /api/v1/me: pro tier at {ratio['median']:.0%} of limiter-off req/s "
-          f"(rounds {ratio['min']:.0%}..{ratio['max']:.0%}; target >= 75%), "
-          f"{(1 / on - 1 / off) * 1e6:.0f} us of server capacity more per request; server CPU per request "
-          f"off/pro {result['cpu_off_to_pro']['median']:.0%}")
+    print(
+        f"limiter overhead on GET /api/v1/me: pro tier at {ratio['median']:.0%} of limiter-off req/s "
+        f"(rounds {ratio['min']:.0%}..{ratio['max']:.0%}; target >= 75%), "
+        f"{(1 / on - 1 / off) * 1e6:.0f} us of server capacity more per request; server CPU per request "
+        f"off/pro {result['cpu_off_to_pro']['median']:.0%}"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))

@@ -2,6 +2,7 @@
 answers every POST with 200 and notes (webhook-id, arrival time).
 GET /count answers how many arrived; GET /dump the notes; GET /reset
 forgets them."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """Run every benchmark, compare each figure with its floor and target, and
 write docs/benchmarks.md with plots.  ``bench/run`` is the way in."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from bench import report  # noqa: E402
-from bench.common import PY, ROOT, free_port  # noqa: E402
+from bench import report
+from bench.common import PY, ROOT, free_port
 
 
 @contextmanager
@@ -38,8 +39,9 @@ def api_sqlite() -> dict:
 
 
 def api_postgresql() -> dict:
-    from bench import api
     from postgres_server import PostgresServer
+
+    from bench import api
 
     server = PostgresServer(free_port()).start()
     try:
@@ -141,8 +143,11 @@ def main() -> int:
     unknown = [name for name in chosen if name not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
-    results: dict = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "cpus": os.cpu_count(),
-                     "seconds": {}}
+    results: dict = {
+        "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        "cpus": os.cpu_count(),
+        "seconds": {},
+    }
     suite_started = time.monotonic()
     for name in chosen:
         print(f"== {name}", flush=True)

@@ -17,6 +17,7 @@ or PostgreSQL, with their floors measured in the same run.
 
 Everything runs on 127.0.0.1 and is stopped at the end.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -85,9 +86,14 @@ class Hub:
 
     def __init__(self, instance: Path, database: str | None = None):
         self.redis = EmbeddedRedis(instance).start()
-        self.env = dict(os.environ, HUB_INSTANCE_PATH=str(instance), REDIS_URL=self.redis.url,
-                        SECRET_KEY="bench", HUB_WEBHOOK_ALLOW_NETWORKS="127.0.0.0/8",
-                        DATABASE_URL=database or f"sqlite:///{instance / 'hub.db'}")
+        self.env = dict(
+            os.environ,
+            HUB_INSTANCE_PATH=str(instance),
+            REDIS_URL=self.redis.url,
+            SECRET_KEY="bench",
+            HUB_WEBHOOK_ALLOW_NETWORKS="127.0.0.0/8",
+            DATABASE_URL=database or f"sqlite:///{instance / 'hub.db'}",
+        )
         os.environ.update(self.env)
         from flask_migrate import upgrade
 
@@ -125,8 +131,8 @@ class Hub:
     def create_tasks(self, count: int, pace: float = 0.0) -> dict[str, float]:
         """Create tasks; returns event id -> commit time (time.time() when
         the commit returned from the database, before the enqueue)."""
-        from sqlalchemy import event as sa_event
         from flask_sqlalchemy.session import Session
+        from sqlalchemy import event as sa_event
 
         from hub.services import tasks
 
@@ -192,14 +198,20 @@ def bench_latency(hub: Hub, receiver: Receiver, events: int, pace: float) -> dic
     receiver.reset()
     committed = hub.create_tasks(events, pace=pace)
     wait_until(lambda: receiver.count() >= events, 120, "every latency event")
-    arrived = {event_id: t for event_id, t in receiver.dump()}
+    arrived = dict(receiver.dump())
     latencies = [(arrived[e] - t) * 1000 for e, t in committed.items() if e in arrived]
     rss = hub.worker_rss_mb()
     hub.stop_workers()
     hub.unsubscribe_all()
-    return {"events": len(latencies), "per_s": round(1 / pace), "p50_ms": round(percentile(latencies, 50), 1),
-            "p99_ms": round(percentile(latencies, 99), 1), "max_ms": round(max(latencies), 1),
-            "latencies_ms": [round(v, 2) for v in latencies], "worker_rss_mb": rss}
+    return {
+        "events": len(latencies),
+        "per_s": round(1 / pace),
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+        "max_ms": round(max(latencies), 1),
+        "latencies_ms": [round(v, 2) for v in latencies],
+        "worker_rss_mb": rss,
+    }
 
 
 def bench_throughput(hub: Hub, receiver: Receiver, events: int, workers: int, subscriptions: int = 100) -> dict:
@@ -219,8 +231,15 @@ def bench_throughput(hub: Hub, receiver: Receiver, events: int, workers: int, su
     hub.stop_workers()
     hub.unsubscribe_all()
     rate = round(total / elapsed)
-    return {"workers": workers, "deliveries": total, "seconds": round(elapsed, 2), "per_s": rate,
-            "post_floor_per_s": floor, "of_post_floor": round(rate / floor, 3), "worker_rss_mb": rss}
+    return {
+        "workers": workers,
+        "deliveries": total,
+        "seconds": round(elapsed, 2),
+        "per_s": rate,
+        "post_floor_per_s": floor,
+        "of_post_floor": round(rate / floor, 3),
+        "worker_rss_mb": rss,
+    }
 
 
 def bench_fanout(hub: Hub, receiver: Receiver, subscriptions: int = 1000, workers: int = 1) -> dict:
@@ -234,20 +253,25 @@ def bench_fanout(hub: Hub, receiver: Receiver, subscriptions: int = 1000, worker
     rss = hub.worker_rss_mb()
     hub.stop_workers()
     hub.unsubscribe_all()
-    return {"subscriptions": subscriptions, "seconds": round(last - min(committed.values()), 2),
-            "worker_rss_mb": rss}
+    return {"subscriptions": subscriptions, "seconds": round(last - min(committed.values()), 2), "worker_rss_mb": rss}
 
 
 def summarize_throughput(runs: list[dict]) -> dict:
     """Rounds of one worker count: medians, and the spread of each round's
     own ratio to the POST floor measured just before it."""
     ratios = [r["of_post_floor"] for r in runs]
-    return {"workers": runs[0]["workers"], "deliveries": runs[0]["deliveries"], "runs": len(runs),
-            "seconds": statistics.median(r["seconds"] for r in runs),
-            "per_s": round(statistics.median(r["per_s"] for r in runs)),
-            "post_floor_per_s": round(statistics.median(r["post_floor_per_s"] for r in runs)),
-            "of_post_floor": statistics.median(ratios), "of_post_floor_min": min(ratios),
-            "of_post_floor_max": max(ratios), "worker_rss_mb": max(r["worker_rss_mb"] for r in runs)}
+    return {
+        "workers": runs[0]["workers"],
+        "deliveries": runs[0]["deliveries"],
+        "runs": len(runs),
+        "seconds": statistics.median(r["seconds"] for r in runs),
+        "per_s": round(statistics.median(r["per_s"] for r in runs)),
+        "post_floor_per_s": round(statistics.median(r["post_floor_per_s"] for r in runs)),
+        "of_post_floor": statistics.median(ratios),
+        "of_post_floor_min": min(ratios),
+        "of_post_floor_max": max(ratios),
+        "worker_rss_mb": max(r["worker_rss_mb"] for r in runs),
+    }
 
 
 def floor_post_loop(receiver: Receiver, n: int = 3000) -> dict:
@@ -271,17 +295,23 @@ def floor_rq_noop(redis_url: str, worker_class: str, n: int) -> dict:
     queue.empty()
     for _ in range(n):
         queue.enqueue("os.getpid", result_ttl=0)
-    code = ("import time, sys; from redis import Redis; from rq import Queue; from rq.worker import %s as W;"
-            "c=Redis.from_url(sys.argv[1]); w=W([Queue('floor', connection=c)], connection=c);"
-            "t=time.perf_counter(); w.work(burst=True, logging_level='WARNING'); print(time.perf_counter()-t)"
-            % worker_class)
+    code = (
+        f"import time, sys; from redis import Redis; from rq import Queue; from rq.worker import {worker_class} as W;"
+        "c=Redis.from_url(sys.argv[1]); w=W([Queue('floor', connection=c)], connection=c);"
+        "t=time.perf_counter(); w.work(burst=True, logging_level='WARNING'); print(time.perf_counter()-t)"
+    )
     out = subprocess.run([sys.executable, "-c", code, redis_url], capture_output=True, text=True, check=True)
     elapsed = float(out.stdout.strip().splitlines()[-1])
     return {"worker": worker_class, "jobs": n, "per_s": round(n / elapsed)}
 
 
-def run(database: str | None = None, events: int = EVENTS, pace: float = 0.02,
-        throughput_events: int = THROUGHPUT_EVENTS, workers: str = "1,2") -> dict:
+def run(
+    database: str | None = None,
+    events: int = EVENTS,
+    pace: float = 0.02,
+    throughput_events: int = THROUGHPUT_EVENTS,
+    workers: str = "1,2",
+) -> dict:
     """Every webhook figure and its floors; ``database`` a PostgreSQL URL
     (default: SQLite in a temporary folder)."""
     results: dict = {"database": "postgresql" if database else "sqlite"}
@@ -300,8 +330,10 @@ def run(database: str | None = None, events: int = EVENTS, pace: float = 0.02,
         finally:
             hub.stop()
             receiver.stop()
-    results["worker_rss_mb"] = max([results["latency"]["worker_rss_mb"], results["fanout"]["worker_rss_mb"]]
-                                   + [row["worker_rss_mb"] for row in results["throughput"]])
+    results["worker_rss_mb"] = max(
+        [results["latency"]["worker_rss_mb"], results["fanout"]["worker_rss_mb"]]
+        + [row["worker_rss_mb"] for row in results["throughput"]]
+    )
     return results
 
 
@@ -309,8 +341,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", help="a PostgreSQL URL (default: SQLite in a temporary folder)")
     parser.add_argument("--events", type=int, default=EVENTS, help=f"latency events (default {EVENTS})")
-    parser.add_argument("--pace", type=float, default=0.02,
-                        help="seconds between latency events (default 0.02: 50 events/s)")
+    parser.add_argument(
+        "--pace", type=float, default=0.02, help="seconds between latency events (default 0.02: 50 events/s)"
+    )
     parser.add_argument("--throughput-events", type=int, default=THROUGHPUT_EVENTS, help="events x 100 subscriptions")
     parser.add_argument("--workers", default="1,2", help="worker process counts to try")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -328,20 +361,28 @@ def print_report(r: dict) -> None:
     print(f"  floor: keep-alive httpx POST loop        {r['floor_post_loop']['per_s']:>7} /s")
     print(f"  floor: RQ no-op, SimpleWorker x1          {r['floor_rq_noop_simple']['per_s']:>7} jobs/s")
     print(f"  floor: RQ no-op, forking Worker x1        {r['floor_rq_noop_forking']['per_s']:>7} jobs/s")
-    print(f"  commit -> first byte over {lat['events']} events at {lat['per_s']}/s:  p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms "
-          f"(max {lat['max_ms']} ms)   targets p50 < 50 ms, p99 < 250 ms: "
-          f"{'met' if lat['p50_ms'] < 50 and lat['p99_ms'] < 250 else 'MISSED'}")
+    print(
+        f"  commit -> first byte over {lat['events']} events at {lat['per_s']}/s:  p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms "
+        f"(max {lat['max_ms']} ms)   targets p50 < 50 ms, p99 < 250 ms: "
+        f"{'met' if lat['p50_ms'] < 50 and lat['p99_ms'] < 250 else 'MISSED'}"
+    )
     for row in r["throughput"]:
         verdict = "met" if row["of_post_floor"] >= 0.4 else "MISSED"
-        print(f"  deliveries/s, 100 subscriptions, {row['workers']} worker(s): {row['per_s']:>6} /s = "
-              f"{row['of_post_floor']:.0%} (rounds {row['of_post_floor_min']:.0%}..{row['of_post_floor_max']:.0%}) "
-              f"of the POST floor measured beside each ({row['post_floor_per_s']}/s; "
-              f"{row['deliveries']} in {row['seconds']} s)  "
-              f"target >= 40%: {verdict}")
-    print(f"  fan-out: one event to {fan['subscriptions']} subscriptions in {fan['seconds']} s   "
-          f"target < 5 s: {'met' if fan['seconds'] < 5 else 'MISSED'}")
-    print(f"  delivery worker resident set after its runs: {r['worker_rss_mb']:.0f} MB   target < 150 MB: "
-          f"{'met' if r['worker_rss_mb'] < 150 else 'MISSED'}")
+        print(
+            f"  deliveries/s, 100 subscriptions, {row['workers']} worker(s): {row['per_s']:>6} /s = "
+            f"{row['of_post_floor']:.0%} (rounds {row['of_post_floor_min']:.0%}..{row['of_post_floor_max']:.0%}) "
+            f"of the POST floor measured beside each ({row['post_floor_per_s']}/s; "
+            f"{row['deliveries']} in {row['seconds']} s)  "
+            f"target >= 40%: {verdict}"
+        )
+    print(
+        f"  fan-out: one event to {fan['subscriptions']} subscriptions in {fan['seconds']} s   "
+        f"target < 5 s: {'met' if fan['seconds'] < 5 else 'MISSED'}"
+    )
+    print(
+        f"  delivery worker resident set after its runs: {r['worker_rss_mb']:.0f} MB   target < 150 MB: "
+        f"{'met' if r['worker_rss_mb'] < 150 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

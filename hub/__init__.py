@@ -1,12 +1,13 @@
 """CodeTether Hub: drive AI-agent tasks from no-code automation platforms."""
+
 from __future__ import annotations
 
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub import config as settings
-from hub.db import db
 from hub.db import Unavailable as DatabaseUnavailable
+from hub.db import db
 from hub.errors import HubError, handle_database_error, handle_hub_error
 from hub.flask_app import HubFlask
 
@@ -31,12 +32,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     Migrate(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
 
-    from hub import api, events, health, limits, metrics, wakeups, web
+    from hub import api, health, limits, metrics, wakeups, web, webhooks
     from hub.auth import principals
 
     wakeups.install()
     principals.install()
-    events.init_app(app)
+    webhooks.init_app(app)
     metrics.init_app(app)
     app.register_blueprint(health.blp)
     limits.init_app(app)

@@ -1,4 +1,5 @@
 """The database handle and the few rules every service follows when it writes."""
+
 from __future__ import annotations
 
 import fcntl
@@ -7,14 +8,14 @@ import os
 import secrets
 import string
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session
 from sqlalchemy import MetaData, event, exc
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import Pool
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import Pool
 
 from hub.logs import Fault
 
@@ -64,8 +65,16 @@ DATABASE_DOWN = Fault(log, "database unavailable")
 
 # SQLite's result codes for a database that cannot serve now (extended codes
 # such as SQLITE_IOERR_WRITE or SQLITE_READONLY_DBMOVED start with these).
-_SQLITE_UNAVAILABLE = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_BUSY", "SQLITE_LOCKED",
-                       "SQLITE_CANTOPEN", "SQLITE_PROTOCOL", "SQLITE_NOMEM")
+_SQLITE_UNAVAILABLE = (
+    "SQLITE_FULL",
+    "SQLITE_READONLY",
+    "SQLITE_IOERR",
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_CANTOPEN",
+    "SQLITE_PROTOCOL",
+    "SQLITE_NOMEM",
+)
 # PostgreSQL's SQLSTATE classes for the same: connection exception,
 # insufficient resources (disk full), operator intervention (shutdown,
 # starting up), system error; and a read-only transaction (a standby, or
@@ -94,7 +103,7 @@ def unavailable(error: BaseException | None) -> bool:
 
 def utcnow() -> datetime:
     """Naive UTC: what every timestamp column stores."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @event.listens_for(Engine, "connect")
@@ -216,8 +225,9 @@ def begin_read() -> None:
 
 
 def _has_written(session) -> bool:
-    return bool(session.info.get(_WRITING) or session.info.get("hub_events")
-                or session.new or session.dirty or session.deleted)
+    return bool(
+        session.info.get(_WRITING) or session.info.get("hub_events") or session.new or session.dirty or session.deleted
+    )
 
 
 # SQLite lets one writer in at a time and makes the others poll, sleeping up

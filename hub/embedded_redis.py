@@ -2,6 +2,7 @@
 ships, run as a child process with its files in the instance folder. It
 ends with the process that started it (hub.lifeline), and a restart on the
 same folder and socket reloads its data from the append-only file."""
+
 from __future__ import annotations
 
 import os
@@ -34,33 +35,54 @@ class EmbeddedRedis:
             return f"unix://{self.unixsocket}"
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, timeout: float = 10.0) -> "EmbeddedRedis":
+    def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.unixsocket and self.unixsocket.exists():
             if self._ping():
                 raise RuntimeError(f"A Redis already answers on {self.unixsocket}: is another hub running here?")
             self.unixsocket.unlink()  # left behind by a crash
-        args = [executable(), "--bind", "127.0.0.1", "--port", str(self.port),
-                "--dir", str(self.directory), "--dbfilename", "redis.rdb",
-                # Append-only file: queued jobs survive a restart of the hub.
-                "--appendonly", "yes", "--appendfsync", "everysec",
-                "--save", "", "--daemonize", "no", "--loglevel", "warning",
-                "--logfile", str(self.directory / "redis.log")]
+        args = [
+            executable(),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.directory),
+            "--dbfilename",
+            "redis.rdb",
+            # Append-only file: queued jobs survive a restart of the hub.
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+            "--logfile",
+            str(self.directory / "redis.log"),
+        ]
         if self.unixsocket:
             args += ["--unixsocket", str(self.unixsocket), "--unixsocketperm", "700"]
         # Its own process group: a Ctrl-C meant for `up` must not stop Redis
         # before the processes that still write to it.
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, process_group=0,
-                                        preexec_fn=lifeline.preexec(signal.SIGTERM))
+        self.process = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, process_group=0, preexec_fn=lifeline.preexec(signal.SIGTERM)
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}; see {self.directory / 'redis.log'}")
+                raise RuntimeError(
+                    f"redis-server exited with {self.process.returncode}; see {self.directory / 'redis.log'}"
+                )
             if self._ping():
                 return self
             time.sleep(0.02)
         self.stop()
-        raise RuntimeError("redis-server did not answer within %.0f s" % timeout)
+        raise RuntimeError(f"redis-server did not answer within {timeout:.0f} s")
 
     def _ping(self) -> bool:
         try:

@@ -3,6 +3,7 @@
 Every error body has the same shape: ``{"code", "status", "message"}`` plus
 ``errors`` (field -> messages) when input was bad.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,8 +35,15 @@ class HubError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, errors: dict | None = None,
-                 headers: dict | None = None, extra: dict | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        errors: dict | None = None,
+        headers: dict | None = None,
+        extra: dict | None = None,
+    ):
         super().__init__(message)
         self.message = message
         if code:
@@ -171,6 +179,9 @@ def handle_database_error(error: Exception):
     if not unavailable(error):
         raise error
     DATABASE_DOWN.happened("requests answer 503", error)
-    return handle_hub_error(ServiceUnavailable(
-        "The database is unavailable; nothing was changed. Retry in a few seconds.",
-        headers={"Retry-After": str(DATABASE_RETRY_AFTER)}))
+    return handle_hub_error(
+        ServiceUnavailable(
+            "The database is unavailable; nothing was changed. Retry in a few seconds.",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+        )
+    )

@@ -1,5 +1,6 @@
 """The hub's Flask class: Flask minus two per-request costs that profiling
 the Zapier poll found (bench/README.md), about a tenth of an API call."""
+
 from __future__ import annotations
 
 from functools import lru_cache

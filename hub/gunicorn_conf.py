@@ -11,13 +11,14 @@ query string, where OAuth codes and tokens can travel.
 A worker ends with its master, even one killed by SIGKILL (hub.lifeline),
 and a stopping worker ends its waiting long-polls at once (hub.wakeups).
 """
+
+import contextlib
 import gc
 import os
 import signal
 import tempfile
 
 from hub import lifeline
-
 from hub.config import default_web_workers
 
 bind = f"{os.environ.get('HUB_HOST') or '127.0.0.1'}:{os.environ.get('HUB_PORT') or '5000'}"
@@ -56,10 +57,8 @@ def on_starting(server):
         for name in os.listdir(path):
             pid = name.rsplit(".", 1)[0].rsplit("_", 1)[-1]
             if not (pid.isdigit() and lifeline.start_time(int(pid))):
-                try:
+                with contextlib.suppress(OSError):
                     os.remove(os.path.join(path, name))
-                except OSError:
-                    pass
     server.log.info("metrics folder %s", path)
 
 

@@ -4,6 +4,7 @@ The access line is built as a dict and dumped, so any character a client
 sends stays valid JSON. It names the path, never the query string, where
 OAuth codes and tokens travel.
 """
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ database takes a write and Redis answers, else 503 naming the one that does
 not. A write, not a read: a full disk, a read-only file or a standby server
 still answers reads while every create fails.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,8 +36,9 @@ def _check_database() -> None:
     try:
         begin_write()
         now = utcnow()
-        if not db.session.execute(update(HealthCheck).where(HealthCheck.name == "readyz")
-                                  .values(checked_at=now)).rowcount:
+        if not db.session.execute(
+            update(HealthCheck).where(HealthCheck.name == "readyz").values(checked_at=now)
+        ).rowcount:
             db.session.add(HealthCheck(name="readyz", checked_at=now))
         db.session.commit()
     except Exception:

@@ -8,6 +8,7 @@ work while Redis is down.
 Only responses the view returned are kept: a request that raised (bad input,
 a limit reached) frees its key, so a corrected retry can run.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,10 @@ def request_fingerprint() -> str:
     data = request.get_json(silent=True)
     payload = json.dumps(data, sort_keys=True, separators=(",", ":")) if data is not None else request.get_data()
     query = json.dumps(sorted(request.args.items(multi=True)))
-    return idempotency.digest(f"{request.method} {request.path} {query} ".encode()
-                              + (payload.encode() if isinstance(payload, str) else payload))
+    return idempotency.digest(
+        f"{request.method} {request.path} {query} ".encode()
+        + (payload.encode() if isinstance(payload, str) else payload)
+    )
 
 
 def idempotent(view):
@@ -43,8 +46,12 @@ def idempotent(view):
         user = current_user()
         record = idempotency.reserve(user, key, request_fingerprint())
         if record is not None:
-            return Response(idempotency.replay_body(record), status=record.response_status,
-                            content_type=record.response_type, headers={"Idempotent-Replayed": "true"})
+            return Response(
+                idempotency.replay_body(record),
+                status=record.response_status,
+                content_type=record.response_type,
+                headers={"Idempotent-Replayed": "true"},
+            )
         try:
             response = make_response(view(*args, **kwargs))
         except BaseException:

@@ -1,5 +1,6 @@
 """Background jobs on RQ: the queue the web processes enqueue on, and the
 worker that runs them."""
+
 from __future__ import annotations
 
 import gc
@@ -42,19 +43,20 @@ class ListeningWorker(SimpleWorker):
     def subscribe(self):
         self.pubsub = self.connection.pubsub()
         self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
-        self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=1, daemon=True,
-                                                       exception_handler=self._pubsub_exception_handler)
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=1, daemon=True, exception_handler=self._pubsub_exception_handler
+        )
 
 
 class DeliveryWorker(ListeningWorker):
     """On SIGTERM/SIGINT RQ lets the job in hand finish (warm shutdown); a
     webhook send that hangs would hold the stop up to its timeout for each
     round of sends. So sends still in flight after STOP_GRACE_SECONDS are
-    cut and their deliveries handed back (hub/events/in_flight.py)."""
+    cut and their deliveries handed back (hub/webhooks/in_flight.py)."""
 
     def handle_warm_shutdown_request(self):
         super().handle_warm_shutdown_request()
-        from hub.events import in_flight
+        from hub.webhooks import in_flight
 
         in_flight.stop_after(STOP_GRACE_SECONDS)
 
@@ -71,8 +73,8 @@ def run_worker(app: Flask) -> None:
     may give up; this one waits and starts it again, so the worker outlives
     a Redis restart.
     """
-    from hub.events import lanes
-    from hub.events.sweeper import Sweeper
+    from hub.webhooks import lanes
+    from hub.webhooks.sweeper import Sweeper
 
     rq_log = logging.getLogger("rq.worker")
     if not any(isinstance(f, FaultFilter) for f in rq_log.filters):
@@ -95,7 +97,7 @@ def run_worker(app: Flask) -> None:
         sweeper.stop()
         # Jobs hand their attempts to the lanes and return at once: let what
         # the lanes hold be sent and recorded (sends still hung are cut by
-        # hub/events/in_flight.py).
+        # hub/webhooks/in_flight.py).
         lanes.settle(app, app.config["HUB_WEBHOOK_TIMEOUT"] + 5)
         gc.freeze()  # skip the exit's collection of every object: a faster stop
 

@@ -5,6 +5,7 @@ workers, an agent command) asks the Linux kernel for a signal when its
 parent dies, even by SIGKILL (``PR_SET_PDEATHSIG``), so nothing is left
 serving or holding the instance folder. Elsewhere these are no-ops.
 """
+
 from __future__ import annotations
 
 import ctypes

@@ -8,6 +8,7 @@ state (storage, strategy, switches), sharing those declarations: a
 flask-limiter instance otherwise keeps the last app's Redis and the first
 app's settings, which breaks a process that builds several apps (tests).
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -37,7 +38,9 @@ AUTH_FAILURE_SCOPE = "auth-failures"
 STORAGE_OPTIONS = {
     # Redis down: fail fast (one immediate retry for a connection dropped by a
     # Redis restart, no backoff), serve the request, log a warning.
-    "socket_connect_timeout": 0.5, "socket_timeout": 0.5, "retry": Retry(NoBackoff(), 1),
+    "socket_connect_timeout": 0.5,
+    "socket_timeout": 0.5,
+    "retry": Retry(NoBackoff(), 1),
 }
 
 
@@ -66,8 +69,9 @@ class _Runtime(Limiter):
         first pass finds nothing, at about a third of the limiter's Python
         time (bench/limiter.py): skip it while there is nothing for it."""
         manager = self.limit_manager
-        if in_middleware and not (manager._application_limits or manager._default_limits
-                                  or manager._blueprint_limits or self._meta_limits):
+        if in_middleware and not (
+            manager._application_limits or manager._default_limits or manager._blueprint_limits or self._meta_limits
+        ):
             return
         super()._check_request_limit(callable_name, in_middleware)
 
@@ -84,8 +88,11 @@ class HubLimiter(Limiter):
         runtime.logger = _FailOpenLog(log, {})
         runtime.init_app(app)
         # Not on a Redis Cluster: one script call covers many users' keys (CROSSSLOT there).
-        if (isinstance(runtime._limiter, MovingWindowRateLimiter) and isinstance(runtime.storage, RedisStorage)
-                and not isinstance(runtime.storage, RedisClusterStorage)):
+        if (
+            isinstance(runtime._limiter, MovingWindowRateLimiter)
+            and isinstance(runtime.storage, RedisStorage)
+            and not isinstance(runtime.storage, RedisClusterStorage)
+        ):
             runtime._limiter = BatchedMovingWindow(runtime.storage, runtime.logger)
         app.extensions["hub_limiter"] = runtime
 
@@ -261,7 +268,7 @@ def _acquire(strategy, items: tuple[RateLimitItem, ...], args: list[str]) -> tup
 def storage_uri(redis_url: str) -> str:
     """flask-limiter (the ``limits`` package) spells Redis sockets its own way."""
     if redis_url.startswith("unix://"):
-        return "redis+unix://" + redis_url[len("unix://"):]
+        return "redis+unix://" + redis_url[len("unix://") :]
     return redis_url
 
 
@@ -320,9 +327,16 @@ def _headers(response):
     reset_in = min(item.get_expiry(), max(0, reset_at - now))  # never more than the window
     amount = str(item.amount)
     headers = response.headers
-    headers.extend([("X-RateLimit-Limit", amount), ("X-RateLimit-Remaining", str(remaining)),
-                    ("X-RateLimit-Reset", str(reset_at)), ("RateLimit-Limit", amount),
-                    ("RateLimit-Remaining", str(remaining)), ("RateLimit-Reset", str(reset_in))])
+    headers.extend(
+        [
+            ("X-RateLimit-Limit", amount),
+            ("X-RateLimit-Remaining", str(remaining)),
+            ("X-RateLimit-Reset", str(reset_at)),
+            ("RateLimit-Limit", amount),
+            ("RateLimit-Remaining", str(remaining)),
+            ("RateLimit-Reset", str(reset_in)),
+        ]
+    )
     if response.status_code == 429 and refused:
         headers["Retry-After"] = str(max(1, reset_in))
     elif response.status_code >= 400 and remaining == 0 and str(headers.get("Retry-After", "")).isdigit():

@@ -10,6 +10,7 @@ A fault that repeats while it lasts (Redis or the database down) is logged
 through ``Fault``: when it starts, in a summary at most every 30 s, and when
 it clears, however many requests or loop turns meet it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,8 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 # Anything shaped like a credential, wherever it appears in a line.
 _SECRETS = re.compile(
-    r"(ct[orsw]?_[A-Za-z0-9_-]{8,})"                            # API keys, OAuth and worker tokens, secrets
-    r"|((?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]+"               # Authorization values
+    r"(ct[orsw]?_[A-Za-z0-9_-]{8,})"  # API keys, OAuth and worker tokens, secrets
+    r"|((?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]+"  # Authorization values
     r"|((?:access_token|refresh_token|client_secret|code|token|password|api_key|secret)=)[^&\s\"']+",
     re.IGNORECASE,
 )
@@ -101,8 +102,13 @@ class Fault:
             self.count += 1
             if now - self.logged_at < self.every:
                 return
-            self.logger.warning("%s; still failing after %.0f s, %d more time(s) in the last %.0f s",
-                                what, now - self.since, self.count, now - self.logged_at)
+            self.logger.warning(
+                "%s; still failing after %.0f s, %d more time(s) in the last %.0f s",
+                what,
+                now - self.since,
+                self.count,
+                now - self.logged_at,
+            )
             self.logged_at, self.count = now, 0
 
     def cleared(self) -> None:
@@ -112,8 +118,9 @@ class Fault:
         with self.lock:
             if self.since is None:
                 return
-            self.logger.warning("%s: cleared after %.0f s (%d occurrence(s))", self.name,
-                                self.clock() - self.since, self.total)
+            self.logger.warning(
+                "%s: cleared after %.0f s (%d occurrence(s))", self.name, self.clock() - self.since, self.total
+            )
             self.since, self.count, self.total = None, 0, 0
 
     @property

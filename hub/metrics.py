@@ -10,6 +10,7 @@ Who may scrape: with HUB_METRICS_TOKEN set, a client that sends it as a
 bearer token; without, only a client on this host's loopback that came
 through no proxy. Anyone else gets what an unknown path gets (404).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -20,8 +21,15 @@ import time
 from functools import lru_cache
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, request
-from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram,
-                               generate_latest, multiprocess)
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
@@ -31,14 +39,22 @@ log = logging.getLogger(__name__)
 QUEUE_DEPTH_UNAVAILABLE = Fault(log, "queue depth unavailable")
 blp = Blueprint("metrics", __name__)
 
-REQUESTS = Counter("hub_http_requests_total", "HTTP requests answered, by route template and status.",
-                   ["method", "route", "status"])
-REQUEST_SECONDS = Histogram("hub_http_request_duration_seconds", "Time to answer a request, by route template.",
-                            ["route"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+REQUESTS = Counter(
+    "hub_http_requests_total", "HTTP requests answered, by route template and status.", ["method", "route", "status"]
+)
+REQUEST_SECONDS = Histogram(
+    "hub_http_request_duration_seconds",
+    "Time to answer a request, by route template.",
+    ["route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 # Observed by the webhook delivery jobs: one attempt = one POST to a target.
 DELIVERY_ATTEMPTS = Counter("hub_delivery_attempts_total", "Webhook delivery attempts, by outcome.", ["outcome"])
-DELIVERY_SECONDS = Histogram("hub_delivery_duration_seconds", "Time a delivery attempt's POST took.",
-                             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+DELIVERY_SECONDS = Histogram(
+    "hub_delivery_duration_seconds",
+    "Time a delivery attempt's POST took.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 
 
 def observe_delivery(outcome: str, seconds: float) -> None:
@@ -84,7 +100,9 @@ def _allow_scrape() -> None:
     sent = bearer_token() or ""
     if not hmac.compare_digest(sent.encode(), expected.encode()):  # constant time
         limits.count_auth_failure()
-        raise Unauthorized("Send 'Authorization: Bearer <HUB_METRICS_TOKEN>'.", error="" if not sent else "invalid_token")
+        raise Unauthorized(
+            "Send 'Authorization: Bearer <HUB_METRICS_TOKEN>'.", error="" if not sent else "invalid_token"
+        )
 
 
 def _from_loopback() -> bool:

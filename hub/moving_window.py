@@ -18,6 +18,7 @@ pass the limit by the hits the others admitted and had not yet recorded, at
 most 1/SHARE of the remainder each. Hits admitted in the last moment before
 a process exits, or while Redis is unreachable, are never recorded.
 """
+
 from __future__ import annotations
 
 import os
@@ -198,8 +199,9 @@ class BatchedMovingWindow(MovingWindowRateLimiter):
                 # Hits admitted here while the call was out are not in its count.
                 since = self._unrecorded[key][0] if key in self._unrecorded else 0
                 if learn or not acquire:
-                    self._views[key] = _View(limit, count, reset, max(0, (limit - count) // self.SHARE - since),
-                                             now + expiry / 10, since)
+                    self._views[key] = _View(
+                        limit, count, reset, max(0, (limit - count) // self.SHARE - since), now + expiry / 10, since
+                    )
                 if acquire:
                     results.append((int(replies[at]), WindowStats(reset, limit - count - since)))
         return results

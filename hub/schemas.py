@@ -1,9 +1,10 @@
 """How the hub shows its objects: one representation each, used by the API,
 the event payloads and the connectors alike."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import marshmallow as ma
 from flask import current_app
@@ -20,14 +21,14 @@ class UTCDateTime(fields.DateTime):
         if isinstance(value, str):  # already ISO (an event's stored data): normalise it
             value = self._deserialize(value, attr, obj)
         if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
         return value.isoformat(timespec="milliseconds") + "Z"
 
     def _deserialize(self, value, attr, data, **kwargs) -> datetime:
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is not None:
             try:
-                parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+                parsed = parsed.astimezone(UTC).replace(tzinfo=None)
             except OverflowError:
                 raise ma.ValidationError("Date is out of range.") from None
         return parsed
@@ -70,7 +71,9 @@ class RequiredText(fields.String):
 
     def __init__(self, max_length: int | None = None, **kwargs):
         kwargs.setdefault("required", True)
-        validators = [ma.validate.Length(min=1, max=max_length, error="Must not be empty" if max_length is None else None)]
+        validators = [
+            ma.validate.Length(min=1, max=max_length, error="Must not be empty" if max_length is None else None)
+        ]
         super().__init__(validate=validators, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -95,15 +98,25 @@ class PlainDump:
             return super().dump(obj, many=many)
         formats = self.__dict__.get("_formats") or self._find_formats()
         if many:
-            return [{key: fmt(getattr(item, attr, None) if attr else None, name, item)
-                     for key, name, attr, fmt in formats} for item in obj]
+            return [
+                {key: fmt(getattr(item, attr, None) if attr else None, name, item) for key, name, attr, fmt in formats}
+                for item in obj
+            ]
         return {key: fmt(getattr(obj, attr, None) if attr else None, name, obj) for key, name, attr, fmt in formats}
 
     def _find_formats(self) -> list:
         """(output key, field name, attribute to read or None, the field's
         formatting); Function fields read nothing, as in marshmallow."""
-        self._formats = [(field.data_key or name, name, (field.attribute or name) if field._CHECK_ATTRIBUTE else None,
-                          field._serialize) for name, field in self.fields.items() if not field.load_only]
+        self._formats = [
+            (
+                field.data_key or name,
+                name,
+                (field.attribute or name) if field._CHECK_ATTRIBUTE else None,
+                field._serialize,
+            )
+            for name, field in self.fields.items()
+            if not field.load_only
+        ]
         return self._formats
 
 
@@ -113,7 +126,9 @@ def task_url(task_id: str) -> str:
 
 class TaskSchema(PlainDump, ma.Schema):
     id = fields.String(metadata={"description": "Same as task_id; the unique id automation tools dedupe on"})
-    task_id = fields.Function(lambda task: task.id, metadata={"description": "Unique task identifier", "type": "string"})
+    task_id = fields.Function(
+        lambda task: task.id, metadata={"description": "Unique task identifier", "type": "string"}
+    )
     title = fields.String()
     prompt = fields.String()
     status = fields.String(metadata={"description": "pending, running, completed, failed or cancelled"})

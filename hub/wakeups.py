@@ -3,11 +3,13 @@
 A service that makes a task pending calls ``after_commit()``; once the
 transaction commits, one Redis PUBLISH wakes every claim request that is
 waiting in ``Waiter.wait()``. It travels in the same round trip as the
-commit's event dispatch (``hub.events.dispatch``). Redis down costs only
+commit's event dispatch (``hub.webhooks.dispatch``). Redis down costs only
 latency: waiting claims still retry at their deadline.
 """
+
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -104,10 +106,8 @@ class Waiter:
 
     def close(self) -> None:
         if self.pubsub is not None:
-            try:
+            with contextlib.suppress(redis.RedisError):
                 self.pubsub.close()
-            except redis.RedisError:
-                pass
         self.pubsub = None
 
     def __enter__(self):

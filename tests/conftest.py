@@ -1,6 +1,7 @@
 """Shared fixtures: a real Redis, a migrated database per test (SQLite, or
 PostgreSQL when HUB_TEST_DATABASE=postgresql), and helpers to act as a user
 over HTTP."""
+
 from __future__ import annotations
 
 import os
@@ -112,8 +113,10 @@ def hub_env(tmp_path, monkeypatch, database_url, redis_server):
     yield env
     # Hits a limiter admitted without asking Redis are recorded within 0.1 s:
     # let that happen in this test, not after the next one flushed Redis.
-    wait_for(lambda: not any(t.name == "hub-limit-record" for t in threading.enumerate()),
-             message="rate limit hits to be recorded")
+    wait_for(
+        lambda: not any(t.name == "hub-limit-record" for t in threading.enumerate()),
+        message="rate limit hits to be recorded",
+    )
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """A real hub on loopback for tests that need real processes: gunicorn
 (gthread, as `up` runs it) on the test's database and Redis, plus helpers
 to start reference agent workers against it."""
+
 from __future__ import annotations
 
 import os
@@ -12,7 +13,6 @@ import threading
 
 import httpx
 import pytest
-
 from conftest import free_port, wait_for
 
 
@@ -22,9 +22,27 @@ class LiveHub:
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", "1",
-             "--worker-class", "gthread", "--threads", "8", "--graceful-timeout", "1", "hub:create_app()"],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "8",
+                "--graceful-timeout",
+                "1",
+                "hub:create_app()",
+            ],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.log: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
         wait_for(self._ready, timeout=30, interval=0.05, message="the hub to answer")
@@ -45,9 +63,13 @@ class LiveHub:
     def agent_worker(self, token: str, *args: str, env: dict | None = None) -> subprocess.Popen:
         """Start `codetether-hub agent-worker` against this hub."""
         log = tempfile.TemporaryFile("w+")
-        worker = subprocess.Popen([sys.executable, "-m", "hub", "agent-worker", "--hub", self.url, *args],
-                                  env={**self.env, "HUB_WORKER_TOKEN": token, **(env or {})},
-                                  stdout=subprocess.DEVNULL, stderr=log, text=True)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "hub", "agent-worker", "--hub", self.url, *args],
+            env={**self.env, "HUB_WORKER_TOKEN": token, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            text=True,
+        )
         self.workers.append((worker, log))
         return worker
 
@@ -85,8 +107,12 @@ class Caller:
         return self.http.get(f"/tasks/{task_id}").json()
 
     def wait_status(self, task_id, *statuses, timeout=30):
-        return wait_for(lambda: (t := self.task(task_id))["status"] in statuses and t, timeout=timeout, interval=0.05,
-                        message=f"{task_id} to become {'/'.join(statuses)}")
+        return wait_for(
+            lambda: (t := self.task(task_id))["status"] in statuses and t,
+            timeout=timeout,
+            interval=0.05,
+            message=f"{task_id} to become {'/'.join(statuses)}",
+        )
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """A real hub on loopback and a "browser" that walks its HTML forms, as a
 person connecting Zapier would."""
+
 from __future__ import annotations
 
 import base64
@@ -13,9 +14,8 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 import httpx
 import pytest
 from click.testing import CliRunner
-from werkzeug.serving import make_server
-
 from conftest import free_port
+from werkzeug.serving import make_server
 
 ZAPIER_REDIRECT = "https://zapier.com/dashboard/auth/oauth/return/App123456CLIAPI/"
 ZAPIER_SCOPES = "tasks:read tasks:write messages:write codebases:read"
@@ -55,8 +55,14 @@ class LiveHub:
 
     def exchange(self, client, code, **extra):
         """Trade a code from ``connect`` for tokens as Zapier does (form body, secret in it)."""
-        return self.token(grant_type="authorization_code", code=code, redirect_uri=client["redirect_uris"][0],
-                          client_id=client["client_id"], client_secret=client["client_secret"], **extra)
+        return self.token(
+            grant_type="authorization_code",
+            code=code,
+            redirect_uri=client["redirect_uris"][0],
+            client_id=client["client_id"],
+            client_secret=client["client_secret"],
+            **extra,
+        )
 
     def api(self, path, token, method="GET", **kw):
         return httpx.request(method, self.url(path), headers={"Authorization": f"Bearer {token}"}, **kw, timeout=30)
@@ -109,8 +115,14 @@ class Forms(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "form":
-            self.forms.append({"action": attrs.get("action") or "", "method": (attrs.get("method") or "get").lower(),
-                               "fields": {}, "buttons": []})
+            self.forms.append(
+                {
+                    "action": attrs.get("action") or "",
+                    "method": (attrs.get("method") or "get").lower(),
+                    "fields": {},
+                    "buttons": [],
+                }
+            )
         elif tag in ("input", "button") and self.forms and attrs.get("name"):
             if tag == "button" or attrs.get("type") == "submit":
                 self.forms[-1]["buttons"].append((attrs["name"], attrs.get("value", "")))
@@ -167,12 +179,17 @@ def pkce_pair():
 PKCE_VERIFIER, PKCE_CHALLENGE = pkce_pair()
 
 
-def authorize_url(hub, client_id, redirect_uri=ZAPIER_REDIRECT, scope=ZAPIER_SCOPES, state="st4te", pkce=True,
-                  **extra):
+def authorize_url(hub, client_id, redirect_uri=ZAPIER_REDIRECT, scope=ZAPIER_SCOPES, state="st4te", pkce=True, **extra):
     if pkce and "code_challenge" not in extra:
         extra.update(code_challenge=PKCE_CHALLENGE, code_challenge_method="S256")
-    params = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
-              "scope": scope, "state": state, **extra}
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "scope": scope,
+        "state": state,
+        **extra,
+    }
     return hub.url("/oauth/authorize?" + urlencode(params))
 
 

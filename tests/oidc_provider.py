@@ -1,6 +1,7 @@
 """A real OpenID Connect provider on loopback: the npm package
 ``oidc-provider`` run by tests/oidc/provider.mjs, set up like a Keycloak
 realm (realm path, preferred_username, realm_access.roles)."""
+
 from __future__ import annotations
 
 import functools
@@ -13,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import free_port, wait_for
 
 HERE = Path(__file__).resolve().parent / "oidc"
@@ -22,12 +22,27 @@ RESOURCE = "urn:codetether:hub"
 RESOURCE_SCOPES = "tasks:read tasks:write messages:write codebases:read"
 
 USERS = {
-    "maria": {"sub": "5b0e0c1e-0001-4c5e-9d7a-maria", "password": "maria-pass", "email": "maria@example.com",
-              "name": "Maria Lopez", "roles": ["offline_access", "uma_authorization", "codetether-pro"]},
-    "ken": {"sub": "5b0e0c1e-0002-4c5e-9d7a-ken", "password": "ken-pass", "email": "ken@example.com",
-            "name": "Ken Adams", "roles": ["offline_access"]},
-    "alice": {"sub": "5b0e0c1e-0003-4c5e-9d7a-alice", "password": "alice-pass", "email": "alice@sso.example",
-              "name": "Alice at SSO", "roles": ["codetether-enterprise"]},
+    "maria": {
+        "sub": "5b0e0c1e-0001-4c5e-9d7a-maria",
+        "password": "maria-pass",
+        "email": "maria@example.com",
+        "name": "Maria Lopez",
+        "roles": ["offline_access", "uma_authorization", "codetether-pro"],
+    },
+    "ken": {
+        "sub": "5b0e0c1e-0002-4c5e-9d7a-ken",
+        "password": "ken-pass",
+        "email": "ken@example.com",
+        "name": "Ken Adams",
+        "roles": ["offline_access"],
+    },
+    "alice": {
+        "sub": "5b0e0c1e-0003-4c5e-9d7a-alice",
+        "password": "alice-pass",
+        "email": "alice@sso.example",
+        "name": "Alice at SSO",
+        "roles": ["codetether-enterprise"],
+    },
 }
 
 
@@ -52,8 +67,11 @@ class OidcProvider:
 
     @property
     def hub_settings(self) -> dict:
-        return {"HUB_OIDC_ISSUER": self.issuer, "HUB_OIDC_CLIENT_ID": self.client_id,
-                "HUB_OIDC_CLIENT_SECRET": self.client_secret}
+        return {
+            "HUB_OIDC_ISSUER": self.issuer,
+            "HUB_OIDC_CLIENT_ID": self.client_id,
+            "HUB_OIDC_CLIENT_SECRET": self.client_secret,
+        }
 
     def output(self) -> str:
         return "".join(self.lines)
@@ -70,25 +88,50 @@ def oidc_provider(tmp_path):
 
     def start(hub_base: str, **options) -> OidcProvider:
         port = free_port()
-        config = {**options, "signingKey": realm_signing_key(),
-            "port": port, "realm": "codetether", "users": USERS,
-            "resource": RESOURCE, "audience": AUDIENCE, "resourceScopes": RESOURCE_SCOPES,
+        config = {
+            **options,
+            "signingKey": realm_signing_key(),
+            "port": port,
+            "realm": "codetether",
+            "users": USERS,
+            "resource": RESOURCE,
+            "audience": AUDIENCE,
+            "resourceScopes": RESOURCE_SCOPES,
             "clients": [
-                {"client_id": "codetether-hub", "client_secret": "hub-secret-at-keycloak",
-                 "redirect_uris": [hub_base + "/login/sso/callback"], "grant_types": ["authorization_code"],
-                 "response_types": ["code"], "token_endpoint_auth_method": "client_secret_basic"},
-                {"client_id": "cli-tool", "redirect_uris": ["http://127.0.0.1:9/callback"],
-                 "grant_types": ["authorization_code"], "response_types": ["code"],
-                 "token_endpoint_auth_method": "none"},
+                {
+                    "client_id": "codetether-hub",
+                    "client_secret": "hub-secret-at-keycloak",
+                    "redirect_uris": [hub_base + "/login/sso/callback"],
+                    "grant_types": ["authorization_code"],
+                    "response_types": ["code"],
+                    "token_endpoint_auth_method": "client_secret_basic",
+                },
+                {
+                    "client_id": "cli-tool",
+                    "redirect_uris": ["http://127.0.0.1:9/callback"],
+                    "grant_types": ["authorization_code"],
+                    "response_types": ["code"],
+                    "token_endpoint_auth_method": "none",
+                },
             ],
         }
         path = tmp_path / f"oidc-{port}.json"
         path.write_text(json.dumps(config))
-        process = subprocess.Popen([node, str(HERE / "provider.mjs"), str(path)], cwd=HERE,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        provider = OidcProvider(issuer=f"http://127.0.0.1:{port}/realms/codetether", client_id="codetether-hub",
-                                client_secret="hub-secret-at-keycloak", cli_client_id="cli-tool",
-                                cli_redirect="http://127.0.0.1:9/callback", process=process)
+        process = subprocess.Popen(
+            [node, str(HERE / "provider.mjs"), str(path)],
+            cwd=HERE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        provider = OidcProvider(
+            issuer=f"http://127.0.0.1:{port}/realms/codetether",
+            client_id="codetether-hub",
+            client_secret="hub-secret-at-keycloak",
+            cli_client_id="cli-tool",
+            cli_redirect="http://127.0.0.1:9/callback",
+            process=process,
+        )
         threading.Thread(target=lambda: provider.lines.extend(process.stdout), daemon=True).start()
         started.append(provider)
 

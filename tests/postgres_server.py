@@ -5,6 +5,7 @@ socket in the same folder), and hand out databases cloned from a migrated
 template. PostgreSQL refuses to run as root, so as root the cluster belongs to
 the ``postgres`` system user that Debian's package creates.
 """
+
 from __future__ import annotations
 
 import glob
@@ -41,18 +42,39 @@ class PostgresServer:
     def _run(self, *args: str) -> None:
         subprocess.run([*self.as_user, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
-    def start(self) -> "PostgresServer":
+    def start(self) -> PostgresServer:
         if self.as_user:
             shutil.chown(self.root, "postgres", "postgres")
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                  "--encoding=UTF8", "--locale=C", "--no-sync")
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
         # Durability is pointless for a test cluster; these make it fast.
-        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.root}"
-                   " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"),
-                  "-o", options, "-w", "-t", "60", "start")
-        self.admin = psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                                     autocommit=True)
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.root}"
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
+        self.admin = psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True)
         return self
 
     def url(self, database: str) -> str:

@@ -3,6 +3,7 @@ the auth lookup) starts from what others committed meanwhile; after
 begin_read (a GET's statements on PostgreSQL run without a transaction) it is
 still one transaction. And the pool's idle-connection ping leaves a connection
 ready for begin_read."""
+
 from sqlalchemy import func, select, text, update
 
 from hub.db import begin_read, begin_write, db
@@ -13,8 +14,12 @@ def test_a_write_after_a_read_sees_what_others_committed_meanwhile(app_ctx, alic
     count = select(func.count()).select_from(User)
     before = db.session.scalar(count)  # the session now holds a read transaction
     with db.engine.begin() as other:
-        other.execute(text("INSERT INTO users (username, tier, is_admin, created_at) "
-                           "VALUES ('bob', 'free', false, CURRENT_TIMESTAMP)"))
+        other.execute(
+            text(
+                "INSERT INTO users (username, tier, is_admin, created_at) "
+                "VALUES ('bob', 'free', false, CURRENT_TIMESTAMP)"
+            )
+        )
     begin_write()
     assert db.session.scalar(count) == before + 1
     db.session.execute(update(User).where(User.username == "bob").values(tier="pro"))

@@ -1,10 +1,12 @@
 """The guides say what the code does: every guide is listed, the deploy
 guide's numbers are the code's, and the answers they describe look so."""
+
 import importlib.util
 import re
 import socket
 
 from conftest import repo_root
+
 from hub.config import SETTINGS
 
 DOCS = repo_root() / "docs"
@@ -31,11 +33,14 @@ def test_the_deploy_guides_numbers_and_entry_point_are_the_codes():
 
 def test_the_readme_names_the_lists_that_are_oldest_first(client):
     readme = (repo_root() / "README.md").read_text()
-    paragraph = readme[readme.index("Lists are bare JSON arrays"):]
-    paragraph = paragraph[:paragraph.index("\n\n")]
+    paragraph = readme[readme.index("Lists are bare JSON arrays") :]
+    paragraph = paragraph[: paragraph.index("\n\n")]
     paths = client.get("/openapi.json").json["paths"]
-    oldest_first = [path for path, item in paths.items() if "get" in item
-                    and "oldest first" in (item["get"].get("summary", "") + item["get"].get("description", ""))]
+    oldest_first = [
+        path
+        for path, item in paths.items()
+        if "get" in item and "oldest first" in (item["get"].get("summary", "") + item["get"].get("description", ""))
+    ]
     assert oldest_first, "the API has lists in writing order"
     for path in oldest_first:
         assert re.sub(r"\{[^}]+\}", "<id>", path) in paragraph, path
@@ -57,8 +62,11 @@ def test_metrics_content_type_names_one_charset(client):
 
 def test_a_loopback_webhook_target_names_the_setting_that_allows_it(alice, monkeypatch):
     real = socket.getaddrinfo
-    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *a, **kw: real(
-        host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST))  # literals only
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, port, *a, **kw: real(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST),
+    )  # literals only
     response = alice.post("/api/v1/hooks", json={"event": "task.created", "target_url": "http://127.0.0.1:9/hook"})
     assert response.status_code == 422
     message = response.json["errors"]["target_url"][0]

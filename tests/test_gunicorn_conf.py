@@ -1,6 +1,7 @@
 """The hub under gunicorn as deployed (gunicorn.conf.py, wsgi:app): JSON log
 lines with the request id, no credential in any of them, /metrics adding up
 across worker processes, and a clean exit on SIGTERM."""
+
 import json
 import os
 import signal
@@ -9,17 +10,27 @@ import sys
 import threading
 
 import httpx
-
 from conftest import free_port, repo_root, wait_for
 
 
 def test_gunicorn_logs_json_without_secrets_and_metrics_add_up(hub_env, make_user, tmp_path):
     user = make_user("carol", password="a carol-only passphrase 7")
     port = free_port()
-    env = dict(os.environ, HUB_PORT=str(port), HUB_WEB_WORKERS="2", HUB_WEB_THREADS="2",
-               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app"], cwd=repo_root(), env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = dict(
+        os.environ,
+        HUB_PORT=str(port),
+        HUB_WEB_WORKERS="2",
+        HUB_WEB_THREADS="2",
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "wsgi:app"],
+        cwd=repo_root(),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
     base = f"http://127.0.0.1:{port}"
@@ -50,8 +61,13 @@ def test_gunicorn_logs_json_without_secrets_and_metrics_add_up(hub_env, make_use
             totals = set()
             for _ in range(4):
                 text = http.get("/metrics").text
-                line = next(line for line in text.splitlines() if line.startswith("hub_http_requests_total")
-                            and 'route="/healthz"' in line and 'status="200"' in line)
+                line = next(
+                    line
+                    for line in text.splitlines()
+                    if line.startswith("hub_http_requests_total")
+                    and 'route="/healthz"' in line
+                    and 'status="200"' in line
+                )
                 totals.add(float(line.rsplit(" ", 1)[1]))
             assert totals == {20.0}
             assert 'hub_tasks{status="pending"} 1.0' in text
@@ -63,8 +79,9 @@ def test_gunicorn_logs_json_without_secrets_and_metrics_add_up(hub_env, make_use
     wait_for(lambda: any("Shutting down" in line for line in lines), timeout=5, message="the last log lines")
     records = [json.loads(line) for line in lines]  # every line is JSON
     access = [r for r in records if r.get("logger") == "gunicorn.access"]
-    assert {"method": "GET", "path": "/api/v1/tasks", "status": 200, "request_id": "lb-1234"}.items() <= \
-        next(r for r in access if r["request_id"] == "lb-1234").items()
+    assert {"method": "GET", "path": "/api/v1/tasks", "status": 200, "request_id": "lb-1234"}.items() <= next(
+        r for r in access if r["request_id"] == "lb-1234"
+    ).items()
     assert any(r["request_id"] == made for r in access)
     everything = "".join(lines)
     for secret in (user.key, user.key[3:], hub_env["SECRET_KEY"], "a carol-only passphrase 7"):

@@ -2,8 +2,8 @@
 database takes a write and Redis answers, else 503 naming the one that does
 not (a database that answers reads but cannot write: tests/deploy/
 test_database_faults.py)."""
-import pytest
 
+import pytest
 from conftest import free_port
 
 
@@ -32,6 +32,7 @@ def test_readyz_is_503_naming_what_is_down(hub_env, tmp_path, broken):
     assert response.status_code == 503
     assert response.json["status"] == "unavailable"
     assert response.json["checks"][broken] == "unavailable"
-    assert [name for name, state in response.json["checks"].items() if state == "ok"] == \
-        [name for name in ("database", "redis") if name != broken]
+    assert [name for name, state in response.json["checks"].items() if state == "ok"] == [
+        name for name in ("database", "redis") if name != broken
+    ]
     assert app.test_client().get("/healthz").status_code == 200

@@ -1,5 +1,6 @@
 """/metrics in Prometheus' text format: requests by route and status, tasks by
 status, queue depth, delivery attempts and latency."""
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -61,14 +62,23 @@ def test_delivery_attempts_and_latency(client):
     observe_delivery("failed", 3.0)
     after = scrape(client)
     for outcome in ("delivered", "failed"):
-        assert value(after, "hub_delivery_attempts_total", outcome=outcome) - \
-            value(before, "hub_delivery_attempts_total", outcome=outcome) == 1
-    assert value(after, "hub_delivery_duration_seconds_count") - value(before, "hub_delivery_duration_seconds_count") == 2
-    assert value(after, "hub_delivery_duration_seconds_bucket", le="0.025") - \
-        value(before, "hub_delivery_duration_seconds_bucket", le="0.025") == 1
+        assert (
+            value(after, "hub_delivery_attempts_total", outcome=outcome)
+            - value(before, "hub_delivery_attempts_total", outcome=outcome)
+            == 1
+        )
+    assert (
+        value(after, "hub_delivery_duration_seconds_count") - value(before, "hub_delivery_duration_seconds_count") == 2
+    )
+    assert (
+        value(after, "hub_delivery_duration_seconds_bucket", le="0.025")
+        - value(before, "hub_delivery_duration_seconds_bucket", le="0.025")
+        == 1
+    )
 
 
 # -- who may scrape -------------------------------------------------------------
+
 
 def from_address(app, address):
     client = app.test_client()
@@ -84,8 +94,7 @@ def test_without_a_token_only_loopback_clients_that_came_through_no_proxy_may_sc
         assert hidden.status_code == 404 and hidden.json["code"] == "not_found", address
         assert b"hub_http_requests_total" not in hidden.data
     # A proxy on this host relays outside clients from 127.0.0.1.
-    for header in ({"X-Forwarded-For": "203.0.113.9"}, {"Forwarded": "for=203.0.113.9"},
-                   {"X-Real-IP": "203.0.113.9"}):
+    for header in ({"X-Forwarded-For": "203.0.113.9"}, {"Forwarded": "for=203.0.113.9"}, {"X-Real-IP": "203.0.113.9"}):
         assert from_address(app, "127.0.0.1").get("/metrics", headers=header).status_code == 404
 
 
@@ -118,5 +127,7 @@ def test_guessing_the_metrics_token_is_limited_per_address(metrics_token, few_au
     assert statuses == [401, 401, 401]
     limited = guesser.get("/metrics", headers={"Authorization": f"Bearer {metrics_token}"})
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
-    assert from_address(app, "10.0.0.5").get(
-        "/metrics", headers={"Authorization": f"Bearer {metrics_token}"}).status_code == 200
+    assert (
+        from_address(app, "10.0.0.5").get("/metrics", headers={"Authorization": f"Bearer {metrics_token}"}).status_code
+        == 200
+    )

@@ -1,5 +1,6 @@
-from hub.config import SETTINGS
 from conftest import repo_root
+
+from hub.config import SETTINGS
 
 
 def test_every_setting_is_documented_in_the_readme():

@@ -1,5 +1,6 @@
 """`codetether-hub up` as a real process for tests: start it on an instance
 folder, read what it prints, find the processes it runs, stop it."""
+
 from __future__ import annotations
 
 import os
@@ -12,7 +13,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 from conftest import wait_for
 
 COMMAND = str(Path(sys.executable).parent / "codetether-hub")  # the installed command, as a user runs it
@@ -25,8 +25,14 @@ class UpHub:
         self.instance = instance
         self.base = f"http://127.0.0.1:{port}"
         self.lines: list[str] = []
-        self.process = subprocess.Popen([COMMAND, "up", "--port", str(port)], env=env, cwd=cwd,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.process = subprocess.Popen(
+            [COMMAND, "up", "--port", str(port)],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         threading.Thread(target=self._read, daemon=True).start()
         if wait:
             wait_for(self._ready, timeout=120, interval=0.1, message="the hub to answer")

@@ -1,6 +1,7 @@
 """The public connector API: declare a manifest, triggers, actions and
 searches; register the Connector under the entry-point group
 ``codetether_hub.connectors``. See README.md beside this file."""
+
 from connectors.base.declarations import Action, Connector, Manifest, Search, Trigger
 from connectors.base.validation import InvalidConnector, validate
 

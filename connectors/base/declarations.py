@@ -4,6 +4,7 @@ Declarations are data. The base turns them into routes under
 ``/connectors/<key>/`` and a connector turns them into its platform's own app
 format. Schemas are marshmallow classes; functions call hub services only.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

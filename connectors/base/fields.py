@@ -1,5 +1,6 @@
 """Reading marshmallow fields as plain types, and checking items against
 output schemas (output schemas are for dumping, so ``load`` cannot check them)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -55,7 +56,9 @@ def check_item(schema: type[ma.Schema] | ma.Schema, item) -> list[str]:
     for key, value in item.items():
         field = declared.get(key)
         if field is None:
-            problems.append(f"`{key}` is not declared in {type(schema).__name__ if not isinstance(schema, type) else schema.__name__}")
+            problems.append(
+                f"`{key}` is not declared in {type(schema).__name__ if not isinstance(schema, type) else schema.__name__}"
+            )
         elif value is None:
             if not field.allow_none:
                 problems.append(f"`{key}` is null")

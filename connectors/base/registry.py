@@ -1,5 +1,6 @@
 """Finding connectors (entry-point group ``codetether_hub.connectors``),
 refusing invalid ones, and mounting the enabled ones on the app."""
+
 from __future__ import annotations
 
 import logging
@@ -31,7 +32,7 @@ def discover() -> tuple[dict[str, Connector], dict[str, str]]:
             validate(connector, name)
         except InvalidConnector as error:
             refused[name] = "; ".join(error.problems)
-        except Exception as error:  # noqa: BLE001 - any import error refuses only this connector
+        except Exception as error:
             refused[name] = f"could not be loaded from '{entry_point.value}': {type(error).__name__}: {error}"
         else:
             found[name] = connector
@@ -45,8 +46,7 @@ def enabled(found: dict[str, Connector], config) -> dict[str, Connector]:
     HUB_CONNECTORS_DISABLED."""
     wanted = config["HUB_CONNECTORS_ENABLED"]
     disabled = set(config["HUB_CONNECTORS_DISABLED"])
-    return {key: c for key, c in found.items()
-            if ("*" in wanted or key in wanted) and key not in disabled}
+    return {key: c for key, c in found.items() if ("*" in wanted or key in wanted) and key not in disabled}
 
 
 def init_app(app: Flask, api) -> None:
@@ -54,8 +54,11 @@ def init_app(app: Flask, api) -> None:
 
     found, refused = discover()
     active = enabled(found, app.config)
-    app.extensions["hub_connectors"] = {"enabled": active, "refused": refused,
-                                        "disabled": sorted(set(found) - set(active))}
+    app.extensions["hub_connectors"] = {
+        "enabled": active,
+        "refused": refused,
+        "disabled": sorted(set(found) - set(active)),
+    }
     api.register_blueprint(index_blueprint())
     for key, connector in active.items():
         register_formatters(connector)
@@ -79,7 +82,7 @@ def register_formatters(connector: Connector) -> None:
     """Each event trigger's formatter becomes a webhook payload format, so a
     subscription (``format`` on POST /api/v1/hooks) delivers the same item
     the trigger lists."""
-    from hub.events import formatters
+    from hub.webhooks import formatters
 
     for trigger in connector.triggers:
         if trigger.event:

@@ -4,6 +4,7 @@ Every route goes through ``hub.api.base.Blueprint.auth(scope)``, so a
 connector gets the core API's authentication, scopes, tier limits, error shape
 and (on actions) Idempotency-Key.
 """
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -16,16 +17,20 @@ from hub.services import events
 
 
 class PageArgs(ma.Schema):
-    page = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000),
-                          metadata={"description": "0-based page number"})
+    page = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=1_000_000), metadata={"description": "0-based page number"}
+    )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
 
 
 def build_blueprint(connector: Connector) -> Blueprint:
     manifest = connector.manifest
-    blp = Blueprint(f"connector_{manifest.key}", __name__,
-                    description=f"{manifest.name} connector {manifest.version}. {manifest.description} "
-                                f"Docs: {manifest.docs_url}".replace(" . ", " "))
+    blp = Blueprint(
+        f"connector_{manifest.key}",
+        __name__,
+        description=f"{manifest.name} connector {manifest.version}. {manifest.description} "
+        f"Docs: {manifest.docs_url}".replace(" . ", " "),
+    )
     _about_route(blp, connector)
     for trigger in connector.triggers:
         _trigger_route(blp, trigger)
@@ -42,8 +47,9 @@ def trigger_items(trigger: Trigger, user, page: int = 0, limit: int = 50) -> lis
     """A trigger's recent items, newest first: formatted outbox events, or
     the trigger's own list."""
     if trigger.event:
-        return [trigger.formatter(events.envelope(e))
-                for e in events.recent(user, trigger.event, page=page, limit=limit)]
+        return [
+            trigger.formatter(events.envelope(e)) for e in events.recent(user, trigger.event, page=page, limit=limit)
+        ]
     return trigger.list(user, page=page, limit=limit)
 
 
@@ -62,7 +68,8 @@ def _trigger_route(blp: Blueprint, trigger: Trigger) -> None:
         return trigger_items(trigger, current_user(), **args)
 
     blp.route(f"/triggers/{trigger.key}", methods=["GET"], endpoint=f"trigger_{trigger.key}")(
-        _named(view, "trigger", trigger))
+        _named(view, "trigger", trigger)
+    )
 
 
 def _action_route(blp: Blueprint, action: Action) -> None:
@@ -75,7 +82,8 @@ def _action_route(blp: Blueprint, action: Action) -> None:
         return action.perform(current_user(), **args)
 
     blp.route(f"/actions/{action.key}", methods=["POST"], endpoint=f"action_{action.key}")(
-        _named(view, "action", action))
+        _named(view, "action", action)
+    )
 
 
 def _search_route(blp: Blueprint, search: Search) -> None:
@@ -87,7 +95,8 @@ def _search_route(blp: Blueprint, search: Search) -> None:
         return search.perform(current_user(), **args)
 
     blp.route(f"/searches/{search.key}", methods=["GET"], endpoint=f"search_{search.key}")(
-        _named(view, "search", search))
+        _named(view, "search", search)
+    )
 
 
 def _about_route(blp: Blueprint, connector: Connector) -> None:
@@ -95,10 +104,19 @@ def _about_route(blp: Blueprint, connector: Connector) -> None:
     @blp.response(200, ConnectorSchema)
     def about():
         """The connector: what it is, its operations and where its docs are (public, like /connectors/)."""
-        return {**summary(connector), "description": connector.manifest.description,
-                "operations": [_operation(connector, kind, op) for kind, ops in
-                               (("trigger", connector.triggers), ("action", connector.actions),
-                                ("search", connector.searches)) for op in ops]}
+        return {
+            **summary(connector),
+            "description": connector.manifest.description,
+            "operations": [
+                _operation(connector, kind, op)
+                for kind, ops in (
+                    ("trigger", connector.triggers),
+                    ("action", connector.actions),
+                    ("search", connector.searches),
+                )
+                for op in ops
+            ],
+        }
 
 
 PLURAL = {"trigger": "triggers", "action": "actions", "search": "searches"}
@@ -106,17 +124,32 @@ PLURAL = {"trigger": "triggers", "action": "actions", "search": "searches"}
 
 def _operation(connector: Connector, kind: str, op) -> dict:
     method = "POST" if kind == "action" else "GET"
-    return {"kind": kind, "key": op.key, "label": op.label, "description": op.description, "scope": op.scope,
-            "method": method, "url": f"/connectors/{connector.key}/{PLURAL[kind]}/{op.key}",
-            "event": getattr(op, "event", None), "hidden": getattr(op, "hidden", False)}
+    return {
+        "kind": kind,
+        "key": op.key,
+        "label": op.label,
+        "description": op.description,
+        "scope": op.scope,
+        "method": method,
+        "url": f"/connectors/{connector.key}/{PLURAL[kind]}/{op.key}",
+        "event": getattr(op, "event", None),
+        "hidden": getattr(op, "hidden", False),
+    }
 
 
 def summary(connector: Connector) -> dict:
-    return {"id": connector.key, "key": connector.key, "name": connector.manifest.name,
-            "version": connector.manifest.version, "scopes": list(connector.manifest.scopes),
-            "docs_url": connector.manifest.docs_url, "url": f"/connectors/{connector.key}/",
-            "triggers": [t.key for t in connector.triggers], "actions": [a.key for a in connector.actions],
-            "searches": [s.key for s in connector.searches]}
+    return {
+        "id": connector.key,
+        "key": connector.key,
+        "name": connector.manifest.name,
+        "version": connector.manifest.version,
+        "scopes": list(connector.manifest.scopes),
+        "docs_url": connector.manifest.docs_url,
+        "url": f"/connectors/{connector.key}/",
+        "triggers": [t.key for t in connector.triggers],
+        "actions": [a.key for a in connector.actions],
+        "searches": [s.key for s in connector.searches],
+    }
 
 
 class ConnectorSummarySchema(ma.Schema):

@@ -10,6 +10,7 @@ It runs inside the hub's test suite and uses its fixtures (``app``,
 ``make_user``: see tests/conftest.py). Override ``valid_input`` when an input
 needs objects made first, and ``cause`` for events the default cannot make.
 """
+
 from __future__ import annotations
 
 from importlib.metadata import entry_points
@@ -41,8 +42,8 @@ class ConnectorConformance:
         from hub.services import tasks
 
         with app.app_context():
-            from hub.models import User
             from hub.db import db
+            from hub.models import User
 
             owner = db.session.query(User).filter_by(username=user.username).one()
             row = tasks.get_task(owner, task["task_id"])
@@ -61,7 +62,8 @@ class ConnectorConformance:
     def connector(self, app):
         found = app.extensions["hub_connectors"]["enabled"]
         assert self.connector_key in found, (
-            f"connector '{self.connector_key}' is not mounted; refused: {app.extensions['hub_connectors']['refused']}")
+            f"connector '{self.connector_key}' is not mounted; refused: {app.extensions['hub_connectors']['refused']}"
+        )
         return found[self.connector_key]
 
     @pytest.fixture
@@ -82,7 +84,9 @@ class ConnectorConformance:
     def kind(operation) -> str:
         from connectors.base.declarations import Action, Search
 
-        return "actions" if isinstance(operation, Action) else "searches" if isinstance(operation, Search) else "triggers"
+        return (
+            "actions" if isinstance(operation, Action) else "searches" if isinstance(operation, Search) else "triggers"
+        )
 
     # -- the checks ----------------------------------------------------------
     def test_manifest_is_valid_and_registered_by_its_key(self, connector):
@@ -105,13 +109,16 @@ class ConnectorConformance:
         from hub.services import accounts
 
         for operation in connector.all_operations():
-            response = user.client.open(self.url(self.kind(operation), operation.key),
-                                        method="POST" if self.kind(operation) == "actions" else "GET")
+            response = user.client.open(
+                self.url(self.kind(operation), operation.key),
+                method="POST" if self.kind(operation) == "actions" else "GET",
+            )
             assert response.status_code == 401, operation.key
             with app.app_context():
                 _, lacking = accounts.create_api_key(user.username, scopes=[s for s in SCOPES if s != operation.scope])
-            response = self.call(user, operation, self.valid_input(user, operation),
-                                 headers={"Authorization": f"Bearer {lacking}"})
+            response = self.call(
+                user, operation, self.valid_input(user, operation), headers={"Authorization": f"Bearer {lacking}"}
+            )
             assert response.status_code == 403, (operation.key, response.json)
             assert response.json["code"] == "insufficient_scope"
 
@@ -177,8 +184,8 @@ class ConnectorConformance:
 
         from connectors.base.registry import formatter_name
         from hub.db import db
-        from hub.events import formatters
         from hub.models import Event
+        from hub.webhooks import formatters
 
         for trigger in connector.triggers:
             if not trigger.event:

@@ -1,4 +1,5 @@
 """The checks a connector passes before the hub mounts it."""
+
 from __future__ import annotations
 
 import re
@@ -27,10 +28,15 @@ def validate(connector, entry_point_name: str | None = None) -> None:
         raise InvalidConnector([f"the entry point gives {type(connector).__name__}, not a connectors.base.Connector"])
     problems = _manifest(connector.manifest)
     if entry_point_name is not None and connector.manifest.key != entry_point_name:
-        problems.append(f"manifest key '{connector.manifest.key}' does not match the entry-point name '{entry_point_name}'")
+        problems.append(
+            f"manifest key '{connector.manifest.key}' does not match the entry-point name '{entry_point_name}'"
+        )
     seen: set[tuple[str, str]] = set()
-    for kind, operations in (("trigger", connector.triggers), ("action", connector.actions),
-                             ("search", connector.searches)):
+    for kind, operations in (
+        ("trigger", connector.triggers),
+        ("action", connector.actions),
+        ("search", connector.searches),
+    ):
         for operation in operations:
             if (kind, operation.key) in seen:
                 problems.append(f"{kind} '{operation.key}' is declared twice")
@@ -47,7 +53,9 @@ def _manifest(manifest) -> list[str]:
 
     problems = []
     if not isinstance(manifest.key, str) or not KEY.match(manifest.key):
-        problems.append(f"manifest key {manifest.key!r} must be lowercase letters, digits and _ (starting with a letter)")
+        problems.append(
+            f"manifest key {manifest.key!r} must be lowercase letters, digits and _ (starting with a letter)"
+        )
     if not isinstance(manifest.name, str) or not manifest.name.strip():
         problems.append("manifest name is empty")
     if not isinstance(manifest.version, str) or not VERSION.match(manifest.version):
@@ -77,7 +85,7 @@ def _operation(operation, connector: Connector) -> list[str]:
     if operation.scope not in connector.manifest.scopes:
         problems.append(f"scope '{operation.scope}' is not in the manifest's scopes")
     if not _is_schema(operation.output_schema):
-        return problems + ["output_schema is not a marshmallow Schema class"]
+        return [*problems, "output_schema is not a marshmallow Schema class"]
     if "id" not in operation.output_schema().fields:
         problems.append("output_schema has no `id` field")
     problems += [f"sample: {p}" for p in check_item(operation.output_schema, operation.sample)]
@@ -87,8 +95,10 @@ def _operation(operation, connector: Connector) -> list[str]:
                 problems.append(f"event '{operation.event}' is not a hub event ({', '.join(EVENT_TYPES)})")
             elif operation.scope != EVENT_SCOPES[operation.event]:
                 # Its hook, its list of recent events and its route all need the event's own scope.
-                problems.append(f"scope '{operation.scope}' is not the scope event '{operation.event}' needs "
-                                f"('{EVENT_SCOPES[operation.event]}')")
+                problems.append(
+                    f"scope '{operation.scope}' is not the scope event '{operation.event}' needs "
+                    f"('{EVENT_SCOPES[operation.event]}')"
+                )
             if not callable(operation.formatter):
                 problems.append("a trigger bound to an event needs a formatter")
         elif not callable(operation.list):

@@ -5,6 +5,7 @@ trigger's ``perform`` (it must read ``bundle.cleanedRequest``). The bearer
 header comes from ``requestTemplate``; the OAuth client's credentials from
 ``{{process.env.CLIENT_ID}}`` / ``{{process.env.CLIENT_SECRET}}``.
 """
+
 from __future__ import annotations
 
 from marshmallow import validate
@@ -14,8 +15,11 @@ from connectors.base.fields import field_type
 
 ENV_BASE_URL = "{{process.env.BASE_URL}}"
 ACRONYMS = {"id": "ID", "url": "URL"}
-FORM = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json",
-        "Authorization": ""}  # an empty header is dropped: the token requests carry no bearer
+FORM = {
+    "Content-Type": "application/x-www-form-urlencoded",
+    "Accept": "application/json",
+    "Authorization": "",
+}  # an empty header is dropped: the token requests carry no bearer
 
 
 def label_for(key: str) -> str:
@@ -28,8 +32,9 @@ def definition(connector: Connector, base_url: str | None = None) -> dict:
     base = (base_url or ENV_BASE_URL).rstrip("/")
     prefix = f"{base}/connectors/{connector.key}"
     return {
-        "requestTemplate": {"headers": {"Authorization": "Bearer {{bundle.authData.access_token}}",
-                                        "Accept": "application/json"}},
+        "requestTemplate": {
+            "headers": {"Authorization": "Bearer {{bundle.authData.access_token}}", "Accept": "application/json"}
+        },
         "authentication": authentication(connector, base),
         "triggers": {t.key: trigger(t, connector, base) for t in connector.triggers},
         "creates": {a.key: create(a, connector, prefix) for a in connector.actions},
@@ -45,17 +50,37 @@ def authentication(connector: Connector, base: str) -> dict:
         "test": {"url": f"{base}/api/v1/me", "method": "GET"},
         "connectionLabel": "{{bundle.inputData.username}}",
         "oauth2Config": {
-            "authorizeUrl": {"url": f"{base}/oauth/authorize", "method": "GET", "params": {
-                "client_id": "{{process.env.CLIENT_ID}}", "redirect_uri": "{{bundle.inputData.redirect_uri}}",
-                "response_type": "code", "scope": scope, "state": "{{bundle.inputData.state}}"}},
+            "authorizeUrl": {
+                "url": f"{base}/oauth/authorize",
+                "method": "GET",
+                "params": {
+                    "client_id": "{{process.env.CLIENT_ID}}",
+                    "redirect_uri": "{{bundle.inputData.redirect_uri}}",
+                    "response_type": "code",
+                    "scope": scope,
+                    "state": "{{bundle.inputData.state}}",
+                },
+            },
             # Zapier makes the PKCE pair: it adds code_challenge (S256) to the
             # authorize URL and hands the verifier to this request only.
-            "getAccessToken": {"url": f"{base}/oauth/token", "method": "POST", "headers": FORM, "body": {
-                "grant_type": "authorization_code", "code": "{{bundle.inputData.code}}",
-                "redirect_uri": "{{bundle.inputData.redirect_uri}}",
-                "code_verifier": "{{bundle.inputData.code_verifier}}", **client}},
-            "refreshAccessToken": {"url": f"{base}/oauth/token", "method": "POST", "headers": FORM, "body": {
-                "grant_type": "refresh_token", "refresh_token": "{{bundle.authData.refresh_token}}", **client}},
+            "getAccessToken": {
+                "url": f"{base}/oauth/token",
+                "method": "POST",
+                "headers": FORM,
+                "body": {
+                    "grant_type": "authorization_code",
+                    "code": "{{bundle.inputData.code}}",
+                    "redirect_uri": "{{bundle.inputData.redirect_uri}}",
+                    "code_verifier": "{{bundle.inputData.code_verifier}}",
+                    **client,
+                },
+            },
+            "refreshAccessToken": {
+                "url": f"{base}/oauth/token",
+                "method": "POST",
+                "headers": FORM,
+                "body": {"grant_type": "refresh_token", "refresh_token": "{{bundle.authData.refresh_token}}", **client},
+            },
             "scope": scope,
             "autoRefresh": True,
             "enablePkce": True,  # the hub requires S256 PKCE of every client (RFC 9700 §2.1.1)
@@ -71,8 +96,10 @@ def _display(operation) -> dict:
 
 
 def output_fields(schema) -> list[dict]:
-    return [{"key": key, "label": field.metadata.get("label") or label_for(key), "type": field_type(field)}
-            for key, field in schema().fields.items()]
+    return [
+        {"key": key, "label": field.metadata.get("label") or label_for(key), "type": field_type(field)}
+        for key, field in schema().fields.items()
+    ]
 
 
 def input_fields(schema, connector: Connector) -> list[dict]:
@@ -108,35 +135,63 @@ def trigger(t: Trigger, connector: Connector, base: str) -> dict:
     operation = {"sample": t.sample, "outputFields": output_fields(t.output_schema)}
     if t.event:
         hooks = f"{base}/api/v1/hooks"
-        operation.update({
-            "type": "hook",
-            # The hub's REST hooks; the "zapier" format delivers the flat item this trigger lists.
-            "performSubscribe": {"url": hooks, "method": "POST", "body": {
-                "event": t.event, "target_url": "{{bundle.targetUrl}}", "format": "zapier"}},
-            "performUnsubscribe": {"url": f"{hooks}/{{{{bundle.subscribeData.id}}}}", "method": "DELETE"},
-            # A delivery's body is already the flat object (the "zapier" payload formatter).
-            "perform": {"source": "return [bundle.cleanedRequest];"},
-            "performList": {**listing, "params": {"limit": 10}},
-        })
+        operation.update(
+            {
+                "type": "hook",
+                # The hub's REST hooks; the "zapier" format delivers the flat item this trigger lists.
+                "performSubscribe": {
+                    "url": hooks,
+                    "method": "POST",
+                    "body": {"event": t.event, "target_url": "{{bundle.targetUrl}}", "format": "zapier"},
+                },
+                "performUnsubscribe": {"url": f"{hooks}/{{{{bundle.subscribeData.id}}}}", "method": "DELETE"},
+                # A delivery's body is already the flat object (the "zapier" payload formatter).
+                "perform": {"source": "return [bundle.cleanedRequest];"},
+                "performList": {**listing, "params": {"limit": 10}},
+            }
+        )
     else:
-        operation.update({"type": "polling", "canPaginate": True,
-                          "perform": {**listing, "params": {"page": "{{bundle.meta.page}}"}}})
+        operation.update(
+            {"type": "polling", "canPaginate": True, "perform": {**listing, "params": {"page": "{{bundle.meta.page}}"}}}
+        )
     return {"key": t.key, "noun": t.noun, "display": _display(t), "operation": operation}
 
 
 def create(action, connector: Connector, prefix: str) -> dict:
     body = {key: f"{{{{bundle.inputData.{key}}}}}" for key in action.input_schema().fields}
-    return {"key": action.key, "noun": action.noun, "display": _display(action), "operation": {
-        "perform": {"url": f"{prefix}/actions/{action.key}", "method": "POST", "body": body,
-                    "removeMissingValuesFrom": {"body": True}},
-        "inputFields": input_fields(action.input_schema, connector),
-        "sample": action.sample, "outputFields": output_fields(action.output_schema)}}
+    return {
+        "key": action.key,
+        "noun": action.noun,
+        "display": _display(action),
+        "operation": {
+            "perform": {
+                "url": f"{prefix}/actions/{action.key}",
+                "method": "POST",
+                "body": body,
+                "removeMissingValuesFrom": {"body": True},
+            },
+            "inputFields": input_fields(action.input_schema, connector),
+            "sample": action.sample,
+            "outputFields": output_fields(action.output_schema),
+        },
+    }
 
 
 def search(s, connector: Connector, prefix: str) -> dict:
     params = {key: f"{{{{bundle.inputData.{key}}}}}" for key in s.input_schema().fields}
-    return {"key": s.key, "noun": s.noun, "display": _display(s), "operation": {
-        "perform": {"url": f"{prefix}/searches/{s.key}", "method": "GET", "params": params,
-                    "removeMissingValuesFrom": {"params": True}},
-        "inputFields": input_fields(s.input_schema, connector),
-        "sample": s.sample, "outputFields": output_fields(s.output_schema)}}
+    return {
+        "key": s.key,
+        "noun": s.noun,
+        "display": _display(s),
+        "operation": {
+            "perform": {
+                "url": f"{prefix}/searches/{s.key}",
+                "method": "GET",
+                "params": params,
+                "removeMissingValuesFrom": {"params": True},
+            },
+            "inputFields": input_fields(s.input_schema, connector),
+            "sample": s.sample,
+            "outputFields": output_fields(s.output_schema),
+        },
+    }

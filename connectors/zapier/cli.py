@@ -1,5 +1,6 @@
 """``codetether-hub zapier export DIR --base-url URL`` (a ``flask.commands``
 plugin, so the hub's CLI finds it the way Flask finds its commands)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,9 +17,14 @@ def zapier():
 
 @zapier.command("export")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--base-url", help="The hub's public URL the app calls. Default: HUB_BASE_URL. "
-                                 "Pass 'env' to read it from the app's BASE_URL environment variable.")
-@click.option("--force", is_flag=True, help="Write into DIRECTORY even if it is not empty (its app files are replaced).")
+@click.option(
+    "--base-url",
+    help="The hub's public URL the app calls. Default: HUB_BASE_URL. "
+    "Pass 'env' to read it from the app's BASE_URL environment variable.",
+)
+@click.option(
+    "--force", is_flag=True, help="Write into DIRECTORY even if it is not empty (its app files are replaced)."
+)
 def export_command(directory: Path, base_url: str | None, force: bool):
     """Write a Zapier CLI app package to DIRECTORY, ready for `zapier push`."""
     from connectors.zapier import connector
@@ -34,10 +40,15 @@ def export_command(directory: Path, base_url: str | None, force: bool):
         raise click.ClickException(f"{directory} is not empty: pass --force to write the app's files there anyway.")
     reason = base_url and unreachable(base_url)
     if reason:
-        click.echo(f"Warning: {base_url} is {reason}: Zapier's servers cannot reach it. Export again with "
-                   "--base-url (or HUB_BASE_URL) set to the hub's public HTTPS URL.", err=True)
+        click.echo(
+            f"Warning: {base_url} is {reason}: Zapier's servers cannot reach it. Export again with "
+            "--base-url (or HUB_BASE_URL) set to the hub's public HTTPS URL.",
+            err=True,
+        )
     for path in export(connector, directory, base_url):
         click.echo(f"wrote {path}")
-    click.echo("Next: cd into it, `npm install`, `zapier register` (once), `zapier push`, then\n"
-               "`zapier env:set 1.0.0 CLIENT_ID=... CLIENT_SECRET=...` with the client from\n"
-               "`codetether-hub clients create --name Zapier --redirect-uri <Zapier's redirect URI>`.")
+    click.echo(
+        "Next: cd into it, `npm install`, `zapier register` (once), `zapier push`, then\n"
+        "`zapier env:set 1.0.0 CLIENT_ID=... CLIENT_SECRET=...` with the client from\n"
+        "`codetether-hub clients create --name Zapier --redirect-uri <Zapier's redirect URI>`."
+    )

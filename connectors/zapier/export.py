@@ -1,5 +1,6 @@
 """The Zapier CLI app package: ``package.json`` (zapier-platform-core 19.x),
 a thin ``index.js`` and the generated ``definition.json``."""
+
 from __future__ import annotations
 
 import ipaddress

@@ -1,5 +1,6 @@
 """What the Zapier connector's operations do: small functions over hub
 services, and the formatters that flatten events into the seed's fields."""
+
 from __future__ import annotations
 
 from hub.models.tasks import ACTIVE_STATUSES
@@ -36,22 +37,28 @@ def cancel_task(user, *, task_id: str):
     return tasks.cancel_task(user, task_id)
 
 
-def find_task(user, *, task_id=None, status=None, codebase_id=None, completed_after=None,
-              completed_before=None) -> list:
+def find_task(
+    user, *, task_id=None, status=None, codebase_id=None, completed_after=None, completed_before=None
+) -> list:
     """Matching tasks, newest first. With a task id: that task, if it also
     matches the other filters."""
-    found, _ = tasks.list_tasks(user, status=status, codebase_id=codebase_id, task_id=task_id,
-                                completed_after=completed_after, completed_before=completed_before,
-                                limit=100)
+    found, _ = tasks.list_tasks(
+        user,
+        status=status,
+        codebase_id=codebase_id,
+        task_id=task_id,
+        completed_after=completed_after,
+        completed_before=completed_before,
+        limit=100,
+    )
     return found
 
 
 def codebase_choices(user, *, page: int = 0, limit: int = 50) -> list[dict]:
-    found = codebases.list_codebases(user)[page * limit:(page + 1) * limit]
+    found = codebases.list_codebases(user)[page * limit : (page + 1) * limit]
     return [{"id": cb.id, "name": cb.name} for cb in found]
 
 
 def cancellable_task_choices(user, *, page: int = 0, limit: int = 50) -> list[dict]:
     found, _ = tasks.list_tasks(user, status=ACTIVE_STATUSES, page=page, limit=limit)
     return [{"id": t.id, "title": t.title, "status": t.status, "label": f"{t.title} ({t.status})"} for t in found]
-

@@ -1,4 +1,5 @@
 """The Zapier connector's own routes: the generated app and its docs."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,9 +24,8 @@ class DefinitionSchema(ma.Schema):
 def setup(app) -> None:
     """Subscriptions with ``format: "zapier"`` get the flat seed fields plus
     the event id, for every event type."""
-    from hub.events import formatters
-
     from connectors.zapier.operations import flatten
+    from hub.webhooks import formatters
 
     formatters.register("zapier", flatten)
 

@@ -5,6 +5,7 @@ schemas for triggers. Keys are the seed's and never change (Zaps map them).
 ``choices_from`` names the hidden trigger that fills a dropdown, and
 ``choice_labels`` labels a static dropdown.
 """
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -36,60 +37,109 @@ class BlankIsMissing(ma.Schema):
     def drop_blanks(self, data, **kwargs):
         if not isinstance(data, dict):
             return data
-        return {k: v for k, v in data.items()
-                if not (v in ("", None) and k in self.fields and not self.fields[k].required)}
+        return {
+            k: v for k, v in data.items() if not (v in ("", None) and k in self.fields and not self.fields[k].required)
+        }
 
 
 def _codebase(description: str) -> OptionalStr:
-    return OptionalStr(validate=validate.Length(max=64), metadata={
-        "label": "Codebase", "description": description, "choices_from": "codebase_choices"})
+    return OptionalStr(
+        validate=validate.Length(max=64),
+        metadata={"label": "Codebase", "description": description, "choices_from": "codebase_choices"},
+    )
 
 
 class CreateTaskInput(BlankIsMissing):
-    title = RequiredText(max_length=500, metadata={
-        "label": "Title", "description": "A short name for the task, e.g. the email subject or issue title."})
-    prompt = RequiredText(max_length=100_000, metadata={
-        "label": "Prompt", "long": True,
-        "description": "What the AI agent should do, in plain words. Map an email body, a Slack message "
-                       "or an issue description here."})
+    title = RequiredText(
+        max_length=500,
+        metadata={"label": "Title", "description": "A short name for the task, e.g. the email subject or issue title."},
+    )
+    prompt = RequiredText(
+        max_length=100_000,
+        metadata={
+            "label": "Prompt",
+            "long": True,
+            "description": "What the AI agent should do, in plain words. Map an email body, a Slack message "
+            "or an issue description here.",
+        },
+    )
     codebase_id = _codebase("Which codebase the agent works on. Leave empty to use your `global` codebase.")
-    agent_type = fields.String(load_default="build", validate=validate.OneOf(AGENT_TYPES), metadata={
-        "label": "Agent Type", "choice_labels": AGENT_LABELS, "default": "build",
-        "description": "The kind of agent: Build changes code (the default), Plan reviews and plans "
-                       "without changing anything, General answers questions, Explore maps the code."})
-    model = OptionalStr(validate=validate.Length(max=200), metadata={
-        "label": "Model", "description": "Which AI model to use, e.g. `gpt-4o`. Leave empty for the hub's default."})
-    priority = WholeNumber(load_default=0, validate=validate.Range(min=-1_000_000, max=1_000_000), metadata={
-        "label": "Priority", "description": "A whole number; higher runs sooner. Leave empty for 0."})
+    agent_type = fields.String(
+        load_default="build",
+        validate=validate.OneOf(AGENT_TYPES),
+        metadata={
+            "label": "Agent Type",
+            "choice_labels": AGENT_LABELS,
+            "default": "build",
+            "description": "The kind of agent: Build changes code (the default), Plan reviews and plans "
+            "without changing anything, General answers questions, Explore maps the code.",
+        },
+    )
+    model = OptionalStr(
+        validate=validate.Length(max=200),
+        metadata={
+            "label": "Model",
+            "description": "Which AI model to use, e.g. `gpt-4o`. Leave empty for the hub's default.",
+        },
+    )
+    priority = WholeNumber(
+        load_default=0,
+        validate=validate.Range(min=-1_000_000, max=1_000_000),
+        metadata={"label": "Priority", "description": "A whole number; higher runs sooner. Leave empty for 0."},
+    )
 
 
 class SendMessageInput(BlankIsMissing):
-    message = RequiredText(max_length=100_000, metadata={
-        "label": "Message", "long": True, "description": "What to say to the agent."})
-    conversation_id = OptionalStr(validate=validate.Length(max=255), metadata={
-        "label": "Conversation ID",
-        "description": "Continue this conversation. Any id works: map a Slack thread's `thread_ts` to keep one "
-                       "conversation per thread. Leave empty to start a new one."})
+    message = RequiredText(
+        max_length=100_000, metadata={"label": "Message", "long": True, "description": "What to say to the agent."}
+    )
+    conversation_id = OptionalStr(
+        validate=validate.Length(max=255),
+        metadata={
+            "label": "Conversation ID",
+            "description": "Continue this conversation. Any id works: map a Slack thread's `thread_ts` to keep one "
+            "conversation per thread. Leave empty to start a new one.",
+        },
+    )
     codebase_id = _codebase("The codebase of a new conversation. Leave empty for `global`.")
 
 
 class CancelTaskInput(BlankIsMissing):
-    task_id = RequiredText(max_length=64, metadata={
-        "label": "Task", "choices_from": "cancellable_task_choices",
-        "description": "The task to stop. Pick a waiting or running task, or map a Task ID from an earlier step."})
+    task_id = RequiredText(
+        max_length=64,
+        metadata={
+            "label": "Task",
+            "choices_from": "cancellable_task_choices",
+            "description": "The task to stop. Pick a waiting or running task, or map a Task ID from an earlier step.",
+        },
+    )
 
 
 class FindTaskInput(BlankIsMissing):
-    task_id = OptionalStr(validate=validate.Length(max=64), metadata={
-        "label": "Task ID", "description": "Find exactly this task."})
-    status = OptionalStr(validate=validate.OneOf(STATUSES), metadata={
-        "label": "Status", "choice_labels": STATUS_LABELS, "description": "Only tasks with this status."})
+    task_id = OptionalStr(
+        validate=validate.Length(max=64), metadata={"label": "Task ID", "description": "Find exactly this task."}
+    )
+    status = OptionalStr(
+        validate=validate.OneOf(STATUSES),
+        metadata={"label": "Status", "choice_labels": STATUS_LABELS, "description": "Only tasks with this status."},
+    )
     codebase_id = _codebase("Only tasks in this codebase.")
-    completed_after = UTCDateTime(allow_none=True, load_default=None, metadata={
-        "label": "Completed After",
-        "description": "Only tasks completed at or after this time, e.g. `yesterday 00:00` for a daily summary."})
-    completed_before = UTCDateTime(allow_none=True, load_default=None, metadata={
-        "label": "Completed Before", "description": "Only tasks completed before this time, e.g. `today 00:00`."})
+    completed_after = UTCDateTime(
+        allow_none=True,
+        load_default=None,
+        metadata={
+            "label": "Completed After",
+            "description": "Only tasks completed at or after this time, e.g. `yesterday 00:00` for a daily summary.",
+        },
+    )
+    completed_before = UTCDateTime(
+        allow_none=True,
+        load_default=None,
+        metadata={
+            "label": "Completed Before",
+            "description": "Only tasks completed before this time, e.g. `today 00:00`.",
+        },
+    )
 
 
 def _out(field: fields.Field, label: str) -> fields.Field:
@@ -112,7 +162,9 @@ class TaskCompletedOutput(ma.Schema):
     task_id = _out(fields.String(), "Task ID")
     title = _out(fields.String(), "Title")
     result = _out(fields.String(allow_none=True, metadata={"description": "What the agent produced"}), "Result")
-    duration_seconds = _out(fields.Float(allow_none=True, metadata={"description": "Execution time"}), "Duration (Seconds)")
+    duration_seconds = _out(
+        fields.Float(allow_none=True, metadata={"description": "Execution time"}), "Duration (Seconds)"
+    )
     completed_at = _out(UTCDateTime(), "Completed At")
 
 

@@ -1,4 +1,5 @@
 """``codetether-hub agent-worker``: run the reference agent worker."""
+
 from __future__ import annotations
 
 import logging
@@ -10,23 +11,54 @@ import click
 
 
 @click.command("agent-worker")
-@click.option("--hub", "hub_url", envvar="HUB_BASE_URL", default="http://127.0.0.1:5000", show_default=True,
-              help="The hub's URL (default HUB_BASE_URL).")
-@click.option("--token", envvar="HUB_WORKER_TOKEN", required=True,
-              help="Worker token from `worker-tokens create` (better: set HUB_WORKER_TOKEN, out of `ps`).")
+@click.option(
+    "--hub",
+    "hub_url",
+    envvar="HUB_BASE_URL",
+    default="http://127.0.0.1:5000",
+    show_default=True,
+    help="The hub's URL (default HUB_BASE_URL).",
+)
+@click.option(
+    "--token",
+    envvar="HUB_WORKER_TOKEN",
+    required=True,
+    help="Worker token from `worker-tokens create` (better: set HUB_WORKER_TOKEN, out of `ps`).",
+)
 @click.option("--backend", type=click.Choice(["command", "openai"]), required=True)
-@click.option("--command", "command_line", envvar="HUB_AGENT_COMMAND",
-              help="command backend: the agent command line (default HUB_AGENT_COMMAND).")
-@click.option("--timeout", type=float, envvar="HUB_AGENT_TIMEOUT", default=3600, show_default=True,
-              help="Seconds an agent may run before its task fails.")
+@click.option(
+    "--command",
+    "command_line",
+    envvar="HUB_AGENT_COMMAND",
+    help="command backend: the agent command line (default HUB_AGENT_COMMAND).",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    envvar="HUB_AGENT_TIMEOUT",
+    default=3600,
+    show_default=True,
+    help="Seconds an agent may run before its task fails.",
+)
 @click.option("--openai-base-url", envvar="HUB_OPENAI_BASE_URL", help="openai backend: API base URL.")
 @click.option("--openai-api-key", envvar="HUB_OPENAI_API_KEY", help="openai backend: API key.")
 @click.option("--openai-model", envvar="HUB_OPENAI_MODEL", help="openai backend: model when a task names none.")
 @click.option("--name", default=socket.gethostname, help="Worker name, unique per token (default: host name).")
 @click.option("--codebase", "codebases", multiple=True, help="Serve only this codebase id (repeatable).")
 @click.option("--agent-type", "agent_types", multiple=True, help="Run only this agent type (repeatable).")
-def agent_worker(hub_url, token, backend, command_line, timeout, openai_base_url, openai_api_key, openai_model,
-                 name, codebases, agent_types):
+def agent_worker(
+    hub_url,
+    token,
+    backend,
+    command_line,
+    timeout,
+    openai_base_url,
+    openai_api_key,
+    openai_model,
+    name,
+    codebases,
+    agent_types,
+):
     """Run the reference agent worker: claim tasks and run them."""
     from hub.agent.client import HubClient, TokenRefused
     from hub.agent.runner import AgentWorker

@@ -1,5 +1,6 @@
 """The worker API over HTTP (httpx), with patience for a hub that is
 starting or restarting."""
+
 from __future__ import annotations
 
 import logging
@@ -21,8 +22,11 @@ class TokenRefused(Exception):
 
 class HubClient:
     def __init__(self, hub_url: str, token: str, *, timeout: float = 30.0):
-        self.http = httpx.Client(base_url=hub_url.rstrip("/") + "/api/v1/worker",
-                                 headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
+        self.http = httpx.Client(
+            base_url=hub_url.rstrip("/") + "/api/v1/worker",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+        )
 
     def call(self, path: str, body: dict, *, timeout: float | None = None, retry: bool = True) -> tuple[int, dict]:
         """POST and return (status, JSON). Connection failures and 5xx are
@@ -68,7 +72,11 @@ class HubClient:
         return body
 
     def finish(self, task_id: str, ok: bool, text: str) -> dict:
-        path, body = (f"/tasks/{task_id}/complete", {"result": text}) if ok else (f"/tasks/{task_id}/fail", {"error": text or "failed"})
+        path, body = (
+            (f"/tasks/{task_id}/complete", {"result": text})
+            if ok
+            else (f"/tasks/{task_id}/fail", {"error": text or "failed"})
+        )
         status, answer = self.call(path, body)
         if status != 200:
             log.warning("the hub did not take the outcome of %s: %s", task_id, answer.get("message"))

@@ -10,6 +10,8 @@ by a live worker (cancel, timeout) is the worker's: it signals the group.
 Run as a script, ``python -I keeper.py WORKER_PID GRACE COMMAND...``, so it
 starts without importing the hub. Exits as the agent did.
 """
+
+import contextlib
 import ctypes
 import ctypes.util
 import os
@@ -34,11 +36,10 @@ def main() -> None:
         signal.setitimer(signal.ITIMER_REAL, grace)
 
     signal.signal(signal.SIGTERM, worker_gone)
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True).prctl(
-            PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+            PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0
+        )
     if os.getppid() != worker:
         sys.exit(1)  # the worker died before we could ask
     try:
@@ -51,10 +52,8 @@ def main() -> None:
     if orphaned:
         os.killpg(0, signal.SIGKILL)  # what the agent left behind, and this process
     if returncode < 0:  # die of the same signal, so the worker sees what the agent saw
-        try:
+        with contextlib.suppress(OSError, ValueError):
             signal.signal(-returncode, signal.SIG_DFL)
-        except (OSError, ValueError):
-            pass
         os.kill(os.getpid(), -returncode)
     sys.exit(returncode)
 

@@ -1,5 +1,6 @@
 """The worker loop: register, claim (long-poll), run the backend while
 heartbeating, report the outcome."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """The REST API under /api/v1, its OpenAPI document and interactive docs."""
+
 from __future__ import annotations
 
 from flask import Flask, send_from_directory

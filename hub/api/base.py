@@ -1,4 +1,5 @@
 """Project-wide flask-smorest defaults: one Api, one Blueprint subclass."""
+
 from __future__ import annotations
 
 from functools import wraps
@@ -40,10 +41,12 @@ RATE_LIMIT_HEADERS = {
 }
 RETRY_AFTER = {"Retry-After": _header("Seconds to wait before retrying")}
 IDEMPOTENCY_KEY = {
-    "in": "header", "name": "Idempotency-Key", "required": False,
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
     "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
     "description": "Makes the create safe to retry: the same key with the same body answers the first "
-                   "response again (with `Idempotent-Replayed: true`) and creates nothing more. Kept 24 h, per user.",
+    "response again (with `Idempotent-Replayed: true`) and creates nothing more. Kept 24 h, per user.",
 }
 
 
@@ -76,10 +79,16 @@ class Blueprint(_Blueprint):
 
         def documented(view):
             view = decorator(view)
-            view = self.alt_response(400, schema=ErrorSchema, description="`invalid_json`: the body is not "
-                                     "valid JSON (the message says where), or nests too deep")(view)
-            return self.alt_response(415, schema=ErrorSchema, description="`unsupported_media_type`: "
-                                     "the body was not sent as `Content-Type: application/json`")(view)
+            view = self.alt_response(
+                400,
+                schema=ErrorSchema,
+                description="`invalid_json`: the body is not valid JSON (the message says where), or nests too deep",
+            )(view)
+            return self.alt_response(
+                415,
+                schema=ErrorSchema,
+                description="`unsupported_media_type`: the body was not sent as `Content-Type: application/json`",
+            )(view)
 
         return documented
 
@@ -106,16 +115,25 @@ class Blueprint(_Blueprint):
                 security, refused = [{"workerToken": []}], "Not a worker token"
             else:
                 security = [{"bearerAuth": [s]} for s in needed] or [{"bearerAuth": []}]
-                refused = (f"The credentials lack the {' or '.join(f'`{s}`' for s in needed)} scope" if needed
-                           else "A worker token, not a user's credential")
+                refused = (
+                    f"The credentials lack the {' or '.join(f'`{s}`' for s in needed)} scope"
+                    if needed
+                    else "A worker token, not a user's credential"
+                )
                 if first_party:
                     refused += "; or an app's OAuth access token (only API keys may)"
             wrapper = self.doc(security=security)(wrapper)
-            wrapper = self.alt_response(401, schema=ErrorSchema, description="Missing, expired or revoked credentials")(wrapper)
+            wrapper = self.alt_response(401, schema=ErrorSchema, description="Missing, expired or revoked credentials")(
+                wrapper
+            )
             wrapper = self.alt_response(403, schema=ErrorSchema, description=refused)(wrapper)
-            wrapper = self.alt_response(429, schema=LimitErrorSchema, headers={**RATE_LIMIT_HEADERS, **RETRY_AFTER},
-                                        description="`rate_limited`: the tier's request limit was reached "
-                                                    "(`concurrency_limit` on creates: too many unfinished tasks)")(wrapper)
+            wrapper = self.alt_response(
+                429,
+                schema=LimitErrorSchema,
+                headers={**RATE_LIMIT_HEADERS, **RETRY_AFTER},
+                description="`rate_limited`: the tier's request limit was reached "
+                "(`concurrency_limit` on creates: too many unfinished tasks)",
+            )(wrapper)
             return wrapper
 
         return decorator
@@ -125,6 +143,9 @@ class Blueprint(_Blueprint):
         under ``auth``); see ``hub.idempotency``."""
         wrapper = idempotency.idempotent(view)
         wrapper = self.doc(parameters=[IDEMPOTENCY_KEY])(wrapper)
-        wrapper = self.alt_response(409, schema=ErrorSchema, description="`idempotency_in_flight`: a request "
-                                    "with this Idempotency-Key is still running; retry later")(wrapper)
+        wrapper = self.alt_response(
+            409,
+            schema=ErrorSchema,
+            description="`idempotency_in_flight`: a request with this Idempotency-Key is still running; retry later",
+        )(wrapper)
         return wrapper

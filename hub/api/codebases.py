@@ -12,8 +12,10 @@ blp = Blueprint("codebases", __name__, url_prefix="/api/v1", description="Codeba
 
 class CodebaseCreateSchema(ma.Schema):
     name = RequiredText(max_length=200)
-    path = OptionalStr(validate=validate.Length(max=1024),
-                       metadata={"description": "Directory of the checkout on the agent workers' machines"})
+    path = OptionalStr(
+        validate=validate.Length(max=1024),
+        metadata={"description": "Directory of the checkout on the agent workers' machines"},
+    )
     description = OptionalStr(validate=validate.Length(max=10_000))
 
 

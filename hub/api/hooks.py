@@ -1,4 +1,5 @@
 """REST hooks: subscribe a URL to an event type, see and replay deliveries."""
+
 import marshmallow as ma
 from flask import g
 from flask.views import MethodView
@@ -24,16 +25,26 @@ def scopes() -> frozenset[str]:
 
 
 class HookCreateSchema(ma.Schema):
-    event = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES),
-                          metadata={"description": "Event type and the scope it needs: " + EVENT_HELP})
-    target_url = fields.String(required=True, validate=validate.Length(min=1, max=2048),
-                               metadata={"description": "Where to POST the events (public http(s) URL)"})
-    codebase_id = OptionalStr(validate=validate.Length(max=64),
-                              metadata={"description": "Only events of this codebase"})
-    agent_type = OptionalStr(validate=validate.OneOf(AGENT_TYPES),
-                             metadata={"description": "Only tasks of this agent type"})
-    format = OptionalStr(validate=validate.Length(max=40),
-                         metadata={"description": "Payload format; default `standard` ({id, type, timestamp, data})"})
+    event = fields.String(
+        required=True,
+        validate=validate.OneOf(EVENT_TYPES),
+        metadata={"description": "Event type and the scope it needs: " + EVENT_HELP},
+    )
+    target_url = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=2048),
+        metadata={"description": "Where to POST the events (public http(s) URL)"},
+    )
+    codebase_id = OptionalStr(
+        validate=validate.Length(max=64), metadata={"description": "Only events of this codebase"}
+    )
+    agent_type = OptionalStr(
+        validate=validate.OneOf(AGENT_TYPES), metadata={"description": "Only tasks of this agent type"}
+    )
+    format = OptionalStr(
+        validate=validate.Length(max=40),
+        metadata={"description": "Payload format; default `standard` ({id, type, timestamp, data})"},
+    )
 
 
 class HookSchema(ma.Schema):
@@ -67,8 +78,10 @@ class DeliverySchema(ma.Schema):
     hook_id = fields.Function(lambda d: d.subscription.id, metadata={"type": "string"})
     event_id = fields.Function(lambda d: d.event.id, metadata={"type": "string"})
     event_type = fields.Function(lambda d: d.event.type, metadata={"type": "string"})
-    webhook_id = fields.Function(lambda d: d.event.id, metadata={
-        "type": "string", "description": "The `webhook-id` header: the same on every attempt"})
+    webhook_id = fields.Function(
+        lambda d: d.event.id,
+        metadata={"type": "string", "description": "The `webhook-id` header: the same on every attempt"},
+    )
     status = fields.String(metadata={"description": "sending, retrying, delivered or failed"})
     attempts = fields.Integer()
     next_attempt_at = UTCDateTime(allow_none=True)
@@ -101,8 +114,9 @@ class Hooks(MethodView):
     def post(self, args):
         """Subscribe a URL to an event type. The answer holds the `whsec_`
         secret that signs every delivery; it is not shown again."""
-        subscription, secret = hooks.subscribe(current_user(), scopes=scopes(),
-                                               oauth_client_pk=g.principal.oauth_client_pk, **args)
+        subscription, secret = hooks.subscribe(
+            current_user(), scopes=scopes(), oauth_client_pk=g.principal.oauth_client_pk, **args
+        )
         subscription.secret = secret  # for this response only; never stored in clear
         return subscription
 

@@ -16,6 +16,7 @@ JSON error, on every route alike:
 The parsed JSON stays cached on the request, where the views' parser
 (``hub.api.base.Parser``) reads it.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,9 @@ def allow_larger_bodies(blueprint: str, limit: int) -> None:
 
 def send_json(request: Request) -> UnsupportedMediaType:
     got = f"Content-Type: {request.mimetype}" if request.mimetype else "no Content-Type"
-    return UnsupportedMediaType(f"This route takes a JSON body: send it with Content-Type: application/json "
-                                f"(got {got}).")
+    return UnsupportedMediaType(
+        f"This route takes a JSON body: send it with Content-Type: application/json (got {got})."
+    )
 
 
 class GuardedRequest(Request):

@@ -20,7 +20,9 @@ class Me(MethodView):
 
 
 class GrantSchema(ma.Schema):
-    id = fields.Function(lambda grant: grant.client_id, metadata={"type": "string", "description": "The app's OAuth client id"})
+    id = fields.Function(
+        lambda grant: grant.client_id, metadata={"type": "string", "description": "The app's OAuth client id"}
+    )
     client_id = fields.String()
     name = fields.Function(lambda grant: grant.client.name, metadata={"type": "string"})
     scopes = fields.Function(lambda grant: grant.scope.split(), metadata={"type": "array", "items": {"type": "string"}})

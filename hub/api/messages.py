@@ -12,8 +12,10 @@ blp = Blueprint("messages", __name__, url_prefix="/api/v1", description="Convers
 
 class MessageCreateSchema(ma.Schema):
     message = RequiredText(max_length=100_000, metadata={"description": "Message content"})
-    conversation_id = OptionalStr(validate=validate.Length(max=255),
-                                  metadata={"description": "Conversation to continue; a new id (e.g. a Slack thread_ts) starts one"})
+    conversation_id = OptionalStr(
+        validate=validate.Length(max=255),
+        metadata={"description": "Conversation to continue; a new id (e.g. a Slack thread_ts) starts one"},
+    )
     codebase_id = OptionalStr(validate=validate.Length(max=64), metadata={"description": "Target codebase"})
 
 

@@ -19,13 +19,19 @@ PRIORITY_RANGE = validate.Range(min=-1_000_000, max=1_000_000)
 class TaskCreateSchema(ma.Schema):
     title = RequiredText(max_length=500, metadata={"description": "Task title"})
     prompt = RequiredText(max_length=100_000, metadata={"description": "Instructions for the AI agent"})
-    codebase_id = OptionalStr(validate=validate.Length(max=64),
-                              metadata={"description": "Target codebase; the user's `global` one when empty"})
-    agent_type = fields.String(load_default="build", validate=validate.OneOf(AGENT_TYPES),
-                               metadata={"description": "build (default), plan, general or explore"})
+    codebase_id = OptionalStr(
+        validate=validate.Length(max=64),
+        metadata={"description": "Target codebase; the user's `global` one when empty"},
+    )
+    agent_type = fields.String(
+        load_default="build",
+        validate=validate.OneOf(AGENT_TYPES),
+        metadata={"description": "build (default), plan, general or explore"},
+    )
     model = OptionalStr(validate=validate.Length(max=200), metadata={"description": "LLM model to use"})
-    priority = WholeNumber(load_default=0, validate=PRIORITY_RANGE,
-                              metadata={"description": "Higher = more urgent (default 0)"})
+    priority = WholeNumber(
+        load_default=0, validate=PRIORITY_RANGE, metadata={"description": "Higher = more urgent (default 0)"}
+    )
 
 
 class TaskQuerySchema(ma.Schema):
@@ -35,17 +41,22 @@ class TaskQuerySchema(ma.Schema):
     created_before = UTCDateTime()
     completed_after = UTCDateTime()
     completed_before = UTCDateTime()
-    page = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000),
-                          metadata={"description": "0-based page number"})
+    page = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=1_000_000), metadata={"description": "0-based page number"}
+    )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
-    include_total = fields.Boolean(load_default=False, metadata={
-        "description": "Also count every matching task into `X-Total-Count` (costs a scan of them all)"})
+    include_total = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Also count every matching task into `X-Total-Count` (costs a scan of them all)"},
+    )
 
 
 LIST_HEADERS = {
-    "Link": {"description": "`<url>; rel=\"next\"` when another page follows", "schema": {"type": "string"}},
-    "X-Total-Count": {"description": "With `include_total=true`: tasks matching the filters",
-                      "schema": {"type": "integer"}},
+    "Link": {"description": '`<url>; rel="next"` when another page follows', "schema": {"type": "string"}},
+    "X-Total-Count": {
+        "description": "With `include_total=true`: tasks matching the filters",
+        "schema": {"type": "integer"},
+    },
 }
 
 
@@ -115,8 +126,11 @@ MAX_SEQ = 2**31 - 1  # output chunks are numbered by a database integer (32 bits
 
 
 class OutputQuerySchema(ma.Schema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_SEQ),
-                           metadata={"description": "Only chunks after this `seq` (follow along)"})
+    after = fields.Integer(
+        load_default=0,
+        validate=validate.Range(min=0, max=MAX_SEQ),
+        metadata={"description": "Only chunks after this `seq` (follow along)"},
+    )
 
 
 class OutputChunkSchema(ma.Schema):

@@ -4,6 +4,7 @@ Authenticated by worker tokens (``ctw_…``), never by users' credentials. A
 worker registers, claims (long-poll), heartbeats while it runs, and
 completes or fails. See docs/workers.md for the protocol.
 """
+
 from __future__ import annotations
 
 import socket
@@ -23,8 +24,12 @@ from hub.models.tasks import AGENT_TYPES
 from hub.schemas import RequiredText, TaskSchema, UTCDateTime
 from hub.services import conversations, workers
 
-blp = Blueprint("worker", __name__, url_prefix="/api/v1/worker",
-                description="For agent workers: claim tasks, hold their lease, report results (worker tokens only)")
+blp = Blueprint(
+    "worker",
+    __name__,
+    url_prefix="/api/v1/worker",
+    description="For agent workers: claim tasks, hold their lease, report results (worker tokens only)",
+)
 
 MAX_OUTPUT = 1_000_000  # characters per result, error or progress report
 # JSON escapes a character to at most six bytes (\uXXXX); room for the rest of the body.
@@ -33,11 +38,17 @@ input_guard.allow_larger_bodies(blp.name, 6 * MAX_OUTPUT + 64 * 1024)
 
 class RegisterSchema(ma.Schema):
     name = RequiredText(max_length=200, metadata={"description": "Unique under this token, e.g. the host name"})
-    codebases = fields.List(fields.String(validate=validate.Length(min=1, max=64)), load_default=list,
-                            validate=validate.Length(max=1000),
-                            metadata={"description": "Codebase ids it serves; empty = any"})
-    agent_types = fields.List(fields.String(validate=validate.OneOf(AGENT_TYPES)), load_default=list,
-                              metadata={"description": "Agent types it runs; empty = any"})
+    codebases = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        load_default=list,
+        validate=validate.Length(max=1000),
+        metadata={"description": "Codebase ids it serves; empty = any"},
+    )
+    agent_types = fields.List(
+        fields.String(validate=validate.OneOf(AGENT_TYPES)),
+        load_default=list,
+        metadata={"description": "Agent types it runs; empty = any"},
+    )
 
 
 class WorkerSchema(ma.Schema):
@@ -46,15 +57,22 @@ class WorkerSchema(ma.Schema):
     codebases = fields.List(fields.String())
     agent_types = fields.List(fields.String())
     lease_seconds = fields.Function(lambda w: workers.lease_seconds(), metadata={"type": "number"})
-    heartbeat_seconds = fields.Function(lambda w: heartbeat_seconds(), metadata={
-        "type": "number", "description": "Send a heartbeat at least this often while running a task"})
-    poll_seconds = fields.Function(lambda w: current_app.config["HUB_WORKER_POLL_SECONDS"], metadata={
-        "type": "number", "description": "Longest a claim waits"})
+    heartbeat_seconds = fields.Function(
+        lambda w: heartbeat_seconds(),
+        metadata={"type": "number", "description": "Send a heartbeat at least this often while running a task"},
+    )
+    poll_seconds = fields.Function(
+        lambda w: current_app.config["HUB_WORKER_POLL_SECONDS"],
+        metadata={"type": "number", "description": "Longest a claim waits"},
+    )
 
 
 class ClaimSchema(ma.Schema):
-    wait = fields.Float(load_default=0, validate=validate.Range(min=0, max=3600),
-                        metadata={"description": "Seconds to wait for a task (capped at poll_seconds)"})
+    wait = fields.Float(
+        load_default=0,
+        validate=validate.Range(min=0, max=3600),
+        metadata={"description": "Seconds to wait for a task (capped at poll_seconds)"},
+    )
 
 
 class MessageItemSchema(ma.Schema):
@@ -63,13 +81,20 @@ class MessageItemSchema(ma.Schema):
 
 
 class ClaimedTaskSchema(TaskSchema):
-    codebase_path = fields.Function(lambda t: t.codebase.path, allow_none=True, metadata={
-        "type": "string", "description": "Directory of the codebase on the worker's machine, if set"})
+    codebase_path = fields.Function(
+        lambda t: t.codebase.path,
+        allow_none=True,
+        metadata={"type": "string", "description": "Directory of the codebase on the worker's machine, if set"},
+    )
     lease_expires_at = UTCDateTime(allow_none=True)
-    messages = fields.Function(lambda t: MessageItemSchema(many=True).dump(conversations.history_for(t))
-                               if t.conversation_pk else [],
-                               metadata={"type": "array", "items": {"type": "object"},
-                                         "description": "The conversation so far, when the task answers one"})
+    messages = fields.Function(
+        lambda t: MessageItemSchema(many=True).dump(conversations.history_for(t)) if t.conversation_pk else [],
+        metadata={
+            "type": "array",
+            "items": {"type": "object"},
+            "description": "The conversation so far, when the task answers one",
+        },
+    )
 
 
 class ClaimAnswerSchema(ma.Schema):
@@ -77,15 +102,21 @@ class ClaimAnswerSchema(ma.Schema):
 
 
 class ReportSchema(ma.Schema):
-    output = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_OUTPUT),
-                           metadata={"description": "Output since the last report, appended to the task's output"})
+    output = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=MAX_OUTPUT),
+        metadata={"description": "Output since the last report, appended to the task's output"},
+    )
 
 
 class HeartbeatAnswerSchema(ma.Schema):
     task_id = fields.Function(lambda t: t.id, metadata={"type": "string"})
     status = fields.String(metadata={"description": "Stop the agent unless this is `running`"})
-    cancel = fields.Function(lambda t: t.status != "running", metadata={
-        "type": "boolean", "description": "True: stop the agent (cancelled, or the lease lapsed)"})
+    cancel = fields.Function(
+        lambda t: t.status != "running",
+        metadata={"type": "boolean", "description": "True: stop the agent (cancelled, or the lease lapsed)"},
+    )
     lease_expires_at = UTCDateTime(allow_none=True)
 
 

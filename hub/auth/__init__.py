@@ -3,6 +3,7 @@
 Every ``/api/v1`` view is wrapped by ``Blueprint.auth(scope)``, which calls
 ``authenticate()`` and then ``require_scope()``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -123,9 +124,11 @@ def require_scope(principal: Principal, scope: Requirement, *, first_party: bool
         kind = "the worker API" if principal.user is None else "users' routes"
         raise Forbidden(f"This credential is limited to {kind}.", code="wrong_credential")
     if first_party and principal.via not in FIRST_PARTY:
-        raise Forbidden("This takes an API key (or the signed-in dashboard), not an app's access token.",
-                        code="insufficient_scope",
-                        headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'})
+        raise Forbidden(
+            "This takes an API key (or the signed-in dashboard), not an app's access token.",
+            code="insufficient_scope",
+            headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'},
+        )
     needed = needed_scopes(scope)
     if needed and principal.scopes.isdisjoint(needed):
         raise insufficient_scope(needed)

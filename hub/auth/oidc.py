@@ -2,6 +2,7 @@
 JWKS: access tokens accepted as bearer tokens when HUB_OIDC_AUDIENCE is set
 (resource-server mode), and the roles in the hub's own access token at SSO
 sign-in (Keycloak maps realm roles into access tokens by default)."""
+
 from __future__ import annotations
 
 from flask import current_app
@@ -23,8 +24,11 @@ def verify(client, token: str, audience: str | None = None) -> dict:
         decoded = jwt.decode(token, KeySet.import_key_set(client.fetch_jwk_set()), algorithms=ALGORITHMS)
     except InvalidKeyIdError:  # the provider rotated its keys
         decoded = jwt.decode(token, KeySet.import_key_set(client.fetch_jwk_set(force=True)), algorithms=ALGORITHMS)
-    checks = {"iss": {"essential": True, "value": metadata["issuer"]}, "exp": {"essential": True},
-              "sub": {"essential": True}}
+    checks = {
+        "iss": {"essential": True, "value": metadata["issuer"]},
+        "exp": {"essential": True},
+        "sub": {"essential": True},
+    }
     if audience:
         checks["aud"] = {"essential": True, "value": audience}
     jwt.JWTClaimsRegistry(leeway=30, **checks).validate(decoded.claims)

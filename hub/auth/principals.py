@@ -5,15 +5,17 @@ poll's cost; bench/README.md).
 A revoked credential must stop working at once in every process. Any commit
 that changes a user, an API key, an OAuth token or an OAuth client (through
 the ORM, row by row or in bulk) publishes on a Redis channel, in the same
-round trip as the commit's other messages (``hub.events.dispatch``), and
+round trip as the commit's other messages (``hub.webhooks.dispatch``), and
 empties its own process's cache. Each process reads that channel, without
 waiting, before every look-up, so a change is seen by the next request
 anywhere. While a process is not subscribed (Redis down, or just back) it
 remembers nothing. A change made outside the hub, in SQL, applies within
 HUB_CREDENTIAL_CACHE_SECONDS.
 """
+
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -70,8 +72,11 @@ class PrincipalCache:
                 return None, None
             entry = self._entries.get(digest)
             generation = self._generation
-        if entry is None or entry.until < time.monotonic() or (
-                entry.principal.expires_at is not None and entry.principal.expires_at <= utcnow()):
+        if (
+            entry is None
+            or entry.until < time.monotonic()
+            or (entry.principal.expires_at is not None and entry.principal.expires_at <= utcnow())
+        ):
             return None, generation
         return replace(entry.principal, user=db.session.merge(entry.principal.user, load=False)), None
 
@@ -111,8 +116,9 @@ class PrincipalCache:
                 if message["type"] == "message":
                     self._forget()
         except (redis.RedisError, OSError) as error:
-            log.warning("Redis unavailable (%s): credentials are checked in the database on every request",
-                        type(error).__name__)
+            log.warning(
+                "Redis unavailable (%s): credentials are checked in the database on every request", type(error).__name__
+            )
             self._close()
             return False
         return True
@@ -122,8 +128,9 @@ class PrincipalCache:
             return False
         # No retries: a dropped connection must surface here, not be quietly
         # replaced by one that missed the messages sent meanwhile.
-        client = redis.Redis.from_url(self._redis_url, socket_connect_timeout=0.5, socket_timeout=0.5,
-                                      retry=Retry(NoBackoff(), 0))
+        client = redis.Redis.from_url(
+            self._redis_url, socket_connect_timeout=0.5, socket_timeout=0.5, retry=Retry(NoBackoff(), 0)
+        )
         self._pubsub = client.pubsub()
         try:
             self._pubsub.subscribe(CHANNEL)
@@ -141,22 +148,22 @@ class PrincipalCache:
         self._forget()
         self._retry_at = time.monotonic() + RESUBSCRIBE_SECONDS
         pubsub, self._pubsub = self._pubsub, None
-        try:
+        with contextlib.suppress(redis.RedisError, OSError):
             pubsub.close()
-        except (redis.RedisError, OSError):
-            pass
 
 
 def cache() -> PrincipalCache:
     app = current_app
     found = app.extensions.get("hub_principals")
     if found is None:
-        found = app.extensions.setdefault("hub_principals", PrincipalCache(
-            app.config["REDIS_URL"], app.config["HUB_CREDENTIAL_CACHE_SECONDS"]))
+        found = app.extensions.setdefault(
+            "hub_principals", PrincipalCache(app.config["REDIS_URL"], app.config["HUB_CREDENTIAL_CACHE_SECONDS"])
+        )
     return found
 
 
 # -- announcing changes ---------------------------------------------------
+
 
 def take_change(session) -> bool:
     """After commit: whether it changed a credential; if so this process

@@ -3,6 +3,7 @@
 Every setting comes from the environment (see docs/configuration.md); the hub's
 state is in the instance folder (HUB_INSTANCE_PATH, default ./instance).
 """
+
 from __future__ import annotations
 
 import json
@@ -15,32 +16,41 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from hub import config as settings
 from hub import create_app
+from hub.agent.cli import agent_worker
 from hub.cli.accounts import api_keys, users
-from hub.cli.deliveries import deliveries
 from hub.cli.clients import clients
+from hub.cli.deliveries import deliveries
 from hub.cli.processes import up, worker
 from hub.cli.workers import worker_tokens
-from hub.agent.cli import agent_worker
 from hub.errors import HubError
 
 # The help lists the hub's commands in these groups, in this order, each in one line.
 SECTIONS = (
-    ("Run a hub", (
-        ("up", "Run the whole hub here: Redis, database, web, workers."),
-        ("worker", "Run a webhook delivery worker (`up` runs one)."),
-        ("agent-worker", "Run an agent worker: claim tasks and run them."),
-    )),
-    ("Accounts and access", (
-        ("users", "Create, list, disable users; set their tier and password."),
-        ("api-keys", "Create, list and revoke users' API keys (ct_...)."),
-        ("clients", "Register, list and revoke OAuth2 clients (e.g. Zapier)."),
-        ("worker-tokens", "Create, list and revoke agent workers' tokens (ctw_...)."),
-    )),
-    ("Operations", (
-        ("db", "Migrate the database: `db upgrade` (`up` does it for you)."),
-        ("deliveries", "List webhook deliveries; replay failed ones."),
-        ("zapier", "Write the Zapier app for this hub."),
-    )),
+    (
+        "Run a hub",
+        (
+            ("up", "Run the whole hub here: Redis, database, web, workers."),
+            ("worker", "Run a webhook delivery worker (`up` runs one)."),
+            ("agent-worker", "Run an agent worker: claim tasks and run them."),
+        ),
+    ),
+    (
+        "Accounts and access",
+        (
+            ("users", "Create, list, disable users; set their tier and password."),
+            ("api-keys", "Create, list and revoke users' API keys (ct_...)."),
+            ("clients", "Register, list and revoke OAuth2 clients (e.g. Zapier)."),
+            ("worker-tokens", "Create, list and revoke agent workers' tokens (ctw_...)."),
+        ),
+    ),
+    (
+        "Operations",
+        (
+            ("db", "Migrate the database: `db upgrade` (`up` does it for you)."),
+            ("deliveries", "List webhook deliveries; replay failed ones."),
+            ("zapier", "Write the Zapier app for this hub."),
+        ),
+    ),
 )
 # Flask extensions' own commands, left out of the help.
 HIDDEN = {"limiter"}
@@ -83,10 +93,13 @@ class HubGroup(FlaskGroup):
 
     def format_commands(self, ctx, formatter):
         listed = {name for _title, rows in SECTIONS for name, _line in rows}
-        others = [(name, command.get_short_help_str(limit=60)) for name in self.list_commands(ctx)
-                  if name not in listed and not (command := self.get_command(ctx, name)).hidden]
-        width = max(len(name) for _title, rows in SECTIONS + (("", others),) for name, _line in rows)
-        for title, rows in SECTIONS + (("Other", others),):
+        others = [
+            (name, command.get_short_help_str(limit=60))
+            for name in self.list_commands(ctx)
+            if name not in listed and not (command := self.get_command(ctx, name)).hidden
+        ]
+        width = max(len(name) for _title, rows in (*SECTIONS, ("", others)) for name, _line in rows)
+        for title, rows in (*SECTIONS, ("Other", others)):
             if rows:
                 with formatter.section(title):  # one column width for all sections
                     formatter.write_dl([(name.ljust(width), line) for name, line in rows])
@@ -104,7 +117,8 @@ class HubGroup(FlaskGroup):
         except (OperationalError, ProgrammingError) as error:
             if _missing_table(error):
                 raise click.ClickException(
-                    "The database has no hub tables: run `codetether-hub db upgrade` first.") from None
+                    "The database has no hub tables: run `codetether-hub db upgrade` first."
+                ) from None
             raise
 
 
@@ -140,16 +154,21 @@ def _command_path(ctx) -> tuple[str, ...]:
 def _no_hub_here() -> str | None:
     instance = settings.instance_path()
     if not os.environ.get("DATABASE_URL") and not (instance / "hub.db").is_file():
-        return (f"No hub database in {instance}: run this where the hub's instance folder is, set "
-                "HUB_INSTANCE_PATH (or DATABASE_URL) to it, or create one here with `codetether-hub db upgrade`.")
+        return (
+            f"No hub database in {instance}: run this where the hub's instance folder is, set "
+            "HUB_INSTANCE_PATH (or DATABASE_URL) to it, or create one here with `codetether-hub db upgrade`."
+        )
     if not os.environ.get("SECRET_KEY") and not instance.is_dir():
-        return (f"No instance folder at {instance}, which keeps the hub's SECRET_KEY: set HUB_INSTANCE_PATH "
-                "to the hub's, or SECRET_KEY.")
+        return (
+            f"No instance folder at {instance}, which keeps the hub's SECRET_KEY: set HUB_INSTANCE_PATH "
+            "to the hub's, or SECRET_KEY."
+        )
     return None
 
 
-@click.group(cls=HubGroup, create_app=load_app, add_version_option=False, load_dotenv=False,
-             set_debug_flag=False, help=__doc__)
+@click.group(
+    cls=HubGroup, create_app=load_app, add_version_option=False, load_dotenv=False, set_debug_flag=False, help=__doc__
+)
 def main():
     pass
 

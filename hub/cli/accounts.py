@@ -1,4 +1,5 @@
 """``users`` and ``api-keys``: accounts from the command line."""
+
 from __future__ import annotations
 
 import json
@@ -15,15 +16,28 @@ PASSWORD_RULE = f"At least {accounts.MIN_PASSWORD_LENGTH} characters, not a comm
 
 
 def _user_dict(user) -> dict:
-    return {"id": user.username, "username": user.username, "email": user.email,
-            "tier": user.tier, "is_admin": user.is_admin, "disabled": user.disabled_at is not None}
+    return {
+        "id": user.username,
+        "username": user.username,
+        "email": user.email,
+        "tier": user.tier,
+        "is_admin": user.is_admin,
+        "disabled": user.disabled_at is not None,
+    }
 
 
 def _key_dict(key) -> dict:
     when = UTCDateTime()._serialize
-    return {"id": key.id, "username": key.user.username, "prefix": key.prefix, "name": key.name,
-            "scopes": key.scopes.split(), "created_at": when(key.created_at, None, None),
-            "last_used_at": when(key.last_used_at, None, None), "revoked": key.revoked_at is not None}
+    return {
+        "id": key.id,
+        "username": key.user.username,
+        "prefix": key.prefix,
+        "name": key.name,
+        "scopes": key.scopes.split(),
+        "created_at": when(key.created_at, None, None),
+        "last_used_at": when(key.last_used_at, None, None),
+        "revoked": key.revoked_at is not None,
+    }
 
 
 @click.group()
@@ -145,8 +159,10 @@ def api_keys_list(username, as_json):
         return
     for row in rows:
         used = "revoked" if row["revoked"] else f"last used {row['last_used_at'] or 'never'}"
-        click.echo(f"{row['id']:<22} {row['prefix']}…  {row['username']:<20} {row['name'] or '-':<20} "
-                   f"created {row['created_at']}  {used}  {' '.join(row['scopes'])}")
+        click.echo(
+            f"{row['id']:<22} {row['prefix']}…  {row['username']:<20} {row['name'] or '-':<20} "
+            f"created {row['created_at']}  {used}  {' '.join(row['scopes'])}"
+        )
 
 
 @api_keys.command("revoke")

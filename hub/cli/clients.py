@@ -1,4 +1,5 @@
 """``clients``: register, list and revoke OAuth2 clients (e.g. Zapier)."""
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,15 @@ from hub.services import oauth
 
 
 def _client_dict(client) -> dict:
-    return {"client_id": client.client_id, "name": client.name, "redirect_uris": client.redirect_uri_list,
-            "scopes": client.scope_list, "public": client.is_public, "require_pkce": client.pkce_required,
-            "revoked": client.revoked_at is not None}
+    return {
+        "client_id": client.client_id,
+        "name": client.name,
+        "redirect_uris": client.redirect_uri_list,
+        "scopes": client.scope_list,
+        "public": client.is_public,
+        "require_pkce": client.pkce_required,
+        "revoked": client.revoked_at is not None,
+    }
 
 
 @click.group()
@@ -23,12 +30,16 @@ def clients():
 
 @clients.command("create")
 @click.option("--name", required=True, help="Shown to users on the consent page, e.g. Zapier.")
-@click.option("--redirect-uri", "redirect_uris", required=True, multiple=True,
-              help="Exact callback URL; repeat for several.")
+@click.option(
+    "--redirect-uri", "redirect_uris", required=True, multiple=True, help="Exact callback URL; repeat for several."
+)
 @click.option("--scopes", help=f"Space- or comma-separated; default all: {' '.join(SCOPES)}")
-@click.option("--no-pkce", is_flag=True,
-              help="Opt out of PKCE for a confidential client that cannot send it (weaker: a stolen code "
-                   "can be redeemed with the secret). Every client uses S256 PKCE otherwise.")
+@click.option(
+    "--no-pkce",
+    is_flag=True,
+    help="Opt out of PKCE for a confidential client that cannot send it (weaker: a stolen code "
+    "can be redeemed with the secret). Every client uses S256 PKCE otherwise.",
+)
 @click.option("--require-pkce", is_flag=True, hidden=True, help="The default now; kept so old scripts still run.")
 @click.option("--public", is_flag=True, help="A client that cannot keep a secret: no secret, PKCE required.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

@@ -1,4 +1,5 @@
 """``deliveries``: see failed webhook deliveries and send them again."""
+
 from __future__ import annotations
 
 import json
@@ -10,11 +11,18 @@ from hub.services import hooks
 
 
 def _delivery_dict(delivery) -> dict:
-    return {"id": delivery.id, "hook_id": delivery.subscription.id, "event_id": delivery.event.id,
-            "event_type": delivery.event.type, "target_url": delivery.subscription.target_url,
-            "status": delivery.status, "attempts": delivery.attempts,
-            "last_status_code": delivery.last_status_code, "last_error": delivery.last_error,
-            "updated_at": delivery.updated_at.isoformat(timespec="seconds") + "Z"}
+    return {
+        "id": delivery.id,
+        "hook_id": delivery.subscription.id,
+        "event_id": delivery.event.id,
+        "event_type": delivery.event.type,
+        "target_url": delivery.subscription.target_url,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
+        "updated_at": delivery.updated_at.isoformat(timespec="seconds") + "Z",
+    }
 
 
 @click.group()
@@ -36,8 +44,10 @@ def deliveries_list(failed, limit, as_json):
     if not rows:
         click.echo("No failed deliveries." if failed else "No deliveries.")
     for row in rows:
-        click.echo(f"{row['id']}  {row['hook_id']}  {row['event_type']:<16} {row['status']:<9} "
-                   f"{row['attempts']:>2} attempts  {row['updated_at']}  {row['last_error'] or ''}")
+        click.echo(
+            f"{row['id']}  {row['hook_id']}  {row['event_type']:<16} {row['status']:<9} "
+            f"{row['attempts']:>2} attempts  {row['updated_at']}  {row['last_error'] or ''}"
+        )
 
 
 @deliveries.command("replay")
@@ -54,5 +64,7 @@ def deliveries_replay(delivery_id, hook_id, as_json):
     if as_json:
         click.echo(json.dumps({"replayed": [d.id for d in replayed]}))
     else:
-        click.echo(f"Replaying {len(replayed)} deliver{'y' if len(replayed) == 1 else 'ies'}: "
-                   + " ".join(d.id for d in replayed))
+        click.echo(
+            f"Replaying {len(replayed)} deliver{'y' if len(replayed) == 1 else 'ies'}: "
+            + " ".join(d.id for d in replayed)
+        )

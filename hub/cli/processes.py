@@ -1,4 +1,5 @@
 """``up`` and ``worker``: the processes that make a running hub."""
+
 from __future__ import annotations
 
 import errno
@@ -58,8 +59,13 @@ def up(host, port):
     # Without HUB_BASE_URL, task URLs and OAuth metadata name where we listen.
     base_url = (os.environ.get("HUB_BASE_URL") or local_url).rstrip("/")
     app.config["HUB_BASE_URL"] = base_url
-    env = dict(os.environ, HUB_INSTANCE_PATH=str(instance), SECRET_KEY=app.config["SECRET_KEY"],
-               DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], HUB_BASE_URL=base_url)
+    env = dict(
+        os.environ,
+        HUB_INSTANCE_PATH=str(instance),
+        SECRET_KEY=app.config["SECRET_KEY"],
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        HUB_BASE_URL=base_url,
+    )
     # One metrics folder for web and worker, so /metrics shows deliveries too.
     env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(instance / "metrics"))
     Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
@@ -80,8 +86,13 @@ def up(host, port):
             from hub.embedded_redis import EmbeddedRedis
 
             redis_server = EmbeddedRedis(instance)
-            redis_child = supervisor.add(Child("embedded Redis", lambda: redis_server.start().process,
-                                               stop=lambda: redis_server.stop(REDIS_STOP_SECONDS)))
+            redis_child = supervisor.add(
+                Child(
+                    "embedded Redis",
+                    lambda: redis_server.start().process,
+                    stop=lambda: redis_server.stop(REDIS_STOP_SECONDS),
+                )
+            )
             click.echo(f"Embedded Redis on {redis_server.url}")
         env["REDIS_URL"] = redis_server.url if redis_child else os.environ["REDIS_URL"]
 
@@ -91,12 +102,31 @@ def up(host, port):
         _make_private(instance)  # a database made by this upgrade, or files from before this rule
         _first_run_demo_user(app)
         fd = listener.fileno()
-        supervisor.add(Child("web server", lambda: popen(
-            [*PYTHON, "-m", "gunicorn", "-c", "python:hub.gunicorn_conf", "--bind", f"fd://{fd}",
-             "--workers", str(app.config["HUB_WEB_WORKERS"]), "--graceful-timeout", str(int(STOP_SECONDS) - 2),
-             "hub:create_app()"], env=env, pass_fds=(fd,),
-            # gunicorn puts its working directory first on sys.path: the folder that holds this package.
-            cwd=Path(__file__).resolve().parents[2])))
+        supervisor.add(
+            Child(
+                "web server",
+                lambda: popen(
+                    [
+                        *PYTHON,
+                        "-m",
+                        "gunicorn",
+                        "-c",
+                        "python:hub.gunicorn_conf",
+                        "--bind",
+                        f"fd://{fd}",
+                        "--workers",
+                        str(app.config["HUB_WEB_WORKERS"]),
+                        "--graceful-timeout",
+                        str(int(STOP_SECONDS) - 2),
+                        "hub:create_app()",
+                    ],
+                    env=env,
+                    pass_fds=(fd,),
+                    # gunicorn puts its working directory first on sys.path: the folder that holds this package.
+                    cwd=Path(__file__).resolve().parents[2],
+                ),
+            )
+        )
         supervisor.add(Child("delivery worker", lambda: popen([*PYTHON, "-m", "hub", "worker"], env=env)))
         agent = _agent_worker(app, local_url, env)
         if agent:
@@ -144,11 +174,15 @@ def _listen(host: str, port: int) -> socket.socket:
     port in use is reported at once."""
     try:
         family, _type, _proto, _name, address = socket.getaddrinfo(
-            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
         sock = socket.create_server(address, family=family, backlog=2048)
     except OSError as error:
-        hint = (": another hub or program uses it; stop it, or pick another port with --port"
-                if error.errno == errno.EADDRINUSE else f": {error.strerror or error}")
+        hint = (
+            ": another hub or program uses it; stop it, or pick another port with --port"
+            if error.errno == errno.EADDRINUSE
+            else f": {error.strerror or error}"
+        )
         raise click.ClickException(f"Cannot listen on {host}:{port}{hint}.") from None
     sock.set_inheritable(True)
     return sock
@@ -176,10 +210,13 @@ def _first_run_demo_user(app) -> None:
     click.echo(f"  API key:  {plain}  (id {key.id}: `codetether-hub api-keys revoke {key.id}`)")
     click.echo("  (shown once; make more with `codetether-hub api-keys create demo`)")
     tasks, rate = (app.config[name].get("free") for name in ("HUB_TIER_CONCURRENT_TASKS", "HUB_TIER_RATE_LIMITS"))
-    click.echo(f"  'demo' is on the free tier: {tasks or 'unlimited'} unfinished (pending or running) tasks at once,"
-               f" {rate or 'unlimited'} requests.")
-    click.echo("An admin account (no limits, the /admin/ pages): "
-               "`codetether-hub users create admin --admin --password '...'`.")
+    click.echo(
+        f"  'demo' is on the free tier: {tasks or 'unlimited'} unfinished (pending or running) tasks at once,"
+        f" {rate or 'unlimited'} requests."
+    )
+    click.echo(
+        "An admin account (no limits, the /admin/ pages): `codetether-hub users create admin --admin --password '...'`."
+    )
 
 
 UP_TOKEN_NAME = "up: agent worker"
@@ -191,12 +228,14 @@ def _agent_worker(app, local_url: str, env: dict):
     config = app.config
     backend = "command" if config["HUB_AGENT_COMMAND"] else "openai" if config["HUB_OPENAI_BASE_URL"] else None
     if backend is None:
-        click.echo("No agent backend configured: tasks stay `pending` until an agent worker attaches.\n"
-                   "  Set HUB_AGENT_COMMAND (an agent command line) or HUB_OPENAI_BASE_URL + HUB_OPENAI_MODEL\n"
-                   "  (e.g. a local Ollama) before `up`, or attach one yourself:\n"
-                   "    codetether-hub worker-tokens create my-worker\n"
-                   f"    HUB_WORKER_TOKEN=ctw_... codetether-hub agent-worker --hub {local_url} "
-                   "--backend command --command 'your-agent --print'")
+        click.echo(
+            "No agent backend configured: tasks stay `pending` until an agent worker attaches.\n"
+            "  Set HUB_AGENT_COMMAND (an agent command line) or HUB_OPENAI_BASE_URL + HUB_OPENAI_MODEL\n"
+            "  (e.g. a local Ollama) before `up`, or attach one yourself:\n"
+            "    codetether-hub worker-tokens create my-worker\n"
+            f"    HUB_WORKER_TOKEN=ctw_... codetether-hub agent-worker --hub {local_url} "
+            "--backend command --command 'your-agent --print'"
+        )
         return None
     from hub.services import workers
 
@@ -206,5 +245,7 @@ def _agent_worker(app, local_url: str, env: dict):
             workers.revoke_token(token.id)
     _token, plain = workers.create_token(UP_TOKEN_NAME)
     click.echo(f"Agent worker: {backend} backend, taking tasks from {local_url}")
-    return lambda: popen([*PYTHON, "-m", "hub", "agent-worker", "--hub", local_url, "--backend", backend,
-                          "--name", "up"], env={**env, "HUB_WORKER_TOKEN": plain})
+    return lambda: popen(
+        [*PYTHON, "-m", "hub", "agent-worker", "--hub", local_url, "--backend", backend, "--name", "up"],
+        env={**env, "HUB_WORKER_TOKEN": plain},
+    )

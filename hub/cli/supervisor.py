@@ -8,8 +8,10 @@ their own configuration files and control sockets, while ``up`` is one
 foreground command that also owns the listening socket, waits for Redis to
 answer before starting the rest, and must take its children down with it.
 """
+
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -17,8 +19,8 @@ import signal
 import subprocess
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import click
 
@@ -47,8 +49,7 @@ class Child:
     process (its own process group: ``up`` stops the group); ``stop``, if
     given, stops it (the embedded Redis stops itself)."""
 
-    def __init__(self, name: str, start: Callable[[], subprocess.Popen],
-                 stop: Callable[[], None] | None = None):
+    def __init__(self, name: str, start: Callable[[], subprocess.Popen], stop: Callable[[], None] | None = None):
         self.name, self._start, self._stop = name, start, stop
         self.process: subprocess.Popen | None = None
         self.deaths: deque[float] = deque()
@@ -91,14 +92,21 @@ class Supervisor:
             child.deaths.popleft()
         child.deaths.append(now)
         process = child.process
-        how = (f"could not start ({process.error})" if isinstance(process, _Failed)
-               else f"(PID {process.pid}) {describe_exit(process.returncode)}")
+        how = (
+            f"could not start ({process.error})"
+            if isinstance(process, _Failed)
+            else f"(PID {process.pid}) {describe_exit(process.returncode)}"
+        )
         if len(child.deaths) >= GIVE_UP_DEATHS:
-            raise GaveUp(f"The {child.name} {how}: {len(child.deaths)} times within {GIVE_UP_WINDOW:g} s. "
-                         "Giving up; its own messages above say why.")
+            raise GaveUp(
+                f"The {child.name} {how}: {len(child.deaths)} times within {GIVE_UP_WINDOW:g} s. "
+                "Giving up; its own messages above say why."
+            )
         delay = BACKOFF[min(len(child.deaths), len(BACKOFF)) - 1]
-        self.echo(f"up: the {child.name} {how}; restarting it in {delay:g} s "
-                  f"({len(child.deaths)} in the last minute)", err=True)
+        self.echo(
+            f"up: the {child.name} {how}; restarting it in {delay:g} s ({len(child.deaths)} in the last minute)",
+            err=True,
+        )
         child.restart_at = now + delay
 
     def _restart(self, child: Child) -> None:
@@ -150,18 +158,17 @@ class _Failed:
 
 
 def _signal_group(pgid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def popen(args: list[str], **kwargs) -> subprocess.Popen:
     """Start a child of ``up``: its own process group (a Ctrl-C reaches
     ``up``, which stops the children in order), no terminal input, and it
     gets SIGTERM should ``up`` die."""
-    return subprocess.Popen(args, stdin=subprocess.DEVNULL, process_group=0,
-                            preexec_fn=lifeline.preexec(signal.SIGTERM), **kwargs)
+    return subprocess.Popen(
+        args, stdin=subprocess.DEVNULL, process_group=0, preexec_fn=lifeline.preexec(signal.SIGTERM), **kwargs
+    )
 
 
 class PidFile:
@@ -182,7 +189,8 @@ class PidFile:
             os.close(self.fd)
             raise click.ClickException(
                 f"Another `codetether-hub up` (PID {owner}) is running on {path.parent}. "
-                "Stop it first (Ctrl-C in its terminal), or give this one another HUB_INSTANCE_PATH.") from None
+                "Stop it first (Ctrl-C in its terminal), or give this one another HUB_INSTANCE_PATH."
+            ) from None
         self.previous = self._read()
         self.pid = os.getpid()
 
@@ -191,11 +199,16 @@ class PidFile:
         (each process group, TERM then KILL), or name those we cannot end."""
         if not self.previous.get("pid"):
             return
-        left = {name: pid for name, (pid, started) in self.previous.get("children", {}).items()
-                if started is not None and lifeline.start_time(pid) == started}
-        echo(f"up: the previous `up` (PID {self.previous['pid']}) ended without stopping; taking over"
-             + (": ending " + ", ".join(f"its {name} (PID {pid})" for name, pid in left.items()) if left else ""),
-             err=True)
+        left = {
+            name: pid
+            for name, (pid, started) in self.previous.get("children", {}).items()
+            if started is not None and lifeline.start_time(pid) == started
+        }
+        echo(
+            f"up: the previous `up` (PID {self.previous['pid']}) ended without stopping; taking over"
+            + (": ending " + ", ".join(f"its {name} (PID {pid})" for name, pid in left.items()) if left else ""),
+            err=True,
+        )
         stuck = []
         for sig in (signal.SIGTERM, signal.SIGKILL):
             for name, pid in left.items():
@@ -213,13 +226,20 @@ class PidFile:
                 break
         if stuck or left:
             names = stuck or [f"{name} (PID {pid})" for name, pid in left.items()]
-            raise click.ClickException("Processes of the previous `up` are still running and could not be "
-                                       f"ended: {', '.join(names)}. End them, then start `up` again.")
+            raise click.ClickException(
+                "Processes of the previous `up` are still running and could not be "
+                f"ended: {', '.join(names)}. End them, then start `up` again."
+            )
 
     def record(self, children: dict[str, int]) -> None:
         """Write who runs now (after every start or restart)."""
-        self._write({"pid": self.pid, "started": lifeline.start_time(self.pid),
-                     "children": {name: [pid, lifeline.start_time(pid)] for name, pid in children.items()}})
+        self._write(
+            {
+                "pid": self.pid,
+                "started": lifeline.start_time(self.pid),
+                "children": {name: [pid, lifeline.start_time(pid)] for name, pid in children.items()},
+            }
+        )
 
     def release(self) -> None:
         """A clean stop: nothing left to take over."""

@@ -1,4 +1,5 @@
 """``worker-tokens``: the credentials agent workers use."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,14 @@ from hub.services import workers
 
 def _token_dict(token) -> dict:
     when = UTCDateTime()._serialize
-    return {"id": token.id, "name": token.name, "prefix": token.prefix, "created_at": when(token.created_at, None, None),
-            "last_used_at": when(token.last_used_at, None, None), "revoked": token.revoked_at is not None}
+    return {
+        "id": token.id,
+        "name": token.name,
+        "prefix": token.prefix,
+        "created_at": when(token.created_at, None, None),
+        "last_used_at": when(token.last_used_at, None, None),
+        "revoked": token.revoked_at is not None,
+    }
 
 
 @click.group("worker-tokens")
@@ -32,7 +39,9 @@ def worker_tokens_create(name, as_json):
         return
     click.echo(f"Worker token {token.id} ({token.name}). Copy it now; it is not shown again:")
     click.echo(plain)
-    click.echo("Run a worker with it:  HUB_WORKER_TOKEN=<token> codetether-hub agent-worker --hub URL --backend command --command '...'")
+    click.echo(
+        "Run a worker with it:  HUB_WORKER_TOKEN=<token> codetether-hub agent-worker --hub URL --backend command --command '...'"
+    )
 
 
 @worker_tokens.command("list")

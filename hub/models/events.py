@@ -26,7 +26,7 @@ class Event(db.Model):
     """The outbox: written in the same transaction as the change it records.
 
     ``data`` is the object as of that moment; ``dispatched_at`` is set when a
-    worker has turned it into delivery rows (``hub.events.delivery``), so the
+    worker has turned it into delivery rows (``hub.webhooks.delivery``), so the
     sweeper finds the ones whose job never reached Redis or never ran (crash
     or Redis outage between commit and enqueue). The worker, not the web
     request, stamps it: no second write transaction per request.

@@ -4,6 +4,7 @@ Secrets, codes and tokens are stored only as SHA-256 hashes and looked up
 by hash. The methods here are the small read-only interface authlib asks of
 its models; the rules that change rows live in ``hub.services.oauth``.
 """
+
 from __future__ import annotations
 
 import hmac

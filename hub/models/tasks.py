@@ -61,7 +61,12 @@ class Task(db.Model):
     # cost more than the list's query. Neither changes after creation.
     codebase_id: Mapped[str] = column_property(
         select(Codebase.id).where(Codebase.pk == codebase_pk).correlate_except(Codebase).scalar_subquery(),
-        expire_on_flush=False)
+        expire_on_flush=False,
+    )
     conversation_id: Mapped[str | None] = column_property(
-        select(Conversation.id).where(Conversation.pk == conversation_pk).correlate_except(Conversation)
-        .scalar_subquery(), expire_on_flush=False)
+        select(Conversation.id)
+        .where(Conversation.pk == conversation_pk)
+        .correlate_except(Conversation)
+        .scalar_subquery(),
+        expire_on_flush=False,
+    )

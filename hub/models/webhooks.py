@@ -1,4 +1,5 @@
 """REST-hook subscriptions and the deliveries made to them."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -42,8 +43,7 @@ class Subscription(db.Model):
     secret_sealed: Mapped[str] = mapped_column(Text)
     # The app whose OAuth token subscribed (None: an API key or the
     # dashboard): disconnecting that app deletes its subscriptions.
-    oauth_client_pk: Mapped[int | None] = mapped_column(ForeignKey("oauth_clients.pk", ondelete="SET NULL"),
-                                                        index=True)
+    oauth_client_pk: Mapped[int | None] = mapped_column(ForeignKey("oauth_clients.pk", ondelete="SET NULL"), index=True)
     failure_count: Mapped[int] = mapped_column(default=0)
     failing_since: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -52,7 +52,7 @@ class Subscription(db.Model):
 
     # Loaded only where asked for (the admin's list): the delivery path,
     # which joins every delivery to its subscription, never needs the owner.
-    user: Mapped["User"] = relationship()
+    user: Mapped[User] = relationship()
 
     @property
     def status(self) -> str:
@@ -94,8 +94,7 @@ class Delivery(db.Model):
 
     event: Mapped[Event] = relationship(lazy="joined")
     subscription: Mapped[Subscription] = relationship(lazy="joined")
-    attempt_log: Mapped[list["DeliveryAttempt"]] = relationship(
-        order_by="DeliveryAttempt.number", viewonly=True)
+    attempt_log: Mapped[list[DeliveryAttempt]] = relationship(order_by="DeliveryAttempt.number", viewonly=True)
 
 
 class DeliveryAttempt(db.Model):

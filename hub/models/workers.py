@@ -1,5 +1,6 @@
 """Agent workers: the tokens they authenticate with, the workers themselves,
 and the output a running task streams back."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """``/oauth/*`` and the RFC 8414 metadata document."""
+
 from __future__ import annotations
 
 from authlib.oauth2 import OAuth2Error
@@ -37,8 +38,7 @@ def authorize():
         return server.create_authorization_response(grant_user=user, grant=grant)
     if oauth.has_consent(user, client, scope):
         return server.create_authorization_response(grant_user=user, grant=grant)
-    return render_template("consent.html", client=client, user=user,
-                           scopes=oauth.scope_descriptions(scope))
+    return render_template("consent.html", client=client, user=user, scopes=oauth.scope_descriptions(scope))
 
 
 def _authorization_error(error: OAuth2Error):
@@ -48,8 +48,9 @@ def _authorization_error(error: OAuth2Error):
         response = server.handle_error_response(None, error)
         Issuer().add_issuer_parameter(server, response)
         return response
-    return render_template("oauth_error.html", error=error.error, description=error.description,
-                           user=current_web_user()), 400
+    return render_template(
+        "oauth_error.html", error=error.error, description=error.description, user=current_web_user()
+    ), 400
 
 
 def _failed(response) -> bool:
@@ -61,8 +62,12 @@ def _failed(response) -> bool:
 
 
 # One count per address across the endpoints that check a client secret or a token.
-_secret_checks = limiter.shared_limit(lambda: current_app.config["HUB_TOKEN_RATE_LIMIT"], scope="oauth-secrets",
-                                      key_func=client_address, deduct_when=_failed)
+_secret_checks = limiter.shared_limit(
+    lambda: current_app.config["HUB_TOKEN_RATE_LIMIT"],
+    scope="oauth-secrets",
+    key_func=client_address,
+    deduct_when=_failed,
+)
 
 
 @bp.post("/oauth/token")

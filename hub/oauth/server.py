@@ -3,6 +3,7 @@
 Only the authorization code grant (with PKCE, S256 only) and the refresh
 token grant are registered: no password grant, no implicit grant.
 """
+
 from __future__ import annotations
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -63,10 +64,15 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def save_authorization_code(self, code, request_):
         data = request_.payload.data
-        oauth.save_code(code, client=request_.client, user=request_.user,
-                        redirect_uri=request_.payload.redirect_uri, scope=request_.scope,
-                        code_challenge=data.get("code_challenge"),
-                        code_challenge_method=data.get("code_challenge_method"))
+        oauth.save_code(
+            code,
+            client=request_.client,
+            user=request_.user,
+            redirect_uri=request_.payload.redirect_uri,
+            scope=request_.scope,
+            code_challenge=data.get("code_challenge"),
+            code_challenge_method=data.get("code_challenge_method"),
+        )
 
     def query_authorization_code(self, code, client):
         return oauth.claim_code(code, client)
@@ -121,8 +127,13 @@ class Issuer(IssuerParameter):
 
 
 def _save_token(token, request_):
-    oauth.save_token(token, client=request_.client, user=request_.user,
-                     code=request_.authorization_code, rotated_from=request_.refresh_token)
+    oauth.save_token(
+        token,
+        client=request_.client,
+        user=request_.user,
+        code=request_.authorization_code,
+        rotated_from=request_.refresh_token,
+    )
 
 
 def _expires_in(client, grant_type):
@@ -131,8 +142,9 @@ def _expires_in(client, grant_type):
 
 server = HubAuthorizationServer(query_client=oauth.find_client, save_token=_save_token)
 server.scopes_supported = list(SCOPES)
-server.register_token_generator("default", BearerTokenGenerator(
-    oauth.new_access_token, oauth.new_refresh_token, _expires_in))
+server.register_token_generator(
+    "default", BearerTokenGenerator(oauth.new_access_token, oauth.new_refresh_token, _expires_in)
+)
 server.register_grant(AuthorizationCodeGrant, [S256Challenge(required=True)])
 server.register_grant(RefreshTokenGrant)
 server.register_endpoint(Revocation)

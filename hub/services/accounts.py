@@ -1,4 +1,5 @@
 """Users and API keys."""
+
 from __future__ import annotations
 
 import hashlib
@@ -30,9 +31,16 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_user(username: str, *, password: str | None = None, email: str | None = None,
-                name: str | None = None, tier: str = "free", is_admin: bool = False,
-                oidc_sub: str | None = None) -> User:
+def create_user(
+    username: str,
+    *,
+    password: str | None = None,
+    email: str | None = None,
+    name: str | None = None,
+    tier: str = "free",
+    is_admin: bool = False,
+    oidc_sub: str | None = None,
+) -> User:
     username = check_username(username)
     if password is not None:
         check_new_password(password, username)
@@ -41,12 +49,22 @@ def create_user(username: str, *, password: str | None = None, email: str | None
     if db.session.scalar(select(User.pk).where(User.username == username)):
         db.session.rollback()
         raise Conflict(f"A user named '{username}' already exists.", code="user_exists")
-    user = User(username=username, email=email, name=name, tier=tier, is_admin=is_admin, oidc_sub=oidc_sub,
-                password_hash=generate_password_hash(password) if password else None)
+    user = User(
+        username=username,
+        email=email,
+        name=name,
+        tier=tier,
+        is_admin=is_admin,
+        oidc_sub=oidc_sub,
+        password_hash=generate_password_hash(password) if password else None,
+    )
     db.session.add(user)
     db.session.flush()
-    db.session.add(Codebase(id=GLOBAL_CODEBASE_ID, user_pk=user.pk, name="Global",
-                            description="Used when a task names no codebase."))
+    db.session.add(
+        Codebase(
+            id=GLOBAL_CODEBASE_ID, user_pk=user.pk, name="Global", description="Used when a task names no codebase."
+        )
+    )
     db.session.commit()
     return user
 
@@ -62,18 +80,23 @@ def check_new_password(password: str, username: str | None = None) -> None:
     """Refuse a password that is quickly guessed: short, or on the list of
     common passwords shipped with the hub, or the username itself."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed("password", f"Use at least {MIN_PASSWORD_LENGTH} characters "
-                                           f"(this one has {len(password)}); a few words make a good one.")
+        raise ValidationFailed(
+            "password",
+            f"Use at least {MIN_PASSWORD_LENGTH} characters "
+            f"(this one has {len(password)}); a few words make a good one.",
+        )
     if password.casefold() in _common_passwords() or (username and password.casefold() == username.casefold()):
-        raise ValidationFailed("password", "This password is among the most common ones (or is the username): "
-                                           "attackers try those first. Choose another.")
+        raise ValidationFailed(
+            "password",
+            "This password is among the most common ones (or is the username): "
+            "attackers try those first. Choose another.",
+        )
 
 
 @lru_cache(maxsize=1)
 def _common_passwords() -> frozenset[str]:
     text = resources.files("hub").joinpath("common_passwords.txt").read_text(encoding="utf-8")
-    return frozenset(line.strip().casefold() for line in text.splitlines()
-                     if line.strip() and not line.startswith("#"))
+    return frozenset(line.strip().casefold() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
 def get_user(username: str) -> User:
@@ -173,8 +196,14 @@ def create_api_key(username: str, *, name: str | None = None, scopes=None) -> tu
     user = get_user(username)
     plain = new_id(API_KEY_PREFIX, 40)
     begin_write()
-    key = ApiKey(id=new_id("key_", 16), user_pk=user.pk, name=name, prefix=plain[:10],
-                 key_hash=hash_secret(plain), scopes=" ".join(scope_list))
+    key = ApiKey(
+        id=new_id("key_", 16),
+        user_pk=user.pk,
+        name=name,
+        prefix=plain[:10],
+        key_hash=hash_secret(plain),
+        scopes=" ".join(scope_list),
+    )
     db.session.add(key)
     db.session.commit()
     return key, plain
@@ -225,10 +254,14 @@ def record_key_use(key_id: str) -> None:
     _key_uses[key_id] = now
     stamp, table = utcnow(), ApiKey.__table__
     with db.engine.connect().execution_options(hub_write=True) as connection, connection.begin():
-        connection.execute(update(table).where(
-            table.c.id == key_id,
-            or_(table.c.last_used_at.is_(None), table.c.last_used_at < stamp - timedelta(seconds=KEY_USE_EVERY)),
-        ).values(last_used_at=stamp))
+        connection.execute(
+            update(table)
+            .where(
+                table.c.id == key_id,
+                or_(table.c.last_used_at.is_(None), table.c.last_used_at < stamp - timedelta(seconds=KEY_USE_EVERY)),
+            )
+            .values(last_used_at=stamp)
+        )
 
 
 # Built once: every API request runs it, and building a statement costs

@@ -1,4 +1,5 @@
 """Codebases: where agents work. Each user's ``global`` is the default."""
+
 from __future__ import annotations
 
 import re
@@ -35,7 +36,10 @@ def resolve(user: User, codebase_id: str | None, field: str = "codebase_id") -> 
         return db.session.merge(identity, load=False)
     codebase = db.session.scalar(_BY_ID, {"user_pk": user.pk, "id": wanted})
     if codebase is None:
-        raise ValidationFailed(field, f"No codebase '{wanted}'. Use one of your codebase ids, or leave it empty for '{GLOBAL_CODEBASE_ID}'.")
+        raise ValidationFailed(
+            field,
+            f"No codebase '{wanted}'. Use one of your codebase ids, or leave it empty for '{GLOBAL_CODEBASE_ID}'.",
+        )
     if len(known) >= MAX_IDENTITIES:
         known.clear()
     identity = Codebase(pk=codebase.pk, id=codebase.id, user_pk=codebase.user_pk)

@@ -1,4 +1,5 @@
 """Conversations and their messages (Zapier's Send Message)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -16,7 +17,8 @@ HISTORY = 50
 
 def _find(user: User, conversation_id: str) -> Conversation | None:
     return db.session.scalar(
-        select(Conversation).where(Conversation.user_pk == user.pk, Conversation.id == conversation_id))
+        select(Conversation).where(Conversation.user_pk == user.pk, Conversation.id == conversation_id)
+    )
 
 
 def get_conversation(user: User, conversation_id: str) -> Conversation:
@@ -26,8 +28,9 @@ def get_conversation(user: User, conversation_id: str) -> Conversation:
     return conversation
 
 
-def send_message(user: User, *, message: str, conversation_id: str | None = None,
-                 codebase_id: str | None = None) -> Message:
+def send_message(
+    user: User, *, message: str, conversation_id: str | None = None, codebase_id: str | None = None
+) -> Message:
     """Append the user's message to a conversation, starting it if the hub
     has not seen ``conversation_id`` (a caller's thread id) for this user."""
     for attempt in range(2):
@@ -48,21 +51,33 @@ def _append(user: User, content: str, conversation_id: str | None, codebase_id: 
     now = utcnow()
     if conversation is None:
         codebase = codebases.resolve(user, codebase_id)
-        conversation = Conversation(id=conversation_id or new_id("conv_"), user_pk=user.pk,
-                                    codebase=codebase, created_at=now)
+        conversation = Conversation(
+            id=conversation_id or new_id("conv_"), user_pk=user.pk, codebase=codebase, created_at=now
+        )
         db.session.add(conversation)
     elif codebase_id and codebase_id != conversation.codebase.id:
-        raise ValidationFailed("codebase_id", f"Conversation '{conversation.id}' belongs to codebase "
-                                              f"'{conversation.codebase.id}'; leave codebase_id empty or use that one.")
+        raise ValidationFailed(
+            "codebase_id",
+            f"Conversation '{conversation.id}' belongs to codebase "
+            f"'{conversation.codebase.id}'; leave codebase_id empty or use that one.",
+        )
     conversation.updated_at = now
     msg = Message(id=new_id("msg_"), conversation=conversation, role="user", content=content, created_at=now)
     db.session.add(msg)
     db.session.flush()
     # The agent's turn: a task carrying the conversation so far. The user's
     # message names it, so the answer says which task will reply.
-    task = tasks.add_task(user, tasks.new_task(user, conversation.codebase, title=_title(content),
-                                               prompt=_prompt(history(conversation)), agent_type="general",
-                                               conversation=conversation))
+    task = tasks.add_task(
+        user,
+        tasks.new_task(
+            user,
+            conversation.codebase,
+            title=_title(content),
+            prompt=_prompt(history(conversation)),
+            agent_type="general",
+            conversation=conversation,
+        ),
+    )
     msg.task_id = task.id
     events.record(user.pk, "message.created", dump_message(msg))
     db.session.commit()
@@ -90,13 +105,18 @@ def append_reply(task) -> Message:
     now = utcnow()
     conversation = task.conversation
     conversation.updated_at = now
-    msg = Message(id=new_id("msg_"), conversation=conversation, role="assistant",
-                  content=task.result or "", task_id=task.id, created_at=now)
+    msg = Message(
+        id=new_id("msg_"),
+        conversation=conversation,
+        role="assistant",
+        content=task.result or "",
+        task_id=task.id,
+        created_at=now,
+    )
     db.session.add(msg)
     db.session.flush()
     events.record(task.user_pk, "message.created", dump_message(msg), task_id=task.id)
     return msg
-
 
 
 def _title(content: str) -> str:
@@ -117,6 +137,11 @@ def _prompt(messages: list[Message]) -> str:
 
 def list_messages(user: User, conversation_id: str, *, page: int = 0, limit: int = 50) -> list[Message]:
     conversation = get_conversation(user, conversation_id)
-    query = (select(Message).where(Message.conversation_pk == conversation.pk)
-             .order_by(Message.pk).limit(limit).offset(page * limit))
+    query = (
+        select(Message)
+        .where(Message.conversation_pk == conversation.pk)
+        .order_by(Message.pk)
+        .limit(limit)
+        .offset(page * limit)
+    )
     return list(db.session.scalars(query))

@@ -1,8 +1,9 @@
 """The outbox: every change of state records an event in its own transaction.
 
 Delivery (webhooks, worker wake-ups) reads the outbox after commit; see
-``hub.events``.
+``hub.webhooks``.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -19,16 +20,23 @@ _INSERT = Event.__table__.insert()
 def record(user_pk: int, type_: str, data: dict, *, task_id: str | None = None) -> str:
     """Add an event to the outbox in the caller's transaction; its id."""
     event_id = new_id("evt_")
-    db.session.execute(_INSERT, {"id": event_id, "user_pk": user_pk, "type": type_, "task_id": task_id,
-                                 "data": data, "created_at": utcnow()})
+    db.session.execute(
+        _INSERT,
+        {"id": event_id, "user_pk": user_pk, "type": type_, "task_id": task_id, "data": data, "created_at": utcnow()},
+    )
     db.session.info.setdefault("hub_events", []).append(event_id)
     return event_id
 
 
 def recent(user: User, type_: str, *, page: int = 0, limit: int = 50) -> list[Event]:
     """A page of the user's events of one type, newest first (trigger samples)."""
-    query = (select(Event).where(Event.user_pk == user.pk, Event.type == type_)
-             .order_by(Event.pk.desc()).limit(limit).offset(page * limit))
+    query = (
+        select(Event)
+        .where(Event.user_pk == user.pk, Event.type == type_)
+        .order_by(Event.pk.desc())
+        .limit(limit)
+        .offset(page * limit)
+    )
     return list(db.session.scalars(query))
 
 
@@ -40,5 +48,8 @@ def envelope(event: Event) -> dict:
 
 def for_task(task) -> list[Event]:
     """A task's events, oldest first: its timeline."""
-    return list(db.session.scalars(select(Event).where(Event.task_id == task.id, Event.user_pk == task.user_pk)
-                                   .order_by(Event.pk)))
+    return list(
+        db.session.scalars(
+            select(Event).where(Event.task_id == task.id, Event.user_pk == task.user_pk).order_by(Event.pk)
+        )
+    )

@@ -1,5 +1,6 @@
 """REST-hook subscriptions and their deliveries (the rules; the API and CLI
 translate)."""
+
 from __future__ import annotations
 
 import logging
@@ -13,10 +14,10 @@ from sqlalchemy.orm import joinedload, selectinload
 from hub.auth import insufficient_scope
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import Conflict, NotFound, ValidationFailed
-from hub.events import dispatch, formatters, signing, ssrf
 from hub.models import Delivery, Subscription, User
 from hub.models.events import EVENT_SCOPES
 from hub.services import codebases
+from hub.webhooks import dispatch, formatters, signing, ssrf
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +35,17 @@ def check_event_scope(event: str, scopes: Iterable[str] | None) -> None:
         raise insufficient_scope((EVENT_SCOPES[event],))
 
 
-def subscribe(user: User, *, event: str, target_url: str, codebase_id: str | None = None,
-              agent_type: str | None = None, format: str | None = None, scopes: Iterable[str] | None = None,
-              oauth_client_pk: int | None = None) -> tuple[Subscription, str]:
+def subscribe(
+    user: User,
+    *,
+    event: str,
+    target_url: str,
+    codebase_id: str | None = None,
+    agent_type: str | None = None,
+    format: str | None = None,
+    scopes: Iterable[str] | None = None,
+    oauth_client_pk: int | None = None,
+) -> tuple[Subscription, str]:
     """Create a subscription; returns it and its ``whsec_`` secret (the only
     time the secret is shown). ``oauth_client_pk``: the app whose token made
     it (disconnecting the app deletes it)."""
@@ -49,10 +58,18 @@ def subscribe(user: User, *, event: str, target_url: str, codebase_id: str | Non
     if codebase_id:
         codebases.resolve(user, codebase_id)
     secret = signing.new_secret()
-    subscription = Subscription(id=new_id("hook_"), user_pk=user.pk, event=event, target_url=target_url,
-                                codebase_id=codebase_id, agent_type=agent_type, format=format,
-                                secret_sealed=signing.seal(secret, current_app.config["SECRET_KEY"]),
-                                oauth_client_pk=oauth_client_pk, created_at=utcnow())
+    subscription = Subscription(
+        id=new_id("hook_"),
+        user_pk=user.pk,
+        event=event,
+        target_url=target_url,
+        codebase_id=codebase_id,
+        agent_type=agent_type,
+        format=format,
+        secret_sealed=signing.seal(secret, current_app.config["SECRET_KEY"]),
+        oauth_client_pk=oauth_client_pk,
+        created_at=utcnow(),
+    )
     db.session.add(subscription)
     db.session.commit()
     return subscription, secret
@@ -68,9 +85,15 @@ def check_target(target_url: str) -> None:
 def list_hooks(user: User, *, scopes: Iterable[str] | None = None) -> list[Subscription]:
     """The user's subscriptions (active and disabled) to events ``scopes``
     may read, newest first."""
-    query = (select(Subscription).where(Subscription.user_pk == user.pk, Subscription.deleted_at.is_(None),
-                                        Subscription.event.in_(readable_events(scopes)))
-             .order_by(Subscription.pk.desc()))
+    query = (
+        select(Subscription)
+        .where(
+            Subscription.user_pk == user.pk,
+            Subscription.deleted_at.is_(None),
+            Subscription.event.in_(readable_events(scopes)),
+        )
+        .order_by(Subscription.pk.desc())
+    )
     return list(db.session.scalars(query))
 
 
@@ -78,7 +101,8 @@ def get_hook(user: User, hook_id: str, *, scopes: Iterable[str] | None = None) -
     """One of the user's subscriptions, deleted ones included (their
     delivery log stays readable); refused unless ``scopes`` may read its event."""
     subscription = db.session.scalar(
-        select(Subscription).where(Subscription.id == hook_id, Subscription.user_pk == user.pk))
+        select(Subscription).where(Subscription.id == hook_id, Subscription.user_pk == user.pk)
+    )
     if subscription is None:
         raise NotFound(f"No hook '{hook_id}'.")
     check_event_scope(subscription.event, scopes)
@@ -105,12 +129,18 @@ def end_app_subscriptions(client_pk: int, user: User | None = None) -> None:
     db.session.execute(update(Subscription).where(condition).values(deleted_at=utcnow()))
 
 
-def list_deliveries(user: User, hook_id: str, *, page: int = 0, limit: int = 50,
-                    scopes: Iterable[str] | None = None) -> list[Delivery]:
+def list_deliveries(
+    user: User, hook_id: str, *, page: int = 0, limit: int = 50, scopes: Iterable[str] | None = None
+) -> list[Delivery]:
     subscription = get_hook(user, hook_id, scopes=scopes)
-    query = (select(Delivery).where(Delivery.subscription_pk == subscription.pk)
-             .options(selectinload(Delivery.attempt_log)).order_by(Delivery.pk.desc())
-             .limit(limit).offset(page * limit))
+    query = (
+        select(Delivery)
+        .where(Delivery.subscription_pk == subscription.pk)
+        .options(selectinload(Delivery.attempt_log))
+        .order_by(Delivery.pk.desc())
+        .limit(limit)
+        .offset(page * limit)
+    )
     return list(db.session.scalars(query))
 
 
@@ -120,8 +150,14 @@ def recent_deliveries(subscriptions: list[Subscription], *, per_hook: int = 5) -
     delivery history costs nothing (callers pass at most a page of hooks)."""
     if not subscriptions:
         return {}
-    newest = [select(Delivery.pk).where(Delivery.subscription_pk == s.pk).order_by(Delivery.pk.desc())
-              .limit(per_hook).subquery() for s in subscriptions]
+    newest = [
+        select(Delivery.pk)
+        .where(Delivery.subscription_pk == s.pk)
+        .order_by(Delivery.pk.desc())
+        .limit(per_hook)
+        .subquery()
+        for s in subscriptions
+    ]
     pks = union_all(*[select(sub.c.pk) for sub in newest]) if len(newest) > 1 else select(newest[0].c.pk)
     found: dict[int, list[Delivery]] = {s.pk: [] for s in subscriptions}
     for delivery in db.session.scalars(select(Delivery).where(Delivery.pk.in_(pks)).order_by(Delivery.pk.desc())):
@@ -135,7 +171,8 @@ def get_delivery(user: User | None, delivery_id: str, *, lock: bool = False) -> 
         query = query.with_for_update(of=Delivery)
     if user is not None:
         query = query.join(Subscription, Delivery.subscription_pk == Subscription.pk).where(
-            Subscription.user_pk == user.pk)
+            Subscription.user_pk == user.pk
+        )
     delivery = db.session.scalar(query)
     if delivery is None:
         raise NotFound(f"No delivery '{delivery_id}'.")
@@ -151,8 +188,7 @@ def replay(user: User | None, delivery_id: str, *, scopes: Iterable[str] | None 
     subscription = delivery.subscription
     check_event_scope(subscription.event, scopes)
     if subscription.deleted_at:
-        raise Conflict(f"Hook '{subscription.id}' was deleted; its deliveries cannot be replayed.",
-                       code="hook_deleted")
+        raise Conflict(f"Hook '{subscription.id}' was deleted; its deliveries cannot be replayed.", code="hook_deleted")
     if delivery.status in ("sending", "retrying"):
         raise Conflict(f"Delivery '{delivery.id}' is already {delivery.status}.", code="delivery_in_progress")
     now = utcnow()
@@ -180,10 +216,12 @@ def failed_deliveries(*, limit: int = 100) -> list[Delivery]:
 def latest_deliveries(*, failed: bool = False, limit: int = 100) -> list[Delivery]:
     """Admin: the latest deliveries of every user, newest first; with
     ``failed``, only those that failed for good."""
-    query = (select(Delivery)
-             .options(selectinload(Delivery.attempt_log),
-                      joinedload(Delivery.subscription).joinedload(Subscription.user))
-             .order_by(Delivery.updated_at.desc(), Delivery.pk.desc()).limit(limit))
+    query = (
+        select(Delivery)
+        .options(selectinload(Delivery.attempt_log), joinedload(Delivery.subscription).joinedload(Subscription.user))
+        .order_by(Delivery.updated_at.desc(), Delivery.pk.desc())
+        .limit(limit)
+    )
     if failed:
         query = query.where(Delivery.status == "failed")
     return list(db.session.scalars(query))
@@ -194,7 +232,10 @@ def replay_subscription(hook_id: str) -> list[Delivery]:
     subscription = db.session.scalar(select(Subscription).where(Subscription.id == hook_id))
     if subscription is None:
         raise NotFound(f"No hook '{hook_id}'.")
-    ids = db.session.scalars(select(Delivery.id).where(
-        Delivery.subscription_pk == subscription.pk, Delivery.status == "failed").order_by(Delivery.pk)).all()
+    ids = db.session.scalars(
+        select(Delivery.id)
+        .where(Delivery.subscription_pk == subscription.pk, Delivery.status == "failed")
+        .order_by(Delivery.pk)
+    ).all()
     db.session.commit()
     return [replay(None, delivery_id) for delivery_id in ids]

@@ -4,6 +4,7 @@ response, replay it on a retry (Stripe's and the IETF draft's rules).
 The kept response is encrypted (Fernet, key derived from SECRET_KEY): a
 create's answer may hold a secret shown only once (a hook's signing secret).
 """
+
 from __future__ import annotations
 
 import base64
@@ -35,8 +36,11 @@ def replay_body(record: IdempotencyKey) -> bytes:
     try:
         return _fernet(current_app.config["SECRET_KEY"]).decrypt(record.response_body)
     except InvalidToken:  # SECRET_KEY changed since: the answer cannot be replayed
-        raise Conflict("The first response to this Idempotency-Key can no longer be replayed; "
-                       "check whether it was created, then use a new key.", code="idempotency_key_unreplayable")
+        raise Conflict(
+            "The first response to this Idempotency-Key can no longer be replayed; "
+            "check whether it was created, then use a new key.",
+            code="idempotency_key_unreplayable",
+        )
 
 
 def reserve(user: User, key: str, request_hash: str) -> IdempotencyKey | None:
@@ -47,13 +51,17 @@ def reserve(user: User, key: str, request_hash: str) -> IdempotencyKey | None:
     for _ in range(2):
         begin_write()
         cutoff = utcnow() - timedelta(hours=current_app.config["HUB_IDEMPOTENCY_KEY_HOURS"])
-        db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff),
-                           execution_options={"synchronize_session": False})
-        record = db.session.scalar(select(IdempotencyKey).where(
-            IdempotencyKey.user_pk == user.pk, IdempotencyKey.key_hash == key_hash))
+        db.session.execute(
+            delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff),
+            execution_options={"synchronize_session": False},
+        )
+        record = db.session.scalar(
+            select(IdempotencyKey).where(IdempotencyKey.user_pk == user.pk, IdempotencyKey.key_hash == key_hash)
+        )
         if record is None:
-            db.session.add(IdempotencyKey(user_pk=user.pk, key_hash=key_hash, request_hash=request_hash,
-                                          created_at=utcnow()))
+            db.session.add(
+                IdempotencyKey(user_pk=user.pk, key_hash=key_hash, request_hash=request_hash, created_at=utcnow())
+            )
             try:
                 db.session.commit()
             except IntegrityError:  # PostgreSQL: a concurrent duplicate inserted first
@@ -61,7 +69,8 @@ def reserve(user: User, key: str, request_hash: str) -> IdempotencyKey | None:
                 continue
             return None
         if record.response_status is None and record.created_at < utcnow() - timedelta(
-                seconds=current_app.config["HUB_WEB_TIMEOUT"]):
+            seconds=current_app.config["HUB_WEB_TIMEOUT"]
+        ):
             # Reserved by a request that cannot still be running (gunicorn
             # ends one after HUB_WEB_TIMEOUT): it died, or the database
             # failed under it before it could free the key. Take it over
@@ -71,15 +80,18 @@ def reserve(user: User, key: str, request_hash: str) -> IdempotencyKey | None:
             return None
         db.session.commit()
         if record.request_hash != request_hash:
-            error = ValidationFailed("Idempotency-Key", "This key was already used with a different request; "
-                                                        "use a new key for a new request.")
+            error = ValidationFailed(
+                "Idempotency-Key",
+                "This key was already used with a different request; use a new key for a new request.",
+            )
             error.code = "idempotency_key_reused"
             raise error
         if record.response_status is None:
             break
         return record
-    raise Conflict("A request with this Idempotency-Key is still in progress; retry shortly.",
-                   code="idempotency_in_flight")
+    raise Conflict(
+        "A request with this Idempotency-Key is still in progress; retry shortly.", code="idempotency_in_flight"
+    )
 
 
 def complete(user: User, key: str, status: int, body: bytes, content_type: str | None) -> None:
@@ -104,5 +116,6 @@ def release(user: User, key: str) -> None:
 
 
 def _find(user: User, key: str) -> IdempotencyKey | None:
-    return db.session.scalar(select(IdempotencyKey).where(
-        IdempotencyKey.user_pk == user.pk, IdempotencyKey.key_hash == digest(key)))
+    return db.session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.user_pk == user.pk, IdempotencyKey.key_hash == digest(key))
+    )

@@ -5,6 +5,7 @@ claiming a code or a refresh token is a conditional UPDATE, so of two
 concurrent redemptions exactly one wins; the loser is treated as a replay
 and revokes what the code (or the token family) issued.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -29,6 +30,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 # -- clients --------------------------------------------------------------
 
+
 def check_redirect_uri(uri: str) -> str:
     parts = urlsplit(uri)
     loopback = parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
@@ -39,8 +41,9 @@ def check_redirect_uri(uri: str) -> str:
     return uri
 
 
-def create_client(name: str, redirect_uris: list[str], *, scopes=None, pkce: bool = True,
-                  public: bool = False) -> tuple[OAuthClient, str | None]:
+def create_client(
+    name: str, redirect_uris: list[str], *, scopes=None, pkce: bool = True, public: bool = False
+) -> tuple[OAuthClient, str | None]:
     """Register a client; its secret (None for a public client) is returned once.
 
     Every client must use S256 PKCE (RFC 9700 §2.1.1) unless ``pkce=False``,
@@ -56,9 +59,14 @@ def create_client(name: str, redirect_uris: list[str], *, scopes=None, pkce: boo
     scope_list = parse_scopes(scopes)
     secret = None if public else new_id(SECRET_PREFIX, 48)
     begin_write()
-    client = OAuthClient(client_id=new_id("cli_", 22), name=name, redirect_uris="\n".join(uris),
-                         scopes=" ".join(scope_list), require_pkce=pkce,
-                         secret_hash=hash_secret(secret) if secret else None)
+    client = OAuthClient(
+        client_id=new_id("cli_", 22),
+        name=name,
+        redirect_uris="\n".join(uris),
+        scopes=" ".join(scope_list),
+        require_pkce=pkce,
+        secret_hash=hash_secret(secret) if secret else None,
+    )
     db.session.add(client)
     db.session.commit()
     return client, secret
@@ -84,8 +92,11 @@ def revoke_client(client_id: str) -> OAuthClient:
         raise NotFound(f"No OAuth client '{client_id}'.")
     now = utcnow()
     client.revoked_at = client.revoked_at or now
-    db.session.execute(update(OAuthToken).where(OAuthToken.client_pk == client.pk, OAuthToken.revoked_at.is_(None))
-                       .values(revoked_at=now))
+    db.session.execute(
+        update(OAuthToken)
+        .where(OAuthToken.client_pk == client.pk, OAuthToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
     hooks.end_app_subscriptions(client.pk)
     db.session.commit()
     return client
@@ -93,13 +104,28 @@ def revoke_client(client_id: str) -> OAuthClient:
 
 # -- authorization codes --------------------------------------------------
 
-def save_code(plain: str, *, client: OAuthClient, user: User, redirect_uri: str | None, scope: str,
-              code_challenge: str | None, code_challenge_method: str | None) -> OAuthCode:
+
+def save_code(
+    plain: str,
+    *,
+    client: OAuthClient,
+    user: User,
+    redirect_uri: str | None,
+    scope: str,
+    code_challenge: str | None,
+    code_challenge_method: str | None,
+) -> OAuthCode:
     begin_write()
-    code = OAuthCode(code_hash=hash_secret(plain), client_pk=client.pk, user_pk=user.pk,
-                     redirect_uri=redirect_uri, scope=scope, code_challenge=code_challenge,
-                     code_challenge_method=code_challenge_method if code_challenge else None,
-                     expires_at=utcnow() + timedelta(seconds=current_app.config["HUB_OAUTH_CODE_TTL"]))
+    code = OAuthCode(
+        code_hash=hash_secret(plain),
+        client_pk=client.pk,
+        user_pk=user.pk,
+        redirect_uri=redirect_uri,
+        scope=scope,
+        code_challenge=code_challenge,
+        code_challenge_method=code_challenge_method if code_challenge else None,
+        expires_at=utcnow() + timedelta(seconds=current_app.config["HUB_OAUTH_CODE_TTL"]),
+    )
     db.session.add(code)
     db.session.commit()
     return code
@@ -110,15 +136,17 @@ def claim_code(plain: str, client: OAuthClient) -> OAuthCode | None:
 
     A code seen before (used, or claimed by a concurrent request that won)
     is a replay: the tokens it issued are revoked and committed at once."""
-    code = db.session.scalar(select(OAuthCode).where(OAuthCode.code_hash == hash_secret(plain),
-                                                     OAuthCode.client_pk == client.pk))
+    code = db.session.scalar(
+        select(OAuthCode).where(OAuthCode.code_hash == hash_secret(plain), OAuthCode.client_pk == client.pk)
+    )
     if code is None:
         return None
     now = utcnow()
     if code.used_at is None and (code.expires_at <= now or code.user.disabled_at is not None):
         return None
-    claimed = db.session.execute(update(OAuthCode).where(OAuthCode.pk == code.pk, OAuthCode.used_at.is_(None))
-                                 .values(used_at=now)).rowcount
+    claimed = db.session.execute(
+        update(OAuthCode).where(OAuthCode.pk == code.pk, OAuthCode.used_at.is_(None)).values(used_at=now)
+    ).rowcount
     if claimed != 1:
         _revoke(OAuthToken.code_pk == code.pk)
         db.session.commit()
@@ -129,6 +157,7 @@ def claim_code(plain: str, client: OAuthClient) -> OAuthCode | None:
 
 # -- tokens ---------------------------------------------------------------
 
+
 def new_access_token(**_) -> str:
     return ACCESS_PREFIX + secrets.token_urlsafe(32)
 
@@ -137,19 +166,30 @@ def new_refresh_token(**_) -> str:
     return REFRESH_PREFIX + secrets.token_urlsafe(32)
 
 
-def save_token(token: dict, *, client: OAuthClient, user: User, code: OAuthCode | None = None,
-               rotated_from: OAuthToken | None = None) -> OAuthToken:
+def save_token(
+    token: dict,
+    *,
+    client: OAuthClient,
+    user: User,
+    code: OAuthCode | None = None,
+    rotated_from: OAuthToken | None = None,
+) -> OAuthToken:
     """Store a freshly issued token (hashes only); the caller commits."""
     now = utcnow()
     refresh_ttl = current_app.config["HUB_OAUTH_REFRESH_TOKEN_TTL"]
     row = OAuthToken(
-        id=new_id("tok_", 16), family=rotated_from.family if rotated_from else new_id("fam_", 16),
-        client_pk=client.pk, user_pk=user.pk, code_pk=code.pk if code else None,
+        id=new_id("tok_", 16),
+        family=rotated_from.family if rotated_from else new_id("fam_", 16),
+        client_pk=client.pk,
+        user_pk=user.pk,
+        code_pk=code.pk if code else None,
         access_hash=hash_secret(token["access_token"]),
         refresh_hash=hash_secret(token["refresh_token"]) if token.get("refresh_token") else None,
-        scope=token.get("scope", ""), issued_at=now,
+        scope=token.get("scope", ""),
+        issued_at=now,
         access_expires_at=now + timedelta(seconds=int(token.get("expires_in") or 0)),
-        refresh_expires_at=now + timedelta(seconds=refresh_ttl) if token.get("refresh_token") else None)
+        refresh_expires_at=now + timedelta(seconds=refresh_ttl) if token.get("refresh_token") else None,
+    )
     db.session.add(row)
     return row
 
@@ -163,9 +203,11 @@ def claim_refresh_token(plain: str, client: OAuthClient) -> OAuthToken | None:
     now = utcnow()
     if row.refresh_used_at is None and row.refresh_expires_at <= now:
         return None
-    spent = db.session.execute(update(OAuthToken).where(
-        OAuthToken.pk == row.pk, OAuthToken.refresh_used_at.is_(None), OAuthToken.revoked_at.is_(None))
-        .values(refresh_used_at=now)).rowcount
+    spent = db.session.execute(
+        update(OAuthToken)
+        .where(OAuthToken.pk == row.pk, OAuthToken.refresh_used_at.is_(None), OAuthToken.revoked_at.is_(None))
+        .values(refresh_used_at=now)
+    ).rowcount
     if spent != 1:
         _revoke(OAuthToken.family == row.family)
         db.session.commit()
@@ -178,10 +220,13 @@ def find_token(plain: str, hint: str | None = None) -> OAuthToken | None:
     digest = hash_secret(plain)
     by_access = OAuthToken.access_hash == digest
     by_refresh = OAuthToken.refresh_hash == digest
-    where = by_access if hint == "access_token" else by_refresh if hint == "refresh_token" else or_(by_access, by_refresh)
+    where = (
+        by_access if hint == "access_token" else by_refresh if hint == "refresh_token" else or_(by_access, by_refresh)
+    )
     # A hint is only a hint (RFC 7009 §2.1): fall back to both kinds.
     return db.session.scalar(select(OAuthToken).where(where)) or (
-        db.session.scalar(select(OAuthToken).where(or_(by_access, by_refresh))) if hint else None)
+        db.session.scalar(select(OAuthToken).where(or_(by_access, by_refresh))) if hint else None
+    )
 
 
 def revoke_family(token: OAuthToken) -> None:
@@ -204,31 +249,47 @@ def principal_for_access_token(plain: str) -> Principal | None:
     row = db.session.scalar(_TOKEN_BY_HASH, {"access_hash": hash_secret(plain)})
     if row is None or row.revoked_at is not None or row.is_expired() or row.client.revoked_at is not None:
         return None
-    return Principal(user=row.user, scopes=frozenset(row.scope.split()), via="oauth", credential_id=row.id,
-                     expires_at=row.access_expires_at, oauth_client_pk=row.client_pk)
+    return Principal(
+        user=row.user,
+        scopes=frozenset(row.scope.split()),
+        via="oauth",
+        credential_id=row.id,
+        expires_at=row.access_expires_at,
+        oauth_client_pk=row.client_pk,
+    )
 
 
 def introspect(token: OAuthToken) -> dict:
     if token.user.disabled_at is not None:
         return {"active": False}
-    return {"active": True, "client_id": token.client.client_id, "username": token.user.username,
-            "sub": token.user.username, "scope": token.scope, "token_type": "Bearer",
-            "exp": int(token.access_expires_at.timestamp()), "iat": int(token.issued_at.timestamp()),
-            "iss": current_app.config["HUB_BASE_URL"]}
+    return {
+        "active": True,
+        "client_id": token.client.client_id,
+        "username": token.user.username,
+        "sub": token.user.username,
+        "scope": token.scope,
+        "token_type": "Bearer",
+        "exp": int(token.access_expires_at.timestamp()),
+        "iat": int(token.issued_at.timestamp()),
+        "iss": current_app.config["HUB_BASE_URL"],
+    }
 
 
 # -- consent ("connected apps") -------------------------------------------
 
+
 def has_consent(user: User, client: OAuthClient, scope: str) -> bool:
-    grant = db.session.scalar(select(OAuthGrant).where(OAuthGrant.user_pk == user.pk,
-                                                       OAuthGrant.client_pk == client.pk))
+    grant = db.session.scalar(
+        select(OAuthGrant).where(OAuthGrant.user_pk == user.pk, OAuthGrant.client_pk == client.pk)
+    )
     return grant is not None and set(scope.split()) <= set(grant.scope.split())
 
 
 def remember_consent(user: User, client: OAuthClient, scope: str) -> OAuthGrant:
     begin_write()
-    grant = db.session.scalar(select(OAuthGrant).where(OAuthGrant.user_pk == user.pk,
-                                                       OAuthGrant.client_pk == client.pk))
+    grant = db.session.scalar(
+        select(OAuthGrant).where(OAuthGrant.user_pk == user.pk, OAuthGrant.client_pk == client.pk)
+    )
     if grant is None:
         grant = OAuthGrant(user_pk=user.pk, client_pk=client.pk, scope=scope)
         db.session.add(grant)
@@ -240,16 +301,22 @@ def remember_consent(user: User, client: OAuthClient, scope: str) -> OAuthGrant:
 
 
 def list_grants(user: User) -> list[OAuthGrant]:
-    return list(db.session.scalars(select(OAuthGrant).where(OAuthGrant.user_pk == user.pk)
-                                   .order_by(OAuthGrant.updated_at.desc(), OAuthGrant.pk.desc())))
+    return list(
+        db.session.scalars(
+            select(OAuthGrant)
+            .where(OAuthGrant.user_pk == user.pk)
+            .order_by(OAuthGrant.updated_at.desc(), OAuthGrant.pk.desc())
+        )
+    )
 
 
 def revoke_grant(user: User, client_id: str) -> OAuthGrant:
     """Disconnect an app: forget the consent, revoke its tokens for this user
     and delete the hooks they subscribed."""
     begin_write()
-    grant = db.session.scalar(select(OAuthGrant).join(OAuthClient).where(
-        OAuthGrant.user_pk == user.pk, OAuthClient.client_id == client_id))
+    grant = db.session.scalar(
+        select(OAuthGrant).join(OAuthClient).where(OAuthGrant.user_pk == user.pk, OAuthClient.client_id == client_id)
+    )
     if grant is None:
         db.session.rollback()
         raise NotFound(f"No connected app '{client_id}'.")

@@ -1,5 +1,6 @@
 """Users who sign in through OpenID Connect (Keycloak): provisioned on first
 sign-in by the provider's ``sub``; the tier follows a role claim."""
+
 from __future__ import annotations
 
 import re
@@ -31,7 +32,7 @@ def tier_from_claims(claims: dict) -> str:
     value = claim_at(claims, current_app.config["HUB_OIDC_TIER_CLAIM"])
     values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
     prefix = current_app.config["HUB_OIDC_TIER_ROLE_PREFIX"]
-    named = {v[len(prefix):] if v.startswith(prefix) else v for v in values if isinstance(v, str)}
+    named = {v[len(prefix) :] if v.startswith(prefix) else v for v in values if isinstance(v, str)}
     return max((t for t in TIERS if t in named), key=TIERS.index, default="free")
 
 

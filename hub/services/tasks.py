@@ -4,6 +4,7 @@ States: pending -> running -> completed | failed; pending | running ->
 cancelled; running -> pending when a worker's lease lapses (retry_count + 1,
 until max_retries, then failed). Each change commits with its event.
 """
+
 from __future__ import annotations
 
 import functools
@@ -57,16 +58,40 @@ _COLUMNS = tuple(column.key for column in Task.__table__.columns if not column.p
 _UNSET = dict.fromkeys(_COLUMNS)
 
 
-def new_task(user: User, codebase, *, title: str, prompt: str, agent_type: str = "build",
-             model: str | None = None, priority: int = 0, conversation=None) -> Task:
+def new_task(
+    user: User,
+    codebase,
+    *,
+    title: str,
+    prompt: str,
+    agent_type: str = "build",
+    model: str | None = None,
+    priority: int = 0,
+    conversation=None,
+) -> Task:
     """A pending task, not yet in the database (``add_task`` adds it)."""
     now = utcnow()
-    task = Task(**{**_UNSET, "id": new_id("task_"), "user_pk": user.pk, "codebase_pk": codebase.pk,
-                   "conversation_pk": conversation.pk if conversation else None, "title": title,
-                   "prompt": prompt, "status": "pending", "agent_type": agent_type or "build", "model": model,
-                   "priority": priority or 0, "retry_count": 0,
-                   "max_retries": current_app.config["HUB_TASK_MAX_RETRIES"], "created_at": now,
-                   "updated_at": now}, codebase=codebase, conversation=conversation)
+    task = Task(
+        **{
+            **_UNSET,
+            "id": new_id("task_"),
+            "user_pk": user.pk,
+            "codebase_pk": codebase.pk,
+            "conversation_pk": conversation.pk if conversation else None,
+            "title": title,
+            "prompt": prompt,
+            "status": "pending",
+            "agent_type": agent_type or "build",
+            "model": model,
+            "priority": priority or 0,
+            "retry_count": 0,
+            "max_retries": current_app.config["HUB_TASK_MAX_RETRIES"],
+            "created_at": now,
+            "updated_at": now,
+        },
+        codebase=codebase,
+        conversation=conversation,
+    )
     set_committed_value(task, "codebase_id", codebase.id)  # read-only: what a query would load
     set_committed_value(task, "conversation_id", conversation.id if conversation else None)
     return task
@@ -105,13 +130,17 @@ def _check_concurrency(user: User) -> None:
     if limit is None or user.is_admin:
         return
     db.session.execute(select(User.pk).where(User.pk == user.pk).with_for_update())
-    active = db.session.scalar(select(func.count()).select_from(Task).where(
-        Task.user_pk == user.pk, Task.status.in_(ACTIVE_STATUSES)))
+    active = db.session.scalar(
+        select(func.count()).select_from(Task).where(Task.user_pk == user.pk, Task.status.in_(ACTIVE_STATUSES))
+    )
     if active >= limit:
         raise TooManyRequests(
             f"The {user.tier} tier allows {limit} unfinished (pending or running) tasks at once; "
-            "wait for one to finish or cancel one.", code="concurrency_limit", extra={"limit": limit, "tier": user.tier},
-            headers={"Retry-After": str(CONCURRENCY_RETRY_AFTER)})
+            "wait for one to finish or cancel one.",
+            code="concurrency_limit",
+            extra={"limit": limit, "tier": user.tier},
+            headers={"Retry-After": str(CONCURRENCY_RETRY_AFTER)},
+        )
 
 
 _TASK_BY_ID = select(Task).where(Task.id == bindparam("task_id"), Task.user_pk == bindparam("user_pk"))  # built once
@@ -129,8 +158,9 @@ def list_tasks(user: User, *, page: int = 0, limit: int = 50, **filters) -> tupl
     newest first, and whether more pages follow. Reads ``limit`` + 1 rows
     rather than counting every match: a poll costs the same on a big account."""
     params = _matching(user, **filters)
-    items = list(db.session.scalars(_statement(tuple(params), page=True),
-                                    {**params, "limit": limit + 1, "offset": page * limit}))
+    items = list(
+        db.session.scalars(_statement(tuple(params), page=True), {**params, "limit": limit + 1, "offset": page * limit})
+    )
     return items[:limit], len(items) > limit
 
 
@@ -140,10 +170,18 @@ def count_tasks(user: User, **filters) -> int:
     return db.session.scalar(_statement(tuple(params), page=False), params)
 
 
-def _matching(user: User, *, status: str | tuple[str, ...] | None = None, codebase_id: str | None = None,
-              task_id: str | None = None, created_after: datetime | None = None,
-              created_before: datetime | None = None, completed_after: datetime | None = None,
-              completed_before: datetime | None = None, search: str | None = None) -> dict:
+def _matching(
+    user: User,
+    *,
+    status: str | tuple[str, ...] | None = None,
+    codebase_id: str | None = None,
+    task_id: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    completed_after: datetime | None = None,
+    completed_before: datetime | None = None,
+    search: str | None = None,
+) -> dict:
     """The bound values of the filters given, by name (see ``_FILTERS``).
     ``search`` matches the title or prompt, ignoring case."""
     params = {"user_pk": user.pk}
@@ -155,8 +193,12 @@ def _matching(user: User, *, status: str | tuple[str, ...] | None = None, codeba
         params["task_id"] = task_id
     if codebase_id:
         params["codebase_pk"] = codebases.resolve(user, codebase_id).pk
-    for name, value in (("created_after", created_after), ("created_before", created_before),
-                        ("completed_after", completed_after), ("completed_before", completed_before)):
+    for name, value in (
+        ("created_after", created_after),
+        ("created_before", created_before),
+        ("completed_after", completed_after),
+        ("completed_before", completed_before),
+    ):
         if value:
             params[name] = value
     if search:
@@ -176,8 +218,10 @@ _FILTERS = {
     "created_before": lambda: Task.created_at < bindparam("created_before"),
     "completed_after": lambda: Task.completed_at >= bindparam("completed_after"),
     "completed_before": lambda: Task.completed_at < bindparam("completed_before"),
-    "search": lambda: (func.lower(Task.title).like(bindparam("search"), escape="/")
-                       | func.lower(Task.prompt).like(bindparam("search"), escape="/")),
+    "search": lambda: (
+        func.lower(Task.title).like(bindparam("search"), escape="/")
+        | func.lower(Task.prompt).like(bindparam("search"), escape="/")
+    ),
 }
 
 
@@ -188,8 +232,13 @@ def _statement(names: tuple[str, ...], *, page: bool):
     where = [_FILTERS[name]() for name in names]
     if not page:
         return select(func.count()).select_from(Task).where(*where)
-    return (select(Task).where(*where).order_by(Task.created_at.desc(), Task.pk.desc())
-            .limit(bindparam("limit")).offset(bindparam("offset")))
+    return (
+        select(Task)
+        .where(*where)
+        .order_by(Task.created_at.desc(), Task.pk.desc())
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
 
 
 def cancel_task(user: User, task_id: str) -> Task:
@@ -207,8 +256,11 @@ def transition(task: Task, to: str, **fields) -> Task:
     """Move ``task`` to status ``to`` within the caller's transaction, stamp
     its timestamps, and record the event. The caller commits."""
     if to not in TRANSITIONS[task.status]:
-        raise Conflict(f"Task '{task.id}' is {task.status}; it cannot become {to}.",
-                       code="invalid_transition", extra={"task_status": task.status})
+        raise Conflict(
+            f"Task '{task.id}' is {task.status}; it cannot become {to}.",
+            code="invalid_transition",
+            extra={"task_status": task.status},
+        )
     now = utcnow()
     for name, value in fields.items():
         setattr(task, name, value)

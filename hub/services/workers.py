@@ -7,6 +7,7 @@ the task back to ``pending`` with ``retry_count + 1``, or fails it once
 ``max_retries`` retries are used. Leases are checked on every claim, by
 waiting claims when the next lease is due, and by the sweeper.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -30,12 +31,14 @@ LEASE_LAPSED = "The worker stopped renewing its lease {times} time(s); giving up
 
 # -- tokens ------------------------------------------------------------------
 
+
 def create_token(name: str) -> tuple[WorkerToken, str]:
     """Create a worker token; the plain token is returned once, never stored."""
     plain = new_id(TOKEN_PREFIX, 40)
     begin_write()
-    token = WorkerToken(id=new_id("wtok_", 16), name=name.strip() or "worker", prefix=plain[:10],
-                        token_hash=hash_secret(plain))
+    token = WorkerToken(
+        id=new_id("wtok_", 16), name=name.strip() or "worker", prefix=plain[:10], token_hash=hash_secret(plain)
+    )
     db.session.add(token)
     db.session.commit()
     return token, plain
@@ -70,6 +73,7 @@ def _token(principal: Principal) -> WorkerToken:
 
 # -- workers -----------------------------------------------------------------
 
+
 def register(principal: Principal, *, name: str, codebases: list[str], agent_types: list[str]) -> Worker:
     """Register a worker by name under the caller's token, or update it (a
     restarted worker keeps its id)."""
@@ -87,8 +91,9 @@ def register(principal: Principal, *, name: str, codebases: list[str], agent_typ
 
 
 def get_worker(principal: Principal, worker_id: str) -> Worker:
-    worker = db.session.scalar(select(Worker).join(WorkerToken).where(
-        Worker.id == worker_id, WorkerToken.id == principal.credential_id))
+    worker = db.session.scalar(
+        select(Worker).join(WorkerToken).where(Worker.id == worker_id, WorkerToken.id == principal.credential_id)
+    )
     if worker is None:
         raise NotFound(f"No worker '{worker_id}' under this token; register first.")
     return worker
@@ -115,10 +120,17 @@ def alive_seconds() -> float:
 def list_workers(*, limit: int = 200) -> list[WorkerState]:
     """Admin: registered workers, most recently seen first. ``last_seen_at``
     moves on register, claim and heartbeat."""
-    found = list(db.session.scalars(select(Worker).order_by(Worker.last_seen_at.desc(), Worker.pk.desc())
-                                    .limit(limit)))
-    held = {task.worker_pk: task for task in db.session.scalars(select(Task).where(
-        Task.status == "running", Task.worker_pk.in_([w.pk for w in found])))} if found else {}
+    found = list(db.session.scalars(select(Worker).order_by(Worker.last_seen_at.desc(), Worker.pk.desc()).limit(limit)))
+    held = (
+        {
+            task.worker_pk: task
+            for task in db.session.scalars(
+                select(Task).where(Task.status == "running", Task.worker_pk.in_([w.pk for w in found]))
+            )
+        }
+        if found
+        else {}
+    )
     now, window = utcnow(), alive_seconds()
     states = []
     for worker in found:
@@ -132,13 +144,17 @@ def no_worker_for(task: Task) -> bool:
     unrevoked token) was seen within alive_seconds(): a pending task then
     waits for someone to attach one."""
     since = utcnow() - timedelta(seconds=alive_seconds())
-    seen = db.session.scalars(select(Worker).join(WorkerToken).where(
-        Worker.last_seen_at >= since, WorkerToken.revoked_at.is_(None)))
-    return not any((not w.codebases or task.codebase_id in w.codebases)
-                   and (not w.agent_types or task.agent_type in w.agent_types) for w in seen)
+    seen = db.session.scalars(
+        select(Worker).join(WorkerToken).where(Worker.last_seen_at >= since, WorkerToken.revoked_at.is_(None))
+    )
+    return not any(
+        (not w.codebases or task.codebase_id in w.codebases) and (not w.agent_types or task.agent_type in w.agent_types)
+        for w in seen
+    )
 
 
 # -- claiming ----------------------------------------------------------------
+
 
 def lease_seconds() -> float:
     return current_app.config["HUB_WORKER_LEASE_SECONDS"]
@@ -163,8 +179,13 @@ def claim(principal: Principal, worker_id: str) -> Task | None:
     task = None
     if pk is not None:
         task = db.session.get(Task, pk)
-        tasks.transition(task, "running", worker_pk=worker.pk, error=None,
-                         lease_expires_at=utcnow() + timedelta(seconds=lease_seconds()))
+        tasks.transition(
+            task,
+            "running",
+            worker_pk=worker.pk,
+            error=None,
+            lease_expires_at=utcnow() + timedelta(seconds=lease_seconds()),
+        )
     db.session.commit()
     return task
 
@@ -178,8 +199,13 @@ def expire_leases(*, commit: bool = True) -> int:
     """Take back running tasks whose lease lapsed; returns how many."""
     if commit:
         begin_write()
-    lapsed = list(db.session.scalars(select(Task).where(
-        Task.status == "running", Task.lease_expires_at < utcnow()).with_for_update(skip_locked=True, of=Task)))
+    lapsed = list(
+        db.session.scalars(
+            select(Task)
+            .where(Task.status == "running", Task.lease_expires_at < utcnow())
+            .with_for_update(skip_locked=True, of=Task)
+        )
+    )
     for task in lapsed:
         released = {"worker_pk": None, "lease_expires_at": None}
         if task.retry_count < task.max_retries:
@@ -194,11 +220,16 @@ def expire_leases(*, commit: bool = True) -> int:
 
 # -- a run -------------------------------------------------------------------
 
+
 def _held_task(principal: Principal, task_id: str) -> Task:
     """The task, if a worker under the caller's token claimed it; 404
     otherwise (a worker token sees only the tasks its workers hold)."""
-    task = db.session.scalar(select(Task).join(Worker, Task.worker_pk == Worker.pk).join(WorkerToken).where(
-        Task.id == task_id, WorkerToken.id == principal.credential_id))
+    task = db.session.scalar(
+        select(Task)
+        .join(Worker, Task.worker_pk == Worker.pk)
+        .join(WorkerToken)
+        .where(Task.id == task_id, WorkerToken.id == principal.credential_id)
+    )
     if task is None:
         raise NotFound(f"No task '{task_id}' claimed with this token.")
     return task
@@ -243,12 +274,19 @@ def _running(principal: Principal, task_id: str) -> Task:
     task = _held_task(principal, task_id)
     if task.status != "running":
         db.session.rollback()
-        raise Conflict(f"Task '{task_id}' is {task.status}; this run's result is not taken.",
-                       code="task_not_running", extra={"task_status": task.status})
+        raise Conflict(
+            f"Task '{task_id}' is {task.status}; this run's result is not taken.",
+            code="task_not_running",
+            extra={"task_status": task.status},
+        )
     return task
 
 
 def output_of(task: Task, *, after: int = 0, limit: int = 500) -> list[TaskOutput]:
-    query = (select(TaskOutput).where(TaskOutput.task_pk == task.pk, TaskOutput.pk > after)
-             .order_by(TaskOutput.pk).limit(limit))
+    query = (
+        select(TaskOutput)
+        .where(TaskOutput.task_pk == task.pk, TaskOutput.pk > after)
+        .order_by(TaskOutput.pk)
+        .limit(limit)
+    )
     return list(db.session.scalars(query))

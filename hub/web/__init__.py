@@ -3,6 +3,7 @@
 CSRF protection (Flask-WTF) is opt-in per view (``csrf.protect()`` in each
 form handler): the JSON API authenticates with bearer tokens and needs none.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -22,9 +23,12 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_SSL_STRICT", False)
     # Assigned, not setdefault: Flask defines these keys already (SameSite
     # unset, Secure off, 31 days), so a setdefault would never apply.
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      SESSION_COOKIE_SECURE=app.config["HUB_BASE_URL"].startswith("https://"),
-                      PERMANENT_SESSION_LIFETIME=timedelta(hours=12))
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=app.config["HUB_BASE_URL"].startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+    )
     csrf.init_app(app)
     app.add_template_filter(_utc, "utc")
     app.add_template_filter(_ago, "ago")

@@ -1,5 +1,6 @@
 """Admin pages: users and tiers, OAuth clients, connectors, failed webhook
 deliveries (replay), agent workers."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -22,18 +23,30 @@ REFRESH_SECONDS = 2
 
 def _connectors() -> dict:
     state = current_app.extensions.get("hub_connectors", {})
-    return {"enabled": sorted(state.get("enabled", {})), "disabled": state.get("disabled", []),
-            "refused": state.get("refused", {})}
+    return {
+        "enabled": sorted(state.get("enabled", {})),
+        "disabled": state.get("disabled", []),
+        "refused": state.get("refused", {}),
+    }
 
 
 @bp.get("/")
 @admin_required
 def index(new_client=None, new_secret=None):
-    return render_template("admin.html", user=current_web_user(), users=accounts.list_users(), tiers=TIERS,
-                           clients=oauth.list_clients(), connectors=_connectors(),
-                           new_client=new_client, new_secret=new_secret,
-                           failed=hooks.failed_deliveries(limit=FAILED_SHOWN), failed_shown=FAILED_SHOWN,
-                           workers=workers.list_workers(), alive_seconds=workers.alive_seconds())
+    return render_template(
+        "admin.html",
+        user=current_web_user(),
+        users=accounts.list_users(),
+        tiers=TIERS,
+        clients=oauth.list_clients(),
+        connectors=_connectors(),
+        new_client=new_client,
+        new_secret=new_secret,
+        failed=hooks.failed_deliveries(limit=FAILED_SHOWN),
+        failed_shown=FAILED_SHOWN,
+        workers=workers.list_workers(),
+        alive_seconds=workers.alive_seconds(),
+    )
 
 
 @bp.post("/users/<username>/tier")
@@ -51,8 +64,9 @@ def create_client():
     csrf.protect()
     uris = request.form.get("redirect_uris", "").split()
     try:
-        client, secret = oauth.create_client(request.form.get("name", ""), uris,
-                                             scopes=request.form.get("scopes") or None)
+        client, secret = oauth.create_client(
+            request.form.get("name", ""), uris, scopes=request.form.get("scopes") or None
+        )
     except HubError as error:
         flash(error.message, "error")
         return redirect(url_for(".index") + "#clients")

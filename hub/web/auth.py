@@ -1,4 +1,5 @@
 """``/login`` and ``/logout``: local accounts and the way to SSO."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -17,8 +18,9 @@ def _failed(response) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["HUB_LOGIN_RATE_LIMIT"], key_func=client_address,
-               methods=["POST"], deduct_when=_failed)
+@limiter.limit(
+    lambda: current_app.config["HUB_LOGIN_RATE_LIMIT"], key_func=client_address, methods=["POST"], deduct_when=_failed
+)
 @per_account
 @per_known_device
 def login():
@@ -33,8 +35,9 @@ def login():
     user = accounts.check_password(request.form.get("username", "").strip(), request.form.get("password", ""))
     if user is None:
         current_app.logger.info("failed sign-in from %s", client_address())
-        return _page(next_url, error="Wrong username or password.", status=401,
-                     username=request.form.get("username", ""))
+        return _page(
+            next_url, error="Wrong username or password.", status=401, username=request.form.get("username", "")
+        )
     sign_in(user)
     response = redirect(next_url)
     remember_device(response, user.username)
@@ -44,9 +47,15 @@ def login():
 def _page(next_url: str, error: str | None = None, status: int = 200, username: str = ""):
     from hub.web.sso import sso_enabled
 
-    return render_template("login.html", next_url=next_url, error=error, username=username,
-                           user=current_web_user(), local=current_app.config["HUB_LOCAL_ACCOUNTS"],
-                           sso=sso_enabled()), status
+    return render_template(
+        "login.html",
+        next_url=next_url,
+        error=error,
+        username=username,
+        user=current_web_user(),
+        local=current_app.config["HUB_LOCAL_ACCOUNTS"],
+        sso=sso_enabled(),
+    ), status
 
 
 @bp.post("/logout")

@@ -1,5 +1,6 @@
 """A person's dashboard: their tasks, connected apps, API keys, webhook
 subscriptions and their recent deliveries."""
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
@@ -26,8 +27,15 @@ def home():
     if request.accept_mimetypes.best_match(("application/json", "text/html")) == "text/html":
         response = redirect(url_for(".dashboard") if current_web_user() else url_for("web_auth.login"))
     else:
-        response = jsonify(name="CodeTether Hub", api="/api/v1", openapi="/openapi.json", docs="/docs",
-                           connectors="/connectors/", sign_in="/login", dashboard="/dashboard")
+        response = jsonify(
+            name="CodeTether Hub",
+            api="/api/v1",
+            openapi="/openapi.json",
+            docs="/docs",
+            connectors="/connectors/",
+            sign_in="/login",
+            dashboard="/dashboard",
+        )
     response.vary.add("Accept")
     return response
 
@@ -44,11 +52,21 @@ def dashboard(new_key: str | None = None):
     total = tasks.count_tasks(user, status=status, search=search)
     subscriptions = hooks.list_hooks(user)
     shown = subscriptions[:HOOKS_SHOWN]
-    return render_template("dashboard.html", user=user, tasks=items, total=total, status=status,
-                           search=search or "", statuses=list(TRANSITIONS),
-                           grants=oauth.list_grants(user), api_keys=accounts.list_api_keys(user),
-                           new_key=new_key, subscriptions=shown, hooks_total=len(subscriptions),
-                           deliveries=hooks.recent_deliveries(shown, per_hook=DELIVERIES_PER_HOOK))
+    return render_template(
+        "dashboard.html",
+        user=user,
+        tasks=items,
+        total=total,
+        status=status,
+        search=search or "",
+        statuses=list(TRANSITIONS),
+        grants=oauth.list_grants(user),
+        api_keys=accounts.list_api_keys(user),
+        new_key=new_key,
+        subscriptions=shown,
+        hooks_total=len(subscriptions),
+        deliveries=hooks.recent_deliveries(shown, per_hook=DELIVERIES_PER_HOOK),
+    )
 
 
 @bp.post("/dashboard/api-keys")

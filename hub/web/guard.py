@@ -1,4 +1,5 @@
 """Who may see a page: a signed-in person, or a signed-in admin."""
+
 from __future__ import annotations
 
 from functools import wraps

@@ -12,14 +12,17 @@ consent page), ``X-Frame-Options: DENY`` for older browsers, and
 client secrets and consent forms: nothing for a shared cache or the
 browser's history to keep).
 """
+
 from __future__ import annotations
 
 from flask import Flask, Response, request
 
 # No form-action: the consent form's answer is a redirect to the app's own
 # redirect URI on another host, which form-action would block.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
-       "base-uri 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 def init_app(app: Flask) -> None:

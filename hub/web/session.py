@@ -7,6 +7,7 @@ the user bumps it: ``accounts.end_sessions``), the user is not disabled, and
 it is younger than PERMANENT_SESSION_LIFETIME. Web pages use these helpers;
 the JSON API uses bearer tokens instead (``hub.auth``).
 """
+
 from __future__ import annotations
 
 import time
@@ -33,8 +34,12 @@ def _session_user() -> User | None:
         return None
     user = db.session.scalar(select(User).where(User.pk == pk))
     age = time.time() - session.get("signed_in_at", 0)
-    if (user is None or user.disabled_at is not None or session.get("generation") != user.session_generation
-            or age > current_app.permanent_session_lifetime.total_seconds()):
+    if (
+        user is None
+        or user.disabled_at is not None
+        or session.get("generation") != user.session_generation
+        or age > current_app.permanent_session_lifetime.total_seconds()
+    ):
         session.clear()  # ended elsewhere, or too old: the browser gets a cleared cookie
         return None
     return user

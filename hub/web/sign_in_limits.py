@@ -13,6 +13,7 @@ Besides the per-address limit (HUB_LOGIN_RATE_LIMIT, failures per client IP):
   count and has its own, of wrong passwords only. An attacker who keeps an
   account at its limit slows new browsers only: its owner signs in as usual.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -67,17 +68,33 @@ def _wrong_password(response) -> bool:
 
 
 per_account = limiter.limit(
-    _limit, key_func=_account_key, methods=["POST"], scope="account",
+    _limit,
+    key_func=_account_key,
+    methods=["POST"],
+    scope="account",
     exempt_when=lambda: _known_device() is not None,
-    error_message="Too many sign-in attempts at this account from browsers that never signed in to it")
+    error_message="Too many sign-in attempts at this account from browsers that never signed in to it",
+)
 per_known_device = limiter.limit(
-    _limit, key_func=_device_key, methods=["POST"], scope="device", deduct_when=_wrong_password,
+    _limit,
+    key_func=_device_key,
+    methods=["POST"],
+    scope="device",
+    deduct_when=_wrong_password,
     exempt_when=lambda: _known_device() is None,
-    error_message="Too many wrong passwords for this account from this browser")
+    error_message="Too many wrong passwords for this account from this browser",
+)
 
 
 def remember_device(response, username: str) -> None:
     """After a successful sign-in: this browser is known to the account from now on."""
     value = _serializer().dumps({"u": username, "d": _known_device() or secrets.token_urlsafe(16)})
-    response.set_cookie(COOKIE, value, max_age=COOKIE_SECONDS, path=request.path, httponly=True, samesite="Lax",
-                        secure=current_app.config["HUB_BASE_URL"].startswith("https://"))
+    response.set_cookie(
+        COOKIE,
+        value,
+        max_age=COOKIE_SECONDS,
+        path=request.path,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["HUB_BASE_URL"].startswith("https://"),
+    )

@@ -1,5 +1,6 @@
 """Sign in with SSO: OpenID Connect code flow with PKCE (authlib client),
 against Keycloak or any provider with discovery."""
+
 from __future__ import annotations
 
 import requests
@@ -22,9 +23,12 @@ def init_app(app: Flask) -> None:
     # One registry per app: settings differ between apps (tests, workers).
     registry = OAuth(app)
     registry.register(
-        "sso", client_id=app.config["HUB_OIDC_CLIENT_ID"], client_secret=app.config["HUB_OIDC_CLIENT_SECRET"],
+        "sso",
+        client_id=app.config["HUB_OIDC_CLIENT_ID"],
+        client_secret=app.config["HUB_OIDC_CLIENT_SECRET"],
         server_metadata_url=app.config["HUB_OIDC_ISSUER"] + "/.well-known/openid-configuration",
-        client_kwargs={"scope": app.config["HUB_OIDC_SCOPES"], "code_challenge_method": "S256", "timeout": 10})
+        client_kwargs={"scope": app.config["HUB_OIDC_SCOPES"], "code_challenge_method": "S256", "timeout": 10},
+    )
     app.extensions["hub_sso"] = registry.create_client("sso")
 
 
@@ -85,5 +89,12 @@ def _userinfo(client, token, sub: str) -> dict:
 
 
 def _failed(message: str, status: int):
-    return render_template("login.html", next_url=safe_next(None), error=message, username="", user=current_web_user(),
-                           local=current_app.config["HUB_LOCAL_ACCOUNTS"], sso=sso_enabled()), status
+    return render_template(
+        "login.html",
+        next_url=safe_next(None),
+        error=message,
+        username="",
+        user=current_web_user(),
+        local=current_app.config["HUB_LOCAL_ACCOUNTS"],
+        sso=sso_enabled(),
+    ), status

@@ -1,5 +1,6 @@
 """The page behind each task's ``url``: what a person lands on from the link
 Zapier posts into Slack or a GitHub comment."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
@@ -23,9 +24,14 @@ def task_page(task_id):
     user = current_web_user()
     task = tasks.get_task(user, task_id)  # another user's task: 404
     live = task.status in ("pending", "running")
-    return render_template("task.html", user=user, task=task, timeline=events.for_task(task),
-                           refresh=REFRESH_SECONDS if live else None,
-                           no_worker=task.status == "pending" and workers.no_worker_for(task))
+    return render_template(
+        "task.html",
+        user=user,
+        task=task,
+        timeline=events.for_task(task),
+        refresh=REFRESH_SECONDS if live else None,
+        no_worker=task.status == "pending" and workers.no_worker_for(task),
+    )
 
 
 @bp.post("/tasks/<task_id>/cancel")

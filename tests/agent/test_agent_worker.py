@@ -1,11 +1,13 @@
 """The reference agent worker as a real process, running a real program,
 against a real hub (gunicorn) on loopback."""
+
+import contextlib
 import os
 import signal
 import sys
 import textwrap
-import pytest
 
+import pytest
 from conftest import wait_for
 from live_hub import caller, live_hub, worker_token  # noqa: F401  (fixtures)
 
@@ -61,8 +63,9 @@ def test_command_backend_completes_a_task_created_over_the_api(live_hub, caller,
 
 def test_non_zero_exit_and_timeout_fail_the_task(live_hub, caller, worker_token, agent):
     command, pids = agent
-    live_hub.agent_worker(worker_token, "--backend", "command", "--command", command, "--timeout", "2",
-                          env={"PIDS": str(pids)})
+    live_hub.agent_worker(
+        worker_token, "--backend", "command", "--command", command, "--timeout", "2", env={"PIDS": str(pids)}
+    )
     crashed = caller.create_task(prompt="please crash")
     failed = caller.wait_status(crashed["id"], "completed", "failed")
     assert failed["status"] == "failed" and "status 3" in failed["error"] and "it broke" in failed["error"]
@@ -78,8 +81,9 @@ def test_cancel_during_a_run_stops_the_agent_process(live_hub, caller, worker_to
     live_hub.agent_worker(worker_token, "--backend", "command", "--command", command, env={"PIDS": str(pids)})
     task = caller.create_task(prompt="sleep please")
     caller.wait_status(task["id"], "running")
-    pid = int(wait_for(lambda: (pids / task["id"]).exists() and (pids / task["id"]).read_text(),
-                       message="the agent to start"))
+    pid = int(
+        wait_for(lambda: (pids / task["id"]).exists() and (pids / task["id"]).read_text(), message="the agent to start")
+    )
     assert alive(pid)
     assert caller.http.post(f"/tasks/{task['id']}/cancel").json()["status"] == "cancelled"
     wait_for(lambda: not alive(pid), timeout=15, message="the agent process to be stopped")
@@ -123,6 +127,7 @@ def test_sigkilled_worker_task_is_retried_then_fails_after_max_retries(hub_env, 
     monkeypatch.setenv("HUB_WORKER_LEASE_SECONDS", "1")
     monkeypatch.setenv("HUB_TASK_MAX_RETRIES", "2")
     from live_hub import Caller, LiveHub
+
     from hub.services import accounts, workers
 
     with app.app_context():
@@ -139,23 +144,33 @@ def test_sigkilled_worker_task_is_retried_then_fails_after_max_retries(hub_env, 
         for attempt in range(3):
             for old in pids.iterdir():
                 old.unlink()
-            worker = hub.agent_worker(token, "--backend", "command", "--command", command,
-                                      "--name", f"doomed-{attempt}", env={"PIDS": str(pids)})
-            wait_for(lambda: (t := caller.task(task["id"]))["status"] == "running" and t["retry_count"] == attempt,
-                     timeout=30, message=f"run {attempt + 1}")
+            worker = hub.agent_worker(
+                token,
+                "--backend",
+                "command",
+                "--command",
+                command,
+                "--name",
+                f"doomed-{attempt}",
+                env={"PIDS": str(pids)},
+            )
+            wait_for(
+                lambda: (t := caller.task(task["id"]))["status"] == "running" and t["retry_count"] == attempt,
+                timeout=30,
+                message=f"run {attempt + 1}",
+            )
             pid = int(wait_for(lambda: (pids / task["id"]).exists() and (pids / task["id"]).read_text()))
             agents.append(pid)
             worker.send_signal(signal.SIGKILL)
             worker.wait(10)
         # A worker that waits for work notices the last lapsed lease.
-        hub.agent_worker(token, "--backend", "command", "--command", command, "--name", "survivor",
-                         env={"PIDS": str(pids)})
+        hub.agent_worker(
+            token, "--backend", "command", "--command", command, "--name", "survivor", env={"PIDS": str(pids)}
+        )
         failed = caller.wait_status(task["id"], "failed", timeout=30)
         assert failed["retry_count"] == 2 and "lease" in failed["error"] and failed["completed_at"] is None
     finally:
         for pid in agents:  # the killed workers' orphaned agents
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         hub.stop()

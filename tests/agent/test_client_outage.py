@@ -1,5 +1,6 @@
 """An agent worker whose hub is down keeps retrying, and says so when the
 outage starts and when the hub answers again, not at every retry."""
+
 import json
 import logging
 import threading
@@ -7,6 +8,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from conftest import free_port
+
 from hub.agent.client import HubClient
 
 

@@ -2,6 +2,7 @@
 it: the hub notices the hung-up claim and leaves the task to a live worker
 (say, the same worker restarted by `up`), instead of holding it in a dead
 lease for HUB_WORKER_LEASE_SECONDS."""
+
 import signal
 import subprocess
 import sys
@@ -9,7 +10,6 @@ import textwrap
 import time
 
 import httpx
-
 from conftest import wait_for
 from live_hub import caller, live_hub, worker_token  # noqa: F401  (fixtures)
 
@@ -23,7 +23,9 @@ CLAIM = textwrap.dedent("""
 def test_a_claim_whose_worker_died_leaves_the_task_to_a_live_worker(app, live_hub, caller, worker_token):
     from hub.models import Worker
 
-    api = httpx.Client(base_url=live_hub.url + "/api/v1/worker", headers={"Authorization": f"Bearer {worker_token}"}, timeout=30)
+    api = httpx.Client(
+        base_url=live_hub.url + "/api/v1/worker", headers={"Authorization": f"Bearer {worker_token}"}, timeout=30
+    )
     dead = api.post("/register", json={"name": "dead"}).json()["worker_id"]
     live = api.post("/register", json={"name": "live"}).json()["worker_id"]
 
@@ -32,8 +34,7 @@ def test_a_claim_whose_worker_died_leaves_the_task_to_a_live_worker(app, live_hu
             return Worker.query.filter_by(id=dead).one().last_seen_at
 
     registered = last_seen()
-    doomed = subprocess.Popen([sys.executable, "-c", CLAIM, f"{live_hub.url}/api/v1/worker/{dead}/claim",
-                               worker_token])
+    doomed = subprocess.Popen([sys.executable, "-c", CLAIM, f"{live_hub.url}/api/v1/worker/{dead}/claim", worker_token])
     wait_for(lambda: last_seen() > registered, timeout=30, message="the doomed claim to be waiting")
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(10)

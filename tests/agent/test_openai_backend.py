@@ -1,12 +1,11 @@
 """The openai backend against a small local server that speaks the
 chat-completions format (the one outside service the tests cannot reach)."""
+
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
-from conftest import wait_for
 from live_hub import caller, live_hub, worker_token  # noqa: F401  (fixtures)
 
 
@@ -20,11 +19,22 @@ class ChatCompletions(BaseHTTPRequestHandler):
         if "refuse" in last:
             self._answer(429, {"error": {"message": "rate limited", "type": "requests"}})
             return
-        self._answer(200, {
-            "id": "chatcmpl-1", "object": "chat.completion", "model": body["model"],
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": f"[{body['model']}] you said: {last}"}}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
+        self._answer(
+            200,
+            {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": f"[{body['model']}] you said: {last}"},
+                    }
+                ],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            },
+        )
 
     def _answer(self, status, payload):
         data = json.dumps(payload).encode()
@@ -50,11 +60,19 @@ def llm():
 
 def test_openai_backend_completes_tasks_and_answers_conversations(live_hub, caller, worker_token, llm):
     base_url, requests = llm
-    live_hub.agent_worker(worker_token, "--backend", "openai", "--openai-base-url", base_url,
-                          env={"HUB_OPENAI_API_KEY": "sk-test", "HUB_OPENAI_MODEL": "small-model"})
+    live_hub.agent_worker(
+        worker_token,
+        "--backend",
+        "openai",
+        "--openai-base-url",
+        base_url,
+        env={"HUB_OPENAI_API_KEY": "sk-test", "HUB_OPENAI_MODEL": "small-model"},
+    )
     # A task naming its model; one using the worker's default.
     named = caller.create_task(prompt="Summarise the repo", model="big-model")
-    assert caller.wait_status(named["id"], "completed", "failed")["result"] == "[big-model] you said: Summarise the repo"
+    assert (
+        caller.wait_status(named["id"], "completed", "failed")["result"] == "[big-model] you said: Summarise the repo"
+    )
     plain = caller.create_task(prompt="Hello")
     assert caller.wait_status(plain["id"], "completed", "failed")["result"] == "[small-model] you said: Hello"
     assert requests[0]["path"] == "/v1/chat/completions" and requests[0]["auth"] == "Bearer sk-test"
@@ -69,7 +87,8 @@ def test_openai_backend_completes_tasks_and_answers_conversations(live_hub, call
     assert requests[-1]["body"]["messages"] == [
         {"role": "user", "content": "Hi there"},
         {"role": "assistant", "content": "[small-model] you said: Hi there"},
-        {"role": "user", "content": "And now?"}]
+        {"role": "user", "content": "And now?"},
+    ]
     listed = caller.http.get("/conversations/slack-1/messages").json()
     assert [(m["role"], m["content"]) for m in listed][-1] == ("assistant", "[small-model] you said: And now?")
     assert len(listed) == 4

@@ -2,15 +2,15 @@
 the reference agent worker, its task.completed webhook at a receiver; and
 the delivery worker's sweeper taking back a lapsed lease when no agent
 worker is waiting."""
+
 import sys
 
-from standardwebhooks import Webhook
-
 from conftest import wait_for
-from events.fixtures import *  # noqa: F401,F403  (fixtures: receiver, worker, short delays)
 from live_hub import caller, live_hub, worker_token  # noqa: F401  (fixtures)
+from standardwebhooks import Webhook
+from webhooks.fixtures import *  # noqa: F403  (fixtures: receiver, worker, short delays)
 
-REVERSE = f"{sys.executable} -c \"import sys; print(sys.stdin.read()[::-1])\""
+REVERSE = f'{sys.executable} -c "import sys; print(sys.stdin.read()[::-1])"'
 
 
 def test_task_completed_webhook_reaches_a_receiver(live_hub, caller, worker_token, receiver, worker):
@@ -38,6 +38,10 @@ def test_the_sweeper_takes_back_a_lapsed_lease(app, client, alice, worker):
     wid = client.post("/api/v1/worker/register", json={"name": "gone"}, headers=headers).json["worker_id"]
     assert client.post(f"/api/v1/worker/{wid}/claim", json={}, headers=headers).json["task"]["id"] == task["id"]
     # No agent worker claims again: the delivery worker's sweeper notices.
-    back = wait_for(lambda: (t := alice.get(f"/api/v1/tasks/{task['id']}").json)["status"] == "pending" and t,
-                    timeout=15, interval=0.05, message="the task back in pending")
+    back = wait_for(
+        lambda: (t := alice.get(f"/api/v1/tasks/{task['id']}").json)["status"] == "pending" and t,
+        timeout=15,
+        interval=0.05,
+        message="the task back in pending",
+    )
     assert back["retry_count"] == 1

@@ -1,6 +1,7 @@
 """The OpenAPI document is the contract: schemathesis finds no 5xx and no
 response that breaks the document, on every operation (worker ones with a
 worker token), with data that fits the document and data that does not."""
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -51,15 +52,19 @@ CASES = {}  # operation -> cases sent, for the closing count
 
 
 @schema.parametrize()
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.filter_too_much])
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 def test_api_contract(case, credentials):
     schemes = [name for requirement in case.operation.definition.raw.get("security", []) for name in requirement]
     headers = credentials[schemes[0]] if schemes else {}
     CASES[case.operation.label] = CASES.get(case.operation.label, 0) + 1
-    case.call_and_validate(headers=headers, checks=[
-        not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance])
+    case.call_and_validate(
+        headers=headers,
+        checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance],
+    )
 
 
 def test_every_operation_was_fuzzed(request):
@@ -68,8 +73,12 @@ def test_every_operation_was_fuzzed(request):
     if not CASES:
         pytest.skip("the contract test did not run in this session")
     spec = request.getfixturevalue("client").get("/openapi.json").json
-    operations = {f"{method.upper()} {path}" for path, item in spec["paths"].items() for method in item
-                  if method in ("get", "put", "post", "delete", "patch")}
+    operations = {
+        f"{method.upper()} {path}"
+        for path, item in spec["paths"].items()
+        for method in item
+        if method in ("get", "put", "post", "delete", "patch")
+    }
     assert operations - set(CASES) == set()
     print(f"\nschemathesis: {sum(CASES.values())} cases on {len(CASES)} operations")
 

@@ -35,17 +35,22 @@ def test_codebase_is_kept_and_checked(alice):
     codebase = alice.post("/api/v1/codebases", json={"name": "api"}).json["codebase_id"]
     first = alice.post("/api/v1/messages", json={"message": "hi", "codebase_id": codebase})
     assert first.json["codebase_id"] == codebase
-    clash = alice.post("/api/v1/messages", json={"message": "hi", "conversation_id": first.json["conversation_id"],
-                                                 "codebase_id": "global"})
+    clash = alice.post(
+        "/api/v1/messages",
+        json={"message": "hi", "conversation_id": first.json["conversation_id"], "codebase_id": "global"},
+    )
     assert clash.status_code == 422 and "codebase_id" in clash.json["errors"]
 
 
-@pytest.mark.parametrize("body, field", [
-    ({}, "message"),
-    ({"message": ""}, "message"),
-    ({"message": "x", "codebase_id": "missing"}, "codebase_id"),
-    ({"message": "x", "conversation_id": "c" * 256}, "conversation_id"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "message"),
+        ({"message": ""}, "message"),
+        ({"message": "x", "codebase_id": "missing"}, "codebase_id"),
+        ({"message": "x", "conversation_id": "c" * 256}, "conversation_id"),
+    ],
+)
 def test_bad_messages_are_422(alice, body, field):
     response = alice.post("/api/v1/messages", json=body)
     assert response.status_code == 422 and field in response.json["errors"]

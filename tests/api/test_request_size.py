@@ -1,8 +1,8 @@
 """Bodies over HUB_MAX_REQUEST_BYTES answer 413 as JSON before anything
 reads them, on every route, signed in or not (the token endpoint too)."""
+
 import httpx
 import pytest
-
 from live_hub import live_hub  # noqa: F401  (fixture)
 
 MIB = 1024 * 1024
@@ -16,8 +16,17 @@ def assert_too_large(response, limit=MIB):
     assert f"{limit:,} bytes" in body["message"] and "HUB_MAX_REQUEST_BYTES" not in body["message"]
 
 
-@pytest.mark.parametrize("url", ["/oauth/token", "/oauth/revoke", "/oauth/introspect", "/login",
-                                 "/api/v1/tasks", "/connectors/zapier/actions/create_task"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/oauth/token",
+        "/oauth/revoke",
+        "/oauth/introspect",
+        "/login",
+        "/api/v1/tasks",
+        "/connectors/zapier/actions/create_task",
+    ],
+)
 def test_a_form_over_the_limit_is_413_as_json(client, url):
     assert_too_large(client.post(url, data={"grant_type": "x" * MIB}))
 
@@ -46,16 +55,22 @@ def test_the_limit_is_a_setting(monkeypatch, hub_env):
 
 def test_a_large_body_to_the_live_token_endpoint_is_413_with_or_without_a_length(live_hub):  # noqa: F811
     with httpx.Client(base_url=live_hub.url, timeout=30) as http:
-        assert_too_large(http.post("/oauth/token", content=b"grant_type=" + b"x" * (20 * MIB),
-                                   headers={"Content-Type": "application/x-www-form-urlencoded"}))
+        assert_too_large(
+            http.post(
+                "/oauth/token",
+                content=b"grant_type=" + b"x" * (20 * MIB),
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+        )
 
         def chunks():  # no Content-Length: the hub must stop reading at the limit
             yield b"grant_type="
             for _ in range(20):
                 yield b"x" * MIB
 
-        assert_too_large(http.post("/oauth/token", content=chunks(),
-                                   headers={"Content-Type": "application/x-www-form-urlencoded"}))
+        assert_too_large(
+            http.post("/oauth/token", content=chunks(), headers={"Content-Type": "application/x-www-form-urlencoded"})
+        )
         assert_too_large(http.post("/api/v1/tasks", content=chunks(), headers={"Content-Type": "application/json"}))
         # The hub still answers afterwards.
         assert http.post("/oauth/token", data={"grant_type": "password"}).status_code == 400

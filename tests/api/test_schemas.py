@@ -1,6 +1,7 @@
 """The task representation: the fast dump (hub.schemas.PlainDump) gives
 exactly what marshmallow's own dump gives, in every state a task can be in."""
-from datetime import timezone
+
+from datetime import UTC
 
 import marshmallow as ma
 
@@ -29,7 +30,7 @@ def test_task_dump_matches_marshmallow_in_every_state(app_ctx, alice):
     db.session.commit()
     answered = tasks.get_task(user, conversations.send_message(user, message="Hi").task_id)
     # An aware timestamp (as a service might set one) is shown in UTC.
-    cancelled.cancelled_at = cancelled.cancelled_at.replace(tzinfo=timezone.utc)
+    cancelled.cancelled_at = cancelled.cancelled_at.replace(tzinfo=UTC)
     every = [pending, finished, failed, cancelled, answered]
 
     schema = TaskSchema()
@@ -49,5 +50,9 @@ def test_task_dump_matches_marshmallow_in_every_state(app_ctx, alice):
 def test_task_dump_of_a_mapping_is_marshmallows(app_ctx):
     sample = {"id": "task_1", "title": "t", "priority": "3", "created_at": "2026-01-02T03:04:05+01:00"}
     schema = TaskSchema(only=("id", "title", "priority", "created_at"))
-    assert schema.dump(sample) == {"id": "task_1", "title": "t", "priority": 3,
-                                   "created_at": "2026-01-02T02:04:05.000Z"}
+    assert schema.dump(sample) == {
+        "id": "task_1",
+        "title": "t",
+        "priority": 3,
+        "created_at": "2026-01-02T02:04:05.000Z",
+    }

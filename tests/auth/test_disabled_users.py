@@ -1,5 +1,6 @@
 """A disabled user loses every kind of access at once, in every process,
 and gets it back when enabled (``users disable/enable``)."""
+
 import json
 
 import pytest
@@ -20,14 +21,18 @@ def connected_app(app, alice):
     with app.app_context():
         client, secret = oauth.create_client("Zapier", ["https://zapier.com/dashboard/auth/oauth/return/App1/"])
         access, refresh = oauth.new_access_token(), oauth.new_refresh_token()
-        oauth.save_token({"access_token": access, "refresh_token": refresh, "expires_in": 3600, "scope": "tasks:read"},
-                         client=client, user=accounts.get_user("alice"))
+        oauth.save_token(
+            {"access_token": access, "refresh_token": refresh, "expires_in": 3600, "scope": "tasks:read"},
+            client=client,
+            user=accounts.get_user("alice"),
+        )
         db.session.commit()
         return {"client_id": client.client_id, "client_secret": secret, "access": access, "refresh": refresh}
 
 
-def test_disabling_refuses_keys_and_tokens_at_once_everywhere_until_enabled(app, client, other, alice, run,
-                                                                             connected_app):
+def test_disabling_refuses_keys_and_tokens_at_once_everywhere_until_enabled(
+    app, client, other, alice, run, connected_app
+):
     access = connected_app["access"]
     for each in (client, other):  # both processes now remember both credentials
         assert each.get("/api/v1/me", headers=alice.headers).status_code == 200
@@ -41,8 +46,9 @@ def test_disabling_refuses_keys_and_tokens_at_once_everywhere_until_enabled(app,
     secret = {"client_id": connected_app["client_id"], "client_secret": connected_app["client_secret"]}
     introspected = client.post("/oauth/introspect", data={"token": access, **secret})
     assert introspected.status_code == 200 and introspected.json == {"active": False}
-    refreshed = client.post("/oauth/token", data={"grant_type": "refresh_token",
-                                                  "refresh_token": connected_app["refresh"], **secret})
+    refreshed = client.post(
+        "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": connected_app["refresh"], **secret}
+    )
     assert refreshed.status_code == 400 and refreshed.json["error"] == "invalid_grant"
     assert "disabled" in run("users", "list").output
 

@@ -1,10 +1,10 @@
 """Each process remembers recent credentials (hub.auth.principals), yet a
 change made anywhere applies at once everywhere: two apps on the same
 database and Redis stand for two gunicorn workers, each with its own cache."""
+
 import logging
 
 import sqlalchemy as sa
-
 from conftest import wait_for
 
 
@@ -20,8 +20,11 @@ def oauth_token(app, username, scope="tasks:read", expires_in=3600):
     with app.app_context():
         client, _ = oauth.create_client("Zapier", ["https://zapier.com/dashboard/auth/oauth/return/App1/"])
         plain = oauth.new_access_token()
-        oauth.save_token({"access_token": plain, "expires_in": expires_in, "scope": scope}, client=client,
-                         user=accounts.get_user(username))
+        oauth.save_token(
+            {"access_token": plain, "expires_in": expires_in, "scope": scope},
+            client=client,
+            user=accounts.get_user(username),
+        )
         db.session.commit()
         return plain
 
@@ -55,8 +58,11 @@ def test_an_oauth_token_is_refused_when_it_expires_though_remembered(app, other,
     make_user("dan")
     token = oauth_token(app, "dan", expires_in=1)
     assert other.get("/api/v1/tasks", headers=bearer(token)).status_code == 200  # remembered for 10 s
-    wait_for(lambda: other.get("/api/v1/tasks", headers=bearer(token)).status_code == 401, timeout=5,
-             message="the expired token to be refused")
+    wait_for(
+        lambda: other.get("/api/v1/tasks", headers=bearer(token)).status_code == 401,
+        timeout=5,
+        message="the expired token to be refused",
+    )
 
 
 def test_a_change_made_in_sql_applies_within_the_cache_age(monkeypatch, hub_env, alice, app):
@@ -69,12 +75,14 @@ def test_a_change_made_in_sql_applies_within_the_cache_age(monkeypatch, hub_env,
     with engine.begin() as conn:  # behind the hub's back: nothing is announced
         conn.execute(sa.text("UPDATE api_keys SET revoked_at = CURRENT_TIMESTAMP"))
     engine.dispose()
-    wait_for(lambda: second.get("/api/v1/me", headers=alice.headers).status_code == 401, timeout=5,
-             message="the revoked key to be refused")
+    wait_for(
+        lambda: second.get("/api/v1/me", headers=alice.headers).status_code == 401,
+        timeout=5,
+        message="the revoked key to be refused",
+    )
 
 
-def test_with_redis_down_nothing_is_remembered_and_revocation_still_applies(own_redis, app, other, alice,
-                                                                               run, caplog):
+def test_with_redis_down_nothing_is_remembered_and_revocation_still_applies(own_redis, app, other, alice, run, caplog):
     assert other.get("/api/v1/me", headers=alice.headers).status_code == 200
     own_redis.stop()  # the announcement of the revocation cannot be sent
     caplog.set_level(logging.WARNING)

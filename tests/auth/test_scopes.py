@@ -3,8 +3,8 @@ url_map and each view's Blueprint.auth requirement) and compared with the
 table here, so a route that loses its scope, or a new route nobody listed,
 fails; then every route is called with credentials that lack its scope,
 including one with no scopes at all, and each must be refused."""
-import pytest
 
+import pytest
 from conftest import ApiUser
 
 ALL_TASKS = ("tasks:read", "messages:read")  # a hook route: the read scope of some event (EVENT_SCOPES)
@@ -126,22 +126,37 @@ def callers(app, make_user):
         _token, worker_token = workers.create_token("w")
         client, _ = oauth.create_client("Zapier", ["https://zapier.com/dashboard/auth/oauth/return/App1/"])
         app_token = oauth.new_access_token()
-        oauth.save_token({"access_token": app_token, "expires_in": 3600, "scope": " ".join(SCOPES)}, client=client,
-                         user=accounts.get_user("ada"))
+        oauth.save_token(
+            {"access_token": app_token, "expires_in": 3600, "scope": " ".join(SCOPES)},
+            client=client,
+            user=accounts.get_user("ada"),
+        )
         db.session.commit()
     worker = ApiUser(full.client, None, worker_token, None)
     registered = worker.post("/api/v1/worker/register", json={"name": "w"})
     assert registered.status_code == 200, registered.json
-    params = {"task_id": task, "hook_id": hook.json["id"], "conversation_id": "c1", "delivery_id": "dlv_none",
-              "client_id": "cli_none", "worker_id": registered.json["worker_id"]}
-    return {"full": full, "key": key, "worker": worker, "app": ApiUser(full.client, "ada", app_token, None),
-            "params": params}
+    params = {
+        "task_id": task,
+        "hook_id": hook.json["id"],
+        "conversation_id": "c1",
+        "delivery_id": "dlv_none",
+        "client_id": "cli_none",
+        "worker_id": registered.json["worker_id"],
+    }
+    return {
+        "full": full,
+        "key": key,
+        "worker": worker,
+        "app": ApiUser(full.client, "ada", app_token, None),
+        "params": params,
+    }
 
 
 def call(caller, method, rule, params):
     url = rule.replace("<", "{").replace(">", "}").format(**params)
-    return caller.client.open(url, method=method, headers=caller.headers,
-                              json={} if method in ("POST", "PUT", "PATCH") else None)
+    return caller.client.open(
+        url, method=method, headers=caller.headers, json={} if method in ("POST", "PUT", "PATCH") else None
+    )
 
 
 def refused(response, code):
@@ -150,7 +165,7 @@ def refused(response, code):
     return True
 
 
-@pytest.mark.parametrize("method, rule", sorted(MATRIX))
+@pytest.mark.parametrize(("method", "rule"), sorted(MATRIX))
 def test_each_route_refuses_a_credential_without_its_scope(callers, method, rule):
     from hub.auth import SCOPES, needed_scopes
 
@@ -200,7 +215,7 @@ ROUTES = [
 ]
 
 
-@pytest.mark.parametrize("method, path, body, scope", ROUTES)
+@pytest.mark.parametrize(("method", "path", "body", "scope"), ROUTES)
 def test_each_route_needs_its_scope(app, make_user, method, path, body, scope):
     from hub.auth import SCOPES
     from hub.services import accounts

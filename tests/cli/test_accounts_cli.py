@@ -7,8 +7,14 @@ from click.testing import CliRunner
 
 def test_users_and_api_keys(run, client):
     user = json.loads(run("users", "create", "carol", "--email", "c@example.com", "--tier", "pro", "--json").output)
-    assert user == {"id": "carol", "username": "carol", "email": "c@example.com", "tier": "pro", "is_admin": False,
-                    "disabled": False}
+    assert user == {
+        "id": "carol",
+        "username": "carol",
+        "email": "c@example.com",
+        "tier": "pro",
+        "is_admin": False,
+        "disabled": False,
+    }
     key = json.loads(run("api-keys", "create", "carol", "--scopes", "tasks:read", "--json").output)
     assert key["key"].startswith("ct_") and key["scopes"] == ["tasks:read"]
 
@@ -34,12 +40,15 @@ def test_key_is_stored_hashed(run, app):
         assert key["key"] not in (row.key_hash, row.prefix) and len(row.key_hash) == 64
 
 
-@pytest.mark.parametrize("args, message", [
-    (("users", "create", "x", "--tier", "gold"), "gold"),
-    (("users", "set-tier", "ghost", "pro"), "ghost"),
-    (("api-keys", "create", "ghost"), "ghost"),
-    (("api-keys", "revoke", "key_missing"), "key_missing"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("users", "create", "x", "--tier", "gold"), "gold"),
+        (("users", "set-tier", "ghost", "pro"), "ghost"),
+        (("api-keys", "create", "ghost"), "ghost"),
+        (("api-keys", "revoke", "key_missing"), "key_missing"),
+    ],
+)
 def test_cli_errors_are_clear(run, args, message):
     result = run(*args, ok=False)
     assert result.exit_code != 0 and message in result.output
@@ -71,7 +80,12 @@ def test_api_keys_list_shows_each_key_and_when_it_was_last_used(run, client):
     listed = keys_of(run, "gil")
     assert set(listed) == {used["id"], idle["id"]}  # hal's key is not gil's
     row = listed[used["id"]]
-    assert (row["prefix"], row["name"], row["scopes"], row["username"]) == (used["key"][:10], "zapier", ["tasks:read"], "gil")
+    assert (row["prefix"], row["name"], row["scopes"], row["username"]) == (
+        used["key"][:10],
+        "zapier",
+        ["tasks:read"],
+        "gil",
+    )
     assert row["created_at"].endswith("Z") and row["last_used_at"] is None and row["revoked"] is False
     assert set(keys_of(run)) == {used["id"], idle["id"], other["id"]}  # no username: every user's keys
 
@@ -101,7 +115,10 @@ def test_a_key_is_revoked_by_its_id_or_by_the_key_itself(run, client):
     for key in (by_id, by_key):
         assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {key['key']}"}).status_code == 200
 
-    assert json.loads(run("api-keys", "revoke", by_key["key"], "--json").output) == {"id": by_key["id"], "revoked": True}
+    assert json.loads(run("api-keys", "revoke", by_key["key"], "--json").output) == {
+        "id": by_key["id"],
+        "revoked": True,
+    }
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {by_key['key']}"}).status_code == 401
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {by_id['key']}"}).status_code == 200
     run("api-keys", "revoke", by_id["id"])
@@ -140,19 +157,24 @@ def test_set_password_takes_the_new_one_and_ends_web_sessions(run, app, web_sign
     # Without --password it asks, twice, without echoing.
     from hub.cli import main
 
-    asked = CliRunner().invoke(main, ["users", "set-password", "jo"], input="third long password\nthird long password\n")
+    asked = CliRunner().invoke(
+        main, ["users", "set-password", "jo"], input="third long password\nthird long password\n"
+    )
     assert asked.exit_code == 0, asked.output
     assert "third long password" not in asked.output
     assert web_sign_in(app.test_client(), "jo", "third long password").status_code == 302
 
 
-@pytest.mark.parametrize("password, reason", [
-    ("short", "at least 12 characters"),
-    ("elevenchars", "at least 12 characters"),
-    ("Password1234", "most common"),
-    ("QWERTYUIOP123", "most common"),
-    ("correcthorsebatterystaple", "most common"),
-])
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("short", "at least 12 characters"),
+        ("elevenchars", "at least 12 characters"),
+        ("Password1234", "most common"),
+        ("QWERTYUIOP123", "most common"),
+        ("correcthorsebatterystaple", "most common"),
+    ],
+)
 def test_weak_passwords_are_refused_with_the_reason(run, password, reason):
     result = run("users", "create", "kim", "--password", password, ok=False)
     assert result.exit_code != 0 and "password" in result.output and reason in result.output
@@ -168,7 +190,9 @@ def test_a_password_equal_to_the_username_is_refused(run):
     assert result.exit_code != 0 and "username" in result.output
 
 
-@pytest.mark.parametrize("username", ["", "has space", "a" * 65, "ünïcode", "x/y", "semi;colon", "new\nline", "at@sign"])
+@pytest.mark.parametrize(
+    "username", ["", "has space", "a" * 65, "ünïcode", "x/y", "semi;colon", "new\nline", "at@sign"]
+)
 def test_usernames_are_checked(run, username):
     result = run("users", "create", username, ok=False)
     assert result.exit_code != 0 and "letters, digits, '.', '_' or '-'" in result.output
@@ -181,7 +205,10 @@ def test_a_username_of_letters_digits_dots_dashes_and_underscores_is_fine(run):
 
 
 def test_set_password_and_disable_of_an_unknown_user_say_so(run):
-    for command in (("set-password", "ghost", "--password", "a long passphrase here"), ("disable", "ghost"),
-                    ("enable", "ghost")):
+    for command in (
+        ("set-password", "ghost", "--password", "a long passphrase here"),
+        ("disable", "ghost"),
+        ("enable", "ghost"),
+    ):
         result = run("users", *command, ok=False)
         assert result.exit_code != 0 and "No user named 'ghost'" in result.output

@@ -1,13 +1,21 @@
 """The CLI run where there is no hub: one line says so and what to do, and
 nothing is left behind; only `db upgrade` (and `up`) create an instance.
 `--help` shows the hub's commands, not Flask's."""
+
 import pytest
 from click.testing import CliRunner
 
 from hub.cli import main
 
-NO_HUB = ("users list", "api-keys create demo", "clients list", "worker-tokens list", "deliveries list",
-          "deliveries replay --subscription hook_x", "db current")
+NO_HUB = (
+    "users list",
+    "api-keys create demo",
+    "clients list",
+    "worker-tokens list",
+    "deliveries list",
+    "deliveries replay --subscription hook_x",
+    "db current",
+)
 
 
 @pytest.fixture
@@ -70,8 +78,18 @@ def test_help_lists_the_hubs_commands_first_and_hides_flasks(elsewhere):
     text = run("--help").output
     commands, options = text.index("Run a hub:"), text.index("Options:")
     assert commands < options
-    for name in ("up", "worker", "agent-worker", "users", "api-keys", "clients", "worker-tokens", "db",
-                 "deliveries", "zapier"):
+    for name in (
+        "up",
+        "worker",
+        "agent-worker",
+        "users",
+        "api-keys",
+        "clients",
+        "worker-tokens",
+        "db",
+        "deliveries",
+        "zapier",
+    ):
         line = next(line for line in text[commands:options].splitlines() if line.split()[:1] == [name])
         assert len(line.split(None, 1)[1]) > 10, f"{name} has a one-line description"
     for hidden in ("run", "shell", "routes", "limiter", "openapi"):

@@ -1,12 +1,13 @@
 """`codetether-hub deliveries`: list failed deliveries, replay one or all of
 a hook's, against a real worker and receiver."""
+
 import json
 
 from click.testing import CliRunner
+from webhooks.fixtures import *  # noqa: F403
+from webhooks.fixtures import subscribe, wait_delivery
+from webhooks.receiver import Answer
 
-from events.fixtures import *  # noqa: F401,F403
-from events.fixtures import subscribe, wait_delivery
-from events.receiver import Answer
 from hub.cli import main
 
 

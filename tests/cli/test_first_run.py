@@ -1,6 +1,7 @@
 """What `up` prints the first time: the demo user's credentials, its tier's
 limits (so the curl tour's repeats do not surprise with a 429), and how to
 get an admin account."""
+
 import re
 
 

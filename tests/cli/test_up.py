@@ -1,5 +1,6 @@
 """`codetether-hub up` as a newcomer runs it: embedded Redis, migrations,
 demo user, gunicorn, worker; Ctrl-C stops it all; a second run keeps data."""
+
 import os
 import signal
 import stat
@@ -8,7 +9,6 @@ import sys
 
 import httpx
 import pytest
-
 from conftest import free_port, wait_for
 from up_hub import COMMAND, UpHub
 
@@ -26,7 +26,9 @@ def test_up_runs_the_hub_and_keeps_data(tmp_path, stop_signal):
     try:
         assert "tasks stay `pending` until an agent worker attaches" in hub.output()
         headers = hub.headers()
-        created = httpx.post(hub.base + "/api/v1/tasks", json={"title": "Hello", "prompt": "World"}, headers=headers, timeout=30)
+        created = httpx.post(
+            hub.base + "/api/v1/tasks", json={"title": "Hello", "prompt": "World"}, headers=headers, timeout=30
+        )
         assert created.status_code == 201
         # No HUB_BASE_URL: URLs the hub hands out name the port `up` listens on.
         assert created.json()["url"].startswith(f"http://127.0.0.1:{port}/")
@@ -58,8 +60,11 @@ def assert_private(instance):
     assert stat.S_IMODE(instance.stat().st_mode) == 0o700
     files = [path for path in instance.rglob("*") if path.is_file()]
     assert {"hub.db", "hub.db-wal", "appendonly.aof", "redis.log", "secret_key"} <= {p.name for p in files}
-    loose = {str(path.relative_to(instance)): oct(stat.S_IMODE(path.stat().st_mode))
-             for path in instance.rglob("*") if stat.S_IMODE(path.stat().st_mode) & 0o077}
+    loose = {
+        str(path.relative_to(instance)): oct(stat.S_IMODE(path.stat().st_mode))
+        for path in instance.rglob("*")
+        if stat.S_IMODE(path.stat().st_mode) & 0o077
+    }
     assert loose == {}
 
 
@@ -81,8 +86,9 @@ def test_up_makes_an_older_instance_folder_private(tmp_path):
 def test_any_command_that_makes_the_instance_folder_makes_it_private(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "REDIS_", "DATABASE_", "SECRET_"))}
     instance = tmp_path / "instance"
-    subprocess.run([COMMAND, "db", "upgrade"], env={**env, "HUB_INSTANCE_PATH": str(instance)}, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [COMMAND, "db", "upgrade"], env={**env, "HUB_INSTANCE_PATH": str(instance)}, check=True, capture_output=True
+    )
     assert stat.S_IMODE(instance.stat().st_mode) == 0o700
     written = {path.name: stat.S_IMODE(path.stat().st_mode) for path in instance.iterdir()}
     assert "hub.db" in written and set(written.values()) == {0o600}, written
@@ -103,10 +109,19 @@ def test_up_runs_an_agent_worker_when_a_backend_is_configured(tmp_path):
     try:
         assert "Agent worker: command backend" in hub.output()
         headers = hub.headers()
-        task = httpx.post(hub.base + "/api/v1/tasks", json={"title": "Hello", "prompt": "hi there"},
-                          headers=headers, timeout=30).json()
-        done = wait_for(lambda: (t := httpx.get(f"{hub.base}/api/v1/tasks/{task['id']}", headers=headers, timeout=30).json())
-                        ["status"] in ("completed", "failed") and t, timeout=60, interval=0.2, message="the task to finish")
+        task = httpx.post(
+            hub.base + "/api/v1/tasks", json={"title": "Hello", "prompt": "hi there"}, headers=headers, timeout=30
+        ).json()
+        done = wait_for(
+            lambda: (
+                (t := httpx.get(f"{hub.base}/api/v1/tasks/{task['id']}", headers=headers, timeout=30).json())["status"]
+                in ("completed", "failed")
+                and t
+            ),
+            timeout=60,
+            interval=0.2,
+            message="the task to finish",
+        )
         assert done["status"] == "completed" and done["result"].strip() == "agent says: hi there"
     finally:
         assert hub.stop()[0] == 0, hub.output()

@@ -5,6 +5,7 @@ the next `up` takes over), and a stop while a long-poll is open and a
 webhook receiver hangs (under 10 s; the delivery goes back to the queue).
 
 Each test prints what it measured (run with -s to see it)."""
+
 import json
 import os
 import signal
@@ -17,20 +18,26 @@ import time
 
 import httpx
 import redis
-
 from conftest import free_port, wait_for
-from events.receiver import Answer, Receiver
 from up_hub import COMMAND, UpHub, alive, descendants
+from webhooks.receiver import Answer, Receiver
 
 # As an admin would set them: webhooks may reach this machine, and the
 # demo user (free tier) is not held back by the tier limits.
-SETTINGS = {"HUB_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8", "HUB_TIER_CONCURRENT_TASKS": "free=unlimited",
-            "HUB_TIER_RATE_LIMITS": "free=unlimited"}
+SETTINGS = {
+    "HUB_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
+    "HUB_TIER_CONCURRENT_TASKS": "free=unlimited",
+    "HUB_TIER_RATE_LIMITS": "free=unlimited",
+}
 
 
 def subscribe(hub, receiver, path):
-    response = httpx.post(hub.base + "/api/v1/hooks", headers=hub.headers(),
-                          json={"event": "task.created", "target_url": receiver.url(path)}, timeout=30)
+    response = httpx.post(
+        hub.base + "/api/v1/hooks",
+        headers=hub.headers(),
+        json={"event": "task.created", "target_url": receiver.url(path)},
+        timeout=30,
+    )
     assert response.status_code == 201, response.text
 
 
@@ -38,10 +45,12 @@ def create_task(hub, title):
     """Create a task as a client would: retried while the hub answers 503 or
     cannot be reached (a request may wait on the listening socket while the
     web server restarts; none may fail for good)."""
+
     def attempt():
         try:
-            response = httpx.post(hub.base + "/api/v1/tasks", json={"title": title, "prompt": "p"},
-                                  headers=hub.headers(), timeout=30)
+            response = httpx.post(
+                hub.base + "/api/v1/tasks", json={"title": title, "prompt": "p"}, headers=hub.headers(), timeout=30
+            )
         except httpx.HTTPError:
             return None
         assert response.status_code in (201, 503), response.text
@@ -51,8 +60,12 @@ def create_task(hub, title):
 
 
 def delivered(receiver, path, task_id, timeout=60):
-    return wait_for(lambda: [r for r in receiver.received(path) if r.json()["data"]["task_id"] == task_id],
-                    timeout=timeout, interval=0.05, message=f"the delivery of {task_id}")
+    return wait_for(
+        lambda: [r for r in receiver.received(path) if r.json()["data"]["task_id"] == task_id],
+        timeout=timeout,
+        interval=0.05,
+        message=f"the delivery of {task_id}",
+    )
 
 
 def test_up_restarts_what_dies_keeps_delivering_and_gives_up_loudly_on_what_keeps_dying(tmp_path):
@@ -66,19 +79,34 @@ def test_up_restarts_what_dies_keeps_delivering_and_gives_up_loudly_on_what_keep
         # A key in the embedded Redis, on disk in its append-only file.
         store = redis.Redis(unix_socket_path=str(instance / "redis.sock"))
         store.set("kept-across-restarts", "yes")
-        wait_for(lambda: b"kept-across-restarts" in (instance / "appendonly.aof").read_bytes(),
-                 message="the key in the append-only file")
+        wait_for(
+            lambda: b"kept-across-restarts" in (instance / "appendonly.aof").read_bytes(),
+            message="the key in the append-only file",
+        )
 
-        for name, marker in (("delivery worker", "hub worker"), ("embedded Redis", "redis-server"),
-                             ("web server", "gunicorn"), ("agent worker", "agent-worker")):
+        for name, marker in (
+            ("delivery worker", "hub worker"),
+            ("embedded Redis", "redis-server"),
+            ("web server", "gunicorn"),
+            ("agent worker", "agent-worker"),
+        ):
             pid = hub.child(marker)
             killed = time.monotonic()
             os.kill(pid, signal.SIGKILL)
             task = create_task(hub, f"after the {name} died")
             delivered(receiver, "/hook", task["task_id"])
             print(f"\nSIGKILL of the {name}: a new task delivered {time.monotonic() - killed:.1f} s later", end="")
-            wait_for(lambda: httpx.get(f"{hub.base}/api/v1/tasks/{task['task_id']}", headers=hub.headers(), timeout=30)
-                     .json()["status"] == "completed", timeout=60, interval=0.1, message="the task to be done")
+            wait_for(
+                lambda: (
+                    httpx.get(f"{hub.base}/api/v1/tasks/{task['task_id']}", headers=hub.headers(), timeout=30).json()[
+                        "status"
+                    ]
+                    == "completed"
+                ),
+                timeout=60,
+                interval=0.1,
+                message="the task to be done",
+            )
             print(f", done by the agent worker {time.monotonic() - killed:.1f} s later")
             restarts = [line for line in hub.lines if line.startswith(f"up: the {name} (PID {pid})")]
             assert len(restarts) == 1 and "killed by SIGKILL; restarting it" in restarts[0], hub.output()
@@ -91,9 +119,11 @@ def test_up_restarts_what_dies_keeps_delivering_and_gives_up_loudly_on_what_keep
         for _ in range(10):
             if hub.process.poll() is not None:
                 break
-            pid = wait_for(lambda: hub.process.poll() is not None or
-                           ((p := hub.find("hub worker")) not in (None, last) and p), timeout=60,
-                           message="the delivery worker to be restarted")
+            pid = wait_for(
+                lambda: hub.process.poll() is not None or ((p := hub.find("hub worker")) not in (None, last) and p),
+                timeout=60,
+                message="the delivery worker to be restarted",
+            )
             if pid is True:
                 break
             last = pid
@@ -129,8 +159,13 @@ def test_killing_up_ends_everything_it_started_and_the_next_up_takes_over(tmp_pa
     everything = []
     try:
         create_task(hub, "a long job")
-        agent = int(wait_for(lambda: (pids / "helper").exists() and (pids / "agent").read_text(),
-                             timeout=60, message="the agent to start"))
+        agent = int(
+            wait_for(
+                lambda: (pids / "helper").exists() and (pids / "agent").read_text(),
+                timeout=60,
+                message="the agent to start",
+            )
+        )
         helper = int((pids / "helper").read_text())
 
         # A second `up` on the same instance folder refuses, naming the first.
@@ -142,10 +177,16 @@ def test_killing_up_ends_everything_it_started_and_the_next_up_takes_over(tmp_pa
         assert {agent, helper} <= set(everything)
         killed = time.monotonic()
         hub.process.kill()
-        wait_for(lambda: not [pid for pid in everything if alive(pid)], timeout=30, interval=0.05,
-                 message="every process of the killed up to end")
-        print(f"\nSIGKILL of up: its {len(everything)} processes (web, workers, Redis, the agent and its "
-              f"helper) ended within {time.monotonic() - killed:.1f} s")
+        wait_for(
+            lambda: not [pid for pid in everything if alive(pid)],
+            timeout=30,
+            interval=0.05,
+            message="every process of the killed up to end",
+        )
+        print(
+            f"\nSIGKILL of up: its {len(everything)} processes (web, workers, Redis, the agent and its "
+            f"helper) ended within {time.monotonic() - killed:.1f} s"
+        )
     finally:
         hub.kill()
         for pid in everything:  # what outlived it (without the fix)
@@ -155,7 +196,10 @@ def test_killing_up_ends_everything_it_started_and_the_next_up_takes_over(tmp_pa
     again = UpHub(instance, port, **settings)
     try:
         assert f"the previous `up` (PID {hub.process.pid}) ended without stopping; taking over" in again.output()
-        assert httpx.get(again.base + "/api/v1/tasks", headers=hub.headers(), timeout=30).json()[0]["title"] == "a long job"
+        assert (
+            httpx.get(again.base + "/api/v1/tasks", headers=hub.headers(), timeout=30).json()[0]["title"]
+            == "a long job"
+        )
     finally:
         assert again.stop()[0] == 0, again.output()
 
@@ -166,16 +210,33 @@ def test_a_new_up_ends_what_a_dead_up_left_running(tmp_path):
     from hub import lifeline
     from hub.cli.supervisor import PidFile
 
-    leftover = subprocess.Popen([sys.executable, "-c", "import signal, time; "
-                                 "signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); "
-                                 "time.sleep(300)"], process_group=0, stdout=subprocess.PIPE, text=True)
+    leftover = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, time; "
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); "
+            "time.sleep(300)",
+        ],
+        process_group=0,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert leftover.stdout.readline() == "ready\n"
     gone = subprocess.Popen(["true"])
     gone.wait()
-    (tmp_path / "up.pid").write_text(json.dumps({
-        "pid": gone.pid, "started": 1,
-        "children": {"delivery worker": [leftover.pid, lifeline.start_time(leftover.pid)],
-                     "web server": [gone.pid, 12345]}}))
+    (tmp_path / "up.pid").write_text(
+        json.dumps(
+            {
+                "pid": gone.pid,
+                "started": 1,
+                "children": {
+                    "delivery worker": [leftover.pid, lifeline.start_time(leftover.pid)],
+                    "web server": [gone.pid, 12345],
+                },
+            }
+        )
+    )
     said = []
     pid_file = PidFile(tmp_path / "up.pid")
     try:
@@ -183,8 +244,10 @@ def test_a_new_up_ends_what_a_dead_up_left_running(tmp_path):
     finally:
         pid_file.release()
     assert leftover.wait(10) == -signal.SIGKILL
-    assert said == [f"up: the previous `up` (PID {gone.pid}) ended without stopping; taking over: "
-                    f"ending its delivery worker (PID {leftover.pid})"]
+    assert said == [
+        f"up: the previous `up` (PID {gone.pid}) ended without stopping; taking over: "
+        f"ending its delivery worker (PID {leftover.pid})"
+    ]
 
 
 def test_stop_is_prompt_with_a_long_poll_open_and_a_webhook_receiver_hanging(tmp_path):
@@ -196,10 +259,18 @@ def test_stop_is_prompt_with_a_long_poll_open_and_a_webhook_receiver_hanging(tmp
     hub = UpHub(instance, port, HUB_AGENT_COMMAND=agent, **SETTINGS)
     claim = {}
     try:
-        token = json.loads(subprocess.run(
-            [COMMAND, "worker-tokens", "create", "test", "--json"], capture_output=True, text=True, check=True,
-            env={**os.environ, "HUB_INSTANCE_PATH": str(instance)}).stdout)["token"]
-        worker = httpx.Client(base_url=hub.base + "/api/v1/worker", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        token = json.loads(
+            subprocess.run(
+                [COMMAND, "worker-tokens", "create", "test", "--json"],
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ, "HUB_INSTANCE_PATH": str(instance)},
+            ).stdout
+        )["token"]
+        worker = httpx.Client(
+            base_url=hub.base + "/api/v1/worker", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
         # It serves a codebase no task names: its claim waits, whatever is created.
         worker_id = worker.post("/register", json={"name": "test", "codebases": ["cb_elsewhere"]}).json()["worker_id"]
 

@@ -1,13 +1,14 @@
 """`codetether-hub worker` stops promptly on SIGTERM even while a webhook
 receiver hangs: the send is cut, its delivery goes back to the queue (due
 now, the attempt logged), and the next worker sends it again."""
+
 import signal
 import threading
 import time
 
-from events.fixtures import *  # noqa: F401,F403
-from events.fixtures import subscribe, wait_delivery
-from events.receiver import Answer
+from webhooks.fixtures import *  # noqa: F403
+from webhooks.fixtures import subscribe, wait_delivery
+from webhooks.receiver import Answer
 
 # A receiver gets 30 s to answer: a stop must not wait for that.
 PATIENT = {"HUB_WEBHOOK_TIMEOUT": "30"}

@@ -1,4 +1,5 @@
 """`codetether-hub worker-tokens`: create (shown once), list, revoke."""
+
 import json
 
 

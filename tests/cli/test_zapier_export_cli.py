@@ -1,5 +1,6 @@
 """`codetether-hub zapier export`: a warning when Zapier could not reach the
 base URL, and no files overwritten in a folder that is not empty."""
+
 import json
 
 import pytest
@@ -12,13 +13,16 @@ def export(directory, *args):
     return CliRunner().invoke(main, ["zapier", "export", str(directory), *args])
 
 
-@pytest.mark.parametrize("base_url, reason", [
-    ("http://127.0.0.1:5000", "a loopback address"),
-    ("http://localhost:8000/", "a loopback address"),
-    ("http://[::1]:5000", "a loopback address"),
-    ("https://192.168.1.20", "a private address"),
-    ("http://10.0.0.5:5000", "a private address"),
-])
+@pytest.mark.parametrize(
+    ("base_url", "reason"),
+    [
+        ("http://127.0.0.1:5000", "a loopback address"),
+        ("http://localhost:8000/", "a loopback address"),
+        ("http://[::1]:5000", "a loopback address"),
+        ("https://192.168.1.20", "a private address"),
+        ("http://10.0.0.5:5000", "a private address"),
+    ],
+)
 def test_a_base_url_zapier_cannot_reach_is_exported_with_a_warning(hub_env, tmp_path, base_url, reason):
     result = export(tmp_path / "app", "--base-url", base_url)
     assert result.exit_code == 0, result.output
@@ -27,8 +31,9 @@ def test_a_base_url_zapier_cannot_reach_is_exported_with_a_warning(hub_env, tmp_
     assert base_url.rstrip("/") in (tmp_path / "app" / "definition.json").read_text()
 
 
-@pytest.mark.parametrize("args", [["--base-url", "https://hub.example.com"], ["--base-url", "env"],
-                                  ["--base-url", "http://8.8.8.8"]])
+@pytest.mark.parametrize(
+    "args", [["--base-url", "https://hub.example.com"], ["--base-url", "env"], ["--base-url", "http://8.8.8.8"]]
+)
 def test_a_public_base_url_has_no_warning(hub_env, tmp_path, args):
     result = export(tmp_path / "app", *args)
     assert result.exit_code == 0 and "Warning" not in result.stderr

@@ -3,6 +3,7 @@
 (it commits a write, so a database that still answers reads is caught),
 nothing is half-written, the worker logs the outage once, and everything
 resumes by itself when the fault clears."""
+
 import os
 import shutil
 import subprocess
@@ -11,11 +12,10 @@ import time
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import TEST_DATABASE, free_port, wait_for
-from events.fixtures import Worker, subscribe, wait_delivery
-from events.receiver import Receiver
 from postgres_server import PostgresServer
+from webhooks.fixtures import Worker, subscribe, wait_delivery
+from webhooks.receiver import Receiver
 
 on_postgresql = pytest.mark.skipif(TEST_DATABASE != "postgresql", reason="a PostgreSQL fault (run on that pass)")
 on_sqlite = pytest.mark.skipif(TEST_DATABASE != "sqlite", reason="an SQLite fault (run on that pass)")
@@ -45,8 +45,12 @@ def end_sessions(url):
     see the database's new settings."""
     admin = sa.create_engine(url)
     with admin.connect() as conn:
-        conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                             "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
     admin.dispose()
 
 
@@ -64,7 +68,9 @@ def set_read_only(url, on: bool):
 @on_postgresql
 def test_a_read_only_database_refuses_writes_with_503_and_is_not_ready(alice, client, hub_env, monkeypatch):
     """A standby, or default_transaction_read_only: reads work, writes fail."""
-    monkeypatch.setattr(sys.modules["hub.db"], "IDLE_PING_SECONDS", 0.0)  # pooled connections ended by the failover are replaced
+    monkeypatch.setattr(
+        sys.modules["hub.db"], "IDLE_PING_SECONDS", 0.0
+    )  # pooled connections ended by the failover are replaced
     assert create(alice).status_code == 201
     set_read_only(hub_env["DATABASE_URL"], True)
 
@@ -89,10 +95,23 @@ class RestartablePostgres(PostgresServer):
         self.halted = True
 
     def resume(self) -> None:
-        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.root}"
-                   " -c fsync=off -c synchronous_commit=off -c full_page_writes=off")
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"),
-                  "-o", options, "-w", "-t", "60", "start")
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.root}"
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         self.halted = False
 
     def stop(self) -> None:
@@ -110,8 +129,11 @@ def own_postgres(hub_env, monkeypatch):
 
     server = RestartablePostgres(free_port()).start()
     url = server.url(server.create_database())
-    for name, value in {"DATABASE_URL": url, "HUB_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
-                        "HUB_WEBHOOK_SWEEP_INTERVAL": "0.1"}.items():
+    for name, value in {
+        "DATABASE_URL": url,
+        "HUB_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
+        "HUB_WEBHOOK_SWEEP_INTERVAL": "0.1",
+    }.items():
         monkeypatch.setenv(name, value)
         hub_env[name] = value
     app = create_app({"TESTING": True})
@@ -128,6 +150,7 @@ def own_postgres(hub_env, monkeypatch):
 @on_postgresql
 def test_postgresql_stopped_then_started_again(own_postgres, hub_env, monkeypatch):
     from conftest import ApiUser
+
     from hub.services import accounts
 
     server, app = own_postgres
@@ -146,8 +169,11 @@ def test_postgresql_stopped_then_started_again(own_postgres, hub_env, monkeypatc
         assert_unavailable(create(erin))
         assert readiness(erin.client)[0] == 503
         # The sweeper meets the outage ten times a second meanwhile.
-        wait_for(lambda: any("sweep failing" in line for line in worker.lines()), 15,
-                 message="the worker to notice the outage")
+        wait_for(
+            lambda: any("sweep failing" in line for line in worker.lines()),
+            15,
+            message="the worker to notice the outage",
+        )
         time.sleep(2)
 
         server.resume()
@@ -158,8 +184,11 @@ def test_postgresql_stopped_then_started_again(own_postgres, hub_env, monkeypatc
         assert readiness(erin.client) == (200, {"database": "ok", "redis": "ok"})
         receiver.wait_for(2, timeout=30)  # and the worker delivers again, without a restart
         assert task_count(erin) == 2  # nothing half-written by the refused create
-        wait_for(lambda: any("sweep failing: cleared" in line for line in worker.lines()), 15,
-                 message="the worker to log that the outage is over")
+        wait_for(
+            lambda: any("sweep failing: cleared" in line for line in worker.lines()),
+            15,
+            message="the worker to log that the outage is over",
+        )
         lines = worker.lines()
         assert sum("sweep failing" in line for line in lines) == 2, "\n".join(lines)  # started, cleared
         # A traceback the first time a fault is met, not at every sweep (ten a second here).
@@ -224,10 +253,9 @@ def test_a_key_left_reserved_by_a_request_that_died_is_taken_over(alice, app):
     too (the database went away, or the worker was killed). A retry once
     the request timeout has passed runs, instead of 409 for a day."""
     from hub.db import db
+    from hub.idempotency import request_fingerprint
     from hub.models import IdempotencyKey
     from hub.services import accounts, idempotency
-
-    from hub.idempotency import request_fingerprint
 
     with app.test_request_context("/api/v1/tasks", method="POST", json={"title": "t", "prompt": "p"}):
         idempotency.reserve(accounts.get_user("alice"), "k1", request_fingerprint())  # all it got to do
@@ -235,10 +263,14 @@ def test_a_key_left_reserved_by_a_request_that_died_is_taken_over(alice, app):
     assert in_flight.status_code == 409 and in_flight.json["code"] == "idempotency_in_flight"  # may still run
 
     with app.app_context():  # the request timeout passes (gunicorn would have ended it)
-        db.session.execute(sa.update(IdempotencyKey).values(
-            created_at=IdempotencyKey.created_at - sa.text(f"interval '{app.config['HUB_WEB_TIMEOUT'] + 1} seconds'")
-            if db.engine.dialect.name == "postgresql" else
-            sa.func.datetime(IdempotencyKey.created_at, f"-{app.config['HUB_WEB_TIMEOUT'] + 1} seconds")))
+        db.session.execute(
+            sa.update(IdempotencyKey).values(
+                created_at=IdempotencyKey.created_at
+                - sa.text(f"interval '{app.config['HUB_WEB_TIMEOUT'] + 1} seconds'")
+                if db.engine.dialect.name == "postgresql"
+                else sa.func.datetime(IdempotencyKey.created_at, f"-{app.config['HUB_WEB_TIMEOUT'] + 1} seconds")
+            )
+        )
         db.session.commit()
     assert create(alice, **{"Idempotency-Key": "k1"}).status_code == 201
     replay = create(alice, **{"Idempotency-Key": "k1"})

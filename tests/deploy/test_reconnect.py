@@ -1,11 +1,11 @@
 """A database server that dropped the hub's pooled connections (a restart,
 an idle timeout) costs no request: a connection that sat idle is checked
 before use and replaced."""
+
 import sys
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import TEST_DATABASE
 
 pytestmark = pytest.mark.skipif(TEST_DATABASE != "postgresql", reason="SQLite has no server to drop connections")
@@ -19,9 +19,12 @@ def drop_connections(app):
         url = db.engine.url
     admin = sa.create_engine(url)
     with admin.connect() as conn:
-        dropped = conn.execute(sa.text(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+        dropped = conn.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
     admin.dispose()
     return dropped
 

@@ -2,6 +2,7 @@
 two delivery workers against one PostgreSQL and one Redis. Every event is
 delivered exactly once per subscription, whichever process took the request
 and whichever worker took the job."""
+
 import os
 import signal
 import subprocess
@@ -12,9 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-
 from conftest import TEST_DATABASE, free_port, repo_root, wait_for
-from events.fixtures import receiver, start_worker, subscribe, webhook_settings  # noqa: F401  (fixtures)
+from webhooks.fixtures import receiver, start_worker, subscribe, webhook_settings  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.skipif(TEST_DATABASE != "postgresql", reason="shown on PostgreSQL, as deployed")
 
@@ -25,11 +25,21 @@ class Gunicorn:
     def __init__(self, metrics_dir):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, HUB_PORT=str(self.port), HUB_WEB_WORKERS="2", HUB_WEB_THREADS="4",
-                   PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
-        self.process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:hub.gunicorn_conf",
-                                         "wsgi:app"], cwd=repo_root(), env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True)
+        env = dict(
+            os.environ,
+            HUB_PORT=str(self.port),
+            HUB_WEB_WORKERS="2",
+            HUB_WEB_THREADS="4",
+            PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "python:hub.gunicorn_conf", "wsgi:app"],
+            cwd=repo_root(),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.lines: list[str] = []
         threading.Thread(target=lambda: self.lines.extend(self.process.stdout), daemon=True).start()
 
@@ -45,8 +55,9 @@ class Gunicorn:
         return self.process.wait(40)
 
 
-def test_two_hubs_and_two_workers_deliver_every_event_once_per_subscription(make_user, receiver, start_worker,
-                                                                              app, tmp_path):
+def test_two_hubs_and_two_workers_deliver_every_event_once_per_subscription(
+    make_user, receiver, start_worker, app, tmp_path
+):
     from hub.db import db
     from hub.models import Delivery, Event
 
@@ -62,8 +73,12 @@ def test_two_hubs_and_two_workers_deliver_every_event_once_per_subscription(make
 
         def create(n):
             hub = hubs[n % 2]
-            response = httpx.post(hub.base + "/api/v1/tasks", headers=alice.headers,
-                                  json={"title": f"task {n}", "prompt": "scale out"}, timeout=10)
+            response = httpx.post(
+                hub.base + "/api/v1/tasks",
+                headers=alice.headers,
+                json={"title": f"task {n}", "prompt": "scale out"},
+                timeout=10,
+            )
             assert response.status_code == 201, response.text
             return response.json()["id"]
 
@@ -73,8 +88,9 @@ def test_two_hubs_and_two_workers_deliver_every_event_once_per_subscription(make
 
         def all_delivered():
             with app.app_context():
-                done = db.session.scalar(db.select(db.func.count()).select_from(Delivery)
-                                         .where(Delivery.status == "delivered"))
+                done = db.session.scalar(
+                    db.select(db.func.count()).select_from(Delivery).where(Delivery.status == "delivered")
+                )
                 db.session.remove()
             return done == TASKS * len(hooks) and len(receiver.requests) >= TASKS * len(hooks)
 
@@ -82,10 +98,16 @@ def test_two_hubs_and_two_workers_deliver_every_event_once_per_subscription(make
         for process in workers:
             assert process.process.poll() is None, "a worker died"
         # A worker counts an attempt just after committing it: scrape until the last one is counted.
-        expected = (f'hub_delivery_attempts_total{{outcome="delivered"}} {float(TASKS * len(hooks))}',
-                    f"hub_delivery_duration_seconds_count {float(TASKS * len(hooks))}")
-        wait_for(lambda: all(line in httpx.get(hubs[0].base + "/metrics", timeout=30).text for line in expected),
-                 timeout=10, interval=0.1, message="every delivery in the shared metrics")
+        expected = (
+            f'hub_delivery_attempts_total{{outcome="delivered"}} {float(TASKS * len(hooks))}',
+            f"hub_delivery_duration_seconds_count {float(TASKS * len(hooks))}",
+        )
+        wait_for(
+            lambda: all(line in httpx.get(hubs[0].base + "/metrics", timeout=30).text for line in expected),
+            timeout=10,
+            interval=0.1,
+            message="every delivery in the shared metrics",
+        )
     finally:
         codes = [hub.stop() for hub in hubs]
     assert codes == [0, 0]

@@ -1,6 +1,7 @@
 """A regular install, as docs/deploy.md tells an admin to make one: the wheel
 built from this checkout, installed (not editable) into a new virtualenv, and
 the CLI run from a folder that is not the checkout."""
+
 from __future__ import annotations
 
 import json
@@ -16,12 +17,21 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import TEST_DATABASE, free_port, repo_root, wait_for
 
 # What the wheel is built from (a copy: an in-tree build leaves build/ behind).
-SOURCES = ("setup.py", "setup.cfg", "pyproject.toml", "MANIFEST.in", "README.md", "wsgi.py",
-           "gunicorn.conf.py", "hub", "connectors", "migrations")
+SOURCES = (
+    "setup.py",
+    "setup.cfg",
+    "pyproject.toml",
+    "MANIFEST.in",
+    "README.md",
+    "wsgi.py",
+    "gunicorn.conf.py",
+    "hub",
+    "connectors",
+    "migrations",
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +47,20 @@ def installed(tmp_path_factory) -> Path:
         else:
             shutil.copy(path, source / name)
     # This venv's setuptools builds it, so the test needs no network.
-    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                  "-w", str(root / "dist"), str(source)])
+    built = _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            str(root / "dist"),
+            str(source),
+        ]
+    )
     for warning in ("BuildBackendWarning", "SetuptoolsDeprecationWarning"):  # e.g. data folders as packages
         assert warning not in built.stdout + built.stderr, built.stdout + built.stderr
     [wheel] = (root / "dist").glob("codetether_hub-*.whl")
@@ -48,8 +70,12 @@ def installed(tmp_path_factory) -> Path:
     # The hub's dependencies come from the test's own venv (its site-packages
     # after the new one's, and none of its .pth files, so not the editable
     # checkout); the hub itself only from the wheel.
-    purelib = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     Path(purelib, "_hub_test_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
     return root / "venv" / "bin"
 
@@ -61,8 +87,11 @@ def _run(args, **kw):
 
 
 def _clean_env(**settings) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("HUB_", "REDIS_", "DATABASE_", "SECRET_", "PROMETHEUS_", "PYTHON"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HUB_", "REDIS_", "DATABASE_", "SECRET_", "PROMETHEUS_", "PYTHON"))
+    }
     return {**env, "HUB_WEB_WORKERS": "1", **settings}
 
 
@@ -72,8 +101,9 @@ class Process:
     def __init__(self, args, cwd, env, port=None, ready=None):
         self.base = f"http://127.0.0.1:{port}"
         self.lines: list[str] = []
-        self.process = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True)
+        self.process = subprocess.Popen(
+            args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         threading.Thread(target=lambda: self.lines.extend(self.process.stdout), daemon=True).start()
         self.ready = ready or Process._answers
         try:
@@ -107,7 +137,9 @@ class Process:
 
 def _create_and_get(base: str, key: str) -> None:
     headers = {"Authorization": f"Bearer {key}"}
-    created = httpx.post(base + "/api/v1/tasks", json={"title": "From a wheel", "prompt": "p"}, headers=headers, timeout=30)
+    created = httpx.post(
+        base + "/api/v1/tasks", json={"title": "From a wheel", "prompt": "p"}, headers=headers, timeout=30
+    )
     assert created.status_code == 201, created.text
     got = httpx.get(f"{base}/api/v1/tasks/{created.json()['id']}", headers=headers, timeout=30)
     assert got.status_code == 200 and got.json()["title"] == "From a wheel"
@@ -127,8 +159,11 @@ def test_db_upgrade_users_and_up_from_a_wheel_in_any_folder(installed, tmp_path)
     _run([*cli, "users", "create", "admin", "--admin", "--password", "a long password"], cwd=tmp_path, env=env)
     key = json.loads(_run([*cli, "api-keys", "create", "admin", "--json"], cwd=tmp_path, env=env).stdout)["key"]
     # A plugin command: found through the installed package's entry points.
-    _run([*cli, "zapier", "export", str(tmp_path / "zapier-app"), "--base-url", "https://hub.example.com"],
-         cwd=tmp_path, env=env)
+    _run(
+        [*cli, "zapier", "export", str(tmp_path / "zapier-app"), "--base-url", "https://hub.example.com"],
+        cwd=tmp_path,
+        env=env,
+    )
 
     up = Process([*cli, "up", "--port", str(port := free_port())], tmp_path, env, port)
     try:
@@ -154,8 +189,13 @@ def test_the_deploy_guide_with_a_wheel(installed, tmp_path, empty_database_url, 
     """docs/deploy.md: settings in the environment, `db upgrade` once,
     gunicorn on hub.wsgi:app, a delivery worker."""
     port = free_port()
-    env = _clean_env(DATABASE_URL=empty_database_url, REDIS_URL=redis_server.url, SECRET_KEY="deploy-secret",
-                     HUB_BASE_URL=f"http://127.0.0.1:{port}", HUB_INSTANCE_PATH=str(tmp_path / "var"))
+    env = _clean_env(
+        DATABASE_URL=empty_database_url,
+        REDIS_URL=redis_server.url,
+        SECRET_KEY="deploy-secret",
+        HUB_BASE_URL=f"http://127.0.0.1:{port}",
+        HUB_INSTANCE_PATH=str(tmp_path / "var"),
+    )
     cli = [str(installed / "codetether-hub")]
     _run([*cli, "db", "upgrade"], cwd=tmp_path, env=env)
     _run([*cli, "users", "create", "admin", "--admin", "--password", "a long password"], cwd=tmp_path, env=env)
@@ -163,8 +203,21 @@ def test_the_deploy_guide_with_a_wheel(installed, tmp_path, empty_database_url, 
 
     # As the systemd units: the worker shares the web's metrics folder, which gunicorn makes.
     env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
-    web = Process([str(installed / "python"), "-m", "gunicorn", "-c", "python:hub.gunicorn_conf",
-                   "--bind", f"127.0.0.1:{port}", "hub.wsgi:app"], tmp_path, env, port)
+    web = Process(
+        [
+            str(installed / "python"),
+            "-m",
+            "gunicorn",
+            "-c",
+            "python:hub.gunicorn_conf",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "hub.wsgi:app",
+        ],
+        tmp_path,
+        env,
+        port,
+    )
     worker = None
     try:
         worker = Process([*cli, "worker"], tmp_path, env, ready=lambda p: "worker listening" in p.output())

@@ -1,4 +1,5 @@
 """A real threaded HTTP server on loopback, so parallel requests truly overlap."""
+
 from __future__ import annotations
 
 import threading
@@ -36,5 +37,4 @@ def parallel(count: int, call):
 
 
 def post(url: str, key: str, path: str, json: dict, headers: dict | None = None) -> httpx.Response:
-    return httpx.post(url + path, json=json, headers={"Authorization": f"Bearer {key}", **(headers or {})},
-                      timeout=60)
+    return httpx.post(url + path, json=json, headers={"Authorization": f"Bearer {key}", **(headers or {})}, timeout=60)

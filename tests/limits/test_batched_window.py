@@ -1,12 +1,12 @@
 """The tier limit asks Redis once every few requests while a user has
 plenty left (hub/moving_window.py): exact in one process, recorded for the
 others within a moment, and every refusal decided in Redis."""
+
 import copy
 
 import httpx
 import pytest
 import redis
-
 from conftest import wait_for
 from limits_http import live_url, parallel  # noqa: F401  (live_url is a fixture)
 
@@ -26,7 +26,8 @@ def window_length(store) -> int:
 
 
 def test_one_process_asks_redis_for_a_few_requests_and_records_the_rest_within_a_moment(
-        hub_env, make_user, monkeypatch):
+    hub_env, make_user, monkeypatch
+):
     from hub.moving_window import BatchedMovingWindow
 
     monkeypatch.setattr(BatchedMovingWindow, "RECORD_WITHIN", 1.0)  # the count below: requests' calls, not the timer's

@@ -1,5 +1,6 @@
 """The concurrency limit's 429 says when to retry as the README does: 30 s,
 unless the request limit is used up too, then when its window frees."""
+
 import pytest
 
 TASK = {"title": "Fix the build", "prompt": "Make CI green"}

@@ -1,4 +1,5 @@
 """Unfinished-task limits by tier, checked inside the create transaction."""
+
 from collections import Counter
 
 from limits_http import live_url, parallel, post  # noqa: F401  (live_url is a fixture)

@@ -1,5 +1,6 @@
 """Connector routes go through Blueprint.auth, so they inherit tier limits
 and, on actions, Idempotency-Key."""
+
 import pytest
 
 TASK = {"title": "Fix the build", "prompt": "Make CI green"}

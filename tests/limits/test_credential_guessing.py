@@ -1,5 +1,6 @@
 """Guessing secrets is slowed where a secret is checked: bearer credentials
 and the OAuth endpoints, per client address (passwords: test_sign_in_guessing.py)."""
+
 import secrets
 
 import pytest
@@ -32,7 +33,9 @@ def test_bearer_failures_are_limited_per_address_on_api_connector_and_worker_rou
     guesses = [
         attacker.get("/api/v1/me", headers=bearer("ct_" + secrets.token_urlsafe(30))),
         attacker.get("/connectors/zapier/triggers/task_completed", headers=bearer("cto_" + secrets.token_urlsafe(32))),
-        attacker.post("/api/v1/worker/register", json={"name": "w"}, headers=bearer("ctw_" + secrets.token_urlsafe(30))),
+        attacker.post(
+            "/api/v1/worker/register", json={"name": "w"}, headers=bearer("ctw_" + secrets.token_urlsafe(30))
+        ),
     ]
     assert [r.status_code for r in guesses] == [401, 401, 401]
     message = assert_refused(attacker.get("/api/v1/tasks", headers=bearer("ct_" + secrets.token_urlsafe(30))), 60)
@@ -70,30 +73,39 @@ def oauth_client(app):
 def test_introspection_and_revocation_failures_are_limited_per_address(few_oauth_failures, app, oauth_client):
     attacker = from_address(app, "10.0.0.66")
     wrong = {"client_id": oauth_client["client_id"], "client_secret": "cts_guess"}
-    statuses = [attacker.post("/oauth/introspect", data={"token": "cto_x", **wrong}).status_code,
-                attacker.post("/oauth/revoke", data={"token": "cto_x", **wrong}).status_code,
-                attacker.post("/oauth/introspect", data={"token": "cto_x", **wrong}).status_code]
+    statuses = [
+        attacker.post("/oauth/introspect", data={"token": "cto_x", **wrong}).status_code,
+        attacker.post("/oauth/revoke", data={"token": "cto_x", **wrong}).status_code,
+        attacker.post("/oauth/introspect", data={"token": "cto_x", **wrong}).status_code,
+    ]
     assert statuses == [401, 401, 401]  # one count for both endpoints
     for path in ("/oauth/introspect", "/oauth/revoke"):  # the right secret waits too
         assert_refused(attacker.post(path, data={"token": "cto_x", **oauth_client}), 60)
-    assert from_address(app, "10.0.0.7").post("/oauth/introspect",
-                                              data={"token": "cto_x", **oauth_client}).status_code == 200
+    assert (
+        from_address(app, "10.0.0.7").post("/oauth/introspect", data={"token": "cto_x", **oauth_client}).status_code
+        == 200
+    )
 
 
 def test_guessing_tokens_through_introspection_is_limited(few_oauth_failures, app, oauth_client):
     prober = from_address(app, "10.0.0.67")
-    answers = [prober.post("/oauth/introspect", data={"token": "cto_" + secrets.token_urlsafe(32), **oauth_client})
-               for _ in range(3)]
+    answers = [
+        prober.post("/oauth/introspect", data={"token": "cto_" + secrets.token_urlsafe(32), **oauth_client})
+        for _ in range(3)
+    ]
     assert [(r.status_code, r.json) for r in answers] == [(200, {"active": False})] * 3
     assert_refused(prober.post("/oauth/introspect", data={"token": "cto_x", **oauth_client}), 60)
 
 
 # -- whose address counts ------------------------------------------------------
 
+
 def test_a_clients_own_x_forwarded_for_does_not_split_its_count(few_auth_failures, app):
     attacker = from_address(app, "10.0.0.66")
-    statuses = [attacker.get("/api/v1/me", headers={**bearer("ct_wrong"), "X-Forwarded-For": f"198.51.100.{n}"})
-                .status_code for n in range(4)]
+    statuses = [
+        attacker.get("/api/v1/me", headers={**bearer("ct_wrong"), "X-Forwarded-For": f"198.51.100.{n}"}).status_code
+        for n in range(4)
+    ]
     assert statuses == [401, 401, 401, 429]
 
 
@@ -109,8 +121,7 @@ def test_behind_a_trusted_proxy_each_client_is_counted_not_the_proxy(behind_a_pr
         return proxy.get("/api/v1/me", headers={**headers, "X-Forwarded-For": f"{chain}{client_ip}, 10.9.0.4"})
 
     # An attacker's own X-Forwarded-For entries come before what the proxies appended: ignored.
-    statuses = [via_proxy("203.0.113.66", bearer("ct_wrong"), chain=f"198.51.100.{n}, ").status_code
-                for n in range(4)]
+    statuses = [via_proxy("203.0.113.66", bearer("ct_wrong"), chain=f"198.51.100.{n}, ").status_code for n in range(4)]
     assert statuses == [401, 401, 401, 429]
     assert via_proxy("203.0.113.66", alice.headers).status_code == 429
     assert via_proxy("203.0.113.7", alice.headers).status_code == 200  # another client behind the same proxy

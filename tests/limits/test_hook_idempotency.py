@@ -1,6 +1,7 @@
 """POST /api/v1/hooks takes an Idempotency-Key like every create: a retry
 gets the same hook and its secret again, and subscribes nothing more."""
-from events.fixtures import *  # noqa: F401,F403
+
+from webhooks.fixtures import *  # noqa: F403
 
 
 def test_retried_subscribe_replays_the_hook_and_its_secret(alice, receiver):

@@ -1,9 +1,9 @@
 """Idempotency-Key on creates: retries replay the first response and create nothing more."""
+
 from datetime import timedelta
 
-from sqlalchemy import func, select
-
 from limits_http import live_url, parallel, post  # noqa: F401  (live_url is a fixture)
+from sqlalchemy import func, select
 
 TASK = {"title": "Fix the build", "prompt": "Make CI green"}
 
@@ -24,8 +24,12 @@ def test_sequential_retry_replays_the_first_response_and_creates_one_task(app, a
     first = alice.post("/api/v1/tasks", json=TASK, headers=key("k-1"))
     assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
     # Same JSON in another key order and spacing is the same request.
-    again = alice.post("/api/v1/tasks", data='{"prompt": "Make CI green",  "title": "Fix the build"}',
-                       content_type="application/json", headers=key("k-1"))
+    again = alice.post(
+        "/api/v1/tasks",
+        data='{"prompt": "Make CI green",  "title": "Fix the build"}',
+        content_type="application/json",
+        headers=key("k-1"),
+    )
     assert again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json == first.json
@@ -122,8 +126,9 @@ def test_concurrent_first_requests_with_different_bodies_run_one_and_refuse_the_
     """Whoever reserves the key first runs; each other request is another
     request under a used key (422), also when it lost the race to insert the
     key (PostgreSQL's unique index) rather than found it."""
-    responses = parallel(8, lambda i: post(live_url, alice.key, "/api/v1/tasks", {**TASK, "title": f"t{i}"},
-                                           key("mixed")))
+    responses = parallel(
+        8, lambda i: post(live_url, alice.key, "/api/v1/tasks", {**TASK, "title": f"t{i}"}, key("mixed"))
+    )
     assert sorted(r.status_code for r in responses) == [201] + [422] * 7, [r.json() for r in responses]
     assert {r.json()["code"] for r in responses if r.status_code == 422} == {"idempotency_key_reused"}
     assert count(app, "Task") == 1
@@ -180,8 +185,12 @@ def test_keys_expire_after_24_hours_and_are_cleaned_up(app, alice):
         for record in db.session.scalars(select(IdempotencyKey).where(IdempotencyKey.key_hash != digest("third"))):
             record.created_at -= timedelta(hours=24, seconds=1)
         db.session.commit()
-    assert alice.post("/api/v1/tasks", json={**TASK, "title": "third"}, headers=key("third")).headers[
-        "Idempotent-Replayed"] == "true"
+    assert (
+        alice.post("/api/v1/tasks", json={**TASK, "title": "third"}, headers=key("third")).headers[
+            "Idempotent-Replayed"
+        ]
+        == "true"
+    )
     assert count(app, "IdempotencyKey") == 1
 
 
@@ -236,5 +245,6 @@ def test_kept_responses_are_encrypted_at_rest(app, alice):
     with app.app_context():
         stored = db.session.scalar(select(IdempotencyKey)).response_body
     assert b"Rotate the keys" not in stored and first.json["id"].encode() not in stored
-    assert alice.post("/api/v1/tasks", json={**TASK, "title": "Rotate the keys"},
-                      headers=key("sealed")).json == first.json
+    assert (
+        alice.post("/api/v1/tasks", json={**TASK, "title": "Rotate the keys"}, headers=key("sealed")).json == first.json
+    )

@@ -1,11 +1,12 @@
 """Request limits by tier, per user, on every authenticated route."""
+
 import logging
 import time
 
 import pytest
 import redis
-
 from conftest import free_port, wait_for
+
 from hub.embedded_redis import EmbeddedRedis
 
 ROUTES = ("/api/v1/tasks", "/api/v1/me", "/api/v1/codebases")
@@ -48,7 +49,7 @@ def test_free_users_61st_request_in_a_minute_is_429_and_pro_is_unaffected(app, h
     first_sent = time.time()
     first = free.get("/api/v1/me")
     first_answered = time.time()
-    responses = [first] + hammer(free, 59)
+    responses = [first, *hammer(free, 59)]
     assert [r.status_code for r in responses] == [200] * 60
     last = responses[-1].headers
     assert (first.headers["RateLimit-Limit"], first.headers["RateLimit-Remaining"]) == ("60", "59")

@@ -1,9 +1,9 @@
 """Redis stopped mid-test: requests are served (limits fail open, with a
 warning), nothing answers 500, tasks created meanwhile are kept."""
+
 import logging
 
 import pytest
-
 
 TASK = {"title": "Fix the build", "prompt": "Make CI green"}
 
@@ -28,8 +28,10 @@ def test_redis_stopped_mid_test(own_redis, small_limits, app, make_user, caplog)
     assert 500 not in statuses
     # The concurrent-task limit lives in the database and still holds.
     assert statuses[::2] == [201, 201, 201, 201, 429, 429]
-    assert any("not enforced while Redis is unreachable" in r.getMessage() and r.levelno == logging.WARNING
-               for r in caplog.records)
+    assert any(
+        "not enforced while Redis is unreachable" in r.getMessage() and r.levelno == logging.WARNING
+        for r in caplog.records
+    )
     assert not any(r.levelno >= logging.ERROR for r in caplog.records)
 
     user.post(f"/api/v1/tasks/{before['id']}/cancel")

@@ -1,10 +1,10 @@
 """Guessing passwords at /login is slowed per account, from any number of
 addresses, without letting an attacker lock the owner out."""
+
 import re
 
 import httpx
 import pytest
-
 from limits_http import live_url, parallel  # noqa: F401 (fixture)
 
 
@@ -93,8 +93,12 @@ def test_parallel_guesses_cannot_slip_past_the_account_limit(few_sign_ins, app, 
         cookies = dict(http.cookies)
 
     def guess(i):
-        return httpx.post(live_url + "/login", cookies=cookies, timeout=60,
-                          data={"username": owner, "password": f"parallel guess {i}", "csrf_token": token}).status_code
+        return httpx.post(
+            live_url + "/login",
+            cookies=cookies,
+            timeout=60,
+            data={"username": owner, "password": f"parallel guess {i}", "csrf_token": token},
+        ).status_code
 
     statuses = parallel(12, guess)
     assert statuses.count(401) == 3 and statuses.count(429) == 9, statuses

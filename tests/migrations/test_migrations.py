@@ -1,4 +1,5 @@
 """Migrations build the schema the models describe, in one linear chain."""
+
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -21,9 +22,8 @@ def test_one_head(app):
 
 
 def test_models_and_migrations_do_not_drift(app):
-    with app.app_context():
-        with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
+    with app.app_context(), db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
     assert diff == []
 
 

@@ -1,8 +1,17 @@
 """The Zapier-style connection, end to end over HTTP against a real hub."""
-import httpx
 
-from oauth_live_hub import hub, start_hub  # noqa: F401 (fixtures)
-from oauth_live_hub import PKCE_VERIFIER, ZAPIER_REDIRECT, Browser, Forms, authorize_url, connect, redirect_params
+import httpx
+from oauth_live_hub import (  # noqa: F401 (fixtures)
+    PKCE_VERIFIER,
+    ZAPIER_REDIRECT,
+    Browser,
+    Forms,
+    authorize_url,
+    connect,
+    hub,
+    redirect_params,
+    start_hub,
+)
 
 
 def test_zapier_flow_with_a_local_account(hub):
@@ -25,7 +34,10 @@ def test_zapier_flow_with_a_local_account(hub):
     assert "Zapier" in consent.text
     for words in ("List and view your tasks", "Create and cancel tasks", "Send messages", "List your codebases"):
         assert words in consent.text
-    assert [b for b in Forms(consent.text).with_field("decision")["buttons"]] == [("decision", "allow"), ("decision", "deny")]
+    assert list(Forms(consent.text).with_field("decision")["buttons"]) == [
+        ("decision", "allow"),
+        ("decision", "deny"),
+    ]
 
     back = browser.submit(consent, button=("decision", "allow"))
     assert back.headers["location"].startswith(ZAPIER_REDIRECT + "?")
@@ -33,8 +45,13 @@ def test_zapier_flow_with_a_local_account(hub):
     assert params["state"] == "st4te" and params["iss"] == hub.base  # RFC 9207
 
     # Code for tokens: form-encoded, secret in the body, no Authorization header.
-    issued = hub.token(grant_type="authorization_code", code=params["code"], redirect_uri=ZAPIER_REDIRECT,
-                       client_id=client["client_id"], client_secret=client["client_secret"])
+    issued = hub.token(
+        grant_type="authorization_code",
+        code=params["code"],
+        redirect_uri=ZAPIER_REDIRECT,
+        client_id=client["client_id"],
+        client_secret=client["client_secret"],
+    )
     assert issued.status_code == 200, issued.text
     tokens = issued.json()
     assert {"access_token", "refresh_token", "expires_in", "scope"} <= set(tokens)
@@ -48,21 +65,33 @@ def test_zapier_flow_with_a_local_account(hub):
     assert created.status_code == 201
 
     # Refresh rotates both tokens.
-    refreshed = hub.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"],
-                          client_id=client["client_id"], client_secret=client["client_secret"])
+    refreshed = hub.token(
+        grant_type="refresh_token",
+        refresh_token=tokens["refresh_token"],
+        client_id=client["client_id"],
+        client_secret=client["client_secret"],
+    )
     assert refreshed.status_code == 200, refreshed.text
     new = refreshed.json()
     assert new["refresh_token"] != tokens["refresh_token"] and new["access_token"] != tokens["access_token"]
     assert hub.api("/api/v1/me", new["access_token"]).status_code == 200
 
     # The old refresh token again: 400 invalid_grant, and the whole family dies.
-    reused = hub.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"],
-                       client_id=client["client_id"], client_secret=client["client_secret"])
+    reused = hub.token(
+        grant_type="refresh_token",
+        refresh_token=tokens["refresh_token"],
+        client_id=client["client_id"],
+        client_secret=client["client_secret"],
+    )
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
     dead = hub.api("/api/v1/me", new["access_token"])
     assert dead.status_code == 401 and 'error="invalid_token"' in dead.headers["www-authenticate"]
-    again = hub.token(grant_type="refresh_token", refresh_token=new["refresh_token"],
-                      client_id=client["client_id"], client_secret=client["client_secret"])
+    again = hub.token(
+        grant_type="refresh_token",
+        refresh_token=new["refresh_token"],
+        client_id=client["client_id"],
+        client_secret=client["client_secret"],
+    )
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
 
     # Connecting again: the same scopes were granted, so no consent page.
@@ -80,12 +109,24 @@ def test_client_secret_basic_and_deny(hub):
     assert denied["error"] == "access_denied" and denied["iss"] == hub.base and "code" not in denied
 
     code = redirect_params(connect(hub, browser, client, username, password))["code"]
-    response = httpx.post(hub.url("/oauth/token"), auth=(client["client_id"], client["client_secret"]),
-                          data={"grant_type": "authorization_code", "code": code, "redirect_uri": ZAPIER_REDIRECT,
-                                "code_verifier": PKCE_VERIFIER}, timeout=30)
+    response = httpx.post(
+        hub.url("/oauth/token"),
+        auth=(client["client_id"], client["client_secret"]),
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": ZAPIER_REDIRECT,
+            "code_verifier": PKCE_VERIFIER,
+        },
+        timeout=30,
+    )
     assert response.status_code == 200, response.text
-    wrong_secret = httpx.post(hub.url("/oauth/token"), auth=(client["client_id"], "cts_wrong"),
-                              data={"grant_type": "refresh_token", "refresh_token": response.json()["refresh_token"]}, timeout=30)
+    wrong_secret = httpx.post(
+        hub.url("/oauth/token"),
+        auth=(client["client_id"], "cts_wrong"),
+        data={"grant_type": "refresh_token", "refresh_token": response.json()["refresh_token"]},
+        timeout=30,
+    )
     assert wrong_secret.status_code == 401 and wrong_secret.json()["error"] == "invalid_client"
 
 
@@ -94,8 +135,13 @@ def test_connected_apps_can_be_listed_and_disconnected(hub):
     client = hub.create_client()
     browser = Browser(hub)
     code = redirect_params(connect(hub, browser, client, username, password))["code"]
-    tokens = hub.token(grant_type="authorization_code", code=code, redirect_uri=ZAPIER_REDIRECT,
-                       client_id=client["client_id"], client_secret=client["client_secret"]).json()
+    tokens = hub.token(
+        grant_type="authorization_code",
+        code=code,
+        redirect_uri=ZAPIER_REDIRECT,
+        client_id=client["client_id"],
+        client_secret=client["client_secret"],
+    ).json()
     from hub.services import accounts
 
     with hub.app.app_context():  # the person's own key: apps never manage apps (tests/oauth/test_grants.py)
@@ -108,8 +154,15 @@ def test_connected_apps_can_be_listed_and_disconnected(hub):
     gone = hub.api(f"/api/v1/me/grants/{client['client_id']}", key, "DELETE")
     assert gone.status_code == 200 and gone.json() == {"id": client["client_id"], "revoked": True}
     assert hub.api("/api/v1/me", tokens["access_token"]).status_code == 401
-    assert hub.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"], client_id=client["client_id"],
-                     client_secret=client["client_secret"]).json()["error"] == "invalid_grant"
+    assert (
+        hub.token(
+            grant_type="refresh_token",
+            refresh_token=tokens["refresh_token"],
+            client_id=client["client_id"],
+            client_secret=client["client_secret"],
+        ).json()["error"]
+        == "invalid_grant"
+    )
     # Disconnected: the next connection asks for consent again.
     page = browser.go(authorize_url(hub, client["client_id"]))
     assert page.status_code == 200 and "decision" in page.text

@@ -2,12 +2,16 @@
 OAuth token can neither list nor disconnect apps, and disconnecting an app
 ends its tokens and deletes the hooks they subscribed, so its Zaps stop
 receiving data."""
-import pytest
 
-from events.fixtures import Worker
-from events.receiver import Receiver
-from oauth_live_hub import start_hub  # noqa: F401 (fixture)
-from oauth_live_hub import Browser, connect, redirect_params
+import pytest
+from oauth_live_hub import (
+    Browser,
+    connect,
+    redirect_params,
+    start_hub,  # noqa: F401 (fixture)
+)
+from webhooks.fixtures import Worker
+from webhooks.receiver import Receiver
 
 EVERY_SCOPE = "tasks:read tasks:write messages:write messages:read codebases:read codebases:write"
 
@@ -25,8 +29,9 @@ def receiver():
 
 
 def access_token(hub, client, username, password):
-    page = connect(hub, Browser(hub), client, username, password, scope=EVERY_SCOPE,
-                   redirect_uri=client["redirect_uris"][0])
+    page = connect(
+        hub, Browser(hub), client, username, password, scope=EVERY_SCOPE, redirect_uri=client["redirect_uris"][0]
+    )
     issued = hub.exchange(client, redirect_params(page)["code"])
     assert issued.status_code == 200, issued.text
     return issued.json()["access_token"]
@@ -42,15 +47,21 @@ def two_apps(hub):
         _key, key = accounts.create_api_key(username)
     zapier = hub.create_client()
     other = hub.create_client(name="Other", redirect_uri="https://other.example/cb")
-    return (key, (zapier, access_token(hub, zapier, username, password)),
-            (other, access_token(hub, other, username, password)))
+    return (
+        key,
+        (zapier, access_token(hub, zapier, username, password)),
+        (other, access_token(hub, other, username, password)),
+    )
 
 
 def test_an_apps_token_can_neither_list_nor_disconnect_apps(hub, two_apps):
     key, (zapier, zapier_token), (other, other_token) = two_apps
     for token in (zapier_token, other_token):
-        for method, path in (("GET", "/api/v1/me/grants"), ("DELETE", f"/api/v1/me/grants/{zapier['client_id']}"),
-                             ("DELETE", f"/api/v1/me/grants/{other['client_id']}")):
+        for method, path in (
+            ("GET", "/api/v1/me/grants"),
+            ("DELETE", f"/api/v1/me/grants/{zapier['client_id']}"),
+            ("DELETE", f"/api/v1/me/grants/{other['client_id']}"),
+        ):
             refused = hub.api(path, token, method)
             assert refused.status_code == 403, (method, path, refused.text)
             assert refused.json()["code"] == "insufficient_scope"

@@ -1,10 +1,9 @@
 """OAuth access tokens carry the scopes the user consented to; each /api/v1
 route refuses a token without its scope, and nobody reaches another
 user's objects."""
-import pytest
 
-from oauth_live_hub import hub, start_hub  # noqa: F401 (fixtures)
-from oauth_live_hub import Browser, authorize_url, connect, redirect_params
+import pytest
+from oauth_live_hub import Browser, authorize_url, connect, hub, redirect_params, start_hub  # noqa: F401 (fixtures)
 
 ROUTES = [  # (method, path, body, scope needed)
     ("GET", "/api/v1/tasks", None, "tasks:read"),
@@ -21,8 +20,13 @@ ROUTES = [  # (method, path, body, scope needed)
 def oauth_token(hub, client, browser, username, password, scope):
     page = connect(hub, browser, client, username, password, scope=scope)
     code = redirect_params(page)["code"]
-    response = hub.token(grant_type="authorization_code", code=code, redirect_uri=client["redirect_uris"][0],
-                         client_id=client["client_id"], client_secret=client["client_secret"])
+    response = hub.token(
+        grant_type="authorization_code",
+        code=code,
+        redirect_uri=client["redirect_uris"][0],
+        client_id=client["client_id"],
+        client_secret=client["client_secret"],
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -44,8 +48,7 @@ def test_each_route_refuses_a_token_without_its_scope(alice):
     task = hub.api("/api/v1/tasks", full, "POST", json={"title": "t", "prompt": "p"}).json()
     hub.api("/api/v1/messages", full, "POST", json={"message": "m", "conversation_id": "c1"})
     for scope in SCOPES:
-        lacking = oauth_token(hub, client, browser, username, password,
-                              " ".join(s for s in SCOPES if s != scope))
+        lacking = oauth_token(hub, client, browser, username, password, " ".join(s for s in SCOPES if s != scope))
         assert scope not in lacking["scope"].split()
         for method, path, body, needed in ROUTES:
             url = path.format(task=task["id"])
@@ -63,18 +66,32 @@ def test_a_token_only_gets_scopes_the_client_may_ask_for(hub):
     client = hub.create_client("--scopes", "tasks:read")
     tokens = oauth_token(hub, client, Browser(hub), username, password, "tasks:read tasks:write")
     assert tokens["scope"] == "tasks:read"
-    assert hub.api("/api/v1/tasks", tokens["access_token"], "POST", json={"title": "t", "prompt": "p"}).status_code == 403
+    assert (
+        hub.api("/api/v1/tasks", tokens["access_token"], "POST", json={"title": "t", "prompt": "p"}).status_code == 403
+    )
     unknown = connect(hub, Browser(hub), client, username, password, scope="admin:everything")
     assert redirect_params(unknown)["error"] == "invalid_scope"
 
 
 def test_another_users_objects_answer_404(alice):
     hub, client, browser, username, password = alice
-    a = oauth_token(hub, client, browser, username, password, "tasks:read tasks:write messages:write messages:read "
-                    "codebases:read codebases:write")["access_token"]
+    a = oauth_token(
+        hub,
+        client,
+        browser,
+        username,
+        password,
+        "tasks:read tasks:write messages:write messages:read codebases:read codebases:write",
+    )["access_token"]
     b_user, b_password = hub.create_user("bob")
-    b = oauth_token(hub, client, Browser(hub), b_user, b_password, "tasks:read tasks:write messages:write "
-                    "messages:read codebases:read codebases:write")["access_token"]
+    b = oauth_token(
+        hub,
+        client,
+        Browser(hub),
+        b_user,
+        b_password,
+        "tasks:read tasks:write messages:write messages:read codebases:read codebases:write",
+    )["access_token"]
 
     task = hub.api("/api/v1/tasks", a, "POST", json={"title": "alice's", "prompt": "p"}).json()
     hub.api("/api/v1/messages", a, "POST", json={"message": "private", "conversation_id": "thread-1"})

@@ -1,13 +1,12 @@
 """RELIABILITY.md's OAuth2 list, item by item, against a real hub."""
+
 import threading
 from datetime import timedelta
 
 import httpx
 import pytest
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
-
-from oauth_live_hub import hub, start_hub  # noqa: F401 (fixtures)
-from oauth_live_hub import ZAPIER_REDIRECT, Browser, authorize_url, connect, pkce_pair, redirect_params
+from oauth_live_hub import ZAPIER_REDIRECT, Browser, authorize_url, connect, hub, pkce_pair, redirect_params, start_hub  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
@@ -21,19 +20,25 @@ def zapier(hub):
 
 
 def exchange(hub, client, code, **extra):
-    return hub.token(grant_type="authorization_code", code=code, redirect_uri=ZAPIER_REDIRECT,
-                     client_id=client["client_id"], client_secret=client.get("client_secret") or "", **extra)
+    return hub.token(
+        grant_type="authorization_code",
+        code=code,
+        redirect_uri=ZAPIER_REDIRECT,
+        client_id=client["client_id"],
+        client_secret=client.get("client_secret") or "",
+        **extra,
+    )
 
 
 REDIRECT_VARIANTS = [
-    ZAPIER_REDIRECT.rstrip("/"),                                   # trailing slash
+    ZAPIER_REDIRECT.rstrip("/"),  # trailing slash
     ZAPIER_REDIRECT.replace("App123456CLIAPI", "app123456cliapi"),  # case
-    ZAPIER_REDIRECT.replace("zapier.com", "ZAPIER.com"),            # host case
-    ZAPIER_REDIRECT + "?next=1",                                    # query
-    ZAPIER_REDIRECT.replace("https://", "http://"),                 # scheme
-    ZAPIER_REDIRECT.replace("https://", "https://user@"),           # userinfo
+    ZAPIER_REDIRECT.replace("zapier.com", "ZAPIER.com"),  # host case
+    ZAPIER_REDIRECT + "?next=1",  # query
+    ZAPIER_REDIRECT.replace("https://", "http://"),  # scheme
+    ZAPIER_REDIRECT.replace("https://", "https://user@"),  # userinfo
     ZAPIER_REDIRECT.replace("zapier.com", "zapier.com.evil.test"),  # host suffix
-    ZAPIER_REDIRECT + "extra",                                      # path prefix match
+    ZAPIER_REDIRECT + "extra",  # path prefix match
 ]
 
 
@@ -62,17 +67,36 @@ def test_pkce_s256_required_for_public_clients_and_plain_refused(hub):
     no_pkce = redirect_params(browser.go(authorize_url(hub, public["client_id"], redirect_uri=redirect, pkce=False)))
     assert no_pkce["error"] == "invalid_request" and "PKCE" in no_pkce["error_description"]
     verifier, challenge = pkce_pair()
-    plain = redirect_params(browser.go(authorize_url(hub, public["client_id"], redirect_uri=redirect,
-                                                     code_challenge=verifier, code_challenge_method="plain")))
+    plain = redirect_params(
+        browser.go(
+            authorize_url(
+                hub, public["client_id"], redirect_uri=redirect, code_challenge=verifier, code_challenge_method="plain"
+            )
+        )
+    )
     assert plain["error"] == "invalid_request" and "plain" in plain["error_description"]
-    implied_plain = redirect_params(browser.go(authorize_url(hub, public["client_id"], redirect_uri=redirect,
-                                                             code_challenge=verifier)))
+    implied_plain = redirect_params(
+        browser.go(authorize_url(hub, public["client_id"], redirect_uri=redirect, code_challenge=verifier))
+    )
     assert implied_plain["error"] == "invalid_request"
 
-    page = connect(hub, browser, public, username, password, redirect_uri=redirect,
-                   code_challenge=challenge, code_challenge_method="S256")
+    page = connect(
+        hub,
+        browser,
+        public,
+        username,
+        password,
+        redirect_uri=redirect,
+        code_challenge=challenge,
+        code_challenge_method="S256",
+    )
     code = redirect_params(page)["code"]
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect, "client_id": public["client_id"]}
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect,
+        "client_id": public["client_id"],
+    }
     missing = hub.token(**form, code_verifier=None)
     assert missing.status_code == 400 and "code_verifier" in missing.json()["error_description"]
     wrong = hub.token(**form, code_verifier=pkce_pair()[0])
@@ -80,8 +104,14 @@ def test_pkce_s256_required_for_public_clients_and_plain_refused(hub):
     ok = hub.token(**form, code_verifier=verifier)
     assert ok.status_code == 200, ok.text
     # A public client cannot revoke or introspect (no client authentication).
-    assert httpx.post(hub.url("/oauth/introspect"), data={"token": ok.json()["access_token"],
-                                                          "client_id": public["client_id"]}, timeout=30).status_code == 401
+    assert (
+        httpx.post(
+            hub.url("/oauth/introspect"),
+            data={"token": ok.json()["access_token"], "client_id": public["client_id"]},
+            timeout=30,
+        ).status_code
+        == 401
+    )
 
 
 def test_every_new_client_must_use_pkce(hub):
@@ -94,8 +124,9 @@ def test_every_new_client_must_use_pkce(hub):
         refused = redirect_params(browser.go(authorize_url(hub, client["client_id"], pkce=False)))
         assert refused["error"] == "invalid_request" and "PKCE" in refused["error_description"]
         verifier, challenge = pkce_pair()
-        code = redirect_params(connect(hub, browser, client, *("alice", password), code_challenge=challenge,
-                                       code_challenge_method="S256"))["code"]
+        code = redirect_params(
+            connect(hub, browser, client, *("alice", password), code_challenge=challenge, code_challenge_method="S256")
+        )["code"]
         without = exchange(hub, client, code, code_verifier=None)
         assert without.status_code == 400 and "code_verifier" in without.json()["error_description"]
         assert exchange(hub, client, code, code_verifier=pkce_pair()[0]).json()["error"] == "invalid_grant"
@@ -148,8 +179,12 @@ def test_replayed_code_revokes_what_it_issued(zapier):
     replay = exchange(hub, client, code)
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
     assert hub.api("/api/v1/me", tokens["access_token"]).status_code == 401
-    refresh = hub.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"],
-                        client_id=client["client_id"], client_secret=client["client_secret"])
+    refresh = hub.token(
+        grant_type="refresh_token",
+        refresh_token=tokens["refresh_token"],
+        client_id=client["client_id"],
+        client_secret=client["client_secret"],
+    )
     assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
 
 
@@ -157,11 +192,21 @@ def test_code_is_bound_to_client_and_redirect_uri_and_expires(zapier):
     hub, client, browser, creds = zapier
     other = hub.create_client(name="Other", redirect_uri="https://other.example/cb")
     code = redirect_params(connect(hub, browser, client, *creds))["code"]
-    by_other = hub.token(grant_type="authorization_code", code=code, redirect_uri=ZAPIER_REDIRECT,
-                         client_id=other["client_id"], client_secret=other["client_secret"])
+    by_other = hub.token(
+        grant_type="authorization_code",
+        code=code,
+        redirect_uri=ZAPIER_REDIRECT,
+        client_id=other["client_id"],
+        client_secret=other["client_secret"],
+    )
     assert by_other.status_code == 400 and by_other.json()["error"] == "invalid_grant"
-    wrong_uri = hub.token(grant_type="authorization_code", code=code, redirect_uri=ZAPIER_REDIRECT + "x",
-                          client_id=client["client_id"], client_secret=client["client_secret"])
+    wrong_uri = hub.token(
+        grant_type="authorization_code",
+        code=code,
+        redirect_uri=ZAPIER_REDIRECT + "x",
+        client_id=client["client_id"],
+        client_secret=client["client_secret"],
+    )
     assert wrong_uri.status_code == 400 and wrong_uri.json()["error"] == "invalid_grant"
     assert exchange(hub, client, code).status_code == 200  # failed attempts did not spend it
 
@@ -195,25 +240,37 @@ def test_expired_access_token_is_401_invalid_token(zapier):
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
     # Zapier refreshes, as it should, and carries on with the new token.
-    refreshed = hub.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"],
-                          client_id=client["client_id"], client_secret=client["client_secret"])
+    refreshed = hub.token(
+        grant_type="refresh_token",
+        refresh_token=tokens["refresh_token"],
+        client_id=client["client_id"],
+        client_secret=client["client_secret"],
+    )
     assert refreshed.status_code == 200
     assert hub.api("/api/v1/me", refreshed.json()["access_token"]).status_code == 200
 
 
 def test_bad_refresh_token_is_400_invalid_grant_never_401(zapier):
     hub, client, _, _ = zapier
-    response = hub.token(grant_type="refresh_token", refresh_token="ctr_made_up",
-                         client_id=client["client_id"], client_secret=client["client_secret"])
+    response = hub.token(
+        grant_type="refresh_token",
+        refresh_token="ctr_made_up",
+        client_id=client["client_id"],
+        client_secret=client["client_secret"],
+    )
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
 
 
 def test_no_password_implicit_or_client_credentials_grant(zapier):
     hub, client, browser, _ = zapier
-    for grant_type, extra in [("password", {"username": "alice", "password": "correct horse battery"}),
-                              ("client_credentials", {}), ("implicit", {})]:
-        response = hub.token(grant_type=grant_type, client_id=client["client_id"],
-                             client_secret=client["client_secret"], **extra)
+    for grant_type, extra in [
+        ("password", {"username": "alice", "password": "correct horse battery"}),
+        ("client_credentials", {}),
+        ("implicit", {}),
+    ]:
+        response = hub.token(
+            grant_type=grant_type, client_id=client["client_id"], client_secret=client["client_secret"], **extra
+        )
         assert response.status_code == 400 and response.json()["error"] == "unsupported_grant_type"
     implicit = browser.go(authorize_url(hub, client["client_id"], response_type="token"))
     params = redirect_params(implicit)
@@ -229,20 +286,34 @@ def test_revocation_and_introspection_require_client_auth(zapier):
     for path in ("/oauth/introspect", "/oauth/revoke"):
         bare = httpx.post(hub.url(path), data={"token": tokens["access_token"]}, timeout=30)
         assert bare.status_code == 401 and bare.json()["error"] == "invalid_client"
-    seen_by_other = httpx.post(hub.url("/oauth/introspect"), data={"token": tokens["access_token"]},
-                               auth=(other["client_id"], other["client_secret"]), timeout=30)
+    seen_by_other = httpx.post(
+        hub.url("/oauth/introspect"),
+        data={"token": tokens["access_token"]},
+        auth=(other["client_id"], other["client_secret"]),
+        timeout=30,
+    )
     assert seen_by_other.json() == {"active": False}
-    info = httpx.post(hub.url("/oauth/introspect"), data={"token": tokens["access_token"]}, auth=auth, timeout=30).json()
+    info = httpx.post(
+        hub.url("/oauth/introspect"), data={"token": tokens["access_token"]}, auth=auth, timeout=30
+    ).json()
     assert info["active"] is True and info["client_id"] == client["client_id"] and info["username"] == "alice"
     assert set(info["scope"].split()) == set(tokens["scope"].split())
 
-    revoked = httpx.post(hub.url("/oauth/revoke"), data={"token": tokens["refresh_token"],
-                                                         "token_type_hint": "refresh_token",
-                                                         "client_id": client["client_id"],
-                                                         "client_secret": client["client_secret"]}, timeout=30)
+    revoked = httpx.post(
+        hub.url("/oauth/revoke"),
+        data={
+            "token": tokens["refresh_token"],
+            "token_type_hint": "refresh_token",
+            "client_id": client["client_id"],
+            "client_secret": client["client_secret"],
+        },
+        timeout=30,
+    )
     assert revoked.status_code == 200 and revoked.json() == {}
     assert hub.api("/api/v1/me", tokens["access_token"]).status_code == 401
-    after = httpx.post(hub.url("/oauth/introspect"), data={"token": tokens["access_token"]}, auth=auth, timeout=30).json()
+    after = httpx.post(
+        hub.url("/oauth/introspect"), data={"token": tokens["access_token"]}, auth=auth, timeout=30
+    ).json()
     assert after == {"active": False}
 
 
@@ -266,8 +337,11 @@ def test_secrets_codes_and_tokens_are_stored_hashed(zapier):
 
     engine = create_engine(hub.app.config["SQLALCHEMY_DATABASE_URI"])
     with engine.connect() as conn:
-        dump = "\n".join(str(row) for table in ("oauth_clients", "oauth_codes", "oauth_tokens")
-                         for row in conn.execute(text(f"SELECT * FROM {table}")))
+        dump = "\n".join(
+            str(row)
+            for table in ("oauth_clients", "oauth_codes", "oauth_tokens")
+            for row in conn.execute(text(f"SELECT * FROM {table}"))
+        )
     engine.dispose()
     for secret in (client["client_secret"], code, tokens["access_token"], tokens["refresh_token"]):
         assert secret not in dump
@@ -278,15 +352,24 @@ def test_another_client_cannot_revoke_a_clients_token(zapier):
     hub, client, browser, creds = zapier
     other = hub.create_client(name="Other", redirect_uri="https://other.example/cb")
     tokens = exchange(hub, client, redirect_params(connect(hub, browser, client, *creds))["code"]).json()
-    for token, hint in ((tokens["access_token"], "access_token"), (tokens["refresh_token"], "refresh_token"),
-                        (tokens["refresh_token"], None)):
+    for token, hint in (
+        (tokens["access_token"], "access_token"),
+        (tokens["refresh_token"], "refresh_token"),
+        (tokens["refresh_token"], None),
+    ):
         form = {"token": token, **({"token_type_hint": hint} if hint else {})}
-        foreign = httpx.post(hub.url("/oauth/revoke"), data=form, auth=(other["client_id"], other["client_secret"]), timeout=30)
+        foreign = httpx.post(
+            hub.url("/oauth/revoke"), data=form, auth=(other["client_id"], other["client_secret"]), timeout=30
+        )
         assert foreign.status_code == 400 and foreign.json()["error"] == "invalid_grant", foreign.text
     # The connection is intact: its access token works and its refresh token still rotates.
     assert hub.api("/api/v1/me", tokens["access_token"]).status_code == 200
-    refreshed = hub.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"],
-                          client_id=client["client_id"], client_secret=client["client_secret"])
+    refreshed = hub.token(
+        grant_type="refresh_token",
+        refresh_token=tokens["refresh_token"],
+        client_id=client["client_id"],
+        client_secret=client["client_secret"],
+    )
     assert refreshed.status_code == 200, refreshed.text
 
 

@@ -1,5 +1,6 @@
 """Listing a user's tasks: pages and whether more follow, and each filter
 (the Zapier searches and dropdowns use the ones the REST list does not)."""
+
 import pytest
 
 from hub.db import begin_write, db
@@ -18,11 +19,14 @@ def titles(found):
     return [task.title for task in found]
 
 
-@pytest.mark.parametrize("count, limit, pages", [
-    (4, 2, [(["t3", "t2"], True), (["t1", "t0"], False), ([], False)]),  # a last page exactly full
-    (3, 2, [(["t2", "t1"], True), (["t0"], False)]),
-    (2, 5, [(["t1", "t0"], False)]),
-])
+@pytest.mark.parametrize(
+    ("count", "limit", "pages"),
+    [
+        (4, 2, [(["t3", "t2"], True), (["t1", "t0"], False), ([], False)]),  # a last page exactly full
+        (3, 2, [(["t2", "t1"], True), (["t0"], False)]),
+        (2, 5, [(["t1", "t0"], False)]),
+    ],
+)
 def test_pages_say_whether_more_follow(user, count, limit, pages):
     for i in range(count):
         tasks.create_task(user, title=f"t{i}", prompt="p")

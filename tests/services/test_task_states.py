@@ -1,6 +1,7 @@
 """The task state machine, table-driven: which changes are allowed, and
 what each one records (its event, with the task as of then, and its
 timestamp)."""
+
 import pytest
 
 from hub.db import db
@@ -16,13 +17,22 @@ PATHS = {
     "cancelled": ["cancelled"],
 }
 ALLOWED = {
-    ("pending", "running"), ("pending", "cancelled"),
-    ("running", "completed"), ("running", "failed"), ("running", "cancelled"), ("running", "pending"),
+    ("pending", "running"),
+    ("pending", "cancelled"),
+    ("running", "completed"),
+    ("running", "failed"),
+    ("running", "cancelled"),
+    ("running", "pending"),
 }
 # The event each new status records (a lapsed lease puts a task back to
 # pending silently: subscribers saw task.started and will see it again).
-EVENT = {"running": "task.started", "completed": "task.completed", "failed": "task.failed",
-         "cancelled": "task.cancelled", "pending": None}
+EVENT = {
+    "running": "task.started",
+    "completed": "task.completed",
+    "failed": "task.failed",
+    "cancelled": "task.cancelled",
+    "pending": None,
+}
 STAMP = {"running": "started_at", "completed": "completed_at", "failed": "failed_at", "cancelled": "cancelled_at"}
 
 
@@ -57,7 +67,7 @@ def events_of(task):
     return db.session.query(Event).filter_by(task_id=task.id).order_by(Event.pk).all()
 
 
-@pytest.mark.parametrize("start, to", sorted(ALLOWED))
+@pytest.mark.parametrize(("start", "to"), sorted(ALLOWED))
 def test_each_allowed_change_records_its_own_event_and_timestamp(app_ctx, alice, start, to):
     from hub.schemas import dump_task
     from hub.services.accounts import get_user
@@ -68,7 +78,7 @@ def test_each_allowed_change_records_its_own_event_and_timestamp(app_ctx, alice,
     tasks.transition(task, to, error="why" if to == "failed" else None)
     db.session.commit()
 
-    new = events_of(task)[len(before):]
+    new = events_of(task)[len(before) :]
     assert [e.type for e in new] == ([EVENT[to]] if EVENT[to] else [])
     for event in new:
         assert event.user_pk == task.user_pk

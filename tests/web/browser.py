@@ -1,18 +1,26 @@
 """Real headless Chromium (Debian's, never a downloaded build) driven by
 Playwright, against a hub on loopback. Screenshots go to test-artifacts/."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
-
 from conftest import repo_root
 
 CHROMIUM = "/usr/bin/chromium"
 # Headless, and nothing that reaches for the network on its own: the
 # machine has loopback only.
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = repo_root() / "test-artifacts"
 
 
@@ -31,8 +39,12 @@ def chromium(tmp_path_factory):
     with sync_playwright() as playwright:
         # A fresh, empty profile for the run.
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, headless=True,
-            args=FLAGS, viewport={"width": 390, "height": 844})  # a phone's screen
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 390, "height": 844},
+        )  # a phone's screen
         _running.append(context)
         yield context
         _running.clear()
@@ -48,8 +60,9 @@ def page(chromium, request):
     ARTIFACTS.mkdir(exist_ok=True)
     name = re.sub(r"\W+", "-", request.node.name).strip("-")
     shots = iter(range(1, 100))
-    tab.shot = lambda label: tab.screenshot(path=str(ARTIFACTS / f"{name}-{next(shots):02d}-{label}.png"),
-                                            full_page=True)
+    tab.shot = lambda label: tab.screenshot(
+        path=str(ARTIFACTS / f"{name}-{next(shots):02d}-{label}.png"), full_page=True
+    )
     yield tab
     tab.close()
 

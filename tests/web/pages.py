@@ -1,4 +1,5 @@
 """Helpers for page tests over the Flask test client."""
+
 import re
 
 import pytest

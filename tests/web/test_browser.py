@@ -2,14 +2,14 @@
 watch a task page change from running to completed, see webhook deliveries
 and replay a failed one (as its owner, as an admin), and an admin-only page
 refused to someone who is not an admin."""
-import pytest
-from playwright.sync_api import expect
 
+import pytest
 from browser import chromium, page, sign_in  # noqa: F401  (fixtures)
 from conftest import wait_for
-from events.fixtures import FAST, Worker
-from events.receiver import Answer, Receiver
 from oauth_live_hub import hub, start_hub  # noqa: F401  (fixtures)
+from playwright.sync_api import expect
+from webhooks.fixtures import FAST, Worker
+from webhooks.receiver import Answer, Receiver
 
 PASSWORD = "correct horse battery"
 

@@ -2,15 +2,15 @@
 still works under the Content-Security-Policy, and a hostile page on another
 origin cannot frame the OAuth consent page to have a signed-in person click
 Allow (clickjacking)."""
+
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from playwright.sync_api import expect
-
 from browser import chromium, page, sign_in  # noqa: F401  (fixtures)
 from conftest import free_port, wait_for
 from oauth_live_hub import authorize_url, hub, pkce_pair, start_hub  # noqa: F401  (fixtures)
+from playwright.sync_api import expect
 
 PASSWORD = "correct horse battery"
 
@@ -18,8 +18,14 @@ PASSWORD = "correct horse battery"
 def refusals(page):
     """Console messages of the browser refusing something under the CSP."""
     messages = []
-    page.on("console", lambda message: messages.append(message.text)
-            if "Content Security Policy" in message.text or "Refused to" in message.text else None)
+    page.on(
+        "console",
+        lambda message: (
+            messages.append(message.text)
+            if "Content Security Policy" in message.text or "Refused to" in message.text
+            else None
+        ),
+    )
     return messages
 
 
@@ -31,10 +37,16 @@ def test_every_page_works_under_the_content_security_policy(hub, page):
     page.goto(hub.url("/login"))
     expect(page.locator("#username")).to_be_visible()
     # The stylesheet applies (a CSP refusal would leave the page unstyled).
-    assert page.locator("button[type=submit]").evaluate("b => getComputedStyle(b).backgroundColor") != "rgba(0, 0, 0, 0)"
+    assert (
+        page.locator("button[type=submit]").evaluate("b => getComputedStyle(b).backgroundColor") != "rgba(0, 0, 0, 0)"
+    )
     sign_in(page, hub, "root", PASSWORD)
-    for path, visible in [("/dashboard", "#api-keys"), ("/admin/", "#workers"), (f"/tasks/{task['id']}", "#task-status"),
-                          ("/help/workers", "h1")]:
+    for path, visible in [
+        ("/dashboard", "#api-keys"),
+        ("/admin/", "#workers"),
+        (f"/tasks/{task['id']}", "#task-status"),
+        ("/help/workers", "h1"),
+    ]:
         page.goto(hub.url(path))
         expect(page.locator(visible)).to_be_visible()
     page.goto(hub.url("/docs"))  # Swagger UI: its start-up script is a file now, not inline
@@ -51,8 +63,10 @@ def hostile_site():
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            body = (f'<!doctype html><h1>Win a prize</h1><iframe id="bait" src="{framed["url"]}" '
-                    'width="600" height="600"></iframe>').encode()
+            body = (
+                f'<!doctype html><h1>Win a prize</h1><iframe id="bait" src="{framed["url"]}" '
+                'width="600" height="600"></iframe>'
+            ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
             self.send_header("Content-Length", str(len(body)))

@@ -1,11 +1,11 @@
 """A newcomer's first pages (issue 20 items 6-8): the hub's address sends a
 browser somewhere useful, and a pending task can be cancelled and says when
 no agent worker is there to take it."""
+
 import json
 from datetime import timedelta
 
 import pytest
-
 from web.pages import csrf_token, sign_in  # noqa: F401  (fixture)
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
@@ -70,15 +70,17 @@ def test_cancelling_a_finished_task_says_so_and_changes_nothing(alice, sign_in, 
         tasks.transition(found, "running")
         tasks.transition(found, "completed", result="done")
         db.session.commit()
-    html = client.post(f"/tasks/{task['id']}/cancel", data={"csrf_token": token},
-                       follow_redirects=True).get_data(as_text=True)
+    html = client.post(f"/tasks/{task['id']}/cancel", data={"csrf_token": token}, follow_redirects=True).get_data(
+        as_text=True
+    )
     assert "is completed; it cannot become cancelled" in html and not cancel_form(html, task["id"])
     assert alice.get(f"/api/v1/tasks/{task['id']}").json["status"] == "completed"
 
 
 def worker(client, token, **body):
-    response = client.post("/api/v1/worker/register", json={"name": "runner", **body},
-                           headers={"Authorization": f"Bearer {token}"})
+    response = client.post(
+        "/api/v1/worker/register", json={"name": "runner", **body}, headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code in (200, 201), response.json
     return response.json
 
@@ -117,8 +119,9 @@ def test_no_waiting_notice_once_a_worker_holds_the_task(alice, sign_in, run, cli
     task = alice.create_task()
     token = json.loads(run("worker-tokens", "create", "farm", "--json").output)["token"]
     registered = worker(client, token)
-    claimed = client.post(f"/api/v1/worker/{registered['worker_id']}/claim", json={},
-                          headers={"Authorization": f"Bearer {token}"}).json
+    claimed = client.post(
+        f"/api/v1/worker/{registered['worker_id']}/claim", json={}, headers={"Authorization": f"Bearer {token}"}
+    ).json
     assert claimed["task"]["id"] == task["id"]
     html = sign_in("alice").get(f"/tasks/{task['id']}").get_data(as_text=True)
     assert 'id="task-status">running<' in html and 'id="no-worker"' not in html and cancel_form(html, task["id"])

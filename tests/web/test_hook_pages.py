@@ -1,15 +1,15 @@
 """Webhook subscriptions and their deliveries on the dashboard; failed
 deliveries and agent workers on the admin page. Deliveries go through the
 real path: a `codetether-hub worker` process posting to a loopback receiver."""
+
 import re
 from datetime import timedelta
 
 from sqlalchemy import update
-
-from events.fixtures import *  # noqa: F401,F403  (receiver, worker, short retry delays)
-from events.fixtures import deliveries, subscribe, wait_delivery
-from events.receiver import Answer
 from web.pages import csrf_token, sign_in  # noqa: F401  (fixture)
+from webhooks.fixtures import *  # noqa: F403  (receiver, worker, short retry delays)
+from webhooks.fixtures import deliveries, subscribe, wait_delivery
+from webhooks.receiver import Answer
 
 
 def failed_delivery(user, receiver, path="/hook", title="Fix the build"):
@@ -40,7 +40,7 @@ def test_dashboard_shows_hooks_with_recent_deliveries_and_replays_them(alice, bo
     delivered, _ = wait_delivery(alice, hook["id"], lambda d: len(d) == 2 and d[0]["status"] == "delivered")
     client = sign_in("alice")
     html = client.get("/dashboard").get_data(as_text=True)
-    section = html[html.index('id="hooks"'):]
+    section = html[html.index('id="hooks"') :]
     assert receiver.url("/hook") in section and "task.created" in section and "active" in section
     assert section.index(delivered["id"]) < section.index(failed["id"])  # newest first
     assert cells(section, delivered["id"])[:3] == ["delivered", "200", "1"]
@@ -67,8 +67,7 @@ def test_dashboard_shows_hooks_with_recent_deliveries_and_replays_them(alice, bo
     assert cells(page, failed["id"])[:3] == ["delivered", "200", "5"]
 
 
-def test_admin_lists_failed_deliveries_across_users_and_replays_them(alice, bob, make_user, receiver, worker,
-                                                                      sign_in):
+def test_admin_lists_failed_deliveries_across_users_and_replays_them(alice, bob, make_user, receiver, worker, sign_in):
     hook, failed = failed_delivery(alice, receiver)
     receiver.plan("/gone", Answer(410))  # the receiver says the hook is gone: it is deleted
     gone_hook = subscribe(bob, receiver, path="/gone")
@@ -81,7 +80,7 @@ def test_admin_lists_failed_deliveries_across_users_and_replays_them(alice, bob,
     make_user("root", is_admin=True)
     admin = sign_in("root")
     html = admin.get("/admin/").get_data(as_text=True)
-    section = html[html.index('id="deliveries"'):html.index('id="workers"')]
+    section = html[html.index('id="deliveries"') : html.index('id="workers"')]
     assert section.count('<tr id="delivery-') == 2  # the delivered one is not listed
     what, outcome, attempts, _when, replay_button = cells(section, failed["id"])
     assert what.startswith("alice · task.created") and receiver.url("/hook") in what and failed["webhook_id"] in what
@@ -108,10 +107,15 @@ def test_admin_lists_failed_deliveries_across_users_and_replays_them(alice, bob,
     wait_delivery(alice, hook["id"], lambda d: d[0]["status"] == "delivered", message="the replay delivered")
     page = admin.get(answer.headers["Location"]).get_data(as_text=True)
     assert 'id="delivery-status">delivered<' in page and 'http-equiv="refresh"' not in page
-    log = page[page.index('id="attempts"'):]
-    attempts = [(cols[0], cols[2]) for cols in (
-        [text(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
-        for tr in re.findall(r"<tr>(.*?)</tr>", log, re.S)) if cols]
+    log = page[page.index('id="attempts"') :]
+    attempts = [
+        (cols[0], cols[2])
+        for cols in (
+            [text(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
+            for tr in re.findall(r"<tr>(.*?)</tr>", log, re.S)
+        )
+        if cols
+    ]
     assert attempts == [("1", "500"), ("2", "500"), ("3", "500"), ("4", "500"), ("5", "200")]
     section = admin.get("/admin/").get_data(as_text=True)
     assert failed["id"] not in section and gone["id"] in section
@@ -129,8 +133,9 @@ def test_admin_sees_workers_the_task_each_holds_and_which_stopped(app, alice, cl
     with app.app_context():
         _token, plain = workers.create_token("build farm")
     headers = {"Authorization": f"Bearer {plain}"}
-    busy = client.post("/api/v1/worker/register", headers=headers,
-                       json={"name": "runner-1", "agent_types": ["build", "plan"]}).json["worker_id"]
+    busy = client.post(
+        "/api/v1/worker/register", headers=headers, json={"name": "runner-1", "agent_types": ["build", "plan"]}
+    ).json["worker_id"]
     gone = client.post("/api/v1/worker/register", headers=headers, json={"name": "runner-2"}).json["worker_id"]
     task = alice.create_task(title="Fix the flaky test")
     assert client.post(f"/api/v1/worker/{busy}/claim", headers=headers, json={}).json["task"]["id"] == task["id"]
@@ -140,7 +145,7 @@ def test_admin_sees_workers_the_task_each_holds_and_which_stopped(app, alice, cl
 
     make_user("root", is_admin=True)
     html = sign_in("root").get("/admin/").get_data(as_text=True)
-    section = html[html.index('id="workers"'):]
+    section = html[html.index('id="workers"') :]
     busy_row = text(re.search(rf'<tr id="worker-{busy}">(.*?)</tr>', section, re.S).group(1))
     gone_row = text(re.search(rf'<tr id="worker-{gone}">(.*?)</tr>', section, re.S).group(1))
     assert "runner-1" in busy_row and "token build farm" in busy_row and "build, plan" in busy_row

@@ -1,9 +1,9 @@
 """The dashboard, task and admin pages over HTTP: who may see what, CSRF on
 every form, keys and secrets shown once."""
+
 import re
 
 import pytest
-
 from web.pages import csrf_token, sign_in  # noqa: F401  (fixture)
 
 
@@ -62,7 +62,7 @@ def test_api_key_is_shown_once_works_and_revokes(alice, sign_in, client):
     key = re.search(r'id="new-key-value">(ct_\w+)<', created.get_data(as_text=True)).group(1)
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     assert key not in client.get("/dashboard").get_data(as_text=True)
-    key_id = re.search(r'/dashboard/api-keys/(key_\w+)/revoke', created.get_data(as_text=True)).group(1)
+    key_id = re.search(r"/dashboard/api-keys/(key_\w+)/revoke", created.get_data(as_text=True)).group(1)
     client.post(f"/dashboard/api-keys/{key_id}/revoke", data={"csrf_token": csrf_token(dashboard)})
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"}).status_code == 401
 
@@ -73,8 +73,14 @@ def test_admin_sets_tiers_and_creates_a_client_whose_secret_shows_once(alice, ma
     token = csrf_token(admin.get("/admin/"))
     admin.post("/admin/users/alice/tier", data={"tier": "pro", "csrf_token": token})
     assert alice.get("/api/v1/me").json["tier"] == "pro"
-    created = admin.post("/admin/clients", data={"name": "Zapier", "csrf_token": token,
-                                                 "redirect_uris": "https://zapier.com/dashboard/auth/oauth/return/App1/"})
+    created = admin.post(
+        "/admin/clients",
+        data={
+            "name": "Zapier",
+            "csrf_token": token,
+            "redirect_uris": "https://zapier.com/dashboard/auth/oauth/return/App1/",
+        },
+    )
     secret = re.search(r'id="new-client-secret">([^<]+)<', created.get_data(as_text=True)).group(1)
     assert secret not in admin.get("/admin/").get_data(as_text=True)
     assert "Zapier" in admin.get("/admin/").get_data(as_text=True)

@@ -2,6 +2,7 @@
 no redirect off the hub after sign-in, the session cookie's attributes, a
 session that ends on the server, and headers that stop framing, foreign
 scripts and caching of secrets."""
+
 import time
 from email.utils import parsedate_to_datetime
 from http.cookies import SimpleCookie
@@ -9,18 +10,31 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx
 import pytest
-
-from oauth_live_hub import hub, start_hub  # noqa: F401 (fixtures)
-from oauth_live_hub import ZAPIER_REDIRECT, Browser, Forms, authorize_url, pkce_pair
+from oauth_live_hub import ZAPIER_REDIRECT, Browser, Forms, authorize_url, hub, pkce_pair, start_hub  # noqa: F401 (fixtures)
 from web.pages import csrf_token, sign_in  # noqa: F401  (fixture)
 
 # Each would send a browser to another host if taken as it is: Werkzeug and
 # browsers drop tabs and newlines (``/\t/evil`` -> ``//evil``), browsers read
 # ``\`` as ``/``, and some are plainly absolute.
-OFF_SITE = ["/\t/evil.example/steal", "/\t\t/evil.example", "/\n/evil.example", "/\r\n/evil.example",
-            "\t//evil.example", "//evil.example", "///evil.example", "/\\evil.example", "\\/evil.example",
-            "https://evil.example/", "https:/evil.example", "http:evil.example", "javascript:alert(1)",
-            "/\x0b/evil.example", "/\x85/evil.example", " //evil.example", "evil.example"]
+OFF_SITE = [
+    "/\t/evil.example/steal",
+    "/\t\t/evil.example",
+    "/\n/evil.example",
+    "/\r\n/evil.example",
+    "\t//evil.example",
+    "//evil.example",
+    "///evil.example",
+    "/\\evil.example",
+    "\\/evil.example",
+    "https://evil.example/",
+    "https:/evil.example",
+    "http:evil.example",
+    "javascript:alert(1)",
+    "/\x0b/evil.example",
+    "/\x85/evil.example",
+    " //evil.example",
+    "evil.example",
+]
 # A newline would split the Location header (a 500 before the fix).
 HEADER_SPLIT = "/dashboard\r\nSet-Cookie: planted=1"
 
@@ -39,7 +53,7 @@ def sign_in_form(hub, next_url):
     return browser, {**form["fields"], "username": "alice", "password": "correct horse battery"}
 
 
-@pytest.mark.parametrize("next_url", OFF_SITE + [HEADER_SPLIT])
+@pytest.mark.parametrize("next_url", [*OFF_SITE, HEADER_SPLIT])
 def test_sign_in_never_redirects_off_the_hub(hub, next_url):
     hub.create_user("alice")
     browser, form = sign_in_form(hub, next_url)
@@ -55,11 +69,13 @@ def test_sign_in_never_redirects_off_the_hub(hub, next_url):
 def test_a_path_on_the_hub_is_kept_as_next(hub):
     hub.create_user("alice")
     browser, form = sign_in_form(hub, "/tasks/task_x?tab=1")
-    assert hub.url("/tasks/task_x?tab=1") == urljoin(hub.base, browser.http.post(hub.url("/login"),
-                                                                               data=form).headers["location"])
+    assert hub.url("/tasks/task_x?tab=1") == urljoin(
+        hub.base, browser.http.post(hub.url("/login"), data=form).headers["location"]
+    )
 
 
 # -- the cookie --------------------------------------------------------------
+
 
 def session_cookie(response):
     header = next(v for k, v in response.headers.items() if k == "Set-Cookie" and v.startswith("session="))
@@ -72,8 +88,9 @@ def test_session_cookie_is_httponly_samesite_lax_and_lives_12_hours(alice, clien
     with client.application.app_context():
         accounts.create_user("carol", password="correct horse battery")
     page = client.get("/login")
-    signed_in = client.post("/login", data={"username": "carol", "password": "correct horse battery",
-                                            "csrf_token": csrf_token(page)})
+    signed_in = client.post(
+        "/login", data={"username": "carol", "password": "correct horse battery", "csrf_token": csrf_token(page)}
+    )
     header, cookie = session_cookie(signed_in)
     assert cookie["httponly"] and cookie["samesite"] == "Lax" and not cookie["secure"]  # http base URL
     lifetime = parsedate_to_datetime(cookie["expires"]).timestamp() - time.time()
@@ -99,14 +116,18 @@ def test_session_cookie_is_secure_under_an_https_base_url(https_client):
     with https_client.application.app_context():
         accounts.create_user("carol", password="correct horse battery")
     page = https_client.get("/login", base_url="https://hub.test")
-    signed_in = https_client.post("/login", base_url="https://hub.test", data={
-        "username": "carol", "password": "correct horse battery", "csrf_token": csrf_token(page)})
+    signed_in = https_client.post(
+        "/login",
+        base_url="https://hub.test",
+        data={"username": "carol", "password": "correct horse battery", "csrf_token": csrf_token(page)},
+    )
     assert signed_in.status_code == 302, signed_in.get_data(as_text=True)
     header, cookie = session_cookie(signed_in)
     assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax", header
 
 
 # -- sessions end on the server ------------------------------------------------
+
 
 def signed_in_browser(hub, username="alice"):
     browser = Browser(hub)
@@ -191,6 +212,7 @@ def test_a_session_without_the_users_generation_is_refused(alice, client):
 
 # -- headers -----------------------------------------------------------------
 
+
 def assert_locked_down(response, referrer="same-origin"):
     csp = response.headers.get("Content-Security-Policy", "")
     directives = {d.split()[0]: d.split()[1:] for d in csp.split(";") if d.strip()}
@@ -219,13 +241,17 @@ def test_api_answers_say_nosniff(alice):
 
 def test_pages_with_a_new_key_or_client_secret_are_not_stored(alice, make_user, sign_in):
     client = sign_in("alice")
-    created = client.post("/dashboard/api-keys", data={"name": "ci", "csrf_token": csrf_token(client.get("/dashboard"))})
+    created = client.post(
+        "/dashboard/api-keys", data={"name": "ci", "csrf_token": csrf_token(client.get("/dashboard"))}
+    )
     assert 'id="new-key-value"' in created.get_data(as_text=True)
     assert created.headers["Cache-Control"] == "no-store"
     make_user("root", is_admin=True)
     admin = sign_in("root")
-    secret = admin.post("/admin/clients", data={"name": "Zapier", "redirect_uris": ZAPIER_REDIRECT,
-                                                "csrf_token": csrf_token(admin.get("/admin/"))})
+    secret = admin.post(
+        "/admin/clients",
+        data={"name": "Zapier", "redirect_uris": ZAPIER_REDIRECT, "csrf_token": csrf_token(admin.get("/admin/"))},
+    )
     assert 'id="new-client-secret"' in secret.get_data(as_text=True)
     assert secret.headers["Cache-Control"] == "no-store"
     assert_locked_down(secret)
@@ -257,15 +283,26 @@ def test_consent_over_https_needs_no_referer(https_client):
         client_id = client.client_id
     base = "https://hub.test"
     login = https_client.get("/login", base_url=base)
-    https_client.post("/login", base_url=base, data={"username": "carol", "password": "correct horse battery",
-                                                     "csrf_token": csrf_token(login)})
+    https_client.post(
+        "/login",
+        base_url=base,
+        data={"username": "carol", "password": "correct horse battery", "csrf_token": csrf_token(login)},
+    )
     _verifier, challenge = pkce_pair()
-    query = urlencode({"response_type": "code", "client_id": client_id, "redirect_uri": ZAPIER_REDIRECT,
-                       "scope": "tasks:read", "state": "st4te", "code_challenge": challenge,
-                       "code_challenge_method": "S256"})
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": ZAPIER_REDIRECT,
+            "scope": "tasks:read",
+            "state": "st4te",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
     consent = https_client.get("/oauth/authorize?" + query, base_url=base)
     assert consent.status_code == 200 and consent.headers["Referrer-Policy"] == "no-referrer"
-    allowed = https_client.post("/oauth/authorize?" + query, base_url=base,
-                                data={"csrf_token": csrf_token(consent), "decision": "allow"})
+    allowed = https_client.post(
+        "/oauth/authorize?" + query, base_url=base, data={"csrf_token": csrf_token(consent), "decision": "allow"}
+    )
     assert allowed.status_code == 302 and allowed.headers["Location"].startswith(ZAPIER_REDIRECT + "?code=")
-

@@ -1,8 +1,7 @@
 """The sign-in page: CSRF, rate limit per IP, sign-out, local accounts off."""
-import httpx
 
-from oauth_live_hub import hub, start_hub  # noqa: F401 (fixtures)
-from oauth_live_hub import Browser, Forms
+import httpx
+from oauth_live_hub import Browser, Forms, hub, start_hub  # noqa: F401 (fixtures)
 
 
 def test_sign_in_needs_the_forms_csrf_token(hub):
@@ -24,8 +23,12 @@ def test_the_json_api_needs_no_csrf_token(hub, make_user):
     with hub.app.app_context():
         accounts.create_user("carol")
         _key, plain = accounts.create_api_key("carol")
-    created = httpx.post(hub.url("/api/v1/tasks"), json={"title": "t", "prompt": "p"},
-                         headers={"Authorization": f"Bearer {plain}"}, timeout=30)
+    created = httpx.post(
+        hub.url("/api/v1/tasks"),
+        json={"title": "t", "prompt": "p"},
+        headers={"Authorization": f"Bearer {plain}"},
+        timeout=30,
+    )
     assert created.status_code == 201
 
 
@@ -43,8 +46,12 @@ def test_failed_sign_ins_are_limited_per_ip(start_hub):
 def test_token_endpoint_failures_are_limited_per_ip(start_hub):
     hub = start_hub(HUB_TOKEN_RATE_LIMIT="2/minute")
     client = hub.create_client()
-    bad = dict(grant_type="authorization_code", code="nope", client_id=client["client_id"],
-               client_secret="cts_wrong")
+    bad = {
+        "grant_type": "authorization_code",
+        "code": "nope",
+        "client_id": client["client_id"],
+        "client_secret": "cts_wrong",
+    }
     statuses = [hub.token(**bad).status_code for _ in range(3)]
     assert statuses == [401, 401, 429]
     limited = hub.token(**bad)

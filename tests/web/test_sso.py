@@ -1,15 +1,14 @@
 """Sign in with SSO against a real OpenID Connect provider (oidc-provider set
 up like a Keycloak realm), and the provider's JWTs as bearer tokens."""
+
 import html
 import re
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx
 import pytest
-
 from conftest import free_port
-from oauth_live_hub import hub, start_hub  # noqa: F401 (fixtures)
-from oauth_live_hub import Browser, Forms, authorize_url, pkce_pair, redirect_params
+from oauth_live_hub import Browser, Forms, authorize_url, hub, pkce_pair, redirect_params, start_hub  # noqa: F401 (fixtures)
 from oidc_provider import AUDIENCE, RESOURCE, USERS, oidc_provider  # noqa: F401 (fixture)
 
 
@@ -42,18 +41,33 @@ def test_zapier_flow_through_sso_provisions_the_user_with_tier_from_roles(sso_hu
     consent = sso_sign_in(browser, page, "maria")
     assert consent.url.path == "/oauth/authorize" and "Zapier" in consent.text, consent.text
     params = redirect_params(browser.submit(consent, button=("decision", "allow")))
-    tokens = hub.token(grant_type="authorization_code", code=params["code"], redirect_uri=client["redirect_uris"][0],
-                       client_id=client["client_id"], client_secret=client["client_secret"]).json()
+    tokens = hub.token(
+        grant_type="authorization_code",
+        code=params["code"],
+        redirect_uri=client["redirect_uris"][0],
+        client_id=client["client_id"],
+        client_secret=client["client_secret"],
+    ).json()
 
     me = hub.api("/api/v1/me", tokens["access_token"]).json()
     assert (me["username"], me["tier"], me["email"], me["name"]) == ("maria", "pro", "maria@example.com", "Maria Lopez")
-    assert hub.api("/api/v1/tasks", tokens["access_token"], "POST", json={"title": "t", "prompt": "p"}).status_code == 201
+    assert (
+        hub.api("/api/v1/tasks", tokens["access_token"], "POST", json={"title": "t", "prompt": "p"}).status_code == 201
+    )
 
-    refreshed = hub.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"],
-                          client_id=client["client_id"], client_secret=client["client_secret"])
+    refreshed = hub.token(
+        grant_type="refresh_token",
+        refresh_token=tokens["refresh_token"],
+        client_id=client["client_id"],
+        client_secret=client["client_secret"],
+    )
     assert refreshed.status_code == 200
-    reused = hub.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"],
-                       client_id=client["client_id"], client_secret=client["client_secret"])
+    reused = hub.token(
+        grant_type="refresh_token",
+        refresh_token=tokens["refresh_token"],
+        client_id=client["client_id"],
+        client_secret=client["client_secret"],
+    )
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
     assert hub.api("/api/v1/me", refreshed.json()["access_token"]).status_code == 401
 
@@ -128,8 +142,9 @@ def test_a_forged_sso_callback_signs_nobody_in(sso_hub):
     assert browser.get(hub.url("/dashboard")).status_code == 302  # to sign in
 
 
-@pytest.mark.parametrize("next_url", ["/\t/evil.example/steal", "//evil.example", "/\\evil.example",
-                                      "/dashboard\r\nSet-Cookie: planted=1"])
+@pytest.mark.parametrize(
+    "next_url", ["/\t/evil.example/steal", "//evil.example", "/\\evil.example", "/dashboard\r\nSet-Cookie: planted=1"]
+)
 def test_sso_next_never_leaves_the_hub(sso_hub, next_url):
     hub, idp = sso_hub()
     browser = Browser(hub, allowed={urlsplit(idp.issuer).netloc})
@@ -145,15 +160,37 @@ def idp_access_token(idp, username, scope):
     metadata = httpx.get(idp.issuer + "/.well-known/openid-configuration", timeout=30).json()
     verifier, challenge = pkce_pair()
     browser = Browser(type("Hub", (), {"base": idp.issuer})())
-    page = browser.go(metadata["authorization_endpoint"] + "?" + urlencode({
-        "client_id": idp.cli_client_id, "response_type": "code", "redirect_uri": idp.cli_redirect,
-        "scope": scope, "resource": RESOURCE, "code_challenge": challenge, "code_challenge_method": "S256",
-        "state": "s", "nonce": "n"}))
+    page = browser.go(
+        metadata["authorization_endpoint"]
+        + "?"
+        + urlencode(
+            {
+                "client_id": idp.cli_client_id,
+                "response_type": "code",
+                "redirect_uri": idp.cli_redirect,
+                "scope": scope,
+                "resource": RESOURCE,
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+                "state": "s",
+                "nonce": "n",
+            }
+        )
+    )
     back = browser.submit(page, {"username": username, "password": USERS[username]["password"]}, field="username")
     code = redirect_params(back)["code"]
-    token = httpx.post(metadata["token_endpoint"], data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": idp.cli_redirect,
-        "client_id": idp.cli_client_id, "code_verifier": verifier, "resource": RESOURCE}, timeout=30)
+    token = httpx.post(
+        metadata["token_endpoint"],
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": idp.cli_redirect,
+            "client_id": idp.cli_client_id,
+            "code_verifier": verifier,
+            "resource": RESOURCE,
+        },
+        timeout=30,
+    )
     assert token.status_code == 200, token.text
     return token.json()["access_token"]
 

@@ -1,11 +1,11 @@
 """The worker API in-process: claim order and filters, leases, cancel,
 complete/fail, and what a worker token may (not) see."""
+
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from conftest import wait_for
 
 
@@ -141,13 +141,13 @@ def test_heartbeats_keep_the_lease(app, alice, worker):
     other = worker.register("w2")
     beat = None
     while beat is None or lease_end(beat) - first < timedelta(seconds=1):
-        beat_at = datetime.now(timezone.utc)
+        beat_at = datetime.now(UTC)
         beat = worker.post(f"/tasks/{created['id']}/heartbeat").json
         assert beat["cancel"] is False and beat["status"] == "running"
         assert beat_at + timedelta(seconds=2) <= lease_end(beat) + timedelta(milliseconds=1)
-        wait_for(lambda: datetime.now(timezone.utc) > beat_at + timedelta(seconds=1), message="half a lease")
+        wait_for(lambda: datetime.now(UTC) > beat_at + timedelta(seconds=1), message="half a lease")
         assert worker.claim(other) is None
-    wait_for(lambda: datetime.now(timezone.utc) > first, message="the first lease to pass")
+    wait_for(lambda: datetime.now(UTC) > first, message="the first lease to pass")
     assert worker.claim(other) is None  # held by the beats alone
     shown = alice.get(f"/api/v1/tasks/{created['id']}").json
     assert shown["status"] == "running" and shown["retry_count"] == 0
@@ -171,8 +171,10 @@ def test_a_waiting_claim_wakes_when_a_task_is_created(app, alice, worker):
     waiting.start()
     # The claim subscribes before it looks for work, so from then on a new
     # task wakes it; the point is that it waits.
-    wait_for(lambda: dict(store.pubsub_numsub(CHANNEL))[CHANNEL.encode()] > waiting_before,
-             message="the claim to listen for new tasks")
+    wait_for(
+        lambda: dict(store.pubsub_numsub(CHANNEL))[CHANNEL.encode()] > waiting_before,
+        message="the claim to listen for new tasks",
+    )
     assert "task" not in got
     created = alice.create_task()
     answered = time.monotonic()
@@ -200,8 +202,12 @@ def test_worker_tokens_and_user_keys_stay_apart(alice, bob, worker, make_worker)
         response = other.post(f"/tasks/{created['id']}/{path}", body)
         assert response.status_code == 404
     assert other.claim(other_wid) is None
-    assert worker.client.post("/api/v1/worker/register", json={"name": "x"},
-                              headers={"Authorization": "Bearer ctw_wrong"}).status_code == 401
+    assert (
+        worker.client.post(
+            "/api/v1/worker/register", json={"name": "x"}, headers={"Authorization": "Bearer ctw_wrong"}
+        ).status_code
+        == 401
+    )
 
 
 def test_revoked_token_is_refused(app, worker):
@@ -213,12 +219,15 @@ def test_revoked_token_is_refused(app, worker):
     assert worker.post(f"/{wid}/claim").status_code == 401
 
 
-@pytest.mark.parametrize("body, field", [
-    ({}, "name"),
-    ({"name": " "}, "name"),
-    ({"name": "w", "agent_types": ["bogus"]}, "agent_types"),
-    ({"name": "w", "codebases": "global"}, "codebases"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "name"),
+        ({"name": " "}, "name"),
+        ({"name": "w", "agent_types": ["bogus"]}, "agent_types"),
+        ({"name": "w", "codebases": "global"}, "codebases"),
+    ],
+)
 def test_bad_registration_is_422(worker, body, field):
     response = worker.post("/register", body)
     assert response.status_code == 422 and field in response.json["errors"]
@@ -252,8 +261,11 @@ def test_send_message_starts_a_task_and_the_reply_joins_the_conversation(app, al
 
     listed = alice.get("/api/v1/conversations/T1/messages").json
     assert [(m["role"], m["content"]) for m in listed] == [
-        ("user", "What does the repo do?"), ("assistant", "It drives agents."),
-        ("user", "And how?"), ("assistant", "Over HTTP.")]
+        ("user", "What does the repo do?"),
+        ("assistant", "It drives agents."),
+        ("user", "And how?"),
+        ("assistant", "Over HTTP."),
+    ]
     assert listed[1]["task_id"] == body["task_id"]
     from hub.models import Event
 

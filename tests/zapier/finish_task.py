@@ -1,5 +1,6 @@
 """Finish a task as an agent worker would: `python finish_task.py TASK_ID completed|failed`.
 The hub's settings come from the environment (the live hub's database)."""
+
 import sys
 
 from sqlalchemy import select

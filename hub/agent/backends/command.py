@@ -1,9 +1,11 @@
 """The ``command`` backend: run an agent command line (an AI coding CLI, a
 script) in the codebase's directory, prompt on stdin, task fields in
 ``CODETETHER_*`` environment variables, output streamed back."""
+
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import shlex
 import shutil
@@ -44,16 +46,24 @@ class CommandBackend:
         try:
             # Own session: cancel and timeout stop the agent and its children;
             # the keeper ends them all should this worker die (hub/agent/keeper.py).
-            proc = subprocess.Popen([sys.executable, "-I", KEEPER, str(os.getpid()), str(KILL_GRACE), *self.argv],
-                                    cwd=cwd, env=environment(task), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, start_new_session=True)
+            proc = subprocess.Popen(
+                [sys.executable, "-I", KEEPER, str(os.getpid()), str(KILL_GRACE), *self.argv],
+                cwd=cwd,
+                env=environment(task),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
         except OSError as error:
             return Outcome(False, f"Could not start the agent command {self.argv[0]!r}: {error}")
         stdout: list[str] = []
         stderr: collections.deque[str] = collections.deque(maxlen=200)
-        threads = [threading.Thread(target=_feed, args=(proc.stdin, task.get("prompt") or ""), daemon=True),
-                   threading.Thread(target=_read, args=(proc.stdout, output, stdout.append), daemon=True),
-                   threading.Thread(target=_read, args=(proc.stderr, output, stderr.append), daemon=True)]
+        threads = [
+            threading.Thread(target=_feed, args=(proc.stdin, task.get("prompt") or ""), daemon=True),
+            threading.Thread(target=_read, args=(proc.stdout, output, stdout.append), daemon=True),
+            threading.Thread(target=_read, args=(proc.stderr, output, stderr.append), daemon=True),
+        ]
         for thread in threads:
             thread.start()
         deadline = time.monotonic() + self.timeout
@@ -74,15 +84,26 @@ class CommandBackend:
         if proc.returncode == 0:
             return Outcome(True, "".join(stdout))
         detail = "".join(stderr).strip() or "".join(stdout)[-4000:].strip()
-        return Outcome(False, f"The agent command exited with status {proc.returncode}." + (f"\n{detail[-4000:]}" if detail else ""))
+        return Outcome(
+            False,
+            f"The agent command exited with status {proc.returncode}." + (f"\n{detail[-4000:]}" if detail else ""),
+        )
 
 
 def environment(task: dict) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(WITHHELD)}
-    fields = {"TASK_ID": task["id"], "TASK_TITLE": task.get("title"), "AGENT_TYPE": task.get("agent_type"),
-              "MODEL": task.get("model"), "PRIORITY": task.get("priority"), "CODEBASE_ID": task.get("codebase_id"),
-              "CODEBASE_PATH": task.get("codebase_path"), "CONVERSATION_ID": task.get("conversation_id"),
-              "RETRY_COUNT": task.get("retry_count"), "TASK_URL": task.get("url")}
+    fields = {
+        "TASK_ID": task["id"],
+        "TASK_TITLE": task.get("title"),
+        "AGENT_TYPE": task.get("agent_type"),
+        "MODEL": task.get("model"),
+        "PRIORITY": task.get("priority"),
+        "CODEBASE_ID": task.get("codebase_id"),
+        "CODEBASE_PATH": task.get("codebase_path"),
+        "CONVERSATION_ID": task.get("conversation_id"),
+        "RETRY_COUNT": task.get("retry_count"),
+        "TASK_URL": task.get("url"),
+    }
     env.update({f"CODETETHER_{name}": str(value) for name, value in fields.items() if value is not None})
     return env
 
@@ -90,20 +111,16 @@ def environment(task: dict) -> dict:
 def stop(proc: subprocess.Popen) -> None:
     """SIGTERM the agent's process group, SIGKILL it if it lingers."""
     for sig, wait in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, None)):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
         try:
             proc.wait(wait)
             break
         except subprocess.TimeoutExpired:
             continue
     # Children that outlived the leader still share its group.
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _feed(pipe, text: str) -> None:

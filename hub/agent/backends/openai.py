@@ -1,6 +1,7 @@
 """The ``openai`` backend: one chat completion from an OpenAI-compatible
 endpoint (OpenAI, Ollama, vLLM, LM Studio, ...). A conversation's task sends
 its messages; any other task sends its prompt as the user's message."""
+
 from __future__ import annotations
 
 import threading
@@ -11,8 +12,7 @@ from hub.agent.runner import Outcome
 
 
 class OpenAIBackend:
-    def __init__(self, base_url: str, *, api_key: str | None = None, model: str | None = None,
-                 timeout: float = 3600.0):
+    def __init__(self, base_url: str, *, api_key: str | None = None, model: str | None = None, timeout: float = 3600.0):
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.model, self.timeout = model, timeout
@@ -23,8 +23,12 @@ class OpenAIBackend:
             return Outcome(False, "No model: the task names none and the worker has no default (HUB_OPENAI_MODEL).")
         messages = task.get("messages") or [{"role": "user", "content": task["prompt"]}]
         try:
-            response = httpx.post(self.url, json={"model": model, "messages": messages}, headers=self.headers,
-                                  timeout=httpx.Timeout(self.timeout, connect=10.0))
+            response = httpx.post(
+                self.url,
+                json={"model": model, "messages": messages},
+                headers=self.headers,
+                timeout=httpx.Timeout(self.timeout, connect=10.0),
+            )
         except httpx.HTTPError as error:
             return Outcome(False, f"Chat completion request failed: {type(error).__name__}: {error}")
         if response.status_code != 200:

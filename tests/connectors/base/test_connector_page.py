@@ -12,8 +12,11 @@ def test_every_connectors_url_describes_it(client, alice):
         assert {k: about[k] for k in summary} == summary
         assert about["docs_url"] and "description" in about
         listed = {(o["kind"], o["key"]) for o in about["operations"]}
-        assert listed == ({("trigger", k) for k in summary["triggers"]} | {("action", k) for k in summary["actions"]}
-                          | {("search", k) for k in summary["searches"]})
+        assert listed == (
+            {("trigger", k) for k in summary["triggers"]}
+            | {("action", k) for k in summary["actions"]}
+            | {("search", k) for k in summary["searches"]}
+        )
         for operation in about["operations"]:
             assert operation["label"] and operation["scope"] in about["scopes"]
             folder = {"trigger": "triggers", "action": "actions", "search": "searches"}[operation["kind"]]

@@ -1,5 +1,6 @@
 """A third party's connector, installed with pip from tests/connectors/
 example_connector, is discovered, mounted and passes the conformance kit."""
+
 from connectors.base.testing import ConnectorConformance
 
 

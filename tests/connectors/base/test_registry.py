@@ -1,12 +1,12 @@
 """Discovery, refusal of invalid connectors, and the admin's enable/disable settings."""
+
 import dataclasses
 import logging
 from importlib.metadata import EntryPoint, entry_points
 
 import pytest
 
-from connectors.base import InvalidConnector, validate
-from connectors.base import registry
+from connectors.base import InvalidConnector, registry, validate
 from connectors.zapier import connector as zapier
 
 
@@ -16,11 +16,15 @@ def _installed_plus(*extra):
 
 
 def test_invalid_connectors_are_refused_with_a_clear_log_line_and_the_hub_still_starts(hub_env, monkeypatch, caplog):
-    monkeypatch.setattr(registry, "entry_points", _installed_plus(
-        ("zapper", "connectors.zapier:connector"),  # key does not match the entry-point name
-        ("missing", "connectors.zapier:no_such_thing"),  # does not load
-        ("notone", "json:dumps"),  # not a Connector
-    ))
+    monkeypatch.setattr(
+        registry,
+        "entry_points",
+        _installed_plus(
+            ("zapper", "connectors.zapier:connector"),  # key does not match the entry-point name
+            ("missing", "connectors.zapier:no_such_thing"),  # does not load
+            ("notone", "json:dumps"),  # not a Connector
+        ),
+    )
     from hub import create_app
 
     with caplog.at_level(logging.ERROR, logger="hub.connectors"):
@@ -44,37 +48,48 @@ def _trigger(**changes):
     return (dataclasses.replace(zapier.triggers[0], **changes), *zapier.triggers[1:])
 
 
-@pytest.mark.parametrize("connector, problem", [
-    (_broken(manifest={"key": "Zapier!"}), "manifest key 'Zapier!'"),
-    (_broken(manifest={"version": "one"}), "not MAJOR.MINOR.PATCH"),
-    (_broken(manifest={"scopes": ("tasks:read", "root")}), "not hub scopes"),
-    (_broken(manifest={"docs_url": "docs"}), "docs_url"),
-    (_broken(manifest={"name": " "}), "name is empty"),
-    (_broken(triggers=_trigger(event="task.exploded")), "event 'task.exploded' is not a hub event"),
-    (_broken(triggers=_trigger(sample={"task_id": 1})), "sample: no string `id`"),
-    (_broken(triggers=_trigger(sample={"id": "e", "nope": 1})), "`nope` is not declared"),
-    (_broken(triggers=_trigger(scope="messages:read")), "scope 'messages:read' is not in the manifest"),
-    # A trigger's scope is its event's (hub.models.events.EVENT_SCOPES): no message bodies for tasks:read.
-    (_broken(triggers=_trigger(event="message.created")),
-     "scope 'tasks:read' is not the scope event 'message.created' needs ('messages:read')"),
-    (_broken(triggers=_trigger(scope="tasks:write")), "scope 'tasks:write' is not the scope event 'task.created' needs"),
-    (_broken(triggers=_trigger(formatter=None)), "needs a formatter"),
-    (_broken(triggers=(*zapier.triggers, zapier.triggers[0])), "trigger 'new_task' is declared twice"),
-    (_broken(actions=(dataclasses.replace(zapier.actions[0], perform="create"),)), "perform is not callable"),
-    (_broken(actions=(dataclasses.replace(zapier.actions[0], input_schema=dict),)), "input_schema is not"),
-])
+@pytest.mark.parametrize(
+    ("connector", "problem"),
+    [
+        (_broken(manifest={"key": "Zapier!"}), "manifest key 'Zapier!'"),
+        (_broken(manifest={"version": "one"}), "not MAJOR.MINOR.PATCH"),
+        (_broken(manifest={"scopes": ("tasks:read", "root")}), "not hub scopes"),
+        (_broken(manifest={"docs_url": "docs"}), "docs_url"),
+        (_broken(manifest={"name": " "}), "name is empty"),
+        (_broken(triggers=_trigger(event="task.exploded")), "event 'task.exploded' is not a hub event"),
+        (_broken(triggers=_trigger(sample={"task_id": 1})), "sample: no string `id`"),
+        (_broken(triggers=_trigger(sample={"id": "e", "nope": 1})), "`nope` is not declared"),
+        (_broken(triggers=_trigger(scope="messages:read")), "scope 'messages:read' is not in the manifest"),
+        # A trigger's scope is its event's (hub.models.events.EVENT_SCOPES): no message bodies for tasks:read.
+        (
+            _broken(triggers=_trigger(event="message.created")),
+            "scope 'tasks:read' is not the scope event 'message.created' needs ('messages:read')",
+        ),
+        (
+            _broken(triggers=_trigger(scope="tasks:write")),
+            "scope 'tasks:write' is not the scope event 'task.created' needs",
+        ),
+        (_broken(triggers=_trigger(formatter=None)), "needs a formatter"),
+        (_broken(triggers=(*zapier.triggers, zapier.triggers[0])), "trigger 'new_task' is declared twice"),
+        (_broken(actions=(dataclasses.replace(zapier.actions[0], perform="create"),)), "perform is not callable"),
+        (_broken(actions=(dataclasses.replace(zapier.actions[0], input_schema=dict),)), "input_schema is not"),
+    ],
+)
 def test_invalid_declarations_are_named(connector, problem):
     with pytest.raises(InvalidConnector) as refused:
         validate(connector, connector.manifest.key)
     assert any(problem in p for p in refused.value.problems), refused.value.problems
 
 
-@pytest.mark.parametrize("enabled, disabled, mounted", [
-    ("*", "", {"zapier", "example"}),
-    ("zapier", "", {"zapier"}),
-    ("*", "zapier", {"example"}),
-    ("zapier,example", "example", {"zapier"}),
-])
+@pytest.mark.parametrize(
+    ("enabled", "disabled", "mounted"),
+    [
+        ("*", "", {"zapier", "example"}),
+        ("zapier", "", {"zapier"}),
+        ("*", "zapier", {"example"}),
+        ("zapier,example", "example", {"zapier"}),
+    ],
+)
 def test_admins_enable_and_disable_connectors_by_setting(hub_env, monkeypatch, enabled, disabled, mounted):
     monkeypatch.setenv("HUB_CONNECTORS_ENABLED", enabled)
     monkeypatch.setenv("HUB_CONNECTORS_DISABLED", disabled)

@@ -1,9 +1,9 @@
 """The generated Zapier app: exported by the CLI, served by the hub, and
 valid for Zapier's own schema and core."""
+
 import json
 
 from click.testing import CliRunner
-
 from zapier_node import validate
 
 SEED_KEYS = {
@@ -17,12 +17,23 @@ SEED_OUTPUTS = {
     "task_failed": ["id", "task_id", "error", "retry_count", "failed_at"],
 }
 SEED_INPUTS = {
-    "create_task": {"title": True, "prompt": True, "codebase_id": False, "agent_type": False, "model": False,
-                    "priority": False},
+    "create_task": {
+        "title": True,
+        "prompt": True,
+        "codebase_id": False,
+        "agent_type": False,
+        "model": False,
+        "priority": False,
+    },
     "send_message": {"message": True, "conversation_id": False, "codebase_id": False},
     "cancel_task": {"task_id": True},
-    "find_task": {"task_id": False, "status": False, "codebase_id": False, "completed_after": False,
-                  "completed_before": False},
+    "find_task": {
+        "task_id": False,
+        "status": False,
+        "codebase_id": False,
+        "completed_after": False,
+        "completed_before": False,
+    },
 }
 
 
@@ -83,11 +94,16 @@ def test_the_app_has_the_seed_keys_fields_auth_and_dropdowns(client):
         assert operation["perform"] == {"source": "return [bundle.cleanedRequest];"}
         assert operation["performSubscribe"]["url"] == "http://hub.test/api/v1/hooks"
         assert operation["performSubscribe"]["body"] == {
-            "event": {"new_task": "task.created", "task_completed": "task.completed",
-                      "task_failed": "task.failed"}[key],
-            "target_url": "{{bundle.targetUrl}}", "format": "zapier"}
+            "event": {"new_task": "task.created", "task_completed": "task.completed", "task_failed": "task.failed"}[
+                key
+            ],
+            "target_url": "{{bundle.targetUrl}}",
+            "format": "zapier",
+        }
         assert operation["performUnsubscribe"] == {
-            "url": "http://hub.test/api/v1/hooks/{{bundle.subscribeData.id}}", "method": "DELETE"}
+            "url": "http://hub.test/api/v1/hooks/{{bundle.subscribeData.id}}",
+            "method": "DELETE",
+        }
         assert operation["performList"]["url"] == f"http://hub.test/connectors/zapier/triggers/{key}"
     for key, fields in SEED_INPUTS.items():
         operation = (app["creates"].get(key) or app["searches"][key])["operation"]
@@ -141,7 +157,6 @@ def test_without_npm_the_node_tests_skip_naming_the_install_command(tmp_path, mo
     import shutil
 
     import pytest
-
     from zapier_node import HARNESS, node_modules
 
     harness = tmp_path / "zapier"

@@ -21,18 +21,26 @@ def test_the_zapier_format_flattens_every_event_with_its_id(app_ctx, make_user):
     from sqlalchemy import select
 
     from hub.db import db
-    from hub.events import formatters
     from hub.models import Event
+    from hub.webhooks import formatters
 
     user = make_user("flat")
     task = user.create_task(title="Flat", agent_type="plan")
     user.post("/api/v1/messages", json={"message": "hi", "conversation_id": "t-1"})
+
     def zapier(event):
         return formatters.payload("zapier", event)
 
     created = db.session.scalar(select(Event).where(Event.type == "task.created", Event.task_id == task["id"]))
-    assert zapier(created) == {"id": created.id, "task_id": task["id"], "title": "Flat", "status": "pending",
-                               "codebase_id": "global", "created_at": task["created_at"], "agent_type": "plan"}
+    assert zapier(created) == {
+        "id": created.id,
+        "task_id": task["id"],
+        "title": "Flat",
+        "status": "pending",
+        "codebase_id": "global",
+        "created_at": task["created_at"],
+        "agent_type": "plan",
+    }
     message = db.session.scalar(select(Event).where(Event.type == "message.created"))
     flat = zapier(message)
     assert flat["id"] == message.id and flat["conversation_id"] == "t-1" and flat["content"] == "hi"

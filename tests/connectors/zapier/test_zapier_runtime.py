@@ -1,6 +1,7 @@
 """Zapier's own runtime drives the exported app against a live hub: gunicorn
 and `codetether-hub worker` as subprocesses, real Redis, a webhook receiver on
 loopback, and the OAuth2 connection walked through the hub's HTML forms."""
+
 import json
 import os
 import subprocess
@@ -10,11 +11,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-
 from conftest import free_port, repo_root, wait_for
 from oauth_live_hub import ZAPIER_REDIRECT, Browser, Forms, pkce_pair, redirect_params
 from zapier_node import HARNESS, node_env
-
 
 USERNAME, PASSWORD = "zoe", "correct horse battery"
 
@@ -37,12 +36,19 @@ def zapier_hub(hub_env, monkeypatch, tmp_path):
     logs.mkdir()
     children = []
     for name, command in (
-        ("web", [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "hub:create_app()"]),
+        (
+            "web",
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "hub:create_app()"],
+        ),
         ("worker", [sys.executable, "-m", "hub", "worker"]),
     ):
         out = open(logs / f"{name}.log", "w")
-        children.append((subprocess.Popen(command, cwd=repo_root(), env=dict(os.environ), stdout=out,
-                                          stderr=subprocess.STDOUT), out))
+        children.append(
+            (
+                subprocess.Popen(command, cwd=repo_root(), env=dict(os.environ), stdout=out, stderr=subprocess.STDOUT),
+                out,
+            )
+        )
 
     def up():
         try:
@@ -79,8 +85,13 @@ def client_env(client: dict) -> dict:
 
 
 def authorize_url(app_dir, client, state):
-    done = subprocess.run(["node", str(HARNESS / "authorize_url.js"), str(app_dir), ZAPIER_REDIRECT, state],
-                          env=node_env(**client_env(client)), capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["node", str(HARNESS / "authorize_url.js"), str(app_dir), ZAPIER_REDIRECT, state],
+        env=node_env(**client_env(client)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -125,9 +136,17 @@ def expired_access_token(hub, app_dir, client):
     """A second connection whose access token has run out (its expiry moved
     into the past, as an hour's wait would)."""
     code, verifier = sign_in_and_allow(hub, app_dir, client, "second")
-    issued = httpx.post(hub.url("/oauth/token"), data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": ZAPIER_REDIRECT, "code_verifier": verifier,
-        **client}, timeout=30)
+    issued = httpx.post(
+        hub.url("/oauth/token"),
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": ZAPIER_REDIRECT,
+            "code_verifier": verifier,
+            **client,
+        },
+        timeout=30,
+    )
     assert issued.status_code == 200, issued.text
     token = issued.json()["access_token"]
     from hub import create_app
@@ -159,12 +178,26 @@ def test_zapier_runtime_drives_the_exported_app_against_a_live_hub(zapier_hub, t
     code, verifier = sign_in_and_allow(hub, app_dir, client, "zapier-state")
     expired = expired_access_token(hub, app_dir, client)
 
-    env = node_env(APP_DIR=str(app_dir), HUB_URL=hub.base, OAUTH_CODE=code, CODE_VERIFIER=verifier,
-                   REDIRECT_URI=ZAPIER_REDIRECT,
-                   USERNAME=USERNAME, EXPIRED_TOKEN=expired, FINISH_TASK_PYTHON=sys.executable,
-                   FINISH_TASK_SCRIPT=str(HARNESS / "finish_task.py"), **client_env(client))
-    done = subprocess.run(["node", "--test", "--test-reporter=spec", str(HARNESS / "runtime.test.js")],
-                          env=env, capture_output=True, text=True, timeout=300, cwd=HARNESS)
+    env = node_env(
+        APP_DIR=str(app_dir),
+        HUB_URL=hub.base,
+        OAUTH_CODE=code,
+        CODE_VERIFIER=verifier,
+        REDIRECT_URI=ZAPIER_REDIRECT,
+        USERNAME=USERNAME,
+        EXPIRED_TOKEN=expired,
+        FINISH_TASK_PYTHON=sys.executable,
+        FINISH_TASK_SCRIPT=str(HARNESS / "finish_task.py"),
+        **client_env(client),
+    )
+    done = subprocess.run(
+        ["node", "--test", "--test-reporter=spec", str(HARNESS / "runtime.test.js")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=HARNESS,
+    )
     print(done.stdout[-6000:])
     assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-4000:]
     assert "ℹ fail 0" in done.stdout and "ℹ pass 15" in done.stdout

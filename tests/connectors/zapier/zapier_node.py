@@ -4,6 +4,7 @@ The tests install it themselves when it is missing (``npm ci`` from
 tests/zapier/package-lock.json, once, whichever test process gets there
 first), so any test command works on a fresh checkout; without npm they
 skip, naming the command to run."""
+
 from __future__ import annotations
 
 import fcntl
@@ -16,7 +17,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from conftest import repo_root
 
 HARNESS = repo_root() / "tests" / "zapier"
@@ -31,8 +31,10 @@ def node_modules(harness: Path = HARNESS) -> Path:
     if (modules / ".package-lock.json").is_file():
         return modules
     if shutil.which("npm") is None or shutil.which("node") is None:
-        pytest.skip(f"Node.js and npm are needed for Zapier's runtime: install them (Debian: apt-get install "
-                    f"nodejs npm), then run: cd {harness} && {' '.join(NPM_CI)}")
+        pytest.skip(
+            f"Node.js and npm are needed for Zapier's runtime: install them (Debian: apt-get install "
+            f"nodejs npm), then run: cd {harness} && {' '.join(NPM_CI)}"
+        )
     # One install at a time across test processes (pytest-xdist): the others
     # wait, then find it done.
     lock_path = Path(tempfile.gettempdir()) / f"npm-ci-{hashlib.sha256(str(harness).encode()).hexdigest()[:16]}.lock"
@@ -49,13 +51,23 @@ def node_env(**extra) -> dict:
     """Offline runtime: no Zapier logging/deploy credentials, no analytics."""
     node_modules()
     env = {k: v for k, v in os.environ.items() if k not in ("LOGGING_TOKEN", "ZAPIER_DEPLOY_KEY")}
-    env.update(NODE_PATH=str(HARNESS / "node_modules"), NODE_ENV="test", DISABLE_ZAPIER_ANALYTICS="1",
-               NO_UPDATE_NOTIFIER="1", **extra)
+    env.update(
+        NODE_PATH=str(HARNESS / "node_modules"),
+        NODE_ENV="test",
+        DISABLE_ZAPIER_ANALYTICS="1",
+        NO_UPDATE_NOTIFIER="1",
+        **extra,
+    )
     return env
 
 
 def validate(app_dir) -> dict:
-    done = subprocess.run(["node", str(HARNESS / "validate.js"), str(app_dir)], env=node_env(),
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        ["node", str(HARNESS / "validate.js"), str(app_dir)],
+        env=node_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)

@@ -1,5 +1,6 @@
 """A small connector written only against the public API (connectors.base)
 and hub services: the "Write a connector" guide's example."""
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -17,8 +18,7 @@ class Cancelled(ma.Schema):
 
 def cancelled(event: dict) -> dict:
     data = event["data"]
-    return {"id": event["id"], "task_id": data["task_id"], "title": data["title"],
-            "cancelled_at": data["cancelled_at"]}
+    return {"id": event["id"], "task_id": data["task_id"], "title": data["title"], "cancelled_at": data["cancelled_at"]}
 
 
 class Ask(ma.Schema):
@@ -45,18 +45,56 @@ def recent(user, *, limit: int):
 
 
 connector = Connector(
-    manifest=Manifest(key="example", name="Example", version="0.1.0", scopes=("tasks:read", "tasks:write"),
-                      docs_url="/connectors/example/", description="The guide's example connector."),
-    triggers=(Trigger(key="task_cancelled", noun="Task", label="Task Cancelled",
-                      description="A task was cancelled.", event="task.cancelled", formatter=cancelled,
-                      scope="tasks:read", output_schema=Cancelled,
-                      sample={"id": "evt_1", "task_id": "task_1", "title": "Old idea",
-                              "cancelled_at": "2026-01-01T00:00:00.000Z"}),),
-    actions=(Action(key="ask", noun="Question", label="Ask a Question",
-                    description="A general agent answers a question.", input_schema=Ask, output_schema=Answer,
-                    perform=ask, scope="tasks:write",
-                    sample={"id": "task_1", "title": "Why is CI red?", "status": "pending"}),),
-    searches=(Search(key="recent_tasks", noun="Task", label="Recent Tasks", description="Your newest tasks.",
-                     input_schema=Recent, output_schema=Answer, perform=recent, scope="tasks:read",
-                     sample={"id": "task_1", "title": "Why is CI red?", "status": "pending"}),),
+    manifest=Manifest(
+        key="example",
+        name="Example",
+        version="0.1.0",
+        scopes=("tasks:read", "tasks:write"),
+        docs_url="/connectors/example/",
+        description="The guide's example connector.",
+    ),
+    triggers=(
+        Trigger(
+            key="task_cancelled",
+            noun="Task",
+            label="Task Cancelled",
+            description="A task was cancelled.",
+            event="task.cancelled",
+            formatter=cancelled,
+            scope="tasks:read",
+            output_schema=Cancelled,
+            sample={
+                "id": "evt_1",
+                "task_id": "task_1",
+                "title": "Old idea",
+                "cancelled_at": "2026-01-01T00:00:00.000Z",
+            },
+        ),
+    ),
+    actions=(
+        Action(
+            key="ask",
+            noun="Question",
+            label="Ask a Question",
+            description="A general agent answers a question.",
+            input_schema=Ask,
+            output_schema=Answer,
+            perform=ask,
+            scope="tasks:write",
+            sample={"id": "task_1", "title": "Why is CI red?", "status": "pending"},
+        ),
+    ),
+    searches=(
+        Search(
+            key="recent_tasks",
+            noun="Task",
+            label="Recent Tasks",
+            description="Your newest tasks.",
+            input_schema=Recent,
+            output_schema=Answer,
+            perform=recent,
+            scope="tasks:read",
+            sample={"id": "task_1", "title": "Why is CI red?", "status": "pending"},
+        ),
+    ),
 )

@@ -1,11 +1,11 @@
 """Events reach subscribers as signed POSTs, sent by a real worker process
 to a real receiver on loopback."""
+
 import json
 
 from standardwebhooks import Webhook
-
-from events.fixtures import *  # noqa: F401,F403  (fixtures: receiver, worker, short delays)
-from events.fixtures import deliveries, subscribe, wait_delivery
+from webhooks.fixtures import *  # noqa: F403  (fixtures: receiver, worker, short delays)
+from webhooks.fixtures import subscribe, wait_delivery
 
 
 def verify(secret, captured):
@@ -85,7 +85,7 @@ def test_message_created_is_delivered(alice, receiver, worker):
 
 def test_body_is_the_exact_signed_bytes(alice, receiver, worker):
     hook = subscribe(alice, receiver, "task.created")
-    alice.create_task(title="Ünïcode ✓", prompt="quotes \" and \\ slashes")
+    alice.create_task(title="Ünïcode ✓", prompt='quotes " and \\ slashes')
     [captured] = receiver.wait_for(1)
     verify(hook["secret"], captured)
     assert json.loads(captured.body)["data"]["title"] == "Ünïcode ✓"

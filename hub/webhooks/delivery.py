@@ -1,10 +1,10 @@
 """Delivery jobs, run by ``codetether-hub worker``.
 
 ``dispatch_pending`` (one RQ job for whatever events are waiting, see
-``hub.events.dispatch``) fans each event out to the matching subscriptions,
+``hub.webhooks.dispatch``) fans each event out to the matching subscriptions,
 a batch of events at a time: one transaction creates the deliveries, claimed
 for their first attempt, and the attempts go to the process's lanes
-(``hub.events.lanes``: one per endpoint, so a slow receiver delays only its
+(``hub.webhooks.lanes``: one per endpoint, so a slow receiver delays only its
 own deliveries), which send them over pooled keep-alive clients and log the
 outcomes as they come. ``run_attempt`` (one RQ job per retry or replay)
 claims one later attempt and hands it over the same way. Either way an
@@ -13,6 +13,7 @@ and set), so a job that runs twice sends once, and the claim carries a lease
 that the worker renews while it holds the attempt: if the worker dies, the
 sweeper retries it within HUB_WEBHOOK_LEASE_SECONDS seconds.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,9 +27,9 @@ from sqlalchemy import insert, select
 
 from hub import jobs
 from hub.db import begin_write, db, new_id, utcnow
-from hub.events import dispatch, formatters, lanes
-from hub.events.sender import Outcome
 from hub.models import Delivery, Event, Subscription
+from hub.webhooks import dispatch, formatters, lanes
+from hub.webhooks.sender import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -98,12 +99,14 @@ def run_attempt(delivery_id: str, number: int) -> None:
 def subscribed(subscription: Subscription, event: Event) -> bool:
     """Does this live subscription of the event's user want the event?"""
     data = event.data or {}
-    return (subscription.event == event.type
-            # A hook made after the event (say, while Redis was down and the
-            # event waited for the sweeper) does not get it.
-            and subscription.created_at <= event.created_at
-            and subscription.codebase_id in (None, data.get("codebase_id"))
-            and subscription.agent_type in (None, data.get("agent_type")))
+    return (
+        subscription.event == event.type
+        # A hook made after the event (say, while Redis was down and the
+        # event waited for the sweeper) does not get it.
+        and subscription.created_at <= event.created_at
+        and subscription.codebase_id in (None, data.get("codebase_id"))
+        and subscription.agent_type in (None, data.get("agent_type"))
+    )
 
 
 def fan_out(config) -> tuple[bool, list[Planned]]:
@@ -113,12 +116,27 @@ def fan_out(config) -> tuple[bool, list[Planned]]:
     more events may be waiting, and the attempts to send in one batch (the
     lease covers sending them all)."""
     begin_write()
-    events = db.session.scalars(select(Event).where(Event.dispatched_at.is_(None)).order_by(Event.pk)
-                                .limit(DISPATCH_BATCH).with_for_update(skip_locked=True)).all()
-    live = db.session.scalars(select(Subscription).where(
-        Subscription.user_pk.in_({e.user_pk for e in events}), Subscription.event.in_({e.type for e in events}),
-        Subscription.deleted_at.is_(None), Subscription.disabled_at.is_(None)).order_by(Subscription.pk)).all() \
-        if events else []
+    events = db.session.scalars(
+        select(Event)
+        .where(Event.dispatched_at.is_(None))
+        .order_by(Event.pk)
+        .limit(DISPATCH_BATCH)
+        .with_for_update(skip_locked=True)
+    ).all()
+    live = (
+        db.session.scalars(
+            select(Subscription)
+            .where(
+                Subscription.user_pk.in_({e.user_pk for e in events}),
+                Subscription.event.in_({e.type for e in events}),
+                Subscription.deleted_at.is_(None),
+                Subscription.disabled_at.is_(None),
+            )
+            .order_by(Subscription.pk)
+        ).all()
+        if events
+        else []
+    )
     more = len(events) == DISPATCH_BATCH
     matches = []
     for i, event in enumerate(events):
@@ -129,9 +147,20 @@ def fan_out(config) -> tuple[bool, list[Planned]]:
         matches += mine
     now = utcnow()
     lease_end = now + timedelta(seconds=config["HUB_WEBHOOK_LEASE_SECONDS"])
-    rows = [{"id": new_id("dlv_"), "event_pk": event.pk, "subscription_pk": s.pk, "status": "sending",
-             "attempts": 1, "schedule_start": 0, "next_attempt_at": lease_end, "created_at": now,
-             "updated_at": now} for event, s in matches]
+    rows = [
+        {
+            "id": new_id("dlv_"),
+            "event_pk": event.pk,
+            "subscription_pk": s.pk,
+            "status": "sending",
+            "attempts": 1,
+            "schedule_start": 0,
+            "next_attempt_at": lease_end,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for event, s in matches
+    ]
     pks = []
     if rows:
         result = db.session.execute(insert(Delivery).returning(Delivery.pk, sort_by_parameter_order=True), rows)
@@ -139,9 +168,21 @@ def fan_out(config) -> tuple[bool, list[Planned]]:
     for event in events:
         event.dispatched_at = now
     db.session.commit()
-    return more, [Planned(pk, row["id"], 1, 0, s.pk, s.target_url, s.secret_sealed, s.format, event,
-                          bool(s.failure_count or s.failing_since))
-                  for pk, row, (event, s) in zip(pks, rows, matches)]
+    return more, [
+        Planned(
+            pk,
+            row["id"],
+            1,
+            0,
+            s.pk,
+            s.target_url,
+            s.secret_sealed,
+            s.format,
+            event,
+            bool(s.failure_count or s.failing_since),
+        )
+        for pk, row, (event, s) in zip(pks, rows, matches)
+    ]
 
 
 def claim(delivery_id: str, number: int, config) -> list[Planned]:
@@ -165,9 +206,20 @@ def claim(delivery_id: str, number: int, config) -> list[Planned]:
     delivery.next_attempt_at = now + timedelta(seconds=config["HUB_WEBHOOK_LEASE_SECONDS"])
     delivery.updated_at = now
     db.session.commit()
-    return [Planned(delivery.pk, delivery.id, number, delivery.schedule_start, subscription.pk,
-                    subscription.target_url, subscription.secret_sealed, subscription.format, delivery.event,
-                    bool(subscription.failure_count or subscription.failing_since))]
+    return [
+        Planned(
+            delivery.pk,
+            delivery.id,
+            number,
+            delivery.schedule_start,
+            subscription.pk,
+            subscription.target_url,
+            subscription.secret_sealed,
+            subscription.format,
+            delivery.event,
+            bool(subscription.failure_count or subscription.failing_since),
+        )
+    ]
 
 
 def encode(planned: Planned) -> bytes:
@@ -188,8 +240,14 @@ def hand_over(planned: list[Planned], app: Flask) -> None:
                 bodies[key] = encode(item)
         except Exception as error:  # a connector's formatter failed or is not installed
             log.exception("formatter %r failed for delivery %s", item.format, item.delivery_id)
-            attempts.append(lanes.Attempt(item, None, checked, Outcome(
-                None, 0.0, f"Formatter '{item.format}' failed: {type(error).__name__}.")))
+            attempts.append(
+                lanes.Attempt(
+                    item,
+                    None,
+                    checked,
+                    Outcome(None, 0.0, f"Formatter '{item.format}' failed: {type(error).__name__}."),
+                )
+            )
             continue
         attempts.append(lanes.Attempt(item, bodies[key], checked))
     lanes.lanes(app).submit(attempts)

@@ -10,6 +10,7 @@ again, due now, its attempt logged as cut, and the process exits without
 waiting for the sockets. A receiver that got the request before the cut is
 sent it again (same webhook-id): at least once, as after any crash.
 """
+
 from __future__ import annotations
 
 import logging
@@ -70,8 +71,9 @@ def _hand_back_and_exit(planned: list) -> None:
             count = hand_back(planned)
         log.warning("stopping: cut %d send(s) in flight; their deliveries are due again now", count)
     except Exception:
-        log.exception("stopping: could not hand back the deliveries in flight; the sweeper retries them "
-                      "when their lease lapses")
+        log.exception(
+            "stopping: could not hand back the deliveries in flight; the sweeper retries them when their lease lapses"
+        )
     finally:
         logging.shutdown()
         sys.stdout.flush()
@@ -89,10 +91,12 @@ def hand_back(planned: list) -> int:
     now = utcnow()
     cut = []
     for item in planned:
-        result = db.session.execute(update(Delivery).where(
-            Delivery.pk == item.delivery_pk, Delivery.status == "sending", Delivery.attempts == item.number)
+        result = db.session.execute(
+            update(Delivery)
+            .where(Delivery.pk == item.delivery_pk, Delivery.status == "sending", Delivery.attempts == item.number)
             .values(status="retrying", next_attempt_at=now, last_error=CUT, updated_at=now)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         if result.rowcount:
             cut.append({"delivery_pk": item.delivery_pk, "number": item.number, "started_at": now, "error": CUT})
     if cut:

@@ -8,6 +8,7 @@ global; IPv4 embedded in IPv6 (mapped, 6to4, NAT64, Teredo) is judged as the
 IPv4 it carries. ``HUB_WEBHOOK_ALLOW_NETWORKS`` lets chosen networks through
 (development and tests: ``127.0.0.0/8``).
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -112,8 +113,10 @@ def check(url: str, allow_spec: str = "") -> Target:
         ip = ipaddress.ip_address(info[4][0].split("%", 1)[0])
         reason = None if _allowed(ip, allow) else refusal(ip)
         if reason:
-            raise Refused(f"host '{host}' resolves to {ip}, {reason} (the hub's admin can let chosen "
-                          "networks through with HUB_WEBHOOK_ALLOW_NETWORKS)")
+            raise Refused(
+                f"host '{host}' resolves to {ip}, {reason} (the hub's admin can let chosen "
+                "networks through with HUB_WEBHOOK_ALLOW_NETWORKS)"
+            )
         addresses.append(str(ip))
     if not addresses:
         raise Refused(f"host '{host}' has no address")

@@ -6,13 +6,14 @@ Run by ``codetether-hub worker`` every HUB_WEBHOOK_SWEEP_INTERVAL seconds
 1. enqueues events that committed but never reached Redis (Redis was down,
    or the web process died between commit and enqueue);
 2. takes back deliveries whose attempt outlived its lease (the worker was
-   killed mid-send: a live one renews its leases, hub.events.lanes): that
+   killed mid-send: a live one renews its leases, hub.webhooks.lanes): that
    attempt is logged as lost and retried at once;
 3. enqueues retries that are due (it is the scheduler for retries).
 
 Job ids are deterministic and each attempt is claimed in the database, so
 sweeping something that is already queued or running cannot send it twice.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,9 +27,9 @@ from sqlalchemy import insert, select, update
 
 from hub import jobs
 from hub.db import begin_write, db, utcnow
-from hub.events import dispatch
 from hub.logs import Fault
 from hub.models import Delivery, DeliveryAttempt, Event
+from hub.webhooks import dispatch
 
 log = logging.getLogger(__name__)
 # A sweep runs every second or so: a fault is logged when it starts, in a
@@ -58,14 +59,26 @@ def sweep(app: Flask) -> dict:
 def reclaim_expired() -> int:
     begin_write()
     now = utcnow()
-    expired = list(db.session.scalars(select(Delivery).where(
-        Delivery.status == "sending", Delivery.next_attempt_at <= now).limit(BATCH).with_for_update(of=Delivery)))
+    expired = list(
+        db.session.scalars(
+            select(Delivery)
+            .where(Delivery.status == "sending", Delivery.next_attempt_at <= now)
+            .limit(BATCH)
+            .with_for_update(of=Delivery)
+        )
+    )
     if expired:
-        db.session.execute(insert(DeliveryAttempt), [
-            {"delivery_pk": d.pk, "number": d.attempts, "started_at": d.updated_at, "error": LOST} for d in expired])
-        db.session.execute(update(Delivery), [
-            {"pk": d.pk, "status": "retrying", "next_attempt_at": now, "last_error": LOST, "updated_at": now}
-            for d in expired])
+        db.session.execute(
+            insert(DeliveryAttempt),
+            [{"delivery_pk": d.pk, "number": d.attempts, "started_at": d.updated_at, "error": LOST} for d in expired],
+        )
+        db.session.execute(
+            update(Delivery),
+            [
+                {"pk": d.pk, "status": "retrying", "next_attempt_at": now, "last_error": LOST, "updated_at": now}
+                for d in expired
+            ],
+        )
         log.warning("sweep: %d delivery attempt(s) outlived their lease; retrying", len(expired))
     db.session.commit()
     return len(expired)
@@ -79,19 +92,34 @@ def enqueue_due(app: Flask) -> dict:
     # A job still running after this long has a dead worker: jobs claim in
     # the database and hand their attempts to the lanes within milliseconds.
     stale = 3 * config["HUB_WEBHOOK_LEASE_SECONDS"]
-    undispatched = db.session.scalars(select(Event.id).where(
-        Event.dispatched_at.is_(None), Event.created_at <= grace).order_by(Event.pk).limit(BATCH)).all()
-    due = db.session.execute(select(Delivery.id, Delivery.attempts).where(
-        Delivery.status == "retrying", Delivery.next_attempt_at <= now).order_by(Delivery.next_attempt_at)
-        .limit(BATCH)).all()
+    undispatched = db.session.scalars(
+        select(Event.id).where(Event.dispatched_at.is_(None), Event.created_at <= grace).order_by(Event.pk).limit(BATCH)
+    ).all()
+    due = db.session.execute(
+        select(Delivery.id, Delivery.attempts)
+        .where(Delivery.status == "retrying", Delivery.next_attempt_at <= now)
+        .order_by(Delivery.next_attempt_at)
+        .limit(BATCH)
+    ).all()
     db.session.commit()
     # One dispatch job takes every waiting event; the fixed id keeps sweeps
     # from queueing a second while the first waits or runs.
-    events = len(undispatched) if undispatched and dispatch.ensure_job(
-        queue, SWEEP_DISPATCH_JOB, dispatch.DISPATCH, (), stale, now) else 0
-    retries = sum(dispatch.ensure_job(queue, dispatch.attempt_job_id(delivery_id, attempts + 1),
-                                      dispatch.ATTEMPT, (delivery_id, attempts + 1), stale, now)
-                  for delivery_id, attempts in due)
+    events = (
+        len(undispatched)
+        if undispatched and dispatch.ensure_job(queue, SWEEP_DISPATCH_JOB, dispatch.DISPATCH, (), stale, now)
+        else 0
+    )
+    retries = sum(
+        dispatch.ensure_job(
+            queue,
+            dispatch.attempt_job_id(delivery_id, attempts + 1),
+            dispatch.ATTEMPT,
+            (delivery_id, attempts + 1),
+            stale,
+            now,
+        )
+        for delivery_id, attempts in due
+    )
     if events:
         log.warning("sweep: enqueued %d event(s) that had not reached Redis", events)
     return {"events": events, "retries": retries}

@@ -1,6 +1,7 @@
 """The HTTP side of delivery: pooled keep-alive clients per worker process
 (one per host name), and the SSRF check right before each send. The lanes
-(hub/events/lanes.py) decide when each send goes."""
+(hub/webhooks/lanes.py) decide when each send goes."""
+
 from __future__ import annotations
 
 import threading
@@ -10,8 +11,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from hub.events import ssrf
-from hub.events.retry import parse_retry_after
+from hub.webhooks import ssrf
+from hub.webhooks.retry import parse_retry_after
 
 USER_AGENT = "CodeTether-Hub-Webhooks/1"
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -77,17 +78,22 @@ class Sender:
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
         headers = {**post.headers, "host": url.netloc.decode("ascii")}
         try:
-            with self._client(target.host).stream("POST", url.copy_with(host=target.address), content=post.body,
-                                    headers=headers, extensions=extensions) as response:
+            with self._client(target.host).stream(
+                "POST", url.copy_with(host=target.address), content=post.body, headers=headers, extensions=extensions
+            ) as response:
                 latency = (time.perf_counter() - start) * 1000
                 _drain(response)
         except httpx.TimeoutException as error:
-            return Outcome(None, (time.perf_counter() - start) * 1000,
-                           f"Timed out ({type(error).__name__}) after {self.timeout:g} s.")
+            return Outcome(
+                None,
+                (time.perf_counter() - start) * 1000,
+                f"Timed out ({type(error).__name__}) after {self.timeout:g} s.",
+            )
         except httpx.HTTPError as error:
             return Outcome(None, (time.perf_counter() - start) * 1000, f"{type(error).__name__}: {error}")
-        return Outcome(response.status_code, latency, _describe(response),
-                       parse_retry_after(response.headers.get("retry-after")))
+        return Outcome(
+            response.status_code, latency, _describe(response), parse_retry_after(response.headers.get("retry-after"))
+        )
 
     def _client(self, host: str) -> httpx.Client:
         """A keep-alive client per host name: connections are pooled by the
@@ -101,9 +107,12 @@ class Sender:
             # trust_env=False: a proxy from the environment would connect
             # to an address we did not check.
             client = self.clients[host] = httpx.Client(
-                timeout=httpx.Timeout(self.timeout), follow_redirects=False, trust_env=False,
+                timeout=httpx.Timeout(self.timeout),
+                follow_redirects=False,
+                trust_env=False,
                 limits=httpx.Limits(max_connections=self.connections, max_keepalive_connections=self.connections),
-                headers={"user-agent": USER_AGENT, "content-type": "application/json"})
+                headers={"user-agent": USER_AGENT, "content-type": "application/json"},
+            )
             if len(self.clients) > MAX_CLIENTS:
                 _host, oldest = self.clients.popitem(last=False)
                 oldest.close()

@@ -1,11 +1,13 @@
 """One dispatch job takes the waiting events in batches: a batch holds at
 most SEND_BATCH deliveries (one event's own fan-out may exceed it), the rest
 wait for the next batch, and no event is ever taken twice."""
-from events.fixtures import *  # noqa: F401,F403
-from events.fixtures import subscribe
+
+from webhooks.fixtures import *  # noqa: F403
+from webhooks.fixtures import subscribe
+
 from hub.db import db
-from hub.events import delivery
 from hub.models import Delivery, Event
+from hub.webhooks import delivery
 
 
 def test_batches_stop_at_the_send_cap_and_take_each_event_once(app, alice, receiver, monkeypatch):

@@ -8,9 +8,10 @@ the same bytes. Connectors register theirs (the Zapier connector's sends the
 seed's flat fields) with ``register()``, typically from their ``setup``; a
 subscription names one in ``format``.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from hub.models import Event
 from hub.services.events import envelope

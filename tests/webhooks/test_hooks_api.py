@@ -1,8 +1,8 @@
 """The REST-hook API: subscribe, list, unsubscribe (200, idempotent), and
 bad input refused with the field named and nothing stored."""
-import pytest
 
-from events.fixtures import *  # noqa: F401,F403
+import pytest
+from webhooks.fixtures import *  # noqa: F403
 
 
 def hook_body(receiver, **fields):
@@ -41,24 +41,30 @@ def test_the_secret_is_not_stored_in_clear(app, alice, receiver):
 def test_other_users_hooks_are_not_found(alice, bob, receiver):
     hook = alice.post("/api/v1/hooks", json=hook_body(receiver)).json
     assert bob.get("/api/v1/hooks").json == []
-    for response in (bob.get(f"/api/v1/hooks/{hook['id']}"), bob.delete(f"/api/v1/hooks/{hook['id']}"),
-                     bob.get(f"/api/v1/hooks/{hook['id']}/deliveries")):
+    for response in (
+        bob.get(f"/api/v1/hooks/{hook['id']}"),
+        bob.delete(f"/api/v1/hooks/{hook['id']}"),
+        bob.get(f"/api/v1/hooks/{hook['id']}/deliveries"),
+    ):
         assert response.status_code == 404
     assert alice.get(f"/api/v1/hooks/{hook['id']}").json["status"] == "active"
     assert alice.delete("/api/v1/hooks/hook_nope").status_code == 404
 
 
-@pytest.mark.parametrize("fields, field", [
-    ({"event": "task.exploded"}, "event"),
-    ({"event": None}, "event"),
-    ({"target_url": "ftp://127.0.0.1/x"}, "target_url"),
-    ({"target_url": "not a url"}, "target_url"),
-    ({"target_url": "http://user:pw@127.0.0.1/x"}, "target_url"),
-    ({"target_url": ""}, "target_url"),
-    ({"agent_type": "wizard"}, "agent_type"),
-    ({"codebase_id": "no-such-codebase"}, "codebase_id"),
-    ({"format": "carrier-pigeon"}, "format"),
-])
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"event": "task.exploded"}, "event"),
+        ({"event": None}, "event"),
+        ({"target_url": "ftp://127.0.0.1/x"}, "target_url"),
+        ({"target_url": "not a url"}, "target_url"),
+        ({"target_url": "http://user:pw@127.0.0.1/x"}, "target_url"),
+        ({"target_url": ""}, "target_url"),
+        ({"agent_type": "wizard"}, "agent_type"),
+        ({"codebase_id": "no-such-codebase"}, "codebase_id"),
+        ({"format": "carrier-pigeon"}, "format"),
+    ],
+)
 def test_bad_input_names_the_field_and_stores_nothing(alice, receiver, fields, field):
     response = alice.post("/api/v1/hooks", json=hook_body(receiver, **fields))
     assert response.status_code == 422, response.json
@@ -77,6 +83,7 @@ def test_hooks_need_the_tasks_read_scope(make_user, receiver):
 def another_key(app, user, scopes):
     """The same person with a second API key, holding only ``scopes``."""
     from conftest import ApiUser
+
     from hub.services import accounts
 
     with app.app_context():
@@ -99,8 +106,9 @@ def test_each_hook_needs_the_read_scope_of_its_event(app, alice, receiver):
     tasks_only = another_key(app, alice, "tasks:read tasks:write messages:write")
     assert tasks_only.get("/api/v1/conversations/c1/messages").status_code == 403  # the API's own rule
 
-    assert refused_for_lack_of(tasks_only.post("/api/v1/hooks", json=hook_body(receiver, event="message.created")),
-                               "messages:read")
+    assert refused_for_lack_of(
+        tasks_only.post("/api/v1/hooks", json=hook_body(receiver, event="message.created")), "messages:read"
+    )
     assert [h["id"] for h in tasks_only.get("/api/v1/hooks").json] == [tasks_hook["id"]]
     hook_url = f"/api/v1/hooks/{messages_hook['id']}"
     for response in (tasks_only.get(hook_url), tasks_only.get(hook_url + "/deliveries"), tasks_only.delete(hook_url)):
@@ -122,10 +130,14 @@ def test_each_hook_needs_the_read_scope_of_its_event(app, alice, receiver):
 def test_a_key_without_scopes_reaches_no_hook_route(app, alice, receiver):
     hook = alice.post("/api/v1/hooks", json=hook_body(receiver)).json
     bare = another_key(app, alice, [])
-    for response in (bare.get("/api/v1/hooks"), bare.post("/api/v1/hooks", json=hook_body(receiver)),
-                     bare.get(f"/api/v1/hooks/{hook['id']}"), bare.delete(f"/api/v1/hooks/{hook['id']}"),
-                     bare.get(f"/api/v1/hooks/{hook['id']}/deliveries"),
-                     bare.post("/api/v1/deliveries/dlv_any/replay")):
+    for response in (
+        bare.get("/api/v1/hooks"),
+        bare.post("/api/v1/hooks", json=hook_body(receiver)),
+        bare.get(f"/api/v1/hooks/{hook['id']}"),
+        bare.delete(f"/api/v1/hooks/{hook['id']}"),
+        bare.get(f"/api/v1/hooks/{hook['id']}/deliveries"),
+        bare.post("/api/v1/deliveries/dlv_any/replay"),
+    ):
         assert response.status_code == 403 and response.json["code"] == "insufficient_scope", response.json
     assert alice.get(f"/api/v1/hooks/{hook['id']}").json["status"] == "active"
 
@@ -143,7 +155,7 @@ def test_replaying_a_message_delivery_needs_messages_read(app, alice, receiver, 
 
 
 def test_a_connector_can_register_a_formatter(alice, receiver):
-    from hub.events import formatters
+    from hub.webhooks import formatters
 
     formatters.register("flat-test", lambda event: {"id": event["id"], **event["data"]})
     hook = alice.post("/api/v1/hooks", json=hook_body(receiver, format="flat-test"))

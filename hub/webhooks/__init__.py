@@ -7,12 +7,13 @@ commit (services record Event rows: the outbox)
   -> retries:  backoff with jitter; the sweeper enqueues what is due and
                whatever never reached Redis                   (retry.py, sweeper.py)
 """
+
 from __future__ import annotations
 
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from hub.events import dispatch, formatters  # noqa: F401  (formatters registers "standard")
+    from hub.webhooks import dispatch, formatters  # noqa: F401  (formatters registers "standard")
 
     dispatch.install()

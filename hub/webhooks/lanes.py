@@ -23,6 +23,7 @@ that hangs or fails is throttled on its own. Here:
   receiver (no second send), and a killed worker's are retried by the
   sweeper within HUB_WEBHOOK_LEASE_SECONDS seconds.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,9 +39,9 @@ from datetime import datetime, timedelta
 from flask import Flask
 
 from hub.db import utcnow
-from hub.events import in_flight, outcomes, signing
-from hub.events.sender import Outcome, Post, for_config
 from hub.logs import Fault
+from hub.webhooks import in_flight, outcomes, signing
+from hub.webhooks.sender import Outcome, Post, for_config
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +58,12 @@ RENEW_FAILED = Fault(log, "renewing delivery leases failed; will try again")
 class Attempt:
     """One claimed attempt on its way through a lane."""
 
-    planned: "Planned"  # noqa: F821  (hub.events.delivery.Planned)
+    planned: Planned  # noqa: F821  (hub.webhooks.delivery.Planned)
     body: bytes | None
     checked: dict  # the SSRF check's answers, shared by one job's attempts
     outcome: Outcome | None = None
     started_at: datetime = field(default_factory=utcnow)
-    handed: "Handed | None" = None
+    handed: Handed | None = None
 
 
 class Handed:
@@ -239,8 +240,12 @@ class Lanes:
         """Record outcomes; returns what is left to record (on failure)."""
         try:
             with self.app.app_context():
-                outcomes.record([a.planned for a in finished], [a.outcome for a in finished],
-                                [a.started_at for a in finished], self.app.config)
+                outcomes.record(
+                    [a.planned for a in finished],
+                    [a.outcome for a in finished],
+                    [a.started_at for a in finished],
+                    self.app.config,
+                )
             RECORD_FAILED.cleared()
         except Exception as error:  # the database is down, say: try again shortly
             RECORD_FAILED.happened(f"{len(finished)} outcome(s) waiting", error, exc_info=True)

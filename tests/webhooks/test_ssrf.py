@@ -1,15 +1,16 @@
 """SSRF: targets that are (or resolve to) non-public addresses are refused
 at subscribe time and at send time, before any connection. The resolver is
 stubbed; nothing leaves 127.0.0.1."""
+
 import ipaddress
 import socket
 
 import pytest
+from webhooks.fixtures import *  # noqa: F403
+from webhooks.fixtures import subscribe, wait_delivery
 
-from events.fixtures import *  # noqa: F401,F403
-from events.fixtures import deliveries, subscribe, wait_delivery
-from hub.events import ssrf
-from hub.events.sender import Post, Sender
+from hub.webhooks import ssrf
+from hub.webhooks.sender import Post, Sender
 
 REAL_GETADDRINFO = socket.getaddrinfo
 
@@ -26,8 +27,16 @@ DNS = {
 
 def fake_getaddrinfo(host, port, *args, **kwargs):
     if host in DNS:
-        return [(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM, 6, "",
-                 (ip, port) if ":" not in ip else (ip, port, 0, 0)) for ip in DNS[host]]
+        return [
+            (
+                socket.AF_INET6 if ":" in ip else socket.AF_INET,
+                socket.SOCK_STREAM,
+                6,
+                "",
+                (ip, port) if ":" not in ip else (ip, port, 0, 0),
+            )
+            for ip in DNS[host]
+        ]
     # IP literals (and decimal/hex forms) are parsed locally; names fail.
     return REAL_GETADDRINFO(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST)
 
@@ -74,7 +83,7 @@ REFUSED = [
 ]
 
 
-@pytest.mark.parametrize("url, why", REFUSED)
+@pytest.mark.parametrize(("url", "why"), REFUSED)
 def test_refused_at_subscribe_time(alice, resolver, monkeypatch, url, why):
     monkeypatch.setenv("HUB_WEBHOOK_ALLOW_NETWORKS", "")
     alice.client.application.config["HUB_WEBHOOK_ALLOW_NETWORKS"] = ""
@@ -84,7 +93,7 @@ def test_refused_at_subscribe_time(alice, resolver, monkeypatch, url, why):
     assert resolver == []
 
 
-@pytest.mark.parametrize("url, why", REFUSED)
+@pytest.mark.parametrize(("url", "why"), REFUSED)
 def test_refused_at_send_time_before_connecting(resolver, url, why):
     outcome = Sender(timeout=1, allow_networks="").send(Post(url, b"{}", {}))
     assert outcome.status_code is None and why in outcome.error
@@ -113,14 +122,13 @@ def test_the_allowlist_lets_chosen_networks_through(resolver):
         ssrf.check("http://10.0.0.1/x", "127.0.0.0/8")
 
 
-
 def test_the_workers_sender_checks_a_name_again_on_every_batch(app, alice, receiver, monkeypatch):
     """The sender a worker keeps for its life (``sender.for_config``) resolves
     and checks a name anew for each batch, on the real sending path
     (``dispatch_pending``, as the RQ job runs it): a name that rebinds to a
     private address between two batches is refused on the second, before
     any connection."""
-    from hub.events.delivery import dispatch_pending
+    from hub.webhooks.delivery import dispatch_pending
 
     monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
     monkeypatch.setitem(DNS, "rebind.example", ["127.0.0.1"])  # allowed here: HUB_WEBHOOK_ALLOW_NETWORKS

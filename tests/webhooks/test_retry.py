@@ -1,13 +1,14 @@
 """The retry schedule: exponential backoff with jitter over ~3 days,
 Retry-After honoured within bounds."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from hub.config import SETTINGS
-from hub.events.retry import next_delay, parse_retry_after, parse_schedule
+from hub.webhooks.retry import next_delay, parse_retry_after, parse_schedule
 
 DEFAULT = parse_schedule(next(s.default for s in SETTINGS if s.name == "HUB_WEBHOOK_RETRY_SCHEDULE"))
 
@@ -50,7 +51,7 @@ def test_jitter_spreads_retries():
 
 
 def test_retry_after_header_forms():
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     assert parse_retry_after("120") == 120
     assert parse_retry_after(format_datetime(now + timedelta(seconds=90), usegmt=True), now) == 90
     assert parse_retry_after(format_datetime(now - timedelta(seconds=90), usegmt=True), now) == 0
@@ -82,7 +83,7 @@ def test_a_schedule_may_start_at_zero_but_never_go_negative():
 
 
 def test_retry_after_dates_in_any_zone():
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     assert parse_retry_after("Thu, 01 Jan 2026 01:01:30 +0100", now) == 90  # an offset is honoured
     assert parse_retry_after("Thu, 01 Jan 2026 00:01:30 -0000", now) == 90  # no zone: UTC
     assert parse_retry_after(" 30 ") == 30

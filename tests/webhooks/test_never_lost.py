@@ -1,15 +1,16 @@
 """At least once, never lost: a worker killed with SIGKILL mid-delivery, or
 Redis stopped while tasks are created and then restarted, still ends with
 every event delivered."""
+
 import threading
 
 import pytest
-from standardwebhooks import Webhook, WebhookVerificationError
-
 from conftest import free_port, wait_for
-from events.fixtures import *  # noqa: F401,F403
-from events.fixtures import subscribe, undispatched, wait_delivery
-from events.receiver import Answer
+from standardwebhooks import Webhook, WebhookVerificationError
+from webhooks.fixtures import *  # noqa: F403
+from webhooks.fixtures import subscribe, undispatched, wait_delivery
+from webhooks.receiver import Answer
+
 from hub.embedded_redis import EmbeddedRedis
 
 
@@ -21,8 +22,9 @@ def delivered_task_ids(receiver, path, secret):
         try:
             ids.add(Webhook(secret).verify(captured.body, captured.headers)["data"]["task_id"])
         except WebhookVerificationError as error:  # fail now, with the reason, not after the wait
-            raise AssertionError(f"a whole request at {path} failed verification: {error}; "
-                                 f"headers {captured.headers}") from error
+            raise AssertionError(
+                f"a whole request at {path} failed verification: {error}; headers {captured.headers}"
+            ) from error
     return ids
 
 
@@ -43,10 +45,15 @@ def test_a_worker_killed_mid_delivery_loses_nothing(alice, receiver, start_worke
     start_worker(**wide)
 
     for hook, path in ((a, "/a"), (b, "/b")):
-        wait_for(lambda: delivered_task_ids(receiver, path, hook["secret"]) >= task_ids, 30,
-                 message=f"every task at {path}")
-        wait_delivery(alice, hook["id"], lambda d: len(d) == 10 and all(x["status"] == "delivered" for x in d),
-                      message=f"{path} deliveries recorded")
+        wait_for(
+            lambda: delivered_task_ids(receiver, path, hook["secret"]) >= task_ids, 30, message=f"every task at {path}"
+        )
+        wait_delivery(
+            alice,
+            hook["id"],
+            lambda d: len(d) == 10 and all(x["status"] == "delivered" for x in d),
+            message=f"{path} deliveries recorded",
+        )
     first = alice.get(f"/api/v1/hooks/{a['id']}/deliveries").json[-1]
     assert "worker stopped" in first["attempt_log"][0]["error"]
     assert first["attempt_log"][-1]["status_code"] == 200
@@ -79,6 +86,9 @@ def test_redis_stopped_while_tasks_are_created(own_redis, app, alice, receiver, 
 
     after = {alice.create_task(title="after")["task_id"]}
     everything = before | during | after
-    wait_for(lambda: delivered_task_ids(receiver, "/hook", hook["secret"]) >= everything, 30,
-             message="every task created around the outage")
+    wait_for(
+        lambda: delivered_task_ids(receiver, "/hook", hook["secret"]) >= everything,
+        30,
+        message="every task created around the outage",
+    )
     wait_for(lambda: undispatched(app) == 0, 10, message="the outbox to drain")

@@ -2,18 +2,19 @@
 long as the worker does: a hung endpoint holds up only its own deliveries,
 a delivery whose worker was SIGKILLed mid-send is retried within seconds,
 and a receiver slower than the lease still gets each delivery once."""
+
 import threading
 import time
 from datetime import timedelta
 
 import pytest
+from conftest import wait_for
 from redis import Redis
 from rq import Worker as RQWorker
+from webhooks.fixtures import *  # noqa: F403
+from webhooks.fixtures import deliveries, subscribe, wait_delivery
+from webhooks.receiver import Answer
 
-from conftest import wait_for
-from events.fixtures import *  # noqa: F401,F403
-from events.fixtures import deliveries, subscribe, wait_delivery
-from events.receiver import Answer
 from hub.db import db, utcnow
 from hub.models import Delivery, DeliveryAttempt
 
@@ -87,15 +88,16 @@ def test_a_receiver_slower_than_the_lease_gets_each_delivery_once(alice, receive
     start_worker(HUB_WEBHOOK_LEASE_SECONDS="1", **SLOW)  # the worker renews every third of a second
     alice.create_task()
     alice.create_task()
-    found = wait_delivery(alice, hook["id"], lambda d: len(d) == 2 and all(x["status"] == "delivered" for x in d),
-                          timeout=30)
+    found = wait_delivery(
+        alice, hook["id"], lambda d: len(d) == 2 and all(x["status"] == "delivered" for x in d), timeout=30
+    )
     assert [x["attempts"] for x in found] == [1, 1]
     assert len(receiver.received("/slow")) == 2
 
 
 def test_a_stalled_lane_puts_what_it_cannot_hold_back_unsent(app, alice, receiver, hold, monkeypatch, caplog):
-    from hub.events import lanes
-    from hub.events.delivery import dispatch_pending
+    from hub.webhooks import lanes
+    from hub.webhooks.delivery import dispatch_pending
 
     monkeypatch.setattr(lanes, "PARKED", 2)
     monkeypatch.setattr(lanes, "STALL_SECONDS", 0.2)
@@ -110,8 +112,10 @@ def test_a_stalled_lane_puts_what_it_cannot_hold_back_unsent(app, alice, receive
     for i in range(5):
         alice.create_task(title=f"then {i}")
     sending = lanes.lanes(app)
-    wait_for(lambda: sending.lanes[receiver.url("/hung")].stalled(time.monotonic(), 4),
-             message="the lane to stall (no answer for STALL_SECONDS, every slot busy)")
+    wait_for(
+        lambda: sending.lanes[receiver.url("/hung")].stalled(time.monotonic(), 4),
+        message="the lane to stall (no answer for STALL_SECONDS, every slot busy)",
+    )
     with app.app_context():
         dispatch_pending()
 
@@ -119,11 +123,14 @@ def test_a_stalled_lane_puts_what_it_cannot_hold_back_unsent(app, alice, receive
         put_back = db.session.query(Delivery).filter_by(status="retrying").all()
         assert len(put_back) == 3  # two wait in the lane, three go back
         assert {d.attempts for d in put_back} == {0}  # not an attempt: nothing logged, no retry used
-        assert db.session.query(DeliveryAttempt).filter(
-            DeliveryAttempt.delivery_pk.in_([d.pk for d in put_back])).count() == 0
+        assert (
+            db.session.query(DeliveryAttempt).filter(DeliveryAttempt.delivery_pk.in_([d.pk for d in put_back])).count()
+            == 0
+        )
         assert all(d.next_attempt_at > utcnow() + timedelta(seconds=10) for d in put_back)  # not at once
     assert [r.getMessage() for r in caplog.records if "stalls" in r.getMessage()] == [
-        f"{receiver.url('/hung')} stalls: delivery attempts put back in the database: 3 more, due again in about 30 s"]
+        f"{receiver.url('/hung')} stalls: delivery attempts put back in the database: 3 more, due again in about 30 s"
+    ]
     hold.set()
     wait_delivery(alice, hook["id"], lambda d: sum(x["status"] == "delivered" for x in d) == 6)
     wait_for(lambda: lanes.lanes(app).holding() == 0, message="the lanes to let go")

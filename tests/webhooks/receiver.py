@@ -1,5 +1,6 @@
 """A real HTTP receiver on 127.0.0.1 that records what it gets and answers
 as told: 200 by default, or a planned status, headers and delay."""
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,9 @@ class Receiver:
                 arrived = time.time()
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 with receiver.lock:
-                    receiver.requests.append(Captured(self.path, {k.lower(): v for k, v in self.headers.items()},
-                                                      body, arrived))
+                    receiver.requests.append(
+                        Captured(self.path, {k.lower(): v for k, v in self.headers.items()}, body, arrived)
+                    )
                     plan = receiver.plans.get(self.path)
                     answer = plan.pop(0) if plan else Answer()
                 if answer.hold is not None:
@@ -86,8 +88,11 @@ class Receiver:
             return [r for r in self.requests if path is None or r.path == path]
 
     def wait_for(self, count: int, path: str | None = None, timeout: float = 15.0) -> list[Captured]:
-        return wait_for(lambda: len(self.received(path)) >= count and self.received(path), timeout,
-                        message=f"{count} request(s) at {path or 'the receiver'}")
+        return wait_for(
+            lambda: len(self.received(path)) >= count and self.received(path),
+            timeout,
+            message=f"{count} request(s) at {path or 'the receiver'}",
+        )
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -1,16 +1,21 @@
 """Standard Webhooks signatures: the spec's known vector, and the package's
 verifier accepts what the hub signs."""
+
 import base64
 
 import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from hub.events import signing
+from hub.webhooks import signing
 
-VECTOR = {"secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
-          "timestamp": 1614265330, "body": b'{"test": 2432232314}',
-          "signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="}
+VECTOR = {
+    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+    "timestamp": 1614265330,
+    "body": b'{"test": 2432232314}',
+    "signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+}
 
 
 def test_the_spec_vector():

@@ -1,5 +1,6 @@
 """Fixtures for events and webhooks: a real receiver on loopback, real
 `codetether-hub worker` processes, short retry delays set by settings."""
+
 from __future__ import annotations
 
 import os
@@ -9,9 +10,8 @@ import sys
 import tempfile
 
 import pytest
-
 from conftest import wait_for
-from events.receiver import Receiver
+from webhooks.receiver import Receiver
 
 # Short delays come from settings, as an admin would set them.
 FAST = {
@@ -53,10 +53,15 @@ class Worker:
         self.process: subprocess.Popen | None = None
         self.log = tempfile.TemporaryFile("w+")  # its stderr: what an admin would read
 
-    def start(self) -> "Worker":
+    def start(self) -> Worker:
         env = dict(os.environ, HUB_LOG_FORMAT="text", **(self.env or {}))
-        self.process = subprocess.Popen([sys.executable, "-m", "hub", "worker"], env=env,
-                                        start_new_session=True, stdin=subprocess.DEVNULL, stderr=self.log)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hub", "worker"],
+            env=env,
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stderr=self.log,
+        )
         return self
 
     def lines(self) -> list[str]:

@@ -1,11 +1,11 @@
 """What happens when a receiver fails: retries with the same webhook-id and
 body, Retry-After, 410 deletes the hook, redirects are not followed,
 timeouts, auto-disable, replay."""
-from standardwebhooks import Webhook
 
-from events.fixtures import *  # noqa: F401,F403
-from events.fixtures import subscribe, wait_delivery, wait_dispatched
-from events.receiver import Answer
+from standardwebhooks import Webhook
+from webhooks.fixtures import *  # noqa: F403
+from webhooks.fixtures import subscribe, wait_delivery, wait_dispatched
+from webhooks.receiver import Answer
 
 
 def statuses(delivery):

@@ -1,14 +1,15 @@
 """A fault that lasts is logged when it starts and when it clears, not at
 every request or loop turn that meets it (a 10 s Redis outage once wrote
 about 880 warning lines; a stopped PostgreSQL a traceback every second)."""
+
 import logging
 import time
 
 import pytest
-
 from conftest import free_port, wait_for
-from events.fixtures import *  # noqa: F401,F403
-from events.fixtures import subscribe, wait_dispatched
+from webhooks.fixtures import *  # noqa: F403
+from webhooks.fixtures import subscribe, wait_dispatched
+
 from hub.embedded_redis import EmbeddedRedis
 from hub.logs import Fault
 
@@ -25,12 +26,17 @@ def own_redis(hub_env, monkeypatch, tmp_path):
 def about_redis(lines):
     """Lines about Redis being down (not, say, the sweeper's report of what
     it enqueued afterwards)."""
-    return [line for line in lines if "Redis" in line and any(
-        word in line for word in ("unavailable", "unreachable", "could not connect", "lost", "cleared"))]
+    return [
+        line
+        for line in lines
+        if "Redis" in line
+        and any(word in line for word in ("unavailable", "unreachable", "could not connect", "lost", "cleared"))
+    ]
 
 
-def test_a_redis_outage_is_logged_once_by_the_web_and_by_the_worker(own_redis, app, alice, receiver,
-                                                                     start_worker, caplog):
+def test_a_redis_outage_is_logged_once_by_the_web_and_by_the_worker(
+    own_redis, app, alice, receiver, start_worker, caplog
+):
     subscribe(alice, receiver)
     worker = start_worker()
     alice.create_task()
@@ -51,7 +57,7 @@ def test_a_redis_outage_is_logged_once_by_the_web_and_by_the_worker(own_redis, a
     assert alice.client.get("/metrics").status_code == 200
     receiver.wait_for(22, timeout=30)  # nothing lost, and no one restarted anything
     wait_dispatched(app)
-    web = about_redis(r.getMessage() for r in caplog.records if r.name == "hub.events.dispatch")
+    web = about_redis(r.getMessage() for r in caplog.records if r.name == "hub.webhooks.dispatch")
     assert len(web) == 2, web  # the first create during the outage, and the one after
     assert "left for the sweeper" in web[0] and "cleared" in web[1]
     scrapes = [r.getMessage() for r in caplog.records if r.name == "hub.metrics"]
@@ -59,8 +65,11 @@ def test_a_redis_outage_is_logged_once_by_the_web_and_by_the_worker(own_redis, a
     # Each other part that met the outage says so once (the credential
     # cache, the rate limiter): 21 requests, not 21 lines each.
     assert len(about_redis(r.getMessage() for r in caplog.records)) <= 5
-    wait_for(lambda: any("cleared" in line for line in about_redis(worker.lines())), 15,
-             message="the worker to log that the outage is over")
+    wait_for(
+        lambda: any("cleared" in line for line in about_redis(worker.lines())),
+        15,
+        message="the worker to log that the outage is over",
+    )
     logged = about_redis(worker.lines())
     assert len(logged) == 2, "\n".join(logged)  # when it started, and when it cleared
 

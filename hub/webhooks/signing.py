@@ -6,6 +6,7 @@ bytes sent. Secrets must stay usable to sign, so they cannot be hashed: they
 are stored encrypted (Fernet) under a key derived from SECRET_KEY, and never
 logged. Rotating SECRET_KEY therefore invalidates stored webhook secrets.
 """
+
 from __future__ import annotations
 
 import base64

@@ -2,7 +2,7 @@
 
 Services record events in the outbox (``services/events.record``), which
 also lists their ids in ``session.info["hub_events"]``. One dispatch job
-(``hub.events.delivery.dispatch_pending``) fans out every undispatched event
+(``hub.webhooks.delivery.dispatch_pending``) fans out every undispatched event
 it finds and sends their first attempts together, so a commit enqueues one
 only when none is waiting: the QUEUED flag says one is, and the job clears
 it before it reads the outbox. Most commits thus cost one Redis command, in
@@ -10,6 +10,7 @@ the same round trip as the wake-up for waiting agent workers
 (``hub.wakeups``). If Redis is down the request still succeeds: the event
 stays undispatched in the database and the sweeper enqueues a dispatch job.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,8 +34,8 @@ REDIS_DOWN = Fault(log, "Redis unavailable after a commit")
 # Finished jobs vanish (the database keeps the outcome); failed ones are kept
 # a day for inspection. Our own timeouts bound a job well below the hour.
 JOB_OPTIONS = {"result_ttl": 0, "failure_ttl": 86400, "job_timeout": 3600}
-DISPATCH = "hub.events.delivery.dispatch_pending"
-ATTEMPT = "hub.events.delivery.run_attempt"
+DISPATCH = "hub.webhooks.delivery.dispatch_pending"
+ATTEMPT = "hub.webhooks.delivery.run_attempt"
 # Set while a dispatch job waits to start. It lapses, so one left behind by
 # an enqueue that failed holds back the next ones only this long.
 QUEUED = "hub:events:dispatch-queued"
@@ -81,8 +82,11 @@ def ensure_job(queue: Queue, job_id: str, func: str, args: tuple, stale_after: f
                 continue  # it just finished; try again
             if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
                 return False
-            if status == JobStatus.STARTED and job.started_at and \
-                    (now - job.started_at.replace(tzinfo=None)).total_seconds() < stale_after:
+            if (
+                status == JobStatus.STARTED
+                and job.started_at
+                and (now - job.started_at.replace(tzinfo=None)).total_seconds() < stale_after
+            ):
                 return False
             job.delete()
     return False
@@ -123,8 +127,10 @@ def _after_commit(session) -> None:
         if wake:
             left.append("waiting workers find the task at their next claim")
         if changed:
-            left.append("a changed credential is seen by other processes once they notice the outage, "
-                        "or within HUB_CREDENTIAL_CACHE_SECONDS")
+            left.append(
+                "a changed credential is seen by other processes once they notice the outage, "
+                "or within HUB_CREDENTIAL_CACHE_SECONDS"
+            )
         REDIS_DOWN.happened("; ".join(left), error)
     finally:
         pipeline.reset()
@@ -138,4 +144,3 @@ def install() -> None:
     if not sa_event.contains(Session, "after_commit", _after_commit):
         sa_event.listen(Session, "after_commit", _after_commit)
         sa_event.listen(Session, "after_rollback", _after_rollback)
-
