@@ -5,25 +5,24 @@ Revises: 0003_oauth
 Create Date: 2026-12-07 07:00:00
 
 """
-from alembic import op
-import sqlalchemy as sa
 
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0006_accounts'
-down_revision = '0003_oauth'
+revision = "0006_accounts"
+down_revision = "0003_oauth"
 branch_labels = None
 depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('session_generation', sa.Integer(), nullable=False,
-                                      server_default='0'))
-        batch_op.add_column(sa.Column('disabled_at', sa.DateTime(), nullable=True))
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("session_generation", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.add_column(sa.Column("disabled_at", sa.DateTime(), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('disabled_at')
-        batch_op.drop_column('session_generation')
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("disabled_at")
+        batch_op.drop_column("session_generation")
