@@ -28,6 +28,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
+from hub import tiers
 from hub.errors import body
 from hub.moving_window import BatchedMovingWindow
 
@@ -154,13 +155,14 @@ def _tier_limit() -> str:
     principal = g.get("principal")
     if principal is None or principal.user is None:  # not before authentication; not agent workers
         return ""
-    tiers = current_app.config["HUB_TIER_RATE_LIMITS"]
-    return tiers.get(principal.user.tier, tiers.get("free")) or ""
+    return tiers.allowance(principal.user).rate_limit or ""
 
 
 def _exempt() -> bool:
-    # Agent workers are the hub's own infrastructure, not a user's traffic.
-    return g.principal.user is None or g.principal.user.is_admin
+    # Agent workers are the hub's own infrastructure, not a user's traffic;
+    # admins have no rate limit (hub.tiers).
+    user = g.principal.user
+    return user is None or tiers.allowance(user).rate_limit is None
 
 
 class _Breach(NamedTuple):

@@ -8,9 +8,9 @@ import click
 from flask.cli import with_appcontext
 
 from hub.auth import SCOPES
-from hub.models.accounts import TIERS
 from hub.schemas import UTCDateTime
 from hub.services import accounts
+from hub.tiers import TIERS
 
 PASSWORD_RULE = f"At least {accounts.MIN_PASSWORD_LENGTH} characters, not a common password."
 

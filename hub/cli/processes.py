@@ -15,6 +15,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from hub import tiers
 from hub.cli.supervisor import Child, GaveUp, PidFile, Supervisor, popen
 
 # After SIGTERM the hub's processes get this long before SIGKILL; the
@@ -209,7 +210,7 @@ def _first_run_demo_user(app) -> None:
     click.echo(f"  password: {password}")
     click.echo(f"  API key:  {plain}  (id {key.id}: `codetether-hub api-keys revoke {key.id}`)")
     click.echo("  (shown once; make more with `codetether-hub api-keys create demo`)")
-    tasks, rate = (app.config[name].get("free") for name in ("HUB_TIER_CONCURRENT_TASKS", "HUB_TIER_RATE_LIMITS"))
+    rate, tasks = tiers.for_tier("free")
     click.echo(
         f"  'demo' is on the free tier: {tasks or 'unlimited'} unfinished (pending or running) tasks at once,"
         f" {rate or 'unlimited'} requests."

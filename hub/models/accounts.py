@@ -6,8 +6,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db import db, utcnow
-
-TIERS = ("free", "pro", "enterprise")
+from hub.tiers import TIERS as TIERS  # re-exported: the column holds one of them
 
 
 class User(db.Model):

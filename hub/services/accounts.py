@@ -17,8 +17,8 @@ from hub.auth import SCOPES, Principal
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.models import ApiKey, Codebase, User
-from hub.models.accounts import TIERS
 from hub.models.codebases import GLOBAL_CODEBASE_ID
+from hub.tiers import TIERS
 
 API_KEY_PREFIX = "ct_"
 USERNAME = re.compile(r"[A-Za-z0-9._-]{1,64}")

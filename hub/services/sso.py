@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from hub.db import begin_write, db
 from hub.errors import Conflict, ValidationFailed
 from hub.models import User
-from hub.models.accounts import TIERS
 from hub.services import accounts
+from hub.tiers import TIERS
 
 
 def claim_at(claims: dict, path: str):

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from hub import wakeups
+from hub import tiers, wakeups
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import Conflict, NotFound, TooManyRequests
 from hub.models import Task, User
@@ -125,9 +125,8 @@ def _check_concurrency(user: User) -> None:
     the create's write transaction, after locking the user's row (FOR UPDATE
     on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), so
     parallel creates are counted one after another."""
-    limit = current_app.config["HUB_TIER_CONCURRENT_TASKS"]
-    limit = limit.get(user.tier, limit.get("free"))
-    if limit is None or user.is_admin:
+    limit = tiers.allowance(user).concurrent_tasks
+    if limit is None:
         return
     db.session.execute(select(User.pk).where(User.pk == user.pk).with_for_update())
     active = db.session.scalar(

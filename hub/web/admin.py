@@ -7,8 +7,8 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 
 from hub.db import utcnow
 from hub.errors import Conflict, HubError
-from hub.models.accounts import TIERS
 from hub.services import accounts, hooks, oauth, workers
+from hub.tiers import TIERS
 from hub.web import csrf
 from hub.web.guard import admin_required, html_errors
 from hub.web.session import current_web_user
