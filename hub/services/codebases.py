@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import current_app
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
@@ -49,8 +47,6 @@ def resolve(user: User, codebase_id: str | None, field: str = "codebase_id") -> 
 
 
 MAX_IDENTITIES = 10_000
-
-_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def create_codebase(user: User, *, name: str, path: str | None = None, description: str | None = None) -> Codebase:
