@@ -9,6 +9,7 @@ import secrets
 import string
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session
@@ -39,6 +40,14 @@ class Base(DeclarativeBase):
 # expire_on_commit=False: a service commits and the route still renders the
 # object it returned without a second round trip.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+# Models subclass this, which is db.Model. mypy cannot take an attribute as a
+# base class (python/mypy#8603): to it they derive from Base, which db.Model is
+# built from, so their columns and constructors are typed.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 
 _ALPHABET = string.ascii_letters + string.digits
 

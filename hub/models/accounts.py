@@ -5,11 +5,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hub.db import db, utcnow
+from hub.db import Model, utcnow
 from hub.tiers import TIERS as TIERS  # re-exported: the column holds one of them
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "users"
 
     pk: Mapped[int] = mapped_column(primary_key=True)
@@ -28,7 +28,7 @@ class User(db.Model):
     disabled_at: Mapped[datetime | None]
 
 
-class ApiKey(db.Model):
+class ApiKey(Model):
     """A ``ct_`` key for scripts. Only its SHA-256 is stored."""
 
     __tablename__ = "api_keys"

@@ -5,12 +5,12 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.db import db, utcnow
+from hub.db import Model, utcnow
 
 GLOBAL_CODEBASE_ID = "global"
 
 
-class Codebase(db.Model):
+class Codebase(Model):
     """A repository agents work on. ``id`` is unique per user: every user has
     a ``global`` codebase, used when a task names none."""
 

@@ -5,11 +5,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hub.db import db, utcnow
+from hub.db import Model, utcnow
 from hub.models.codebases import Codebase
 
 
-class Conversation(db.Model):
+class Conversation(Model):
     """A thread of messages. ``id`` is unique per user and may come from the
     caller (a Slack ``thread_ts``), so one thread stays one conversation."""
 
@@ -26,7 +26,7 @@ class Conversation(db.Model):
     codebase: Mapped[Codebase] = relationship(lazy="joined")
 
 
-class Message(db.Model):
+class Message(Model):
     __tablename__ = "messages"
     __table_args__ = (Index("ix_messages_conversation_pk_pk", "conversation_pk", "pk"),)
 

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.db import db, utcnow
+from hub.db import Model, utcnow
 
 # Every event type, with the scope a credential needs to receive it: an
 # event carries what that scope's GET routes show (a task, a message), so a
@@ -22,7 +22,7 @@ EVENT_SCOPES = {
 EVENT_TYPES = tuple(EVENT_SCOPES)
 
 
-class Event(db.Model):
+class Event(Model):
     """The outbox: written in the same transaction as the change it records.
 
     ``data`` is the object as of that moment; ``dispatched_at`` is set when a

@@ -5,10 +5,10 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.db import db, utcnow
+from hub.db import Model, utcnow
 
 
-class HealthCheck(db.Model):
+class HealthCheck(Model):
     """A row the readiness probe writes (``/readyz``, hub/health.py): a
     database that answers reads but cannot commit a write (disk full, a
     read-only file or a standby server) is not ready."""

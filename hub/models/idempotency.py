@@ -5,10 +5,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.db import db, utcnow
+from hub.db import Model, utcnow
 
 
-class IdempotencyKey(db.Model):
+class IdempotencyKey(Model):
     """A create request made with an ``Idempotency-Key``, and its first
     response. ``response_status`` is unset while the request is in flight."""
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hub.db import db, utcnow
+from hub.db import Model, utcnow
 from hub.models.accounts import User
 
 
@@ -23,7 +23,7 @@ def _hash(secret: str) -> str:
     return hash_secret(secret)
 
 
-class OAuthClient(db.Model):
+class OAuthClient(Model):
     __tablename__ = "oauth_clients"
 
     pk: Mapped[int] = mapped_column(primary_key=True)
@@ -93,7 +93,7 @@ class OAuthClient(db.Model):
         return grant_type in ("authorization_code", "refresh_token")
 
 
-class OAuthCode(db.Model):
+class OAuthCode(Model):
     __tablename__ = "oauth_codes"
 
     pk: Mapped[int] = mapped_column(primary_key=True)
@@ -118,7 +118,7 @@ class OAuthCode(db.Model):
         return self.scope
 
 
-class OAuthToken(db.Model):
+class OAuthToken(Model):
     """An access token and its refresh token. Rotation makes a new row in
     the same ``family``; reuse of a rotated refresh token revokes the family."""
 
@@ -165,7 +165,7 @@ class OAuthToken(db.Model):
         return self.client
 
 
-class OAuthGrant(db.Model):
+class OAuthGrant(Model):
     """A user's consent to a client for some scopes ("connected app")."""
 
     __tablename__ = "oauth_grants"

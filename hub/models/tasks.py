@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, select
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from hub.db import db, utcnow
+from hub.db import Model, utcnow
 from hub.models.codebases import Codebase
 from hub.models.conversations import Conversation
 
@@ -14,7 +14,7 @@ STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 ACTIVE_STATUSES = ("pending", "running")
 
 
-class Task(db.Model):
+class Task(Model):
     __tablename__ = "tasks"
     __table_args__ = (
         # The API's list: a user's tasks newest first, optionally by status.

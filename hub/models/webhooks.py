@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hub.db import db, utcnow
+from hub.db import Model, utcnow
 from hub.models.events import Event
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 DELIVERY_STATUSES = ("sending", "retrying", "delivered", "failed")
 
 
-class Subscription(db.Model):
+class Subscription(Model):
     """A user's REST hook: POST events of one type to ``target_url``.
 
     ``secret_sealed`` is the ``whsec_`` signing secret encrypted with a key
@@ -61,7 +61,7 @@ class Subscription(db.Model):
         return "disabled" if self.disabled_at else "active"
 
 
-class Delivery(db.Model):
+class Delivery(Model):
     """One event to one subscription, however many attempts it takes.
 
     The database, not Redis, says what is due: the sweeper re-enqueues
@@ -97,7 +97,7 @@ class Delivery(db.Model):
     attempt_log: Mapped[list[DeliveryAttempt]] = relationship(order_by="DeliveryAttempt.number", viewonly=True)
 
 
-class DeliveryAttempt(db.Model):
+class DeliveryAttempt(Model):
     """The log: one row per HTTP attempt."""
 
     __tablename__ = "delivery_attempts"

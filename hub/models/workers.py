@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hub.db import db, utcnow
+from hub.db import Model, utcnow
 
 
-class WorkerToken(db.Model):
+class WorkerToken(Model):
     """A ``ctw_`` token an admin gives to agent workers. Only its SHA-256 is
     stored. It is not a user's credential: it reaches only the worker API."""
 
@@ -27,7 +27,7 @@ class WorkerToken(db.Model):
     revoked_at: Mapped[datetime | None]
 
 
-class Worker(db.Model):
+class Worker(Model):
     """One running agent worker, registered under a token by its name.
     Empty ``codebases`` / ``agent_types`` mean "any"."""
 
@@ -46,7 +46,7 @@ class Worker(db.Model):
     token: Mapped[WorkerToken] = relationship(lazy="joined")
 
 
-class TaskOutput(db.Model):
+class TaskOutput(Model):
     """A chunk of a running task's output. A table of appended rows rather
     than a growing text column: an append is one small INSERT (no rewrite of
     a large row under the lock the state changes need), and readers can
