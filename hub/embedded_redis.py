@@ -5,7 +5,6 @@ same folder and socket reloads its data from the append-only file."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -105,9 +104,3 @@ class EmbeddedRedis:
 
     def __exit__(self, *exc):
         self.stop()
-
-
-def env_with_redis(url: str) -> dict:
-    env = dict(os.environ)
-    env["REDIS_URL"] = url
-    return env

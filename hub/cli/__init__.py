@@ -6,7 +6,6 @@ state is in the instance folder (HUB_INSTANCE_PATH, default ./instance).
 
 from __future__ import annotations
 
-import json
 import os
 
 import click
@@ -182,7 +181,3 @@ main.add_command(worker_tokens)
 main.add_command(agent_worker)
 main.add_command(deliveries)
 main.add_command(db_commands, "db")
-
-
-def echo_json(obj: dict) -> None:
-    click.echo(json.dumps(obj))

@@ -65,7 +65,7 @@ class Child:
 
 
 class Supervisor:
-    def __init__(self, on_change: Callable[[dict], None] = lambda pids: None, echo=click.echo):
+    def __init__(self, on_change: Callable[[dict], None] = lambda _pids: None, echo=click.echo):
         self.children: list[Child] = []
         self.on_change, self.echo = on_change, echo
 

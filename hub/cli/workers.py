@@ -40,7 +40,8 @@ def worker_tokens_create(name, as_json):
     click.echo(f"Worker token {token.id} ({token.name}). Copy it now; it is not shown again:")
     click.echo(plain)
     click.echo(
-        "Run a worker with it:  HUB_WORKER_TOKEN=<token> codetether-hub agent-worker --hub URL --backend command --command '...'"
+        "Run a worker with it:  HUB_WORKER_TOKEN=<token> codetether-hub agent-worker"
+        " --hub URL --backend command --command '...'"
     )
 
 
