@@ -163,7 +163,7 @@ def handle_http_exception(error: HTTPException):
     else:
         message = error.description or error.name
     if status >= 500:
-        log.exception("unhandled error", exc_info=getattr(error, "original_exception", None))
+        log.error("unhandled error", exc_info=getattr(error, "original_exception", None))
         message = "Internal error; the request may be retried."
     headers = dict(data.get("headers") or {})
     if error.response is not None:  # e.g. 405's Allow header

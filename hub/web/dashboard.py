@@ -75,7 +75,7 @@ def create_api_key():
     csrf.protect()
     user = current_web_user()
     try:
-        key, plain = accounts.create_api_key(user.username, name=request.form.get("name", "").strip() or None)
+        _key, plain = accounts.create_api_key(user.username, name=request.form.get("name", "").strip() or None)
     except HubError as error:
         flash(error.message, "error")
         return redirect(url_for(".dashboard"))
