@@ -72,9 +72,11 @@ def seed_tasks(url: str, owners: list[str], count: int, new_users: bool = False)
                 sa.text(
                     series
                     + "INSERT INTO tasks (id, user_pk, codebase_pk, title, prompt, status, agent_type, priority, "
-                    "retry_count, max_retries, created_at, updated_at, started_at, completed_at, duration_seconds, result) "
+                    "retry_count, max_retries, created_at, updated_at, started_at, completed_at, duration_seconds, "
+                    "result) "
                     f"SELECT 'task_seed_' || :owner || '_' || n, :user_pk, :cb_pk, 'Seeded ' || n, 'p', 'completed', "
-                    "'build', 0, 0, 3, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1.0, 'ok' "
+                    "'build', 0, 0, 3, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, "
+                    "1.0, 'ok' "
                     f"FROM {source}"
                 ),
                 {"count": count, "owner": owner, "user_pk": user_pk, "cb_pk": cb_pk},
@@ -188,7 +190,7 @@ def run(database: str | None = None, floor_database: str | None = None, big_data
                 )
             rps = {name: [s["rps"] for s in runs] for name, runs in samples.items()}
             results["paired"] = {
-                ratio: [h / f for h, f in zip(rps[hub_name], rps[floor_name])]
+                ratio: [h / f for h, f in zip(rps[hub_name], rps[floor_name], strict=True)]
                 for ratio, hub_name, floor_name in (
                     ("create_vs_insert", "create_task", "floor_insert"),
                     ("get_vs_select", "get_task", "floor_select"),
@@ -235,9 +237,11 @@ if __name__ == "__main__":
     result["ratios"] = ratios(result)
     for name, row in result["throughput"].items():
         print(
-            f"{name:14} {row['rps']['median']:8.0f} req/s  p99 {row['p99_ms']['median']:7.1f} ms  errors {row['errors']}"
+            f"{name:14} {row['rps']['median']:8.0f} req/s  p99 {row['p99_ms']['median']:7.1f} ms  "
+            f"errors {row['errors']}"
         )
-    print(f"list p99: 10k {result['list_p99_10k_ms']['median']:.1f} ms, 1M {result['list_p99_1m_ms']['median']:.1f} ms")
+    p99 = {size: result[f"list_p99_{size}_ms"]["median"] for size in ("10k", "1m")}
+    print(f"list p99: 10k {p99['10k']:.1f} ms, 1M {p99['1m']:.1f} ms")
     print(json.dumps(result["ratios"], indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))

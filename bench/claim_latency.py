@@ -79,71 +79,71 @@ def run(tasks: int, database: str | None) -> dict:
     }
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    log = open(workdir / "gunicorn.log", "w")
-    web = None
-    try:
-        subprocess.run(
-            [PY, "-m", "hub", "db", "upgrade"], env={**os.environ, **env}, cwd=ROOT, check=True, capture_output=True
-        )
-        cli(env, "users", "create", "bench", "--tier", "enterprise")
-        key = cli(env, "api-keys", "create", "bench")["key"]
-        token = cli(env, "worker-tokens", "create", "bench")["token"]
-        web = subprocess.Popen(
-            [
-                PY,
-                "-m",
-                "gunicorn",
-                "-c",
-                "python:hub.gunicorn_conf",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-                "--access-logfile",
-                "/dev/null",
-                "hub:create_app()",
-            ],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=log,
-            stderr=log,
-        )
-        wait_until(lambda: httpx.get(base + "/openapi.json", timeout=1).status_code == 200, what="hub")
-        worker = Worker(base, token)
-        worker.start()
-        api = httpx.Client(base_url=base + "/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=30)
-        latencies, from_request = [], []
-        for i in range(tasks + 20):  # the first 20 warm up connections and caches
-            worker.waiting.wait(30)
-            time.sleep(0.005)  # the claim request is at the hub and waiting
-            sent = time.perf_counter()
-            response = api.post("/tasks", json={"title": f"bench {i}", "prompt": "p"})
-            answered = time.perf_counter()
-            task_id = response.json()["id"]
-            deadline = time.monotonic() + 30
-            while task_id not in worker.claimed:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{task_id} was not claimed within 30 s")
-                time.sleep(0.0005)
-            if i >= 20:
-                # The claim can answer before the create's answer reaches
-                # its caller: that counts as 0 ms after the answer.
-                latencies.append(max(0.0, worker.claimed[task_id] - answered) * 1000)
-                from_request.append((worker.claimed[task_id] - sent) * 1000)
-        worker.stop = True
-        return {
-            "database": "postgresql" if database else "sqlite",
-            "tasks": tasks,
-            **stats("after_answer", latencies),
-            **stats("after_request", from_request),
-            "target_p99_ms": 100,
-            "after_answer_ms": [round(v, 2) for v in latencies],
-        }
-    finally:
-        if web:
-            web.terminate()
-            web.wait(30)
-        redis.stop()
+    with open(workdir / "gunicorn.log", "w") as log:
+        web = None
+        try:
+            subprocess.run(
+                [PY, "-m", "hub", "db", "upgrade"], env={**os.environ, **env}, cwd=ROOT, check=True, capture_output=True
+            )
+            cli(env, "users", "create", "bench", "--tier", "enterprise")
+            key = cli(env, "api-keys", "create", "bench")["key"]
+            token = cli(env, "worker-tokens", "create", "bench")["token"]
+            web = subprocess.Popen(
+                [
+                    PY,
+                    "-m",
+                    "gunicorn",
+                    "-c",
+                    "python:hub.gunicorn_conf",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--log-level",
+                    "warning",
+                    "--access-logfile",
+                    "/dev/null",
+                    "hub:create_app()",
+                ],
+                cwd=ROOT,
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=log,
+            )
+            wait_until(lambda: httpx.get(base + "/openapi.json", timeout=1).status_code == 200, what="hub")
+            worker = Worker(base, token)
+            worker.start()
+            api = httpx.Client(base_url=base + "/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=30)
+            latencies, from_request = [], []
+            for i in range(tasks + 20):  # the first 20 warm up connections and caches
+                worker.waiting.wait(30)
+                time.sleep(0.005)  # the claim request is at the hub and waiting
+                sent = time.perf_counter()
+                response = api.post("/tasks", json={"title": f"bench {i}", "prompt": "p"})
+                answered = time.perf_counter()
+                task_id = response.json()["id"]
+                deadline = time.monotonic() + 30
+                while task_id not in worker.claimed:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"{task_id} was not claimed within 30 s")
+                    time.sleep(0.0005)
+                if i >= 20:
+                    # The claim can answer before the create's answer reaches
+                    # its caller: that counts as 0 ms after the answer.
+                    latencies.append(max(0.0, worker.claimed[task_id] - answered) * 1000)
+                    from_request.append((worker.claimed[task_id] - sent) * 1000)
+            worker.stop = True
+            return {
+                "database": "postgresql" if database else "sqlite",
+                "tasks": tasks,
+                **stats("after_answer", latencies),
+                **stats("after_request", from_request),
+                "target_p99_ms": 100,
+                "after_answer_ms": [round(v, 2) for v in latencies],
+            }
+        finally:
+            if web:
+                web.terminate()
+                web.wait(30)
+            redis.stop()
 
 
 def stats(name: str, values: list[float]) -> dict:

@@ -47,43 +47,43 @@ def wait_until(predicate, timeout=60.0, what="service"):
 def gunicorn(app_spec: str, env: dict, cwd: Path = ROOT, probe: str = "/"):
     """The same gunicorn settings for the hub and for every floor."""
     port = free_port()
-    log = tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log", delete=False)
-    proc = subprocess.Popen(
-        [
-            PY,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(GUNICORN_WORKERS),
-            "--log-level",
-            "warning",
-            app_spec,
-        ],
-        cwd=cwd,
-        env={**os.environ, **env},
-        stdout=log,
-        stderr=log,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: httpx.get(base + probe, timeout=1).status_code < 500, what=app_spec)
-        # One worker answering is not all of them booted: load them all
-        # (and their caches) before anything is measured.
-        subprocess.run(
-            ["wrk", "-t2", f"-c{2 * GUNICORN_WORKERS}", "-d3s", "--timeout", "30s", base + probe],
-            capture_output=True,
-            check=True,
+    with tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log", delete=False) as log:
+        proc = subprocess.Popen(
+            [
+                PY,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(GUNICORN_WORKERS),
+                "--log-level",
+                "warning",
+                app_spec,
+            ],
+            cwd=cwd,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=log,
         )
-        yield base
-    except Exception:
-        log.seek(0)
-        sys.stderr.write(f"--- {app_spec} log ---\n{log.read()[-4000:]}\n")
-        raise
-    finally:
-        proc.terminate()
-        proc.wait(30)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until(lambda: httpx.get(base + probe, timeout=1).status_code < 500, what=app_spec)
+            # One worker answering is not all of them booted: load them all
+            # (and their caches) before anything is measured.
+            subprocess.run(
+                ["wrk", "-t2", f"-c{2 * GUNICORN_WORKERS}", "-d3s", "--timeout", "30s", base + probe],
+                capture_output=True,
+                check=True,
+            )
+            yield base
+        except Exception:
+            log.seek(0)
+            sys.stderr.write(f"--- {app_spec} log ---\n{log.read()[-4000:]}\n")
+            raise
+        finally:
+            proc.terminate()
+            proc.wait(30)
 
 
 _WRK_LUA = """
@@ -94,7 +94,8 @@ local auth = os.getenv("BENCH_AUTH")
 if auth and #auth > 0 then wrk.headers["Authorization"] = auth end
 done = function(summary, latency, requests)
   io.write(string.format("BENCH %d %d %d %d %d %d\\n", summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99), summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+    latency:percentile(50), latency:percentile(99), summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
 end
 """
 

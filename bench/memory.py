@@ -81,80 +81,80 @@ def run(database: str | None = None) -> dict:
     base = f"http://127.0.0.1:{port}"
     receiver = Receiver()
     processes: list[subprocess.Popen] = []
-    log = open(workdir / "processes.log", "w")
-    try:
-        subprocess.run([PY, "-m", "hub", "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
-        cli(env, "users", "create", "bench", "--tier", "enterprise")
-        key = cli(env, "api-keys", "create", "bench")["key"]
-        auth = {"Authorization": f"Bearer {key}"}
-        web = subprocess.Popen(
-            [
-                PY,
-                "-m",
-                "gunicorn",
-                "-c",
-                "python:hub.gunicorn_conf",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-                "--access-logfile",
-                "/dev/null",
-                "hub:create_app()",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=log,
-        )
-        worker = subprocess.Popen([PY, "-m", "hub", "worker"], cwd=ROOT, env=env, stdout=log, stderr=log)
-        processes += [web, worker]
-        wait_until(lambda: httpx.get(base + "/openapi.json", timeout=1).status_code == 200, what="hub")
-        hook = httpx.post(
-            base + "/api/v1/hooks",
-            headers=auth,
-            timeout=10,
-            json={"event": "task.created", "target_url": receiver.url + "/memory"},
-        )
-        hook.raise_for_status()
-        task_id = httpx.post(
-            base + "/api/v1/tasks", headers=auth, json={"title": "t", "prompt": "p"}, timeout=10
-        ).json()["id"]
-        load = {}
-        for name, path, method, body in (
-            ("create task", "/api/v1/tasks", "POST", {"title": "Fix the build", "prompt": "Make CI green " * 20}),
-            ("get task", f"/api/v1/tasks/{task_id}", "GET", None),
-            ("list tasks", "/api/v1/tasks?status=completed&limit=3", "GET", None),
-            ("GET /me", "/api/v1/me", "GET", None),
-        ):
-            load[name] = wrk(base + path, method=method, body=body, auth=auth["Authorization"])
-        created = 1 + round(load["create task"]["rps"] * WRK_SECONDS)
-        # Every create is delivered before the worker is measured (within 1%:
-        # wrk's request count is rounded from its rate).
-        deadline = time.monotonic() + 300
-        while receiver.count() < created * 0.99 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        gunicorn_workers = {pid: rss_mb(pid) for pid in children(web.pid)}
-        return {
-            "database": "postgresql" if database else "sqlite",
-            "load": {
-                name: {"rps": round(r["rps"]), "requests": round(r["rps"] * WRK_SECONDS)} for name, r in load.items()
-            },
-            "deliveries": receiver.count(),
-            "gunicorn_worker_rss_mb": max(gunicorn_workers.values()),
-            "gunicorn_workers_rss_mb": sorted(gunicorn_workers.values()),
-            "gunicorn_master_rss_mb": rss_mb(web.pid),
-            "delivery_worker_rss_mb": rss_mb(worker.pid),
-            "target_mb": TARGET_MB,
-        }
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(30)
-        receiver.stop()
-        redis.stop()
-        log.close()
+    with open(workdir / "processes.log", "w") as log:
+        try:
+            subprocess.run([PY, "-m", "hub", "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+            cli(env, "users", "create", "bench", "--tier", "enterprise")
+            key = cli(env, "api-keys", "create", "bench")["key"]
+            auth = {"Authorization": f"Bearer {key}"}
+            web = subprocess.Popen(
+                [
+                    PY,
+                    "-m",
+                    "gunicorn",
+                    "-c",
+                    "python:hub.gunicorn_conf",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--log-level",
+                    "warning",
+                    "--access-logfile",
+                    "/dev/null",
+                    "hub:create_app()",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=log,
+            )
+            worker = subprocess.Popen([PY, "-m", "hub", "worker"], cwd=ROOT, env=env, stdout=log, stderr=log)
+            processes += [web, worker]
+            wait_until(lambda: httpx.get(base + "/openapi.json", timeout=1).status_code == 200, what="hub")
+            hook = httpx.post(
+                base + "/api/v1/hooks",
+                headers=auth,
+                timeout=10,
+                json={"event": "task.created", "target_url": receiver.url + "/memory"},
+            )
+            hook.raise_for_status()
+            task_id = httpx.post(
+                base + "/api/v1/tasks", headers=auth, json={"title": "t", "prompt": "p"}, timeout=10
+            ).json()["id"]
+            load = {}
+            for name, path, method, body in (
+                ("create task", "/api/v1/tasks", "POST", {"title": "Fix the build", "prompt": "Make CI green " * 20}),
+                ("get task", f"/api/v1/tasks/{task_id}", "GET", None),
+                ("list tasks", "/api/v1/tasks?status=completed&limit=3", "GET", None),
+                ("GET /me", "/api/v1/me", "GET", None),
+            ):
+                load[name] = wrk(base + path, method=method, body=body, auth=auth["Authorization"])
+            created = 1 + round(load["create task"]["rps"] * WRK_SECONDS)
+            # Every create is delivered before the worker is measured (within 1%:
+            # wrk's request count is rounded from its rate).
+            deadline = time.monotonic() + 300
+            while receiver.count() < created * 0.99 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            gunicorn_workers = {pid: rss_mb(pid) for pid in children(web.pid)}
+            return {
+                "database": "postgresql" if database else "sqlite",
+                "load": {
+                    name: {"rps": round(r["rps"]), "requests": round(r["rps"] * WRK_SECONDS)}
+                    for name, r in load.items()
+                },
+                "deliveries": receiver.count(),
+                "gunicorn_worker_rss_mb": max(gunicorn_workers.values()),
+                "gunicorn_workers_rss_mb": sorted(gunicorn_workers.values()),
+                "gunicorn_master_rss_mb": rss_mb(web.pid),
+                "delivery_worker_rss_mb": rss_mb(worker.pid),
+                "target_mb": TARGET_MB,
+            }
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(30)
+            receiver.stop()
+            redis.stop()
 
 
 def main() -> None:

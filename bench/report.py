@@ -108,7 +108,8 @@ def webhook_rows(label: str, r: dict) -> list[dict]:
             {
                 "what": f"deliveries/s to 100 subscriptions (signed, logged), {row['workers']} worker "
                 f"process{'es' if row['workers'] > 1 else ''} [{label}]",
-                "measured": f"{row['per_s']} ({row['deliveries']} in {row['seconds']} s, median of {row.get('runs', 1)})",
+                "measured": f"{row['per_s']} ({row['deliveries']} in {row['seconds']} s, "
+                f"median of {row.get('runs', 1)})",
                 "floor": f"{row['post_floor_per_s']} keep-alive POST loop",
                 "ratio": f"{row['of_post_floor']:.0%}"
                 + (
@@ -250,7 +251,7 @@ def plot_latency(results: dict, folder: Path) -> list[str]:
     if not panels:
         return []
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
-    for ax, (prefix, part, key, title, (p50_target, p99_target)) in zip(axes[0], panels):
+    for ax, (prefix, part, key, title, (p50_target, p99_target)) in zip(axes[0], panels, strict=True):
         for db, label in LABELS.items():
             r = results.get(f"{prefix}_{db}")
             values = sorted((r[part] if part else r).get(key, [])) if r else []
@@ -308,8 +309,8 @@ def plot_limiter(results: dict, folder: Path) -> list[str]:
     fig, ax = plt.subplots(figsize=(6, 4))
     medians = [_med(r[n]["rps"]) for n in names]
     errors = [
-        [m - r[n]["rps"]["min"] for m, n in zip(medians, names)],
-        [r[n]["rps"]["max"] - m for m, n in zip(medians, names)],
+        [m - r[n]["rps"]["min"] for m, n in zip(medians, names, strict=True)],
+        [r[n]["rps"]["max"] - m for m, n in zip(medians, names, strict=True)],
     ]
     ax.bar(names, medians, yerr=errors, color=["#999", "#2a6", "#2a6"], capsize=4)
     ax.axhline(0.75 * medians[0], color="#c00", linestyle="--", label="target: 75% of limiter off")
