@@ -1,5 +1,6 @@
 """How the hub shows its objects: one representation each, used by the API,
-the event payloads and the connectors alike."""
+the event payloads and the connectors alike; and the inputs they share (a
+new task's fields, a page of a list)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from datetime import UTC, datetime
 
 import marshmallow as ma
 from flask import current_app
-from marshmallow import fields
+from marshmallow import fields, validate
+
+from hub.models.tasks import AGENT_TYPES
 
 
 class UTCDateTime(fields.DateTime):
@@ -149,6 +152,52 @@ class TaskSchema(PlainDump, ma.Schema):
     failed_at = UTCDateTime(allow_none=True)
     cancelled_at = UTCDateTime(allow_none=True)
     url = fields.Function(lambda task: task_url(task.id), metadata={"description": "The task's page", "type": "string"})
+
+
+class TaskCreateSchema(ma.Schema):
+    """A new task's fields: what ``POST /api/v1/tasks`` takes, and what a
+    connector's Create Task takes too (adding only labels and help text, as
+    connectors/zapier/schemas.py does). Descriptions are the API's docs."""
+
+    title = RequiredText(max_length=500, metadata={"description": "Task title"})
+    prompt = RequiredText(max_length=100_000, metadata={"description": "Instructions for the AI agent"})
+    codebase_id = OptionalStr(
+        validate=validate.Length(max=64),
+        metadata={"description": "Target codebase; the user's `global` one when empty"},
+    )
+    agent_type = fields.String(
+        load_default="build",
+        validate=validate.OneOf(AGENT_TYPES),
+        metadata={"description": "build (default), plan, general or explore"},
+    )
+    model = OptionalStr(validate=validate.Length(max=200), metadata={"description": "LLM model to use"})
+    priority = WholeNumber(
+        load_default=0,
+        validate=validate.Range(min=-1_000_000, max=1_000_000),
+        metadata={"description": "Higher = more urgent (default 0)"},
+    )
+
+
+class MessageCreateSchema(ma.Schema):
+    """A message's fields: what ``POST /api/v1/messages`` and a connector's
+    Send Message take."""
+
+    message = RequiredText(max_length=100_000, metadata={"description": "Message content"})
+    conversation_id = OptionalStr(
+        validate=validate.Length(max=255),
+        metadata={"description": "Conversation to continue; a new id (e.g. a Slack thread_ts) starts one"},
+    )
+    codebase_id = OptionalStr(validate=validate.Length(max=64), metadata={"description": "Target codebase"})
+
+
+class PageArgs(ma.Schema):
+    """A page of a list: ``page`` (0-based) of ``limit`` items. Every paged
+    list takes these, as the README documents."""
+
+    page = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=1_000_000), metadata={"description": "0-based page number"}
+    )
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
 
 
 class CodebaseSchema(ma.Schema):

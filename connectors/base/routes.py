@@ -8,19 +8,13 @@ and (on actions) Idempotency-Key.
 from __future__ import annotations
 
 import marshmallow as ma
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from connectors.base.declarations import Action, Connector, Search, Trigger
 from hub.api.base import Blueprint, ErrorSchema
 from hub.auth import current_user
+from hub.schemas import PageArgs
 from hub.services import events
-
-
-class PageArgs(ma.Schema):
-    page = fields.Integer(
-        load_default=0, validate=validate.Range(min=0, max=1_000_000), metadata={"description": "0-based page number"}
-    )
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
 
 
 def build_blueprint(connector: Connector) -> Blueprint:

@@ -111,8 +111,9 @@ def input_fields(schema, connector: Connector) -> list[dict]:
         item["type"] = "text" if meta.get("long") else kind if kind in ("integer", "datetime") else "string"
         if meta.get("description"):
             item["helpText"] = meta["description"]
-        if meta.get("default"):
-            item["default"] = str(meta["default"])
+        if field.load_default and not callable(field.load_default):
+            # Prefilled; a falsy default (None, 0) is what an empty field means anyway.
+            item["default"] = str(field.load_default)
         one_of = next((v for v in _validators(field) if isinstance(v, validate.OneOf)), None)
         if one_of is not None:
             labels = meta.get("choice_labels") or {}

@@ -3,16 +3,21 @@ schemas for triggers. Keys are the seed's and never change (Zaps map them).
 
 ``label`` and ``description`` are written for people who do not read code;
 ``choices_from`` names the hidden trigger that fills a dropdown, and
-``choice_labels`` labels a static dropdown.
+``choice_labels`` labels a static dropdown. Create Task and Send Message take
+the API's own fields (``hub.schemas``), adding only how Zapier shows them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from copy import deepcopy
+from typing import NamedTuple
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from hub.models.tasks import AGENT_TYPES, STATUSES
-from hub.schemas import OptionalStr, RequiredText, UTCDateTime, WholeNumber
+from hub.models.tasks import STATUSES
+from hub.schemas import MessageCreateSchema, OptionalStr, RequiredText, TaskCreateSchema, UTCDateTime
 
 AGENT_LABELS = {
     "build": "Build - write and change code",
@@ -49,59 +54,74 @@ def _codebase(description: str) -> OptionalStr:
     )
 
 
-class CreateTaskInput(BlankIsMissing):
-    title = RequiredText(
-        max_length=500,
-        metadata={"label": "Title", "description": "A short name for the task, e.g. the email subject or issue title."},
-    )
-    prompt = RequiredText(
-        max_length=100_000,
-        metadata={
-            "label": "Prompt",
-            "long": True,
-            "description": "What the AI agent should do, in plain words. Map an email body, a Slack message "
-            "or an issue description here.",
-        },
-    )
-    codebase_id = _codebase("Which codebase the agent works on. Leave empty to use your `global` codebase.")
-    agent_type = fields.String(
-        load_default="build",
-        validate=validate.OneOf(AGENT_TYPES),
-        metadata={
-            "label": "Agent Type",
-            "choice_labels": AGENT_LABELS,
-            "default": "build",
-            "description": "The kind of agent: Build changes code (the default), Plan reviews and plans "
-            "without changing anything, General answers questions, Explore maps the code.",
-        },
-    )
-    model = OptionalStr(
-        validate=validate.Length(max=200),
-        metadata={
-            "label": "Model",
-            "description": "Which AI model to use, e.g. `gpt-4o`. Leave empty for the hub's default.",
-        },
-    )
-    priority = WholeNumber(
-        load_default=0,
-        validate=validate.Range(min=-1_000_000, max=1_000_000),
-        metadata={"label": "Priority", "description": "A whole number; higher runs sooner. Leave empty for 0."},
-    )
+class Label(NamedTuple):
+    """How the Zapier app shows a field the hub's API also takes: only
+    presentation, never what the field accepts."""
+
+    label: str
+    help_text: str
+    long: bool = False  # a multi-line box
+    choices_from: str | None = None  # the hidden trigger that fills its dropdown
+    choice_labels: Mapping[str, str] | None = None  # a static dropdown's labels, by value
 
 
-class SendMessageInput(BlankIsMissing):
-    message = RequiredText(
-        max_length=100_000, metadata={"label": "Message", "long": True, "description": "What to say to the agent."}
-    )
-    conversation_id = OptionalStr(
-        validate=validate.Length(max=255),
-        metadata={
-            "label": "Conversation ID",
-            "description": "Continue this conversation. Any id works: map a Slack thread's `thread_ts` to keep one "
-            "conversation per thread. Leave empty to start a new one.",
-        },
-    )
-    codebase_id = _codebase("The codebase of a new conversation. Leave empty for `global`.")
+def labelled(name: str, shared: type[ma.Schema], labels: Mapping[str, Label]) -> type[ma.Schema]:
+    """The input schema ``name``: ``shared``'s fields as they are (what they
+    accept, required, defaults, choices), shown with ``labels``, and blanks
+    taken as missing. tests/connectors/zapier checks every field is labelled."""
+    found = {}
+    for key, field in shared().fields.items():
+        found[key] = copy = deepcopy(field)
+        label = labels.get(key)
+        if label is not None:
+            shown = {"long": label.long, "choices_from": label.choices_from, "choice_labels": label.choice_labels}
+            copy.metadata = {
+                **field.metadata,
+                "label": label.label,
+                "description": label.help_text,
+                **{k: v for k, v in shown.items() if v},
+            }
+    return BlankIsMissing.from_dict(found, name=name)
+
+
+CREATE_TASK_LABELS = {
+    "title": Label("Title", "A short name for the task, e.g. the email subject or issue title."),
+    "prompt": Label(
+        "Prompt",
+        "What the AI agent should do, in plain words. Map an email body, a Slack message or an issue description here.",
+        long=True,
+    ),
+    "codebase_id": Label(
+        "Codebase",
+        "Which codebase the agent works on. Leave empty to use your `global` codebase.",
+        choices_from="codebase_choices",
+    ),
+    "agent_type": Label(
+        "Agent Type",
+        "The kind of agent: Build changes code (the default), Plan reviews and plans without changing anything, "
+        "General answers questions, Explore maps the code.",
+        choice_labels=AGENT_LABELS,
+    ),
+    "model": Label("Model", "Which AI model to use, e.g. `gpt-4o`. Leave empty for the hub's default."),
+    "priority": Label("Priority", "A whole number; higher runs sooner. Leave empty for 0."),
+}
+CreateTaskInput = labelled("CreateTaskInput", TaskCreateSchema, CREATE_TASK_LABELS)
+
+
+SEND_MESSAGE_LABELS = {
+    "message": Label("Message", "What to say to the agent.", long=True),
+    "conversation_id": Label(
+        "Conversation ID",
+        "Continue this conversation. Any id works: map a Slack thread's `thread_ts` to keep one conversation per "
+        "thread. Leave empty to start a new one.",
+    ),
+    "codebase_id": Label(
+        "Codebase",
+        "The codebase of a new conversation. Leave empty for `global`.",
+        choices_from="codebase_choices",
+    ),
+}
+SendMessageInput = labelled("SendMessageInput", MessageCreateSchema, SEND_MESSAGE_LABELS)
 
 
 class CancelTaskInput(BlankIsMissing):

@@ -9,7 +9,7 @@ from hub.api.base import Blueprint, ErrorSchema
 from hub.auth import current_user
 from hub.models.events import EVENT_SCOPES, EVENT_TYPES
 from hub.models.tasks import AGENT_TYPES
-from hub.schemas import OptionalStr, UTCDateTime
+from hub.schemas import OptionalStr, PageArgs, UTCDateTime
 from hub.services import hooks
 
 blp = Blueprint("hooks", __name__, url_prefix="/api/v1", description="REST hooks (webhook subscriptions)")
@@ -93,11 +93,6 @@ class DeliverySchema(ma.Schema):
     attempt_log = fields.List(fields.Nested(AttemptSchema))
 
 
-class PageSchema(ma.Schema):
-    page = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
-
-
 @blp.route("/hooks")
 class Hooks(MethodView):
     @blp.auth(ANY_EVENT_SCOPE)
@@ -141,7 +136,7 @@ class HookById(MethodView):
 @blp.route("/hooks/<hook_id>/deliveries")
 class HookDeliveries(MethodView):
     @blp.auth(ANY_EVENT_SCOPE)
-    @blp.arguments(PageSchema(), location="query")
+    @blp.arguments(PageArgs(), location="query")
     @blp.response(200, DeliverySchema(many=True))
     @blp.alt_response(404, schema=ErrorSchema)
     @blp.alt_response(422, schema=ErrorSchema)

@@ -7,44 +7,25 @@ from marshmallow import fields, validate
 
 from hub.api.base import Blueprint, ErrorSchema
 from hub.auth import current_user
-from hub.models.tasks import AGENT_TYPES, STATUSES
-from hub.schemas import OptionalStr, RequiredText, TaskSchema, UTCDateTime, WholeNumber
+from hub.models.tasks import STATUSES
+from hub.schemas import PageArgs, TaskCreateSchema, TaskSchema, UTCDateTime
 from hub.services import tasks
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1", description="AI agent tasks")
 
-PRIORITY_RANGE = validate.Range(min=-1_000_000, max=1_000_000)
 
-
-class TaskCreateSchema(ma.Schema):
-    title = RequiredText(max_length=500, metadata={"description": "Task title"})
-    prompt = RequiredText(max_length=100_000, metadata={"description": "Instructions for the AI agent"})
-    codebase_id = OptionalStr(
-        validate=validate.Length(max=64),
-        metadata={"description": "Target codebase; the user's `global` one when empty"},
-    )
-    agent_type = fields.String(
-        load_default="build",
-        validate=validate.OneOf(AGENT_TYPES),
-        metadata={"description": "build (default), plan, general or explore"},
-    )
-    model = OptionalStr(validate=validate.Length(max=200), metadata={"description": "LLM model to use"})
-    priority = WholeNumber(
-        load_default=0, validate=PRIORITY_RANGE, metadata={"description": "Higher = more urgent (default 0)"}
-    )
-
-
-class TaskQuerySchema(ma.Schema):
+class TaskFilters(ma.Schema):
     status = fields.String(validate=validate.OneOf(STATUSES))
     codebase_id = fields.String(validate=validate.Length(min=1, max=64))
     created_after = UTCDateTime()
     created_before = UTCDateTime()
     completed_after = UTCDateTime()
     completed_before = UTCDateTime()
-    page = fields.Integer(
-        load_default=0, validate=validate.Range(min=0, max=1_000_000), metadata={"description": "0-based page number"}
-    )
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+
+
+# PageArgs first: marshmallow puts inherited fields in reverse MRO order, so
+# the query reads filters, page, limit, include_total (the Link header's order).
+class TaskQuerySchema(PageArgs, TaskFilters):
     include_total = fields.Boolean(
         load_default=False,
         metadata={"description": "Also count every matching task into `X-Total-Count` (costs a scan of them all)"},
