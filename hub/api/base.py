@@ -12,7 +12,8 @@ from webargs.flaskparser import FlaskParser
 
 from hub import errors, idempotency
 from hub.api.input_guard import has_body, send_json
-from hub.auth import WORKER_SCOPE, Requirement, authenticate, needed_scopes, require_scope
+from hub.auth import WORKER_SCOPE, Requirement, needed_scopes, require_scope
+from hub.auth.bearer import authenticate
 from hub.db import begin_read
 from hub.limits import tier_limit
 

@@ -1,7 +1,10 @@
-"""Who is calling, and what they may do.
+"""Who is calling, and what they may do: the scopes, the ``Principal`` a
+credential resolves to, and the scope checks.
 
 Every ``/api/v1`` view is wrapped by ``Blueprint.auth(scope)``, which calls
-``authenticate()`` and then ``require_scope()``.
+``hub.auth.bearer.authenticate()`` and then ``require_scope()``. The services
+import this module (they make principals); resolving a credential asks the
+services, so it lives apart, in ``bearer``.
 """
 
 from __future__ import annotations
@@ -9,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, g, request
+from flask import g, request
 
-from hub.errors import Forbidden, Unauthorized
+from hub.errors import Forbidden
 from hub.models import User
 
 # The four scopes the Zapier app requests, then the two only API keys use.
@@ -46,51 +49,6 @@ def bearer_token() -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
-
-
-def authenticate() -> Principal:
-    """Resolve the request's bearer credential, once per request."""
-    principal = g.get("principal")
-    if principal is not None:
-        return principal
-    token = bearer_token()
-    if token is None:
-        raise Unauthorized("Send 'Authorization: Bearer <token>' (an API key or an OAuth access token).", error="")
-    from hub import limits
-    from hub.auth import principals
-    from hub.services import accounts, oauth, workers
-
-    if token.startswith((accounts.API_KEY_PREFIX, oauth.ACCESS_PREFIX)):
-        # The two kinds Zapier and scripts call with on every request.
-        digest, remembered = accounts.hash_secret(token), principals.cache()
-        principal, generation = remembered.lookup(digest)
-        if principal is None:
-            limits.check_auth_failures()
-            if token.startswith(accounts.API_KEY_PREFIX):
-                principal = accounts.principal_for_api_key(token)
-            else:
-                principal = oauth.principal_for_access_token(token)
-            if principal is not None:
-                remembered.keep(digest, principal, generation)
-    else:
-        limits.check_auth_failures()
-        if token.startswith(workers.TOKEN_PREFIX):
-            principal = workers.principal_for_token(token)
-        elif token.count(".") == 2 and current_app.config.get("HUB_OIDC_AUDIENCE"):
-            from hub.auth.oidc import principal_for_jwt
-
-            principal = principal_for_jwt(token)
-        else:
-            principal = None
-    # A disabled user's credentials all stop at once: disabling is announced
-    # to every process's cache (hub.auth.principals), and this covers every kind.
-    if principal is None or (principal.user is not None and principal.user.disabled_at is not None):
-        limits.count_auth_failure()
-        raise Unauthorized("The access token is invalid, expired or revoked.")
-    if principal.via == "api_key":
-        accounts.record_key_use(principal.credential_id)
-    g.principal = principal
-    return principal
 
 
 # The credentials a person holds themselves: an API key (the signed-in

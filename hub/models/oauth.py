@@ -13,14 +13,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from hub.crypto import hash_secret
 from hub.db import Model, utcnow
 from hub.models.accounts import User
-
-
-def _hash(secret: str) -> str:
-    from hub.services.accounts import hash_secret
-
-    return hash_secret(secret)
 
 
 class OAuthClient(Model):
@@ -77,7 +72,7 @@ class OAuthClient(Model):
     def check_client_secret(self, client_secret):
         if self.secret_hash is None:
             return False
-        return hmac.compare_digest(self.secret_hash, _hash(client_secret))
+        return hmac.compare_digest(self.secret_hash, hash_secret(client_secret))
 
     def check_endpoint_auth_method(self, method, endpoint):
         if method == "none":

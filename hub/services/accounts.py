@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import time
@@ -14,6 +13,7 @@ from sqlalchemy import bindparam, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub.auth import SCOPES, Principal
+from hub.crypto import hash_secret
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.models import ApiKey, Codebase, User
@@ -23,12 +23,6 @@ from hub.tiers import TIERS
 API_KEY_PREFIX = "ct_"
 USERNAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MIN_PASSWORD_LENGTH = 12
-
-
-def hash_secret(secret: str) -> str:
-    """SHA-256 of a high-entropy secret (keys, tokens, codes): enough to make
-    a leaked table useless, and indexable for lookup."""
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def create_user(
@@ -144,7 +138,7 @@ def set_password(username: str, password: str) -> User:
 
 def set_disabled(username: str, disabled: bool) -> User:
     """A disabled user signs in nowhere: its web sessions end, and its API
-    keys and OAuth tokens are refused (``hub.auth.authenticate``, the token
+    keys and OAuth tokens are refused (``hub.auth.bearer.authenticate``, the token
     endpoint, introspection) until it is enabled again. The change to the
     user is announced to every process's credential cache on commit."""
     begin_write()

@@ -1,22 +1,22 @@
 """Idempotency keys: reserve a key before a create runs, keep its first
 response, replay it on a retry (Stripe's and the IETF draft's rules).
 
-The kept response is encrypted (Fernet, key derived from SECRET_KEY): a
-create's answer may hold a secret shown only once (a hook's signing secret).
+The kept response is encrypted (Fernet, key derived from SECRET_KEY:
+``hub.crypto``): a create's answer may hold a secret shown only once (a
+hook's signing secret).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from datetime import timedelta
-from functools import lru_cache
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken
 from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from hub.crypto import IDEMPOTENT_RESPONSES, fernet
 from hub.db import begin_write, db, utcnow
 from hub.errors import Conflict, ValidationFailed
 from hub.models import IdempotencyKey, User
@@ -26,21 +26,15 @@ def digest(text: str | bytes) -> str:
     return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
 
 
-@lru_cache(maxsize=8)
-def _fernet(secret_key: str) -> Fernet:
-    key = hashlib.sha256(b"codetether-hub idempotent responses\x00" + secret_key.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def replay_body(record: IdempotencyKey) -> bytes:
     try:
-        return _fernet(current_app.config["SECRET_KEY"]).decrypt(record.response_body)
+        return fernet(IDEMPOTENT_RESPONSES, current_app.config["SECRET_KEY"]).decrypt(record.response_body)
     except InvalidToken:  # SECRET_KEY changed since: the answer cannot be replayed
         raise Conflict(
             "The first response to this Idempotency-Key can no longer be replayed; "
             "check whether it was created, then use a new key.",
             code="idempotency_key_unreplayable",
-        )
+        ) from None
 
 
 def reserve(user: User, key: str, request_hash: str) -> IdempotencyKey | None:
@@ -100,7 +94,7 @@ def complete(user: User, key: str, status: int, body: bytes, content_type: str |
     record = _find(user, key)
     if record is not None:
         record.response_status, record.response_type = status, content_type
-        record.response_body = _fernet(current_app.config["SECRET_KEY"]).encrypt(body)
+        record.response_body = fernet(IDEMPOTENT_RESPONSES, current_app.config["SECRET_KEY"]).encrypt(body)
     db.session.commit()
 
 

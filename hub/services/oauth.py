@@ -16,11 +16,12 @@ from flask import current_app
 from sqlalchemy import bindparam, or_, select, update
 
 from hub.auth import SCOPES, Principal
+from hub.crypto import hash_secret
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.models import OAuthClient, OAuthCode, OAuthGrant, OAuthToken, User
 from hub.services import hooks
-from hub.services.accounts import hash_secret, parse_scopes
+from hub.services.accounts import parse_scopes
 
 ACCESS_PREFIX = "cto_"
 REFRESH_PREFIX = "ctr_"

@@ -19,11 +19,11 @@ from sqlalchemy import func, select, update
 
 from hub import wakeups
 from hub.auth import WORKER_SCOPE, Principal
+from hub.crypto import hash_secret
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import Conflict, NotFound
 from hub.models import Codebase, Task, TaskOutput, Worker, WorkerToken
 from hub.services import conversations, tasks
-from hub.services.accounts import hash_secret
 
 TOKEN_PREFIX = "ctw_"
 LEASE_LAPSED = "The worker stopped renewing its lease {times} time(s); giving up after max_retries."

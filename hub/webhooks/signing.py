@@ -3,8 +3,9 @@
 A secret is ``whsec_`` + base64 of 24 random bytes. The signature is
 ``v1,`` + base64(HMAC-SHA256(key, f"{id}.{timestamp}.{body}")) over the exact
 bytes sent. Secrets must stay usable to sign, so they cannot be hashed: they
-are stored encrypted (Fernet) under a key derived from SECRET_KEY, and never
-logged. Rotating SECRET_KEY therefore invalidates stored webhook secrets.
+are stored encrypted (Fernet, ``hub.crypto``) under a key derived from
+SECRET_KEY, and never logged. Rotating SECRET_KEY therefore invalidates
+stored webhook secrets.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import hmac
 import secrets
 from functools import lru_cache
 
-from cryptography.fernet import Fernet
+from hub.crypto import WEBHOOK_SECRETS, fernet
 
 PREFIX = "whsec_"
 
@@ -42,16 +43,10 @@ def headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, 
     }
 
 
-@lru_cache(maxsize=8)
-def _fernet(secret_key: str) -> Fernet:
-    digest = hashlib.sha256(b"codetether-hub webhook secrets\x00" + secret_key.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
-
-
 def seal(secret: str, secret_key: str) -> str:
-    return _fernet(secret_key).encrypt(secret.encode()).decode()
+    return fernet(WEBHOOK_SECRETS, secret_key).encrypt(secret.encode()).decode()
 
 
 @lru_cache(maxsize=4096)
 def unseal(sealed: str, secret_key: str) -> str:
-    return _fernet(secret_key).decrypt(sealed.encode()).decode()
+    return fernet(WEBHOOK_SECRETS, secret_key).decrypt(sealed.encode()).decode()
