@@ -1,7 +1,9 @@
 """Settings: one table, read from the environment, with defaults.
 
-Every setting is listed here once; the README's settings table is checked
-against this list by the tests, so the two cannot drift apart.
+Each setting is written once, in SETTINGS: its name, default, parser and
+description. ``load()`` builds the app's config from the table, and
+scripts/settings-docs writes the settings tables of README.md and
+docs/configuration.md from it (a test fails when they differ).
 """
 
 from __future__ import annotations
@@ -9,229 +11,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    default: str | None
-    doc: str
-    secret: bool = False
-
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "HUB_INSTANCE_PATH",
-        "./instance",
-        "Folder that holds local state: SQLite database, embedded Redis, generated secret key. `up` and `db upgrade` create it; other commands refuse, in one line, to run where there is no hub database.",
-    ),
-    Setting(
-        "DATABASE_URL",
-        None,
-        "SQLAlchemy URL. Default: SQLite file `hub.db` in the instance folder (WAL mode). Production: `postgresql+psycopg://…`.",
-    ),
-    Setting(
-        "REDIS_URL",
-        None,
-        "Redis for jobs, limits and worker wake-ups. Default: the embedded Redis, socket `redis.sock` in the instance folder.",
-    ),
-    Setting(
-        "SECRET_KEY",
-        None,
-        "Signs sessions and CSRF tokens. Default: generated once and kept in `secret_key` in the instance folder.",
-        secret=True,
-    ),
-    Setting(
-        "HUB_BASE_URL",
-        "http://127.0.0.1:5000",
-        "Public URL of the hub; task `url`s and OAuth metadata are built from it. Unset under `up`: the address and port `up` listens on (`--host`, `--port`).",
-    ),
-    Setting("HUB_HOST", "127.0.0.1", "Address `codetether-hub up` listens on."),
-    Setting("HUB_PORT", "5000", "Port `codetether-hub up` listens on."),
-    Setting(
-        "HUB_WEB_WORKERS",
-        None,
-        "gunicorn worker processes (`up` and gunicorn.conf.py). Default: the number of CPU cores, at least 2.",
-    ),
-    Setting(
-        "HUB_WEB_THREADS",
-        "8",
-        "Threads per gunicorn worker (gthread). Each long-polling agent worker holds one while it waits.",
-    ),
-    Setting(
-        "HUB_WEB_TIMEOUT",
-        "60",
-        "Seconds gunicorn lets a request run before it restarts the worker; above the longest long-poll.",
-    ),
-    Setting(
-        "HUB_MAX_REQUEST_BYTES",
-        "1048576",
-        "Largest request body the hub reads, in bytes (default 1 MiB, far above the 100,000-character fields); a larger one answers 413 before it is read, on every route (`/oauth/token` too) but the worker API, whose reports take up to a million characters (about 6 MB of JSON).",
-    ),
-    Setting("HUB_LOG_LEVEL", "INFO", "Level of the hub's own log lines (DEBUG, INFO, WARNING, ERROR)."),
-    Setting("HUB_LOG_FORMAT", "json", "`json` (one object a line, with `request_id`) or `text`."),
-    Setting(
-        "PROMETHEUS_MULTIPROC_DIR",
-        None,
-        "Folder where gunicorn's worker processes (and the delivery workers beside them) keep /metrics counters so they add up. Default: `up` uses `metrics` in the instance folder for its web server and worker; gunicorn on its own (hub/gunicorn_conf.py) makes a fresh temporary one at each start.",
-    ),
-    Setting(
-        "HUB_TASK_MAX_RETRIES", "3", "Times a task whose worker vanished is put back to `pending` before it fails."
-    ),
-    Setting("HUB_CONNECTORS_ENABLED", "*", "Connectors to mount: `*` (every installed one) or comma-separated keys."),
-    Setting("HUB_CONNECTORS_DISABLED", "", "Comma-separated connector keys never to mount, even when enabled."),
-    Setting(
-        "HUB_TIER_RATE_LIMITS",
-        "free=60/minute pro=300/minute enterprise=unlimited",
-        "Requests per user by tier, across all authenticated routes (moving window); `unlimited` = no limit. Admins are exempt.",
-    ),
-    Setting(
-        "HUB_TIER_CONCURRENT_TASKS",
-        "free=5 pro=25 enterprise=unlimited",
-        "Pending + running tasks a user may have at once, by tier. Admins are exempt.",
-    ),
-    Setting(
-        "HUB_IDEMPOTENCY_KEY_HOURS", "24", "Hours an `Idempotency-Key` and its first response are kept for replay."
-    ),
-    Setting(
-        "HUB_WORKER_LEASE_SECONDS",
-        "60",
-        "How long a claimed task stays with its worker without a heartbeat; then it goes back to `pending` (or fails after max retries).",
-    ),
-    Setting(
-        "HUB_WORKER_POLL_SECONDS",
-        "20",
-        "Longest a worker's claim request waits for a task (long-poll); keep it under HUB_WEB_TIMEOUT.",
-    ),
-    Setting(
-        "HUB_WORKER_TOKEN",
-        None,
-        "Worker token (`ctw_…`) for `codetether-hub agent-worker` when `--token` is not given.",
-        secret=True,
-    ),
-    Setting(
-        "HUB_AGENT_COMMAND",
-        None,
-        "Agent command line for the `command` backend; when set, `up` runs an agent worker with it. Prompt on stdin, task fields in `CODETETHER_*` variables.",
-    ),
-    Setting(
-        "HUB_AGENT_TIMEOUT", "3600", "Seconds an agent (command or chat completion) may run before its task fails."
-    ),
-    Setting(
-        "HUB_OPENAI_BASE_URL",
-        None,
-        "OpenAI-compatible API base URL for the `openai` backend (e.g. `http://127.0.0.1:11434/v1` for Ollama); when set, `up` runs an agent worker with it.",
-    ),
-    Setting(
-        "HUB_OPENAI_API_KEY",
-        None,
-        "API key for `HUB_OPENAI_BASE_URL` (any text for servers that need none).",
-        secret=True,
-    ),
-    Setting("HUB_OPENAI_MODEL", None, "Model for the `openai` backend when a task names none."),
-    Setting(
-        "HUB_WEBHOOK_ALLOW_NETWORKS",
-        "",
-        "Comma-separated CIDRs webhooks may reach although they are private (e.g. `127.0.0.0/8` for development). Empty: only public addresses.",
-    ),
-    Setting(
-        "HUB_WEBHOOK_TIMEOUT",
-        "15",
-        "Seconds a webhook receiver gets to connect, and then to answer; slower is a failed attempt.",
-    ),
-    Setting(
-        "HUB_WEBHOOK_RETRY_SCHEDULE",
-        "5,300,1800,7200,18000,36000,36000,43200,43200,43200,43200",
-        "Seconds before each retry of a failed delivery (about 3 days in all), jittered by +-20%.",
-    ),
-    Setting(
-        "HUB_WEBHOOK_DISABLE_AFTER",
-        "259200",
-        "Seconds of uninterrupted failed attempts after which a subscription is disabled (3 days: a hook whose every retry failed); one success resets.",
-    ),
-    Setting(
-        "HUB_WEBHOOK_CONCURRENCY",
-        "4",
-        "Deliveries one worker process sends at once to one endpoint (target URL). Each endpoint has its own lane, so a slow or hung receiver delays only its own deliveries; one that does not answer gets one send at a time until it does.",
-    ),
-    Setting(
-        "HUB_WEBHOOK_LEASE_SECONDS",
-        "10",
-        "Seconds a worker's claim on a delivery lasts unless renewed; a worker renews its claims every third of it while it sends. A worker killed mid-send has its deliveries retried within about this long.",
-    ),
-    Setting(
-        "HUB_WEBHOOK_SWEEP_INTERVAL",
-        "1",
-        "Seconds between the worker's sweeps for events and retries that never reached Redis.",
-    ),
-    Setting("HUB_OAUTH_CODE_TTL", "60", "Seconds an OAuth authorization code stays redeemable (at most 60)."),
-    Setting("HUB_OAUTH_ACCESS_TOKEN_TTL", "3600", "Seconds an OAuth access token is valid."),
-    Setting(
-        "HUB_OAUTH_REFRESH_TOKEN_TTL",
-        "2592000",
-        "Seconds an OAuth refresh token is valid (30 days); each refresh issues a new one.",
-    ),
-    Setting(
-        "HUB_CREDENTIAL_CACHE_SECONDS",
-        "10",
-        "Longest a process trusts what it remembers of an API key or OAuth access token. Changes made through the hub apply at once everywhere (announced on Redis); this bounds changes made directly in the database. `0` checks the database on every request.",
-    ),
-    Setting("HUB_LOGIN_RATE_LIMIT", "10/minute", "Failed sign-ins allowed per client IP (`POST /login`)."),
-    Setting(
-        "HUB_LOGIN_ACCOUNT_RATE_LIMIT",
-        "5/15minute",
-        "Sign-in attempts allowed per account from browsers that never signed in to it (moving window); past it they get 429 whatever the password. A browser that did (signed cookie, 90 days) counts only its own failures, so an attacker cannot lock the owner out.",
-    ),
-    Setting(
-        "HUB_TOKEN_RATE_LIMIT",
-        "30/minute",
-        "Failed requests allowed per client IP to the OAuth endpoints that check a client secret or token (`/oauth/token`, `/oauth/revoke`, `/oauth/introspect`, one count); successful ones are not counted.",
-    ),
-    Setting(
-        "HUB_AUTH_FAILURE_RATE_LIMIT",
-        "60/minute",
-        "Failed bearer authentications (API key, OAuth access token, worker token, JWT, metrics token) allowed per client IP; past it every bearer request from that IP gets 429 until the window frees.",
-    ),
-    Setting(
-        "HUB_TRUSTED_PROXIES",
-        "",
-        "Comma-separated addresses or CIDRs of your reverse proxies. A request from one of them is counted, for per-IP limits and logs, under the address its `X-Forwarded-For` names; anyone else's `X-Forwarded-For` is ignored. Empty: the peer's address counts.",
-    ),
-    Setting(
-        "HUB_METRICS_TOKEN",
-        None,
-        "Bearer token that `/metrics` requires (Prometheus' `authorization`). Unset: `/metrics` answers only clients on loopback that come through no proxy; others get 404.",
-        secret=True,
-    ),
-    Setting("HUB_LOCAL_ACCOUNTS", "true", "`false` turns off sign-in with local usernames and passwords (SSO only)."),
-    Setting(
-        "HUB_OIDC_ISSUER",
-        None,
-        "OpenID Connect issuer for SSO, e.g. `https://sso.example.com/realms/codetether` (Keycloak). Discovery is read from it.",
-    ),
-    Setting("HUB_OIDC_CLIENT_ID", None, "The hub's client id at the OpenID Connect provider."),
-    Setting("HUB_OIDC_CLIENT_SECRET", None, "The hub's client secret at the OpenID Connect provider.", secret=True),
-    Setting(
-        "HUB_OIDC_SCOPES", "openid email profile", "Scopes the hub asks the OpenID Connect provider for at sign-in."
-    ),
-    Setting(
-        "HUB_OIDC_TIER_CLAIM",
-        "realm_access.roles",
-        "Dotted path of the claim that holds the user's roles or tier (Keycloak realm roles by default).",
-    ),
-    Setting(
-        "HUB_OIDC_TIER_ROLE_PREFIX",
-        "codetether-",
-        "A role named this prefix plus a tier (`codetether-pro`, `codetether-enterprise`) sets the tier; none means `free`.",
-    ),
-    Setting(
-        "HUB_OIDC_AUDIENCE",
-        None,
-        "When set, JWT access tokens from the OpenID Connect provider with this audience are accepted as bearer tokens (resource-server mode).",
-    ),
-)
+from typing import Any
 
 
 def instance_path() -> Path:
@@ -248,11 +31,9 @@ def create_instance() -> Path:
 
 
 def _secret_key(instance: Path) -> str:
-    """Return SECRET_KEY, generating and keeping one in the instance folder.
-    No folder: a key for this process alone (the CLI refuses to run the
-    commands that need the kept one there)."""
-    if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"]
+    """The SECRET_KEY kept in the instance folder, generated by the first
+    process that needs it. No folder: a key for this process alone (the CLI
+    refuses to run the commands that need the kept one there)."""
     path = instance / "secret_key"
     try:
         return path.read_text().strip()
@@ -280,7 +61,7 @@ def default_redis_url(instance: Path) -> str:
     return f"unix://{instance / 'redis.sock'}"
 
 
-def tier_table(name: str, value: str, parse=str) -> dict:
+def tier_table(name: str, value: str, parse: Callable[[str], Any] = str) -> dict[str, Any]:
     """``free=60/minute pro=300/minute enterprise=unlimited`` -> {tier: value};
     ``unlimited`` becomes None."""
     table = {}
@@ -299,75 +80,374 @@ def _rate(value: str) -> str:
     return value
 
 
-def load() -> dict:
-    """Build the Flask config mapping from the environment."""
-    instance = instance_path()
-    env = {s.name: os.environ.get(s.name) or s.default for s in SETTINGS}
-    database_url = env["DATABASE_URL"] or f"sqlite:///{instance / 'hub.db'}"
-    return {
-        "HUB_INSTANCE_PATH": str(instance),
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "REDIS_URL": env["REDIS_URL"] or default_redis_url(instance),
-        "SECRET_KEY": _secret_key(instance),
-        "HUB_BASE_URL": env["HUB_BASE_URL"].rstrip("/"),
-        "HUB_HOST": env["HUB_HOST"],
-        "HUB_PORT": int(env["HUB_PORT"]),
-        "HUB_WEB_WORKERS": int(env["HUB_WEB_WORKERS"] or default_web_workers()),
-        "HUB_WEB_THREADS": int(env["HUB_WEB_THREADS"]),
-        "HUB_WEB_TIMEOUT": int(env["HUB_WEB_TIMEOUT"]),
-        "HUB_MAX_REQUEST_BYTES": int(env["HUB_MAX_REQUEST_BYTES"]),
-        "HUB_LOG_LEVEL": env["HUB_LOG_LEVEL"].upper(),
-        "HUB_LOG_FORMAT": env["HUB_LOG_FORMAT"],
-        "HUB_TASK_MAX_RETRIES": int(env["HUB_TASK_MAX_RETRIES"]),
-        "HUB_CONNECTORS_ENABLED": _keys(env["HUB_CONNECTORS_ENABLED"]),
-        "HUB_CONNECTORS_DISABLED": _keys(env["HUB_CONNECTORS_DISABLED"]),
-        "HUB_TIER_RATE_LIMITS": tier_table("HUB_TIER_RATE_LIMITS", env["HUB_TIER_RATE_LIMITS"], _rate),
-        "HUB_TIER_CONCURRENT_TASKS": tier_table("HUB_TIER_CONCURRENT_TASKS", env["HUB_TIER_CONCURRENT_TASKS"], int),
-        "HUB_IDEMPOTENCY_KEY_HOURS": float(env["HUB_IDEMPOTENCY_KEY_HOURS"]),
-        "HUB_WORKER_LEASE_SECONDS": float(env["HUB_WORKER_LEASE_SECONDS"]),
-        "HUB_WORKER_POLL_SECONDS": float(env["HUB_WORKER_POLL_SECONDS"]),
-        # Read by `up` to start its agent worker; the agent worker reads the
-        # environment itself (it needs no database).
-        **{
-            name: env[name]
-            for name in (
-                "HUB_AGENT_COMMAND",
-                "HUB_AGENT_TIMEOUT",
-                "HUB_OPENAI_BASE_URL",
-                "HUB_OPENAI_API_KEY",
-                "HUB_OPENAI_MODEL",
-            )
-        },
-        "HUB_WEBHOOK_ALLOW_NETWORKS": env["HUB_WEBHOOK_ALLOW_NETWORKS"],
-        "HUB_WEBHOOK_TIMEOUT": float(env["HUB_WEBHOOK_TIMEOUT"]),
-        "HUB_WEBHOOK_RETRY_SCHEDULE": env["HUB_WEBHOOK_RETRY_SCHEDULE"],
-        "HUB_WEBHOOK_DISABLE_AFTER": float(env["HUB_WEBHOOK_DISABLE_AFTER"]),
-        "HUB_WEBHOOK_CONCURRENCY": int(env["HUB_WEBHOOK_CONCURRENCY"]),
-        "HUB_WEBHOOK_LEASE_SECONDS": float(env["HUB_WEBHOOK_LEASE_SECONDS"]),
-        "HUB_WEBHOOK_SWEEP_INTERVAL": float(env["HUB_WEBHOOK_SWEEP_INTERVAL"]),
-        # RFC 9700 wants codes short-lived: never more than a minute.
-        "HUB_OAUTH_CODE_TTL": min(int(env["HUB_OAUTH_CODE_TTL"]), 60),
-        "HUB_OAUTH_ACCESS_TOKEN_TTL": int(env["HUB_OAUTH_ACCESS_TOKEN_TTL"]),
-        "HUB_OAUTH_REFRESH_TOKEN_TTL": int(env["HUB_OAUTH_REFRESH_TOKEN_TTL"]),
-        "HUB_CREDENTIAL_CACHE_SECONDS": float(env["HUB_CREDENTIAL_CACHE_SECONDS"]),
-        "HUB_LOGIN_RATE_LIMIT": env["HUB_LOGIN_RATE_LIMIT"],
-        "HUB_TOKEN_RATE_LIMIT": env["HUB_TOKEN_RATE_LIMIT"],
-        "HUB_LOGIN_ACCOUNT_RATE_LIMIT": _rate(env["HUB_LOGIN_ACCOUNT_RATE_LIMIT"]),
-        "HUB_AUTH_FAILURE_RATE_LIMIT": _rate(env["HUB_AUTH_FAILURE_RATE_LIMIT"]),
-        "HUB_METRICS_TOKEN": env["HUB_METRICS_TOKEN"],
-        "HUB_TRUSTED_PROXIES": tuple(
-            ipaddress.ip_network(part, strict=False) for part in _keys(env["HUB_TRUSTED_PROXIES"])
-        ),
-        "HUB_LOCAL_ACCOUNTS": env["HUB_LOCAL_ACCOUNTS"].strip().lower() in ("1", "true", "yes", "on"),
-        "HUB_OIDC_ISSUER": (env["HUB_OIDC_ISSUER"] or "").rstrip("/") or None,
-        "HUB_OIDC_CLIENT_ID": env["HUB_OIDC_CLIENT_ID"],
-        "HUB_OIDC_CLIENT_SECRET": env["HUB_OIDC_CLIENT_SECRET"],
-        "HUB_OIDC_SCOPES": env["HUB_OIDC_SCOPES"],
-        "HUB_OIDC_TIER_CLAIM": env["HUB_OIDC_TIER_CLAIM"],
-        "HUB_OIDC_TIER_ROLE_PREFIX": env["HUB_OIDC_TIER_ROLE_PREFIX"],
-        "HUB_OIDC_AUDIENCE": env["HUB_OIDC_AUDIENCE"],
-    }
-
-
 def _keys(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _text(value: str | None) -> str | None:
+    return value
+
+
+def _networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(part, strict=False) for part in _keys(value))
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    doc: str
+    # The environment's text (or the default) -> the app's config value. None:
+    # not in the app's config; what uses it reads the environment itself.
+    parse: Callable[[Any], Any] | None = _text
+    secret: bool = False
+    # The app's config key, when not the setting's name.
+    key: str | None = None
+    # The Default column of the docs, when not the default itself (one computed at start).
+    shown_default: str | None = None
+
+    def default_text(self) -> str:
+        if self.shown_default:
+            return self.shown_default
+        if self.default is None:
+            return "unset"
+        return f"`{self.default}`" if self.default else "empty"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "HUB_INSTANCE_PATH",
+        "./instance",
+        "Folder that holds local state: SQLite database, embedded Redis, generated secret key. `up` and "
+        "`db upgrade` create it; other commands refuse, in one line, to run where there is no hub database.",
+        lambda value: str(Path(value).resolve()),
+    ),
+    Setting(
+        "DATABASE_URL",
+        None,
+        "SQLAlchemy URL. Production: PostgreSQL, e.g. `postgresql+psycopg://user:pw@host/hub`.",
+        lambda value: value or f"sqlite:///{instance_path() / 'hub.db'}",
+        key="SQLALCHEMY_DATABASE_URI",
+        shown_default="SQLite `hub.db` in the instance folder (WAL)",
+    ),
+    Setting(
+        "REDIS_URL",
+        None,
+        "Redis for jobs, rate limits and worker wake-ups.",
+        lambda value: value or default_redis_url(instance_path()),
+        shown_default="the embedded Redis (`redis.sock` in the instance folder)",
+    ),
+    Setting(
+        "SECRET_KEY",
+        None,
+        "Signs sessions and CSRF tokens; webhook signing secrets are encrypted under a key derived from it.",
+        lambda value: value or _secret_key(instance_path()),
+        secret=True,
+        shown_default="generated once into `secret_key` in the instance folder",
+    ),
+    Setting(
+        "HUB_BASE_URL",
+        "http://127.0.0.1:5000",
+        "Public URL of the hub; task `url`s and OAuth metadata are built from it.",
+        lambda value: value.rstrip("/"),
+        shown_default="`up`: where it listens (`--host`, `--port`); else `http://127.0.0.1:5000`",
+    ),
+    Setting("HUB_HOST", "127.0.0.1", "Address `codetether-hub up` listens on (`--host`)."),
+    Setting("HUB_PORT", "5000", "Port `codetether-hub up` listens on (`--port`).", int),
+    Setting(
+        "HUB_WEB_WORKERS",
+        None,
+        "gunicorn worker processes (`up` and `hub/gunicorn_conf.py`).",
+        lambda value: int(value or default_web_workers()),
+        shown_default="CPU cores, at least 2",
+    ),
+    Setting(
+        "HUB_WEB_THREADS",
+        "8",
+        "Threads per gunicorn worker (gthread); each long-polling agent worker holds one while it waits.",
+        int,
+    ),
+    Setting(
+        "HUB_WEB_TIMEOUT",
+        "60",
+        "Seconds gunicorn lets a request run before it restarts the worker; above the longest long-poll.",
+        int,
+    ),
+    Setting(
+        "HUB_MAX_REQUEST_BYTES",
+        "1048576",
+        "Largest request body the hub reads, in bytes (1 MiB, far above the 100,000-character fields); a larger "
+        "one answers 413 before it is read, on every route (`/oauth/token` too) but the worker API, whose reports "
+        "take up to a million characters (about 6 MB of JSON).",
+        int,
+    ),
+    Setting(
+        "HUB_LOG_LEVEL",
+        "INFO",
+        "Level of the hub's own log lines (DEBUG, INFO, WARNING, ERROR).",
+        str.upper,
+    ),
+    Setting("HUB_LOG_FORMAT", "json", "`json` (one object a line, with `request_id`) or `text`."),
+    Setting(
+        "PROMETHEUS_MULTIPROC_DIR",
+        None,
+        "Where gunicorn's workers (and the delivery workers beside them) keep `/metrics` counters so they add up.",
+        None,  # read by prometheus_client
+        shown_default="`up`: `metrics` in the instance folder; gunicorn alone: a fresh temporary folder per start",
+    ),
+    Setting(
+        "HUB_TASK_MAX_RETRIES",
+        "3",
+        "Times a task whose agent worker vanished goes back to `pending` before it fails.",
+        int,
+    ),
+    Setting(
+        "HUB_CONNECTORS_ENABLED",
+        "*",
+        "Connectors to mount under `/connectors/<key>/`: `*` for every installed one, or comma-separated keys.",
+        _keys,
+    ),
+    Setting(
+        "HUB_CONNECTORS_DISABLED",
+        "",
+        "Comma-separated connector keys never to mount (wins over `HUB_CONNECTORS_ENABLED`).",
+        _keys,
+    ),
+    Setting(
+        "HUB_TIER_RATE_LIMITS",
+        "free=60/minute pro=300/minute enterprise=unlimited",
+        "Requests per user by tier across all authenticated routes (moving window; any flask-limiter rate, e.g. "
+        "`60/minute;1000/day`); `unlimited` = none. Admins are exempt.",
+        lambda value: tier_table("HUB_TIER_RATE_LIMITS", value, _rate),
+    ),
+    Setting(
+        "HUB_TIER_CONCURRENT_TASKS",
+        "free=5 pro=25 enterprise=unlimited",
+        "Pending + running tasks a user may have at once, by tier. Admins are exempt.",
+        lambda value: tier_table("HUB_TIER_CONCURRENT_TASKS", value, int),
+    ),
+    Setting(
+        "HUB_IDEMPOTENCY_KEY_HOURS",
+        "24",
+        "Hours an `Idempotency-Key` and its first response are kept for replays.",
+        float,
+    ),
+    Setting(
+        "HUB_WORKER_LEASE_SECONDS",
+        "60",
+        "How long a claimed task stays with its agent worker without a heartbeat; then it goes back to `pending` (or "
+        "fails after max retries).",
+        float,
+    ),
+    Setting(
+        "HUB_WORKER_POLL_SECONDS",
+        "20",
+        "Longest an agent worker's claim request waits for a task (long-poll); keep it under `HUB_WEB_TIMEOUT`.",
+        float,
+    ),
+    # The agent worker reads its settings from the environment itself (it needs no
+    # database); `up` reads the HUB_AGENT_* and HUB_OPENAI_* ones to start one.
+    Setting(
+        "HUB_WORKER_TOKEN",
+        None,
+        "Worker token (`ctw_…`) for `codetether-hub agent-worker` when `--token` is not given.",
+        None,
+        secret=True,
+    ),
+    Setting(
+        "HUB_AGENT_COMMAND",
+        None,
+        "Agent command line for the `command` backend; when set, `up` runs an agent worker with it. Prompt on "
+        "stdin, task fields in `CODETETHER_*` variables.",
+    ),
+    Setting(
+        "HUB_AGENT_TIMEOUT", "3600", "Seconds an agent (command or chat completion) may run before its task fails."
+    ),
+    Setting(
+        "HUB_OPENAI_BASE_URL",
+        None,
+        "OpenAI-compatible API base URL for the `openai` backend (e.g. `http://127.0.0.1:11434/v1` for Ollama); "
+        "when set, `up` runs an agent worker with it.",
+    ),
+    Setting(
+        "HUB_OPENAI_API_KEY",
+        None,
+        "API key for `HUB_OPENAI_BASE_URL` (any text for servers that need none).",
+        secret=True,
+    ),
+    Setting("HUB_OPENAI_MODEL", None, "Model for the `openai` backend when a task names none."),
+    Setting(
+        "HUB_WEBHOOK_ALLOW_NETWORKS",
+        "",
+        "Comma-separated CIDRs webhooks may reach although private, e.g. `127.0.0.0/8` for development. Empty: "
+        "public addresses only.",
+    ),
+    Setting(
+        "HUB_WEBHOOK_TIMEOUT",
+        "15",
+        "Seconds a webhook receiver gets to connect, and then to answer; slower is a failed attempt.",
+        float,
+    ),
+    Setting(
+        "HUB_WEBHOOK_RETRY_SCHEDULE",
+        "5,300,1800,7200,18000,36000,36000,43200,43200,43200,43200",
+        "Seconds before each retry of a failed delivery (11 retries over about 3 days), jittered by ±20%.",
+    ),
+    Setting(
+        "HUB_WEBHOOK_DISABLE_AFTER",
+        "259200",
+        "Seconds of uninterrupted failures after which a subscription is disabled (3 days: a hook whose every "
+        "retry failed); one success resets.",
+        float,
+    ),
+    Setting(
+        "HUB_WEBHOOK_CONCURRENCY",
+        "4",
+        "Deliveries one delivery worker process sends at once to one endpoint (target URL). Each endpoint has its "
+        "own lane, so a slow or hung receiver delays only its own deliveries; one that does not answer gets one "
+        "send at a time until it does.",
+        int,
+    ),
+    Setting(
+        "HUB_WEBHOOK_LEASE_SECONDS",
+        "10",
+        "How long a delivery worker's claim on a delivery lasts unless renewed; it renews its claims every third "
+        "of it while it sends, so a slow receiver is never sent to twice. A worker killed mid-send has its "
+        "deliveries retried within about this long.",
+        float,
+    ),
+    Setting(
+        "HUB_WEBHOOK_SWEEP_INTERVAL",
+        "1",
+        "Seconds between the delivery worker's sweeps: due retries, and events or attempts that never reached "
+        "Redis or whose worker died.",
+        float,
+    ),
+    Setting(
+        "HUB_OAUTH_CODE_TTL",
+        "60",
+        "Seconds an OAuth authorization code stays redeemable (at most 60).",
+        lambda value: min(int(value), 60),  # RFC 9700 wants codes short-lived: never more than a minute
+    ),
+    Setting("HUB_OAUTH_ACCESS_TOKEN_TTL", "3600", "Seconds an OAuth access token is valid.", int),
+    Setting(
+        "HUB_OAUTH_REFRESH_TOKEN_TTL",
+        "2592000",
+        "Seconds an OAuth refresh token is valid (30 days); each refresh issues a new one.",
+        int,
+    ),
+    Setting(
+        "HUB_CREDENTIAL_CACHE_SECONDS",
+        "10",
+        "Longest a process trusts what it remembers of an API key or OAuth access token. Changes made through the "
+        "hub apply at once everywhere (announced on Redis); this bounds changes made directly in the database. "
+        "`0` checks the database on every request.",
+        float,
+    ),
+    Setting("HUB_LOGIN_RATE_LIMIT", "10/minute", "Failed sign-ins allowed per client IP (`POST /login`)."),
+    Setting(
+        "HUB_LOGIN_ACCOUNT_RATE_LIMIT",
+        "5/15minute",
+        "Sign-in attempts allowed per account from browsers that never signed in to it (moving window), counted "
+        "before the password is checked; past it they get 429 whatever the password. A browser that did (signed "
+        "cookie, 90 days) counts only its own failures, so an attacker cannot lock the owner out.",
+        _rate,
+    ),
+    Setting(
+        "HUB_TOKEN_RATE_LIMIT",
+        "30/minute",
+        "Failed requests allowed per client IP to the OAuth endpoints that check a client secret or a token "
+        "(`/oauth/token`, `/oauth/revoke`, `/oauth/introspect`, one count; an inactive token at introspection "
+        "counts); successful ones are not counted, so a busy Zapier integration is not throttled.",
+    ),
+    Setting(
+        "HUB_AUTH_FAILURE_RATE_LIMIT",
+        "60/minute",
+        "Failed bearer authentications (API key, OAuth access token, worker token, JWT, metrics token) allowed "
+        "per client IP on every route that takes one; past it every bearer request from that IP gets 429 until "
+        "the window frees. A credential the process already holds as valid skips the check.",
+        _rate,
+    ),
+    Setting(
+        "HUB_TRUSTED_PROXIES",
+        "",
+        "Comma-separated addresses or CIDRs of your reverse proxies. A request from one of them is counted, for "
+        "per-IP limits and logs, under the last address in its `X-Forwarded-For` that is not a trusted proxy; "
+        "anyone else's `X-Forwarded-For` is ignored (a client could name a new address on every request). "
+        "Empty: the peer's address counts.",
+        _networks,
+    ),
+    Setting(
+        "HUB_METRICS_TOKEN",
+        None,
+        "Bearer token that `/metrics` requires (Prometheus' `authorization`), compared in constant time. Unset: "
+        "`/metrics` answers only clients on loopback that came through no proxy (no `X-Forwarded-For`, "
+        "`Forwarded` or `X-Real-IP`); others get 404.",
+        secret=True,
+    ),
+    Setting(
+        "HUB_LOCAL_ACCOUNTS",
+        "true",
+        "`false` turns off sign-in with local usernames and passwords (SSO only).",
+        _flag,
+    ),
+    Setting(
+        "HUB_OIDC_ISSUER",
+        None,
+        'OpenID Connect issuer for "Sign in with SSO", e.g. `https://sso.example.com/realms/codetether` '
+        "(Keycloak); discovery is read from it.",
+        lambda value: (value or "").rstrip("/") or None,
+    ),
+    Setting("HUB_OIDC_CLIENT_ID", None, "The hub's client id at the OpenID Connect provider."),
+    Setting("HUB_OIDC_CLIENT_SECRET", None, "The hub's client secret at the OpenID Connect provider.", secret=True),
+    Setting(
+        "HUB_OIDC_SCOPES",
+        "openid email profile",
+        "Scopes the hub asks the OpenID Connect provider for at sign-in.",
+    ),
+    Setting(
+        "HUB_OIDC_TIER_CLAIM",
+        "realm_access.roles",
+        "Dotted path of the claim that holds the user's roles or tier (Keycloak realm roles by default).",
+    ),
+    Setting(
+        "HUB_OIDC_TIER_ROLE_PREFIX",
+        "codetether-",
+        "A role named this prefix plus a tier (`codetether-pro`, `codetether-enterprise`) sets the tier; none "
+        "means `free`.",
+    ),
+    Setting(
+        "HUB_OIDC_AUDIENCE",
+        None,
+        "When set, the provider's JWT access tokens with this audience are accepted as bearer tokens on `/api/v1` "
+        "(resource-server mode).",
+    ),
+)
+
+
+def load() -> dict[str, Any]:
+    """Build the Flask config mapping from the environment."""
+    return {setting.key or setting.name: _parsed(setting) for setting in SETTINGS if setting.parse is not None}
+
+
+def value(name: str) -> Any:
+    """One setting's value, without loading the rest (gunicorn's settings file reads a few)."""
+    return _parsed(next(setting for setting in SETTINGS if setting.name == name))
+
+
+def _parsed(setting: Setting) -> Any:
+    assert setting.parse is not None, f"{setting.name} is read from the environment where it is used"
+    return setting.parse(os.environ.get(setting.name) or setting.default)
+
+
+def markdown_table() -> str:
+    """The settings table of README.md and docs/configuration.md (written there by scripts/settings-docs)."""
+    rows = ["| Setting | Default | What it does |", "| --- | --- | --- |"]
+    for setting in SETTINGS:
+        doc = setting.doc + (" **Secret.**" if setting.secret else "")
+        rows.append(f"| `{setting.name}` | {setting.default_text()} | {doc} |")
+    return "\n".join(rows) + "\n"

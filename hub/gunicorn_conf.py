@@ -18,14 +18,13 @@ import os
 import signal
 import tempfile
 
-from hub import lifeline
-from hub.config import default_web_workers
+from hub import config, lifeline
 
-bind = f"{os.environ.get('HUB_HOST') or '127.0.0.1'}:{os.environ.get('HUB_PORT') or '5000'}"
+bind = f"{config.value('HUB_HOST')}:{config.value('HUB_PORT')}"
 worker_class = "gthread"
-workers = int(os.environ.get("HUB_WEB_WORKERS") or default_web_workers())
-threads = int(os.environ.get("HUB_WEB_THREADS") or 8)
-timeout = int(os.environ.get("HUB_WEB_TIMEOUT") or 60)
+workers = config.value("HUB_WEB_WORKERS")
+threads = config.value("HUB_WEB_THREADS")
+timeout = config.value("HUB_WEB_TIMEOUT")
 # On SIGTERM: stop accepting, let requests in flight finish for this long.
 graceful_timeout = 30
 keepalive = 5

@@ -19,7 +19,7 @@ from hub.agent.cli import agent_worker
 from hub.cli.accounts import api_keys, users
 from hub.cli.clients import clients
 from hub.cli.deliveries import deliveries
-from hub.cli.processes import up, worker
+from hub.cli.processes import delivery_worker, up, worker_alias
 from hub.cli.workers import worker_tokens
 from hub.errors import HubError
 
@@ -29,7 +29,7 @@ SECTIONS = (
         "Run a hub",
         (
             ("up", "Run the whole hub here: Redis, database, web, workers."),
-            ("worker", "Run a webhook delivery worker (`up` runs one)."),
+            ("delivery-worker", "Send webhook deliveries (`up` runs one); alias: worker."),
             ("agent-worker", "Run an agent worker: claim tasks and run them."),
         ),
     ),
@@ -176,7 +176,8 @@ main.add_command(users)
 main.add_command(api_keys)
 main.add_command(clients)
 main.add_command(up)
-main.add_command(worker)
+main.add_command(delivery_worker)
+main.add_command(worker_alias)
 main.add_command(worker_tokens)
 main.add_command(agent_worker)
 main.add_command(deliveries)

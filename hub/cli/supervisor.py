@@ -51,7 +51,7 @@ class Child:
 
     def __init__(self, name: str, start: Callable[[], subprocess.Popen], stop: Callable[[], None] | None = None):
         self.name, self._start, self._stop = name, start, stop
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen | _Failed | None = None
         self.deaths: deque[float] = deque()
         self.restart_at: float | None = None
 
@@ -92,6 +92,7 @@ class Supervisor:
             child.deaths.popleft()
         child.deaths.append(now)
         process = child.process
+        assert process is not None  # it was started (or failed to be) before it died
         how = (
             f"could not start ({process.error})"
             if isinstance(process, _Failed)
@@ -127,8 +128,9 @@ class Supervisor:
         SIGKILL what is left of their process groups."""
         for child in children:
             child.restart_at = None
-            if child._stop is None and child.running:
-                _signal_group(child.process.pid, signal.SIGTERM)
+            process = child.process
+            if child._stop is None and isinstance(process, subprocess.Popen) and process.poll() is None:
+                _signal_group(process.pid, signal.SIGTERM)
         for child in children:
             if child._stop is not None:
                 child._stop()

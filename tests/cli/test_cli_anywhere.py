@@ -80,7 +80,7 @@ def test_help_lists_the_hubs_commands_first_and_hides_flasks(elsewhere):
     assert commands < options
     for name in (
         "up",
-        "worker",
+        "delivery-worker",
         "agent-worker",
         "users",
         "api-keys",

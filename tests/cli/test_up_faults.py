@@ -85,7 +85,7 @@ def test_up_restarts_what_dies_keeps_delivering_and_gives_up_loudly_on_what_keep
         )
 
         for name, marker in (
-            ("delivery worker", "hub worker"),
+            ("delivery worker", "hub delivery-worker"),
             ("embedded Redis", "redis-server"),
             ("web server", "gunicorn"),
             ("agent worker", "agent-worker"),
@@ -120,7 +120,9 @@ def test_up_restarts_what_dies_keeps_delivering_and_gives_up_loudly_on_what_keep
             if hub.process.poll() is not None:
                 break
             pid = wait_for(
-                lambda: hub.process.poll() is not None or ((p := hub.find("hub worker")) not in (None, last) and p),
+                lambda: (
+                    hub.process.poll() is not None or ((p := hub.find("hub delivery-worker")) not in (None, last) and p)
+                ),
                 timeout=60,
                 message="the delivery worker to be restarted",
             )
