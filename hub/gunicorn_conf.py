@@ -18,13 +18,15 @@ import os
 import signal
 import tempfile
 
-from hub import config, lifeline
+# Not imported as `config`: gunicorn reads every module-level name here as a setting, and `config` is one.
+from hub import config as hub_config
+from hub import lifeline
 
-bind = f"{config.value('HUB_HOST')}:{config.value('HUB_PORT')}"
+bind = f"{hub_config.value('HUB_HOST')}:{hub_config.value('HUB_PORT')}"
 worker_class = "gthread"
-workers = config.value("HUB_WEB_WORKERS")
-threads = config.value("HUB_WEB_THREADS")
-timeout = config.value("HUB_WEB_TIMEOUT")
+workers = hub_config.value("HUB_WEB_WORKERS")
+threads = hub_config.value("HUB_WEB_THREADS")
+timeout = hub_config.value("HUB_WEB_TIMEOUT")
 # On SIGTERM: stop accepting, let requests in flight finish for this long.
 graceful_timeout = 30
 keepalive = 5
