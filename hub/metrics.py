@@ -33,7 +33,12 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
+from hub import jobs, limits
+from hub.auth import bearer_token
+from hub.db import db
+from hub.errors import Unauthorized
 from hub.logs import Fault
+from hub.models import Task
 
 log = logging.getLogger(__name__)
 QUEUE_DEPTH_UNAVAILABLE = Fault(log, "queue depth unavailable")
@@ -67,10 +72,6 @@ class StateCollector:
     """Gauges read at scrape time, inside the /metrics request."""
 
     def collect(self):
-        from hub import jobs
-        from hub.db import db
-        from hub.models import Task
-
         tasks = GaugeMetricFamily("hub_tasks", "Tasks by status.", labels=["status"])
         counts = dict(db.session.execute(select(Task.status, func.count()).group_by(Task.status)).all())
         for status in ("pending", "running", "completed", "failed", "cancelled"):
@@ -87,10 +88,6 @@ class StateCollector:
 
 
 def _allow_scrape() -> None:
-    from hub import limits
-    from hub.auth import bearer_token
-    from hub.errors import Unauthorized
-
     expected = current_app.config.get("HUB_METRICS_TOKEN")
     if not expected:
         if not _from_loopback():

@@ -3,7 +3,7 @@
 A service that makes a task pending calls ``after_commit()``; once the
 transaction commits, one Redis PUBLISH wakes every claim request that is
 waiting in ``Waiter.wait()``. It travels in the same round trip as the
-commit's event dispatch (``hub.webhooks.dispatch``). Redis down costs only
+commit's other messages (``hub.after_commit``). Redis down costs only
 latency: waiting claims still retry at their deadline.
 """
 

@@ -13,6 +13,7 @@ from marshmallow import fields
 from connectors.base.declarations import Action, Connector, Search, Trigger
 from hub.api.base import Blueprint, ErrorSchema
 from hub.auth import current_user
+from hub.plugins import ConnectorSummarySchema
 from hub.schemas import PageArgs
 from hub.services import events
 
@@ -132,6 +133,7 @@ def _operation(connector: Connector, kind: str, op) -> dict:
 
 
 def summary(connector: Connector) -> dict:
+    """Its entry in the hub's GET /connectors/ (``ConnectorSummarySchema``)."""
     return {
         "id": connector.key,
         "key": connector.key,
@@ -144,19 +146,6 @@ def summary(connector: Connector) -> dict:
         "actions": [a.key for a in connector.actions],
         "searches": [s.key for s in connector.searches],
     }
-
-
-class ConnectorSummarySchema(ma.Schema):
-    id = fields.String(metadata={"description": "The connector's key"})
-    key = fields.String()
-    name = fields.String()
-    version = fields.String()
-    scopes = fields.List(fields.String())
-    docs_url = fields.String()
-    url = fields.String(metadata={"description": "Where its routes are mounted: GET it for its operations"})
-    triggers = fields.List(fields.String())
-    actions = fields.List(fields.String())
-    searches = fields.List(fields.String())
 
 
 class OperationSchema(ma.Schema):
@@ -174,17 +163,3 @@ class OperationSchema(ma.Schema):
 class ConnectorSchema(ConnectorSummarySchema):
     description = fields.String()
     operations = fields.List(fields.Nested(OperationSchema))
-
-
-def index_blueprint() -> Blueprint:
-    blp = Blueprint("connectors", __name__, url_prefix="/connectors", description="Installed connectors")
-
-    @blp.route("/", methods=["GET"], endpoint="index")
-    @blp.response(200, ConnectorSummarySchema(many=True))
-    def connector_index():
-        """The enabled connectors and what they offer (public, like /openapi.json)."""
-        from connectors.base.registry import connectors
-
-        return [summary(c) for c in connectors().values()]
-
-    return blp

@@ -27,6 +27,8 @@ def zapier():
 )
 def export_command(directory: Path, base_url: str | None, force: bool):
     """Write a Zapier CLI app package to DIRECTORY, ready for `zapier push`."""
+    # Here, not at the top: the hub's CLI loads this module (a flask.commands
+    # plugin) on every command, and the connector brings in the whole API.
     from connectors.zapier import connector
     from connectors.zapier.export import export, unreachable
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import marshmallow as ma
-from flask import Response, current_app
+from flask import Flask, Response, current_app
+
+from connectors.base import registry
+from connectors.zapier.app import definition
+from connectors.zapier.operations import flatten
 
 README = Path(__file__).with_name("README.md")
 
@@ -21,13 +25,10 @@ class DefinitionSchema(ma.Schema):
     searches = ma.fields.Dict()
 
 
-def setup(app) -> None:
+def setup(app: Flask) -> None:
     """Subscriptions with ``format: "zapier"`` get the flat seed fields plus
     the event id, for every event type."""
-    from connectors.zapier.operations import flatten
-    from hub.webhooks import formatters
-
-    formatters.register("zapier", flatten)
+    registry.register_format("zapier", flatten)
 
 
 def add_routes(blp) -> None:
@@ -36,10 +37,8 @@ def add_routes(blp) -> None:
     def definition_json():
         """The Zapier app definition for this hub (public: it holds no secret;
         the OAuth client comes from the app's environment)."""
-        from connectors.zapier import connector
-        from connectors.zapier.app import definition
-
-        return definition(connector, current_app.config["HUB_BASE_URL"])
+        # The connector as the hub mounted it (its declarations import this module).
+        return definition(registry.connectors()["zapier"], current_app.config["HUB_BASE_URL"])
 
     @blp.route("/docs", methods=["GET"], endpoint="docs")
     @blp.response(200, {"type": "string"}, content_type="text/markdown")

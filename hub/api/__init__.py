@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
 
+from hub import plugins
 from hub.api import codebases, hooks, me, messages, tasks, worker
 from hub.api.base import Api
 
@@ -20,7 +22,8 @@ SPEC_OPTIONS = {
             "workerToken": {
                 "type": "http",
                 "scheme": "bearer",
-                "description": "A worker token (`ctw_…`, from `codetether-hub worker-tokens create`); only the worker API takes it",
+                "description": "A worker token (`ctw_…`, from `codetether-hub worker-tokens create`); "
+                "only the worker API takes it",
             },
         }
     },
@@ -41,16 +44,13 @@ def init_app(app: Flask) -> None:
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     # Connectors (entry-point plugins) mount after the core, with the same Blueprint.auth.
-    from connectors.base import registry
-
-    registry.init_app(app, api)
+    plugins.init_app(app, api)
     _serve_swagger_assets(app)
 
 
 def _serve_swagger_assets(app: Flask) -> None:
     """Swagger UI's files come from the swagger-ui-bundle wheel, so /docs
     works on a machine with no internet."""
-    from swagger_ui_bundle import swagger_ui_path
 
     @app.get("/docs/assets/<path:filename>")
     def swagger_assets(filename):

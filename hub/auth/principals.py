@@ -5,7 +5,7 @@ poll's cost; bench/README.md).
 A revoked credential must stop working at once in every process. Any commit
 that changes a user, an API key, an OAuth token or an OAuth client (through
 the ORM, row by row or in bulk) publishes on a Redis channel, in the same
-round trip as the commit's other messages (``hub.webhooks.dispatch``), and
+round trip as the commit's other messages (``hub.after_commit``), and
 empties its own process's cache. Each process reads that channel, without
 waiting, before every look-up, so a change is seen by the next request
 anywhere. While a process is not subscribed (Redis down, or just back) it
@@ -26,6 +26,7 @@ import redis
 from flask import current_app, has_app_context
 from flask_sqlalchemy.session import Session
 from redis.backoff import NoBackoff
+from redis.client import PubSub
 from redis.retry import Retry
 from sqlalchemy import event as sa_event
 from sqlalchemy import inspect
@@ -56,7 +57,7 @@ class PrincipalCache:
         self._max_age = max_age
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
-        self._pubsub = None
+        self._pubsub: PubSub | None = None
         self._pid = 0  # the subscribing process: a forked child must not read its parent's socket
         self._retry_at = 0.0
         self._generation = 0
@@ -109,10 +110,11 @@ class PrincipalCache:
         if self._pubsub is not None and self._pid != os.getpid():
             self._pubsub = None
             self._forget()
-        if self._pubsub is None and not self._subscribe():
+        pubsub = self._pubsub or self._subscribe()
+        if pubsub is None:
             return False
         try:
-            while (message := self._pubsub.get_message(timeout=0)) is not None:
+            while (message := pubsub.get_message(timeout=0)) is not None:
                 if message["type"] == "message":
                     self._forget()
         except (redis.RedisError, OSError) as error:
@@ -123,33 +125,35 @@ class PrincipalCache:
             return False
         return True
 
-    def _subscribe(self) -> bool:
+    def _subscribe(self) -> PubSub | None:
+        """A new subscription, or None (Redis down, or tried too recently)."""
         if time.monotonic() < self._retry_at:
-            return False
+            return None
         # No retries: a dropped connection must surface here, not be quietly
         # replaced by one that missed the messages sent meanwhile.
         client = redis.Redis.from_url(
             self._redis_url, socket_connect_timeout=0.5, socket_timeout=0.5, retry=Retry(NoBackoff(), 0)
         )
-        self._pubsub = client.pubsub()
+        pubsub = self._pubsub = client.pubsub()
         try:
-            self._pubsub.subscribe(CHANNEL)
-            confirmed = self._pubsub.get_message(timeout=0.5)  # changes count only from here
+            pubsub.subscribe(CHANNEL)
+            confirmed = pubsub.get_message(timeout=0.5)  # changes count only from here
             if not confirmed or confirmed["type"] != "subscribe":
                 raise redis.ConnectionError("no subscription confirmed")
         except (redis.RedisError, OSError):
             self._close()
-            return False
+            return None
         self._pid = os.getpid()
         self._forget()
-        return True
+        return pubsub
 
     def _close(self) -> None:
         self._forget()
         self._retry_at = time.monotonic() + RESUBSCRIBE_SECONDS
         pubsub, self._pubsub = self._pubsub, None
-        with contextlib.suppress(redis.RedisError, OSError):
-            pubsub.close()
+        if pubsub is not None:
+            with contextlib.suppress(redis.RedisError, OSError):
+                pubsub.close()
 
 
 def cache() -> PrincipalCache:

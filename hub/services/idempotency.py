@@ -27,6 +27,7 @@ def digest(text: str | bytes) -> str:
 
 
 def replay_body(record: IdempotencyKey) -> bytes:
+    assert record.response_body is not None  # a finished record: complete() stored it with the status
     try:
         return fernet(IDEMPOTENT_RESPONSES, current_app.config["SECRET_KEY"]).decrypt(record.response_body)
     except InvalidToken:  # SECRET_KEY changed since: the answer cannot be replayed

@@ -1,26 +1,17 @@
-"""Server-rendered pages: sign-in, sign-out, OAuth consent.
-
-CSRF protection (Flask-WTF) is opt-in per view (``csrf.protect()`` in each
-form handler): the JSON API authenticates with bearer tokens and needs none.
-"""
+"""Server-rendered pages: sign-in, sign-out, OAuth consent, the dashboard
+and the admin pages. Forms are CSRF-protected (``hub.web.csrf``)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from flask import Flask
-from flask_wtf.csrf import CSRFProtect
 
-csrf = CSRFProtect()
+from hub.oauth import routes as oauth_routes
+from hub.web import admin, auth, csrf, dashboard, headers, sso, task_page
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
-    # Over HTTPS Flask-WTF would also demand a same-site Referer, which the
-    # OAuth pages withhold (Referrer-Policy: no-referrer, hub.web.headers): the
-    # consent form would always fail. The session-bound token and the
-    # SameSite=Lax cookie are the CSRF defence.
-    app.config.setdefault("WTF_CSRF_SSL_STRICT", False)
     # Assigned, not setdefault: Flask defines these keys already (SameSite
     # unset, Secure off, 31 days), so a setdefault would never apply.
     app.config.update(
@@ -32,12 +23,8 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.add_template_filter(_utc, "utc")
     app.add_template_filter(_ago, "ago")
-
-    from hub.oauth import routes as oauth_routes
-    from hub.web import admin, auth, dashboard, headers, sso, task_page
-
     headers.init_app(app)
-    sso.init_app(app)
+    app.register_blueprint(sso.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(oauth_routes.bp)
     for pages in (task_page.bp, dashboard.bp, admin.bp):

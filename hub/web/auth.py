@@ -9,6 +9,7 @@ from hub.services import accounts
 from hub.web import csrf
 from hub.web.session import current_web_user, safe_next, sign_in, sign_out
 from hub.web.sign_in_limits import per_account, per_known_device, remember_device
+from hub.web.sso import sso_enabled
 
 bp = Blueprint("web_auth", __name__)
 
@@ -45,8 +46,6 @@ def login():
 
 
 def _page(next_url: str, error: str | None = None, status: int = 200, username: str = ""):
-    from hub.web.sso import sso_enabled
-
     return render_template(
         "login.html",
         next_url=next_url,

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from hub.db import db
 from hub.models import User
+from hub.services import accounts
 
 
 def current_web_user() -> User | None:
@@ -58,8 +59,6 @@ def sign_in(user: User) -> None:
 def sign_out() -> None:
     """End this session and every other session of the same user: a copied
     cookie must not outlive the sign-out."""
-    from hub.services import accounts
-
     user = current_web_user()
     if user is not None:
         accounts.end_sessions(user)

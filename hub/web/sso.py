@@ -5,39 +5,18 @@ from __future__ import annotations
 
 import requests
 from authlib.integrations.base_client import OAuthError
-from authlib.integrations.flask_client import OAuth
-from flask import Blueprint, Flask, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from joserfc.errors import JoseError
 
-from hub.auth import oidc as oidc_jwt
+from hub.auth import oidc
 from hub.services import sso as sso_service
 from hub.web.session import current_web_user, safe_next, sign_in
 
 bp = Blueprint("web_sso", __name__)
 
 
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
-    if not app.config["HUB_OIDC_ISSUER"]:
-        return
-    # One registry per app: settings differ between apps (tests, workers).
-    registry = OAuth(app)
-    registry.register(
-        "sso",
-        client_id=app.config["HUB_OIDC_CLIENT_ID"],
-        client_secret=app.config["HUB_OIDC_CLIENT_SECRET"],
-        server_metadata_url=app.config["HUB_OIDC_ISSUER"] + "/.well-known/openid-configuration",
-        client_kwargs={"scope": app.config["HUB_OIDC_SCOPES"], "code_challenge_method": "S256", "timeout": 10},
-    )
-    app.extensions["hub_sso"] = registry.create_client("sso")
-
-
-def sso_client():
-    return current_app.extensions.get("hub_sso")
-
-
 def sso_enabled() -> bool:
-    return sso_client() is not None and bool(current_app.config["HUB_OIDC_CLIENT_ID"])
+    return oidc.sso_client() is not None and bool(current_app.config["HUB_OIDC_CLIENT_ID"])
 
 
 @bp.get("/login/sso")
@@ -46,14 +25,14 @@ def start():
         return _failed("Single sign-on is not set up on this hub.", 404)
     session["sso_next"] = safe_next(request.args.get("next"))
     callback = current_app.config["HUB_BASE_URL"] + url_for("web_sso.callback")
-    return sso_client().authorize_redirect(callback)
+    return oidc.sso_client().authorize_redirect(callback)
 
 
 @bp.get("/login/sso/callback")
 def callback():
     if not sso_enabled():
         return _failed("Single sign-on is not set up on this hub.", 404)
-    client = sso_client()
+    client = oidc.sso_client()
     try:
         token = client.authorize_access_token()
         claims = dict(token.get("userinfo") or {})
@@ -63,7 +42,7 @@ def callback():
         tier_claim = current_app.config["HUB_OIDC_TIER_CLAIM"]
         if sso_service.claim_at(claims, tier_claim) is None and str(token.get("access_token")).count(".") == 2:
             # Keycloak's default: realm roles only in the (signed) access token.
-            from_access = oidc_jwt.verify(client, token["access_token"])
+            from_access = oidc.verify(client, token["access_token"])
             if from_access.get("sub") == claims["sub"] and sso_service.claim_at(from_access, tier_claim) is not None:
                 claims[tier_claim.split(".")[0]] = from_access[tier_claim.split(".")[0]]
     except (OAuthError, JoseError, ValueError) as error:

@@ -6,18 +6,19 @@ from importlib.metadata import EntryPoint, entry_points
 
 import pytest
 
-from connectors.base import InvalidConnector, registry, validate
+from connectors.base import InvalidConnector, validate
 from connectors.zapier import connector as zapier
+from hub import plugins
 
 
 def _installed_plus(*extra):
-    real = list(entry_points(group=registry.GROUP))
-    return lambda group: real + [EntryPoint(name, value, registry.GROUP) for name, value in extra]
+    real = list(entry_points(group=plugins.GROUP))
+    return lambda group: real + [EntryPoint(name, value, plugins.GROUP) for name, value in extra]
 
 
 def test_invalid_connectors_are_refused_with_a_clear_log_line_and_the_hub_still_starts(hub_env, monkeypatch, caplog):
     monkeypatch.setattr(
-        registry,
+        plugins,
         "entry_points",
         _installed_plus(
             ("zapper", "connectors.zapier:connector"),  # key does not match the entry-point name

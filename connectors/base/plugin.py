@@ -1,0 +1,33 @@
+"""``connectors.base.Connector``: a connector's declarations plus the three
+calls the hub makes when it loads one (``hub.plugins.Plugin``): check it,
+mount it, describe it. The declarations stay data (declarations.py); the
+checks and the routes read them, and this class puts them together.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from connectors.base import declarations, registry, routes
+from connectors.base.validation import validate
+from hub.api.base import Api
+
+
+class Connector(declarations.Connector):
+    def check(self, name: str) -> None:
+        """Raise InvalidConnector naming every problem (the hub refuses the
+        connector with that message)."""
+        validate(self, name)
+
+    def init_app(self, app: Flask, api: Api) -> None:
+        """Mount the connector: its triggers' payload formats, its own
+        ``setup``, and its routes under /connectors/<key>/."""
+        registry.register_formatters(self)
+        if self.setup:
+            self.setup(app)
+        api.register_blueprint(routes.build_blueprint(self), url_prefix=f"/connectors/{self.key}")
+
+    def summary(self) -> dict[str, Any]:
+        return routes.summary(self)
