@@ -1,11 +1,12 @@
-"""Background jobs on RQ: the queue the web processes enqueue on, and the
-worker that runs them."""
+"""Background jobs on RQ: the Redis connection and the queue the web
+processes enqueue on, and the loop that runs a worker through Redis outages
+(the delivery worker itself is ``hub.webhooks.worker``)."""
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
+from collections.abc import Callable
 
 import redis
 from flask import Flask, current_app
@@ -43,63 +44,30 @@ class ListeningWorker(SimpleWorker):
     def subscribe(self):
         self.pubsub = self.connection.pubsub()
         self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
-        self.pubsub_thread = self.pubsub.run_in_thread(
+        # RQ's Worker.__init__ sets pubsub_thread = None without an annotation, so mypy types it None.
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]
             sleep_time=1, daemon=True, exception_handler=self._pubsub_exception_handler
         )
 
 
-class DeliveryWorker(ListeningWorker):
-    """On SIGTERM/SIGINT RQ lets the job in hand finish (warm shutdown); a
-    webhook send that hangs would hold the stop up to its timeout for each
-    round of sends. So sends still in flight after STOP_GRACE_SECONDS are
-    cut and their deliveries handed back (hub/webhooks/in_flight.py)."""
-
-    def handle_warm_shutdown_request(self):
-        super().handle_warm_shutdown_request()
-        from hub.webhooks import in_flight
-
-        in_flight.stop_after(STOP_GRACE_SECONDS)
-
-
-STOP_GRACE_SECONDS = 2.0
-
-
-def run_worker(app: Flask) -> None:
-    """Run jobs until SIGINT/SIGTERM, with the sweeper beside them.
-
-    SimpleWorker runs jobs in this process: RQ's default worker forks per
-    job, which managed ~26 no-op jobs/s here against ~440 for SimpleWorker
-    (bench/webhooks.py measures it again). Should Redis go away, RQ's loop
-    may give up; this one waits and starts it again, so the worker outlives
-    a Redis restart.
-    """
-    from hub.webhooks import lanes
-    from hub.webhooks.sweeper import Sweeper
-
+def work(new_worker: Callable[[], SimpleWorker]) -> None:
+    """Run jobs on workers from ``new_worker`` until SIGINT/SIGTERM. Should
+    Redis go away, RQ's loop may give up; this one waits and starts a new
+    worker, so the process outlives a Redis restart."""
     rq_log = logging.getLogger("rq.worker")
     if not any(isinstance(f, FaultFilter) for f in rq_log.filters):
         rq_log.addFilter(FaultFilter(REDIS_DOWN, "could not connect to Redis instance"))
-    sweeper = Sweeper(app)
-    sweeper.start()
-    try:
-        while True:
-            worker = None
-            try:
-                worker = DeliveryWorker([queue(n, app) for n in QUEUE_NAMES], connection=connection(app))
-                log.info("worker listening on %s", ", ".join(QUEUE_NAMES))
-                worker.work(logging_level="WARNING")
-            except redis.RedisError as error:
-                REDIS_DOWN.happened("the worker starts again", error)
-            if worker is not None and _stopping(worker):
-                break
-            time.sleep(1)
-    finally:
-        sweeper.stop()
-        # Jobs hand their attempts to the lanes and return at once: let what
-        # the lanes hold be sent and recorded (sends still hung are cut by
-        # hub/webhooks/in_flight.py).
-        lanes.settle(app, app.config["HUB_WEBHOOK_TIMEOUT"] + 5)
-        gc.freeze()  # skip the exit's collection of every object: a faster stop
+    while True:
+        worker = None
+        try:
+            worker = new_worker()
+            log.info("worker listening on %s", ", ".join(worker.queue_names()))
+            worker.work(logging_level="WARNING")
+        except redis.RedisError as error:
+            REDIS_DOWN.happened("the worker starts again", error)
+        if worker is not None and _stopping(worker):
+            break
+        time.sleep(1)  # Redis is away: try again in a second
 
 
 def _stopping(worker: SimpleWorker) -> bool:

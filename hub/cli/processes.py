@@ -34,10 +34,10 @@ def delivery_worker():
     """Run a webhook delivery worker: it sends deliveries, retries failed
     ones and sweeps up what never reached Redis. `up` runs one; run more, on
     any host, to send more at once. (`worker` is an alias.)"""
-    from hub import jobs
+    from hub.webhooks.worker import run_worker
 
     # The app itself, not the proxy: Flask's documented way (its types show current_app as the app).
-    jobs.run_worker(current_app._get_current_object())  # type: ignore[attr-defined]
+    run_worker(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 # Its first name, kept so that scripts and service files that run it go on working.
