@@ -57,7 +57,7 @@ def test_a_redis_outage_is_logged_once_by_the_web_and_by_the_worker(
     assert alice.client.get("/metrics").status_code == 200
     receiver.wait_for(22, timeout=30)  # nothing lost, and no one restarted anything
     wait_dispatched(app)
-    web = about_redis(r.getMessage() for r in caplog.records if r.name == "hub.webhooks.dispatch")
+    web = about_redis(r.getMessage() for r in caplog.records if r.name == "hub.after_commit")
     assert len(web) == 2, web  # the first create during the outage, and the one after
     assert "left for the sweeper" in web[0] and "cleared" in web[1]
     scrapes = [r.getMessage() for r in caplog.records if r.name == "hub.metrics"]
