@@ -1,3 +1,6 @@
+# flask-smorest has no type information: its decorators (response, alt_response, and
+# hub.api.base.Blueprint's built on them) are Any to mypy, and the views they wrap with them.
+# mypy: allow-untyped-decorators
 """Declarations -> flask-smorest routes under /connectors/<key>/.
 
 Every route goes through ``hub.api.base.Blueprint.auth(scope)``, so a
@@ -7,12 +10,16 @@ and (on actions) Idempotency-Key.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import fields
 
 from connectors.base.declarations import Action, Connector, Search, Trigger
 from hub.api.base import Blueprint, ErrorSchema
 from hub.auth import current_user
+from hub.models import User
 from hub.plugins import ConnectorSummarySchema
 from hub.schemas import PageArgs
 from hub.services import events
@@ -38,17 +45,21 @@ def build_blueprint(connector: Connector) -> Blueprint:
     return blp
 
 
-def trigger_items(trigger: Trigger, user, page: int = 0, limit: int = 50) -> list:
+def trigger_items(trigger: Trigger, user: User, page: int = 0, limit: int = 50) -> list[Any]:
     """A trigger's recent items, newest first: formatted outbox events, or
-    the trigger's own list."""
-    if trigger.event:
-        return [
-            trigger.formatter(events.envelope(e)) for e in events.recent(user, trigger.event, page=page, limit=limit)
-        ]
-    return trigger.list(user, page=page, limit=limit)
+    the trigger's own list (``validate`` gives each trigger one of them)."""
+    if trigger.event and trigger.formatter:
+        format_item = trigger.formatter
+        return [format_item(events.envelope(e)) for e in events.recent(user, trigger.event, page=page, limit=limit)]
+    if trigger.list:
+        return trigger.list(user, page=page, limit=limit)
+    return []
 
 
-def _named(view, kind: str, operation):
+View = Callable[..., Any]
+
+
+def _named(view: View, kind: str, operation: Trigger | Action | Search) -> View:
     view.__name__ = f"{kind}_{operation.key}"
     view.__doc__ = f"{operation.label}\n\n{operation.description}"
     return view
@@ -59,7 +70,7 @@ def _trigger_route(blp: Blueprint, trigger: Trigger) -> None:
     @blp.arguments(PageArgs(), location="query")
     @blp.response(200, trigger.output_schema(many=True))
     @blp.alt_response(422, schema=ErrorSchema)
-    def view(args):
+    def view(args: dict[str, Any]) -> Any:
         return trigger_items(trigger, current_user(), **args)
 
     blp.route(f"/triggers/{trigger.key}", methods=["GET"], endpoint=f"trigger_{trigger.key}")(
@@ -73,7 +84,7 @@ def _action_route(blp: Blueprint, action: Action) -> None:
     @blp.arguments(action.input_schema())
     @blp.response(200, action.output_schema)
     @blp.alt_response(422, schema=ErrorSchema)
-    def view(args):
+    def view(args: dict[str, Any]) -> Any:
         return action.perform(current_user(), **args)
 
     blp.route(f"/actions/{action.key}", methods=["POST"], endpoint=f"action_{action.key}")(
@@ -86,7 +97,7 @@ def _search_route(blp: Blueprint, search: Search) -> None:
     @blp.arguments(search.input_schema(), location="query")
     @blp.response(200, search.output_schema(many=True))
     @blp.alt_response(422, schema=ErrorSchema)
-    def view(args):
+    def view(args: dict[str, Any]) -> Any:
         return search.perform(current_user(), **args)
 
     blp.route(f"/searches/{search.key}", methods=["GET"], endpoint=f"search_{search.key}")(
@@ -97,7 +108,7 @@ def _search_route(blp: Blueprint, search: Search) -> None:
 def _about_route(blp: Blueprint, connector: Connector) -> None:
     @blp.route("/", methods=["GET"], endpoint="about")
     @blp.response(200, ConnectorSchema)
-    def about():
+    def about() -> dict[str, Any]:
         """The connector: what it is, its operations and where its docs are (public, like /connectors/)."""
         return {
             **summary(connector),
@@ -117,7 +128,7 @@ def _about_route(blp: Blueprint, connector: Connector) -> None:
 PLURAL = {"trigger": "triggers", "action": "actions", "search": "searches"}
 
 
-def _operation(connector: Connector, kind: str, op) -> dict:
+def _operation(connector: Connector, kind: str, op: Trigger | Action | Search) -> dict[str, Any]:
     method = "POST" if kind == "action" else "GET"
     return {
         "kind": kind,
@@ -132,7 +143,7 @@ def _operation(connector: Connector, kind: str, op) -> dict:
     }
 
 
-def summary(connector: Connector) -> dict:
+def summary(connector: Connector) -> dict[str, Any]:
     """Its entry in the hub's GET /connectors/ (``ConnectorSummarySchema``)."""
     return {
         "id": connector.key,
