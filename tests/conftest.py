@@ -1,38 +1,22 @@
 """Shared fixtures: a real Redis, a migrated database per test (SQLite, or
 PostgreSQL when HUB_TEST_DATABASE=postgresql), and helpers to act as a user
-over HTTP."""
+over HTTP. Fixtures shared by several folders come in as plugins from
+tests/fixtures/; helpers are plain modules in tests/support/."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import threading
-import time
-from pathlib import Path
 
 import pytest
 import redis as redis_lib
+from support import TEST_DATABASE, free_port, wait_for
+from support.users import ApiUser
 
 from hub.embedded_redis import EmbeddedRedis
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float = 10.0, interval: float = 0.01, message: str = "condition"):
-    """Poll ``predicate`` until it returns something truthy, or fail."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        time.sleep(interval)
+pytest_plugins = ["fixtures.hubs", "fixtures.webhooks"]
 
 
 @pytest.fixture(scope="session")
@@ -40,11 +24,6 @@ def redis_server(tmp_path_factory):
     server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), port=free_port()).start()
     yield server
     server.stop()
-
-
-# Which database this run uses: scripts/test runs the suite once on each.
-TEST_DATABASE = os.environ.get("HUB_TEST_DATABASE", "sqlite")
-assert TEST_DATABASE in ("sqlite", "postgresql"), "HUB_TEST_DATABASE is sqlite or postgresql"
 
 
 def _migrate(url: str, redis_url: str) -> None:
@@ -61,7 +40,7 @@ def _migrate(url: str, redis_url: str) -> None:
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    from postgres_server import PostgresServer
+    from support.postgres_server import PostgresServer
 
     server = PostgresServer(free_port()).start()
     yield server
@@ -120,12 +99,37 @@ def hub_env(tmp_path, monkeypatch, database_url, redis_server):
 
 
 @pytest.fixture
-def own_redis(tmp_path, monkeypatch, hub_env):
-    """A Redis for this test alone, so stopping it spares the session's."""
-    server = EmbeddedRedis(tmp_path / "redis", port=free_port()).start()
-    monkeypatch.setenv("REDIS_URL", server.url)
+def set_hub_env(hub_env, monkeypatch):
+    """``set_hub_env(NAME=value, ...)``: settings for this test's hub, in the
+    environment (as an admin sets them) and in ``hub_env``."""
+
+    def set_env(**settings):
+        for name, value in settings.items():
+            monkeypatch.setenv(name, str(value))
+            hub_env[name] = str(value)
+
+    return set_env
+
+
+@pytest.fixture
+def own_redis(tmp_path, set_hub_env):
+    """A Redis for this test alone, to stop and start again (sparing the session's)."""
+    server = EmbeddedRedis(tmp_path / "own-redis", port=free_port()).start()
+    set_hub_env(REDIS_URL=server.url)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def no_dns(monkeypatch):
+    """Names fail to resolve, IP literals still parse: no URL a test makes up
+    becomes a DNS query leaving the machine."""
+    real = socket.getaddrinfo
+
+    def numeric_only(host, port, family=0, type=0, proto=0, flags=0):
+        return real(host, port, family, type, proto, flags | socket.AI_NUMERICHOST)
+
+    monkeypatch.setattr(socket, "getaddrinfo", numeric_only)
 
 
 @pytest.fixture
@@ -154,32 +158,6 @@ def app_ctx(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-class ApiUser:
-    """A user with an API key, acting through the test client."""
-
-    def __init__(self, client, username, key, key_id):
-        self.client, self.username, self.key, self.key_id = client, username, key, key_id
-
-    @property
-    def headers(self):
-        return {"Authorization": f"Bearer {self.key}"}
-
-    def get(self, url, **kw):
-        return self.client.get(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
-
-    def post(self, url, **kw):
-        return self.client.post(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
-
-    def delete(self, url, **kw):
-        return self.client.delete(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
-
-    def create_task(self, **fields):
-        body = {"title": "Fix the build", "prompt": "Make CI green", **fields}
-        response = self.post("/api/v1/tasks", json=body)
-        assert response.status_code == 201, response.json
-        return response.json
 
 
 @pytest.fixture
@@ -222,10 +200,6 @@ def run(hub_env):
         return result
 
     return run
-
-
-def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ not (a database that answers reads but cannot write: tests/deploy/
 test_database_faults.py)."""
 
 import pytest
-from conftest import free_port
+from support import free_port
 
 
 def test_healthz_answers(client):

@@ -3,32 +3,20 @@ that group when the worker dies, even by SIGKILL: no agent (nor anything it
 started) keeps running for a worker that is gone."""
 
 import signal
-import sys
-import textwrap
 import time
 
-from conftest import wait_for
-from live_hub import caller, live_hub, worker_token  # noqa: F401  (fixtures)
-from up_hub import alive
+import pytest
+from support import wait_for
+from support.agents import long_running_agent
+from support.processes import alive
 
-AGENT = textwrap.dedent("""
-    import os, subprocess, sys, time
-    from pathlib import Path
-    pids = Path(os.environ["PIDS"])
-    helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
-    (pids / "agent").write_text(str(os.getpid()))
-    (pids / "helper").write_text(str(helper.pid))
-    time.sleep(300)
-""")
+# The SQLite pass is enough: the agent backends ask nothing more of the database.
+pytestmark = pytest.mark.sqlite_only
 
 
 def test_a_killed_worker_takes_its_agent_and_the_agents_children_with_it(live_hub, caller, worker_token, tmp_path):
-    script, pids = tmp_path / "agent.py", tmp_path / "pids"
-    script.write_text(AGENT)
-    pids.mkdir()
-    worker = live_hub.agent_worker(
-        worker_token, "--backend", "command", "--command", f"{sys.executable} {script}", env={"PIDS": str(pids)}
-    )
+    command, pids = long_running_agent(tmp_path)
+    worker = live_hub.agent_worker(worker_token, "--backend", "command", "--command", command, env={"PIDS": str(pids)})
     caller.create_task(prompt="run for a long time")
     agent = int(
         wait_for(

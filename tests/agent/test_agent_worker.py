@@ -8,8 +8,8 @@ import sys
 import textwrap
 
 import pytest
-from conftest import wait_for
-from live_hub import caller, live_hub, worker_token  # noqa: F401  (fixtures)
+from support import wait_for
+from support.processes import alive
 
 AGENT = textwrap.dedent("""
     import os, sys, time
@@ -35,14 +35,6 @@ def agent(tmp_path):
     pids = tmp_path / "pids"
     pids.mkdir()
     return f"{sys.executable} {script}", pids
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_command_backend_completes_a_task_created_over_the_api(live_hub, caller, worker_token, agent, tmp_path):
@@ -155,7 +147,9 @@ def test_sigkilled_worker_task_is_retried_then_fails_after_max_retries(hub_env, 
                 env={"PIDS": str(pids)},
             )
             wait_for(
-                lambda: (t := caller.task(task["id"]))["status"] == "running" and t["retry_count"] == attempt,
+                lambda attempt=attempt: (
+                    (t := caller.task(task["id"]))["status"] == "running" and t["retry_count"] == attempt
+                ),
                 timeout=30,
                 message=f"run {attempt + 1}",
             )

@@ -3,45 +3,35 @@ outage starts and when the hub answers again, not at every retry."""
 
 import json
 import logging
+import re
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from conftest import free_port
+from support import free_port, wait_for
 
-from hub.agent.client import HubClient
+from hub.agent.client import HUB_UNREACHABLE, HubClient
 
 
-class Answer(BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("content-length") or 0))
-        body = json.dumps({"task": None}).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+def no_task(environ, start_response):
+    """The hub's answer to a claim when there is no work."""
+    environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    body = json.dumps({"task": None}).encode()
+    start_response("200 OK", [("content-type", "application/json"), ("content-length", str(len(body)))])
+    return [body]
 
 
-def test_a_hub_outage_is_logged_when_it_starts_and_when_it_ends(caplog):
+def test_a_hub_outage_is_logged_when_it_starts_and_when_it_ends(caplog, serve):
     port = free_port()
     client = HubClient(f"http://127.0.0.1:{port}", "ctw_test", timeout=2)
     caplog.set_level(logging.INFO, logger="hub.agent")
     answered = []
     calling = threading.Thread(target=lambda: answered.append(client.call("/w/claim", {"wait": 0})))
     calling.start()
-    time.sleep(3.5)  # the outage: retries after 0.2, 0.4, 0.8, 1.6 s... meanwhile
-    server = ThreadingHTTPServer(("127.0.0.1", port), Answer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        calling.join(15)
-        assert answered == [(200, {"task": None})]
-    finally:
-        server.shutdown()
-        server.server_close()
+    # The outage lasts until the client has met it four times (retries after 0.2, 0.4, 0.8 s...).
+    wait_for(lambda: HUB_UNREACHABLE.total >= 4, timeout=15, message="four failed tries")
+    serve(no_task, port)
+    calling.join(15)
+    assert answered == [(200, {"task": None})]
     lines = [r.getMessage() for r in caplog.records if r.name == "hub.agent"]
     assert len(lines) == 2, lines
     assert lines[0].startswith("hub unreachable; retrying: ConnectError") and "cleared" in lines[1]
+    assert int(re.search(r"\((\d+) occurrence", lines[1]).group(1)) >= 4  # met four times or more, logged once

@@ -10,8 +10,7 @@ import textwrap
 import time
 
 import httpx
-from conftest import wait_for
-from live_hub import caller, live_hub, worker_token  # noqa: F401  (fixtures)
+from support import wait_for
 
 CLAIM = textwrap.dedent("""
     import httpx, sys
@@ -24,7 +23,7 @@ def test_a_claim_whose_worker_died_leaves_the_task_to_a_live_worker(app, live_hu
     from hub.models import Worker
 
     api = httpx.Client(
-        base_url=live_hub.url + "/api/v1/worker", headers={"Authorization": f"Bearer {worker_token}"}, timeout=30
+        base_url=live_hub.url("/api/v1/worker"), headers={"Authorization": f"Bearer {worker_token}"}, timeout=30
     )
     dead = api.post("/register", json={"name": "dead"}).json()["worker_id"]
     live = api.post("/register", json={"name": "live"}).json()["worker_id"]
@@ -34,7 +33,7 @@ def test_a_claim_whose_worker_died_leaves_the_task_to_a_live_worker(app, live_hu
             return Worker.query.filter_by(id=dead).one().last_seen_at
 
     registered = last_seen()
-    doomed = subprocess.Popen([sys.executable, "-c", CLAIM, f"{live_hub.url}/api/v1/worker/{dead}/claim", worker_token])
+    doomed = subprocess.Popen([sys.executable, "-c", CLAIM, live_hub.url(f"/api/v1/worker/{dead}/claim"), worker_token])
     wait_for(lambda: last_seen() > registered, timeout=30, message="the doomed claim to be waiting")
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(10)

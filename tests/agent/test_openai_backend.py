@@ -2,60 +2,48 @@
 chat-completions format (the one outside service the tests cannot reach)."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from live_hub import caller, live_hub, worker_token  # noqa: F401  (fixtures)
+from werkzeug.wrappers import Request, Response
+
+# The SQLite pass is enough: the agent backends ask nothing more of the database.
+pytestmark = pytest.mark.sqlite_only
+
+JSON = {"Content-Type": "application/json"}
 
 
-class ChatCompletions(BaseHTTPRequestHandler):
-    requests: list = []
+def chat_completions(requests: list):
+    """A chat-completions endpoint that echoes the last message, and refuses (429) when asked to."""
 
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
+    @Request.application
+    def answer(request: Request) -> Response:
+        body = request.get_json()
+        requests.append({"path": request.path, "auth": request.headers.get("Authorization"), "body": body})
         last = body["messages"][-1]["content"]
         if "refuse" in last:
-            self._answer(429, {"error": {"message": "rate limited", "type": "requests"}})
-            return
-        self._answer(
-            200,
-            {
-                "id": "chatcmpl-1",
-                "object": "chat.completion",
-                "model": body["model"],
-                "choices": [
-                    {
-                        "index": 0,
-                        "finish_reason": "stop",
-                        "message": {"role": "assistant", "content": f"[{body['model']}] you said: {last}"},
-                    }
-                ],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-            },
-        )
+            return Response(json.dumps({"error": {"message": "rate limited", "type": "requests"}}), 429, JSON)
+        completion = {
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "model": body["model"],
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": f"[{body['model']}] you said: {last}"},
+                }
+            ],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+        return Response(json.dumps(completion), 200, JSON)
 
-    def _answer(self, status, payload):
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+    return answer
 
 
 @pytest.fixture
-def llm():
-    ChatCompletions.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ChatCompletions)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1", ChatCompletions.requests
-    server.shutdown()
-    server.server_close()
+def llm(serve):
+    requests: list = []
+    return serve(chat_completions(requests)).url("/v1"), requests
 
 
 def test_openai_backend_completes_tasks_and_answers_conversations(live_hub, caller, worker_token, llm):

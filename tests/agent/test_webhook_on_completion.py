@@ -5,15 +5,19 @@ worker is waiting."""
 
 import sys
 
-from conftest import wait_for
-from live_hub import caller, live_hub, worker_token  # noqa: F401  (fixtures)
+import pytest
 from standardwebhooks import Webhook
-from webhooks.fixtures import *  # noqa: F403  (fixtures: receiver, worker, short delays)
+from support import wait_for
+
+pytestmark = [
+    pytest.mark.sqlite_only,  # the SQLite pass is enough: the agent backends ask nothing more of the database
+    pytest.mark.usefixtures("webhook_settings"),
+]
 
 REVERSE = f'{sys.executable} -c "import sys; print(sys.stdin.read()[::-1])"'
 
 
-def test_task_completed_webhook_reaches_a_receiver(live_hub, caller, worker_token, receiver, worker):
+def test_task_completed_webhook_reaches_a_receiver(live_hub, caller, worker_token, receiver, delivery_worker):
     hook = caller.http.post("/hooks", json={"event": "task.completed", "target_url": receiver.url()}).json()
     live_hub.agent_worker(worker_token, "--backend", "command", "--command", REVERSE)
     task = caller.create_task(title="Reverse", prompt="stressed")
@@ -27,7 +31,7 @@ def test_task_completed_webhook_reaches_a_receiver(live_hub, caller, worker_toke
     assert data["started_at"] and data["completed_at"] and data["duration_seconds"] is not None
 
 
-def test_the_sweeper_takes_back_a_lapsed_lease(app, client, alice, worker):
+def test_the_sweeper_takes_back_a_lapsed_lease(app, client, alice, delivery_worker):
     from hub.services import workers
 
     app.config["HUB_WORKER_LEASE_SECONDS"] = 0.2

@@ -13,25 +13,13 @@ from schemathesis.specs.openapi.checks import (
 )
 
 schema = schemathesis.pytest.from_fixture("api_schema")
+# Fuzzed hook target URLs must not become DNS queries leaving the machine.
+pytestmark = pytest.mark.usefixtures("no_dns")
 
 
 @pytest.fixture
 def api_schema(app):
     return schemathesis.openapi.from_wsgi("/openapi.json", app)
-
-
-@pytest.fixture(autouse=True)
-def no_dns(monkeypatch):
-    """Fuzzed hook target URLs must not become DNS queries leaving the
-    machine: names fail to resolve, IP literals still parse."""
-    import socket
-
-    real = socket.getaddrinfo
-
-    def numeric_only(host, port, family=0, type=0, proto=0, flags=0):
-        return real(host, port, family, type, proto, flags | socket.AI_NUMERICHOST)
-
-    monkeypatch.setattr(socket, "getaddrinfo", numeric_only)
 
 
 @pytest.fixture

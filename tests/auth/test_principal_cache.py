@@ -5,7 +5,7 @@ database and Redis stand for two gunicorn workers, each with its own cache."""
 import logging
 
 import sqlalchemy as sa
-from conftest import wait_for
+from support import wait_for
 
 
 def bearer(token):

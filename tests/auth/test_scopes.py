@@ -1,55 +1,16 @@
-"""Scopes on every route. The matrix below is read from the app itself (its
-url_map and each view's Blueprint.auth requirement) and compared with the
-table here, so a route that loses its scope, or a new route nobody listed,
-fails; then every route is called with credentials that lack its scope,
-including one with no scopes at all, and each must be refused."""
+"""Scopes on every route. The routes and what each requires are read from
+the app itself (its url_map and each view's Blueprint.auth requirement):
+every route is called with credentials that lack its scope, including one
+with no scopes at all, and each must be refused; the routes that ask for no
+scope, or no credential, must each be an exception listed here with its
+reason, so a route that loses its scope, or a new one without any, fails."""
 
 import pytest
-from conftest import ApiUser
+from support.routes import UNSET, routes
+from support.users import ApiUser
 
-ALL_TASKS = ("tasks:read", "messages:read")  # a hook route: the read scope of some event (EVENT_SCOPES)
-WORKER = "worker"
+from hub.auth import WORKER_SCOPE
 
-# Every route under /api/ and /connectors/ with its requirement: a scope, a
-# tuple (any one of them: the hook's own event scope is checked after), or
-# None (any user credential) — each None is an exception listed with its reason.
-MATRIX = {
-    ("GET", "/api/v1/codebases"): "codebases:read",
-    ("POST", "/api/v1/codebases"): "codebases:write",
-    ("GET", "/api/v1/conversations/<conversation_id>/messages"): "messages:read",
-    ("POST", "/api/v1/messages"): "messages:write",
-    ("GET", "/api/v1/tasks"): "tasks:read",
-    ("POST", "/api/v1/tasks"): "tasks:write",
-    ("GET", "/api/v1/tasks/<task_id>"): "tasks:read",
-    ("POST", "/api/v1/tasks/<task_id>/cancel"): "tasks:write",
-    ("GET", "/api/v1/tasks/<task_id>/output"): "tasks:read",
-    ("GET", "/api/v1/hooks"): ALL_TASKS,
-    ("POST", "/api/v1/hooks"): ALL_TASKS,
-    ("GET", "/api/v1/hooks/<hook_id>"): ALL_TASKS,
-    ("DELETE", "/api/v1/hooks/<hook_id>"): ALL_TASKS,
-    ("GET", "/api/v1/hooks/<hook_id>/deliveries"): ALL_TASKS,
-    ("POST", "/api/v1/deliveries/<delivery_id>/replay"): ALL_TASKS,
-    ("GET", "/api/v1/me"): None,
-    ("GET", "/api/v1/me/grants"): None,
-    ("DELETE", "/api/v1/me/grants/<client_id>"): None,
-    ("POST", "/api/v1/worker/register"): WORKER,
-    ("POST", "/api/v1/worker/<worker_id>/claim"): WORKER,
-    ("POST", "/api/v1/worker/tasks/<task_id>/heartbeat"): WORKER,
-    ("POST", "/api/v1/worker/tasks/<task_id>/complete"): WORKER,
-    ("POST", "/api/v1/worker/tasks/<task_id>/fail"): WORKER,
-    ("GET", "/connectors/zapier/triggers/new_task"): "tasks:read",
-    ("GET", "/connectors/zapier/triggers/task_completed"): "tasks:read",
-    ("GET", "/connectors/zapier/triggers/task_failed"): "tasks:read",
-    ("GET", "/connectors/zapier/triggers/codebase_choices"): "codebases:read",
-    ("GET", "/connectors/zapier/triggers/cancellable_task_choices"): "tasks:read",
-    ("POST", "/connectors/zapier/actions/create_task"): "tasks:write",
-    ("POST", "/connectors/zapier/actions/send_message"): "messages:write",
-    ("POST", "/connectors/zapier/actions/cancel_task"): "tasks:write",
-    ("GET", "/connectors/zapier/searches/find_task"): "tasks:read",
-    ("GET", "/connectors/example/triggers/task_cancelled"): "tasks:read",
-    ("POST", "/connectors/example/actions/ask"): "tasks:write",
-    ("GET", "/connectors/example/searches/recent_tasks"): "tasks:read",
-}
 # required_scope None: any user credential, even one without scopes, and why.
 ANY_USER_CREDENTIAL = {
     ("GET", "/api/v1/me"): "who the credential belongs to (Zapier's connection test); shows nothing else",
@@ -70,38 +31,29 @@ PUBLIC = {
 
 
 @pytest.fixture(autouse=True)
-def loopback_hooks(hub_env, monkeypatch):
+def loopback_hooks(set_hub_env):
     """Hooks here point at 127.0.0.1 (no worker runs, nothing is sent)."""
-    monkeypatch.setenv("HUB_WEBHOOK_ALLOW_NETWORKS", "127.0.0.0/8")
+    set_hub_env(HUB_WEBHOOK_ALLOW_NETWORKS="127.0.0.0/8")
 
 
 HOOK_URL = "http://127.0.0.1:9/hook"
 
 
-def routes(app):
-    """(method, rule, view function) of every route under /api/ and /connectors/."""
-    for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith(("/api/", "/connectors/")):
-            continue
-        view = app.view_functions[rule.endpoint]
-        cls = getattr(view, "view_class", None)
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            yield method, rule.rule, getattr(cls, method.lower()) if cls else view
-
-
-def test_the_app_has_exactly_the_listed_routes_and_requirements(app):
-    found, public, first_party = {}, set(), set()
-    for method, rule, view in routes(app):
-        if not hasattr(view, "required_scope"):
-            public.add((method, rule))
-            continue
-        found[(method, rule)] = view.required_scope
-        if view.first_party:
-            first_party.add((method, rule))
+def test_only_the_listed_routes_go_without_a_scope(app):
+    found = {route.key: route for route in routes(app)}
+    public = {key for key, route in found.items() if route.required is UNSET}
     assert public == set(PUBLIC), "a route without Blueprint.auth must be listed in PUBLIC with its reason"
-    assert found == MATRIX
-    assert {key for key, scope in found.items() if scope is None} == set(ANY_USER_CREDENTIAL) | set(FIRST_PARTY)
-    assert first_party == set(FIRST_PARTY)
+    unscoped = {key for key, route in found.items() if route.required is None}
+    assert unscoped == set(ANY_USER_CREDENTIAL) | set(FIRST_PARTY), "a route without a scope must be listed"
+    assert {key for key, route in found.items() if route.first_party} == set(FIRST_PARTY)
+
+
+def test_reading_never_needs_a_write_scope(app):
+    from hub.auth import needed_scopes
+
+    for route in routes(app):
+        if route.method == "GET" and route.required not in (UNSET, None, WORKER_SCOPE):
+            assert all(scope.endswith(":read") for scope in needed_scopes(route.required)), route
 
 
 @pytest.fixture
@@ -152,10 +104,12 @@ def callers(app, make_user):
     }
 
 
-def call(caller, method, rule, params):
-    url = rule.replace("<", "{").replace(">", "}").format(**params)
+def call(caller, route, params):
     return caller.client.open(
-        url, method=method, headers=caller.headers, json={} if method in ("POST", "PUT", "PATCH") else None
+        route.url(params),
+        method=route.method,
+        headers=caller.headers,
+        json={} if route.method in ("POST", "PUT", "PATCH") else None,
     )
 
 
@@ -165,77 +119,41 @@ def refused(response, code):
     return True
 
 
-@pytest.mark.parametrize(("method", "rule"), sorted(MATRIX))
-def test_each_route_refuses_a_credential_without_its_scope(callers, method, rule):
+def test_each_route_refuses_a_credential_without_its_scope(app, callers, subtests):
     from hub.auth import SCOPES, needed_scopes
 
-    required, params = MATRIX[(method, rule)], callers["params"]
-    needed = needed_scopes(required)
-    if required == WORKER:
-        # User credentials, with every scope or none, never reach the worker API.
-        assert refused(call(callers["full"], method, rule, params), "wrong_credential")
-        assert refused(call(callers["key"]([]), method, rule, params), "wrong_credential")
-        assert call(callers["worker"], method, rule, params).status_code not in (401, 403)
-        return
-    assert refused(call(callers["worker"], method, rule, params), "wrong_credential")
-    no_scopes = call(callers["key"]([]), method, rule, params)
-    if (method, rule) in ANY_USER_CREDENTIAL:
-        assert no_scopes.status_code == 200, no_scopes.json
-    elif (method, rule) in FIRST_PARTY:
-        assert refused(call(callers["app"], method, rule, params), "insufficient_scope")
-        assert no_scopes.status_code not in (401, 403), no_scopes.json
-    else:
-        assert refused(no_scopes, "insufficient_scope")
-        lacking = call(callers["key"]([s for s in SCOPES if s not in needed]), method, rule, params)
-        assert refused(lacking, "insufficient_scope")
-        assert all(f"'{s}'" in lacking.json["message"] for s in needed), lacking.json
-        if isinstance(required, str):  # the scope alone is enough
-            assert call(callers["key"]([required]), method, rule, params).status_code not in (401, 403)
-    allowed = call(callers["full"], method, rule, params)
-    assert allowed.status_code not in (401, 403), allowed.json
+    params, full = callers["params"], callers["full"]
 
+    def state():
+        task = full.get(f"/api/v1/tasks/{params['task_id']}").json["status"]
+        return task, full.get(f"/api/v1/hooks/{params['hook_id']}").json["status"]
 
-# (method, path, body, scope needed): each with real objects, so the allowed call succeeds.
-ROUTES = [
-    ("GET", "/api/v1/tasks", None, "tasks:read"),
-    ("GET", "/api/v1/tasks/{task}", None, "tasks:read"),
-    ("GET", "/api/v1/tasks/{task}/output", None, "tasks:read"),
-    ("POST", "/api/v1/tasks", {"title": "t", "prompt": "p"}, "tasks:write"),
-    ("POST", "/api/v1/tasks/{task}/cancel", None, "tasks:write"),
-    ("GET", "/api/v1/codebases", None, "codebases:read"),
-    ("POST", "/api/v1/codebases", {"name": "n"}, "codebases:write"),
-    ("POST", "/api/v1/messages", {"message": "m", "conversation_id": "c1"}, "messages:write"),
-    ("GET", "/api/v1/conversations/c1/messages", None, "messages:read"),
-    ("GET", "/api/v1/hooks", None, "tasks:read"),
-    ("POST", "/api/v1/hooks", {"event": "task.completed", "target_url": HOOK_URL}, "tasks:read"),
-    ("POST", "/api/v1/hooks", {"event": "message.created", "target_url": HOOK_URL}, "messages:read"),
-    ("GET", "/api/v1/hooks/{hook}", None, "tasks:read"),
-    ("GET", "/api/v1/hooks/{hook}/deliveries", None, "tasks:read"),
-    ("DELETE", "/api/v1/hooks/{hook}", None, "tasks:read"),
-]
-
-
-@pytest.mark.parametrize(("method", "path", "body", "scope"), ROUTES)
-def test_each_route_needs_its_scope(app, make_user, method, path, body, scope):
-    from hub.auth import SCOPES
-    from hub.services import accounts
-
-    full = make_user("full")
-    task = full.create_task()
-    full.post("/api/v1/messages", json={"message": "m", "conversation_id": "c1"})
-    hook = full.post("/api/v1/hooks", json={"event": "task.created", "target_url": HOOK_URL}).json
-    url = path.format(task=task["task_id"], hook=hook["id"])
-    # Same person, a key without the scope, and one without any: refused before anything happens.
-    with app.app_context():
-        _key, lacking = accounts.create_api_key("full", scopes=[s for s in SCOPES if s != scope])
-        _key, scopeless = accounts.create_api_key("full", scopes=[])
-    for key in (lacking, scopeless):
-        response = full.client.open(url, method=method, json=body, headers={"Authorization": f"Bearer {key}"})
-        if (method, path, key) == ("GET", "/api/v1/hooks", lacking):
-            assert response.json == []  # messages:read lists message hooks only: the task hook is not shown
+    for route in routes(app):
+        if route.required is UNSET:
             continue
-        assert response.status_code == 403, response.json
-        assert response.json["code"] == "insufficient_scope" and f"'{scope}'" in response.json["message"]
-    assert full.get(f"/api/v1/hooks/{hook['id']}").json["status"] == "active"  # a refused DELETE changed nothing
-    allowed = full.client.open(url, method=method, json=body, headers=full.headers)
-    assert allowed.status_code in (200, 201), allowed.json
+        with subtests.test(route.method + " " + route.rule):
+            before = state()
+            required, needed = route.required, needed_scopes(route.required)
+            if required == WORKER_SCOPE:
+                # User credentials, with every scope or none, never reach the worker API.
+                assert refused(call(full, route, params), "wrong_credential")
+                assert refused(call(callers["key"]([]), route, params), "wrong_credential")
+                assert call(callers["worker"], route, params).status_code not in (401, 403)
+                continue
+            assert refused(call(callers["worker"], route, params), "wrong_credential")
+            no_scopes = call(callers["key"]([]), route, params)
+            if route.key in ANY_USER_CREDENTIAL:
+                assert no_scopes.status_code == 200, no_scopes.json
+            elif route.key in FIRST_PARTY:
+                assert refused(call(callers["app"], route, params), "insufficient_scope")
+                assert no_scopes.status_code not in (401, 403), no_scopes.json
+            else:
+                assert refused(no_scopes, "insufficient_scope")
+                lacking = call(callers["key"]([s for s in SCOPES if s not in needed]), route, params)
+                assert refused(lacking, "insufficient_scope")
+                assert all(f"'{s}'" in lacking.json["message"] for s in needed), lacking.json
+                assert state() == before  # what was refused changed nothing (say, a cancel or a DELETE)
+                if isinstance(required, str):  # the scope alone is enough (a hook's own event scope is checked after)
+                    assert call(callers["key"]([required]), route, params).status_code not in (401, 403)
+            allowed = call(full, route, params)
+            assert allowed.status_code not in (401, 403), allowed.json

@@ -3,12 +3,14 @@ a hook's, against a real worker and receiver."""
 
 import json
 
+import pytest
 from click.testing import CliRunner
-from webhooks.fixtures import *  # noqa: F403
-from webhooks.fixtures import subscribe, wait_delivery
-from webhooks.receiver import Answer
+from support.delivery import subscribe, wait_delivery
+from support.receiver import Answer
 
 from hub.cli import main
+
+pytestmark = pytest.mark.usefixtures("webhook_settings")
 
 
 def run(*args):
@@ -17,7 +19,7 @@ def run(*args):
     return result.output
 
 
-def test_list_failed_and_replay(alice, receiver, worker):
+def test_list_failed_and_replay(alice, receiver, delivery_worker):
     receiver.plan("/hook", *[Answer(500)] * 8)
     hook = subscribe(alice, receiver)
     alice.create_task(title="one")

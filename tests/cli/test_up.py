@@ -9,8 +9,11 @@ import sys
 
 import httpx
 import pytest
-from conftest import free_port, wait_for
-from up_hub import COMMAND, UpHub
+from support import free_port, wait_for
+from support.up_hub import COMMAND, UpHub
+
+# The SQLite pass is enough: `up` always runs on its own embedded SQLite.
+pytestmark = pytest.mark.sqlite_only
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])

@@ -12,15 +12,20 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 
 import httpx
+import pytest
 import redis
-from conftest import free_port, wait_for
-from up_hub import COMMAND, UpHub, alive, descendants
-from webhooks.receiver import Answer, Receiver
+from support import free_port, wait_for
+from support.agents import long_running_agent
+from support.processes import alive, descendants
+from support.receiver import Answer
+from support.up_hub import COMMAND, UpHub
+
+# The SQLite pass is enough: `up` always runs on its own embedded SQLite.
+pytestmark = pytest.mark.sqlite_only
 
 # As an admin would set them: webhooks may reach this machine, and the
 # demo user (free tier) is not held back by the tier limits.
@@ -68,8 +73,7 @@ def delivered(receiver, path, task_id, timeout=60):
     )
 
 
-def test_up_restarts_what_dies_keeps_delivering_and_gives_up_loudly_on_what_keeps_dying(tmp_path):
-    receiver = Receiver()
+def test_up_restarts_what_dies_keeps_delivering_and_gives_up_loudly_on_what_keeps_dying(tmp_path, receiver):
     instance = tmp_path / "instance"
     agent = f"{sys.executable} -c \"print('done')\""
     hub = UpHub(instance, free_port(), HUB_AGENT_COMMAND=agent, **SETTINGS)
@@ -96,13 +100,9 @@ def test_up_restarts_what_dies_keeps_delivering_and_gives_up_loudly_on_what_keep
             task = create_task(hub, f"after the {name} died")
             delivered(receiver, "/hook", task["task_id"])
             print(f"\nSIGKILL of the {name}: a new task delivered {time.monotonic() - killed:.1f} s later", end="")
+            url = f"{hub.base}/api/v1/tasks/{task['task_id']}"
             wait_for(
-                lambda: (
-                    httpx.get(f"{hub.base}/api/v1/tasks/{task['task_id']}", headers=hub.headers(), timeout=30).json()[
-                        "status"
-                    ]
-                    == "completed"
-                ),
+                lambda url=url: httpx.get(url, headers=hub.headers(), timeout=30).json()["status"] == "completed",
                 timeout=60,
                 interval=0.1,
                 message="the task to be done",
@@ -120,7 +120,7 @@ def test_up_restarts_what_dies_keeps_delivering_and_gives_up_loudly_on_what_keep
             if hub.process.poll() is not None:
                 break
             pid = wait_for(
-                lambda: (
+                lambda last=last: (
                     hub.process.poll() is not None or ((p := hub.find("hub delivery-worker")) not in (None, last) and p)
                 ),
                 timeout=60,
@@ -137,26 +137,12 @@ def test_up_restarts_what_dies_keeps_delivering_and_gives_up_loudly_on_what_keep
         assert not [pid for pid in everything if alive(pid)]
     finally:
         hub.kill()
-        receiver.stop()
-
-
-AGENT = textwrap.dedent("""
-    import os, subprocess, sys, time
-    from pathlib import Path
-    pids = Path(os.environ["PIDS"])
-    helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
-    (pids / "agent").write_text(str(os.getpid()))
-    (pids / "helper").write_text(str(helper.pid))
-    time.sleep(300)
-""")
 
 
 def test_killing_up_ends_everything_it_started_and_the_next_up_takes_over(tmp_path):
-    script, pids = tmp_path / "agent.py", tmp_path / "pids"
-    script.write_text(AGENT)
-    pids.mkdir()
+    command, pids = long_running_agent(tmp_path)
     instance, port = tmp_path / "instance", free_port()
-    settings = {"HUB_AGENT_COMMAND": f"{sys.executable} {script}", "PIDS": str(pids)}
+    settings = {"HUB_AGENT_COMMAND": command, "PIDS": str(pids)}
     hub = UpHub(instance, port, **settings)
     everything = []
     try:
@@ -252,8 +238,7 @@ def test_a_new_up_ends_what_a_dead_up_left_running(tmp_path):
     ]
 
 
-def test_stop_is_prompt_with_a_long_poll_open_and_a_webhook_receiver_hanging(tmp_path):
-    receiver = Receiver()
+def test_stop_is_prompt_with_a_long_poll_open_and_a_webhook_receiver_hanging(tmp_path, receiver):
     hang = threading.Event()
     receiver.plan("/slow", Answer(hold=hang))
     instance, port = tmp_path / "instance", free_port()
@@ -312,4 +297,3 @@ def test_stop_is_prompt_with_a_long_poll_open_and_a_webhook_receiver_hanging(tmp
         assert sent[1].json()["data"]["task_id"] == task["task_id"]
     finally:
         assert again.stop()[0] == 0
-        receiver.stop()

@@ -6,19 +6,21 @@ import signal
 import threading
 import time
 
-from webhooks.fixtures import *  # noqa: F403
-from webhooks.fixtures import subscribe, wait_delivery
-from webhooks.receiver import Answer
+import pytest
+from support.delivery import subscribe, wait_delivery
+from support.receiver import Answer
+
+pytestmark = pytest.mark.usefixtures("webhook_settings")
 
 # A receiver gets 30 s to answer: a stop must not wait for that.
 PATIENT = {"HUB_WEBHOOK_TIMEOUT": "30"}
 
 
-def test_a_stopping_worker_cuts_a_hung_send_and_hands_its_delivery_back(alice, receiver, start_worker):
+def test_a_stopping_worker_cuts_a_hung_send_and_hands_its_delivery_back(alice, receiver, start_delivery_worker):
     hang = threading.Event()
     receiver.plan("/slow", Answer(hold=hang))
     hook = subscribe(alice, receiver, path="/slow")
-    worker = start_worker(**PATIENT)
+    worker = start_delivery_worker(**PATIENT)
     task = alice.create_task(title="held")
     receiver.wait_for(1, "/slow")
 
@@ -33,7 +35,7 @@ def test_a_stopping_worker_cuts_a_hung_send_and_hands_its_delivery_back(alice, r
     assert "the hub was stopping" in back["attempt_log"][0]["error"]
 
     hang.set()
-    start_worker(**PATIENT)
+    start_delivery_worker(**PATIENT)
     wait_delivery(alice, hook["id"], lambda d: d[0]["status"] == "delivered", timeout=30)
     sent = receiver.received("/slow")
     assert len(sent) == 2 and sent[0].headers["webhook-id"] == sent[1].headers["webhook-id"]

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 import sqlalchemy as sa
-from conftest import TEST_DATABASE
+from support import TEST_DATABASE
 
 pytestmark = pytest.mark.skipif(TEST_DATABASE != "postgresql", reason="SQLite has no server to drop connections")
 

@@ -3,60 +3,24 @@ two delivery workers against one PostgreSQL and one Redis. Every event is
 delivered exactly once per subscription, whichever process took the request
 and whichever worker took the job."""
 
-import os
-import signal
-import subprocess
-import sys
-import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import TEST_DATABASE, free_port, repo_root, wait_for
-from webhooks.fixtures import receiver, start_worker, subscribe, webhook_settings  # noqa: F401  (fixtures)
+from support import TEST_DATABASE, wait_for
+from support.delivery import subscribe
 
-pytestmark = pytest.mark.skipif(TEST_DATABASE != "postgresql", reason="shown on PostgreSQL, as deployed")
+pytestmark = [
+    pytest.mark.skipif(TEST_DATABASE != "postgresql", reason="shown on PostgreSQL, as deployed"),
+    pytest.mark.usefixtures("webhook_settings"),
+]
 
 TASKS = 40
 
 
-class Gunicorn:
-    def __init__(self, metrics_dir):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = dict(
-            os.environ,
-            HUB_PORT=str(self.port),
-            HUB_WEB_WORKERS="2",
-            HUB_WEB_THREADS="4",
-            PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
-        )
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:hub.gunicorn_conf", "wsgi:app"],
-            cwd=repo_root(),
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        threading.Thread(target=lambda: self.lines.extend(self.process.stdout), daemon=True).start()
-
-    def ready(self):
-        assert self.process.poll() is None, "".join(self.lines)
-        try:
-            return httpx.get(self.base + "/readyz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(40)
-
-
 def test_two_hubs_and_two_workers_deliver_every_event_once_per_subscription(
-    make_user, receiver, start_worker, app, tmp_path
+    make_user, receiver, start_hub, start_delivery_worker, app, tmp_path
 ):
     from hub.db import db
     from hub.models import Delivery, Event
@@ -64,11 +28,11 @@ def test_two_hubs_and_two_workers_deliver_every_event_once_per_subscription(
     alice = make_user("alice", tier="enterprise")  # no cap on unfinished tasks
 
     hooks = [subscribe(alice, receiver, path="/a"), subscribe(alice, receiver, path="/b")]
-    hubs = [Gunicorn(tmp_path / "metrics-a"), Gunicorn(tmp_path / "metrics-b")]
-    for hub in hubs:
-        wait_for(hub.ready, timeout=30, interval=0.1, message="both hubs to be ready")
+    shared = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics-a")}
+    web = {"HUB_WEB_WORKERS": "2", "HUB_WEB_THREADS": "4"}
+    hubs = [start_hub(process=True, env=shared, **web), start_hub(process=True, **web)]
     # The workers share hub A's metrics folder, as on one host (docs/deploy.md).
-    workers = [start_worker(PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics-a")) for _ in range(2)]
+    workers = [start_delivery_worker(**shared) for _ in range(2)]
     try:
 
         def create(n):
@@ -110,7 +74,7 @@ def test_two_hubs_and_two_workers_deliver_every_event_once_per_subscription(
         )
     finally:
         codes = [hub.stop() for hub in hubs]
-    assert codes == [0, 0]
+    assert codes == [0, 0]  # a clean stop on SIGTERM
 
     with app.app_context():
         events = dict(db.session.execute(db.select(Event.id, Event.task_id).where(Event.type == "task.created")).all())

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import TEST_DATABASE, free_port, repo_root, wait_for
+from support import TEST_DATABASE, free_port, repo_root, wait_for
 
 # What the wheel is built from (a copy: an in-tree build leaves build/ behind).
 SOURCES = (

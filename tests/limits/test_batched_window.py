@@ -7,8 +7,8 @@ import copy
 import httpx
 import pytest
 import redis
-from conftest import wait_for
-from limits_http import live_url, parallel  # noqa: F401  (live_url is a fixture)
+from support import wait_for
+from support.parallel import parallel
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_another_process_sees_the_hits_and_the_limit_holds_across_processes(pro_
     assert window_length(store) == 64
 
 
-def test_threads_of_one_process_each_get_their_own_remaining(app, live_url, make_user):  # noqa: F811
+def test_threads_of_one_process_each_get_their_own_remaining(app, live_url, make_user):
     user = make_user("tina", tier="pro")
     responses = parallel(40, lambda i: httpx.get(live_url + "/api/v1/me", headers=user.headers, timeout=60))
     assert sorted(int(r.headers["RateLimit-Remaining"]) for r in responses) == list(range(260, 300))

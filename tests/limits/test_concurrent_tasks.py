@@ -2,12 +2,12 @@
 
 from collections import Counter
 
-from limits_http import live_url, parallel, post  # noqa: F401  (live_url is a fixture)
+from support.parallel import parallel, post
 
 TASK = {"title": "Fix the build", "prompt": "Make CI green"}
 
 
-def test_20_parallel_creates_from_a_free_user_accept_exactly_5(app, live_url, make_user):  # noqa: F811
+def test_20_parallel_creates_from_a_free_user_accept_exactly_5(app, live_url, make_user):
     user = make_user("racer")
     responses = parallel(20, lambda i: post(live_url, user.key, "/api/v1/tasks", {**TASK, "title": f"t{i}"}))
     assert Counter(r.status_code for r in responses) == {201: 5, 429: 15}

@@ -2,8 +2,8 @@
 
 from datetime import timedelta
 
-from limits_http import live_url, parallel, post  # noqa: F401  (live_url is a fixture)
 from sqlalchemy import func, select
+from support.parallel import parallel, post
 
 TASK = {"title": "Fix the build", "prompt": "Make CI green"}
 
@@ -88,7 +88,7 @@ def reserve_as_a_first_request(app, key_value, path="/api/v1/tasks", body=TASK):
         db.session.remove()
 
 
-def test_concurrent_retries_while_the_first_is_in_flight_are_each_409(app, live_url, alice):  # noqa: F811
+def test_concurrent_retries_while_the_first_is_in_flight_are_each_409(app, live_url, alice):
     reserve_as_a_first_request(app, "race")
     responses = parallel(10, lambda i: post(live_url, alice.key, "/api/v1/tasks", TASK, key("race")))
     assert [r.status_code for r in responses] == [409] * 10
@@ -96,7 +96,7 @@ def test_concurrent_retries_while_the_first_is_in_flight_are_each_409(app, live_
     assert count(app, "Task") == 0
 
 
-def test_concurrent_retries_after_the_first_finished_each_replay_it(app, live_url, alice):  # noqa: F811
+def test_concurrent_retries_after_the_first_finished_each_replay_it(app, live_url, alice):
     first = alice.post("/api/v1/tasks", json=TASK, headers=key("done"))
     assert first.status_code == 201
     responses = parallel(10, lambda i: post(live_url, alice.key, "/api/v1/tasks", TASK, key("done")))
@@ -105,7 +105,7 @@ def test_concurrent_retries_after_the_first_finished_each_replay_it(app, live_ur
     assert count(app, "Task") == 1
 
 
-def test_a_burst_of_identical_first_requests_creates_one_task(app, live_url, alice):  # noqa: F811
+def test_a_burst_of_identical_first_requests_creates_one_task(app, live_url, alice):
     """Ten copies at once, none before: one runs. Each other copy gets what
     the two tests above pin for its moment: 409 while the first runs, the
     first's answer (replayed) once it finished."""
@@ -122,7 +122,7 @@ def test_a_burst_of_identical_first_requests_creates_one_task(app, live_url, ali
     assert count(app, "Task") == 1
 
 
-def test_concurrent_first_requests_with_different_bodies_run_one_and_refuse_the_others(app, live_url, alice):  # noqa: F811
+def test_concurrent_first_requests_with_different_bodies_run_one_and_refuse_the_others(app, live_url, alice):
     """Whoever reserves the key first runs; each other request is another
     request under a used key (422), also when it lost the race to insert the
     key (PostgreSQL's unique index) rather than found it."""

@@ -5,7 +5,7 @@ import time
 
 import pytest
 import redis
-from conftest import free_port, wait_for
+from support import free_port, wait_for
 
 from hub.embedded_redis import EmbeddedRedis
 

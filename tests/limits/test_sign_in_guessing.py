@@ -5,7 +5,7 @@ import re
 
 import httpx
 import pytest
-from limits_http import live_url, parallel  # noqa: F401 (fixture)
+from support.parallel import parallel
 
 
 def from_address(app, address):
@@ -86,7 +86,7 @@ def test_a_forged_or_other_accounts_known_device_cookie_does_not_help(few_sign_i
     assert sign_in(forger, owner, PASSWORD).status_code == 429
 
 
-def test_parallel_guesses_cannot_slip_past_the_account_limit(few_sign_ins, app, owner, live_url):  # noqa: F811
+def test_parallel_guesses_cannot_slip_past_the_account_limit(few_sign_ins, app, owner, live_url):
     with httpx.Client(base_url=live_url, timeout=30) as http:
         page = http.get("/login").text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)

@@ -1,17 +1,8 @@
 """The Zapier-style connection, end to end over HTTP against a real hub."""
 
 import httpx
-from oauth_live_hub import (  # noqa: F401 (fixtures)
-    PKCE_VERIFIER,
-    ZAPIER_REDIRECT,
-    Browser,
-    Forms,
-    authorize_url,
-    connect,
-    hub,
-    redirect_params,
-    start_hub,
-)
+from support.forms import Browser, Forms
+from support.oauth import PKCE_VERIFIER, ZAPIER_REDIRECT, authorize_url, connect, redirect_params
 
 
 def test_zapier_flow_with_a_local_account(hub):

@@ -4,28 +4,12 @@ ends its tokens and deletes the hooks they subscribed, so its Zaps stop
 receiving data."""
 
 import pytest
-from oauth_live_hub import (
-    Browser,
-    connect,
-    redirect_params,
-    start_hub,  # noqa: F401 (fixture)
-)
-from webhooks.fixtures import Worker
-from webhooks.receiver import Receiver
+from support.forms import Browser
+from support.oauth import connect, redirect_params
+
+pytestmark = pytest.mark.usefixtures("webhook_settings")  # hooks may point at this machine
 
 EVERY_SCOPE = "tasks:read tasks:write messages:write messages:read codebases:read codebases:write"
-
-
-@pytest.fixture
-def hub(start_hub):
-    return start_hub(HUB_WEBHOOK_ALLOW_NETWORKS="127.0.0.0/8")
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.stop()
 
 
 def access_token(hub, client, username, password):
@@ -74,7 +58,7 @@ def test_an_apps_token_can_neither_list_nor_disconnect_apps(hub, two_apps):
     assert {g["client_id"] for g in listed.json()} == {zapier["client_id"], other["client_id"]}
 
 
-def test_disconnecting_an_app_deletes_the_hooks_its_tokens_made(hub, two_apps, receiver):
+def test_disconnecting_an_app_deletes_the_hooks_its_tokens_made(hub, two_apps, receiver, start_delivery_worker):
     key, (zapier, zapier_token), (other, other_token) = two_apps
 
     def subscribe(token, path):
@@ -94,11 +78,8 @@ def test_disconnecting_an_app_deletes_the_hooks_its_tokens_made(hub, two_apps, r
     assert [g["client_id"] for g in hub.api("/api/v1/me/grants", key).json()] == [other["client_id"]]
 
     # The next event reaches the hooks that remain, and not the disconnected app's.
-    worker = Worker().start()
-    try:
-        assert hub.api("/api/v1/tasks", key, "POST", json={"title": "t", "prompt": "p"}).status_code == 201
-        receiver.wait_for(1, "/mine")
-        receiver.wait_for(1, "/other")
-    finally:
-        worker.stop()
+    start_delivery_worker()
+    assert hub.api("/api/v1/tasks", key, "POST", json={"title": "t", "prompt": "p"}).status_code == 201
+    receiver.wait_for(1, "/mine")
+    receiver.wait_for(1, "/other")
     assert receiver.received("/zap") == []

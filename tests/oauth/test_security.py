@@ -6,7 +6,8 @@ from datetime import timedelta
 import httpx
 import pytest
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
-from oauth_live_hub import ZAPIER_REDIRECT, Browser, authorize_url, connect, hub, pkce_pair, redirect_params, start_hub  # noqa: F401 (fixtures)
+from support.forms import Browser
+from support.oauth import ZAPIER_REDIRECT, authorize_url, connect, pkce_pair, redirect_params
 
 
 @pytest.fixture

@@ -4,12 +4,13 @@ and replay a failed one (as its owner, as an admin), and an admin-only page
 refused to someone who is not an admin."""
 
 import pytest
-from browser import chromium, page, sign_in  # noqa: F401  (fixtures)
-from conftest import wait_for
-from oauth_live_hub import hub, start_hub  # noqa: F401  (fixtures)
 from playwright.sync_api import expect
-from webhooks.fixtures import FAST, Worker
-from webhooks.receiver import Answer, Receiver
+from support import wait_for
+from support.chromium import browser_sign_in
+from support.receiver import Answer
+
+# The SQLite pass is enough: a browser asks nothing more of the database.
+pytestmark = pytest.mark.sqlite_only
 
 PASSWORD = "correct horse battery"
 
@@ -29,7 +30,7 @@ def move_task(hub, task_id, to, **fields):
 
 def test_sign_in_and_create_an_api_key_shown_once(hub, page):
     hub.create_user("alice", password="correct horse battery")
-    sign_in(page, hub, "alice", "correct horse battery")
+    browser_sign_in(page, hub, "alice", "correct horse battery")
     page.shot("signed-in")
     page.goto(hub.url("/dashboard"))
     page.fill("#key-name", "my script")
@@ -69,7 +70,7 @@ def test_task_page_changes_from_running_to_completed(hub, page):
 
 def test_non_admin_is_refused_the_admin_pages(hub, page):
     hub.create_user("bob", password="correct horse battery")
-    sign_in(page, hub, "bob", "correct horse battery")
+    browser_sign_in(page, hub, "bob", "correct horse battery")
     response = page.goto(hub.url("/admin/"))
     assert response.status == 403
     expect(page.locator("h1")).to_have_text("Admins only")
@@ -80,7 +81,7 @@ def test_non_admin_is_refused_the_admin_pages(hub, page):
 def test_admin_sees_users_clients_and_connectors(hub, page):
     hub.create_user("root", password="correct horse battery", is_admin=True)
     hub.create_user("alice", password="correct horse battery")
-    sign_in(page, hub, "root", "correct horse battery")
+    browser_sign_in(page, hub, "root", "correct horse battery")
     page.goto(hub.url("/admin/"))
     expect(page.locator("#users")).to_contain_text("alice")
     page.select_option("#users tr:has-text('alice') select", "pro")
@@ -95,14 +96,11 @@ def test_admin_sees_users_clients_and_connectors(hub, page):
 
 
 @pytest.fixture
-def delivering_hub(start_hub):
+def delivering_hub(webhook_settings, start_hub, receiver, delivery_worker):
     """A hub that may post webhooks to loopback, a real delivery worker
-    (`codetether-hub worker`) beside it, and a receiver to post to."""
-    hub = start_hub(**FAST)  # short retry delays: a failing delivery fails for good within a second
-    receiver, worker = Receiver(), Worker().start()
-    yield hub, receiver
-    worker.stop()
-    receiver.stop()
+    (`codetether-hub worker`) beside it, and a receiver to post to. Short
+    retry delays: a failing delivery fails for good within a second."""
+    return start_hub(), receiver
 
 
 def failed_delivery(hub, receiver, username):
@@ -124,9 +122,9 @@ def failed_delivery(hub, receiver, username):
 
 def test_admin_replays_a_failed_delivery(delivering_hub, page):
     hub, receiver = delivering_hub
-    hook, delivery = failed_delivery(hub, receiver, "alice")
+    _hook, delivery = failed_delivery(hub, receiver, "alice")
     hub.create_user("root", password=PASSWORD, is_admin=True)
-    sign_in(page, hub, "root", PASSWORD)
+    browser_sign_in(page, hub, "root", PASSWORD)
     page.goto(hub.url("/admin/#deliveries"))
     row = page.locator(f"#delivery-{delivery['id']}")
     expect(row).to_contain_text("alice")
@@ -149,7 +147,7 @@ def test_admin_replays_a_failed_delivery(delivering_hub, page):
 def test_dashboard_shows_the_hooks_deliveries_and_replays_one(delivering_hub, page):
     hub, receiver = delivering_hub
     hook, delivery = failed_delivery(hub, receiver, "alice")
-    sign_in(page, hub, "alice", PASSWORD)
+    browser_sign_in(page, hub, "alice", PASSWORD)
     page.goto(hub.url("/dashboard#hooks"))
     hooks = page.locator("#hooks")
     expect(hooks).to_contain_text(receiver.url("/hook"))
@@ -182,7 +180,7 @@ def test_admin_sees_the_agent_workers_and_the_task_each_holds(hub, page):
     task = hub.api("/api/v1/tasks", key, "POST", json={"title": "Fix the build", "prompt": "Make CI green"}).json()
     claimed = hub.api(f"/api/v1/worker/{busy.json()['worker_id']}/claim", token, "POST", json={}).json()
     assert claimed["task"]["id"] == task["id"]
-    sign_in(page, hub, "root", PASSWORD)
+    browser_sign_in(page, hub, "root", PASSWORD)
     page.goto(hub.url("/admin/#workers"))
     row = page.locator(f"#worker-{busy.json()['worker_id']}")
     expect(row).to_contain_text("runner-1")

@@ -3,14 +3,15 @@ still works under the Content-Security-Policy, and a hostile page on another
 origin cannot frame the OAuth consent page to have a signed-in person click
 Allow (clickjacking)."""
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
-from browser import chromium, page, sign_in  # noqa: F401  (fixtures)
-from conftest import free_port, wait_for
-from oauth_live_hub import authorize_url, hub, pkce_pair, start_hub  # noqa: F401  (fixtures)
 from playwright.sync_api import expect
+from support import wait_for
+from support.chromium import browser_sign_in
+from support.oauth import authorize_url, pkce_pair
+from werkzeug.wrappers import Request, Response
+
+# The SQLite pass is enough: a browser asks nothing more of the database.
+pytestmark = pytest.mark.sqlite_only
 
 PASSWORD = "correct horse battery"
 
@@ -40,7 +41,7 @@ def test_every_page_works_under_the_content_security_policy(hub, page):
     assert (
         page.locator("button[type=submit]").evaluate("b => getComputedStyle(b).backgroundColor") != "rgba(0, 0, 0, 0)"
     )
-    sign_in(page, hub, "root", PASSWORD)
+    browser_sign_in(page, hub, "root", PASSWORD)
     for path, visible in [
         ("/dashboard", "#api-keys"),
         ("/admin/", "#workers"),
@@ -57,34 +58,22 @@ def test_every_page_works_under_the_content_security_policy(hub, page):
 
 
 @pytest.fixture
-def hostile_site():
+def hostile_site(serve):
     """A page on another origin (another loopback port) that frames a URL."""
     framed = {}
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = (
-                f'<!doctype html><h1>Win a prize</h1><iframe id="bait" src="{framed["url"]}" '
-                'width="600" height="600"></iframe>'
-            ).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    @Request.application
+    def prize(request: Request) -> Response:
+        html = f'<!doctype html><h1>Win a prize</h1><iframe id="bait" src="{framed["url"]}" width="600" height="600">'
+        return Response(html + "</iframe>", content_type="text/html")
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    site = serve(prize)
 
     def frame(url):
         framed["url"] = url
-        return f"http://127.0.0.1:{server.server_port}/"
+        return site.url("/")
 
-    yield frame
-    server.shutdown()
+    return frame
 
 
 def test_a_hostile_page_cannot_frame_the_consent_page(hub, page, hostile_site):
@@ -92,7 +81,7 @@ def test_a_hostile_page_cannot_frame_the_consent_page(hub, page, hostile_site):
     client = hub.create_client()
     _verifier, challenge = pkce_pair()
     consent = authorize_url(hub, client["client_id"], code_challenge=challenge, code_challenge_method="S256")
-    sign_in(page, hub, "alice", PASSWORD)
+    browser_sign_in(page, hub, "alice", PASSWORD)
     page.goto(consent)  # the consent page itself works
     expect(page.locator("button[value=allow]")).to_be_visible()
     refused = refusals(page)

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from web.pages import csrf_token, sign_in  # noqa: F401  (fixture)
+from support.pages import csrf_token
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 

@@ -5,11 +5,13 @@ real path: a `codetether-hub worker` process posting to a loopback receiver."""
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
-from web.pages import csrf_token, sign_in  # noqa: F401  (fixture)
-from webhooks.fixtures import *  # noqa: F403  (receiver, worker, short retry delays)
-from webhooks.fixtures import deliveries, subscribe, wait_delivery
-from webhooks.receiver import Answer
+from support.delivery import deliveries, subscribe, wait_delivery
+from support.pages import csrf_token
+from support.receiver import Answer
+
+pytestmark = pytest.mark.usefixtures("webhook_settings")
 
 
 def failed_delivery(user, receiver, path="/hook", title="Fix the build"):
@@ -34,7 +36,7 @@ def cells(html, delivery_id) -> list[str]:
     return [text(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row(html, delivery_id), re.S)]
 
 
-def test_dashboard_shows_hooks_with_recent_deliveries_and_replays_them(alice, bob, receiver, worker, sign_in):
+def test_dashboard_shows_hooks_with_recent_deliveries_and_replays_them(alice, bob, receiver, delivery_worker, sign_in):
     hook, failed = failed_delivery(alice, receiver)
     alice.create_task(title="Second")  # the receiver answers 200 from now on
     delivered, _ = wait_delivery(alice, hook["id"], lambda d: len(d) == 2 and d[0]["status"] == "delivered")
@@ -67,7 +69,9 @@ def test_dashboard_shows_hooks_with_recent_deliveries_and_replays_them(alice, bo
     assert cells(page, failed["id"])[:3] == ["delivered", "200", "5"]
 
 
-def test_admin_lists_failed_deliveries_across_users_and_replays_them(alice, bob, make_user, receiver, worker, sign_in):
+def test_admin_lists_failed_deliveries_across_users_and_replays_them(
+    alice, bob, make_user, receiver, delivery_worker, sign_in
+):
     hook, failed = failed_delivery(alice, receiver)
     receiver.plan("/gone", Answer(410))  # the receiver says the hook is gone: it is deleted
     gone_hook = subscribe(bob, receiver, path="/gone")

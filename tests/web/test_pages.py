@@ -4,7 +4,7 @@ every form, keys and secrets shown once."""
 import re
 
 import pytest
-from web.pages import csrf_token, sign_in  # noqa: F401  (fixture)
+from support.pages import csrf_token
 
 
 @pytest.mark.parametrize("path", ["/dashboard", "/admin/", "/tasks/task_x"])

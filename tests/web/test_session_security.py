@@ -10,8 +10,9 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx
 import pytest
-from oauth_live_hub import ZAPIER_REDIRECT, Browser, Forms, authorize_url, hub, pkce_pair, start_hub  # noqa: F401 (fixtures)
-from web.pages import csrf_token, sign_in  # noqa: F401  (fixture)
+from support.forms import Browser, Forms
+from support.oauth import ZAPIER_REDIRECT, authorize_url, pkce_pair
+from support.pages import csrf_token
 
 # Each would send a browser to another host if taken as it is: Werkzeug and
 # browsers drop tabs and newlines (``/\t/evil`` -> ``//evil``), browsers read

@@ -1,7 +1,7 @@
 """The sign-in page: CSRF, rate limit per IP, sign-out, local accounts off."""
 
 import httpx
-from oauth_live_hub import Browser, Forms, hub, start_hub  # noqa: F401 (fixtures)
+from support.forms import Browser, Forms
 
 
 def test_sign_in_needs_the_forms_csrf_token(hub):

@@ -7,9 +7,13 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx
 import pytest
-from conftest import free_port
-from oauth_live_hub import Browser, Forms, authorize_url, hub, pkce_pair, redirect_params, start_hub  # noqa: F401 (fixtures)
-from oidc_provider import AUDIENCE, RESOURCE, USERS, oidc_provider  # noqa: F401 (fixture)
+from support import free_port
+from support.forms import Browser, Forms
+from support.oauth import authorize_url, pkce_pair, redirect_params
+from support.oidc_provider import AUDIENCE, RESOURCE, USERS
+
+# The SQLite pass is enough: signing in at the provider asks nothing more of the database.
+pytestmark = pytest.mark.sqlite_only
 
 
 @pytest.fixture

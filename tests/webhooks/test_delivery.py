@@ -4,8 +4,7 @@ to a real receiver on loopback."""
 import json
 
 from standardwebhooks import Webhook
-from webhooks.fixtures import *  # noqa: F403  (fixtures: receiver, worker, short delays)
-from webhooks.fixtures import subscribe, wait_delivery
+from support.delivery import subscribe, wait_delivery
 
 
 def verify(secret, captured):
@@ -28,7 +27,7 @@ def complete(app, task_id, result="All green"):
         db.session.commit()
 
 
-def test_task_created_is_delivered_signed(alice, receiver, worker):
+def test_task_created_is_delivered_signed(alice, receiver, delivery_worker):
     hook = subscribe(alice, receiver, "task.created")
     assert hook["secret"].startswith("whsec_")
     task = alice.create_task(title="Ship it")
@@ -47,7 +46,7 @@ def test_task_created_is_delivered_signed(alice, receiver, worker):
     assert delivery["attempt_log"][0]["latency_ms"] > 0
 
 
-def test_each_lifecycle_event_goes_to_its_own_subscribers(app, alice, bob, receiver, worker):
+def test_each_lifecycle_event_goes_to_its_own_subscribers(app, alice, bob, receiver, delivery_worker):
     completed = subscribe(alice, receiver, "task.completed", path="/completed")
     started = subscribe(alice, receiver, "task.started", path="/started")
     subscribe(bob, receiver, "task.completed", path="/bob")
@@ -63,7 +62,7 @@ def test_each_lifecycle_event_goes_to_its_own_subscribers(app, alice, bob, recei
     assert receiver.received("/bob") == []
 
 
-def test_filters_pick_codebase_and_agent_type(alice, receiver, worker):
+def test_filters_pick_codebase_and_agent_type(alice, receiver, delivery_worker):
     subscribe(alice, receiver, "task.created", path="/plan", agent_type="plan")
     subscribe(alice, receiver, "task.created", path="/global", codebase_id="global")
     alice.create_task(agent_type="build", title="build one")
@@ -75,7 +74,7 @@ def test_filters_pick_codebase_and_agent_type(alice, receiver, worker):
     assert len(receiver.received("/plan")) == 1
 
 
-def test_message_created_is_delivered(alice, receiver, worker):
+def test_message_created_is_delivered(alice, receiver, delivery_worker):
     hook = subscribe(alice, receiver, "message.created")
     alice.post("/api/v1/messages", json={"message": "Summarise the repo", "conversation_id": "t-1"})
     payload = verify(hook["secret"], receiver.wait_for(1)[0])
@@ -83,7 +82,7 @@ def test_message_created_is_delivered(alice, receiver, worker):
     assert payload["data"]["content"] == "Summarise the repo" and payload["data"]["conversation_id"] == "t-1"
 
 
-def test_body_is_the_exact_signed_bytes(alice, receiver, worker):
+def test_body_is_the_exact_signed_bytes(alice, receiver, delivery_worker):
     hook = subscribe(alice, receiver, "task.created")
     alice.create_task(title="Ünïcode ✓", prompt='quotes " and \\ slashes')
     [captured] = receiver.wait_for(1)

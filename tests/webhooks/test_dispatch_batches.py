@@ -2,8 +2,7 @@
 most SEND_BATCH deliveries (one event's own fan-out may exceed it), the rest
 wait for the next batch, and no event is ever taken twice."""
 
-from webhooks.fixtures import *  # noqa: F403
-from webhooks.fixtures import subscribe
+from support.delivery import subscribe
 
 from hub.db import db
 from hub.models import Delivery, Event

@@ -3,16 +3,15 @@ body, Retry-After, 410 deletes the hook, redirects are not followed,
 timeouts, auto-disable, replay."""
 
 from standardwebhooks import Webhook
-from webhooks.fixtures import *  # noqa: F403
-from webhooks.fixtures import subscribe, wait_delivery, wait_dispatched
-from webhooks.receiver import Answer
+from support.delivery import subscribe, wait_delivery, wait_dispatched
+from support.receiver import Answer
 
 
 def statuses(delivery):
     return [a["status_code"] for a in delivery["attempt_log"]]
 
 
-def test_failed_attempts_are_retried_with_the_same_id_and_body(alice, receiver, worker):
+def test_failed_attempts_are_retried_with_the_same_id_and_body(alice, receiver, delivery_worker):
     receiver.plan("/hook", Answer(500), Answer(503))
     hook = subscribe(alice, receiver)
     alice.create_task()
@@ -27,9 +26,9 @@ def test_failed_attempts_are_retried_with_the_same_id_and_body(alice, receiver, 
     assert alice.get(f"/api/v1/hooks/{hook['id']}").json["failure_count"] == 0  # one success resets
 
 
-def test_retry_after_is_honoured(alice, receiver, start_worker):
+def test_retry_after_is_honoured(alice, receiver, start_delivery_worker):
     # Retry-After is honoured up to the schedule's longest step (1.5 s here).
-    start_worker(HUB_WEBHOOK_RETRY_SCHEDULE="0.2,0.2,1.5")
+    start_delivery_worker(HUB_WEBHOOK_RETRY_SCHEDULE="0.2,0.2,1.5")
     receiver.plan("/hook", Answer(429, headers={"Retry-After": "1"}))
     subscribe(alice, receiver)
     alice.create_task()
@@ -37,7 +36,7 @@ def test_retry_after_is_honoured(alice, receiver, start_worker):
     assert second.at - first.at >= 0.95  # the schedule alone would retry after ~0.2 s
 
 
-def test_retries_end_and_the_delivery_fails(alice, receiver, worker):
+def test_retries_end_and_the_delivery_fails(alice, receiver, delivery_worker):
     receiver.plan("/hook", *[Answer(500)] * 4)
     hook = subscribe(alice, receiver)
     alice.create_task()
@@ -46,7 +45,7 @@ def test_retries_end_and_the_delivery_fails(alice, receiver, worker):
     assert "No retries left" in delivery["last_error"]
 
 
-def test_410_deletes_the_subscription(alice, receiver, worker):
+def test_410_deletes_the_subscription(alice, receiver, delivery_worker):
     receiver.plan("/hook", Answer(410))
     hook = subscribe(alice, receiver)
     alice.create_task()
@@ -64,7 +63,7 @@ def test_410_deletes_the_subscription(alice, receiver, worker):
     wait_delivery(alice, other["id"], lambda d: d[0]["status"] == "delivered")
 
 
-def test_redirects_are_failures_and_not_followed(alice, receiver, worker):
+def test_redirects_are_failures_and_not_followed(alice, receiver, delivery_worker):
     receiver.plan("/hook", Answer(302, headers={"Location": receiver.url("/elsewhere")}))
     hook = subscribe(alice, receiver)
     alice.create_task()
@@ -74,7 +73,7 @@ def test_redirects_are_failures_and_not_followed(alice, receiver, worker):
     assert receiver.received("/elsewhere") == []
 
 
-def test_a_slow_receiver_times_out_and_is_retried(alice, receiver, worker):
+def test_a_slow_receiver_times_out_and_is_retried(alice, receiver, delivery_worker):
     receiver.plan("/hook", Answer(delay=2.5))  # HUB_WEBHOOK_TIMEOUT is 1 s here
     hook = subscribe(alice, receiver)
     alice.create_task()
@@ -84,14 +83,14 @@ def test_a_slow_receiver_times_out_and_is_retried(alice, receiver, worker):
     assert 900 <= delivery["attempt_log"][0]["latency_ms"] < 2400
 
 
-def test_sustained_failure_disables_and_replay_enables(app, alice, receiver, start_worker):
-    start_worker(HUB_WEBHOOK_DISABLE_AFTER="0.3")
+def test_sustained_failure_disables_and_replay_enables(app, alice, receiver, start_delivery_worker):
+    start_delivery_worker(HUB_WEBHOOK_DISABLE_AFTER="0.3")
     receiver.plan("/hook", *[Answer(500)] * 20)
     hook = subscribe(alice, receiver)
     alice.create_task()
     alice.create_task()
     hook_url = f"/api/v1/hooks/{hook['id']}"
-    from conftest import wait_for
+    from support import wait_for
 
     wait_for(lambda: alice.get(hook_url).json["status"] == "disabled", 15, message="the hook to be disabled")
     failing = alice.get(hook_url).json["failure_count"]
@@ -112,7 +111,7 @@ def test_sustained_failure_disables_and_replay_enables(app, alice, receiver, sta
     assert len(alice.get(f"/api/v1/hooks/{hook['id']}/deliveries").json) == 2  # the third task was not delivered
 
 
-def test_replay_of_a_running_or_foreign_delivery_is_refused(alice, bob, receiver, worker):
+def test_replay_of_a_running_or_foreign_delivery_is_refused(alice, bob, receiver, delivery_worker):
     hook = subscribe(alice, receiver)
     alice.create_task()
     [delivery] = wait_delivery(alice, hook["id"], lambda d: d[0]["status"] == "delivered")

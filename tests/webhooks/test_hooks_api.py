@@ -2,7 +2,7 @@
 bad input refused with the field named and nothing stored."""
 
 import pytest
-from webhooks.fixtures import *  # noqa: F403
+from support.delivery import deliveries, wait_delivery
 
 
 def hook_body(receiver, **fields):
@@ -82,7 +82,7 @@ def test_hooks_need_the_tasks_read_scope(make_user, receiver):
 
 def another_key(app, user, scopes):
     """The same person with a second API key, holding only ``scopes``."""
-    from conftest import ApiUser
+    from support.users import ApiUser
 
     from hub.services import accounts
 
@@ -142,7 +142,7 @@ def test_a_key_without_scopes_reaches_no_hook_route(app, alice, receiver):
     assert alice.get(f"/api/v1/hooks/{hook['id']}").json["status"] == "active"
 
 
-def test_replaying_a_message_delivery_needs_messages_read(app, alice, receiver, worker):
+def test_replaying_a_message_delivery_needs_messages_read(app, alice, receiver, delivery_worker):
     hook = alice.post("/api/v1/hooks", json=hook_body(receiver, event="message.created")).json
     alice.post("/api/v1/messages", json={"message": "private", "conversation_id": "t-1"})
     delivered = wait_delivery(alice, hook["id"], lambda items: items[0]["status"] == "delivered")[0]

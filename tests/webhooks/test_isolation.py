@@ -8,12 +8,11 @@ import time
 from datetime import timedelta
 
 import pytest
-from conftest import wait_for
 from redis import Redis
 from rq import Worker as RQWorker
-from webhooks.fixtures import *  # noqa: F403
-from webhooks.fixtures import deliveries, subscribe, wait_delivery
-from webhooks.receiver import Answer
+from support import wait_for
+from support.delivery import deliveries, subscribe, wait_delivery
+from support.receiver import Answer
 
 from hub.db import db, utcnow
 from hub.models import Delivery, DeliveryAttempt
@@ -34,11 +33,11 @@ def task_of(captured):
     return captured.json()["data"]["task_id"]
 
 
-def test_a_hung_endpoint_does_not_delay_the_others(alice, receiver, start_worker, hold):
+def test_a_hung_endpoint_does_not_delay_the_others(alice, receiver, start_delivery_worker, hold):
     receiver.plan("/hung", *[Answer(hold=hold)] * 50)  # every request hangs until the test ends
     subscribe(alice, receiver, path="/hung")
     subscribe(alice, receiver, path="/ok")
-    start_worker(**SLOW)
+    start_delivery_worker(**SLOW)
     alice.create_task(title="warm-up")
     receiver.wait_for(1, "/ok", timeout=30)  # the worker is up
 
@@ -59,14 +58,14 @@ def rq_workers(hub_env) -> int:
     return len(RQWorker.all(connection=Redis.from_url(hub_env["REDIS_URL"])))
 
 
-def test_a_send_cut_by_sigkill_is_retried_within_seconds(alice, receiver, start_worker, hold, hub_env):
+def test_a_send_cut_by_sigkill_is_retried_within_seconds(alice, receiver, start_delivery_worker, hold, hub_env):
     receiver.plan("/slow", Answer(hold=hold))
     hook = subscribe(alice, receiver, path="/slow")
-    doomed = start_worker(**SLOW)
+    doomed = start_delivery_worker(**SLOW)
     wait_for(lambda: rq_workers(hub_env) == 1, 30, message="the first worker to listen")
     alice.create_task()
     receiver.wait_for(1, "/slow", timeout=30)
-    start_worker(**SLOW)  # the one left to retry it, already listening when the first dies
+    start_delivery_worker(**SLOW)  # the one left to retry it, already listening when the first dies
     wait_for(lambda: rq_workers(hub_env) == 2, 30, message="the second worker to listen")
 
     killed_at = time.time()
@@ -82,10 +81,10 @@ def test_a_send_cut_by_sigkill_is_retried_within_seconds(alice, receiver, start_
     assert delivery["attempt_log"][-1]["status_code"] == 200
 
 
-def test_a_receiver_slower_than_the_lease_gets_each_delivery_once(alice, receiver, start_worker):
+def test_a_receiver_slower_than_the_lease_gets_each_delivery_once(alice, receiver, start_delivery_worker):
     receiver.plan("/slow", Answer(delay=3), Answer(delay=3))
     hook = subscribe(alice, receiver, path="/slow")
-    start_worker(HUB_WEBHOOK_LEASE_SECONDS="1", **SLOW)  # the worker renews every third of a second
+    start_delivery_worker(HUB_WEBHOOK_LEASE_SECONDS="1", **SLOW)  # the worker renews every third of a second
     alice.create_task()
     alice.create_task()
     found = wait_delivery(

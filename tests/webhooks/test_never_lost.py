@@ -4,14 +4,10 @@ every event delivered."""
 
 import threading
 
-import pytest
-from conftest import free_port, wait_for
 from standardwebhooks import Webhook, WebhookVerificationError
-from webhooks.fixtures import *  # noqa: F403
-from webhooks.fixtures import subscribe, undispatched, wait_delivery
-from webhooks.receiver import Answer
-
-from hub.embedded_redis import EmbeddedRedis
+from support import wait_for
+from support.delivery import subscribe, undispatched, wait_delivery
+from support.receiver import Answer
 
 
 def delivered_task_ids(receiver, path, secret):
@@ -28,7 +24,7 @@ def delivered_task_ids(receiver, path, secret):
     return ids
 
 
-def test_a_worker_killed_mid_delivery_loses_nothing(alice, receiver, start_worker):
+def test_a_worker_killed_mid_delivery_loses_nothing(alice, receiver, start_delivery_worker):
     hold = threading.Event()
     receiver.plan("/a", Answer(hold=hold))  # the first request hangs until the worker is dead
     a = subscribe(alice, receiver, path="/a")
@@ -36,17 +32,19 @@ def test_a_worker_killed_mid_delivery_loses_nothing(alice, receiver, start_worke
     # All 20 first attempts go out at once, so the dead worker's lease (one
     # round of sends) runs out in seconds rather than five rounds.
     wide = {"HUB_WEBHOOK_CONCURRENCY": "20"}
-    doomed = start_worker(**wide)
+    doomed = start_delivery_worker(**wide)
     task_ids = {alice.create_task(title=f"task {i}")["task_id"] for i in range(10)}
 
     receiver.wait_for(1, "/a")
     doomed.kill()  # SIGKILL, worker and anything it started
     hold.set()
-    start_worker(**wide)
+    start_delivery_worker(**wide)
 
     for hook, path in ((a, "/a"), (b, "/b")):
         wait_for(
-            lambda: delivered_task_ids(receiver, path, hook["secret"]) >= task_ids, 30, message=f"every task at {path}"
+            lambda path=path, secret=hook["secret"]: delivered_task_ids(receiver, path, secret) >= task_ids,
+            30,
+            message=f"every task at {path}",
         )
         wait_delivery(
             alice,
@@ -62,19 +60,9 @@ def test_a_worker_killed_mid_delivery_loses_nothing(alice, receiver, start_worke
     assert [r.headers["webhook-id"] for r in receiver.received("/a")].count(held) == 2
 
 
-@pytest.fixture
-def own_redis(hub_env, monkeypatch, tmp_path):
-    """A Redis of this test's own, to stop and start (not the session's)."""
-    server = EmbeddedRedis(tmp_path / "own-redis", port=free_port()).start()
-    monkeypatch.setenv("REDIS_URL", server.url)
-    hub_env["REDIS_URL"] = server.url
-    yield server
-    server.stop()
-
-
-def test_redis_stopped_while_tasks_are_created(own_redis, app, alice, receiver, start_worker, caplog):
+def test_redis_stopped_while_tasks_are_created(own_redis, app, alice, receiver, start_delivery_worker, caplog):
     hook = subscribe(alice, receiver)
-    start_worker()
+    start_delivery_worker()
     before = {alice.create_task(title="before")["task_id"]}
     wait_for(lambda: delivered_task_ids(receiver, "/hook", hook["secret"]) >= before, 15, message="the first task")
 

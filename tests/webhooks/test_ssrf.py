@@ -6,8 +6,7 @@ import ipaddress
 import socket
 
 import pytest
-from webhooks.fixtures import *  # noqa: F403
-from webhooks.fixtures import subscribe, wait_delivery
+from support.delivery import subscribe, wait_delivery
 
 from hub.webhooks import ssrf
 from hub.webhooks.sender import Post, Sender

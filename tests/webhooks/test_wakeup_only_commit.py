@@ -2,7 +2,7 @@
 lease) still wakes waiting agent workers: the PUBLISH is sent on its own."""
 
 import redis
-from conftest import wait_for
+from support import wait_for
 
 from hub import wakeups
 from hub.db import begin_write, db

@@ -6,43 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import wait_for
-
-
-class WorkerApi:
-    def __init__(self, client, token):
-        self.client, self.token = client, token
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def post(self, path, body=None):
-        return self.client.post("/api/v1/worker" + path, json=body or {}, headers=self.headers)
-
-    def register(self, name="w1", **fields):
-        response = self.post("/register", {"name": name, **fields})
-        assert response.status_code == 200, response.json
-        return response.json["worker_id"]
-
-    def claim(self, worker_id, wait=0):
-        response = self.post(f"/{worker_id}/claim", {"wait": wait})
-        assert response.status_code == 200, response.json
-        return response.json["task"]
-
-
-@pytest.fixture
-def make_worker(app, client):
-    from hub.services import workers
-
-    def make(name="tok"):
-        with app.app_context():
-            _token, plain = workers.create_token(name)
-        return WorkerApi(client, plain)
-
-    return make
-
-
-@pytest.fixture
-def worker(make_worker):
-    return make_worker()
+from support import wait_for
 
 
 def test_claim_takes_priority_first_then_age(alice, worker):
@@ -145,7 +109,8 @@ def test_heartbeats_keep_the_lease(app, alice, worker):
         beat = worker.post(f"/tasks/{created['id']}/heartbeat").json
         assert beat["cancel"] is False and beat["status"] == "running"
         assert beat_at + timedelta(seconds=2) <= lease_end(beat) + timedelta(milliseconds=1)
-        wait_for(lambda: datetime.now(UTC) > beat_at + timedelta(seconds=1), message="half a lease")
+        half = beat_at + timedelta(seconds=1)
+        wait_for(lambda half=half: datetime.now(UTC) > half, message="half a lease")
         assert worker.claim(other) is None
     wait_for(lambda: datetime.now(UTC) > first, message="the first lease to pass")
     assert worker.claim(other) is None  # held by the beats alone

@@ -4,8 +4,6 @@ HUB_MAX_REQUEST_BYTES."""
 
 import json
 
-from test_worker_api import make_worker  # noqa: F401  (the fixture)
-
 from hub.api.worker import MAX_OUTPUT
 
 

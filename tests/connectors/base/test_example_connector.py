@@ -1,12 +1,14 @@
 """A third party's connector, installed with pip from tests/connectors/
 example_connector, is discovered, mounted and passes the conformance kit."""
 
+from typing import ClassVar
+
 from connectors.base.testing import ConnectorConformance
 
 
 class TestExampleConnector(ConnectorConformance):
     connector_key = "example"
-    inputs = {"ask": {"question": "Why is CI red?"}, "recent_tasks": {"limit": 5}}
+    inputs: ClassVar[dict] = {"ask": {"question": "Why is CI red?"}, "recent_tasks": {"limit": 5}}
 
 
 def test_it_is_an_installed_distribution_not_part_of_the_hub():

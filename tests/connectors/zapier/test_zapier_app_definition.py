@@ -4,7 +4,7 @@ valid for Zapier's own schema and core."""
 import json
 
 from click.testing import CliRunner
-from zapier_node import validate
+from support.zapier_node import validate
 
 SEED_KEYS = {
     "triggers": {"new_task", "task_completed", "task_failed"},

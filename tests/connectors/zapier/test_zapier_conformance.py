@@ -1,9 +1,11 @@
+from typing import ClassVar
+
 from connectors.base.testing import ConnectorConformance
 
 
 class TestZapierConformance(ConnectorConformance):
     connector_key = "zapier"
-    inputs = {
+    inputs: ClassVar[dict] = {
         "create_task": {"title": "Fix the build", "prompt": "Make CI green"},
         "send_message": {"message": "Summarise the repo", "conversation_id": "1701.0002"},
         "find_task": {"status": "pending"},

@@ -3,7 +3,6 @@ and `codetether-hub worker` as subprocesses, real Redis, a webhook receiver on
 loopback, and the OAuth2 connection walked through the hub's HTML forms."""
 
 import json
-import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -11,72 +10,25 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from conftest import free_port, repo_root, wait_for
-from oauth_live_hub import ZAPIER_REDIRECT, Browser, Forms, pkce_pair, redirect_params
-from zapier_node import HARNESS, node_env
+from support.delivery import DeliveryWorker
+from support.forms import Browser, Forms
+from support.oauth import ZAPIER_REDIRECT, pkce_pair, redirect_params
+from support.zapier_node import HARNESS, node_env
+
+# The SQLite pass is enough: Zapier's runtime asks nothing more of the database.
+pytestmark = pytest.mark.sqlite_only
 
 USERNAME, PASSWORD = "zoe", "correct horse battery"
 
 
-class LiveHub:
-    def __init__(self, base):
-        self.base = base
-
-    def url(self, path):
-        return self.base + path
-
-
 @pytest.fixture
-def zapier_hub(hub_env, monkeypatch, tmp_path):
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    monkeypatch.setenv("HUB_BASE_URL", base)
-    monkeypatch.setenv("HUB_WEBHOOK_ALLOW_NETWORKS", "127.0.0.0/8")
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    children = []
-    for name, command in (
-        (
-            "web",
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "hub:create_app()"],
-        ),
-        ("worker", [sys.executable, "-m", "hub", "worker"]),
-    ):
-        out = open(logs / f"{name}.log", "w")
-        children.append(
-            (
-                subprocess.Popen(command, cwd=repo_root(), env=dict(os.environ), stdout=out, stderr=subprocess.STDOUT),
-                out,
-            )
-        )
-
-    def up():
-        try:
-            return httpx.get(f"{base}/openapi.json", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(up, timeout=30, interval=0.1, message="gunicorn to answer")
-    yield LiveHub(base)
-    for child, out in children:
-        child.terminate()
-    for child, out in children:
-        try:
-            child.wait(15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-        out.close()
-
-
-def cli(*args):
-    from click.testing import CliRunner
-
-    from hub.cli import main
-
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
+def zapier_hub(start_hub):
+    """The hub as deployed (gunicorn, two web workers) and a delivery worker
+    that may reach the harness's receiver on this machine."""
+    hub = start_hub(process=True, HUB_WEB_WORKERS="2", HUB_WEBHOOK_ALLOW_NETWORKS="127.0.0.0/8")
+    worker = DeliveryWorker().start()
+    yield hub
+    worker.stop()
 
 
 def client_env(client: dict) -> dict:
@@ -149,15 +101,12 @@ def expired_access_token(hub, app_dir, client):
     )
     assert issued.status_code == 200, issued.text
     token = issued.json()["access_token"]
-    from hub import create_app
     from hub.db import db, utcnow
     from hub.services import oauth
 
-    app = create_app()
-    with app.app_context():
+    with hub.app.app_context():
         oauth.find_token(token).access_expires_at = utcnow() - timedelta(seconds=1)
         db.session.commit()
-        db.engine.dispose()
     assert httpx.get(hub.url("/api/v1/me"), headers={"Authorization": f"Bearer {token}"}, timeout=30).status_code == 401
     return token
 
@@ -165,14 +114,10 @@ def expired_access_token(hub, app_dir, client):
 def test_zapier_runtime_drives_the_exported_app_against_a_live_hub(zapier_hub, tmp_path):
     hub = zapier_hub
     app_dir = tmp_path / "app"
-    cli("zapier", "export", str(app_dir), "--base-url", hub.base)
-    from hub import create_app
-    from hub.services import accounts
-
-    with create_app().app_context():
-        # pro: the whole flow makes more calls in a minute than the free tier's 60
-        accounts.create_user(USERNAME, password=PASSWORD, tier="pro")
-    created = json.loads(cli("clients", "create", "--name", "Zapier", "--redirect-uri", ZAPIER_REDIRECT, "--json"))
+    hub.cli("zapier", "export", str(app_dir), "--base-url", hub.base)
+    # pro: the whole flow makes more calls in a minute than the free tier's 60
+    hub.create_user(USERNAME, password=PASSWORD, tier="pro")
+    created = hub.create_client()
     assert created["require_pkce"] is True
     client = {"client_id": created["client_id"], "client_secret": created["client_secret"]}
     code, verifier = sign_in_and_allow(hub, app_dir, client, "zapier-state")

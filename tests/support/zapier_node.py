@@ -17,7 +17,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import repo_root
+
+from support import repo_root
 
 HARNESS = repo_root() / "tests" / "zapier"
 NPM_CI = ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"]

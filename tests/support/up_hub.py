@@ -8,12 +8,13 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
-from conftest import wait_for
+
+from support import wait_for
+from support.processes import children, cmdline, collect
 
 COMMAND = str(Path(sys.executable).parent / "codetether-hub")  # the installed command, as a user runs it
 
@@ -24,7 +25,6 @@ class UpHub:
         env.update(HUB_INSTANCE_PATH=str(instance), HUB_WEB_WORKERS="1", **settings)
         self.instance = instance
         self.base = f"http://127.0.0.1:{port}"
-        self.lines: list[str] = []
         self.process = subprocess.Popen(
             [COMMAND, "up", "--port", str(port)],
             env=env,
@@ -33,13 +33,9 @@ class UpHub:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        threading.Thread(target=self._read, daemon=True).start()
+        self.lines = collect(self.process.stdout)
         if wait:
             wait_for(self._ready, timeout=120, interval=0.1, message="the hub to answer")
-
-    def _read(self):
-        for line in self.process.stdout:
-            self.lines.append(line)
 
     def _ready(self):
         if self.process.poll() is not None:
@@ -76,39 +72,3 @@ class UpHub:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
-
-
-def _stat(pid: int) -> list[str] | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and (stat := _stat(int(entry))) and int(stat[1]) == pid and stat[0] != "Z":
-            found.append(int(entry))
-    return found
-
-
-def descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        for child in children(todo.pop()):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def alive(pid: int) -> bool:
-    stat = _stat(pid)
-    return stat is not None and stat[0] != "Z"

@@ -1,22 +1,12 @@
-"""A real threaded HTTP server on loopback, so parallel requests truly overlap."""
+"""Requests that truly overlap: threads released at once, each with its own
+HTTP call (against a hub on the in-process server: ``live_url``, in
+tests/limits/conftest.py)."""
 
 from __future__ import annotations
 
 import threading
 
 import httpx
-import pytest
-from werkzeug.serving import make_server
-
-
-@pytest.fixture
-def live_url(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
 
 
 def parallel(count: int, call):

@@ -1,0 +1,42 @@
+"""Helpers for the tests: plain modules, imported by name (``from support
+import wait_for``). Fixtures are not here: they live in conftest.py files and
+in tests/fixtures/ (registered by the root conftest's ``pytest_plugins``)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+# Which database this run uses: scripts/test runs the suite once on each.
+TEST_DATABASE = os.environ.get("HUB_TEST_DATABASE", "sqlite")
+assert TEST_DATABASE in ("sqlite", "postgresql"), "HUB_TEST_DATABASE is sqlite or postgresql"
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(
+    predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.01, message: str = "condition"
+) -> T:
+    """Poll ``predicate`` until it returns something truthy, or fail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)

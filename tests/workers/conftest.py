@@ -1,0 +1,39 @@
+"""Agent workers on the worker API, through the test client."""
+
+import pytest
+
+
+class WorkerApi:
+    def __init__(self, client, token):
+        self.client, self.token = client, token
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def post(self, path, body=None):
+        return self.client.post("/api/v1/worker" + path, json=body or {}, headers=self.headers)
+
+    def register(self, name="w1", **fields):
+        response = self.post("/register", {"name": name, **fields})
+        assert response.status_code == 200, response.json
+        return response.json["worker_id"]
+
+    def claim(self, worker_id, wait=0):
+        response = self.post(f"/{worker_id}/claim", {"wait": wait})
+        assert response.status_code == 200, response.json
+        return response.json["task"]
+
+
+@pytest.fixture
+def make_worker(app, client):
+    from hub.services import workers
+
+    def make(name="tok"):
+        with app.app_context():
+            _token, plain = workers.create_token(name)
+        return WorkerApi(client, plain)
+
+    return make
+
+
+@pytest.fixture
+def worker(make_worker):
+    return make_worker()
