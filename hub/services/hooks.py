@@ -17,7 +17,7 @@ from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.models import Delivery, Subscription, User
 from hub.models.events import EVENT_SCOPES
 from hub.services import codebases
-from hub.webhooks import dispatch, formatters, signing, ssrf
+from hub.webhooks import dispatch, formatters, signing, ssrf, states
 
 log = logging.getLogger(__name__)
 
@@ -189,17 +189,14 @@ def replay(user: User | None, delivery_id: str, *, scopes: Iterable[str] | None 
     check_event_scope(subscription.event, scopes)
     if subscription.deleted_at:
         raise Conflict(f"Hook '{subscription.id}' was deleted; its deliveries cannot be replayed.", code="hook_deleted")
-    if delivery.status in ("sending", "retrying"):
+    if not states.allowed(delivery.status, "retrying", replay=True):  # `sending` or `retrying`
         raise Conflict(f"Delivery '{delivery.id}' is already {delivery.status}.", code="delivery_in_progress")
     now = utcnow()
     if subscription.disabled_at:
         subscription.disabled_at = None
         subscription.failing_since = None
         subscription.failure_count = 0
-    delivery.status = "retrying"
-    delivery.schedule_start = delivery.attempts
-    delivery.next_attempt_at = now
-    delivery.updated_at = now
+    states.transition(delivery, "retrying", replay=True, now=now, schedule_start=delivery.attempts, next_attempt_at=now)
     db.session.commit()
     try:
         dispatch.enqueue_attempt(delivery.id, delivery.attempts + 1)

@@ -28,7 +28,7 @@ from sqlalchemy import insert, select
 from hub import jobs
 from hub.db import begin_write, db, new_id, utcnow
 from hub.models import Delivery, Event, Subscription
-from hub.webhooks import dispatch, formatters, lanes
+from hub.webhooks import dispatch, formatters, lanes, states
 from hub.webhooks.sender import Outcome
 
 log = logging.getLogger(__name__)
@@ -148,17 +148,15 @@ def fan_out(config) -> tuple[bool, list[Planned]]:
     now = utcnow()
     lease_end = now + timedelta(seconds=config["HUB_WEBHOOK_LEASE_SECONDS"])
     rows = [
-        {
-            "id": new_id("dlv_"),
-            "event_pk": event.pk,
-            "subscription_pk": s.pk,
-            "status": "sending",
-            "attempts": 1,
-            "schedule_start": 0,
-            "next_attempt_at": lease_end,
-            "created_at": now,
-            "updated_at": now,
-        }
+        states.created(
+            now,
+            id=new_id("dlv_"),
+            event_pk=event.pk,
+            subscription_pk=s.pk,
+            attempts=1,
+            schedule_start=0,
+            next_attempt_at=lease_end,
+        )
         for event, s in matches
     ]
     pks = []
@@ -181,7 +179,7 @@ def fan_out(config) -> tuple[bool, list[Planned]]:
             event,
             bool(s.failure_count or s.failing_since),
         )
-        for pk, row, (event, s) in zip(pks, rows, matches)
+        for pk, row, (event, s) in zip(pks, rows, matches, strict=True)
     ]
 
 
@@ -189,22 +187,28 @@ def claim(delivery_id: str, number: int, config) -> list[Planned]:
     """Claim attempt ``number`` if the delivery is still waiting for it."""
     begin_write()
     delivery = db.session.scalar(select(Delivery).where(Delivery.id == delivery_id).with_for_update(of=Delivery))
-    if delivery is None or delivery.status != "retrying" or delivery.attempts != number - 1:
+    if delivery is None or not states.allowed(delivery.status, "sending") or delivery.attempts != number - 1:
         db.session.commit()
         return []
     subscription = delivery.subscription
     now = utcnow()
     if subscription.deleted_at or subscription.disabled_at:
-        delivery.status = "failed"
-        delivery.next_attempt_at = None
-        delivery.last_error = f"Not sent: the subscription was {subscription.status}."
-        delivery.updated_at = now
+        states.transition(
+            delivery,
+            "failed",
+            now=now,
+            next_attempt_at=None,
+            last_error=f"Not sent: the subscription was {subscription.status}.",
+        )
         db.session.commit()
         return []
-    delivery.status = "sending"
-    delivery.attempts = number
-    delivery.next_attempt_at = now + timedelta(seconds=config["HUB_WEBHOOK_LEASE_SECONDS"])
-    delivery.updated_at = now
+    states.transition(
+        delivery,
+        "sending",
+        now=now,
+        attempts=number,
+        next_attempt_at=now + timedelta(seconds=config["HUB_WEBHOOK_LEASE_SECONDS"]),
+    )
     db.session.commit()
     return [
         Planned(

@@ -20,7 +20,11 @@ import threading
 from contextlib import contextmanager
 
 from flask import Flask
-from sqlalchemy import insert, update
+from sqlalchemy import insert
+
+from hub.db import begin_write, db, utcnow
+from hub.models import Delivery, DeliveryAttempt
+from hub.webhooks import states
 
 log = logging.getLogger(__name__)
 
@@ -84,18 +88,14 @@ def _hand_back_and_exit(planned: list) -> None:
 def hand_back(planned: list) -> int:
     """Deliveries whose attempt is still held (not recorded meanwhile) go
     back to `retrying`, due now, the attempt logged as cut."""
-    from hub.db import begin_write, db, utcnow
-    from hub.models import Delivery, DeliveryAttempt
-
     begin_write()
     now = utcnow()
     cut = []
     for item in planned:
         result = db.session.execute(
-            update(Delivery)
-            .where(Delivery.pk == item.delivery_pk, Delivery.status == "sending", Delivery.attempts == item.number)
-            .values(status="retrying", next_attempt_at=now, last_error=CUT, updated_at=now)
-            .execution_options(synchronize_session=False)
+            states.moving("sending", "retrying", now)
+            .where(Delivery.pk == item.delivery_pk, Delivery.attempts == item.number)
+            .values(next_attempt_at=now, last_error=CUT)
         )
         if result.rowcount:
             cut.append({"delivery_pk": item.delivery_pk, "number": item.number, "started_at": now, "error": CUT})

@@ -2,8 +2,8 @@
 every endpoint (target URL) has a lane of its own.
 
 A dispatch batch used to wait on its slowest send, so one receiver hanging
-until its timeout held back every other endpoint's deliveries (by up to 54 s
-in a fault-injection run). Svix and Hookdeck isolate endpoints instead: a
+until its timeout held back every other endpoint's deliveries (see
+bench/README.md, The benchmarks: `isolation`). Svix and Hookdeck isolate endpoints instead: a
 delivery waits only behind deliveries to its own endpoint, and an endpoint
 that hangs or fails is throttled on its own. Here:
 

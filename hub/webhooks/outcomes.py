@@ -9,11 +9,12 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Update, bindparam, func, insert, select, update
 
 from hub import metrics
 from hub.db import begin_write, db, utcnow
 from hub.models import Delivery, DeliveryAttempt, Subscription
+from hub.webhooks import states
 from hub.webhooks.retry import next_delay, parse_schedule
 from hub.webhooks.sender import Outcome
 
@@ -37,7 +38,7 @@ def record(planned: list[Planned], outcomes: list[Outcome], started: list[dateti
     held = {(pk, attempts) for pk, attempts in rows}
     attempts, changes = [], []
     delivered, failed, gone = set(), set(), set()
-    for item, outcome, started_at in zip(planned, outcomes, started):
+    for item, outcome, started_at in zip(planned, outcomes, started, strict=True):
         if (item.delivery_pk, item.number) not in held:
             continue
         attempts.append(
@@ -50,17 +51,9 @@ def record(planned: list[Planned], outcomes: list[Outcome], started: list[dateti
                 "error": outcome.error,
             }
         )
-        change = {
-            "pk": item.delivery_pk,
-            "last_status_code": outcome.status_code,
-            "last_latency_ms": round(outcome.latency_ms, 2),
-            "last_error": outcome.error,
-            "updated_at": now,
-            "status": "failed",
-            "next_attempt_at": None,
-        }
+        status, error, next_attempt_at = "failed", outcome.error, None
         if outcome.ok:
-            change["status"] = "delivered"
+            status = "delivered"
             if item.failing:
                 delivered.add(item.subscription_pk)
         elif outcome.gone:
@@ -69,11 +62,21 @@ def record(planned: list[Planned], outcomes: list[Outcome], started: list[dateti
             failed.add(item.subscription_pk)
             delay = next_delay(item.number - item.schedule_start, schedule, outcome.retry_after)
             if delay is None:
-                change["last_error"] = f"{outcome.error} No retries left."
+                error = f"{outcome.error} No retries left."
             else:
-                change["status"] = "retrying"
-                change["next_attempt_at"] = now + timedelta(seconds=delay)
-        changes.append(change)
+                status, next_attempt_at = "retrying", now + timedelta(seconds=delay)
+        changes.append(
+            states.row(
+                "sending",
+                status,
+                now,
+                pk=item.delivery_pk,
+                last_status_code=outcome.status_code,
+                last_latency_ms=round(outcome.latency_ms, 2),
+                last_error=error,
+                next_attempt_at=next_attempt_at,
+            )
+        )
     if changes:
         db.session.execute(insert(DeliveryAttempt), attempts)
         db.session.execute(update(Delivery), changes)
@@ -91,20 +94,20 @@ def record(planned: list[Planned], outcomes: list[Outcome], started: list[dateti
         )
 
 
-def _held(planned: list[Planned]):
-    """WHERE for one claim still held: its delivery is `sending` with that
-    attempt number (not taken back by the sweeper, not claimed again)."""
+def _held(statement: Update) -> Update:
+    """WHERE for one claim still held (with the statement's `sending`): its
+    delivery has that attempt number (not taken back by the sweeper, not
+    claimed again)."""
     table = Delivery.__table__
-    return update(table).where(
-        table.c.pk == bindparam("b_pk"), table.c.attempts == bindparam("b_number"), table.c.status == "sending"
-    )
+    return statement.where(table.c.pk == bindparam("b_pk"), table.c.attempts == bindparam("b_number"))
 
 
 def renew(planned: list[Planned], lease_end: datetime) -> None:
     """The worker still holds these claims: push their lease to ``lease_end``."""
     begin_write()
+    table = Delivery.__table__
     db.session.execute(
-        _held(planned).values(next_attempt_at=lease_end),
+        _held(update(table).where(table.c.status == "sending")).values(next_attempt_at=lease_end),
         [{"b_pk": p.delivery_pk, "b_number": p.number} for p in planned],
     )
     db.session.commit()
@@ -115,8 +118,8 @@ def release(planned: list[Planned], due: datetime) -> None:
     ``due``, as if this attempt had never been claimed (nothing logged)."""
     begin_write()
     db.session.execute(
-        _held(planned).values(
-            status="retrying", attempts=bindparam("b_previous"), next_attempt_at=due, updated_at=utcnow()
+        _held(states.moving("sending", "retrying", utcnow())).values(
+            attempts=bindparam("b_previous"), next_attempt_at=due
         ),
         [{"b_pk": p.delivery_pk, "b_number": p.number, "b_previous": p.number - 1} for p in planned],
     )

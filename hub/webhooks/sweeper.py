@@ -29,7 +29,7 @@ from hub import jobs
 from hub.db import begin_write, db, utcnow
 from hub.logs import Fault
 from hub.models import Delivery, DeliveryAttempt, Event
-from hub.webhooks import dispatch
+from hub.webhooks import dispatch, states
 
 log = logging.getLogger(__name__)
 # A sweep runs every second or so: a fault is logged when it starts, in a
@@ -74,10 +74,7 @@ def reclaim_expired() -> int:
         )
         db.session.execute(
             update(Delivery),
-            [
-                {"pk": d.pk, "status": "retrying", "next_attempt_at": now, "last_error": LOST, "updated_at": now}
-                for d in expired
-            ],
+            [states.row(d.status, "retrying", now, pk=d.pk, next_attempt_at=now, last_error=LOST) for d in expired],
         )
         log.warning("sweep: %d delivery attempt(s) outlived their lease; retrying", len(expired))
     db.session.commit()
