@@ -9,14 +9,15 @@ import secrets
 import string
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session
-from sqlalchemy import MetaData, event, exc
-from sqlalchemy.engine import Engine
+from sqlalchemy import MetaData, Table, event, exc
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import Pool
+from sqlalchemy.sql.dml import UpdateBase
 
 from hub.logs import Fault
 
@@ -35,6 +36,10 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    if TYPE_CHECKING:
+        # Every model maps one Table (SQLAlchemy types __table__ as any
+        # FromClause): its Core insert() and columns for the hot paths.
+        __table__: ClassVar[Table]
 
 
 # expire_on_commit=False: a service commits and the route still renders the
@@ -108,6 +113,12 @@ def unavailable(error: BaseException | None) -> bool:
         return sqlstate[:2] in _SQLSTATE_UNAVAILABLE or sqlstate == "25006"
     # psycopg raises OperationalError without a SQLSTATE when it cannot connect.
     return isinstance(error, (exc.OperationalError, exc.InterfaceError))
+
+
+def rows_changed(statement: UpdateBase) -> int:
+    """Run an UPDATE or DELETE in the session; the number of rows it matched.
+    Session.execute is typed to return a Result; for these it is a CursorResult."""
+    return cast("CursorResult[Any]", db.session.execute(statement)).rowcount
 
 
 def utcnow() -> datetime:

@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import update
 
 from hub import jobs
-from hub.db import DATABASE_DOWN, begin_write, db, utcnow
+from hub.db import DATABASE_DOWN, begin_write, db, rows_changed, utcnow
 from hub.logs import Fault
 from hub.models import HealthCheck
 
@@ -36,9 +36,7 @@ def _check_database() -> None:
     try:
         begin_write()
         now = utcnow()
-        if not db.session.execute(
-            update(HealthCheck).where(HealthCheck.name == "readyz").values(checked_at=now)
-        ).rowcount:
+        if not rows_changed(update(HealthCheck).where(HealthCheck.name == "readyz").values(checked_at=now)):
             db.session.add(HealthCheck(name="readyz", checked_at=now))
         db.session.commit()
     except Exception:

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import NotFound, ValidationFailed
-from hub.models import Conversation, Message, User
+from hub.models import Conversation, Message, Task, User
 from hub.schemas import dump_message
 from hub.services import codebases, events, tasks
 
@@ -92,18 +92,22 @@ def history(conversation: Conversation, *, until_pk: int | None = None) -> list[
     return list(reversed(db.session.scalars(query.order_by(Message.pk.desc()).limit(HISTORY)).all()))
 
 
-def history_for(task) -> list[Message]:
+def history_for(task: Task) -> list[Message]:
     """What the agent saw when ``task`` was created: the conversation up to
     the user's message that started it."""
     asked = db.session.scalar(select(Message.pk).where(Message.task_id == task.id, Message.role == "user"))
-    return history(task.conversation, until_pk=asked) if asked else []
+    if not asked or task.conversation is None:
+        return []
+    return history(task.conversation, until_pk=asked)
 
 
-def append_reply(task) -> Message:
+def append_reply(task: Task) -> Message:
     """The agent's reply to the conversation ``task`` answered, in the
     caller's transaction (the task's completion)."""
     now = utcnow()
     conversation = task.conversation
+    if conversation is None:
+        raise ValueError(f"task {task.id} is not part of a conversation")
     conversation.updated_at = now
     msg = Message(
         id=new_id("msg_"),

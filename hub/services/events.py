@@ -6,10 +6,12 @@ Delivery (webhooks, worker wake-ups) reads the outbox after commit; see
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from hub.db import db, new_id, utcnow
-from hub.models import Event, User
+from hub.models import Event, Task, User
 
 # A plain insert, not an ORM object: nothing reads the event back in the
 # transaction that records it, and on SQLite the insert runs under the one
@@ -17,7 +19,7 @@ from hub.models import Event, User
 _INSERT = Event.__table__.insert()
 
 
-def record(user_pk: int, type_: str, data: dict, *, task_id: str | None = None) -> str:
+def record(user_pk: int, type_: str, data: dict[str, Any], *, task_id: str | None = None) -> str:
     """Add an event to the outbox in the caller's transaction; its id."""
     event_id = new_id("evt_")
     db.session.execute(
@@ -40,13 +42,13 @@ def recent(user: User, type_: str, *, page: int = 0, limit: int = 50) -> list[Ev
     return list(db.session.scalars(query))
 
 
-def envelope(event: Event) -> dict:
+def envelope(event: Event) -> dict[str, Any]:
     """The Standard Webhooks shape of an event: ``{id, type, timestamp, data}``."""
     timestamp = event.created_at.isoformat(timespec="milliseconds") + "Z"
     return {"id": event.id, "type": event.type, "timestamp": timestamp, "data": event.data}
 
 
-def for_task(task) -> list[Event]:
+def for_task(task: Task) -> list[Event]:
     """A task's events, oldest first: its timeline."""
     return list(
         db.session.scalars(

@@ -4,6 +4,7 @@ sign-in by the provider's ``sub``; the tier follows a role claim."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -16,9 +17,9 @@ from hub.services import accounts
 from hub.tiers import TIERS
 
 
-def claim_at(claims: dict, path: str):
+def claim_at(claims: dict[str, Any], path: str) -> Any:
     """``realm_access.roles`` -> claims["realm_access"]["roles"]."""
-    value = claims
+    value: Any = claims
     for part in path.split("."):
         if not isinstance(value, dict) or part not in value:
             return None
@@ -26,7 +27,7 @@ def claim_at(claims: dict, path: str):
     return value
 
 
-def tier_from_claims(claims: dict) -> str:
+def tier_from_claims(claims: dict[str, Any]) -> str:
     """The highest tier named by a role ``<prefix><tier>`` (or by the claim
     itself when it is a plain tier name); ``free`` when none."""
     value = claim_at(claims, current_app.config["HUB_OIDC_TIER_CLAIM"])
@@ -36,7 +37,7 @@ def tier_from_claims(claims: dict) -> str:
     return max((t for t in TIERS if t in named), key=TIERS.index, default="free")
 
 
-def user_for_claims(claims: dict) -> User:
+def user_for_claims(claims: dict[str, Any]) -> User:
     """Find the user with this ``sub``, or provision one; refresh the email,
     name and tier from the claims on every sign-in."""
     sub = claims.get("sub")
@@ -59,13 +60,13 @@ def user_for_claims(claims: dict) -> User:
     if (user.email, user.name, user.tier) == fresh:
         return user  # the common case: no write
     begin_write()
-    user = db.session.scalar(select(User).where(User.pk == user.pk))
+    user = db.session.scalars(select(User).where(User.pk == user.pk)).one()
     user.email, user.name, user.tier = fresh
     db.session.commit()
     return user
 
 
-def _free_username(claims: dict) -> str:
+def _free_username(claims: dict[str, Any]) -> str:
     base = claims.get("preferred_username") or (claims.get("email") or "").split("@")[0] or claims["sub"]
     # What accounts.check_username allows, with room for a "-N" suffix.
     base = re.sub(r"[^A-Za-z0-9._-]", "-", base)[:56] or "user"
