@@ -41,11 +41,11 @@ class Trigger:
     label: str
     description: str
     output_schema: type[ma.Schema]
-    sample: dict
+    sample: dict[str, Any]
     scope: str
     event: str | None = None
-    formatter: Callable[[dict], dict] | None = None
-    list: Callable[..., list] | None = None
+    formatter: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    list: Callable[..., list[Any]] | None = None
     hidden: bool = False
     label_field: str | None = None  # the output field a dropdown shows
 
@@ -61,7 +61,7 @@ class Action:
     input_schema: type[ma.Schema]
     output_schema: type[ma.Schema]
     perform: Callable[..., Any]  # perform(user, **input) -> object dumped by output_schema
-    sample: dict
+    sample: dict[str, Any]
     scope: str
 
 
@@ -75,9 +75,12 @@ class Search:
     description: str
     input_schema: type[ma.Schema]
     output_schema: type[ma.Schema]
-    perform: Callable[..., list]  # perform(user, **filters) -> list dumped by output_schema
-    sample: dict
+    perform: Callable[..., list[Any]]  # perform(user, **filters) -> list dumped by output_schema
+    sample: dict[str, Any]
     scope: str
+
+
+Operation = Trigger | Action | Search
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ class Connector:
     def key(self) -> str:
         return self.manifest.key
 
-    def all_operations(self) -> tuple:
+    def all_operations(self) -> tuple[Operation, ...]:
         return (*self.triggers, *self.actions, *self.searches)
 
     def trigger(self, key: str) -> Trigger:

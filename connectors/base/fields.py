@@ -3,15 +3,17 @@ output schemas (output schemas are for dumping, so ``load`` cannot check them)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields
 
 
-def field_type(field: fields.Field) -> str:
+def field_type(field: fields.Field[Any]) -> str:
     """One of string, integer, number, boolean, datetime."""
-    declared = field.metadata.get("type")
+    declared: str | None = field.metadata.get("type")
     if declared:
         return {"date-time": "datetime"}.get(declared, declared)
     if isinstance(field, fields.DateTime):
@@ -25,7 +27,7 @@ def field_type(field: fields.Field) -> str:
     return "string"
 
 
-def _is_datetime(value) -> bool:
+def _is_datetime(value: object) -> bool:
     if not isinstance(value, str):
         return False
     try:
@@ -35,7 +37,7 @@ def _is_datetime(value) -> bool:
     return True
 
 
-CHECKS = {
+CHECKS: dict[str, Callable[[object], bool]] = {
     "string": lambda v: isinstance(v, str),
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
@@ -44,21 +46,20 @@ CHECKS = {
 }
 
 
-def check_item(schema: type[ma.Schema] | ma.Schema, item) -> list[str]:
+def check_item(schema: type[ma.Schema] | ma.Schema, item: Any) -> list[str]:
     """Problems with ``item`` as an output of ``schema``: not an object, no
     ``id``, keys the schema does not declare, values of the wrong type."""
     if not isinstance(item, dict):
         return [f"not an object: {item!r}"]
     declared = (schema() if isinstance(schema, type) else schema).fields
-    problems = []
+    name = schema.__name__ if isinstance(schema, type) else type(schema).__name__
+    problems: list[str] = []
     if not isinstance(item.get("id"), str) or not item["id"]:
         problems.append("no string `id`")
     for key, value in item.items():
         field = declared.get(key)
         if field is None:
-            problems.append(
-                f"`{key}` is not declared in {type(schema).__name__ if not isinstance(schema, type) else schema.__name__}"
-            )
+            problems.append(f"`{key}` is not declared in {name}")
         elif value is None:
             if not field.allow_none:
                 problems.append(f"`{key}` is null")

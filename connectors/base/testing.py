@@ -13,25 +13,45 @@ needs objects made first, and ``cause`` for events the default cannot make.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from importlib.metadata import entry_points
+from typing import Any, ClassVar, Protocol
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from marshmallow import validate as ma_validate
+from werkzeug.test import TestResponse
 
+from connectors.base.declarations import Action, Connector, Operation, Search
 from connectors.base.fields import check_item, field_type
 from connectors.base.registry import GROUP
 from connectors.base.validation import validate
 
 
+class ApiUser(Protocol):
+    """What the hub's ``make_user`` fixture gives: a user with an API key,
+    calling the hub through the test client with it."""
+
+    username: str
+    client: FlaskClient
+
+    def get(self, url: str, **kw: Any) -> TestResponse: ...
+
+    def post(self, url: str, **kw: Any) -> TestResponse: ...
+
+    def create_task(self, **fields: Any) -> dict[str, Any]: ...
+
+
 class ConnectorConformance:
     connector_key: str = ""
-    inputs: dict[str, dict] = {}
+    inputs: ClassVar[dict[str, dict[str, Any]]] = {}
 
     # -- hooks a connector's tests may override ------------------------------
-    def valid_input(self, user, operation) -> dict:
+    def valid_input(self, user: ApiUser, operation: Operation) -> dict[str, Any]:
         return dict(self.inputs.get(operation.key, {}))
 
-    def cause(self, app, user, event_type: str) -> None:
+    def cause(self, app: Flask, user: ApiUser, event_type: str) -> None:
         """Make one event of ``event_type`` happen for ``user``."""
         if event_type == "message.created":
             assert user.post("/api/v1/messages", json={"message": "hello"}).status_code == 201
@@ -59,52 +79,58 @@ class ConnectorConformance:
 
     # -- helpers -------------------------------------------------------------
     @pytest.fixture
-    def connector(self, app):
+    def connector(self, app: Flask) -> Connector:
         found = app.extensions["hub_connectors"]["enabled"]
         assert self.connector_key in found, (
             f"connector '{self.connector_key}' is not mounted; refused: {app.extensions['hub_connectors']['refused']}"
         )
-        return found[self.connector_key]
+        connector: Connector = found[self.connector_key]
+        return connector
 
     @pytest.fixture
-    def user(self, make_user):
+    def user(self, make_user: Any) -> ApiUser:
         # enterprise: the kit makes many calls and tasks; tier limits are tested on their own
-        return make_user("conformance", tier="enterprise")
+        user: ApiUser = make_user("conformance", tier="enterprise")
+        return user
 
     def url(self, kind: str, key: str) -> str:
         return f"/connectors/{self.connector_key}/{kind}/{key}"
 
-    def call(self, user, operation, body=None, headers=None):
+    def call(
+        self,
+        user: ApiUser,
+        operation: Operation,
+        body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> TestResponse:
         kind = self.kind(operation)
         if kind == "actions":
             return user.post(self.url(kind, operation.key), json=body or {}, headers=headers or {})
         return user.get(self.url(kind, operation.key), query_string=body or {}, headers=headers or {})
 
     @staticmethod
-    def kind(operation) -> str:
-        from connectors.base.declarations import Action, Search
-
+    def kind(operation: Operation) -> str:
         return (
             "actions" if isinstance(operation, Action) else "searches" if isinstance(operation, Search) else "triggers"
         )
 
     # -- the checks ----------------------------------------------------------
-    def test_manifest_is_valid_and_registered_by_its_key(self, connector):
+    def test_manifest_is_valid_and_registered_by_its_key(self, connector: Connector) -> None:
         validate(connector, self.connector_key)
         names = {ep.name for ep in entry_points(group=GROUP)}
         assert self.connector_key in names
 
-    def test_samples_are_valid_and_show_every_output_field(self, connector):
+    def test_samples_are_valid_and_show_every_output_field(self, connector: Connector) -> None:
         for operation in connector.all_operations():
             assert check_item(operation.output_schema, operation.sample) == [], operation.key
             assert set(operation.sample) == set(operation.output_schema().fields), operation.key
 
-    def test_every_operation_is_in_the_openapi_document(self, connector, user):
-        paths = user.client.get("/openapi.json").json["paths"]
+    def test_every_operation_is_in_the_openapi_document(self, connector: Connector, user: ApiUser) -> None:
+        paths = _json(user.client.get("/openapi.json"))["paths"]
         for operation in connector.all_operations():
             assert self.url(self.kind(operation), operation.key) in paths, operation.key
 
-    def test_scopes_are_enforced(self, app, connector, user):
+    def test_scopes_are_enforced(self, app: Flask, connector: Connector, user: ApiUser) -> None:
         from hub.auth import SCOPES
         from hub.services import accounts
 
@@ -120,19 +146,22 @@ class ConnectorConformance:
                 user, operation, self.valid_input(user, operation), headers={"Authorization": f"Bearer {lacking}"}
             )
             assert response.status_code == 403, (operation.key, response.json)
-            assert response.json["code"] == "insufficient_scope"
+            assert _json(response)["code"] == "insufficient_scope"
 
-    def test_bad_input_is_refused_naming_the_field_and_changes_nothing(self, app, connector, user):
-        for operation in (*connector.actions, *connector.searches):
+    def test_bad_input_is_refused_naming_the_field_and_changes_nothing(
+        self, app: Flask, connector: Connector, user: ApiUser
+    ) -> None:
+        taking_input: tuple[Action | Search, ...] = (*connector.actions, *connector.searches)
+        for operation in taking_input:
             good = self.valid_input(user, operation)
             for name, bad in self.bad_inputs(operation, good):
                 before = self._event_count(app, user)
                 response = self.call(user, operation, bad)
                 assert response.status_code == 422, (operation.key, name, response.json)
-                assert name in response.json["errors"], (operation.key, name, response.json)
+                assert name in _json(response)["errors"], (operation.key, name, response.json)
                 assert self._event_count(app, user) == before, (operation.key, name)
 
-    def bad_inputs(self, operation, good: dict):
+    def bad_inputs(self, operation: Action | Search, good: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         """(field, input) pairs that must be refused: each required field
         left out, each choice field given a value not among its choices, each
         number field given words."""
@@ -144,7 +173,7 @@ class ConnectorConformance:
             if field_type(field) in ("integer", "number", "datetime"):
                 yield name, {**good, name: "not a number or date"}
 
-    def test_outputs_have_a_stable_unique_id(self, app, connector, user):
+    def test_outputs_have_a_stable_unique_id(self, app: Flask, connector: Connector, user: ApiUser) -> None:
         for trigger in connector.triggers:
             if trigger.event:
                 self.cause(app, user, trigger.event)
@@ -157,27 +186,31 @@ class ConnectorConformance:
                 continue
             first = self.call(user, operation, self.valid_input(user, operation))
             again = self.call(user, operation, self.valid_input(user, operation))
-            assert first.status_code == 200 and isinstance(first.json, list), (operation.key, first.json)
+            assert first.status_code == 200, (operation.key, first.json)
+            assert isinstance(first.json, list), (operation.key, first.json)
             for item in first.json:
                 assert check_item(operation.output_schema, item) == [], (operation.key, item)
             ids = [item["id"] for item in first.json]
             assert len(ids) == len(set(ids)), operation.key
-            assert [item["id"] for item in again.json] == ids, operation.key
+            assert [item["id"] for item in _json(again)] == ids, operation.key
             if getattr(operation, "event", None):
                 assert len(ids) >= 2, operation.key
 
-    def test_triggers_list_newest_first(self, app, connector, user):
+    def test_triggers_list_newest_first(self, app: Flask, connector: Connector, user: ApiUser) -> None:
         for trigger in connector.triggers:
             if not trigger.event:
                 continue
             self.cause(app, user, trigger.event)
-            older = self.call(user, trigger).json
+            older = _json(self.call(user, trigger))
             self.cause(app, user, trigger.event)
-            newer = self.call(user, trigger).json
+            newer = _json(self.call(user, trigger))
             assert len(newer) == len(older) + 1, trigger.key
-            assert newer[1:] == older and newer[0]["id"] not in {i["id"] for i in older}, trigger.key
+            assert newer[1:] == older, trigger.key
+            assert newer[0]["id"] not in {i["id"] for i in older}, trigger.key
 
-    def test_hook_deliveries_carry_the_same_items_as_the_trigger(self, app, connector, user):
+    def test_hook_deliveries_carry_the_same_items_as_the_trigger(
+        self, app: Flask, connector: Connector, user: ApiUser
+    ) -> None:
         """A REST hook with ``format: "<key>.<trigger>"`` is sent exactly the
         item the trigger lists (same fields, same id)."""
         from sqlalchemy import select
@@ -191,22 +224,28 @@ class ConnectorConformance:
             if not trigger.event:
                 continue
             self.cause(app, user, trigger.event)
-            listed = self.call(user, trigger).json[0]
+            listed = _json(self.call(user, trigger))[0]
             with app.app_context():
-                event = db.session.scalar(select(Event).where(Event.id == listed["id"]))
+                event = db.session.scalars(select(Event).where(Event.id == listed["id"])).one()
                 sent = formatters.payload(formatter_name(connector, trigger), event)
                 db.session.remove()
             assert sent == listed, trigger.key
 
     @staticmethod
-    def _event_count(app, user) -> int:
+    def _event_count(app: Flask, user: ApiUser) -> int:
         from sqlalchemy import func, select
 
         from hub.db import db
         from hub.models import Event, User
 
         with app.app_context():
-            owner = db.session.scalar(select(User).where(User.username == user.username))
-            count = db.session.scalar(select(func.count()).select_from(Event).where(Event.user_pk == owner.pk))
+            owner = db.session.scalars(select(User).where(User.username == user.username)).one()
+            count = db.session.scalars(select(func.count()).select_from(Event).where(Event.user_pk == owner.pk)).one()
             db.session.remove()
         return count
+
+
+def _json(response: TestResponse) -> Any:
+    """The response's JSON body, which the checks index without knowing its shape."""
+    assert response.is_json, (response.status_code, response.get_data(as_text=True))
+    return response.json

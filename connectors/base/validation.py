@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import TypeGuard
 
 import marshmallow as ma
 
-from connectors.base.declarations import Action, Connector, Manifest, Search, Trigger
+from connectors.base.declarations import Action, Connector, Manifest, Operation, Search, Trigger
 from connectors.base.fields import check_item
 
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -17,12 +18,12 @@ URL = re.compile(r"^(https?://|/)\S+$")  # absolute, or a path on the hub
 class InvalidConnector(Exception):
     """Raised with every problem found, one per line."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
 
 
-def validate(connector, entry_point_name: str | None = None) -> None:
+def validate(connector: object, entry_point_name: str | None = None) -> None:
     """Raise InvalidConnector listing what is wrong with ``connector``."""
     if not isinstance(connector, Connector):
         raise InvalidConnector([f"the entry point gives {type(connector).__name__}, not a connectors.base.Connector"])
@@ -32,6 +33,7 @@ def validate(connector, entry_point_name: str | None = None) -> None:
             f"manifest key '{connector.manifest.key}' does not match the entry-point name '{entry_point_name}'"
         )
     seen: set[tuple[str, str]] = set()
+    operations: tuple[Operation, ...]
     for kind, operations in (
         ("trigger", connector.triggers),
         ("action", connector.actions),
@@ -46,12 +48,12 @@ def validate(connector, entry_point_name: str | None = None) -> None:
         raise InvalidConnector(problems)
 
 
-def _manifest(manifest) -> list[str]:
+def _manifest(manifest: object) -> list[str]:
     if not isinstance(manifest, Manifest):
         return ["manifest is not a connectors.base.Manifest"]
     from hub.auth import SCOPES
 
-    problems = []
+    problems: list[str] = []
     if not isinstance(manifest.key, str) or not KEY.match(manifest.key):
         problems.append(
             f"manifest key {manifest.key!r} must be lowercase letters, digits and _ (starting with a letter)"
@@ -70,14 +72,14 @@ def _manifest(manifest) -> list[str]:
     return problems
 
 
-def _is_schema(value) -> bool:
+def _is_schema(value: object) -> TypeGuard[type[ma.Schema]]:
     return isinstance(value, type) and issubclass(value, ma.Schema)
 
 
-def _operation(operation, connector: Connector) -> list[str]:
+def _operation(operation: Operation, connector: Connector) -> list[str]:
     from hub.models.events import EVENT_SCOPES, EVENT_TYPES
 
-    problems = []
+    problems: list[str] = []
     if not KEY.match(operation.key or ""):
         problems.append("key must be lowercase letters, digits and _ (starting with a letter)")
     if not operation.label or not operation.description or not operation.noun:
