@@ -157,7 +157,7 @@ def test_without_npm_the_node_tests_skip_naming_the_install_command(tmp_path, mo
     import shutil
 
     import pytest
-    from zapier_node import HARNESS, node_modules
+    from support.zapier_node import HARNESS, node_modules
 
     harness = tmp_path / "zapier"
     shutil.copytree(HARNESS, harness, ignore=shutil.ignore_patterns("node_modules"))
