@@ -86,7 +86,7 @@ class RequiredText(fields.String):
         return text
 
 
-class PlainDump:
+class PlainDump(ma.Schema):
     """A schema that dumps objects through each field's own formatting, found
     once per schema instance, skipping marshmallow's per-field lookup and
     default handling: for a page of tasks those cost more than the query.
@@ -127,7 +127,7 @@ def task_url(task_id: str) -> str:
     return f"{current_app.config['HUB_BASE_URL']}/tasks/{task_id}"
 
 
-class TaskSchema(PlainDump, ma.Schema):
+class TaskSchema(PlainDump):
     id = fields.String(metadata={"description": "Same as task_id; the unique id automation tools dedupe on"})
     task_id = fields.Function(
         lambda task: task.id, metadata={"description": "Unique task identifier", "type": "string"}

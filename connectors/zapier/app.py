@@ -8,6 +8,8 @@ header comes from ``requestTemplate``; the OAuth client's credentials from
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import validate
 
 from connectors.base.declarations import Connector, Trigger
@@ -133,7 +135,7 @@ def _validators(field) -> list:
 def trigger(t: Trigger, connector: Connector, base: str) -> dict:
     prefix = f"{base}/connectors/{connector.key}"
     listing = {"url": f"{prefix}/triggers/{t.key}", "method": "GET"}
-    operation = {"sample": t.sample, "outputFields": output_fields(t.output_schema)}
+    operation: dict[str, Any] = {"sample": t.sample, "outputFields": output_fields(t.output_schema)}
     if t.event:
         hooks = f"{base}/api/v1/hooks"
         operation.update(

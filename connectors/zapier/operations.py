@@ -3,6 +3,8 @@ services, and the formatters that flatten events into the seed's fields."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from hub.models.tasks import ACTIVE_STATUSES
 from hub.services import codebases, conversations, tasks
 
@@ -14,12 +16,12 @@ TRIGGER_FIELDS = {
 }
 
 
-def flatten(event: dict) -> dict:
+def flatten(event: dict[str, Any]) -> dict[str, Any]:
     """An event envelope ``{id, type, timestamp, data}`` -> the flat object a
     Zap sees: the trigger's seed fields plus the event id for Zapier's dedupe.
     Events without a trigger of their own pass their data through flat."""
     data = event.get("data") or {}
-    keys = TRIGGER_FIELDS.get(event.get("type"))
+    keys = TRIGGER_FIELDS.get(event.get("type", ""))
     flat = {key: data.get(key) for key in keys} if keys else dict(data)
     flat["id"] = event["id"]
     return flat

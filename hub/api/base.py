@@ -109,9 +109,9 @@ class Blueprint(_Blueprint):
                 require_scope(authenticate(), scope, first_party=first_party)
                 return limited(*args, **kwargs)
 
-            wrapper.required_scope = scope
-            wrapper.first_party = first_party
+            vars(wrapper).update(required_scope=scope, first_party=first_party)  # what the view requires, for tests
             needed = needed_scopes(scope)
+            security: list[dict[str, list[str]]]
             if scope == WORKER_SCOPE:
                 security, refused = [{"workerToken": []}], "Not a worker token"
             else:

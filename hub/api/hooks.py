@@ -112,7 +112,7 @@ class Hooks(MethodView):
         subscription, secret = hooks.subscribe(
             current_user(), scopes=scopes(), oauth_client_pk=g.principal.oauth_client_pk, **args
         )
-        subscription.secret = secret  # for this response only; never stored in clear
+        subscription.secret = secret  # type: ignore[attr-defined]  # not a column: for this response only, never stored
         return subscription
 
 

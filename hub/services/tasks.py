@@ -8,20 +8,20 @@ until max_retries, then failed). Each change commits with its event.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 
 from hub import tiers, wakeups
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import Conflict, NotFound, TooManyRequests
-from hub.models import Task, User
+from hub.models import Codebase, Conversation, Task, User
 from hub.models.tasks import ACTIVE_STATUSES
 from hub.schemas import dump_task
-from hub.services import codebases, events
+from hub.services import codebases, events, fast_create
 
 # status -> the statuses it may become
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -40,69 +40,50 @@ EVENT_FOR_STATUS = {
 }
 
 
-def create_task(user: User, *, codebase_id: str | None = None, **fields) -> Task:
-    # Reads and building come first: on SQLite the write lock is held by one
-    # writer at a time, so it covers only the concurrency check and the inserts.
+def create_task(user: User, *, codebase_id: str | None = None, **fields: Any) -> Task:
+    """Build, check, insert, record the event, commit. Building comes first:
+    on SQLite one writer at a time holds the write lock, so it covers only
+    the check and the inserts (``fast_create`` says how)."""
     task = new_task(user, codebases.resolve(user, codebase_id), **fields)
     payload = dump_task(task)
     begin_write()
     add_task(user, task, payload)
     db.session.commit()
-    make_transient_to_detached(task)  # as if loaded: every column is set
-    db.session.add(task)
+    fast_create.attach(task)
     return task
-
-
-# Every column, so that a new task, once inserted, holds what a load would.
-_COLUMNS = tuple(column.key for column in Task.__table__.columns if not column.primary_key)
-_UNSET = dict.fromkeys(_COLUMNS)
 
 
 def new_task(
     user: User,
-    codebase,
+    codebase: Codebase,
     *,
     title: str,
     prompt: str,
     agent_type: str = "build",
     model: str | None = None,
     priority: int = 0,
-    conversation=None,
+    conversation: Conversation | None = None,
 ) -> Task:
     """A pending task, not yet in the database (``add_task`` adds it)."""
     now = utcnow()
-    task = Task(
-        **{
-            **_UNSET,
-            "id": new_id("task_"),
-            "user_pk": user.pk,
-            "codebase_pk": codebase.pk,
-            "conversation_pk": conversation.pk if conversation else None,
-            "title": title,
-            "prompt": prompt,
-            "status": "pending",
-            "agent_type": agent_type or "build",
-            "model": model,
-            "priority": priority or 0,
-            "retry_count": 0,
-            "max_retries": current_app.config["HUB_TASK_MAX_RETRIES"],
-            "created_at": now,
-            "updated_at": now,
-        },
-        codebase=codebase,
-        conversation=conversation,
-    )
-    set_committed_value(task, "codebase_id", codebase.id)  # read-only: what a query would load
-    set_committed_value(task, "conversation_id", conversation.id if conversation else None)
-    return task
+    columns = {
+        "id": new_id("task_"),
+        "user_pk": user.pk,
+        "title": title,
+        "prompt": prompt,
+        "status": "pending",
+        "agent_type": agent_type or "build",
+        "model": model,
+        "priority": priority or 0,
+        "retry_count": 0,
+        "max_retries": current_app.config["HUB_TASK_MAX_RETRIES"],
+        "created_at": now,
+        "updated_at": now,
+    }
+    return fast_create.new_task(codebase, conversation, columns)
 
 
-# A plain insert, not the ORM's flush, which would cost three times the
-# insert itself: on SQLite it runs under the one write lock.
-_INSERT = Task.__table__.insert()
-
-
-def add_task(user: User, task: Task, payload: dict | None = None) -> Task:
+def add_task(user: User, task: Task, payload: dict[str, Any] | None = None) -> Task:
     """Insert a task from ``new_task`` and its ``task.created`` event in the
     caller's write transaction (Send Message adds its message and task
     together); the caller commits. ``payload``: the task as dumped, if the
@@ -110,8 +91,7 @@ def add_task(user: User, task: Task, payload: dict | None = None) -> Task:
     database. The task stays out of the session: ``create_task`` adds it once
     the commit has freed the lock."""
     _check_concurrency(user)
-    row = {name: task.__dict__[name] for name in _COLUMNS}
-    set_committed_value(task, "pk", db.session.execute(_INSERT, row).inserted_primary_key[0])
+    fast_create.insert(task)
     events.record(user.pk, "task.created", payload or dump_task(task), task_id=task.id)
     wakeups.after_commit()
     return task
@@ -129,8 +109,11 @@ def _check_concurrency(user: User) -> None:
     if limit is None:
         return
     db.session.execute(select(User.pk).where(User.pk == user.pk).with_for_update())
-    active = db.session.scalar(
-        select(func.count()).select_from(Task).where(Task.user_pk == user.pk, Task.status.in_(ACTIVE_STATUSES))
+    active = (
+        db.session.scalar(
+            select(func.count()).select_from(Task).where(Task.user_pk == user.pk, Task.status.in_(ACTIVE_STATUSES))
+        )
+        or 0
     )
     if active >= limit:
         raise TooManyRequests(
@@ -152,7 +135,7 @@ def get_task(user: User, task_id: str) -> Task:
     return task
 
 
-def list_tasks(user: User, *, page: int = 0, limit: int = 50, **filters) -> tuple[list[Task], bool]:
+def list_tasks(user: User, *, page: int = 0, limit: int = 50, **filters: Any) -> tuple[list[Task], bool]:
     """A page of the user's tasks matching ``filters`` (see ``_matching``),
     newest first, and whether more pages follow. Reads ``limit`` + 1 rows
     rather than counting every match: a poll costs the same on a big account."""
@@ -163,10 +146,11 @@ def list_tasks(user: User, *, page: int = 0, limit: int = 50, **filters) -> tupl
     return items[:limit], len(items) > limit
 
 
-def count_tasks(user: User, **filters) -> int:
+def count_tasks(user: User, **filters: Any) -> int:
     """How many of the user's tasks match ``filters``: one index scan over them all."""
     params = _matching(user, **filters)
-    return db.session.scalar(_statement(tuple(params), page=False), params)
+    count: int = db.session.scalar(_statement(tuple(params), page=False), params)
+    return count
 
 
 def _matching(
@@ -180,10 +164,10 @@ def _matching(
     completed_after: datetime | None = None,
     completed_before: datetime | None = None,
     search: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The bound values of the filters given, by name (see ``_FILTERS``).
     ``search`` matches the title or prompt, ignoring case."""
-    params = {"user_pk": user.pk}
+    params: dict[str, Any] = {"user_pk": user.pk}
     if isinstance(status, tuple):
         params["statuses"] = list(status)
     elif status:
@@ -207,7 +191,7 @@ def _matching(
 
 
 # Filter name -> its condition on the bound value of that name.
-_FILTERS = {
+_FILTERS: dict[str, Callable[[], ColumnElement[bool]]] = {
     "user_pk": lambda: Task.user_pk == bindparam("user_pk"),
     "statuses": lambda: Task.status.in_(bindparam("statuses", expanding=True)),
     "status": lambda: Task.status == bindparam("status"),
@@ -225,9 +209,10 @@ _FILTERS = {
 
 
 @functools.cache
-def _statement(names: tuple[str, ...], *, page: bool):
+def _statement(names: tuple[str, ...], *, page: bool) -> Select[Any]:
     """The list (``page``) or count statement for one combination of
-    filters, built once: building it costs about what running it does."""
+    filters, built once: building SQL on every call was a large part of a
+    list (see bench/README.md, "Building SQL cost...")."""
     where = [_FILTERS[name]() for name in names]
     if not page:
         return select(func.count()).select_from(Task).where(*where)
@@ -251,7 +236,7 @@ def cancel_task(user: User, task_id: str) -> Task:
     return task
 
 
-def transition(task: Task, to: str, **fields) -> Task:
+def transition(task: Task, to: str, **fields: Any) -> Task:
     """Move ``task`` to status ``to`` within the caller's transaction, stamp
     its timestamps, and record the event. The caller commits."""
     if to not in TRANSITIONS[task.status]:

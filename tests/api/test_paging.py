@@ -19,7 +19,7 @@ def page_parameters(spec) -> dict:
             if not isinstance(operation, dict):
                 continue
             query = {p["name"]: p for p in operation.get("parameters", []) if p.get("in") == "query"}
-            if "page" in query or "limit" in query:
+            if "page" in query:  # a search's own `limit` alone is a filter, not a page
                 found[f"{method.upper()} {path}"] = (query.get("page"), query.get("limit"))
     return found
 
