@@ -439,9 +439,19 @@ def value(name: str) -> Any:
     return _parsed(next(setting for setting in SETTINGS if setting.name == name))
 
 
+class SettingError(ValueError):
+    """A setting's value cannot be used; the message names the setting."""
+
+
 def _parsed(setting: Setting) -> Any:
     assert setting.parse is not None, f"{setting.name} is read from the environment where it is used"
-    return setting.parse(os.environ.get(setting.name) or setting.default)
+    raw = os.environ.get(setting.name) or setting.default
+    try:
+        return setting.parse(raw)
+    except ValueError as error:
+        shown = "(secret)" if setting.secret else repr(raw)
+        reason = str(error).removeprefix(f"{setting.name}: ")
+        raise SettingError(f"{setting.name}={shown} is not valid: {reason}") from None
 
 
 def markdown_table() -> str:

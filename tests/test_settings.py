@@ -1,5 +1,8 @@
+import os
 import re
 import runpy
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,9 +20,33 @@ def test_a_bad_tier_table_names_the_setting(monkeypatch):
     from hub import config
 
     monkeypatch.setenv("HUB_TIER_CONCURRENT_TASKS", "free=5 pro")
-    message = "HUB_TIER_CONCURRENT_TASKS: expected entries like 'free=...', got 'pro'"
+    message = "HUB_TIER_CONCURRENT_TASKS='free=5 pro' is not valid: expected entries like 'free=...', got 'pro'"
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         config.load()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("HUB_WEB_WORKERS", "four"), ("HUB_WEBHOOK_TIMEOUT", "10s"), ("HUB_TIER_RATE_LIMITS", "free=sixty/minute")],
+)
+def test_a_bad_value_names_its_setting(monkeypatch, name, value):
+    from hub import config
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(config.SettingError, match=f"^{name}={re.escape(repr(value))} is not valid: "):
+        config.load()
+
+
+def test_up_refuses_a_bad_setting_in_one_line(tmp_path):
+    """No traceback for an operator's typo: the command says which setting and stops."""
+    env = {**os.environ, "HUB_INSTANCE_PATH": str(tmp_path / "instance"), "HUB_WEB_WORKERS": "four"}
+    done = subprocess.run(
+        [sys.executable, "-m", "hub", "up", "--port", "0"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "Error: HUB_WEB_WORKERS='four' is not valid: invalid literal for int() with base 10: 'four'"
+    ]
 
 
 def test_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):

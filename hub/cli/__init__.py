@@ -137,7 +137,10 @@ def load_app():
         problem = _no_hub_here()
         if problem:
             raise click.ClickException(problem)
-    return create_app()
+    try:
+        return create_app()
+    except settings.SettingError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _command_path(ctx) -> tuple[str, ...]:
