@@ -13,7 +13,10 @@ SEALED_WEBHOOK_SECRET = (
     "gAAAAABrFoYNeWfLvL2mIJhiRzX-2yUXkwoHvUWw5516JZUnp0Pi8dpx2zJDZR4m2hHN-Zya0aJ4HSaDSjuU4zueARZQbCRs_"
     "ArutSgGev2p7CIAwMwnmEcTyiSVlQucixDGONB-m40z"
 )
-SEALED_RESPONSE = "gAAAAABrFoYNPGnK2oCGNWaA3CBmo5pjGQiGuUmTOBuAN-u_6w6oXFvO90FmNowUIzKcaDurcQCldiDonb6fx3yy4HCIU1h6hwuXA3mpctmbwiwurpGIsUI="
+SEALED_RESPONSE = (
+    "gAAAAABrFoYNPGnK2oCGNWaA3CBmo5pjGQiGuUmTOBuAN-u_6w6oXFvO90FmNowUIzKcaDurcQCldiDonb6fx3yy4HCIU1h6hwu"
+    "XA3mpctmbwiwurpGIsUI="
+)
 
 
 def test_a_stored_webhook_secret_still_opens():
