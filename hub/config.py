@@ -348,7 +348,7 @@ SETTINGS: tuple[Setting, ...] = (
         "`0` checks the database on every request.",
         float,
     ),
-    Setting("HUB_LOGIN_RATE_LIMIT", "10/minute", "Failed sign-ins allowed per client IP (`POST /login`)."),
+    Setting("HUB_LOGIN_RATE_LIMIT", "10/minute", "Failed sign-ins allowed per client IP (`POST /login`).", _rate),
     Setting(
         "HUB_LOGIN_ACCOUNT_RATE_LIMIT",
         "5/15minute",
@@ -363,6 +363,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Failed requests allowed per client IP to the OAuth endpoints that check a client secret or a token "
         "(`/oauth/token`, `/oauth/revoke`, `/oauth/introspect`, one count; an inactive token at introspection "
         "counts); successful ones are not counted, so a busy Zapier integration is not throttled.",
+        _rate,
     ),
     Setting(
         "HUB_AUTH_FAILURE_RATE_LIMIT",

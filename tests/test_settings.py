@@ -27,7 +27,13 @@ def test_a_bad_tier_table_names_the_setting(monkeypatch):
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("HUB_WEB_WORKERS", "four"), ("HUB_WEBHOOK_TIMEOUT", "10s"), ("HUB_TIER_RATE_LIMITS", "free=sixty/minute")],
+    [
+        ("HUB_WEB_WORKERS", "four"),
+        ("HUB_WEBHOOK_TIMEOUT", "10s"),
+        ("HUB_TIER_RATE_LIMITS", "free=sixty/minute"),
+        ("HUB_LOGIN_RATE_LIMIT", "ten a minute"),
+        ("HUB_TOKEN_RATE_LIMIT", "30/fortnight"),
+    ],
 )
 def test_a_bad_value_names_its_setting(monkeypatch, name, value):
     from hub import config
