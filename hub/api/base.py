@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 import marshmallow as ma
 from flask import request
@@ -73,7 +75,7 @@ class Parser(FlaskParser):
 class Blueprint(_Blueprint):
     ARGUMENTS_PARSER = Parser()
 
-    def arguments(self, schema, *, location="json", **kwargs):
+    def arguments(self, schema: Any, *, location: str = "json", **kwargs: Any) -> Callable[[Any], Any]:
         decorator = super().arguments(schema, location=location, **kwargs)
         if location != "json":
             return decorator

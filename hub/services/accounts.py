@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import re
 import time
+from collections.abc import Iterable
 from datetime import timedelta
 from functools import lru_cache
 from importlib import resources
@@ -173,7 +174,7 @@ def _check_tier(tier: str) -> None:
         raise ValidationFailed("tier", f"Must be one of: {', '.join(TIERS)}.")
 
 
-def parse_scopes(scopes) -> list[str]:
+def parse_scopes(scopes: str | Iterable[str] | None) -> list[str]:
     if scopes is None:
         return list(SCOPES)
     if isinstance(scopes, str):
@@ -184,7 +185,9 @@ def parse_scopes(scopes) -> list[str]:
     return list(dict.fromkeys(scopes))
 
 
-def create_api_key(username: str, *, name: str | None = None, scopes=None) -> tuple[ApiKey, str]:
+def create_api_key(
+    username: str, *, name: str | None = None, scopes: str | Iterable[str] | None = None
+) -> tuple[ApiKey, str]:
     """Create a key; the plain key is returned once and never stored."""
     scope_list = parse_scopes(scopes)
     user = get_user(username)

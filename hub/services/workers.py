@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -68,7 +68,7 @@ def principal_for_token(plain: str) -> Principal | None:
 
 
 def _token(principal: Principal) -> WorkerToken:
-    return db.session.scalar(select(WorkerToken).where(WorkerToken.id == principal.credential_id))
+    return db.session.execute(select(WorkerToken).where(WorkerToken.id == principal.credential_id)).scalar_one()
 
 
 # -- workers -----------------------------------------------------------------
@@ -114,7 +114,7 @@ def alive_seconds() -> float:
     """A live worker is seen at least this often: at each heartbeat while it
     runs a task (every third of a lease), at each claim while it waits (a
     claim waits at most HUB_WORKER_POLL_SECONDS)."""
-    return max(lease_seconds(), current_app.config["HUB_WORKER_POLL_SECONDS"])
+    return max(lease_seconds(), float(current_app.config["HUB_WORKER_POLL_SECONDS"]))
 
 
 def list_workers(*, limit: int = 200) -> list[WorkerState]:
@@ -157,7 +157,7 @@ def no_worker_for(task: Task) -> bool:
 
 
 def lease_seconds() -> float:
-    return current_app.config["HUB_WORKER_LEASE_SECONDS"]
+    return float(current_app.config["HUB_WORKER_LEASE_SECONDS"])
 
 
 def claim(principal: Principal, worker_id: str) -> Task | None:
@@ -178,7 +178,7 @@ def claim(principal: Principal, worker_id: str) -> Task | None:
     worker.last_seen_at = utcnow()
     task = None
     if pk is not None:
-        task = db.session.get(Task, pk)
+        task = db.session.get_one(Task, pk)
         tasks.transition(
             task,
             "running",
@@ -190,7 +190,7 @@ def claim(principal: Principal, worker_id: str) -> Task | None:
     return task
 
 
-def next_lease_expiry():
+def next_lease_expiry() -> datetime | None:
     """When the soonest running lease lapses (a waiting claim wakes then)."""
     return db.session.scalar(select(func.min(Task.lease_expires_at)).where(Task.status == "running"))
 
