@@ -9,6 +9,7 @@ import textwrap
 
 import pytest
 from support import wait_for
+from support.live_hub import Caller
 from support.processes import alive
 
 AGENT = textwrap.dedent("""
@@ -115,22 +116,18 @@ def test_two_workers_racing_for_200_tasks_run_each_once(app, live_hub, worker_to
     assert sum(by_worker.values()) == 200 and set(by_worker) == {"left", "right"}
 
 
-def test_sigkilled_worker_task_is_retried_then_fails_after_max_retries(hub_env, monkeypatch, app, agent):
-    monkeypatch.setenv("HUB_WORKER_LEASE_SECONDS", "1")
-    monkeypatch.setenv("HUB_TASK_MAX_RETRIES", "2")
-    from live_hub import Caller, LiveHub
-
+def test_sigkilled_worker_task_is_retried_then_fails_after_max_retries(start_hub, app, agent):
     from hub.services import accounts, workers
 
     with app.app_context():
         accounts.create_user("dave", tier="enterprise")
         key = accounts.create_api_key("dave")[1]
         token = workers.create_token("tests")[1]
-    hub = LiveHub({**hub_env, "HUB_WORKER_LEASE_SECONDS": "1", "HUB_TASK_MAX_RETRIES": "2"})
+    hub = start_hub(process=True, HUB_WORKER_LEASE_SECONDS="1", HUB_TASK_MAX_RETRIES="2")
     command, pids = agent
     agents = []
     try:
-        caller = Caller(hub.url, key)
+        caller = Caller(hub.base, key)
         task = caller.create_task(prompt="sleep until killed")
         assert task["max_retries"] == 2
         for attempt in range(3):
@@ -167,4 +164,3 @@ def test_sigkilled_worker_task_is_retried_then_fails_after_max_retries(hub_env, 
         for pid in agents:  # the killed workers' orphaned agents
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        hub.stop()
