@@ -9,7 +9,7 @@ from hub.errors import Conflict, HubError
 from hub.services import accounts, hooks, oauth, tasks
 from hub.services.tasks import TRANSITIONS
 from hub.web import csrf
-from hub.web.guard import html_errors
+from hub.web.guard import html_errors, signed_in_user
 from hub.web.session import current_web_user, login_required
 
 bp = Blueprint("web_dashboard", __name__)
@@ -43,7 +43,7 @@ def home():
 @bp.get("/dashboard")
 @login_required
 def dashboard(new_key: str | None = None):
-    user = current_web_user()
+    user = signed_in_user()
     status = request.args.get("status") or None
     if status not in TRANSITIONS:
         status = None
@@ -73,7 +73,7 @@ def dashboard(new_key: str | None = None):
 @login_required
 def create_api_key():
     csrf.protect()
-    user = current_web_user()
+    user = signed_in_user()
     try:
         _key, plain = accounts.create_api_key(user.username, name=request.form.get("name", "").strip() or None)
     except HubError as error:
@@ -87,7 +87,7 @@ def create_api_key():
 @login_required
 def revoke_api_key(key_id):
     csrf.protect()
-    accounts.revoke_api_key(key_id, current_web_user())
+    accounts.revoke_api_key(key_id, signed_in_user())
     flash("API key revoked.", "ok")
     return redirect(url_for(".dashboard") + "#api-keys")
 
@@ -96,7 +96,7 @@ def revoke_api_key(key_id):
 @login_required
 def revoke_app(client_id):
     csrf.protect()
-    grant = oauth.revoke_grant(current_web_user(), client_id)
+    grant = oauth.revoke_grant(signed_in_user(), client_id)
     flash(f"Disconnected {grant.client.name}.", "ok")
     return redirect(url_for(".dashboard") + "#apps")
 
@@ -106,7 +106,7 @@ def revoke_app(client_id):
 def replay_delivery(delivery_id):
     csrf.protect()
     try:
-        delivery = hooks.replay(current_web_user(), delivery_id)  # another user's delivery: 404
+        delivery = hooks.replay(signed_in_user(), delivery_id)  # another user's delivery: 404
     except Conflict as error:
         flash(error.message, "error")
     else:

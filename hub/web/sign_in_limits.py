@@ -29,7 +29,7 @@ COOKIE_SECONDS = 90 * 24 * 3600
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="hub-known-device")
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="hub-known-device")
 
 
 def _username() -> str:

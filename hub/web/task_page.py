@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from hub.errors import Conflict
 from hub.services import events, tasks, workers
 from hub.web import csrf
-from hub.web.guard import html_errors
+from hub.web.guard import html_errors, signed_in_user
 from hub.web.session import current_web_user, login_required
 
 bp = Blueprint("web_tasks", __name__)
@@ -21,7 +21,7 @@ REFRESH_SECONDS = 3
 @bp.get("/tasks/<task_id>")
 @login_required
 def task_page(task_id):
-    user = current_web_user()
+    user = signed_in_user()
     task = tasks.get_task(user, task_id)  # another user's task: 404
     live = task.status in ("pending", "running")
     return render_template(
@@ -39,7 +39,7 @@ def task_page(task_id):
 def cancel(task_id):
     csrf.protect()
     try:
-        tasks.cancel_task(current_web_user(), task_id)  # the API's rule: another user's task is a 404
+        tasks.cancel_task(signed_in_user(), task_id)  # the API's rule: another user's task is a 404
     except Conflict as error:  # it finished meanwhile
         flash(error.message, "error")
     else:
