@@ -61,7 +61,7 @@ def agent_worker(
 ):
     """Run the reference agent worker: claim tasks and run them."""
     from hub.agent.client import HubClient, TokenRefused
-    from hub.agent.runner import AgentWorker
+    from hub.agent.runner import AgentWorker, Backend
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s agent-worker: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request drowns the worker's own
@@ -70,7 +70,7 @@ def agent_worker(
             raise click.UsageError("the command backend needs --command (or HUB_AGENT_COMMAND)")
         from hub.agent.backends.command import CommandBackend
 
-        runner = CommandBackend(command_line, timeout=timeout)
+        runner: Backend = CommandBackend(command_line, timeout=timeout)
     else:
         if not openai_base_url:
             raise click.UsageError("the openai backend needs --openai-base-url (or HUB_OPENAI_BASE_URL)")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from hub.agent.client import HubClient
 
@@ -16,6 +18,13 @@ log = logging.getLogger("hub.agent")
 class Outcome:
     ok: bool
     text: str
+
+
+class Backend(Protocol):
+    """Runs one task's agent: ``output`` takes text as it comes, ``cancelled``
+    is set when the agent must stop; returns how the task ended."""
+
+    def run(self, task: dict, output: Callable[[str], None], cancelled: threading.Event) -> Outcome: ...
 
 
 class Run:
@@ -39,7 +48,7 @@ class Run:
 
 
 class AgentWorker:
-    def __init__(self, client: HubClient, backend, *, name: str, codebases=(), agent_types=()):
+    def __init__(self, client: HubClient, backend: Backend, *, name: str, codebases=(), agent_types=()):
         self.client, self.backend = client, backend
         self.name, self.codebases, self.agent_types = name, list(codebases), list(agent_types)
 

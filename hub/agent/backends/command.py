@@ -35,12 +35,13 @@ class CommandBackend:
         path = task.get("codebase_path")
         if path and not os.path.isdir(path):
             return Outcome(False, f"Codebase directory {path!r} does not exist on this worker.")
-        scratch = None if path else tempfile.mkdtemp(prefix=f"codetether-{task['id']}-")
+        if path:
+            return self._run(task, path, output, cancelled)
+        scratch = tempfile.mkdtemp(prefix=f"codetether-{task['id']}-")
         try:
-            return self._run(task, path or scratch, output, cancelled)
+            return self._run(task, scratch, output, cancelled)
         finally:
-            if scratch:
-                shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def _run(self, task: dict, cwd: str, output, cancelled: threading.Event) -> Outcome:
         try:
