@@ -59,7 +59,8 @@ class JsonLineFormatter(JsonFormatter):
         super().__init__(fields, style="{", rename_fields={"levelname": "level", "name": "logger", **renames})
 
     def formatException(self, ei) -> str:
-        return redact(super().formatException(ei))
+        formatted = super().formatException(ei)  # a list only with exc_info_as_array, which the hub leaves off
+        return redact(formatted if isinstance(formatted, str) else "\n".join(formatted))
 
 
 class TextFormatter(logging.Formatter):
@@ -144,13 +145,16 @@ class FaultFilter(logging.Filter):
         return False
 
 
+class _HubHandler(logging.StreamHandler):
+    """The handler ``configure`` installs, recognised when it is called again."""
+
+
 def configure(level: str = "INFO", fmt: str = "json") -> None:
     """Send the root logger to stderr as JSON (or text), once per process."""
     root = logging.getLogger()
-    if any(getattr(h, "_hub", False) for h in root.handlers):
+    if any(isinstance(h, _HubHandler) for h in root.handlers):
         return
-    handler = logging.StreamHandler(sys.stderr)
-    handler._hub = True
+    handler = _HubHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonLineFormatter())
     else:

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
+from typing import Any
 
-from flask import Flask, Request, request
+from flask import Flask, Request, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from hub.errors import InvalidJSON, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
@@ -79,9 +81,10 @@ def has_body(request: Request) -> bool:
 
 
 def guard_input() -> None:
+    limit: int = current_app.config["MAX_CONTENT_LENGTH"]  # init_app sets it
     if request.blueprint in _LARGER_BODIES:
-        request.max_content_length = max(_LARGER_BODIES[request.blueprint], request.max_content_length or 0)
-    limit = request.max_content_length
+        limit = max(_LARGER_BODIES[request.blueprint], limit)
+        request.max_content_length = limit
     if (request.content_length or 0) > limit:
         raise too_large(limit)
     _check_text(request.view_args or {})
@@ -113,16 +116,17 @@ def _parsed_form() -> dict:
         raise PayloadTooLarge(f"The form has more than {request.max_form_parts:,} parts.") from None
 
 
-def _check_text(value) -> None:
+def _check_text(value: object) -> None:
     """Refuse the first bad string, naming its top-level field, or JSON
     nested deeper than MAX_DEPTH. Walks without recursion."""
-    stack = [(value, None, 0)]
-    bad = None
+    stack: list[tuple[object, str | None, int]] = [(value, None, 0)]  # (item, its top-level field, depth)
+    bad: tuple[str, str] | None = None
     while stack:
         item, field, depth = stack.pop()
         if isinstance(item, str):
             bad = bad or _bad_text(item, field)
             continue
+        items: Iterable[tuple[Any, Any]]
         if isinstance(item, dict):
             items = item.items()
         elif isinstance(item, list):
@@ -133,7 +137,8 @@ def _check_text(value) -> None:
             raise InvalidJSON(TOO_DEEP)
         children = []
         for key, child in items:
-            bad = bad or (isinstance(key, str) and _bad_text(key, field))
+            if bad is None and isinstance(key, str):
+                bad = _bad_text(key, field)
             name = field if field is not None else (str(key) if isinstance(item, dict) else "body")
             children.append((child, name, depth + 1))
         stack.extend(reversed(children))  # in document order
