@@ -96,6 +96,20 @@ def _flag(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def _refresh_idle_seconds(value: str | None) -> int:
+    """HUB_OAUTH_REFRESH_TOKEN_TTL, the name before refresh tokens idled out, held the same seconds (counted
+    from each token's issue, a fresh one at every refresh): it still counts while the new name is unset."""
+    if value:
+        return int(value)
+    old = os.environ.get("HUB_OAUTH_REFRESH_TOKEN_TTL")
+    if not old:
+        return 180 * 86400
+    try:
+        return int(old)
+    except ValueError:
+        raise ValueError(f"HUB_OAUTH_REFRESH_TOKEN_TTL={old!r}, read in its place, is not whole seconds") from None
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -335,10 +349,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("HUB_OAUTH_ACCESS_TOKEN_TTL", "3600", "Seconds an OAuth access token is valid.", int),
     Setting(
-        "HUB_OAUTH_REFRESH_TOKEN_TTL",
-        "2592000",
-        "Seconds an OAuth refresh token is valid (30 days); each refresh issues a new one.",
-        int,
+        "HUB_OAUTH_REFRESH_TOKEN_IDLE_SECONDS",
+        None,
+        "Seconds an OAuth connection may go unused before its refresh token stops working (180 days). Use is a "
+        "token request (connecting, or a refresh, which issues a fresh refresh token) or a live webhook "
+        "subscription the app made (a Zap with an instant trigger); there is no absolute lifetime. Replaces "
+        "`HUB_OAUTH_REFRESH_TOKEN_TTL`, still read (with a warning at start-up) when this one is unset.",
+        _refresh_idle_seconds,
+        shown_default="`15552000` (180 days)",
     ),
     Setting(
         "HUB_CREDENTIAL_CACHE_SECONDS",

@@ -177,7 +177,7 @@ def save_token(
 ) -> OAuthToken:
     """Store a freshly issued token (hashes only); the caller commits."""
     now = utcnow()
-    refresh_ttl = current_app.config["HUB_OAUTH_REFRESH_TOKEN_TTL"]
+    refresh_ttl = current_app.config["HUB_OAUTH_REFRESH_TOKEN_IDLE_SECONDS"]
     row = OAuthToken(
         id=new_id("tok_", 16),
         family=rotated_from.family if rotated_from else new_id("fam_", 16),
