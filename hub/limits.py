@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import sys
 import time
 from functools import lru_cache, wraps
-from typing import NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 from flask import Flask, current_app, g, request
 from flask_limiter import Limiter, RateLimitExceeded
@@ -30,36 +29,45 @@ from redis.retry import Retry
 
 from hub import tiers
 from hub.errors import body
+from hub.logs import Fault
 from hub.moving_window import BatchedMovingWindow
 
 log = logging.getLogger(__name__)
 
 TIER_SCOPE = "tier"
 AUTH_FAILURE_SCOPE = "auth-failures"
-STORAGE_OPTIONS = {
+STORAGE_OPTIONS: dict[str, Any] = {
     # Redis down: fail fast (one immediate retry for a connection dropped by a
     # Redis restart, no backoff), serve the request, log a warning.
     "socket_connect_timeout": 0.5,
     "socket_timeout": 0.5,
     "retry": Retry(NoBackoff(), 1),
 }
+# Redis down is an expected, documented state (limits fail open): a line when
+# it starts, a summary every 30 s, a line when Redis answers again.
+REDIS_DOWN = Fault(log, "rate limits not enforced while Redis is unreachable")
 
 
-class _FailOpenLog(logging.LoggerAdapter):
-    """flask-limiter logs a swallowed storage error with a traceback at ERROR
-    on every request; a down Redis is an expected, documented state: warn,
-    at most every WARN_EVERY seconds per process."""
+def _failed_open(error: BaseException, detail: str) -> None:
+    """A limit not applied because of ``error``: an outage goes to
+    REDIS_DOWN; anything else is a bug and keeps its traceback."""
+    if isinstance(error, (RedisError, OSError)):  # OSError: TimeoutError from hub/moving_window.py too
+        REDIS_DOWN.happened(detail, error)
+    else:
+        log.error("%s", detail, exc_info=error)
 
-    WARN_EVERY = 10.0
-    _last_warning = float("-inf")
 
-    def exception(self, msg, *args, **kwargs):
-        error = sys.exc_info()[1]
-        if not isinstance(error, (RedisError, OSError)):  # a bug, not an outage: keep the traceback
-            self.logger.exception(msg, *args, **kwargs)
-        elif time.monotonic() - self._last_warning >= self.WARN_EVERY:
-            self._last_warning = time.monotonic()
-            self.warning(msg + " (limits not enforced while Redis is unreachable): %s", *args, error)
+class _FailOpenFilter(logging.Filter):
+    """flask-limiter logs every storage error it swallows (its own limits,
+    per address) with a traceback, on every request: route an outage to
+    REDIS_DOWN, let anything else through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, (RedisError, OSError)):
+            return True
+        _failed_open(error, record.getMessage())
+        return False
 
 
 class _Runtime(Limiter):
@@ -67,8 +75,8 @@ class _Runtime(Limiter):
         """flask-limiter checks every request twice: in before_request (for
         default, application and blueprint limits) and in the decorator of
         a limited view. The hub declares only decorated limits, so the
-        first pass finds nothing, at about a third of the limiter's Python
-        time (bench/limiter.py): skip it while there is nothing for it."""
+        first pass finds nothing, at a cost worth skipping while there is
+        nothing for it (bench/README.md, "Profiling")."""
         manager = self.limit_manager
         if in_middleware and not (
             manager._application_limits or manager._default_limits or manager._blueprint_limits or self._meta_limits
@@ -86,7 +94,8 @@ class HubLimiter(Limiter):
         runtime.limit_manager = self.limit_manager
         runtime._marked_for_limiting = self._marked_for_limiting
         runtime._request_filters = self._request_filters
-        runtime.logger = _FailOpenLog(log, {})
+        if not any(isinstance(f, _FailOpenFilter) for f in runtime.logger.filters):
+            runtime.logger.addFilter(_FailOpenFilter())  # the one "flask-limiter" logger of every instance
         runtime.init_app(app)
         # Not on a Redis Cluster: one script call covers many users' keys (CROSSSLOT there).
         if (
@@ -94,7 +103,7 @@ class HubLimiter(Limiter):
             and isinstance(runtime.storage, RedisStorage)
             and not isinstance(runtime.storage, RedisClusterStorage)
         ):
-            runtime._limiter = BatchedMovingWindow(runtime.storage, runtime.logger)
+            runtime._limiter = BatchedMovingWindow(runtime.storage, REDIS_DOWN)
         app.extensions["hub_limiter"] = runtime
 
     @staticmethod
@@ -166,11 +175,18 @@ def _exempt() -> bool:
 
 
 class _Breach(NamedTuple):
-    """What RateLimitExceeded and ``_rate_limited`` read of a refused limit."""
+    """What RateLimitExceeded and ``_rate_limited`` read of a refused limit
+    (flask-limiter's RuntimeLimit, which is private)."""
 
     limit: RateLimitItem
     scope: str = TIER_SCOPE
     error_message: None = None
+
+
+def _refuse(item: RateLimitItem, scope: str) -> NoReturn:
+    # RateLimitExceeded is typed for RuntimeLimit; it reads .limit and .error_message
+    # (tests/test_dependency_internals.py checks that it reads no more).
+    raise RateLimitExceeded(_Breach(item, scope))  # type: ignore[arg-type]
 
 
 @lru_cache(maxsize=64)
@@ -210,14 +226,14 @@ def _check_tier_limit() -> None:
         args.insert(0, runtime._key_prefix)
     try:
         item, window, refused = _acquire(runtime.limiter, items, args)
-    except Exception:
+    except Exception as error:
         if not runtime._swallow_errors:
             raise
-        runtime.logger.exception("Failed to rate limit. Swallowing error")  # fail open
+        _failed_open(error, "request served without its tier limit")
         return
     g.hub_applied_limit = item, window, refused  # for _headers
     if refused:
-        raise RateLimitExceeded(_Breach(item))
+        _refuse(item, TIER_SCOPE)
 
 
 def check_auth_failures() -> None:
@@ -247,13 +263,15 @@ def _auth_failures(count: bool) -> None:
                 strategy.hit(item, *args)
             elif not strategy.test(item, *args):
                 g.hub_applied_limit = item, strategy.get_window_stats(item, *args), True  # for _headers
-                raise RateLimitExceeded(_Breach(item, AUTH_FAILURE_SCOPE))
+                _refuse(item, AUTH_FAILURE_SCOPE)
     except RateLimitExceeded:
         raise
-    except Exception:
+    except Exception as error:
         if not runtime._swallow_errors:
             raise
-        runtime.logger.exception("Failed to rate limit. Swallowing error")  # fail open
+        _failed_open(error, "failed authentications not counted")
+    else:
+        REDIS_DOWN.cleared()
 
 
 def _acquire(strategy, items: tuple[RateLimitItem, ...], args: list[str]) -> tuple[RateLimitItem, WindowStats, bool]:
@@ -261,10 +279,12 @@ def _acquire(strategy, items: tuple[RateLimitItem, ...], args: list[str]) -> tup
     to report (the refusing one, else the first), its window, and whether
     it refused."""
     if isinstance(strategy, BatchedMovingWindow):
-        return strategy.acquire(items, *args)
+        return strategy.acquire(items, *args)  # clears REDIS_DOWN when it reaches Redis
     refused = next((item for item in items if not strategy.hit(item, *args)), None)
     item = refused or items[0]
-    return item, strategy.get_window_stats(item, *args), refused is not None
+    window = strategy.get_window_stats(item, *args)
+    REDIS_DOWN.cleared()
+    return item, window, refused is not None
 
 
 def storage_uri(redis_url: str) -> str:
@@ -293,7 +313,7 @@ def init_app(app: Flask) -> None:
 def _rate_limited(error: RateLimitExceeded):
     item = error.limit.limit
     window = item.get_expiry()
-    extra = {"limit": item.amount, "window_seconds": window}
+    extra: dict[str, Any] = {"limit": item.amount, "window_seconds": window}
     if error.limit.scope == TIER_SCOPE:
         extra["tier"] = g.principal.user.tier
         message = f"Rate limit of the {extra['tier']} tier reached: {item.amount} requests per {window} s."
@@ -320,8 +340,8 @@ def _headers(response):
             return response
         try:
             applied = current.limit, current.window, current.breached  # window kept from the hit
-        except Exception:
-            current_app.extensions["hub_limiter"].logger.exception("Failed to update rate limit headers")
+        except Exception as error:
+            _failed_open(error, "rate limit headers left out")
             return response
     item, (window_reset, remaining), refused = applied
     now = int(time.time())

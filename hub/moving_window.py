@@ -1,9 +1,9 @@
 """The per-user moving window on Redis, asked once every few requests
 instead of on every one.
 
-One Redis round trip costs a worker about half a millisecond under load
-(bench/limiter.py), more than the rest of a simple authenticated GET. So
-while a user has plenty left, a process admits a few of their requests
+One Redis round trip costs a worker more than the rest of a simple
+authenticated GET (bench/README.md, "Profiling", fifth and sixth rounds).
+So while a user has plenty left, a process admits a few of their requests
 itself: at most 1/SHARE of what was left at its last call to Redis, for at
 most a tenth of the window. Those hits reach Redis within RECORD_WITHIN
 seconds (a timer) or with the process's next call, stamped when recorded:
@@ -21,16 +21,24 @@ a process exits, or while Redis is unreachable, are never recorded.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
 from dataclasses import dataclass
+from typing import cast
 
+import redis
 from flask import g, has_app_context
 from limits import RateLimitItem
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 from limits.util import WindowStats
+from redis.exceptions import RedisError
+
+from hub.logs import Fault
+
+log = logging.getLogger(__name__)
 
 # limits' moving window (a list of hit timestamps per key, newest first, at
 # most `limit` long), for several keys in one call. Each key either acquires
@@ -92,10 +100,11 @@ class BatchedMovingWindow(MovingWindowRateLimiter):
     CALL_WAIT = 1.0  # seconds a request waits for another thread's call (~ the socket timeouts)
     MAX_VIEWS = 10_000
 
-    def __init__(self, storage: RedisStorage, logger):
+    def __init__(self, storage: RedisStorage, redis_down: Fault):
         super().__init__(storage)
-        self._script = storage.get_connection().register_script(SCRIPT)
-        self._logger = logger
+        self._script = cast(redis.Redis, storage.get_connection()).register_script(SCRIPT)
+        self._prefixed = storage.prefixed_key
+        self._redis_down = redis_down  # told of each failed call, and of each answer
         self._lock = threading.Lock()  # views, unrecorded hits, timer
         # One script call at a time per process, so that each reply counts
         # every hit this process recorded before it.
@@ -117,18 +126,18 @@ class BatchedMovingWindow(MovingWindowRateLimiter):
         with self._lock:
             if self._pid != os.getpid():
                 self._forget()
-            views = [self._views.get(key) for key in keys]
-            if all(view and view.budget > 0 and view.until > now for view in views):
-                for key, item, view in zip(keys, items, views):
+            views = [view for key in keys if (view := self._views.get(key)) and view.budget > 0 and view.until > now]
+            if len(views) == len(keys):
+                for key, item, view in zip(keys, items, views, strict=True):
                     view.budget -= 1
                     view.used += 1
                     self._unrecorded.setdefault(key, [0, item.amount, item.get_expiry()])[0] += 1
                 if self._timer is None:
                     self._arm()
-                view = views[0]
-                return items[0], WindowStats(view.reset, view.limit - view.count - view.used), False
-        results = self._call([(key, item, 1) for key, item in zip(keys, items)], learn=True)
-        for item, (outcome, window) in zip(items, results):
+                first = views[0]
+                return items[0], WindowStats(first.reset, first.limit - first.count - first.used), False
+        results = self._call([(key, item, 1) for key, item in zip(keys, items, strict=True)], learn=True)
+        for item, (outcome, window) in zip(items, results, strict=True):
             if outcome == REFUSED:
                 return item, window, True
         return items[0], results[0][1], False
@@ -156,8 +165,10 @@ class BatchedMovingWindow(MovingWindowRateLimiter):
     def _record(self) -> None:
         try:
             self._call([], learn=False)
+        except (RedisError, OSError) as error:  # OSError: TimeoutError from _call too
+            self._redis_down.happened("hits admitted meanwhile are dropped", error)  # as on a crash
         except Exception:
-            self._logger.exception("Failed to record rate limit hits")  # they are dropped, as on a crash
+            log.exception("Failed to record rate limit hits")  # a bug: dropped too, with its traceback
         finally:
             with self._lock:  # one timer at a time: hits admitted meanwhile get the next
                 self._timer = None
@@ -184,7 +195,8 @@ class BatchedMovingWindow(MovingWindowRateLimiter):
             args = [time.time()]
             for _key, amount, limit, expiry, acquire in windows:
                 args += [limit, expiry, amount, acquire]
-            replies = self._script([self.storage.prefixed_key(window[0]) for window in windows], args)
+            replies = self._script([self._prefixed(window[0]) for window in windows], args)
+            self._redis_down.cleared()
             return self._learn(windows, replies, learn)
         finally:
             self._calling.release()
@@ -194,7 +206,7 @@ class BatchedMovingWindow(MovingWindowRateLimiter):
         with self._lock:
             if len(self._views) > self.MAX_VIEWS:
                 self._views.clear()
-            for (key, _amount, limit, expiry, acquire), at in zip(windows, range(0, len(replies), 3)):
+            for (key, _amount, limit, expiry, acquire), at in zip(windows, range(0, len(replies), 3), strict=True):
                 count, reset = int(replies[at + 2]), float(replies[at + 1]) + expiry
                 # Hits admitted here while the call was out are not in its count.
                 since = self._unrecorded[key][0] if key in self._unrecorded else 0

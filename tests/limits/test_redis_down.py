@@ -45,3 +45,6 @@ def test_redis_stopped_mid_test(own_redis, small_limits, app, make_user, caplog)
     for _ in range(8):
         last = user.get("/api/v1/me")
     assert last.status_code == 429 and last.json["code"] == "rate_limited"
+    # The outage is logged when it starts and when Redis answers again, not on every request.
+    lines = [r.getMessage() for r in caplog.records if r.name == "hub.limits"]
+    assert len(lines) == 2 and "cleared after" in lines[1], lines
