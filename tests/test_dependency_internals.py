@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import signal
 import socket
-import time
 import uuid
 from datetime import datetime
 from types import SimpleNamespace
@@ -31,6 +30,7 @@ from redis.retry import Retry
 from sqlalchemy import ForeignKey, create_engine, event, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, column_property, make_transient_to_detached, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
+from support import wait_for
 
 
 def internal(owner, name: str, use: str):
@@ -40,14 +40,6 @@ def internal(owner, name: str, use: str):
     library = next(cls for cls in mro if not cls.__module__.startswith((__name__, "hub.")))  # not a subclass here
     assert hasattr(owner, name), f"{library.__module__.split('.')[0]}.{library.__name__} lost {name}; {use}"
     return getattr(owner, name)
-
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.01)
-    return value
 
 
 # --- flask-limiter (hub/limits.py) ------------------------------------------
@@ -521,10 +513,10 @@ def test_rq_worker_subscribes_through_subscribe_and_stops_the_thread_it_started(
         f" commands are sent to ({channel}): hub/jobs.py's ListeningWorker overrides subscribe()"
     )
     send_kill_horse_command(connection, rq_worker.name)
-    wait_until(lambda: "payload" in rq_worker.calls, 5, "RQ's command to reach handle_payload")
+    wait_for(lambda: "payload" in rq_worker.calls, 5, message="RQ's command to reach handle_payload")
     thread = rq_worker.pubsub_thread
     rq_worker.teardown()
-    wait_until(lambda: not thread.is_alive(), 3, "the command thread to end")
+    wait_for(lambda: not thread.is_alive(), 3, message="the command thread to end")
     assert not dict(connection.pubsub_numsub(channel)).get(channel.encode(), 0), (
         "RQ's worker stop (teardown) no longer ends the subscription in Worker.pubsub / pubsub_thread:"
         " hub/jobs.py's ListeningWorker.subscribe sets them"
