@@ -135,7 +135,7 @@ def _sqlite_connect(dbapi_conn, _record):
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode survives application crashes (not power loss)
-        # and nearly doubles write throughput; see docs/configuration.md.
+        # and writes faster; see docs/configuration.md and bench/README.md, Profiling.
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
@@ -185,8 +185,8 @@ def begin_write() -> None:
 
     The write starts from what others committed before it. After a read
     (every API write follows the auth lookup) it keeps the connection rather
-    than hand it back to the pool and take it again, a fifth of a create's
-    Python: SQLite swaps the read snapshot for BEGIN IMMEDIATE, which
+    than hand it back to the pool and take it again (see bench/README.md,
+    Profiling, the third round): SQLite swaps the read snapshot for BEGIN IMMEDIATE, which
     serialises writers; PostgreSQL (read committed) reads each statement
     afresh anyway, and services lock rows as they need. A transaction that
     has written is committed first, and a start without a transaction
