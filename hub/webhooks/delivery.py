@@ -25,7 +25,7 @@ from datetime import timedelta
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import insert, select
 
-from hub import jobs
+from hub import create_app, jobs
 from hub.db import begin_write, db, new_id, utcnow
 from hub.models import Delivery, Event, Subscription
 from hub.webhooks import dispatch, formatters, lanes, states
@@ -41,11 +41,9 @@ def job_context():
     """A fresh app context (and DB session) per job."""
     global _APP
     if has_app_context():
-        app = current_app._get_current_object()
+        app = current_app._get_current_object()  # type: ignore[attr-defined]  # LocalProxy's; current_app is typed as Flask
     else:
         if _APP is None:
-            from hub import create_app
-
             _APP = create_app()
         app = _APP
     with app.app_context():
@@ -138,7 +136,7 @@ def fan_out(config) -> tuple[bool, list[Planned]]:
         else []
     )
     more = len(events) == DISPATCH_BATCH
-    matches = []
+    matches: list[tuple[Event, Subscription]] = []
     for i, event in enumerate(events):
         mine = [(event, s) for s in live if s.user_pk == event.user_pk and subscribed(s, event)]
         if matches and len(matches) + len(mine) > SEND_BATCH:

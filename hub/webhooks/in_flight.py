@@ -71,6 +71,7 @@ def _cut_now() -> None:
 def _hand_back_and_exit(planned: list) -> None:
     """With _lock held (so no batch records its outcome meanwhile)."""
     try:
+        assert _app is not None, "sending() sets it before any batch is registered"
         with _app.app_context():
             count = hand_back(planned)
         log.warning("stopping: cut %d send(s) in flight; their deliveries are due again now", count)
@@ -92,12 +93,13 @@ def hand_back(planned: list) -> int:
     now = utcnow()
     cut = []
     for item in planned:
-        result = db.session.execute(
+        taken = db.session.scalar(
             states.moving("sending", "retrying", now)
             .where(Delivery.pk == item.delivery_pk, Delivery.attempts == item.number)
             .values(next_attempt_at=now, last_error=CUT)
+            .returning(Delivery.pk)
         )
-        if result.rowcount:
+        if taken is not None:
             cut.append({"delivery_pk": item.delivery_pk, "number": item.number, "started_at": now, "error": CUT})
     if cut:
         db.session.execute(insert(DeliveryAttempt), cut)

@@ -35,6 +35,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from flask import Flask
 
@@ -42,6 +43,9 @@ from hub.db import utcnow
 from hub.logs import Fault
 from hub.webhooks import in_flight, outcomes, signing
 from hub.webhooks.sender import Outcome, Post, for_config
+
+if TYPE_CHECKING:
+    from hub.webhooks.delivery import Planned
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +62,17 @@ RENEW_FAILED = Fault(log, "renewing delivery leases failed; will try again")
 class Attempt:
     """One claimed attempt on its way through a lane."""
 
-    planned: Planned  # noqa: F821  (hub.webhooks.delivery.Planned)
-    body: bytes | None
+    planned: Planned
+    body: bytes | None  # None: decided without sending (``outcome`` is set)
     checked: dict  # the SSRF check's answers, shared by one job's attempts
     outcome: Outcome | None = None
     started_at: datetime = field(default_factory=utcnow)
     handed: Handed | None = None
+
+    def result(self) -> Outcome:
+        """The outcome of a finished attempt (sent, or decided without sending)."""
+        assert self.outcome is not None, f"delivery {self.planned.delivery_id}: recorded before it finished"
+        return self.outcome
 
 
 class Handed:
@@ -195,6 +204,7 @@ class Lanes:
         try:
             attempt.started_at = utcnow()
             item = attempt.planned
+            assert attempt.body is not None, "only attempts with a body are queued on a lane"
             # Signed as it goes out: a timestamp from when it was queued
             # could be stale for a receiver by then.
             secret = signing.unseal(item.secret_sealed, self.secret_key)
@@ -242,7 +252,7 @@ class Lanes:
             with self.app.app_context():
                 outcomes.record(
                     [a.planned for a in finished],
-                    [a.outcome for a in finished],
+                    [a.result() for a in finished],
                     [a.started_at for a in finished],
                     self.app.config,
                 )
