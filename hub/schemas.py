@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import marshmallow as ma
 from flask import current_app
 from marshmallow import fields, validate
+from sqlalchemy import Select, bindparam
 
+from hub.db import db
 from hub.models.tasks import AGENT_TYPES
 
 
@@ -192,12 +195,38 @@ class MessageCreateSchema(ma.Schema):
 
 class PageArgs(ma.Schema):
     """A page of a list: ``page`` (0-based) of ``limit`` items. Every paged
-    list takes these, as the README documents."""
+    list takes these, as the README documents: its service answers a ``Page``
+    (``fetch_page``) and its route is ``hub.api.base.Blueprint.paged``, which
+    names the next page in a ``Link`` header."""
 
     page = fields.Integer(
         load_default=0, validate=validate.Range(min=0, max=1_000_000), metadata={"description": "0-based page number"}
     )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+
+
+T = TypeVar("T")
+
+
+class Page(NamedTuple, Generic[T]):
+    """One page of a list, and whether another follows."""
+
+    items: list[T]
+    more: bool
+
+
+def paged(statement: Select[T]) -> Select[T]:
+    """``statement`` cut to one page by bound values, which ``fetch_page``
+    gives: a statement built once then serves every page."""
+    return statement.limit(bindparam("limit")).offset(bindparam("offset"))
+
+
+def fetch_page(statement: Select[T], *, page: int, limit: int, params: Mapping[str, Any] | None = None) -> Page[T]:
+    """Page ``page`` of a ``paged`` statement's rows (``params``: its other
+    bound values). Reads ``limit`` + 1 rows: the extra one only tells that
+    another page follows, so no count and no second query."""
+    rows = list(db.session.scalars(statement, {**(params or {}), "limit": limit + 1, "offset": page * limit}))
+    return Page(rows[:limit], len(rows) > limit)
 
 
 class CodebaseSchema(ma.Schema):

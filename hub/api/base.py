@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import marshmallow as ma
-from flask import request
+from flask import current_app, request
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
 from webargs.flaskparser import FlaskParser
@@ -18,6 +19,7 @@ from hub.auth import WORKER_SCOPE, Requirement, needed_scopes, require_scope
 from hub.auth.bearer import authenticate
 from hub.db import begin_read
 from hub.limits import tier_limit
+from hub.schemas import Page
 
 
 class ErrorSchema(ma.Schema):
@@ -43,6 +45,7 @@ RATE_LIMIT_HEADERS = {
     "RateLimit-Reset": _header("Seconds until a request is allowed again (`X-RateLimit-Reset`: as a Unix time)"),
 }
 RETRY_AFTER = {"Retry-After": _header("Seconds to wait before retrying")}
+LINK = {"Link": {"description": '`<url>; rel="next"` when another page follows', "schema": {"type": "string"}}}
 IDEMPOTENCY_KEY = {
     "in": "header",
     "name": "Idempotency-Key",
@@ -152,3 +155,39 @@ class Blueprint(_Blueprint):
             description="`idempotency_in_flight`: a request with this Idempotency-Key is still running; retry later",
         )(wrapper)
         return wrapper
+
+    def paged(self, query: ma.Schema, items: ma.Schema, *, headers: dict | None = None):
+        """A paged list: reads ``query`` (``hub.schemas.PageArgs`` or a schema
+        built on it) from the query string, and answers the ``Page`` the view
+        returns as a bare array, with ``Link: <next page>; rel="next"`` while
+        another page follows. The view gets its own copy of the arguments and
+        may return ``(page, more_headers)``, documented in ``headers``."""
+
+        def decorator(view):
+            @wraps(view)
+            def wrapper(*args, **kwargs):
+                validated = args[-1]  # flask-smorest appends the arguments
+                answer = view(*args[:-1], dict(validated), **kwargs)
+                page, extra = (answer, {}) if isinstance(answer, Page) else answer
+                if page.more:
+                    extra = {**extra, "Link": f'<{next_page_url(query, validated)}>; rel="next"'}
+                return page.items, 200, extra
+
+            wrapper = self.response(200, items, headers={**LINK, **(headers or {})})(wrapper)
+            return self.arguments(query, location="query")(wrapper)
+
+        return decorator
+
+
+def next_page_url(query: ma.Schema, args: Mapping[str, Any]) -> str:
+    """The next page's public URL, re-encoded from the validated arguments:
+    the raw query string could add link values or name another host. Flags
+    read ``true``; arguments left at none or off are left out."""
+    values = query.dump({name: value for name, value in args.items() if name != "page"})
+    values = {
+        name: "true" if value is True else value
+        for name, value in values.items()
+        if value is not None and value is not False
+    }
+    values["page"] = args["page"] + 1
+    return f"{current_app.config['HUB_BASE_URL']}{quote(request.path)}?{urlencode(values)}"

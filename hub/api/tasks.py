@@ -1,7 +1,4 @@
-from urllib.parse import urlencode
-
 import marshmallow as ma
-from flask import current_app, request
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -32,8 +29,7 @@ class TaskQuerySchema(PageArgs, TaskFilters):
     )
 
 
-LIST_HEADERS = {
-    "Link": {"description": '`<url>; rel="next"` when another page follows', "schema": {"type": "string"}},
+TOTAL_HEADER = {
     "X-Total-Count": {
         "description": "With `include_total=true`: tasks matching the filters",
         "schema": {"type": "integer"},
@@ -44,20 +40,16 @@ LIST_HEADERS = {
 @blp.route("/tasks")
 class Tasks(MethodView):
     @blp.auth("tasks:read")
-    @blp.arguments(TaskQuerySchema(), location="query")
-    @blp.response(200, TaskSchema(many=True), headers=LIST_HEADERS)
+    @blp.paged(TaskQuerySchema(), TaskSchema(many=True), headers=TOTAL_HEADER)
     @blp.alt_response(422, schema=ErrorSchema)
     def get(self, args):
         """List tasks, newest first, as a bare array; `Link` names the next page."""
         include_total = args.pop("include_total")
-        items, more = tasks.list_tasks(current_user(), **args)
-        headers = {}
-        if more:
-            headers["Link"] = f'<{next_page_url({**args, "include_total": include_total})}>; rel="next"'
-        if include_total:
-            args.pop("page"), args.pop("limit")
-            headers["X-Total-Count"] = str(tasks.count_tasks(current_user(), **args))
-        return items, 200, headers
+        found = tasks.list_tasks(current_user(), **args)
+        if not include_total:
+            return found
+        args.pop("page"), args.pop("limit")
+        return found, {"X-Total-Count": str(tasks.count_tasks(current_user(), **args))}
 
     @blp.auth("tasks:write")
     @blp.idempotent
@@ -67,19 +59,6 @@ class Tasks(MethodView):
     def post(self, args):
         """Create a task for an AI agent."""
         return tasks.create_task(current_user(), **args)
-
-
-_QUERY = TaskQuerySchema()
-
-
-def next_page_url(args: dict) -> str:
-    """The next page's public URL, its query re-encoded from the validated
-    arguments: the raw query string could add link values or another host."""
-    query = _QUERY.dump({name: value for name, value in args.items() if name != "page"})
-    if query.pop("include_total", False):
-        query["include_total"] = "true"
-    query["page"] = args["page"] + 1
-    return f"{current_app.config['HUB_BASE_URL']}{request.path}?{urlencode(query)}"
 
 
 @blp.route("/tasks/<task_id>")

@@ -20,7 +20,7 @@ from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import Conflict, NotFound, TooManyRequests
 from hub.models import Codebase, Conversation, Task, User
 from hub.models.tasks import ACTIVE_STATUSES
-from hub.schemas import dump_task
+from hub.schemas import Page, dump_task, fetch_page, paged
 from hub.services import codebases, events, fast_create
 
 # status -> the statuses it may become
@@ -135,15 +135,12 @@ def get_task(user: User, task_id: str) -> Task:
     return task
 
 
-def list_tasks(user: User, *, page: int = 0, limit: int = 50, **filters: Any) -> tuple[list[Task], bool]:
+def list_tasks(user: User, *, page: int = 0, limit: int = 50, **filters: Any) -> Page[Task]:
     """A page of the user's tasks matching ``filters`` (see ``_matching``),
-    newest first, and whether more pages follow. Reads ``limit`` + 1 rows
-    rather than counting every match: a poll costs the same on a big account."""
+    newest first, and whether more pages follow (without counting every
+    match: a poll costs the same on a big account)."""
     params = _matching(user, **filters)
-    items = list(
-        db.session.scalars(_statement(tuple(params), page=True), {**params, "limit": limit + 1, "offset": page * limit})
-    )
-    return items[:limit], len(items) > limit
+    return fetch_page(_statement(tuple(params), page=True), page=page, limit=limit, params=params)
 
 
 def count_tasks(user: User, **filters: Any) -> int:
@@ -216,13 +213,7 @@ def _statement(names: tuple[str, ...], *, page: bool) -> Select[Any]:
     where = [_FILTERS[name]() for name in names]
     if not page:
         return select(func.count()).select_from(Task).where(*where)
-    return (
-        select(Task)
-        .where(*where)
-        .order_by(Task.created_at.desc(), Task.pk.desc())
-        .limit(bindparam("limit"))
-        .offset(bindparam("offset"))
-    )
+    return paged(select(Task).where(*where).order_by(Task.created_at.desc(), Task.pk.desc()))
 
 
 def cancel_task(user: User, task_id: str) -> Task:
