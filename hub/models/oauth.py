@@ -115,7 +115,9 @@ class OAuthCode(Model):
 
 class OAuthToken(Model):
     """An access token and its refresh token. Rotation makes a new row in
-    the same ``family``; reuse of a rotated refresh token revokes the family."""
+    the same ``family``; reuse of a rotated refresh token revokes the family.
+    A refresh token has no expiry of its own: it idles out
+    (``hub.services.oauth.idled_out``), counted from ``issued_at``."""
 
     __tablename__ = "oauth_tokens"
 
@@ -130,7 +132,6 @@ class OAuthToken(Model):
     scope: Mapped[str] = mapped_column(String(255))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     access_expires_at: Mapped[datetime]
-    refresh_expires_at: Mapped[datetime | None]
     refresh_used_at: Mapped[datetime | None]  # rotated: the refresh token is spent
     revoked_at: Mapped[datetime | None]
 
@@ -147,7 +148,7 @@ class OAuthToken(Model):
     def get_expires_in(self):
         return max(0, int((self.access_expires_at - self.issued_at).total_seconds()))
 
-    def is_expired(self):
+    def is_expired(self) -> bool:
         return self.access_expires_at <= utcnow()
 
     def is_revoked(self):

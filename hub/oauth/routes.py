@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import os
+
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 
 from hub.db import begin_write, db
 from hub.limits import client_address, limiter
@@ -13,6 +17,23 @@ from hub.web import csrf
 from hub.web.session import current_web_user
 
 bp = Blueprint("oauth", __name__)
+log = logging.getLogger(__name__)
+
+
+@bp.record_once
+def _warn_of_the_old_refresh_setting(state: BlueprintSetupState) -> None:
+    """HUB_OAUTH_REFRESH_TOKEN_TTL was a refresh token's lifetime from its issue; hub.config still reads it
+    as the idle lifetime when HUB_OAUTH_REFRESH_TOKEN_IDLE_SECONDS is unset. Said as each app is built."""
+    if not os.environ.get("HUB_OAUTH_REFRESH_TOKEN_TTL"):
+        return
+    if os.environ.get("HUB_OAUTH_REFRESH_TOKEN_IDLE_SECONDS"):
+        log.warning("HUB_OAUTH_REFRESH_TOKEN_TTL is ignored: HUB_OAUTH_REFRESH_TOKEN_IDLE_SECONDS is set; remove it")
+        return
+    log.warning(
+        "HUB_OAUTH_REFRESH_TOKEN_TTL is deprecated: rename it HUB_OAUTH_REFRESH_TOKEN_IDLE_SECONDS (its value, %s s, "
+        "is used as that: how long a connection may go unused before its refresh token stops working)",
+        state.app.config["HUB_OAUTH_REFRESH_TOKEN_IDLE_SECONDS"],
+    )
 
 
 @bp.get("/.well-known/oauth-authorization-server")

@@ -1,5 +1,8 @@
 """OAuth2 rules: clients, single-use codes, rotating refresh tokens, consent.
 
+A refresh token has no fixed lifetime: it stops working once its connection
+went unused for HUB_OAUTH_REFRESH_TOKEN_IDLE_SECONDS (``idled_out``).
+
 The token endpoint runs in one write transaction (``hub.oauth.routes``):
 claiming a code or a refresh token is a conditional UPDATE, so of two
 concurrent redemptions exactly one wins; the loser is treated as a replay
@@ -9,17 +12,19 @@ and revokes what the code (or the token family) issued.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
 
 from hub.auth import SCOPES, Principal
 from hub.crypto import hash_secret
-from hub.db import begin_write, db, new_id, utcnow
+from hub.db import begin_write, db, new_id, rows_changed, utcnow
 from hub.errors import NotFound, ValidationFailed
-from hub.models import OAuthClient, OAuthCode, OAuthGrant, OAuthToken, User
+from hub.models import OAuthClient, OAuthCode, OAuthGrant, OAuthToken, Subscription, User
 from hub.services import hooks
 from hub.services.accounts import parse_scopes
 
@@ -43,7 +48,12 @@ def check_redirect_uri(uri: str) -> str:
 
 
 def create_client(
-    name: str, redirect_uris: list[str], *, scopes=None, pkce: bool = True, public: bool = False
+    name: str,
+    redirect_uris: list[str],
+    *,
+    scopes: str | Iterable[str] | None = None,
+    pkce: bool = True,
+    public: bool = False,
 ) -> tuple[OAuthClient, str | None]:
     """Register a client; its secret (None for a public client) is returned once.
 
@@ -145,9 +155,9 @@ def claim_code(plain: str, client: OAuthClient) -> OAuthCode | None:
     now = utcnow()
     if code.used_at is None and (code.expires_at <= now or code.user.disabled_at is not None):
         return None
-    claimed = db.session.execute(
+    claimed = rows_changed(
         update(OAuthCode).where(OAuthCode.pk == code.pk, OAuthCode.used_at.is_(None)).values(used_at=now)
-    ).rowcount
+    )
     if claimed != 1:
         _revoke(OAuthToken.code_pk == code.pk)
         db.session.commit()
@@ -159,16 +169,16 @@ def claim_code(plain: str, client: OAuthClient) -> OAuthCode | None:
 # -- tokens ---------------------------------------------------------------
 
 
-def new_access_token(**_) -> str:
+def new_access_token(**_: object) -> str:
     return ACCESS_PREFIX + secrets.token_urlsafe(32)
 
 
-def new_refresh_token(**_) -> str:
+def new_refresh_token(**_: object) -> str:
     return REFRESH_PREFIX + secrets.token_urlsafe(32)
 
 
 def save_token(
-    token: dict,
+    token: dict[str, Any],
     *,
     client: OAuthClient,
     user: User,
@@ -177,7 +187,6 @@ def save_token(
 ) -> OAuthToken:
     """Store a freshly issued token (hashes only); the caller commits."""
     now = utcnow()
-    refresh_ttl = current_app.config["HUB_OAUTH_REFRESH_TOKEN_IDLE_SECONDS"]
     row = OAuthToken(
         id=new_id("tok_", 16),
         family=rotated_from.family if rotated_from else new_id("fam_", 16),
@@ -189,7 +198,6 @@ def save_token(
         scope=token.get("scope", ""),
         issued_at=now,
         access_expires_at=now + timedelta(seconds=int(token.get("expires_in") or 0)),
-        refresh_expires_at=now + timedelta(seconds=refresh_ttl) if token.get("refresh_token") else None,
     )
     db.session.add(row)
     return row
@@ -202,19 +210,38 @@ def claim_refresh_token(plain: str, client: OAuthClient) -> OAuthToken | None:
     if row is None or row.client_pk != client.pk or row.revoked_at is not None or row.user.disabled_at is not None:
         return None
     now = utcnow()
-    if row.refresh_used_at is None and row.refresh_expires_at <= now:
+    if row.refresh_used_at is None and idled_out(row, now):
         return None
-    spent = db.session.execute(
+    spent = rows_changed(
         update(OAuthToken)
         .where(OAuthToken.pk == row.pk, OAuthToken.refresh_used_at.is_(None), OAuthToken.revoked_at.is_(None))
         .values(refresh_used_at=now)
-    ).rowcount
+    )
     if spent != 1:
         _revoke(OAuthToken.family == row.family)
         db.session.commit()
         current_app.logger.warning("OAuth refresh token reused for client %s; revoked its family", client.client_id)
         return None
     return row
+
+
+def idled_out(token: OAuthToken, now: datetime) -> bool:
+    """Whether the connection went unused for the idle lifetime, so ``token``
+    no longer refreshes. Use is a token request (connecting, or a refresh,
+    which issues a new refresh token: its issue is the last one) or a webhook
+    subscription the app made for the user, until it ends: Zapier calls the
+    hub for a Zap with an instant trigger only when it is edited or turned
+    off, and refreshes only when an access token is refused."""
+    since = now - timedelta(seconds=current_app.config["HUB_OAUTH_REFRESH_TOKEN_IDLE_SECONDS"])
+    if token.issued_at > since:
+        return False
+    ended = func.coalesce(Subscription.disabled_at, Subscription.deleted_at)
+    hook_in_use = select(Subscription.pk).where(
+        Subscription.user_pk == token.user_pk,
+        Subscription.oauth_client_pk == token.client_pk,
+        or_(ended.is_(None), ended > since),
+    )
+    return db.session.scalar(hook_in_use.limit(1)) is None
 
 
 def find_token(plain: str, hint: str | None = None) -> OAuthToken | None:
@@ -237,7 +264,7 @@ def revoke_family(token: OAuthToken) -> None:
     db.session.commit()
 
 
-def _revoke(condition) -> None:
+def _revoke(condition: ColumnElement[bool]) -> None:
     db.session.execute(update(OAuthToken).where(condition, OAuthToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
 
 
@@ -260,7 +287,7 @@ def principal_for_access_token(plain: str) -> Principal | None:
     )
 
 
-def introspect(token: OAuthToken) -> dict:
+def introspect(token: OAuthToken) -> dict[str, Any]:
     if token.user.disabled_at is not None:
         return {"active": False}
     return {
