@@ -56,33 +56,18 @@ def test_zapier_flow_with_a_local_account(hub):
     assert created.status_code == 201
 
     # Refresh rotates both tokens.
-    refreshed = hub.token(
-        grant_type="refresh_token",
-        refresh_token=tokens["refresh_token"],
-        client_id=client["client_id"],
-        client_secret=client["client_secret"],
-    )
+    refreshed = hub.refresh(client, tokens["refresh_token"])
     assert refreshed.status_code == 200, refreshed.text
     new = refreshed.json()
     assert new["refresh_token"] != tokens["refresh_token"] and new["access_token"] != tokens["access_token"]
     assert hub.api("/api/v1/me", new["access_token"]).status_code == 200
 
     # The old refresh token again: 400 invalid_grant, and the whole family dies.
-    reused = hub.token(
-        grant_type="refresh_token",
-        refresh_token=tokens["refresh_token"],
-        client_id=client["client_id"],
-        client_secret=client["client_secret"],
-    )
+    reused = hub.refresh(client, tokens["refresh_token"])
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
     dead = hub.api("/api/v1/me", new["access_token"])
     assert dead.status_code == 401 and 'error="invalid_token"' in dead.headers["www-authenticate"]
-    again = hub.token(
-        grant_type="refresh_token",
-        refresh_token=new["refresh_token"],
-        client_id=client["client_id"],
-        client_secret=client["client_secret"],
-    )
+    again = hub.refresh(client, new["refresh_token"])
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
 
     # Connecting again: the same scopes were granted, so no consent page.
@@ -145,15 +130,7 @@ def test_connected_apps_can_be_listed_and_disconnected(hub):
     gone = hub.api(f"/api/v1/me/grants/{client['client_id']}", key, "DELETE")
     assert gone.status_code == 200 and gone.json() == {"id": client["client_id"], "revoked": True}
     assert hub.api("/api/v1/me", tokens["access_token"]).status_code == 401
-    assert (
-        hub.token(
-            grant_type="refresh_token",
-            refresh_token=tokens["refresh_token"],
-            client_id=client["client_id"],
-            client_secret=client["client_secret"],
-        ).json()["error"]
-        == "invalid_grant"
-    )
+    assert hub.refresh(client, tokens["refresh_token"]).json()["error"] == "invalid_grant"
     # Disconnected: the next connection asks for consent again.
     page = browser.go(authorize_url(hub, client["client_id"]))
     assert page.status_code == 200 and "decision" in page.text

@@ -11,13 +11,7 @@ from support.routes import routes
 def oauth_token(hub, client, browser, username, password, scope):
     page = connect(hub, browser, client, username, password, scope=scope)
     code = redirect_params(page)["code"]
-    response = hub.token(
-        grant_type="authorization_code",
-        code=code,
-        redirect_uri=client["redirect_uris"][0],
-        client_id=client["client_id"],
-        client_secret=client["client_secret"],
-    )
+    response = hub.exchange(client, code)
     assert response.status_code == 200, response.text
     return response.json()
 

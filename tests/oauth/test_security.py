@@ -180,12 +180,7 @@ def test_replayed_code_revokes_what_it_issued(zapier):
     replay = exchange(hub, client, code)
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
     assert hub.api("/api/v1/me", tokens["access_token"]).status_code == 401
-    refresh = hub.token(
-        grant_type="refresh_token",
-        refresh_token=tokens["refresh_token"],
-        client_id=client["client_id"],
-        client_secret=client["client_secret"],
-    )
+    refresh = hub.refresh(client, tokens["refresh_token"])
     assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
 
 
@@ -241,24 +236,14 @@ def test_expired_access_token_is_401_invalid_token(zapier):
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
     # Zapier refreshes, as it should, and carries on with the new token.
-    refreshed = hub.token(
-        grant_type="refresh_token",
-        refresh_token=tokens["refresh_token"],
-        client_id=client["client_id"],
-        client_secret=client["client_secret"],
-    )
+    refreshed = hub.refresh(client, tokens["refresh_token"])
     assert refreshed.status_code == 200
     assert hub.api("/api/v1/me", refreshed.json()["access_token"]).status_code == 200
 
 
 def test_bad_refresh_token_is_400_invalid_grant_never_401(zapier):
     hub, client, _, _ = zapier
-    response = hub.token(
-        grant_type="refresh_token",
-        refresh_token="ctr_made_up",
-        client_id=client["client_id"],
-        client_secret=client["client_secret"],
-    )
+    response = hub.refresh(client, "ctr_made_up")
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
 
 
@@ -365,12 +350,7 @@ def test_another_client_cannot_revoke_a_clients_token(zapier):
         assert foreign.status_code == 400 and foreign.json()["error"] == "invalid_grant", foreign.text
     # The connection is intact: its access token works and its refresh token still rotates.
     assert hub.api("/api/v1/me", tokens["access_token"]).status_code == 200
-    refreshed = hub.token(
-        grant_type="refresh_token",
-        refresh_token=tokens["refresh_token"],
-        client_id=client["client_id"],
-        client_secret=client["client_secret"],
-    )
+    refreshed = hub.refresh(client, tokens["refresh_token"])
     assert refreshed.status_code == 200, refreshed.text
 
 

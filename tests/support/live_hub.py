@@ -112,6 +112,16 @@ class LiveHub:
             **extra,
         )
 
+    def refresh(self, client, refresh_token, **extra):
+        """Trade a refresh token for new tokens as Zapier does (form body, secret in it)."""
+        return self.token(
+            grant_type="refresh_token",
+            refresh_token=refresh_token,
+            client_id=client["client_id"],
+            client_secret=client["client_secret"],
+            **extra,
+        )
+
     def api(self, path, token, method="GET", **kw):
         return httpx.request(method, self.url(path), headers={"Authorization": f"Bearer {token}"}, **kw, timeout=30)
 

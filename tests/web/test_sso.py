@@ -45,13 +45,7 @@ def test_zapier_flow_through_sso_provisions_the_user_with_tier_from_roles(sso_hu
     consent = sso_sign_in(browser, page, "maria")
     assert consent.url.path == "/oauth/authorize" and "Zapier" in consent.text, consent.text
     params = redirect_params(browser.submit(consent, button=("decision", "allow")))
-    tokens = hub.token(
-        grant_type="authorization_code",
-        code=params["code"],
-        redirect_uri=client["redirect_uris"][0],
-        client_id=client["client_id"],
-        client_secret=client["client_secret"],
-    ).json()
+    tokens = hub.exchange(client, params["code"]).json()
 
     me = hub.api("/api/v1/me", tokens["access_token"]).json()
     assert (me["username"], me["tier"], me["email"], me["name"]) == ("maria", "pro", "maria@example.com", "Maria Lopez")
@@ -59,19 +53,9 @@ def test_zapier_flow_through_sso_provisions_the_user_with_tier_from_roles(sso_hu
         hub.api("/api/v1/tasks", tokens["access_token"], "POST", json={"title": "t", "prompt": "p"}).status_code == 201
     )
 
-    refreshed = hub.token(
-        grant_type="refresh_token",
-        refresh_token=tokens["refresh_token"],
-        client_id=client["client_id"],
-        client_secret=client["client_secret"],
-    )
+    refreshed = hub.refresh(client, tokens["refresh_token"])
     assert refreshed.status_code == 200
-    reused = hub.token(
-        grant_type="refresh_token",
-        refresh_token=tokens["refresh_token"],
-        client_id=client["client_id"],
-        client_secret=client["client_secret"],
-    )
+    reused = hub.refresh(client, tokens["refresh_token"])
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
     assert hub.api("/api/v1/me", refreshed.json()["access_token"]).status_code == 401
 
