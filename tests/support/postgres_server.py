@@ -56,26 +56,23 @@ class PostgresServer:
             "--locale=C",
             "--no-sync",
         )
+        self.start_cluster()
+        self.admin = psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True)
+        return self
+
+    def start_cluster(self) -> None:
+        """pg_ctl start on the data folder, waiting until it takes connections."""
         # Durability is pointless for a test cluster; these make it fast.
         options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.root}"
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        self._run(
-            str(self.bin / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.root / "log"),
-            "-o",
-            options,
-            "-w",
-            "-t",
-            "60",
-            "start",
-        )
-        self.admin = psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True)
-        return self
+        pg_ctl = [str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-o", options]
+        self._run(*pg_ctl, "-w", "-t", "60", "start")
+
+    def stop_cluster(self) -> None:
+        """pg_ctl stop -m immediate: as a crash would end it."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
@@ -96,6 +93,6 @@ class PostgresServer:
         if self.admin:
             self.admin.close()
         try:
-            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+            self.stop_cluster()
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
