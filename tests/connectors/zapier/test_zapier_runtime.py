@@ -8,7 +8,6 @@ import sys
 from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import httpx
 import pytest
 from support.delivery import DeliveryWorker
 from support.forms import Browser, Forms
@@ -88,16 +87,8 @@ def expired_access_token(hub, app_dir, client):
     """A second connection whose access token has run out (its expiry moved
     into the past, as an hour's wait would)."""
     code, verifier = sign_in_and_allow(hub, app_dir, client, "second")
-    issued = httpx.post(
-        hub.url("/oauth/token"),
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": ZAPIER_REDIRECT,
-            "code_verifier": verifier,
-            **client,
-        },
-        timeout=30,
+    issued = hub.token(
+        grant_type="authorization_code", code=code, redirect_uri=ZAPIER_REDIRECT, code_verifier=verifier, **client
     )
     assert issued.status_code == 200, issued.text
     token = issued.json()["access_token"]
@@ -107,7 +98,7 @@ def expired_access_token(hub, app_dir, client):
     with hub.app.app_context():
         oauth.find_token(token).access_expires_at = utcnow() - timedelta(seconds=1)
         db.session.commit()
-    assert httpx.get(hub.url("/api/v1/me"), headers={"Authorization": f"Bearer {token}"}, timeout=30).status_code == 401
+    assert hub.api("/api/v1/me", token).status_code == 401
     return token
 
 
