@@ -46,12 +46,7 @@ def connected(hub):
 
 
 def refresh(hub, client, tokens):
-    return hub.token(
-        grant_type="refresh_token",
-        refresh_token=tokens["refresh_token"],
-        client_id=client["client_id"],
-        client_secret=client["client_secret"],
-    )
+    return hub.refresh(client, tokens["refresh_token"])
 
 
 def refreshed(hub, client, tokens) -> dict:
