@@ -8,8 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from webhooks.fixtures import *  # noqa: F403  (fixtures: receiver, short delays)
-from webhooks.fixtures import deliveries, subscribe
+from support.delivery import deliveries, subscribe
 
 ROOT = Path(__file__).resolve().parents[2]
 OWNER = ROOT / "hub" / "webhooks" / "states.py"
