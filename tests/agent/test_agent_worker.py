@@ -19,7 +19,7 @@ AGENT = textwrap.dedent("""
     Path(os.environ["PIDS"], os.environ["CODETETHER_TASK_ID"]).write_text(str(os.getpid()))
     print("working on", os.environ["CODETETHER_TASK_TITLE"], flush=True)
     if "sleep" in prompt:
-        time.sleep(120)
+        time.sleep(120)  # a long job: the test times it out, stops or kills it
     if "crash" in prompt:
         print("it broke", file=sys.stderr)
         sys.exit(3)

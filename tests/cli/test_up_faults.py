@@ -198,6 +198,7 @@ def test_a_new_up_ends_what_a_dead_up_left_running(tmp_path):
     from hub import lifeline
     from hub.cli.supervisor import PidFile
 
+    # A child of a dead `up` that ignores SIGTERM and stays alive until ended.
     leftover = subprocess.Popen(
         [
             sys.executable,
