@@ -154,26 +154,6 @@ def _among(address: str, networks) -> bool:
 limiter = HubLimiter(client_address)
 
 
-def _user_key() -> str:
-    user = g.principal.user
-    return f"user:{user.pk}" if user else f"worker:{g.principal.credential_id}"
-
-
-def _tier_limit() -> str:
-    """The caller's tier limit as a flask-limiter string; "" = unlimited."""
-    principal = g.get("principal")
-    if principal is None or principal.user is None:  # not before authentication; not agent workers
-        return ""
-    return tiers.allowance(principal.user).rate_limit or ""
-
-
-def _exempt() -> bool:
-    # Agent workers are the hub's own infrastructure, not a user's traffic;
-    # admins have no rate limit (hub.tiers).
-    user = g.principal.user
-    return user is None or tiers.allowance(user).rate_limit is None
-
-
 class _Breach(NamedTuple):
     """What RateLimitExceeded and ``_rate_limited`` read of a refused limit
     (flask-limiter's RuntimeLimit, which is private)."""
@@ -200,10 +180,11 @@ def tier_limit(view):
     ``Blueprint.auth`` after the caller is known.
 
     flask-limiter's runtime, storage and key layout, with the hub's moving
-    window strategy (hub/moving_window.py); the per-request glue is ours:
-    flask-limiter's decorator resolves every declared limit, exemption and
-    hint on each request, evaluating the tier twice, which cost about as
-    much as a Redis round trip (bench/limiter.py, "unlimited tier")."""
+    window strategy (hub/moving_window.py), but not its decorator: its
+    dynamic form (``limiter.shared_limit(callable, key_func=...,
+    exempt_when=...)``) resolves every declared limit, exemption and hint on
+    each request, which the limiter benchmark cannot afford (bench/README.md,
+    "The tier limit: flask-limiter's decorator or the hub's")."""
 
     @wraps(view)
     def limited(*args, **kwargs):
@@ -214,18 +195,14 @@ def tier_limit(view):
 
 
 def _check_tier_limit() -> None:
-    runtime = HubLimiter.runtime()
-    if not runtime.enabled or _exempt():
+    runtime, user = HubLimiter.runtime(), g.principal.user
+    # Agent workers are the hub's own infrastructure, not a user's traffic;
+    # admins and unlimited tiers have no rate limit (hub.tiers).
+    rate = tiers.allowance(user).rate_limit if user is not None and runtime.enabled else None
+    if not rate:
         return
-    limit = _tier_limit()
-    items = _parsed(limit) if limit else ()
-    if not items:
-        return
-    args = [_user_key(), TIER_SCOPE]
-    if runtime._key_prefix:
-        args.insert(0, runtime._key_prefix)
     try:
-        item, window, refused = _acquire(runtime.limiter, items, args)
+        item, window, refused = _acquire(runtime.limiter, _parsed(rate), _key(runtime, f"user:{user.pk}", TIER_SCOPE))
     except Exception as error:
         if not runtime._swallow_errors:
             raise
@@ -234,6 +211,12 @@ def _check_tier_limit() -> None:
     g.hub_applied_limit = item, window, refused  # for _headers
     if refused:
         _refuse(item, TIER_SCOPE)
+
+
+def _key(runtime: Limiter, key: str, scope: str) -> list[str]:
+    """The identifiers flask-limiter gives its strategy for a limit of
+    ``scope`` on ``key``: the same keys in the same storage."""
+    return [runtime._key_prefix, key, scope] if runtime._key_prefix else [key, scope]
 
 
 def check_auth_failures() -> None:
@@ -254,9 +237,7 @@ def _auth_failures(count: bool) -> None:
     if not runtime.enabled:
         return
     strategy, items = runtime.limiter, _parsed(current_app.config["HUB_AUTH_FAILURE_RATE_LIMIT"])
-    args = [client_address(), AUTH_FAILURE_SCOPE]
-    if runtime._key_prefix:
-        args.insert(0, runtime._key_prefix)
+    args = _key(runtime, client_address(), AUTH_FAILURE_SCOPE)
     try:
         for item in items:
             if count:

@@ -347,7 +347,7 @@ def test_marshmallow_field_serialize_is_check_attribute_then_underscore_serializ
 
     app = Flask(__name__)
     app.config["HUB_BASE_URL"] = "http://127.0.0.1"
-    columns = dict.fromkeys(TaskSchema().fields)
+    columns = {field.attribute or name: None for name, field in TaskSchema().fields.items()}
     columns.update(id="task_1", title="t", priority=2, duration_seconds=1.5, created_at=datetime(2026, 1, 2, 3, 4))
     task = SimpleNamespace(**columns)
     with app.app_context():
