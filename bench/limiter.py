@@ -20,7 +20,7 @@ import re
 import subprocess
 import sys
 import tempfile
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
 import redis as redis_lib
@@ -86,10 +86,8 @@ def cpu_seconds(master: int, redis_pid: int) -> float:
 
     total = sum(fields(master)) + sum(fields(redis_pid)[:2])
     for pid in children(master):
-        try:
+        with suppress(OSError, ValueError):  # recycled meanwhile: counted in the master's cutime next time
             total += sum(fields(pid)[:2])
-        except (OSError, ValueError):  # recycled meanwhile: counted in the master's cutime next time
-            pass
     return total / CLOCK_TICKS
 
 
@@ -182,13 +180,16 @@ def run() -> dict:
             for name, runs in samples.items()
         }
         result["pro_to_off"] = summarize(
-            [pro["rps"] / off["rps"] for pro, off in zip(samples["pro 300/minute"], samples["off"])]
+            [pro["rps"] / off["rps"] for pro, off in zip(samples["pro 300/minute"], samples["off"], strict=True)]
         )
         result["unlimited_to_off"] = summarize(
-            [u["rps"] / off["rps"] for u, off in zip(samples["unlimited tier"], samples["off"])]
+            [u["rps"] / off["rps"] for u, off in zip(samples["unlimited tier"], samples["off"], strict=True)]
         )
         result["cpu_off_to_pro"] = summarize(
-            [off["server_cpu_us"] / pro["server_cpu_us"] for pro, off in zip(samples["pro 300/minute"], samples["off"])]
+            [
+                off["server_cpu_us"] / pro["server_cpu_us"]
+                for pro, off in zip(samples["pro 300/minute"], samples["off"], strict=True)
+            ]
         )
         return result
     finally:
