@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import marshmallow as ma
+
+if TYPE_CHECKING:
+    from hub.schemas import Page
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,8 @@ class Trigger:
     by ``formatter(event) -> dict`` where ``event`` is the Standard Webhooks
     envelope ``{"id", "type", "timestamp", "data"}``. Without an event it is a
     polling list made by ``list(user, page=, limit=)`` (e.g. the choices of a
-    dropdown, with ``hidden=True``).
+    dropdown, with ``hidden=True``): a ``hub.schemas.Page`` (which tells
+    whether another page follows, for the ``Link`` header) or a plain list.
     """
 
     key: str
@@ -45,7 +49,7 @@ class Trigger:
     scope: str
     event: str | None = None
     formatter: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-    list: Callable[..., list[Any]] | None = None
+    list: Callable[..., Page[Any] | list[Any]] | None = None
     hidden: bool = False
     label_field: str | None = None  # the output field a dropdown shows
 

@@ -21,7 +21,7 @@ from hub.api.base import Blueprint, ErrorSchema
 from hub.auth import current_user
 from hub.models import User
 from hub.plugins import ConnectorSummarySchema
-from hub.schemas import PageArgs
+from hub.schemas import Page, PageArgs
 from hub.services import events
 
 
@@ -45,15 +45,19 @@ def build_blueprint(connector: Connector) -> Blueprint:
     return blp
 
 
-def trigger_items(trigger: Trigger, user: User, page: int = 0, limit: int = 50) -> list[Any]:
-    """A trigger's recent items, newest first: formatted outbox events, or
-    the trigger's own list (``validate`` gives each trigger one of them)."""
+def trigger_items(trigger: Trigger, user: User, page: int = 0, limit: int = 50) -> Page[Any]:
+    """A page of a trigger's recent items, newest first: formatted outbox
+    events, or the trigger's own list (``validate`` gives each trigger one of
+    them). A list given as a plain ``list`` cannot tell whether more follow:
+    its route names no next page."""
     if trigger.event and trigger.formatter:
         format_item = trigger.formatter
-        return [format_item(events.envelope(e)) for e in events.recent(user, trigger.event, page=page, limit=limit)]
+        found = events.recent(user, trigger.event, page=page, limit=limit)
+        return Page([format_item(events.envelope(e)) for e in found.items], found.more)
     if trigger.list:
-        return trigger.list(user, page=page, limit=limit)
-    return []
+        listed = trigger.list(user, page=page, limit=limit)
+        return listed if isinstance(listed, Page) else Page(listed, more=False)
+    return Page([], more=False)
 
 
 View = Callable[..., Any]
@@ -67,10 +71,9 @@ def _named(view: View, kind: str, operation: Trigger | Action | Search) -> View:
 
 def _trigger_route(blp: Blueprint, trigger: Trigger) -> None:
     @blp.auth(trigger.scope)
-    @blp.arguments(PageArgs(), location="query")
-    @blp.response(200, trigger.output_schema(many=True))
+    @blp.paged(PageArgs(), trigger.output_schema(many=True))
     @blp.alt_response(422, schema=ErrorSchema)
-    def view(args: dict[str, Any]) -> Any:
+    def view(args: dict[str, Any]) -> Page[Any]:
         return trigger_items(trigger, current_user(), **args)
 
     blp.route(f"/triggers/{trigger.key}", methods=["GET"], endpoint=f"trigger_{trigger.key}")(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.models.tasks import ACTIVE_STATUSES
+from hub.schemas import Page
 from hub.services import codebases, conversations, tasks
 
 # Trigger output fields (besides the event `id`), exactly as the seed names them.
@@ -56,11 +57,13 @@ def find_task(
     return found
 
 
-def codebase_choices(user, *, page: int = 0, limit: int = 50) -> list[dict]:
-    found = codebases.list_codebases(user)[page * limit : (page + 1) * limit]
-    return [{"id": cb.id, "name": cb.name} for cb in found]
+def codebase_choices(user, *, page: int = 0, limit: int = 50) -> Page[dict]:
+    found, more = codebases.list_codebases(user, page=page, limit=limit)
+    return Page([{"id": cb.id, "name": cb.name} for cb in found], more)
 
 
-def cancellable_task_choices(user, *, page: int = 0, limit: int = 50) -> list[dict]:
-    found, _ = tasks.list_tasks(user, status=ACTIVE_STATUSES, page=page, limit=limit)
-    return [{"id": t.id, "title": t.title, "status": t.status, "label": f"{t.title} ({t.status})"} for t in found]
+def cancellable_task_choices(user, *, page: int = 0, limit: int = 50) -> Page[dict]:
+    found, more = tasks.list_tasks(user, status=ACTIVE_STATUSES, page=page, limit=limit)
+    return Page(
+        [{"id": t.id, "title": t.title, "status": t.status, "label": f"{t.title} ({t.status})"} for t in found], more
+    )

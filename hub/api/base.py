@@ -156,7 +156,9 @@ class Blueprint(_Blueprint):
         )(wrapper)
         return wrapper
 
-    def paged(self, query: ma.Schema, items: ma.Schema, *, headers: dict | None = None):
+    def paged(
+        self, query: ma.Schema, items: ma.Schema, *, headers: dict[str, Any] | None = None
+    ) -> Callable[[Callable[..., Any]], Any]:
         """A paged list: reads ``query`` (``hub.schemas.PageArgs`` or a schema
         built on it) from the query string, and answers the ``Page`` the view
         returns as a bare array, with ``Link: <next page>; rel="next"`` while

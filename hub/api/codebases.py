@@ -4,7 +4,7 @@ from marshmallow import validate
 
 from hub.api.base import Blueprint, ErrorSchema
 from hub.auth import current_user
-from hub.schemas import CodebaseSchema, OptionalStr, RequiredText
+from hub.schemas import CodebaseSchema, OptionalStr, PageArgs, RequiredText
 from hub.services import codebases
 
 blp = Blueprint("codebases", __name__, url_prefix="/api/v1", description="Codebases agents work on")
@@ -22,10 +22,11 @@ class CodebaseCreateSchema(ma.Schema):
 @blp.route("/codebases")
 class Codebases(MethodView):
     @blp.auth("codebases:read")
-    @blp.response(200, CodebaseSchema(many=True))
-    def get(self):
+    @blp.paged(PageArgs(), CodebaseSchema(many=True))
+    @blp.alt_response(422, schema=ErrorSchema)
+    def get(self, args):
         """The user's codebases, `global` first."""
-        return codebases.list_codebases(current_user())
+        return codebases.list_codebases(current_user(), **args)
 
     @blp.auth("codebases:write")
     @blp.arguments(CodebaseCreateSchema())

@@ -136,8 +136,7 @@ class HookById(MethodView):
 @blp.route("/hooks/<hook_id>/deliveries")
 class HookDeliveries(MethodView):
     @blp.auth(ANY_EVENT_SCOPE)
-    @blp.arguments(PageArgs(), location="query")
-    @blp.response(200, DeliverySchema(many=True))
+    @blp.paged(PageArgs(), DeliverySchema(many=True))
     @blp.alt_response(404, schema=ErrorSchema)
     @blp.alt_response(422, schema=ErrorSchema)
     def get(self, args, hook_id):

@@ -23,9 +23,9 @@ class Messages(MethodView):
 @blp.route("/conversations/<conversation_id>/messages")
 class ConversationMessages(MethodView):
     @blp.auth("messages:read")
-    @blp.arguments(PageArgs(), location="query")
-    @blp.response(200, MessageSchema(many=True))
+    @blp.paged(PageArgs(), MessageSchema(many=True))
     @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(422, schema=ErrorSchema)
     def get(self, args, conversation_id):
         """A conversation's messages, oldest first."""
         return conversations.list_messages(current_user(), conversation_id, **args)

@@ -85,7 +85,7 @@ class TaskCancel(MethodView):
 MAX_SEQ = 2**31 - 1  # output chunks are numbered by a database integer (32 bits in PostgreSQL)
 
 
-class OutputQuerySchema(ma.Schema):
+class OutputQuerySchema(PageArgs):
     after = fields.Integer(
         load_default=0,
         validate=validate.Range(min=0, max=MAX_SEQ),
@@ -102,11 +102,11 @@ class OutputChunkSchema(ma.Schema):
 @blp.route("/tasks/<task_id>/output")
 class TaskOutput(MethodView):
     @blp.auth("tasks:read")
-    @blp.arguments(OutputQuerySchema(), location="query")
-    @blp.response(200, OutputChunkSchema(many=True))
+    @blp.paged(OutputQuerySchema(), OutputChunkSchema(many=True))
     @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(422, schema=ErrorSchema)
     def get(self, args, task_id):
         """The output the task's agent streamed back so far, oldest first."""
         from hub.services import workers
 
-        return workers.output_of(tasks.get_task(current_user(), task_id), after=args["after"])
+        return workers.output_of(tasks.get_task(current_user(), task_id), **args)

@@ -8,11 +8,14 @@ from hub.db import begin_write, db, new_id
 from hub.errors import ValidationFailed
 from hub.models import Codebase, User
 from hub.models.codebases import GLOBAL_CODEBASE_ID
+from hub.schemas import Page, fetch_page, paged
 from hub.services import fast_create
 
 
-def list_codebases(user: User) -> list[Codebase]:
-    return list(db.session.scalars(select(Codebase).where(Codebase.user_pk == user.pk).order_by(Codebase.pk)))
+def list_codebases(user: User, *, page: int = 0, limit: int = 50) -> Page[Codebase]:
+    """A page of the user's codebases, oldest first (``global`` first)."""
+    query = select(Codebase).where(Codebase.user_pk == user.pk).order_by(Codebase.pk)
+    return fetch_page(paged(query), page=page, limit=limit)
 
 
 _BY_ID = select(Codebase).where(Codebase.user_pk == bindparam("user_pk"), Codebase.id == bindparam("id"))  # built once

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.models import Conversation, Message, Task, User
-from hub.schemas import dump_message
+from hub.schemas import Page, dump_message, fetch_page, paged
 from hub.services import codebases, events, tasks
 
 # Messages an agent task carries: enough context, bounded size.
@@ -139,13 +139,8 @@ def _prompt(messages: list[Message]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def list_messages(user: User, conversation_id: str, *, page: int = 0, limit: int = 50) -> list[Message]:
+def list_messages(user: User, conversation_id: str, *, page: int = 0, limit: int = 50) -> Page[Message]:
+    """A page of the conversation's messages, oldest first."""
     conversation = get_conversation(user, conversation_id)
-    query = (
-        select(Message)
-        .where(Message.conversation_pk == conversation.pk)
-        .order_by(Message.pk)
-        .limit(limit)
-        .offset(page * limit)
-    )
-    return list(db.session.scalars(query))
+    query = select(Message).where(Message.conversation_pk == conversation.pk).order_by(Message.pk)
+    return fetch_page(paged(query), page=page, limit=limit)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from hub.db import db, new_id, utcnow
 from hub.models import Event, Task, User
+from hub.schemas import Page, fetch_page, paged
 
 # A plain insert, not an ORM object: nothing reads the event back in the
 # transaction that records it, and on SQLite the insert runs under the one
@@ -30,16 +31,10 @@ def record(user_pk: int, type_: str, data: dict[str, Any], *, task_id: str | Non
     return event_id
 
 
-def recent(user: User, type_: str, *, page: int = 0, limit: int = 50) -> list[Event]:
+def recent(user: User, type_: str, *, page: int = 0, limit: int = 50) -> Page[Event]:
     """A page of the user's events of one type, newest first (trigger samples)."""
-    query = (
-        select(Event)
-        .where(Event.user_pk == user.pk, Event.type == type_)
-        .order_by(Event.pk.desc())
-        .limit(limit)
-        .offset(page * limit)
-    )
-    return list(db.session.scalars(query))
+    query = select(Event).where(Event.user_pk == user.pk, Event.type == type_).order_by(Event.pk.desc())
+    return fetch_page(paged(query), page=page, limit=limit)
 
 
 def envelope(event: Event) -> dict[str, Any]:

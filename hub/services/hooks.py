@@ -16,6 +16,7 @@ from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.models import Delivery, Subscription, User
 from hub.models.events import EVENT_SCOPES
+from hub.schemas import Page, fetch_page, paged
 from hub.services import codebases
 from hub.webhooks import dispatch, formatters, signing, ssrf, states
 
@@ -131,17 +132,16 @@ def end_app_subscriptions(client_pk: int, user: User | None = None) -> None:
 
 def list_deliveries(
     user: User, hook_id: str, *, page: int = 0, limit: int = 50, scopes: Iterable[str] | None = None
-) -> list[Delivery]:
+) -> Page[Delivery]:
+    """A page of the hook's deliveries, newest first, each with its attempts."""
     subscription = get_hook(user, hook_id, scopes=scopes)
     query = (
         select(Delivery)
         .where(Delivery.subscription_pk == subscription.pk)
         .options(selectinload(Delivery.attempt_log))
         .order_by(Delivery.pk.desc())
-        .limit(limit)
-        .offset(page * limit)
     )
-    return list(db.session.scalars(query))
+    return fetch_page(paged(query), page=page, limit=limit)
 
 
 def recent_deliveries(subscriptions: list[Subscription], *, per_hook: int = 5) -> dict[int, list[Delivery]]:

@@ -23,6 +23,7 @@ from hub.crypto import hash_secret
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import Conflict, NotFound
 from hub.models import Codebase, Task, TaskOutput, Worker, WorkerToken
+from hub.schemas import Page, fetch_page, paged
 from hub.services import conversations, tasks
 
 TOKEN_PREFIX = "ctw_"
@@ -282,11 +283,7 @@ def _running(principal: Principal, task_id: str) -> Task:
     return task
 
 
-def output_of(task: Task, *, after: int = 0, limit: int = 500) -> list[TaskOutput]:
-    query = (
-        select(TaskOutput)
-        .where(TaskOutput.task_pk == task.pk, TaskOutput.pk > after)
-        .order_by(TaskOutput.pk)
-        .limit(limit)
-    )
-    return list(db.session.scalars(query))
+def output_of(task: Task, *, after: int = 0, page: int = 0, limit: int = 50) -> Page[TaskOutput]:
+    """A page of the task's output chunks after ``after`` (a ``seq``), oldest first."""
+    query = select(TaskOutput).where(TaskOutput.task_pk == task.pk, TaskOutput.pk > after).order_by(TaskOutput.pk)
+    return fetch_page(paged(query), page=page, limit=limit)
