@@ -49,6 +49,9 @@ class Task(Model):
     completed_at: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    # Where the task's callback goes, cut to its scheme and host: the URL is a
+    # secret, sealed in the callback's own row (hub.services.callbacks).
+    callback_shown_url: Mapped[str | None] = mapped_column(String(300))
     # Held while running: the worker that claimed it, until when.
     worker_pk: Mapped[int | None] = mapped_column(ForeignKey("workers.pk", ondelete="SET NULL"))
     lease_expires_at: Mapped[datetime | None]

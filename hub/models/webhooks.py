@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db import Model, utcnow
@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 # `failed` for good.
 DELIVERY_STATUSES = ("sending", "retrying", "delivered", "failed")
 
+# A per-task callback waits for one of CALLBACK_WAITS (its ``event``: its
+# task's completion, or the agent's reply to a Send Message) and fires on
+# that or on one of CALLBACK_ENDS, its task's other ends.
+CALLBACK_WAITS = ("task.completed", "message.created")
+CALLBACK_ENDS = ("task.failed", "task.cancelled")
+
 
 class Subscription(Model):
     """A user's REST hook: POST events of one type to ``target_url``.
@@ -27,6 +33,13 @@ class Subscription(Model):
     derived from SECRET_KEY (it must be usable to sign, so it cannot be
     hashed). Deleted subscriptions are kept (``deleted_at``) so their
     delivery log stays readable and a second DELETE is a no-op.
+
+    A row with ``task_id`` is a per-task callback (``hub.services.callbacks``),
+    not a hook: it gets one delivery, when that task ends (``event`` is the
+    success it waits for: ``task.completed``, or ``message.created`` for the
+    agent's reply; the task's failure or cancellation ends it too). Its URL
+    is a secret like the signing secret: sealed in ``target_sealed``, while
+    ``target_url`` holds only its scheme and host, for every page and list.
     """
 
     __tablename__ = "subscriptions"
@@ -37,6 +50,8 @@ class Subscription(Model):
     user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
     event: Mapped[str] = mapped_column(String(40))
     target_url: Mapped[str] = mapped_column(String(2048))
+    task_id: Mapped[str | None] = mapped_column(String(40), index=True, unique=True)
+    target_sealed: Mapped[str | None] = mapped_column(Text)
     codebase_id: Mapped[str | None] = mapped_column(String(64))
     agent_type: Mapped[str | None] = mapped_column(String(20))
     format: Mapped[str] = mapped_column(String(40), default="standard")
@@ -74,6 +89,15 @@ class Delivery(Model):
         UniqueConstraint("event_pk", "subscription_pk", name="uq_deliveries_event_pk_subscription_pk"),
         Index("ix_deliveries_status_next", "status", "next_attempt_at"),
         Index("ix_deliveries_subscription_pk", "subscription_pk", "pk"),
+        # A per-task callback fires once: its subscription has at most one
+        # delivery, whatever runs twice (partial: hooks' deliveries are not in it).
+        Index(
+            "uq_deliveries_callback",
+            "subscription_pk",
+            unique=True,
+            sqlite_where=text("callback IS NOT NULL"),
+            postgresql_where=text("callback IS NOT NULL"),
+        ),
     )
 
     pk: Mapped[int] = mapped_column(primary_key=True)
@@ -81,6 +105,7 @@ class Delivery(Model):
     event_pk: Mapped[int] = mapped_column(ForeignKey("events.pk", ondelete="CASCADE"))
     subscription_pk: Mapped[int] = mapped_column(ForeignKey("subscriptions.pk", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(20))
+    callback: Mapped[bool | None]  # True: a per-task callback's one delivery (None: a hook's)
     attempts: Mapped[int] = mapped_column(default=0)
     # Attempts made before the current retry schedule began (a replay
     # starts a fresh schedule).

@@ -92,6 +92,7 @@ def list_hooks(user: User, *, scopes: Iterable[str] | None = None) -> list[Subsc
             Subscription.user_pk == user.pk,
             Subscription.deleted_at.is_(None),
             Subscription.event.in_(readable_events(scopes)),
+            Subscription.task_id.is_(None),  # a task's callback is the task's (hub.services.callbacks)
         )
         .order_by(Subscription.pk.desc())
     )
@@ -102,7 +103,9 @@ def get_hook(user: User, hook_id: str, *, scopes: Iterable[str] | None = None) -
     """One of the user's subscriptions, deleted ones included (their
     delivery log stays readable); refused unless ``scopes`` may read its event."""
     subscription = db.session.scalar(
-        select(Subscription).where(Subscription.id == hook_id, Subscription.user_pk == user.pk)
+        select(Subscription).where(
+            Subscription.id == hook_id, Subscription.user_pk == user.pk, Subscription.task_id.is_(None)
+        )
     )
     if subscription is None:
         raise NotFound(f"No hook '{hook_id}'.")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,7 +29,8 @@ from sqlalchemy import insert, select
 from hub import create_app, jobs
 from hub.db import begin_write, db, new_id, utcnow
 from hub.models import Delivery, Event, Subscription
-from hub.webhooks import dispatch, formatters, lanes, states
+from hub.models.webhooks import CALLBACK_ENDS, CALLBACK_WAITS
+from hub.webhooks import dispatch, formatters, lanes, signing, states
 from hub.webhooks.sender import Outcome
 
 log = logging.getLogger(__name__)
@@ -60,11 +62,34 @@ class Planned:
     number: int
     schedule_start: int
     subscription_pk: int
-    target_url: str
+    target_url: str  # where it goes (a per-task callback's, unsealed: never log it)
+    shown_url: str  # target_url as logs may show it (a callback's cut to its host)
     secret_sealed: str
     format: str
     event: Event
     failing: bool = False  # the subscription has failures to reset on success
+
+
+def planned(
+    delivery_pk: int, delivery_id: str, number: int, schedule_start: int, s: Subscription, event: Event, config
+) -> Planned:
+    """The attempt to send, from its subscription: a hook, or a per-task
+    callback, whose URL is sealed (hub.services.callbacks)."""
+    url = s.target_url if s.target_sealed is None else signing.unseal(s.target_sealed, config["SECRET_KEY"])
+    failing = bool(s.failure_count or s.failing_since)
+    return Planned(
+        delivery_pk,
+        delivery_id,
+        number,
+        schedule_start,
+        s.pk,
+        url,
+        s.target_url,
+        s.secret_sealed,
+        s.format,
+        event,
+        failing,
+    )
 
 
 # One fan-out transaction takes up to this many events, and no more
@@ -95,7 +120,7 @@ def run_attempt(delivery_id: str, number: int) -> None:
 
 
 def subscribed(subscription: Subscription, event: Event) -> bool:
-    """Does this live subscription of the event's user want the event?"""
+    """Does this live hook of the event's user want the event?"""
     data = event.data or {}
     return (
         subscription.event == event.type
@@ -129,19 +154,29 @@ def fan_out(config) -> tuple[bool, list[Planned]]:
                 Subscription.event.in_({e.type for e in events}),
                 Subscription.deleted_at.is_(None),
                 Subscription.disabled_at.is_(None),
+                Subscription.task_id.is_(None),  # hooks; callbacks below
             )
             .order_by(Subscription.pk)
         ).all()
         if events
         else []
     )
+    callbacks = waiting_callbacks(events)
     more = len(events) == DISPATCH_BATCH
     matches: list[tuple[Event, Subscription]] = []
     for i, event in enumerate(events):
         mine = [(event, s) for s in live if s.user_pk == event.user_pk and subscribed(s, event)]
+        task_id = event.task_id or ""
+        callback = callbacks.get(task_id)
+        if callback is not None and event.type in (callback.event, *CALLBACK_ENDS):
+            mine.append((event, callback))
+        else:
+            callback = None
         if matches and len(matches) + len(mine) > SEND_BATCH:
             events, more = events[:i], True  # the rest stay waiting for the next batch
             break
+        if callback is not None:
+            del callbacks[task_id]  # fired: it gets no second delivery
         matches += mine
     now = utcnow()
     lease_end = now + timedelta(seconds=config["HUB_WEBHOOK_LEASE_SECONDS"])
@@ -151,6 +186,7 @@ def fan_out(config) -> tuple[bool, list[Planned]]:
             id=new_id("dlv_"),
             event_pk=event.pk,
             subscription_pk=s.pk,
+            callback=True if s.task_id else None,
             attempts=1,
             schedule_start=0,
             next_attempt_at=lease_end,
@@ -165,20 +201,26 @@ def fan_out(config) -> tuple[bool, list[Planned]]:
         event.dispatched_at = now
     db.session.commit()
     return more, [
-        Planned(
-            pk,
-            row["id"],
-            1,
-            0,
-            s.pk,
-            s.target_url,
-            s.secret_sealed,
-            s.format,
-            event,
-            bool(s.failure_count or s.failing_since),
-        )
-        for pk, row, (event, s) in zip(pks, rows, matches, strict=True)
+        planned(pk, row["id"], 1, 0, s, event, config) for pk, row, (event, s) in zip(pks, rows, matches, strict=True)
     ]
+
+
+def waiting_callbacks(events: Sequence[Event]) -> dict[str, Subscription]:
+    """The live per-task callbacks that these events may fire and that have
+    not fired yet, by task id."""
+    task_ids = {e.task_id for e in events if e.task_id and e.type in (*CALLBACK_WAITS, *CALLBACK_ENDS)}
+    if not task_ids:
+        return {}
+    fired = select(Delivery.pk).where(Delivery.subscription_pk == Subscription.pk)
+    found = db.session.scalars(
+        select(Subscription).where(
+            Subscription.task_id.in_(task_ids),
+            Subscription.deleted_at.is_(None),
+            Subscription.disabled_at.is_(None),
+            ~fired.exists(),
+        )
+    )
+    return {s.task_id: s for s in found if s.task_id}
 
 
 def claim(delivery_id: str, number: int, config) -> list[Planned]:
@@ -208,20 +250,7 @@ def claim(delivery_id: str, number: int, config) -> list[Planned]:
         next_attempt_at=now + timedelta(seconds=config["HUB_WEBHOOK_LEASE_SECONDS"]),
     )
     db.session.commit()
-    return [
-        Planned(
-            delivery.pk,
-            delivery.id,
-            number,
-            delivery.schedule_start,
-            subscription.pk,
-            subscription.target_url,
-            subscription.secret_sealed,
-            subscription.format,
-            delivery.event,
-            bool(subscription.failure_count or subscription.failing_since),
-        )
-    ]
+    return [planned(delivery.pk, delivery.id, number, delivery.schedule_start, subscription, delivery.event, config)]
 
 
 def encode(planned: Planned) -> bytes:

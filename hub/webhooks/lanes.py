@@ -192,10 +192,13 @@ class Lanes:
                 self.held.pop((attempt.planned.delivery_pk, attempt.planned.number), None)
         Handed.settled(attempts)
         for url, lane in lane_of.items():
+            mine = [a.planned for a in attempts if a.planned.target_url == url]
             with self.cond:
-                if lane.put_back is None:
-                    lane.put_back = Fault(log, f"{url} stalls: delivery attempts put back in the database")
-            count = sum(a.planned.target_url == url for a in attempts)
+                if lane.put_back is None:  # a callback's URL is a secret: its shown form
+                    lane.put_back = Fault(
+                        log, f"{mine[0].shown_url} stalls: delivery attempts put back in the database"
+                    )
+            count = len(mine)
             lane.put_back.happened(f"{count} more, due again in about {self.park_delay:.0f} s")
 
     # -- sending ----------------------------------------------------------

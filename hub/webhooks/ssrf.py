@@ -99,6 +99,15 @@ def parse(url: str) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
+def shown(url: str) -> str:
+    """``url`` cut to its scheme, host and port, for a URL that is a secret
+    (a per-task callback's): ``https://hooks.example.com/…``."""
+    scheme, host, port = parse(url)
+    default = 443 if scheme == "https" else 80
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}{'' if port == default else f':{port}'}/…"
+
+
 def check(url: str, allow_spec: str = "") -> Target:
     """Resolve the URL's host and check every address; return the target to
     connect to, or raise Refused before any connection is made."""
