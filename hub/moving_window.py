@@ -97,7 +97,7 @@ class _View:
 class BatchedMovingWindow(MovingWindowRateLimiter):
     SHARE = 32
     RECORD_WITHIN = 0.1  # seconds
-    CALL_WAIT = 1.0  # seconds a request waits for another thread's call (~ the socket timeouts)
+    CALL_WAIT = 1.0  # seconds a call may be out before those queued behind it give up (~ the socket timeouts)
     MAX_VIEWS = 10_000
 
     def __init__(self, storage: RedisStorage, redis_down: Fault):
@@ -109,6 +109,8 @@ class BatchedMovingWindow(MovingWindowRateLimiter):
         # One script call at a time per process, so that each reply counts
         # every hit this process recorded before it.
         self._calling = threading.Lock()
+        self._turn_since = time.monotonic()  # when the call out now began, or the last one ended
+        self._failures = 0  # calls that raised, so far
         self._forget()
 
     def _forget(self) -> None:
@@ -181,8 +183,7 @@ class BatchedMovingWindow(MovingWindowRateLimiter):
         refreshed for the recorded keys, and for the acquired ones if
         ``learn`` (tier limits; flask-limiter's per-address limits never
         admit locally)."""
-        if not self._calling.acquire(timeout=self.CALL_WAIT):
-            raise TimeoutError("Redis has not answered this process's last rate limit call")
+        self._take_turn()
         try:
             with self._lock:
                 if self._pid != os.getpid():
@@ -195,11 +196,30 @@ class BatchedMovingWindow(MovingWindowRateLimiter):
             args = [time.time()]
             for _key, amount, limit, expiry, acquire in windows:
                 args += [limit, expiry, amount, acquire]
-            replies = self._script([self._prefixed(window[0]) for window in windows], args)
+            try:
+                replies = self._script([self._prefixed(window[0]) for window in windows], args)
+            except BaseException:
+                self._failures += 1
+                raise
             self._redis_down.cleared()
             return self._learn(windows, replies, learn)
         finally:
+            self._turn_since = time.monotonic()
             self._calling.release()
+
+    def _take_turn(self) -> None:
+        """Wait for the calls ahead while Redis answers them: on a busy
+        machine many threads may queue, each call taking its own moment.
+        Give up (the caller fails open) once the call out has taken longer
+        than CALL_WAIT, or one ahead has failed: Redis is not answering."""
+        failures = self._failures
+        while not self._calling.acquire(timeout=self.CALL_WAIT / 4):
+            if self._failures != failures or time.monotonic() - self._turn_since > self.CALL_WAIT:
+                raise TimeoutError("Redis has not answered this process's last rate limit call")
+        if self._failures != failures:
+            self._calling.release()
+            raise TimeoutError("Redis did not answer this process's last rate limit call")
+        self._turn_since = time.monotonic()
 
     def _learn(self, windows: list[tuple], replies: list, learn: bool) -> list[tuple[int, WindowStats]]:
         now, results = time.time(), []
