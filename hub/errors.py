@@ -126,11 +126,16 @@ def body(status: int, code: str, message: str, errors: dict | None = None, **ext
 
 def flatten_field_errors(messages: dict) -> dict:
     """webargs nests errors by location ({"json": {"title": [...]}});
-    callers want the field names."""
+    callers want the field names. A field's errors by part (a task's
+    ``metadata`` by key) are named ``field.part``."""
     flat: dict = {}
     for location, location_errors in messages.items():
         if isinstance(location_errors, dict):
-            flat.update(location_errors)
+            for field, errors in location_errors.items():
+                if isinstance(errors, dict):
+                    flat.update({f"{field}.{part}": part_errors for part, part_errors in errors.items()})
+                else:
+                    flat[field] = errors
             if location == "json" and "_schema" in flat:  # marshmallow's name for the whole input
                 flat["body"] = flat.pop("_schema")
     return flat

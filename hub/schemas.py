@@ -14,7 +14,7 @@ from marshmallow import fields, validate
 from sqlalchemy import Select, bindparam
 
 from hub.db import db
-from hub.models.tasks import AGENT_TYPES
+from hub.models.tasks import AGENT_TYPES, EXTERNAL_ID_MAX
 
 
 class UTCDateTime(fields.DateTime):
@@ -89,6 +89,47 @@ class RequiredText(fields.String):
         return text
 
 
+METADATA_MAX_KEYS = 20
+METADATA_KEY_MAX = 40
+METADATA_VALUE_MAX = 500
+
+
+class CallerMetadata(fields.Dict):
+    """The caller's metadata on a task: a flat object of string keys (1 to
+    METADATA_KEY_MAX characters) to string values (at most METADATA_VALUE_MAX),
+    at most METADATA_MAX_KEYS of them; bounded so a task stays small. A bad
+    entry is named ``metadata.<key>``. Empty is none: loads as None (stored
+    as NULL), shows as ``{}``."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_none", True)
+        kwargs.setdefault("load_default", None)
+        kwargs["metadata"] = {"maxProperties": METADATA_MAX_KEYS, **kwargs.get("metadata", {})}
+        values = fields.String(validate=validate.Length(max=METADATA_VALUE_MAX))
+        super().__init__(keys=fields.String(validate=validate.Length(max=METADATA_KEY_MAX)), values=values, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return dict(value) if value else {}
+
+    def _deserialize(self, value, attr, data, **kwargs) -> dict[str, str] | None:
+        if not isinstance(value, Mapping):
+            raise self.make_error("invalid")
+        if len(value) > METADATA_MAX_KEYS:
+            raise ma.ValidationError(f"At most {METADATA_MAX_KEYS} keys.")
+        problems: dict[str, list[str]] = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.strip() or len(key) > METADATA_KEY_MAX:
+                shown = str(key)[:METADATA_KEY_MAX] + ("…" if len(str(key)) > METADATA_KEY_MAX else "")
+                problems[shown] = [f"Keys are 1 to {METADATA_KEY_MAX} characters, not blank."]
+            elif not isinstance(item, str):
+                problems[key] = ["Not a valid string: values are text."]
+            elif len(item) > METADATA_VALUE_MAX:
+                problems[key] = [f"Longer than maximum length {METADATA_VALUE_MAX}."]
+        if problems:
+            raise ma.ValidationError(problems)  # hub.errors names each as metadata.<key>
+        return dict(value) or None
+
+
 class PlainDump(ma.Schema):
     """A schema that dumps objects through each field's own formatting, found
     once per schema instance, skipping marshmallow's per-field lookup and
@@ -140,6 +181,8 @@ class TaskSchema(PlainDump):
     status = fields.String(metadata={"description": "pending, running, completed, failed or cancelled"})
     codebase_id = fields.String()
     conversation_id = fields.String(allow_none=True)
+    external_id = fields.String(allow_none=True, metadata={"description": "The caller's reference, as given"})
+    metadata = CallerMetadata(attribute="metadata_", metadata={"description": "The caller's metadata, as given"})
     agent_type = fields.String(metadata={"description": "build, plan, general or explore"})
     model = fields.String(allow_none=True)
     priority = fields.Integer(metadata={"description": "Higher runs sooner"})
@@ -179,6 +222,19 @@ class TaskCreateSchema(ma.Schema):
         validate=validate.Range(min=-1_000_000, max=1_000_000),
         metadata={"description": "Higher = more urgent (default 0)"},
     )
+    external_id = OptionalStr(
+        validate=validate.Length(max=EXTERNAL_ID_MAX),
+        metadata={
+            "description": "Your reference (a Slack ts, an email Message-ID, owner/repo#123), up to 255 characters; "
+            "not unique. Shown on the task; `GET /api/v1/tasks?external_id=` finds it"
+        },
+    )
+    metadata = CallerMetadata(
+        metadata={
+            "description": f"Your own labels: string keys (1-{METADATA_KEY_MAX} characters) to string values "
+            f"(up to {METADATA_VALUE_MAX}), at most {METADATA_MAX_KEYS}; shown on the task as given"
+        }
+    )
 
 
 class MessageCreateSchema(ma.Schema):
@@ -191,6 +247,19 @@ class MessageCreateSchema(ma.Schema):
         metadata={"description": "Conversation to continue; a new id (e.g. a Slack thread_ts) starts one"},
     )
     codebase_id = OptionalStr(validate=validate.Length(max=64), metadata={"description": "Target codebase"})
+    external_id = OptionalStr(
+        validate=validate.Length(max=EXTERNAL_ID_MAX),
+        metadata={
+            "description": "Your reference (up to 255 characters), carried by the task this message makes; "
+            "a message that starts a conversation also gives it to the conversation"
+        },
+    )
+    metadata = CallerMetadata(
+        metadata={
+            "description": f"Your own labels for the task this message makes: string keys (1-{METADATA_KEY_MAX} "
+            f"characters) to string values (up to {METADATA_VALUE_MAX}), at most {METADATA_MAX_KEYS}"
+        }
+    )
 
 
 class PageArgs(ma.Schema):
@@ -243,6 +312,11 @@ class MessageSchema(ma.Schema):
     message_id = fields.Function(lambda m: m.id, metadata={"type": "string"})
     conversation_id = fields.Function(lambda m: m.conversation.id, metadata={"type": "string"})
     codebase_id = fields.Function(lambda m: m.conversation.codebase.id, metadata={"type": "string"})
+    conversation_external_id = fields.Function(
+        lambda m: m.conversation.external_id,
+        allow_none=True,
+        metadata={"type": "string", "description": "The external_id of the message that started the conversation"},
+    )
     role = fields.String(metadata={"description": "user or assistant"})
     content = fields.String()
     task_id = fields.String(allow_none=True)

@@ -12,7 +12,8 @@ from marshmallow import fields
 
 
 def field_type(field: fields.Field[Any]) -> str:
-    """One of string, integer, number, boolean, datetime."""
+    """One of string, integer, number, boolean, datetime, object (a flat
+    object of names to text, such as a task's ``metadata``)."""
     declared: str | None = field.metadata.get("type")
     if declared:
         return {"date-time": "datetime"}.get(declared, declared)
@@ -24,6 +25,8 @@ def field_type(field: fields.Field[Any]) -> str:
         return "integer"
     if isinstance(field, fields.Number):
         return "number"
+    if isinstance(field, fields.Mapping):
+        return "object"
     return "string"
 
 
@@ -43,6 +46,7 @@ CHECKS: dict[str, Callable[[object], bool]] = {
     "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
     "boolean": lambda v: isinstance(v, bool),
     "datetime": _is_datetime,
+    "object": lambda v: isinstance(v, dict),
 }
 
 

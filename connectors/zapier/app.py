@@ -98,10 +98,13 @@ def _display(operation) -> dict:
 
 
 def output_fields(schema) -> list[dict]:
-    return [
-        {"key": key, "label": field.metadata.get("label") or label_for(key), "type": field_type(field)}
-        for key, field in schema().fields.items()
-    ]
+    found = []
+    for key, field in schema().fields.items():
+        item = {"key": key, "label": field.metadata.get("label") or label_for(key), "type": field_type(field)}
+        if item["type"] == "object":
+            del item["type"]  # no such output type: Zapier shows an object's entries as `key__name` fields
+        found.append(item)
+    return found
 
 
 def input_fields(schema, connector: Connector) -> list[dict]:
@@ -111,6 +114,8 @@ def input_fields(schema, connector: Connector) -> list[dict]:
         item = {"key": key, "label": meta.get("label") or label_for(key), "required": bool(field.required)}
         kind = field_type(field)
         item["type"] = "text" if meta.get("long") else kind if kind in ("integer", "datetime") else "string"
+        if kind == "object":
+            item["dict"] = True  # Zapier's name/value rows, sent as one object
         if meta.get("description"):
             item["helpText"] = meta["description"]
         if field.load_default and not callable(field.load_default):

@@ -104,6 +104,16 @@ CREATE_TASK_LABELS = {
     ),
     "model": Label("Model", "Which AI model to use, e.g. `gpt-4o`. Leave empty for the hub's default."),
     "priority": Label("Priority", "A whole number; higher runs sooner. Leave empty for 0."),
+    "external_id": Label(
+        "External ID",
+        "Your own reference for this task, e.g. a Slack message `ts`, an email Message-ID or `owner/repo#123`. "
+        "It comes back on the task, so later steps can find it. Up to 255 characters.",
+    ),
+    "metadata": Label(
+        "Metadata",
+        "Your own labels, kept on the task and given back as they are: up to 20 names (each up to 40 characters) "
+        "with text values (each up to 500 characters), e.g. `channel` = a Slack channel ID.",
+    ),
 }
 CreateTaskInput = labelled("CreateTaskInput", TaskCreateSchema, CREATE_TASK_LABELS)
 
@@ -119,6 +129,16 @@ SEND_MESSAGE_LABELS = {
         "Codebase",
         "The codebase of a new conversation. Leave empty for `global`.",
         choices_from="codebase_choices",
+    ),
+    "external_id": Label(
+        "External ID",
+        "Your own reference, e.g. the Slack message `ts` or email Message-ID. The agent's task for this message "
+        "carries it; a message that starts a conversation also gives it to the conversation.",
+    ),
+    "metadata": Label(
+        "Metadata",
+        "Your own labels for the agent's task, given back as they are: up to 20 names (each up to 40 characters) "
+        "with text values (each up to 500 characters).",
     ),
 }
 SendMessageInput = labelled("SendMessageInput", MessageCreateSchema, SEND_MESSAGE_LABELS)

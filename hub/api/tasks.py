@@ -4,20 +4,37 @@ from marshmallow import fields, validate
 
 from hub.api.base import Blueprint, ErrorSchema
 from hub.auth import current_user
-from hub.models.tasks import STATUSES
+from hub.models.tasks import EXTERNAL_ID_MAX, STATUSES
 from hub.schemas import PageArgs, TaskCreateSchema, TaskSchema, UTCDateTime
 from hub.services import tasks
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1", description="AI agent tasks")
 
 
+def _at_or_after(column: str) -> UTCDateTime:
+    return UTCDateTime(metadata={"description": f"Only tasks whose `{column}` is at or after this time (ISO 8601)"})
+
+
+def _before(column: str) -> UTCDateTime:
+    return UTCDateTime(metadata={"description": f"Only tasks whose `{column}` is before this time (ISO 8601)"})
+
+
 class TaskFilters(ma.Schema):
     status = fields.String(validate=validate.OneOf(STATUSES))
     codebase_id = fields.String(validate=validate.Length(min=1, max=64))
-    created_after = UTCDateTime()
-    created_before = UTCDateTime()
-    completed_after = UTCDateTime()
-    completed_before = UTCDateTime()
+    external_id = fields.String(
+        validate=validate.Length(min=1, max=EXTERNAL_ID_MAX),
+        metadata={"description": "Only tasks created with this `external_id` (exact match)"},
+    )
+    # Each reads its own timestamp: `failed_after` finds tasks that failed then.
+    created_after = _at_or_after("created_at")
+    created_before = _before("created_at")
+    completed_after = _at_or_after("completed_at")
+    completed_before = _before("completed_at")
+    failed_after = _at_or_after("failed_at")
+    failed_before = _before("failed_at")
+    cancelled_after = _at_or_after("cancelled_at")
+    cancelled_before = _before("cancelled_at")
 
 
 # PageArgs first: marshmallow puts inherited fields in reverse MRO order, so

@@ -20,6 +20,9 @@ class Conversation(Model):
     id: Mapped[str] = mapped_column(String(255))
     user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
     codebase_pk: Mapped[int] = mapped_column(ForeignKey("codebases.pk"))
+    # The external_id of the message that started it (each message's task
+    # keeps its own), so the agent's replies can name the caller's thread.
+    external_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

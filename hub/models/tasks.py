@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, select
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, select, text
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from hub.db import Model, utcnow
@@ -14,6 +15,15 @@ STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 ACTIVE_STATUSES = ("pending", "running")
 
 
+EXTERNAL_ID_MAX = 255  # a caller's reference; metadata's bounds are in hub.schemas (CallerMetadata)
+
+
+def _when_set(column: str) -> dict[str, Any]:
+    """A partial index's condition: only rows where ``column`` is set."""
+    condition = text(f"{column} IS NOT NULL")
+    return {"sqlite_where": condition, "postgresql_where": condition}
+
+
 class Task(Model):
     __tablename__ = "tasks"
     __table_args__ = (
@@ -21,6 +31,13 @@ class Task(Model):
         Index("ix_tasks_user_created", "user_pk", "created_at", "pk"),
         Index("ix_tasks_user_status_created", "user_pk", "status", "created_at", "pk"),
         Index("ix_tasks_user_completed", "user_pk", "completed_at"),
+        # The failed_* and cancelled_* filters. Partial: a task enters one of
+        # them only when it ends so, and a create writes neither.
+        Index("ix_tasks_user_failed", "user_pk", "failed_at", **_when_set("failed_at")),
+        Index("ix_tasks_user_cancelled", "user_pk", "cancelled_at", **_when_set("cancelled_at")),
+        # The external_id filter, in the list's order (else SQLite walks the
+        # user's tasks newest first to spare a sort); only tasks that have one.
+        Index("ix_tasks_user_external_id", "user_pk", "external_id", "created_at", "pk", **_when_set("external_id")),
         # Workers claim by priority, then age.
         Index("ix_tasks_status_priority", "status", "priority", "created_at"),
         # The lease sweep: running tasks whose worker stopped renewing.
@@ -49,6 +66,11 @@ class Task(Model):
     completed_at: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    # The caller's reference (a Slack ts, an email id, owner/repo#123): not
+    # unique, the caller decides what it means. ``metadata`` is theirs too:
+    # string keys to short strings (None when empty), shown as given.
+    external_id: Mapped[str | None] = mapped_column(String(EXTERNAL_ID_MAX))
+    metadata_: Mapped[dict[str, str] | None] = mapped_column("metadata", JSON(none_as_null=True))
     # Where the task's callback goes, cut to its scheme and host: the URL is a
     # secret, sealed in the callback's own row (hub.services.callbacks).
     callback_shown_url: Mapped[str | None] = mapped_column(String(300))

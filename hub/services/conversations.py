@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -29,13 +31,22 @@ def get_conversation(user: User, conversation_id: str) -> Conversation:
 
 
 def send_message(
-    user: User, *, message: str, conversation_id: str | None = None, codebase_id: str | None = None
+    user: User,
+    *,
+    message: str,
+    conversation_id: str | None = None,
+    codebase_id: str | None = None,
+    external_id: str | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> Message:
     """Append the user's message to a conversation, starting it if the hub
-    has not seen ``conversation_id`` (a caller's thread id) for this user."""
+    has not seen ``conversation_id`` (a caller's thread id) for this user.
+    The agent's task carries ``external_id`` and ``metadata``; a conversation
+    this message starts keeps ``external_id`` too (later ones leave it)."""
+    refs = CallerRefs(external_id, metadata)
     for attempt in range(2):
         try:
-            return _append(user, message, conversation_id, codebase_id)
+            return _append(user, message, conversation_id, codebase_id, refs)
         except IntegrityError:
             # Two first messages of one new thread raced (PostgreSQL); the
             # loser now finds the winner's conversation.
@@ -45,14 +56,25 @@ def send_message(
     raise AssertionError("unreachable")
 
 
-def _append(user: User, content: str, conversation_id: str | None, codebase_id: str | None) -> Message:
+class CallerRefs(NamedTuple):
+    external_id: str | None
+    metadata: dict[str, str] | None
+
+
+def _append(
+    user: User, content: str, conversation_id: str | None, codebase_id: str | None, refs: CallerRefs
+) -> Message:
     begin_write()
     conversation = _find(user, conversation_id) if conversation_id else None
     now = utcnow()
     if conversation is None:
         codebase = codebases.resolve(user, codebase_id)
         conversation = Conversation(
-            id=conversation_id or new_id("conv_"), user_pk=user.pk, codebase=codebase, created_at=now
+            id=conversation_id or new_id("conv_"),
+            user_pk=user.pk,
+            codebase=codebase,
+            external_id=refs.external_id,
+            created_at=now,
         )
         db.session.add(conversation)
     elif codebase_id and codebase_id != conversation.codebase.id:
@@ -76,6 +98,8 @@ def _append(user: User, content: str, conversation_id: str | None, codebase_id: 
             prompt=_prompt(history(conversation)),
             agent_type="general",
             conversation=conversation,
+            external_id=refs.external_id,
+            metadata=refs.metadata,
         ),
     )
     msg.task_id = task.id

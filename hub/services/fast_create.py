@@ -31,10 +31,15 @@ from sqlalchemy.orm.attributes import set_committed_value
 from hub.db import db
 from hub.models import Codebase, Conversation, Task
 
-# Every column but the key: a new task sets them all, so that once inserted
+# Every column but the key, by the attribute that holds it (``metadata``
+# is held by ``metadata_``): a new task sets them all, so that once inserted
 # it holds what a load would (the unset ones None).
-_COLUMNS = tuple(column.key for column in Task.__table__.columns if not column.primary_key)
-_UNSET = dict.fromkeys(_COLUMNS)
+_ATTRIBUTES = {
+    column.key: Task.__mapper__.get_property_by_column(column).key
+    for column in Task.__table__.columns
+    if not column.primary_key
+}
+_UNSET = dict.fromkeys(_ATTRIBUTES.values())
 _INSERT = Task.__table__.insert()
 
 
@@ -61,7 +66,7 @@ def insert(task: Task) -> None:
     """Insert ``task`` (from ``new_task``) in the caller's transaction with
     one plain INSERT, and give it its primary key. Its codebase and
     conversation must already be in the database."""
-    row = {name: task.__dict__[name] for name in _COLUMNS}
+    row = {column: task.__dict__[attribute] for column, attribute in _ATTRIBUTES.items()}
     inserted = cast("CursorResult[Any]", db.session.execute(_INSERT, row))  # an INSERT's result is a cursor's
     key = inserted.inserted_primary_key
     assert key is not None  # always, for a one-row INSERT: narrows the type

@@ -63,8 +63,11 @@ def new_task(
     model: str | None = None,
     priority: int = 0,
     conversation: Conversation | None = None,
+    external_id: str | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> Task:
-    """A pending task, not yet in the database (``add_task`` adds it)."""
+    """A pending task, not yet in the database (``add_task`` adds it).
+    ``external_id`` and ``metadata``: the caller's, kept as given."""
     now = utcnow()
     columns = {
         "id": new_id("task_"),
@@ -75,6 +78,8 @@ def new_task(
         "agent_type": agent_type or "build",
         "model": model,
         "priority": priority or 0,
+        "external_id": external_id,
+        "metadata_": metadata or None,
         "retry_count": 0,
         "max_retries": current_app.config["HUB_TASK_MAX_RETRIES"],
         "created_at": now,
@@ -156,14 +161,14 @@ def _matching(
     status: str | tuple[str, ...] | None = None,
     codebase_id: str | None = None,
     task_id: str | None = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
-    completed_after: datetime | None = None,
-    completed_before: datetime | None = None,
+    external_id: str | None = None,
     search: str | None = None,
+    **times: datetime | None,
 ) -> dict[str, Any]:
     """The bound values of the filters given, by name (see ``_FILTERS``).
-    ``search`` matches the title or prompt, ignoring case."""
+    ``search`` matches the title or prompt, ignoring case. ``times``: the
+    ``<state>_after`` (inclusive) and ``<state>_before`` (exclusive) bounds
+    of ``TIME_FILTERS``' timestamps."""
     params: dict[str, Any] = {"user_pk": user.pk}
     if isinstance(status, tuple):
         params["statuses"] = list(status)
@@ -171,14 +176,13 @@ def _matching(
         params["status"] = status
     if task_id:
         params["task_id"] = task_id
+    if external_id:
+        params["external_id"] = external_id
     if codebase_id:
         params["codebase_pk"] = codebases.resolve(user, codebase_id).pk
-    for name, value in (
-        ("created_after", created_after),
-        ("created_before", created_before),
-        ("completed_after", completed_after),
-        ("completed_before", completed_before),
-    ):
+    for name, value in times.items():
+        if name not in TIME_FILTERS:
+            raise TypeError(f"unknown filter {name!r}")
         if value:
             params[name] = value
     if search:
@@ -187,6 +191,10 @@ def _matching(
     return params
 
 
+TIME_FILTERS = tuple(
+    f"{state}_{side}" for state in ("created", "completed", "failed", "cancelled") for side in ("after", "before")
+)
+
 # Filter name -> its condition on the bound value of that name.
 _FILTERS: dict[str, Callable[[], ColumnElement[bool]]] = {
     "user_pk": lambda: Task.user_pk == bindparam("user_pk"),
@@ -194,10 +202,16 @@ _FILTERS: dict[str, Callable[[], ColumnElement[bool]]] = {
     "status": lambda: Task.status == bindparam("status"),
     "task_id": lambda: Task.id == bindparam("task_id"),
     "codebase_pk": lambda: Task.codebase_pk == bindparam("codebase_pk"),
+    "external_id": lambda: Task.external_id == bindparam("external_id"),
+    # Each final state has its own timestamp: failed_after reads failed_at.
     "created_after": lambda: Task.created_at >= bindparam("created_after"),
     "created_before": lambda: Task.created_at < bindparam("created_before"),
     "completed_after": lambda: Task.completed_at >= bindparam("completed_after"),
     "completed_before": lambda: Task.completed_at < bindparam("completed_before"),
+    "failed_after": lambda: Task.failed_at >= bindparam("failed_after"),
+    "failed_before": lambda: Task.failed_at < bindparam("failed_before"),
+    "cancelled_after": lambda: Task.cancelled_at >= bindparam("cancelled_after"),
+    "cancelled_before": lambda: Task.cancelled_at < bindparam("cancelled_before"),
     "search": lambda: (
         func.lower(Task.title).like(bindparam("search"), escape="/")
         | func.lower(Task.prompt).like(bindparam("search"), escape="/")

@@ -111,8 +111,10 @@ test('subscribe each trigger hook to a receiver URL', async () => {
 test('Create Task, delivered to the receiver and passed through New Task', async () => {
   task = await run('creates.create_task.operation.perform', { authData, inputData: {
     title: 'Review: login page', prompt: 'Review the login page for security issues', agent_type: 'plan',
-    codebase_id: '', model: '', priority: 5 } });
+    codebase_id: '', model: '', priority: 5, external_id: 'octo/app#42', metadata: { channel: 'C024BE91L' } } });
   assert.equal(task.status, 'pending');
+  assert.equal(task.external_id, 'octo/app#42');
+  assert.deepEqual(task.metadata, { channel: 'C024BE91L' });  // a dict field arrives as one object
   assert.equal(task.agent_type, 'plan');
   assert.equal(task.priority, 5);
   assert.equal(task.codebase_id, 'global');
@@ -167,8 +169,10 @@ test('Find Task by id, by status, and completed in a time range', async () => {
 
 test('Send Message starts and continues a conversation', async () => {
   const first = await run('creates.send_message.operation.perform',
-    { authData, inputData: { message: 'Summarise the repo', conversation_id: '1701234567.000200' } });
+    { authData, inputData: { message: 'Summarise the repo', conversation_id: '1701234567.000200',
+      external_id: 'slack:C024BE91L:1701234567.000200', metadata: '' } });
   assert.equal(first.conversation_id, '1701234567.000200');
+  assert.equal(first.conversation_external_id, 'slack:C024BE91L:1701234567.000200');
   const again = await run('creates.send_message.operation.perform',
     { authData, inputData: { message: 'And the tests?', conversation_id: '1701234567.000200', codebase_id: '' } });
   assert.notEqual(again.id, first.id);

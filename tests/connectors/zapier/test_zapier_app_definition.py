@@ -24,8 +24,16 @@ SEED_INPUTS = {
         "agent_type": False,
         "model": False,
         "priority": False,
+        "external_id": False,
+        "metadata": False,
     },
-    "send_message": {"message": True, "conversation_id": False, "codebase_id": False},
+    "send_message": {
+        "message": True,
+        "conversation_id": False,
+        "codebase_id": False,
+        "external_id": False,
+        "metadata": False,
+    },
     "cancel_task": {"task_id": True},
     "find_task": {
         "task_id": False,
@@ -114,6 +122,7 @@ def test_the_app_has_the_seed_keys_fields_auth_and_dropdowns(client):
     assert [c["value"] for c in create["agent_type"]["choices"]] == ["build", "plan", "general", "explore"]
     assert create["codebase_id"]["dynamic"] == "codebase_choices.id.name"
     assert create["priority"]["type"] == "integer"
+    assert create["metadata"]["dict"] is True  # name/value rows, sent as one object
     cancel = app["creates"]["cancel_task"]["operation"]["inputFields"][0]
     assert cancel["dynamic"] == "cancellable_task_choices.id.label"
     find = {f["key"]: f for f in app["searches"]["find_task"]["operation"]["inputFields"]}
