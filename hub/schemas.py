@@ -111,7 +111,7 @@ class CallerMetadata(fields.Dict):
     def _serialize(self, value, attr, obj, **kwargs):
         return dict(value) if value else {}
 
-    def _deserialize(self, value, attr, data, **kwargs) -> dict[str, str] | None:
+    def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, Mapping):
             raise self.make_error("invalid")
         if len(value) > METADATA_MAX_KEYS:
