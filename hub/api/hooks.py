@@ -7,6 +7,7 @@ from marshmallow import fields, validate
 
 from hub.api.base import Blueprint, ErrorSchema
 from hub.auth import current_user
+from hub.models.conversations import MESSAGE_ROLES
 from hub.models.events import EVENT_SCOPES, EVENT_TYPES
 from hub.models.tasks import AGENT_TYPES
 from hub.schemas import OptionalStr, PageArgs, UTCDateTime
@@ -41,6 +42,12 @@ class HookCreateSchema(ma.Schema):
     agent_type = OptionalStr(
         validate=validate.OneOf(AGENT_TYPES), metadata={"description": "Only tasks of this agent type"}
     )
+    role = OptionalStr(
+        validate=validate.OneOf(MESSAGE_ROLES),
+        metadata={
+            "description": "message.created only: only the user's (`user`) or the agent's (`assistant`) messages"
+        },
+    )
     format = OptionalStr(
         validate=validate.Length(max=40),
         metadata={"description": "Payload format; default `standard` ({id, type, timestamp, data})"},
@@ -53,6 +60,7 @@ class HookSchema(ma.Schema):
     target_url = fields.String()
     codebase_id = fields.String(allow_none=True)
     agent_type = fields.String(allow_none=True)
+    role = fields.String(allow_none=True)
     format = fields.String()
     status = fields.String(metadata={"description": "active, disabled (sustained failure) or deleted"})
     failure_count = fields.Integer(metadata={"description": "Failed attempts in a row"})

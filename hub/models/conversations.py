@@ -8,6 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from hub.db import Model, utcnow
 from hub.models.codebases import Codebase
 
+MESSAGE_ROLES = ("user", "assistant")  # who wrote a message: the caller, or the agent replying
+
 
 class Conversation(Model):
     """A thread of messages. ``id`` is unique per user and may come from the
@@ -36,7 +38,7 @@ class Message(Model):
     pk: Mapped[int] = mapped_column(primary_key=True)
     id: Mapped[str] = mapped_column(String(40), unique=True)
     conversation_pk: Mapped[int] = mapped_column(ForeignKey("conversations.pk", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(20))  # user | assistant
+    role: Mapped[str] = mapped_column(String(20))  # one of MESSAGE_ROLES
     content: Mapped[str] = mapped_column(Text)
     task_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -25,6 +25,10 @@ DELIVERY_STATUSES = ("sending", "retrying", "delivered", "failed")
 CALLBACK_WAITS = ("task.completed", "message.created")
 CALLBACK_ENDS = ("task.failed", "task.cancelled")
 
+# A hook's filters (columns of Subscription): each, when set, must equal the
+# event data's field of the same name (``hub.webhooks.delivery.subscribed``).
+HOOK_FILTERS = ("codebase_id", "agent_type", "role")
+
 
 class Subscription(Model):
     """A user's REST hook: POST events of one type to ``target_url``.
@@ -54,6 +58,7 @@ class Subscription(Model):
     target_sealed: Mapped[str | None] = mapped_column(Text)
     codebase_id: Mapped[str | None] = mapped_column(String(64))
     agent_type: Mapped[str | None] = mapped_column(String(20))
+    role: Mapped[str | None] = mapped_column(String(20))  # a message.created hook's: user or assistant
     format: Mapped[str] = mapped_column(String(40), default="standard")
     secret_sealed: Mapped[str] = mapped_column(Text)
     # The app whose OAuth token subscribed (None: an API key or the

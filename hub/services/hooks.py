@@ -43,6 +43,7 @@ def subscribe(
     target_url: str,
     codebase_id: str | None = None,
     agent_type: str | None = None,
+    role: str | None = None,
     format: str | None = None,
     scopes: Iterable[str] | None = None,
     oauth_client_pk: int | None = None,
@@ -51,6 +52,8 @@ def subscribe(
     time the secret is shown). ``oauth_client_pk``: the app whose token made
     it (disconnecting the app deletes it)."""
     check_event_scope(event, scopes)
+    if role and event != "message.created":
+        raise ValidationFailed("role", "Only a message.created hook takes a role: other events are not messages.")
     format = format or formatters.DEFAULT
     if format not in formatters.names():
         raise ValidationFailed("format", f"Unknown format '{format}'; use one of: {', '.join(formatters.names())}.")
@@ -66,6 +69,7 @@ def subscribe(
         target_url=target_url,
         codebase_id=codebase_id,
         agent_type=agent_type,
+        role=role,
         format=format,
         secret_sealed=signing.seal(secret, current_app.config["SECRET_KEY"]),
         oauth_client_pk=oauth_client_pk,

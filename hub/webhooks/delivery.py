@@ -129,6 +129,7 @@ def subscribed(subscription: Subscription, event: Event) -> bool:
         and subscription.created_at <= event.created_at
         and subscription.codebase_id in (None, data.get("codebase_id"))
         and subscription.agent_type in (None, data.get("agent_type"))
+        and subscription.role in (None, data.get("role"))
     )
 
 
