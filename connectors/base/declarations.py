@@ -52,6 +52,14 @@ class Trigger:
     list: Callable[..., Page[Any] | list[Any]] | None = None
     hidden: bool = False
     label_field: str | None = None  # the output field a dropdown shows
+    # An event trigger's filters at the source, each named after a hook filter
+    # of POST /api/v1/hooks and matched to the event data's field of that name
+    # (``hub.models.webhooks.HOOK_FILTERS``): the ones a user may set (e.g. a
+    # codebase), and fixed ones of the trigger's own (e.g. ``(("role",
+    # "assistant"),)``: only the agent's messages). Its hook subscribes with
+    # them and its list applies them, so both give the same items.
+    input_schema: type[ma.Schema] | None = None
+    match: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -45,14 +45,17 @@ def build_blueprint(connector: Connector) -> Blueprint:
     return blp
 
 
-def trigger_items(trigger: Trigger, user: User, page: int = 0, limit: int = 50) -> Page[Any]:
+def trigger_items(trigger: Trigger, user: User, page: int = 0, limit: int = 50, **filters: str | None) -> Page[Any]:
     """A page of a trigger's recent items, newest first: formatted outbox
     events, or the trigger's own list (``validate`` gives each trigger one of
     them). A list given as a plain ``list`` cannot tell whether more follow:
-    its route names no next page."""
+    its route names no next page. ``filters``: the values of the trigger's
+    ``input_schema`` (None: not set), applied with its ``match``, as its
+    hook's are."""
     if trigger.event and trigger.formatter:
         format_item = trigger.formatter
-        found = events.recent(user, trigger.event, page=page, limit=limit)
+        match = {**{name: value for name, value in filters.items() if value is not None}, **dict(trigger.match)}
+        found = events.recent(user, trigger.event, page=page, limit=limit, match=match)
         return Page([format_item(events.envelope(e)) for e in found.items], found.more)
     if trigger.list:
         listed = trigger.list(user, page=page, limit=limit)
@@ -69,9 +72,17 @@ def _named(view: View, kind: str, operation: Trigger | Action | Search) -> View:
     return view
 
 
+def _trigger_query(trigger: Trigger) -> ma.Schema:
+    """The trigger route's query: a page, and the trigger's filters if any."""
+    if trigger.input_schema is None:
+        return PageArgs()
+    query: type[ma.Schema] = type(f"{trigger.input_schema.__name__}Page", (PageArgs, trigger.input_schema), {})
+    return query()
+
+
 def _trigger_route(blp: Blueprint, trigger: Trigger) -> None:
     @blp.auth(trigger.scope)
-    @blp.paged(PageArgs(), trigger.output_schema(many=True))
+    @blp.paged(_trigger_query(trigger), trigger.output_schema(many=True))
     @blp.alt_response(422, schema=ErrorSchema)
     def view(args: dict[str, Any]) -> Page[Any]:
         return trigger_items(trigger, current_user(), **args)

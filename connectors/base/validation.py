@@ -107,9 +107,23 @@ def _operation(operation: Operation, connector: Connector) -> list[str]:
             problems.append("a trigger needs an event or a list function")
         if operation.label_field and operation.label_field not in operation.output_schema().fields:
             problems.append(f"label_field '{operation.label_field}' is not an output field")
+        problems += _filters(operation)
     elif isinstance(operation, (Action, Search)):
         if not _is_schema(operation.input_schema):
             problems.append("input_schema is not a marshmallow Schema class")
         if not callable(operation.perform):
             problems.append("perform is not callable")
     return problems
+
+
+def _filters(trigger: Trigger) -> list[str]:
+    """A trigger's filters are hook filters, so its hook can apply them."""
+    from hub.models.webhooks import HOOK_FILTERS
+
+    if trigger.input_schema is not None and not _is_schema(trigger.input_schema):
+        return ["input_schema is not a marshmallow Schema class"]
+    names = [*(trigger.input_schema().fields if trigger.input_schema else ()), *(name for name, _ in trigger.match)]
+    if names and trigger.event is None:
+        return ["filters (input_schema, match) need an event: they filter its hook and its events"]
+    unknown = [name for name in names if name not in HOOK_FILTERS]
+    return [f"filters {unknown} are not hook filters ({', '.join(HOOK_FILTERS)})"] if unknown else []

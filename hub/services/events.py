@@ -6,6 +6,7 @@ Delivery (webhooks, worker wake-ups) reads the outbox after commit; see
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -31,10 +32,16 @@ def record(user_pk: int, type_: str, data: dict[str, Any], *, task_id: str | Non
     return event_id
 
 
-def recent(user: User, type_: str, *, page: int = 0, limit: int = 50) -> Page[Event]:
-    """A page of the user's events of one type, newest first (trigger samples)."""
-    query = select(Event).where(Event.user_pk == user.pk, Event.type == type_).order_by(Event.pk.desc())
-    return fetch_page(paged(query), page=page, limit=limit)
+def recent(
+    user: User, type_: str, *, page: int = 0, limit: int = 50, match: Mapping[str, str] | None = None
+) -> Page[Event]:
+    """A page of the user's events of one type, newest first (trigger
+    samples); with ``match``, only those whose data has these field values
+    (a hook's filters, ``hub.models.webhooks.HOOK_FILTERS``)."""
+    query = select(Event).where(Event.user_pk == user.pk, Event.type == type_)
+    for name, value in (match or {}).items():
+        query = query.where(Event.data[name].as_string() == value)
+    return fetch_page(paged(query.order_by(Event.pk.desc())), page=page, limit=limit)
 
 
 def envelope(event: Event) -> dict[str, Any]:
