@@ -4,7 +4,7 @@ worker after they have served the benchmark load (target: each < 150 MB).
     python bench/memory.py [--database postgresql-URL] [--json OUT]
 
 A hub with its own gunicorn settings (hub.gunicorn_conf: gthread, 2
-workers) and one `codetether-hub worker`, the embedded Redis, SQLite by
+workers) and one `codetether-hub delivery-worker`, the embedded Redis, SQLite by
 default, and a loopback receiver subscribed to task.created. wrk drives
 creates, gets, the Zapier list poll and GET /me in turn; every create is
 delivered. Then VmRSS (/proc/<pid>/status) of each process is read: the
@@ -107,7 +107,7 @@ def run(database: str | None = None) -> dict:
                 stdout=log,
                 stderr=log,
             )
-            worker = subprocess.Popen([PY, "-m", "hub", "worker"], cwd=ROOT, env=env, stdout=log, stderr=log)
+            worker = subprocess.Popen([PY, "-m", "hub", "delivery-worker"], cwd=ROOT, env=env, stdout=log, stderr=log)
             processes += [web, worker]
             wait_until(lambda: httpx.get(base + "/openapi.json", timeout=1).status_code == 200, what="hub")
             hook = httpx.post(

@@ -8,7 +8,7 @@ or PostgreSQL, with their floors measured in the same run.
    --events events created every --pace seconds (targets p50 < 50 ms, p99 <
    250 ms). HUB_WEBHOOK_CONCURRENCY etc. are read from the environment.
 2. Throughput: deliveries/s to 100 subscriptions (signed, logged), with
-   1 and 2 `codetether-hub worker` processes, BENCH_RUNS rounds, beside the floors: a bare RQ
+   1 and 2 `codetether-hub delivery-worker` processes, BENCH_RUNS rounds, beside the floors: a bare RQ
    no-op job (SimpleWorker and RQ's forking Worker, one process) and a bare
    keep-alive httpx POST loop to the same receiver (target >= 40% of it).
 3. Fan-out: one event to 1,000 subscriptions, all delivered (target < 5 s).
@@ -157,7 +157,9 @@ class Hub:
 
     def start_workers(self, n: int) -> None:
         for _ in range(n):
-            self.workers.append(subprocess.Popen([sys.executable, "-m", "hub", "worker"], env=self.env, cwd=ROOT))
+            self.workers.append(
+                subprocess.Popen([sys.executable, "-m", "hub", "delivery-worker"], env=self.env, cwd=ROOT)
+            )
 
     def worker_rss_mb(self) -> float:
         """The largest resident set among the running delivery workers."""

@@ -1,5 +1,5 @@
 """The hub's Flask class: Flask minus two per-request costs that profiling
-the Zapier poll found (bench/README.md), about a tenth of an API call."""
+the Zapier poll found (bench/README.md, Profiling)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from inspect import iscoroutinefunction
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 
-# Whether a function is async never changes; inspect's answer costs a dozen
-# calls, and Flask asks it of every hook and view on every request.
+# Whether a function is async never changes, and Flask asks inspect of every
+# hook and view on every request.
 _is_async = lru_cache(maxsize=1024)(iscoroutinefunction)
 
 

@@ -1,6 +1,5 @@
 """Each process remembers who recent API keys and OAuth access tokens belong
-to, so most requests skip the credential query (a quarter of a Zapier
-poll's cost; bench/README.md).
+to, so most requests skip the credential query (bench/README.md, Profiling).
 
 A revoked credential must stop working at once in every process. Any commit
 that changes a user, an API key, an OAuth token or an OAuth client (through

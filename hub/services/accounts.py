@@ -261,8 +261,8 @@ def record_key_use(key_id: str) -> None:
         )
 
 
-# Built once: every API request runs it, and building a statement costs
-# about as much as SQLite takes to answer it.
+# Built once: every API request runs it, and building a statement costs as
+# much as running it (bench/README.md, Profiling).
 _KEY_BY_HASH = select(ApiKey).where(ApiKey.key_hash == bindparam("key_hash"))
 
 
