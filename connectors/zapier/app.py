@@ -141,8 +141,16 @@ def trigger(t: Trigger, connector: Connector, base: str) -> dict:
     prefix = f"{base}/connectors/{connector.key}"
     listing = {"url": f"{prefix}/triggers/{t.key}", "method": "GET"}
     operation: dict[str, Any] = {"sample": t.sample, "outputFields": output_fields(t.output_schema)}
+    if t.input_schema:
+        operation["inputFields"] = input_fields(t.input_schema, connector)
     if t.event:
         hooks = f"{base}/api/v1/hooks"
+        # The filters a user set (a field left empty is left out: no filter)
+        # go to the hook, which then sends only matching events, and to the list.
+        filters = {
+            key: f"{{{{bundle.inputData.{key}}}}}" for key in (t.input_schema().fields if t.input_schema else ())
+        }
+        subscribe = {"event": t.event, "target_url": "{{bundle.targetUrl}}", "format": "zapier", **dict(t.match)}
         operation.update(
             {
                 "type": "hook",
@@ -150,12 +158,18 @@ def trigger(t: Trigger, connector: Connector, base: str) -> dict:
                 "performSubscribe": {
                     "url": hooks,
                     "method": "POST",
-                    "body": {"event": t.event, "target_url": "{{bundle.targetUrl}}", "format": "zapier"},
+                    "body": {**subscribe, **filters},
+                    "removeMissingValuesFrom": {"body": True},
                 },
                 "performUnsubscribe": {"url": f"{hooks}/{{{{bundle.subscribeData.id}}}}", "method": "DELETE"},
                 # A delivery's body is already the flat object (the "zapier" payload formatter).
                 "perform": {"source": "return [bundle.cleanedRequest];"},
-                "performList": {**listing, "params": {"limit": 10}},
+                # The list applies the trigger's fixed filters (match) itself.
+                "performList": {
+                    **listing,
+                    "params": {"limit": 10, **filters},
+                    "removeMissingValuesFrom": {"params": True},
+                },
             }
         )
     else:

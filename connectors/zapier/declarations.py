@@ -1,8 +1,9 @@
 """The Zapier connector: its manifest and every trigger, action and search.
 
 Keys are fixed (Zaps refer to them): triggers new_task, task_completed,
-task_failed; creates create_task, send_message, cancel_task; search
-find_task. Two hidden triggers fill the dropdowns.
+task_failed (the seed's), task_started, task_cancelled, new_message; creates
+create_task, send_message, cancel_task; search find_task. Two hidden
+triggers fill the dropdowns.
 """
 
 from __future__ import annotations
@@ -42,12 +43,19 @@ TASK_SAMPLE = {
     "url": "https://hub.example.com/tasks/task_8f2k3j4h5g6d7s8a",
 }
 
+
+def task_context(task: dict, *extra: str) -> dict:
+    """A task trigger's fields beyond the seed's, from a sample task."""
+    keys = (*extra, "url", "conversation_id", "external_id", "metadata", "codebase_id", "agent_type")
+    return {key: task[key] for key in keys}
+
+
 connector = Connector(
     manifest=Manifest(
         key="zapier",
         name="Zapier",
         version="1.0.0",
-        scopes=("tasks:read", "tasks:write", "messages:write", "codebases:read"),
+        scopes=("tasks:read", "tasks:write", "messages:write", "codebases:read", "messages:read"),
         docs_url=DOCS_URL,
         description="Triggers, actions and searches for Zaps, and the generated Zapier app.",
     ),
@@ -63,6 +71,7 @@ connector = Connector(
             formatter=ops.flatten,
             scope="tasks:read",
             output_schema=s.NewTaskOutput,
+            input_schema=s.TaskTriggerInput,
             sample={
                 "id": "evt_3n4m5b6v7c8x9z0a",
                 "task_id": "task_8f2k3j4h5g6d7s8a",
@@ -71,6 +80,25 @@ connector = Connector(
                 "codebase_id": "global",
                 "created_at": "2026-01-15T09:00:00.000Z",
                 "agent_type": "build",
+                **task_context(TASK_SAMPLE, "prompt"),
+            },
+        ),
+        Trigger(
+            key="task_started",
+            noun="Task",
+            label="Task Started",
+            description="Triggers when an AI agent starts working on a task.",
+            event="task.started",
+            formatter=ops.flatten,
+            scope="tasks:read",
+            output_schema=s.TaskStartedOutput,
+            input_schema=s.TaskTriggerInput,
+            sample={
+                "id": "evt_6z7x8c9v0b1n2m3q",
+                "task_id": "task_8f2k3j4h5g6d7s8a",
+                "title": "Fix the login bug",
+                "started_at": "2026-01-15T09:00:01.500Z",
+                **task_context(TASK_SAMPLE),
             },
         ),
         Trigger(
@@ -82,6 +110,7 @@ connector = Connector(
             formatter=ops.flatten,
             scope="tasks:read",
             output_schema=s.TaskCompletedOutput,
+            input_schema=s.TaskTriggerInput,
             sample={
                 "id": "evt_4p5o6i7u8y9t0r1e",
                 "task_id": "task_8f2k3j4h5g6d7s8a",
@@ -89,6 +118,7 @@ connector = Connector(
                 "result": "Fixed a missing null check in login.py; tests pass.",
                 "duration_seconds": 142.5,
                 "completed_at": "2026-01-15T09:02:24.000Z",
+                **task_context(TASK_SAMPLE),
             },
         ),
         Trigger(
@@ -100,12 +130,52 @@ connector = Connector(
             formatter=ops.flatten,
             scope="tasks:read",
             output_schema=s.TaskFailedOutput,
+            input_schema=s.TaskTriggerInput,
             sample={
                 "id": "evt_5a6s7d8f9g0h1j2k",
                 "task_id": "task_8f2k3j4h5g6d7s8a",
                 "error": "The agent could not reach the repository.",
                 "retry_count": 3,
                 "failed_at": "2026-01-15T09:10:00.000Z",
+                **task_context(TASK_SAMPLE, "title", "prompt"),
+            },
+        ),
+        Trigger(
+            key="task_cancelled",
+            noun="Task",
+            label="Task Cancelled",
+            description="Triggers when a task is cancelled before it finished.",
+            event="task.cancelled",
+            formatter=ops.flatten,
+            scope="tasks:read",
+            output_schema=s.TaskCancelledOutput,
+            input_schema=s.TaskTriggerInput,
+            sample={
+                "id": "evt_7w8e9r0t1y2u3i4o",
+                "task_id": "task_8f2k3j4h5g6d7s8a",
+                "title": "Fix the login bug",
+                "cancelled_at": "2026-01-15T09:01:00.000Z",
+                **task_context(TASK_SAMPLE),
+            },
+        ),
+        Trigger(
+            key="new_message",
+            noun="Message",
+            label="New Message",
+            description="Triggers when an AI agent replies in a conversation (not on your own messages).",
+            event="message.created",
+            formatter=ops.flatten,
+            scope="messages:read",
+            output_schema=s.NewMessageOutput,
+            match=(("role", "assistant"),),  # the agent's replies: its hook never gets the user's messages
+            sample={
+                "id": "evt_8q9w0e1r2t3y4u5i",
+                "message_id": "msg_1a2s3d4f5g6h7j8k",
+                "conversation_id": "1701234567.000200",
+                "content": "This week: the login fix (#42) and faster CI; all tests pass.",
+                "task_id": "task_9z8x7c6v5b4n3m2l",
+                "created_at": "2026-01-15T09:03:10.000Z",
+                "conversation_external_id": "slack:C024BE91L:1701234567.000200",
             },
         ),
         Trigger(

@@ -5,21 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from connectors.zapier.schemas import ITEMS
 from hub.models.tasks import ACTIVE_STATUSES
 from hub.schemas import Page
 from hub.services import codebases, conversations, tasks
 
-# Trigger output fields (besides the event `id`), exactly as the seed names them.
-TRIGGER_FIELDS = {
-    "task.created": ("task_id", "title", "status", "codebase_id", "created_at", "agent_type"),
-    "task.completed": ("task_id", "title", "result", "duration_seconds", "completed_at"),
-    "task.failed": ("task_id", "error", "retry_count", "failed_at"),
-}
+# Trigger output fields (besides the event `id`), by event type: the task's or
+# message's fields of the same names.
+TRIGGER_FIELDS = {event: tuple(key for key in schema().fields if key != "id") for event, schema in ITEMS.items()}
 
 
 def flatten(event: dict[str, Any]) -> dict[str, Any]:
     """An event envelope ``{id, type, timestamp, data}`` -> the flat object a
-    Zap sees: the trigger's seed fields plus the event id for Zapier's dedupe.
+    Zap sees: the trigger's fields plus the event id for Zapier's dedupe.
     Events without a trigger of their own pass their data through flat."""
     data = event.get("data") or {}
     keys = TRIGGER_FIELDS.get(event.get("type", ""))

@@ -16,7 +16,7 @@ from typing import NamedTuple
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from hub.models.tasks import STATUSES
+from hub.models.tasks import AGENT_TYPES, STATUSES
 from hub.schemas import MessageCreateSchema, OptionalStr, RequiredText, TaskCreateSchema, UTCDateTime
 
 AGENT_LABELS = {
@@ -182,30 +182,108 @@ class FindTaskInput(BlankIsMissing):
     )
 
 
+class TaskTriggerInput(BlankIsMissing):
+    """A task trigger's filters: the hub sends only matching tasks (hook
+    filters of the same names), and Zapier's test lists only them."""
+
+    codebase_id = _codebase("Only tasks in this codebase. Leave empty for every codebase.")
+    agent_type = OptionalStr(
+        validate=validate.OneOf(AGENT_TYPES),
+        metadata={
+            "label": "Agent Type",
+            "choice_labels": AGENT_LABELS,
+            "description": "Only tasks of this agent type. Leave empty for every type.",
+        },
+    )
+
+
 def _out(field: fields.Field, label: str) -> fields.Field:
     field.metadata = {**field.metadata, "label": label}
     return field
 
 
+# Fields of a task trigger's item beyond the seed's (which come first, keys,
+# labels and types unchanged: Zaps map them). One function per field: a
+# schema needs a field object of its own.
+def _prompt() -> fields.Field:
+    return _out(fields.String(metadata={"description": "What the agent was asked to do"}), "Prompt")
+
+
+def _title() -> fields.Field:
+    return _out(fields.String(), "Title")
+
+
+def _url() -> fields.Field:
+    return _out(fields.String(metadata={"description": "The task's page on the hub"}), "URL")
+
+
+def _conversation_id() -> fields.Field:
+    return _out(
+        fields.String(allow_none=True, metadata={"description": "The conversation a Send Message task answers"}),
+        "Conversation ID",
+    )
+
+
+def _external_id() -> fields.Field:
+    return _out(fields.String(allow_none=True, metadata={"description": "Your reference, as given"}), "External ID")
+
+
+def _metadata() -> fields.Field:
+    # An object: Zapier offers each entry as its own field (`metadata__channel`).
+    return _out(fields.Dict(allow_none=True, metadata={"description": "Your labels, as given"}), "Metadata")
+
+
+def _codebase_id() -> fields.Field:
+    return _out(fields.String(), "Codebase ID")
+
+
+def _agent_type() -> fields.Field:
+    return _out(fields.String(metadata={"description": "build, plan, general or explore"}), "Agent Type")
+
+
 class NewTaskOutput(ma.Schema):
     id = _out(fields.String(), "Event ID")
     task_id = _out(fields.String(metadata={"description": "Unique task identifier"}), "Task ID")
-    title = _out(fields.String(), "Title")
+    title = _title()
     status = _out(fields.String(metadata={"description": "pending, running, completed, failed or cancelled"}), "Status")
-    codebase_id = _out(fields.String(), "Codebase ID")
+    codebase_id = _codebase_id()
     created_at = _out(UTCDateTime(), "Created At")
-    agent_type = _out(fields.String(metadata={"description": "build, plan, general or explore"}), "Agent Type")
+    agent_type = _agent_type()
+    prompt = _prompt()
+    url = _url()
+    conversation_id = _conversation_id()
+    external_id = _external_id()
+    metadata = _metadata()
+
+
+class TaskStartedOutput(ma.Schema):
+    id = _out(fields.String(), "Event ID")
+    task_id = _out(fields.String(), "Task ID")
+    title = _title()
+    started_at = _out(UTCDateTime(), "Started At")
+    url = _url()
+    conversation_id = _conversation_id()
+    external_id = _external_id()
+    metadata = _metadata()
+    codebase_id = _codebase_id()
+    agent_type = _agent_type()
 
 
 class TaskCompletedOutput(ma.Schema):
     id = _out(fields.String(), "Event ID")
     task_id = _out(fields.String(), "Task ID")
-    title = _out(fields.String(), "Title")
+    title = _title()
     result = _out(fields.String(allow_none=True, metadata={"description": "What the agent produced"}), "Result")
     duration_seconds = _out(
         fields.Float(allow_none=True, metadata={"description": "Execution time"}), "Duration (Seconds)"
     )
     completed_at = _out(UTCDateTime(), "Completed At")
+    url = _url()
+    conversation_id = _conversation_id()
+    external_id = _external_id()
+    metadata = _metadata()
+    codebase_id = _codebase_id()
+    agent_type = _agent_type()
 
 
 class TaskFailedOutput(ma.Schema):
@@ -214,6 +292,60 @@ class TaskFailedOutput(ma.Schema):
     error = _out(fields.String(allow_none=True, metadata={"description": "Why the task failed"}), "Error")
     retry_count = _out(fields.Integer(metadata={"description": "Number of retry attempts"}), "Retry Count")
     failed_at = _out(UTCDateTime(), "Failed At")
+    title = _title()
+    prompt = _prompt()
+    url = _url()
+    conversation_id = _conversation_id()
+    external_id = _external_id()
+    metadata = _metadata()
+    codebase_id = _codebase_id()
+    agent_type = _agent_type()
+
+
+class TaskCancelledOutput(ma.Schema):
+    id = _out(fields.String(), "Event ID")
+    task_id = _out(fields.String(), "Task ID")
+    title = _title()
+    cancelled_at = _out(UTCDateTime(), "Cancelled At")
+    url = _url()
+    conversation_id = _conversation_id()
+    external_id = _external_id()
+    metadata = _metadata()
+    codebase_id = _codebase_id()
+    agent_type = _agent_type()
+
+
+class NewMessageOutput(ma.Schema):
+    """The agent's reply in a conversation (never the user's own messages)."""
+
+    id = _out(fields.String(), "Event ID")
+    message_id = _out(fields.String(), "Message ID")
+    conversation_id = _out(
+        fields.String(metadata={"description": "The conversation, e.g. the Slack thread_ts you sent"}),
+        "Conversation ID",
+    )
+    content = _out(fields.String(metadata={"description": "The agent's reply"}), "Content")
+    task_id = _out(fields.String(allow_none=True, metadata={"description": "The task that replied"}), "Task ID")
+    created_at = _out(UTCDateTime(), "Created At")
+    conversation_external_id = _out(
+        fields.String(
+            allow_none=True,
+            metadata={"description": "The External ID of the message that started the conversation"},
+        ),
+        "Conversation External ID",
+    )
+
+
+# The item each event type gives a Zap (the "zapier" payload format): the
+# fields of its trigger's output.
+ITEMS = {
+    "task.created": NewTaskOutput,
+    "task.started": TaskStartedOutput,
+    "task.completed": TaskCompletedOutput,
+    "task.failed": TaskFailedOutput,
+    "task.cancelled": TaskCancelledOutput,
+    "message.created": NewMessageOutput,
+}
 
 
 class CodebaseChoice(ma.Schema):

@@ -121,8 +121,8 @@ test('Create Task, delivered to the receiver and passed through New Task', async
   const hit = await delivery('/new_task', task.id);
   const items = assertIds(await run('triggers.new_task.operation.perform', { authData, inputData: {}, cleanedRequest: hit.body }));
   assert.equal(items.length, 1);
-  assert.deepEqual(Object.keys(items[0]).sort(),
-    ['agent_type', 'codebase_id', 'created_at', 'id', 'status', 'task_id', 'title']);
+  assert.deepEqual(Object.keys(items[0]).sort(), ['agent_type', 'codebase_id', 'conversation_id', 'created_at',
+    'external_id', 'id', 'metadata', 'prompt', 'status', 'task_id', 'title', 'url']);
   assert.equal(items[0].task_id, task.id);
   assert.equal(items[0].title, 'Review: login page');
   assert.ok(hit.headers['webhook-id'] && hit.headers['webhook-signature']);
@@ -141,14 +141,15 @@ test('Task Completed and Task Failed deliveries carry the seed fields', async ()
   finish(done.id, 'completed');
   const completed = assertIds(await run('triggers.task_completed.operation.perform',
     { authData, inputData: {}, cleanedRequest: (await delivery('/task_completed', done.id)).body }));
-  assert.deepEqual(Object.keys(completed[0]).sort(),
-    ['completed_at', 'duration_seconds', 'id', 'result', 'task_id', 'title']);
+  assert.deepEqual(Object.keys(completed[0]).sort(), ['agent_type', 'codebase_id', 'completed_at', 'conversation_id',
+    'duration_seconds', 'external_id', 'id', 'metadata', 'result', 'task_id', 'title', 'url']);
   assert.equal(typeof completed[0].duration_seconds, 'number');
   const broken = await run('creates.create_task.operation.perform', { authData, inputData: { title: 'Broken', prompt: 'p' } });
   finish(broken.id, 'failed');
   const failed = assertIds(await run('triggers.task_failed.operation.perform',
     { authData, inputData: {}, cleanedRequest: (await delivery('/task_failed', broken.id)).body }));
-  assert.deepEqual(Object.keys(failed[0]).sort(), ['error', 'failed_at', 'id', 'retry_count', 'task_id']);
+  assert.deepEqual(Object.keys(failed[0]).sort(), ['agent_type', 'codebase_id', 'conversation_id', 'error',
+    'external_id', 'failed_at', 'id', 'metadata', 'prompt', 'retry_count', 'task_id', 'title', 'url']);
   const list = assertIds(await run('triggers.task_completed.operation.performList', { authData, inputData: {} }));
   assertIds(await run('triggers.task_failed.operation.performList', { authData, inputData: {} }));
   assert.equal(list[0].task_id, done.id);

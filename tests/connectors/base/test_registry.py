@@ -60,7 +60,7 @@ def _trigger(**changes):
         (_broken(triggers=_trigger(event="task.exploded")), "event 'task.exploded' is not a hub event"),
         (_broken(triggers=_trigger(sample={"task_id": 1})), "sample: no string `id`"),
         (_broken(triggers=_trigger(sample={"id": "e", "nope": 1})), "`nope` is not declared"),
-        (_broken(triggers=_trigger(scope="messages:read")), "scope 'messages:read' is not in the manifest"),
+        (_broken(triggers=_trigger(scope="codebases:write")), "scope 'codebases:write' is not in the manifest"),
         # A trigger's scope is its event's (hub.models.events.EVENT_SCOPES): no message bodies for tasks:read.
         (
             _broken(triggers=_trigger(event="message.created")),

@@ -16,6 +16,26 @@ class TestZapierConformance(ConnectorConformance):
             return {"task_id": user.create_task()["task_id"]}
         return super().valid_input(user, operation)
 
+    def cause(self, app, user, event_type):
+        """New Message lists the agent's replies only: a message.created of
+        the agent's, recorded as a worker completes a Send Message's task."""
+        if event_type != "message.created":
+            return super().cause(app, user, event_type)
+        sent = user.post("/api/v1/messages", json={"message": "hello"})
+        assert sent.status_code == 201, sent.json
+        from hub.db import db
+        from hub.models import User
+        from hub.services import conversations, tasks
+
+        with app.app_context():
+            owner = db.session.query(User).filter_by(username=user.username).one()
+            task = tasks.get_task(owner, sent.json["task_id"])
+            tasks.transition(task, "running")
+            tasks.transition(task, "completed", result="hi there")
+            conversations.append_reply(task)
+            db.session.commit()
+            db.session.remove()
+
 
 def test_the_zapier_format_flattens_every_event_with_its_id(app_ctx, make_user):
     """Subscriptions with format "zapier" get the trigger's seed fields plus
@@ -42,6 +62,11 @@ def test_the_zapier_format_flattens_every_event_with_its_id(app_ctx, make_user):
         "codebase_id": "global",
         "created_at": task["created_at"],
         "agent_type": "plan",
+        "prompt": "Make CI green",
+        "url": task["url"],
+        "conversation_id": None,
+        "external_id": None,
+        "metadata": task["metadata"],
     }
     message = db.session.scalar(select(Event).where(Event.type == "message.created"))
     flat = zapier(message)

@@ -66,7 +66,7 @@ def sign_in_and_allow(hub, app_dir, client, state):
     url = authorize_url(app_dir, client, state)
     query = parse_qs(urlsplit(url).query)
     assert url.startswith(hub.url("/oauth/authorize?"))
-    assert query["scope"] == ["tasks:read tasks:write messages:write codebases:read"]
+    assert query["scope"] == ["tasks:read tasks:write messages:write codebases:read messages:read"]
     assert query["client_id"] == [client["client_id"]] and query["redirect_uri"] == [ZAPIER_REDIRECT]
     # The client was registered with PKCE required (the default): without it the hub refuses.
     assert redirect_params(Browser(hub).go(url))["error"] == "invalid_request"
