@@ -1,4 +1,4 @@
-"""Delivery jobs, run by ``codetether-hub worker``.
+"""Delivery jobs, run by ``codetether-hub delivery-worker``.
 
 ``dispatch_pending`` (one RQ job for whatever events are waiting, see
 ``hub.webhooks.dispatch``) fans each event out to the matching subscriptions,

@@ -3,7 +3,7 @@ cuts them short and hands their deliveries back at once, instead of waiting
 on a hung receiver (up to the webhook timeout per round of sends) or leaving
 them to the sweeper when their lease lapses.
 
-On SIGTERM ``codetether-hub worker`` calls ``stop_after(grace)``: sends
+On SIGTERM ``codetether-hub delivery-worker`` calls ``stop_after(grace)``: sends
 that finish within ``grace`` seconds are recorded as usual; after that, any
 batch still sending (or about to) is handed back: the delivery is `retrying`
 again, due now, its attempt logged as cut, and the process exits without

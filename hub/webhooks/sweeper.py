@@ -1,6 +1,6 @@
 """The sweeper: the database says what is due, and this puts it on RQ.
 
-Run by ``codetether-hub worker`` every HUB_WEBHOOK_SWEEP_INTERVAL seconds
+Run by ``codetether-hub delivery-worker`` every HUB_WEBHOOK_SWEEP_INTERVAL seconds
 (one worker sweeps at a time, by a Redis lock). It
 
 1. enqueues events that committed but never reached Redis (Redis was down,

@@ -1,4 +1,4 @@
-"""`codetether-hub worker` stops promptly on SIGTERM even while a webhook
+"""`codetether-hub delivery-worker` stops promptly on SIGTERM even while a webhook
 receiver hangs: the send is cut, its delivery goes back to the queue (due
 now, the attempt logged), and the next worker sends it again."""
 

@@ -25,7 +25,7 @@ FAST = {
 
 
 class DeliveryWorker:
-    """`codetether-hub worker` as its own process group (it may start
+    """`codetether-hub delivery-worker` as its own process group (it may start
     children), so a test can SIGKILL the lot as a crash would."""
 
     def __init__(self, env: dict | None = None):
@@ -36,7 +36,7 @@ class DeliveryWorker:
     def start(self) -> DeliveryWorker:
         env = dict(os.environ, HUB_LOG_FORMAT="text", **(self.env or {}))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hub", "worker"],
+            [sys.executable, "-m", "hub", "delivery-worker"],
             env=env,
             start_new_session=True,
             stdin=subprocess.DEVNULL,

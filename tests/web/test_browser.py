@@ -98,7 +98,7 @@ def test_admin_sees_users_clients_and_connectors(hub, page):
 @pytest.fixture
 def delivering_hub(webhook_settings, start_hub, receiver, delivery_worker):
     """A hub that may post webhooks to loopback, a real delivery worker
-    (`codetether-hub worker`) beside it, and a receiver to post to. Short
+    (`codetether-hub delivery-worker`) beside it, and a receiver to post to. Short
     retry delays: a failing delivery fails for good within a second."""
     return start_hub(), receiver
 

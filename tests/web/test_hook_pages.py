@@ -1,6 +1,6 @@
 """Webhook subscriptions and their deliveries on the dashboard; failed
 deliveries and agent workers on the admin page. Deliveries go through the
-real path: a `codetether-hub worker` process posting to a loopback receiver."""
+real path: a `codetether-hub delivery-worker` process posting to a loopback receiver."""
 
 import re
 from datetime import timedelta
