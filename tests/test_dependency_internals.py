@@ -484,7 +484,7 @@ def test_rq_worker_records_a_stop_request_where_the_hub_reads_it(rq_worker):
         " reads it to tell SIGTERM from a lost Redis (and would start the worker again)"
     )
     assert "warm shutdown" in rq_worker.calls, (
-        "RQ no longer calls Worker.handle_warm_shutdown_request on SIGTERM: hub/jobs.py's DeliveryWorker"
+        "RQ no longer calls Worker.handle_warm_shutdown_request on SIGTERM: hub/webhooks/worker.py's DeliveryWorker"
         " cuts hung webhook sends there"
     )
     rq_worker._shutdown_requested_date = None
