@@ -198,6 +198,43 @@ class TaskSchema(PlainDump):
     failed_at = UTCDateTime(allow_none=True)
     cancelled_at = UTCDateTime(allow_none=True)
     url = fields.Function(lambda task: task_url(task.id), metadata={"description": "The task's page", "type": "string"})
+    callback_url = fields.String(
+        attribute="callback_shown_url",
+        allow_none=True,
+        metadata={"description": "Where the task's callback goes, shown cut to its scheme and host (it is a secret)"},
+    )
+
+
+class TaskCreatedSchema(TaskSchema):
+    """A create's answer: the task, and its callback's secret if it has a callback."""
+
+    callback_secret = fields.String(
+        metadata={"description": "With a `callback_url`: the `whsec_…` secret signing it; shown only now"}
+    )
+
+    def dump(self, obj, *, many: bool | None = None):
+        answer = super().dump(obj, many=many)
+        if isinstance(answer, dict) and answer.get("callback_secret") is None:
+            del answer["callback_secret"]  # no callback: the same object a GET answers
+        return answer
+
+
+# A create's per-task callback (docs/webhooks.md, "Per-task callbacks").
+def _callback_url(what: str) -> OptionalStr:
+    return OptionalStr(
+        validate=validate.Length(max=2048),
+        metadata={
+            "description": f"POST {what} here once, signed, when it is ready; the task instead if it fails or is "
+            "cancelled. A public http(s) URL, kept secret: shown only cut to its host after this"
+        },
+    )
+
+
+def _callback_format() -> OptionalStr:
+    return OptionalStr(
+        validate=validate.Length(max=40),
+        metadata={"description": "The callback's payload format: `standard` (default) or one a connector registered"},
+    )
 
 
 class TaskCreateSchema(ma.Schema):
@@ -235,6 +272,8 @@ class TaskCreateSchema(ma.Schema):
             f"(up to {METADATA_VALUE_MAX}), at most {METADATA_MAX_KEYS}; shown on the task as given"
         }
     )
+    callback_url = _callback_url("the finished task")
+    callback_format = _callback_format()
 
 
 class MessageCreateSchema(ma.Schema):
@@ -260,6 +299,8 @@ class MessageCreateSchema(ma.Schema):
             f"characters) to string values (up to {METADATA_VALUE_MAX}), at most {METADATA_MAX_KEYS}"
         }
     )
+    callback_url = _callback_url("the agent's reply")
+    callback_format = _callback_format()
 
 
 class PageArgs(ma.Schema):
@@ -321,6 +362,15 @@ class MessageSchema(ma.Schema):
     content = fields.String()
     task_id = fields.String(allow_none=True)
     created_at = UTCDateTime()
+
+
+class MessageCreatedSchema(MessageSchema):
+    """A send's answer: the message, and its callback's secret if it has a
+    callback (left out otherwise: the attribute is set only then)."""
+
+    callback_secret = fields.String(
+        metadata={"description": "With a `callback_url`: the `whsec_…` secret signing it; shown only now"}
+    )
 
 
 class UserSchema(ma.Schema):

@@ -41,6 +41,7 @@ TASK_SAMPLE = {
     "failed_at": None,
     "cancelled_at": None,
     "url": "https://hub.example.com/tasks/task_8f2k3j4h5g6d7s8a",
+    "callback_url": None,
 }
 
 

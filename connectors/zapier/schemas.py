@@ -114,6 +114,15 @@ CREATE_TASK_LABELS = {
         "Your own labels, kept on the task and given back as they are: up to 20 names (each up to 40 characters) "
         "with text values (each up to 500 characters), e.g. `channel` = a Slack channel ID.",
     ),
+    "callback_url": Label(
+        "Callback URL",
+        "Optional: a web address the hub calls once when the task is done (or fails, or is cancelled), with the "
+        "finished task. Leave empty unless another app gave you one (e.g. a Webhooks by Zapier Catch Hook URL).",
+    ),
+    "callback_format": Label(
+        "Callback Format",
+        "Optional: how the callback's data is shaped. Leave empty for the standard shape.",
+    ),
 }
 CreateTaskInput = labelled("CreateTaskInput", TaskCreateSchema, CREATE_TASK_LABELS)
 
@@ -139,6 +148,15 @@ SEND_MESSAGE_LABELS = {
         "Metadata",
         "Your own labels for the agent's task, given back as they are: up to 20 names (each up to 40 characters) "
         "with text values (each up to 500 characters).",
+    ),
+    "callback_url": Label(
+        "Callback URL",
+        "Optional: a web address the hub calls once with the agent's reply (or with the task, if it fails or is "
+        "cancelled). Leave empty unless another app gave you one (e.g. a Webhooks by Zapier Catch Hook URL).",
+    ),
+    "callback_format": Label(
+        "Callback Format",
+        "Optional: how the callback's data is shaped. Leave empty for the standard shape.",
     ),
 }
 SendMessageInput = labelled("SendMessageInput", MessageCreateSchema, SEND_MESSAGE_LABELS)

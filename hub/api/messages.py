@@ -1,8 +1,9 @@
+from flask import g
 from flask.views import MethodView
 
 from hub.api.base import Blueprint, ErrorSchema
 from hub.auth import current_user
-from hub.schemas import MessageCreateSchema, MessageSchema, PageArgs
+from hub.schemas import MessageCreatedSchema, MessageCreateSchema, MessageSchema, PageArgs
 from hub.services import conversations
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1", description="Conversations with agents")
@@ -13,11 +14,14 @@ class Messages(MethodView):
     @blp.auth("messages:write")
     @blp.idempotent
     @blp.arguments(MessageCreateSchema())
-    @blp.response(201, MessageSchema)
+    @blp.response(201, MessageCreatedSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="A `callback_url` needs `messages:read` too")
     @blp.alt_response(422, schema=ErrorSchema)
     def post(self, args):
-        """Send a message, continuing or starting a conversation."""
-        return conversations.send_message(current_user(), **args)
+        """Send a message, continuing or starting a conversation. With a
+        `callback_url`, the answer holds the `callback_secret` that signs the
+        callback; it is not shown again."""
+        return conversations.send_message(current_user(), scopes=g.principal.scopes, **args)
 
 
 @blp.route("/conversations/<conversation_id>/messages")

@@ -1,12 +1,14 @@
 import marshmallow as ma
+from flask import g
 from flask.views import MethodView
 from marshmallow import fields, validate
 
 from hub.api.base import Blueprint, ErrorSchema
+from hub.api.hooks import DeliverySchema
 from hub.auth import current_user
 from hub.models.tasks import EXTERNAL_ID_MAX, STATUSES
-from hub.schemas import PageArgs, TaskCreateSchema, TaskSchema, UTCDateTime
-from hub.services import tasks
+from hub.schemas import PageArgs, TaskCreatedSchema, TaskCreateSchema, TaskSchema, UTCDateTime
+from hub.services import callbacks, tasks
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1", description="AI agent tasks")
 
@@ -71,11 +73,13 @@ class Tasks(MethodView):
     @blp.auth("tasks:write")
     @blp.idempotent
     @blp.arguments(TaskCreateSchema())
-    @blp.response(201, TaskSchema)
+    @blp.response(201, TaskCreatedSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="A `callback_url` needs `tasks:read` too")
     @blp.alt_response(422, schema=ErrorSchema)
     def post(self, args):
-        """Create a task for an AI agent."""
-        return tasks.create_task(current_user(), **args)
+        """Create a task for an AI agent. With a `callback_url`, the answer
+        holds the `callback_secret` that signs the callback; it is not shown again."""
+        return tasks.create_task(current_user(), scopes=g.principal.scopes, **args)
 
 
 @blp.route("/tasks/<task_id>")
@@ -127,3 +131,28 @@ class TaskOutput(MethodView):
         from hub.services import workers
 
         return workers.output_of(tasks.get_task(current_user(), task_id), **args)
+
+
+class CallbackSchema(ma.Schema):
+    id = fields.String()
+    url = fields.String(metadata={"description": "Where it goes, cut to its scheme and host (the URL is a secret)"})
+    event = fields.String(
+        metadata={
+            "description": "What it waits for: `task.completed`, or `message.created` (the agent's reply to a "
+            "message); the task's failure or cancellation fires it too"
+        }
+    )
+    format = fields.String()
+    created_at = UTCDateTime()
+    delivery = fields.Nested(DeliverySchema, allow_none=True, metadata={"description": "`null` until the task ends"})
+
+
+@blp.route("/tasks/<task_id>/callback")
+class TaskCallback(MethodView):
+    @blp.auth("tasks:read")
+    @blp.response(200, CallbackSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    def get(self, task_id):
+        """The task's callback (from `callback_url` on its create) and its delivery, with every attempt."""
+        user = current_user()
+        return callbacks.of_task(user, tasks.get_task(user, task_id))

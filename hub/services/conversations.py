@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.models import Conversation, Message, Task, User
 from hub.schemas import Page, dump_message, fetch_page, paged
-from hub.services import codebases, events, tasks
+from hub.services import callbacks, codebases, events, tasks
 
 # Messages an agent task carries: enough context, bounded size.
 HISTORY = 50
@@ -38,15 +39,25 @@ def send_message(
     codebase_id: str | None = None,
     external_id: str | None = None,
     metadata: dict[str, str] | None = None,
+    callback_url: str | None = None,
+    callback_format: str | None = None,
+    scopes: Iterable[str] | None = None,
 ) -> Message:
     """Append the user's message to a conversation, starting it if the hub
     has not seen ``conversation_id`` (a caller's thread id) for this user.
     The agent's task carries ``external_id`` and ``metadata``; a conversation
-    this message starts keeps ``external_id`` too (later ones leave it)."""
+    this message starts keeps ``external_id`` too (later ones leave it).
+    With a ``callback_url`` the task gets a callback that fires on the
+    agent's reply; ``message.callback_secret`` holds its secret for the
+    answer alone. ``scopes``: the credential's (None: all)."""
     refs = CallerRefs(external_id, metadata)
+    callback = callbacks.prepare(callback_url, callback_format, event=callbacks.REPLY, scopes=scopes)
     for attempt in range(2):
         try:
-            return _append(user, message, conversation_id, codebase_id, refs)
+            sent = _append(user, message, conversation_id, codebase_id, refs, callback)
+            if callback:
+                sent.callback_secret = callback.secret  # type: ignore[attr-defined]  # not a column: the answer's alone
+            return sent
         except IntegrityError:
             # Two first messages of one new thread raced (PostgreSQL); the
             # loser now finds the winner's conversation.
@@ -62,7 +73,12 @@ class CallerRefs(NamedTuple):
 
 
 def _append(
-    user: User, content: str, conversation_id: str | None, codebase_id: str | None, refs: CallerRefs
+    user: User,
+    content: str,
+    conversation_id: str | None,
+    codebase_id: str | None,
+    refs: CallerRefs,
+    callback: callbacks.Prepared | None,
 ) -> Message:
     begin_write()
     conversation = _find(user, conversation_id) if conversation_id else None
@@ -100,7 +116,9 @@ def _append(
             conversation=conversation,
             external_id=refs.external_id,
             metadata=refs.metadata,
+            callback=callback,
         ),
+        callback=callback,
     )
     msg.task_id = task.id
     events.record(user.pk, "message.created", dump_message(msg))

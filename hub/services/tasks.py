@@ -8,7 +8,7 @@ until max_retries, then failed). Each change commits with its event.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ from hub.errors import Conflict, NotFound, TooManyRequests
 from hub.models import Codebase, Conversation, Task, User
 from hub.models.tasks import ACTIVE_STATUSES
 from hub.schemas import Page, dump_task, fetch_page, paged
-from hub.services import codebases, events, fast_create
+from hub.services import callbacks, codebases, events, fast_create
 
 # status -> the statuses it may become
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -40,16 +40,30 @@ EVENT_FOR_STATUS = {
 }
 
 
-def create_task(user: User, *, codebase_id: str | None = None, **fields: Any) -> Task:
+def create_task(
+    user: User,
+    *,
+    codebase_id: str | None = None,
+    callback_url: str | None = None,
+    callback_format: str | None = None,
+    scopes: Iterable[str] | None = None,
+    **fields: Any,
+) -> Task:
     """Build, check, insert, record the event, commit. Building comes first:
     on SQLite one writer at a time holds the write lock, so it covers only
-    the check and the inserts (``fast_create`` says how)."""
-    task = new_task(user, codebases.resolve(user, codebase_id), **fields)
+    the check and the inserts (``fast_create`` says how). With a
+    ``callback_url`` the task gets its callback (``callbacks``), whose secret
+    ``task.callback_secret`` holds for the create's answer alone; ``scopes``:
+    the credential's (None: the dashboard's, all of them)."""
+    callback = callbacks.prepare(callback_url, callback_format, event=callbacks.TASK_DONE, scopes=scopes)
+    task = new_task(user, codebases.resolve(user, codebase_id), callback=callback, **fields)
     payload = dump_task(task)
     begin_write()
-    add_task(user, task, payload)
+    add_task(user, task, payload, callback)
     db.session.commit()
     fast_create.attach(task)
+    if callback:
+        task.callback_secret = callback.secret  # type: ignore[attr-defined]  # not a column: the answer's alone
     return task
 
 
@@ -65,6 +79,7 @@ def new_task(
     conversation: Conversation | None = None,
     external_id: str | None = None,
     metadata: dict[str, str] | None = None,
+    callback: callbacks.Prepared | None = None,
 ) -> Task:
     """A pending task, not yet in the database (``add_task`` adds it).
     ``external_id`` and ``metadata``: the caller's, kept as given."""
@@ -80,6 +95,7 @@ def new_task(
         "priority": priority or 0,
         "external_id": external_id,
         "metadata_": metadata or None,
+        "callback_shown_url": callback.shown_url if callback else None,
         "retry_count": 0,
         "max_retries": current_app.config["HUB_TASK_MAX_RETRIES"],
         "created_at": now,
@@ -88,15 +104,19 @@ def new_task(
     return fast_create.new_task(codebase, conversation, columns)
 
 
-def add_task(user: User, task: Task, payload: dict[str, Any] | None = None) -> Task:
-    """Insert a task from ``new_task`` and its ``task.created`` event in the
-    caller's write transaction (Send Message adds its message and task
-    together); the caller commits. ``payload``: the task as dumped, if the
-    caller has it. Its codebase and conversation must already be in the
-    database. The task stays out of the session: ``create_task`` adds it once
-    the commit has freed the lock."""
+def add_task(
+    user: User, task: Task, payload: dict[str, Any] | None = None, callback: callbacks.Prepared | None = None
+) -> Task:
+    """Insert a task from ``new_task`` (and its callback) and its
+    ``task.created`` event in the caller's write transaction (Send Message
+    adds its message and task together); the caller commits. ``payload``: the
+    task as dumped, if the caller has it. Its codebase and conversation must
+    already be in the database. The task stays out of the session:
+    ``create_task`` adds it once the commit has freed the lock."""
     _check_concurrency(user)
     fast_create.insert(task)
+    if callback:
+        callbacks.add(user.pk, task.id, callback)
     events.record(user.pk, "task.created", payload or dump_task(task), task_id=task.id)
     wakeups.after_commit()
     return task

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 
 from hub.errors import Conflict
-from hub.services import events, tasks, workers
+from hub.services import callbacks, events, tasks, workers
 from hub.web import csrf
 from hub.web.guard import html_errors, signed_in_user
 from hub.web.session import current_web_user, login_required
@@ -31,6 +31,7 @@ def task_page(task_id):
         timeline=events.for_task(task),
         refresh=REFRESH_SECONDS if live else None,
         no_worker=task.status == "pending" and workers.no_worker_for(task),
+        callback=callbacks.of_task(user, task) if task.callback_shown_url else None,
     )
 
 

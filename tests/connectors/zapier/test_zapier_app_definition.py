@@ -26,6 +26,8 @@ SEED_INPUTS = {
         "priority": False,
         "external_id": False,
         "metadata": False,
+        "callback_url": False,
+        "callback_format": False,
     },
     "send_message": {
         "message": True,
@@ -33,6 +35,8 @@ SEED_INPUTS = {
         "codebase_id": False,
         "external_id": False,
         "metadata": False,
+        "callback_url": False,
+        "callback_format": False,
     },
     "cancel_task": {"task_id": True},
     "find_task": {
