@@ -119,7 +119,8 @@ def check(url: str, allow_spec: str = "") -> Target:
     allow = allowed_networks(allow_spec)
     addresses = []
     for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        # An AF_INET(6) address: (host, port, ...); typeshed also allows AF_PACKET's (int, bytes).
+        ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         reason = None if _allowed(ip, allow) else refusal(ip)
         if reason:
             raise Refused(

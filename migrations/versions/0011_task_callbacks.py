@@ -28,7 +28,12 @@ def upgrade():
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.add_column(sa.Column("callback", sa.Boolean(), nullable=True))
     op.create_index(
-        "uq_deliveries_callback", "deliveries", ["subscription_pk"], unique=True, sqlite_where=ONCE, postgresql_where=ONCE
+        "uq_deliveries_callback",
+        "deliveries",
+        ["subscription_pk"],
+        unique=True,
+        sqlite_where=ONCE,
+        postgresql_where=ONCE,
     )
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.add_column(sa.Column("callback_shown_url", sa.String(length=300), nullable=True))
