@@ -126,13 +126,14 @@ def body(status: int, code: str, message: str, errors: dict | None = None, **ext
 
 def flatten_field_errors(messages: dict) -> dict:
     """webargs nests errors by location ({"json": {"title": [...]}});
-    callers want the field names. A field's errors by part (a task's
-    ``metadata`` by key) are named ``field.part``."""
+    callers want the field names. An object's errors by key (a task's
+    ``metadata``) are named ``field.key``; a list's, by index, stay the
+    field's."""
     flat: dict = {}
     for location, location_errors in messages.items():
         if isinstance(location_errors, dict):
             for field, errors in location_errors.items():
-                if isinstance(errors, dict):
+                if isinstance(errors, dict) and all(isinstance(part, str) for part in errors):
                     flat.update({f"{field}.{part}": part_errors for part, part_errors in errors.items()})
                 else:
                     flat[field] = errors
