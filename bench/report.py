@@ -134,6 +134,21 @@ def webhook_rows(label: str, r: dict) -> list[dict]:
     return rows
 
 
+def callback_rows(label: str, r: dict) -> list[dict]:
+    return [
+        {
+            "what": f"task completion (worker API complete, its commit) -> callback's first byte, {r['callbacks']:,} "
+            f"callbacks at {r['per_s']}/s [{label}]",
+            "measured": f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms (max {r['max_ms']:.0f} ms; from the "
+            f"complete's answer: p99 {r['after_answer_p99_ms']:.1f} ms)",
+            "floor": "—",
+            "ratio": "—",
+            "target": "p50 < 50 ms, p99 < 250 ms",
+            "verdict": _ok(r["p50_ms"] < 50 and r["p99_ms"] < 250),
+        }
+    ]
+
+
 def isolation_rows(r: dict) -> list[dict]:
     return [
         {
@@ -190,6 +205,8 @@ ROWS = {
     "limiter": limiter_rows,
     "webhooks_sqlite": lambda r: webhook_rows("SQLite", r),
     "webhooks_postgresql": lambda r: webhook_rows("PostgreSQL", r),
+    "callbacks_sqlite": lambda r: callback_rows("SQLite", r),
+    "callbacks_postgresql": lambda r: callback_rows("PostgreSQL", r),
     "isolation": isolation_rows,
     "claim_sqlite": lambda r: claim_rows("SQLite", r),
     "claim_postgresql": lambda r: claim_rows("PostgreSQL", r),
@@ -242,9 +259,10 @@ def _save(fig, folder: Path, name: str) -> str:
 
 
 def plot_latency(results: dict, folder: Path) -> list[str]:
-    """Distributions (CDF) of event -> first byte and create -> claim."""
+    """Distributions (CDF) of event -> first byte, completion -> callback and create -> claim."""
     panels = [
         ("webhooks", "latency", "latencies_ms", "event commit -> receiver's first byte", (50, 250)),
+        ("callbacks", None, "latencies_ms", "task completion's commit -> callback's first byte", (50, 250)),
         ("claim", None, "after_answer_ms", "create answered -> waiting worker's claim", (None, 100)),
     ]
     panels = [p for p in panels if any(f"{p[0]}_{db}" in results for db in LABELS)]

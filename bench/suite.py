@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # support.*, as the tests import it
 
 from bench import report
 from bench.common import PY, ROOT, free_port
@@ -23,7 +23,7 @@ from bench.common import PY, ROOT, free_port
 @contextmanager
 def postgresql():
     """A throwaway PostgreSQL cluster on loopback; yields a database URL maker."""
-    from postgres_server import PostgresServer
+    from support.postgres_server import PostgresServer
 
     server = PostgresServer(free_port()).start()
     try:
@@ -39,7 +39,7 @@ def api_sqlite() -> dict:
 
 
 def api_postgresql() -> dict:
-    from postgres_server import PostgresServer
+    from support.postgres_server import PostgresServer
 
     from bench import api
 
@@ -67,6 +67,19 @@ def webhooks_postgresql() -> dict:
 
     with postgresql() as database:
         return webhooks.run(database())
+
+
+def callbacks_sqlite() -> dict:
+    from bench import callbacks
+
+    return callbacks.run()
+
+
+def callbacks_postgresql() -> dict:
+    from bench import callbacks
+
+    with postgresql() as database:
+        return callbacks.run(database())
 
 
 def isolation() -> dict:
@@ -109,6 +122,8 @@ BENCHMARKS = {
     "limiter": limiter,
     "webhooks_sqlite": webhooks_sqlite,
     "webhooks_postgresql": webhooks_postgresql,
+    "callbacks_sqlite": callbacks_sqlite,
+    "callbacks_postgresql": callbacks_postgresql,
     "isolation": isolation,
     "claim_sqlite": claim_sqlite,
     "claim_postgresql": claim_postgresql,
