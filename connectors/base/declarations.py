@@ -92,6 +92,21 @@ class Search:
     scope: str
 
 
+@dataclass(frozen=True)
+class SearchOrCreate:
+    """Find an object, or make it when none is found: a search of the
+    connector and an action that makes what the search finds, named by key.
+    The platform runs them (the search; the action only when the search finds
+    nothing), so it has no route: e.g. one task per caller reference
+    (``external_id``) when a workflow runs again. Known by its search's key
+    (Zapier keys it so): one a search."""
+
+    label: str
+    description: str
+    search: str  # a Search's key
+    action: str  # an Action's key
+
+
 Operation = Trigger | Action | Search
 
 
@@ -101,6 +116,7 @@ class Connector:
     triggers: tuple[Trigger, ...] = ()
     actions: tuple[Action, ...] = ()
     searches: tuple[Search, ...] = ()
+    search_or_creates: tuple[SearchOrCreate, ...] = ()
     # Extra routes of the connector's own (e.g. the generated app), given the
     # connector's flask-smorest Blueprint.
     extra_routes: Callable[[Any], None] | None = None

@@ -13,7 +13,10 @@ from marshmallow import fields
 
 def field_type(field: fields.Field[Any]) -> str:
     """One of string, integer, number, boolean, datetime, object (a flat
-    object of names to text, such as a task's ``metadata``)."""
+    object of names to text, such as a task's ``metadata``), items (a list of
+    objects: ``fields.List(fields.Nested(Schema))``, a platform's line items)."""
+    if line_items(field) is not None:
+        return "items"
     declared: str | None = field.metadata.get("type")
     if declared:
         return {"date-time": "datetime"}.get(declared, declared)
@@ -28,6 +31,14 @@ def field_type(field: fields.Field[Any]) -> str:
     if isinstance(field, fields.Mapping):
         return "object"
     return "string"
+
+
+def line_items(field: fields.Field[Any]) -> ma.Schema | None:
+    """The schema of each item of a list-of-objects field, else None."""
+    if isinstance(field, fields.List) and isinstance(field.inner, fields.Nested):
+        schema = field.inner.schema
+        return schema if isinstance(schema, ma.Schema) else None
+    return None
 
 
 def _is_datetime(value: object) -> bool:
@@ -47,6 +58,7 @@ CHECKS: dict[str, Callable[[object], bool]] = {
     "boolean": lambda v: isinstance(v, bool),
     "datetime": _is_datetime,
     "object": lambda v: isinstance(v, dict),
+    "items": lambda v: isinstance(v, list),
 }
 
 
@@ -69,4 +81,6 @@ def check_item(schema: type[ma.Schema] | ma.Schema, item: Any) -> list[str]:
                 problems.append(f"`{key}` is null")
         elif not CHECKS[field_type(field)](value):
             problems.append(f"`{key}` is not a {field_type(field)}: {value!r}")
+        elif (each := line_items(field)) is not None:
+            problems += [f"`{key}`: {p}" for item in value for p in check_item(each, item)]
     return problems

@@ -44,6 +44,7 @@ def validate(connector: object, entry_point_name: str | None = None) -> None:
                 problems.append(f"{kind} '{operation.key}' is declared twice")
             seen.add((kind, operation.key))
             problems += [f"{kind} '{operation.key}': {p}" for p in _operation(operation, connector)]
+    problems += _search_or_creates(connector)
     if problems:
         raise InvalidConnector(problems)
 
@@ -113,6 +114,26 @@ def _operation(operation: Operation, connector: Connector) -> list[str]:
             problems.append("input_schema is not a marshmallow Schema class")
         if not callable(operation.perform):
             problems.append("perform is not callable")
+    return problems
+
+
+def _search_or_creates(connector: Connector) -> list[str]:
+    """Each pairs a declared search and action, one per search."""
+    problems: list[str] = []
+    searches = {s.key for s in connector.searches}
+    actions = {a.key for a in connector.actions}
+    seen: set[str] = set()
+    for pair in connector.search_or_creates:
+        name = f"search-or-create '{pair.search}'"
+        if pair.search in seen:
+            problems.append(f"{name} is declared twice")
+        seen.add(pair.search)
+        if not pair.label or not pair.description:
+            problems.append(f"{name}: label and description are required")
+        if pair.search not in searches:
+            problems.append(f"{name}: search '{pair.search}' is not declared")
+        if pair.action not in actions:
+            problems.append(f"{name}: action '{pair.action}' is not declared")
     return problems
 
 
