@@ -1,7 +1,8 @@
 """The Zapier app definition, generated as JSON from the declarations.
 
-Requests are Zapier's shorthand objects; the only function is a hook
-trigger's ``perform`` (it must read ``bundle.cleanedRequest``). The bearer
+Requests are Zapier's shorthand objects; the only functions are a hook
+trigger's ``perform`` (it must read ``bundle.cleanedRequest``) and a waiting
+action's ``perform`` and ``performResume`` (``resume``). The bearer
 header comes from ``requestTemplate``; the OAuth client's credentials from
 ``{{process.env.CLIENT_ID}}`` / ``{{process.env.CLIENT_SECRET}}``.
 """
@@ -14,6 +15,7 @@ from marshmallow import validate
 
 from connectors.base.declarations import Connector, Trigger
 from connectors.base.fields import field_type
+from connectors.zapier import resume
 
 ENV_BASE_URL = "{{process.env.BASE_URL}}"
 ACRONYMS = {"id": "ID", "url": "URL"}
@@ -181,22 +183,17 @@ def trigger(t: Trigger, connector: Connector, base: str) -> dict:
 
 def create(action, connector: Connector, prefix: str) -> dict:
     body = {key: f"{{{{bundle.inputData.{key}}}}}" for key in action.input_schema().fields}
-    return {
-        "key": action.key,
-        "noun": action.noun,
-        "display": _display(action),
-        "operation": {
-            "perform": {
-                "url": f"{prefix}/actions/{action.key}",
-                "method": "POST",
-                "body": body,
-                "removeMissingValuesFrom": {"body": True},
-            },
-            "inputFields": input_fields(action.input_schema, connector),
-            "sample": action.sample,
-            "outputFields": output_fields(action.output_schema),
-        },
+    url = f"{prefix}/actions/{action.key}"
+    operation = {
+        "perform": {"url": url, "method": "POST", "body": body, "removeMissingValuesFrom": {"body": True}},
+        "inputFields": input_fields(action.input_schema, connector),
+        "sample": action.sample,
+        "outputFields": output_fields(action.output_schema),
     }
+    if resume.waits(action):  # functions: Zapier's resume URL comes from z.generateCallbackUrl()
+        operation.update(resume.operation(action, url, ENV_BASE_URL))
+        operation["inputFields"] = [f for f in operation["inputFields"] if f["key"] != resume.CALLBACK_URL]
+    return {"key": action.key, "noun": action.noun, "display": _display(action), "operation": operation}
 
 
 def search(s, connector: Connector, prefix: str) -> dict:

@@ -2,7 +2,8 @@
 
 Keys are fixed (Zaps refer to them): triggers new_task, task_completed,
 task_failed (the seed's), task_started, task_cancelled, new_message; creates
-create_task, send_message, cancel_task; search find_task. Two hidden
+create_task, send_message, cancel_task, create_task_and_wait and
+send_message_and_wait (these two wait for the agent's result); search find_task. Two hidden
 triggers fill the dropdowns.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from connectors.base import Action, Connector, Manifest, Search, Trigger
 from connectors.zapier import operations as ops
+from connectors.zapier import resume
 from connectors.zapier import schemas as s
 from connectors.zapier.routes import add_routes, setup
 from hub.schemas import MessageSchema, TaskSchema
@@ -247,6 +249,40 @@ connector = Connector(
                 "content": "Summarise what changed in the repo this week.",
                 "task_id": None,
                 "created_at": "2026-01-15T09:00:00.000Z",
+            },
+        ),
+        Action(
+            key="create_task_and_wait",
+            noun="Task",
+            label="Run Task and Wait for Result",
+            description="Gives an AI agent a task and waits until it is done: the next steps get its result. "
+            "The step fails with the agent's error if the task fails or is cancelled.",
+            input_schema=resume.CreateTaskAndWaitInput,
+            output_schema=TaskSchema,
+            perform=resume.create_task_and_wait,
+            scope="tasks:write",
+            sample=TASK_SAMPLE,
+        ),
+        Action(
+            key="send_message_and_wait",
+            noun="Message",
+            label="Send Message and Wait for Reply",
+            description="Sends a message to an agent conversation and waits for the agent's reply, for the next "
+            "steps (e.g. to post it in the Slack thread).",
+            input_schema=resume.SendMessageAndWaitInput,
+            output_schema=MessageSchema,
+            perform=resume.send_message_and_wait,
+            scope="messages:write",
+            sample={
+                "id": "msg_2w3e4r5t6y7u8i9o",
+                "message_id": "msg_2w3e4r5t6y7u8i9o",
+                "conversation_id": "1701234567.000200",
+                "codebase_id": "global",
+                "conversation_external_id": "1701234567.000200",
+                "role": "assistant",
+                "content": "This week: the login fix (#42) and faster CI; all tests pass.",
+                "task_id": "task_9z8x7c6v5b4n3m2l",
+                "created_at": "2026-01-15T09:03:10.000Z",
             },
         ),
         Action(

@@ -11,6 +11,7 @@ import fcntl
 import hashlib
 import json
 import os
+import select
 import shutil
 import subprocess
 import tempfile
@@ -72,3 +73,61 @@ def validate(app_dir) -> dict:
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+class Runtime:
+    """tests/zapier/execute.js: one `node` running Zapier's core on an
+    exported app, asked one method at a time, as Zapier's servers would."""
+
+    def __init__(self, app_dir, auth_data: dict):
+        self.app_dir, self.auth_data = Path(app_dir), auth_data
+        self.process = subprocess.Popen(
+            ["node", str(HARNESS / "execute.js"), str(app_dir)],
+            env=node_env(),
+            cwd=HARNESS,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def answer(self, method: str, *, callback_url: str | None = None, **bundle) -> dict:
+        """Core's answer: ``results`` and ``status``, or ``error``. With
+        ``callback_url``, the resume URL Zapier gives the step."""
+        request = {"method": method, "bundle": {"authData": self.auth_data, "inputData": {}, **bundle}}
+        if callback_url:
+            request["callback_url"] = callback_url
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], 60)
+        assert ready, f"no answer from Zapier's runtime to {method} in 60 s"
+        return json.loads(self.process.stdout.readline())
+
+    def run(self, method: str, **bundle):
+        answer = self.answer(method, **bundle)
+        assert "error" not in answer, (method, answer)
+        return answer["results"]
+
+    def stop(self) -> None:
+        self.process.stdin.close()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def connected_runtime(hub, app_dir, username: str, password: str) -> Runtime:
+    """Zapier's runtime on the app exported from the live ``hub`` into
+    ``app_dir``, connected as a new user ``username``: the OAuth connection as
+    Zapier makes it, the app's scopes allowed on the hub's consent page."""
+    from support.forms import Browser
+    from support.oauth import connect, redirect_params
+
+    hub.cli("zapier", "export", str(app_dir), "--base-url", hub.base)
+    scope = json.loads((Path(app_dir) / "definition.json").read_text())["authentication"]["oauth2Config"]["scope"]
+    hub.create_user(username, password=password)
+    client = hub.create_client()
+    code = redirect_params(connect(hub, Browser(hub), client, username, password, scope=scope))["code"]
+    issued = hub.exchange(client, code)
+    assert issued.status_code == 200 and issued.json()["scope"] == scope, issued.text
+    return Runtime(app_dir, {"access_token": issued.json()["access_token"]})

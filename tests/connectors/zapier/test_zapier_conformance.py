@@ -1,14 +1,23 @@
 from typing import ClassVar
 
+import pytest
+
 from connectors.base.testing import ConnectorConformance
 
+# Zapier's resume URL for the actions that wait: on loopback (webhook_settings allows it); no task here ends,
+# so nothing is sent there.
+RESUME_URL = "http://127.0.0.1:9/hooks/catch/resume/token"
 
+
+@pytest.mark.usefixtures("webhook_settings")
 class TestZapierConformance(ConnectorConformance):
     connector_key = "zapier"
     inputs: ClassVar[dict] = {
         "create_task": {"title": "Fix the build", "prompt": "Make CI green"},
         "send_message": {"message": "Summarise the repo", "conversation_id": "1701.0002"},
         "find_task": {"status": "pending"},
+        "create_task_and_wait": {"title": "Fix the build", "prompt": "Make CI green", "callback_url": RESUME_URL},
+        "send_message_and_wait": {"message": "Summarise the repo", "callback_url": RESUME_URL},
     }
 
     def valid_input(self, user, operation):

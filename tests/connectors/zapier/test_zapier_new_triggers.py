@@ -7,16 +7,11 @@ richer items of every task trigger."""
 
 from __future__ import annotations
 
-import json
-import select
-import subprocess
 import sys
 
 import pytest
 from support.delivery import wait_dispatched
-from support.forms import Browser
-from support.oauth import connect, redirect_params
-from support.zapier_node import HARNESS, node_env
+from support.zapier_node import Runtime, connected_runtime
 
 # The SQLite pass is enough: Zapier's runtime asks nothing more of the database.
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.usefixtures("webhook_settings")]
@@ -25,44 +20,6 @@ USERNAME, PASSWORD = "zoe", "correct horse battery"
 # The agent: its reply is what it was asked, prefixed.
 REPLY = f"{sys.executable} -c \"import sys; print('Reply: ' + sys.stdin.read().strip())\""
 TASK_CONTEXT = {"url", "conversation_id", "external_id", "metadata", "codebase_id", "agent_type"}
-
-
-class Runtime:
-    """tests/zapier/execute.js: one `node` running Zapier's core on the
-    exported app, asked one method at a time, as Zapier's servers would."""
-
-    def __init__(self, app_dir, auth_data: dict):
-        self.auth_data = auth_data
-        self.process = subprocess.Popen(
-            ["node", str(HARNESS / "execute.js"), str(app_dir)],
-            env=node_env(),
-            cwd=HARNESS,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-
-    def answer(self, method: str, **bundle) -> dict:
-        self.process.stdin.write(
-            json.dumps({"method": method, "bundle": {"authData": self.auth_data, "inputData": {}, **bundle}}) + "\n"
-        )
-        self.process.stdin.flush()
-        ready, _, _ = select.select([self.process.stdout], [], [], 60)
-        assert ready, f"no answer from Zapier's runtime to {method} in 60 s"
-        return json.loads(self.process.stdout.readline())
-
-    def run(self, method: str, **bundle):
-        answer = self.answer(method, **bundle)
-        assert "error" not in answer, (method, answer)
-        return answer["results"]
-
-    def stop(self) -> None:
-        self.process.stdin.close()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
 
 
 class Zap:
@@ -122,16 +79,7 @@ class Zap:
 @pytest.fixture
 def zap(start_hub, delivery_worker, receiver, tmp_path):
     hub = start_hub()
-    app_dir = tmp_path / "app"
-    hub.cli("zapier", "export", str(app_dir), "--base-url", hub.base)
-    scope = json.loads((app_dir / "definition.json").read_text())["authentication"]["oauth2Config"]["scope"]
-    hub.create_user(USERNAME, password=PASSWORD)
-    client = hub.create_client()
-    # The connection as Zapier makes it: the app's scopes, allowed on the hub's consent page.
-    code = redirect_params(connect(hub, Browser(hub), client, USERNAME, PASSWORD, scope=scope))["code"]
-    issued = hub.exchange(client, code)
-    assert issued.status_code == 200 and issued.json()["scope"] == scope, issued.text
-    runtime = Runtime(app_dir, {"access_token": issued.json()["access_token"]})
+    runtime = connected_runtime(hub, tmp_path / "app", USERNAME, PASSWORD)
     yield Zap(hub, runtime, receiver)
     runtime.stop()
 
