@@ -13,8 +13,8 @@ from typing import Any
 
 from marshmallow import validate
 
-from connectors.base.declarations import Connector, Trigger
-from connectors.base.fields import field_type
+from connectors.base.declarations import Connector, SearchOrCreate, Trigger
+from connectors.base.fields import field_type, line_items
 from connectors.zapier import resume
 
 ENV_BASE_URL = "{{process.env.BASE_URL}}"
@@ -43,6 +43,7 @@ def definition(connector: Connector, base_url: str | None = None) -> dict:
         "triggers": {t.key: trigger(t, connector, base) for t in connector.triggers},
         "creates": {a.key: create(a, connector, prefix) for a in connector.actions},
         "searches": {s.key: search(s, connector, prefix) for s in connector.searches},
+        "searchOrCreates": {pair.search: search_or_create(pair) for pair in connector.search_or_creates},
     }
 
 
@@ -105,6 +106,9 @@ def output_fields(schema) -> list[dict]:
         item = {"key": key, "label": field.metadata.get("label") or label_for(key), "type": field_type(field)}
         if item["type"] == "object":
             del item["type"]  # no such output type: Zapier shows an object's entries as `key__name` fields
+        elif item["type"] == "items":
+            del item["type"]  # line items: a list of objects, described by their fields
+            item["children"] = output_fields(type(line_items(field)))
         found.append(item)
     return found
 
@@ -131,6 +135,9 @@ def input_fields(schema, connector: Connector) -> list[dict]:
             source = connector.trigger(meta["choices_from"])
             item["dynamic"] = f"{source.key}.id.{source.label_field or 'id'}"
             item["altersDynamicFields"] = False
+        if meta.get("search_from"):
+            # Zapier offers to add that search as a step before this one, to fill the field.
+            item["search"] = f"{connector.search(meta['search_from']).key}.id"
         found.append(item)
     return found
 
@@ -213,4 +220,15 @@ def search(s, connector: Connector, prefix: str) -> dict:
             "sample": s.sample,
             "outputFields": output_fields(s.output_schema),
         },
+    }
+
+
+def search_or_create(pair: SearchOrCreate) -> dict:
+    """Zapier runs the search, and the create only when it finds nothing
+    (keyed by the search: Zapier's editor requires it)."""
+    return {
+        "key": pair.search,
+        "display": {"label": pair.label, "description": pair.description},
+        "search": pair.search,
+        "create": pair.action,
     }

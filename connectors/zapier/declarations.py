@@ -3,15 +3,16 @@
 Keys are fixed (Zaps refer to them): triggers new_task, task_completed,
 task_failed (the seed's), task_started, task_cancelled, new_message; creates
 create_task, send_message, cancel_task, create_task_and_wait and
-send_message_and_wait (these two wait for the agent's result); search find_task. Two hidden
-triggers fill the dropdowns.
+send_message_and_wait (these two wait for the agent's result); searches find_task, find_tasks (a
+digest); find_task's search-or-create makes a create_task when it finds
+none. Two hidden triggers fill the dropdowns.
 """
 
 from __future__ import annotations
 
-from connectors.base import Action, Connector, Manifest, Search, Trigger
+from connectors.base import Action, Connector, Manifest, Search, SearchOrCreate, Trigger
+from connectors.zapier import digest, resume
 from connectors.zapier import operations as ops
-from connectors.zapier import resume
 from connectors.zapier import schemas as s
 from connectors.zapier.routes import add_routes, setup
 from hub.schemas import MessageSchema, TaskSchema
@@ -309,12 +310,41 @@ connector = Connector(
             key="find_task",
             noun="Task",
             label="Find Task",
-            description="Finds tasks by ID, status, codebase or completion time, newest first.",
+            description="Finds tasks by ID, status, codebase, External ID or time, newest first.",
             input_schema=s.FindTaskInput,
             output_schema=TaskSchema,
             perform=ops.find_task,
             scope="tasks:read",
             sample=TASK_SAMPLE,
+        ),
+        Search(
+            key="find_tasks",
+            noun="Tasks",
+            label="Find Tasks (list)",
+            description="Lists the tasks matching your filters (up to 100, newest first) in one result: a count, "
+            "line items and a summary ready to post, e.g. yesterday's completed tasks.",
+            input_schema=s.FindTaskInput,
+            output_schema=s.TaskDigest,
+            perform=digest.find_tasks,
+            scope="tasks:read",
+            sample={
+                "id": "digest_5d41402abc4b2a76",
+                "count": 1,
+                "more": False,
+                "summary": "1 completed task, completed between 2026-01-15 00:00 UTC and 2026-01-16 00:00 UTC:\n"
+                f"- Fix the login bug (completed 2026-01-15 09:02 UTC): {TASK_SAMPLE['url']}\n"
+                f"  {TASK_SAMPLE['result']}",
+                "tasks": [{key: TASK_SAMPLE[key] for key in s.TaskLine().fields}],
+            },
+        ),
+    ),
+    search_or_creates=(
+        SearchOrCreate(
+            search="find_task",
+            action="create_task",
+            label="Find or Create Task",
+            description="Finds the task with this External ID, or creates it: one task per GitHub issue or email "
+            "thread, even when a Zap runs again.",
         ),
     ),
 )

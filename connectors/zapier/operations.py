@@ -38,20 +38,10 @@ def cancel_task(user, *, task_id: str):
     return tasks.cancel_task(user, task_id)
 
 
-def find_task(
-    user, *, task_id=None, status=None, codebase_id=None, completed_after=None, completed_before=None
-) -> list:
-    """Matching tasks, newest first. With a task id: that task, if it also
-    matches the other filters."""
-    found, _ = tasks.list_tasks(
-        user,
-        status=status,
-        codebase_id=codebase_id,
-        task_id=task_id,
-        completed_after=completed_after,
-        completed_before=completed_before,
-        limit=100,
-    )
+def find_task(user, **filters) -> list:
+    """Matching tasks, newest first (``FindTaskInput``'s filters: None is not
+    set). With a task id: that task, if it also matches the other filters."""
+    found, _ = tasks.list_tasks(user, limit=100, **filters)
     return found
 
 

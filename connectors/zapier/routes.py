@@ -23,6 +23,7 @@ class DefinitionSchema(ma.Schema):
     triggers = ma.fields.Dict()
     creates = ma.fields.Dict()
     searches = ma.fields.Dict()
+    searchOrCreates = ma.fields.Dict()
 
 
 def setup(app: Flask) -> None:

@@ -16,7 +16,7 @@ from typing import NamedTuple
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from hub.models.tasks import AGENT_TYPES, STATUSES
+from hub.models.tasks import AGENT_TYPES, EXTERNAL_ID_MAX, STATUSES
 from hub.schemas import MessageCreateSchema, OptionalStr, RequiredText, TaskCreateSchema, UTCDateTime
 
 AGENT_LABELS = {
@@ -168,12 +168,31 @@ class CancelTaskInput(BlankIsMissing):
         metadata={
             "label": "Task",
             "choices_from": "cancellable_task_choices",
+            "search_from": "find_task",  # or a Find Task step gives it
             "description": "The task to stop. Pick a waiting or running task, or map a Task ID from an earlier step.",
         },
     )
 
 
+def _since(state: str, label: str) -> UTCDateTime:
+    return UTCDateTime(
+        allow_none=True,
+        load_default=None,
+        metadata={"label": f"{label} After", "description": f"Only tasks {state} at or after this time."},
+    )
+
+
+def _until(state: str, label: str) -> UTCDateTime:
+    return UTCDateTime(
+        allow_none=True,
+        load_default=None,
+        metadata={"label": f"{label} Before", "description": f"Only tasks {state} before this time."},
+    )
+
+
 class FindTaskInput(BlankIsMissing):
+    """Find Task's filters (the seed's first), also Find Tasks (list)'s."""
+
     task_id = OptionalStr(
         validate=validate.Length(max=64), metadata={"label": "Task ID", "description": "Find exactly this task."}
     )
@@ -198,6 +217,21 @@ class FindTaskInput(BlankIsMissing):
             "description": "Only tasks completed before this time, e.g. `today 00:00`.",
         },
     )
+    external_id = OptionalStr(
+        validate=validate.Length(max=EXTERNAL_ID_MAX),
+        metadata={
+            "label": "External ID",
+            "description": "Only tasks created with this External ID (exact match), e.g. `owner/repo#123` or an "
+            "email's Message-ID.",
+        },
+    )
+    # Each final state has its own time: a failed task is found by Failed After, never by Completed After.
+    created_after = _since("created", "Created")
+    created_before = _until("created", "Created")
+    failed_after = _since("failed", "Failed")
+    failed_before = _until("failed", "Failed")
+    cancelled_after = _since("cancelled", "Cancelled")
+    cancelled_before = _until("cancelled", "Cancelled")
 
 
 class TaskTriggerInput(BlankIsMissing):
@@ -376,3 +410,37 @@ class TaskChoice(ma.Schema):
     title = fields.String()
     status = fields.String()
     label = fields.String(metadata={"description": "Title and status, as the dropdown shows it"})
+
+
+class TaskLine(ma.Schema):
+    """One task of Find Tasks (list): a Zapier line item."""
+
+    id = _out(fields.String(metadata={"description": "The task's ID"}), "Task ID")
+    title = _title()
+    status = _out(fields.String(metadata={"description": "pending, running, completed, failed or cancelled"}), "Status")
+    url = _url()
+    result = _out(
+        fields.String(allow_none=True, metadata={"description": "What the agent produced: its first 2,000 characters"}),
+        "Result",
+    )
+    error = _out(fields.String(allow_none=True, metadata={"description": "Why the task failed"}), "Error")
+    created_at = _out(UTCDateTime(), "Created At")
+    completed_at = _out(UTCDateTime(allow_none=True), "Completed At")
+    failed_at = _out(UTCDateTime(allow_none=True), "Failed At")
+    cancelled_at = _out(UTCDateTime(allow_none=True), "Cancelled At")
+
+
+class TaskDigest(ma.Schema):
+    """Find Tasks (list)'s one item: the matching tasks, counted, listed and
+    written up as a message ready to post."""
+
+    id = _out(fields.String(metadata={"description": "The same for the same tasks"}), "Digest ID")
+    count = _out(fields.Integer(metadata={"description": "How many tasks matched"}), "Count")
+    more = _out(
+        fields.Boolean(metadata={"description": "More tasks matched than Tasks lists (it lists the newest 100)"}),
+        "More Than Listed",
+    )
+    summary = _out(
+        fields.String(metadata={"description": "A ready-to-post digest: a heading, then a line per task"}), "Summary"
+    )
+    tasks = _out(fields.List(fields.Nested(TaskLine)), "Tasks")

@@ -45,6 +45,14 @@ SEED_INPUTS = {
         "codebase_id": False,
         "completed_after": False,
         "completed_before": False,
+        # Added after the seed's (test_zapier_searches.py):
+        "external_id": False,
+        "created_after": False,
+        "created_before": False,
+        "failed_after": False,
+        "failed_before": False,
+        "cancelled_after": False,
+        "cancelled_before": False,
     },
 }
 
