@@ -75,6 +75,10 @@ class Action:
     perform: Callable[..., Any]  # perform(user, **input) -> object dumped by output_schema
     sample: dict[str, Any]
     scope: str
+    # perform also gets ``scopes=`` (the caller's) when what it makes depends on
+    # what the caller may read: a callback carries the task or the reply, so
+    # the services refuse one the credential could not read (403).
+    takes_scopes: bool = False
 
 
 @dataclass(frozen=True)

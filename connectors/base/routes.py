@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
+from flask import g
 from marshmallow import fields
 
 from connectors.base.declarations import Action, Connector, Search, Trigger
@@ -99,6 +100,8 @@ def _action_route(blp: Blueprint, action: Action) -> None:
     @blp.response(200, action.output_schema)
     @blp.alt_response(422, schema=ErrorSchema)
     def view(args: dict[str, Any]) -> Any:
+        if action.takes_scopes:
+            args["scopes"] = g.principal.scopes
         return action.perform(current_user(), **args)
 
     blp.route(f"/actions/{action.key}", methods=["POST"], endpoint=f"action_{action.key}")(

@@ -221,6 +221,7 @@ connector = Connector(
             input_schema=s.CreateTaskInput,
             output_schema=TaskSchema,
             perform=ops.create_task,
+            takes_scopes=True,  # it may carry a callback_url
             scope="tasks:write",
             sample={
                 **TASK_SAMPLE,
@@ -239,6 +240,7 @@ connector = Connector(
             input_schema=s.SendMessageInput,
             output_schema=MessageSchema,
             perform=ops.send_message,
+            takes_scopes=True,  # it may carry a callback_url
             scope="messages:write",
             sample={
                 "id": "msg_9q8w7e6r5t4y3u2i",
@@ -261,6 +263,7 @@ connector = Connector(
             input_schema=resume.CreateTaskAndWaitInput,
             output_schema=TaskSchema,
             perform=resume.create_task_and_wait,
+            takes_scopes=True,  # it may carry a callback_url
             scope="tasks:write",
             sample=TASK_SAMPLE,
         ),
@@ -273,6 +276,7 @@ connector = Connector(
             input_schema=resume.SendMessageAndWaitInput,
             output_schema=MessageSchema,
             perform=resume.send_message_and_wait,
+            takes_scopes=True,  # it may carry a callback_url
             scope="messages:write",
             sample={
                 "id": "msg_2w3e4r5t6y7u8i9o",

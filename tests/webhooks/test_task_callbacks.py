@@ -8,10 +8,14 @@ import logging
 import socket
 
 import pytest
+from sqlalchemy import func, select
 from standardwebhooks import Webhook
 from support import wait_for
 from support.delivery import wait_dispatched
 from support.receiver import Answer
+
+from hub.db import db
+from hub.models import Task
 
 # The receiver's path carries what makes a callback URL a secret (Zapier's
 # are a token in the path); it must never show again after the create.
@@ -263,6 +267,25 @@ def test_the_credential_must_read_what_the_callback_carries(make_user, receiver)
     response = writer.post("/api/v1/messages", json={"message": "m", "callback_url": callback_url(receiver)})
     assert response.status_code == 403 and "messages:read" in response.json["message"], response.json
     assert writer.post("/api/v1/tasks", json={"title": "t", "prompt": "p"}).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "scope"),
+    [
+        ("create_task", {"title": "t", "prompt": "p"}, "tasks:read"),
+        ("create_task_and_wait", {"title": "t", "prompt": "p"}, "tasks:read"),
+        ("send_message", {"message": "m"}, "messages:read"),
+        ("send_message_and_wait", {"message": "m"}, "messages:read"),
+    ],
+)
+def test_a_connector_action_checks_the_callbacks_scope_too(app, make_user, receiver, action, body, scope):
+    """The Zapier actions reach the same services: a write-only credential gets no callback through them either."""
+    writer = make_user("writer", scopes=["tasks:write", "messages:write"])
+    path = f"/connectors/zapier/actions/{action}"
+    response = writer.post(path, json={**body, "callback_url": callback_url(receiver)})
+    assert response.status_code == 403 and scope in response.json["message"], response.json
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Task)) == 0
 
 
 def test_a_callback_is_the_tasks_alone(alice, bob, receiver):
