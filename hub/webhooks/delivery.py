@@ -26,7 +26,7 @@ from datetime import timedelta
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import insert, select
 
-from hub import create_app, jobs
+from hub import jobs
 from hub.db import begin_write, db, new_id, utcnow
 from hub.models import Delivery, Event, Subscription
 from hub.models.webhooks import CALLBACK_ENDS, CALLBACK_WAITS
@@ -35,19 +35,14 @@ from hub.webhooks.sender import Outcome
 
 log = logging.getLogger(__name__)
 
-_APP: Flask | None = None
-
 
 @contextmanager
 def job_context():
-    """A fresh app context (and DB session) per job."""
-    global _APP
-    if has_app_context():
-        app = current_app._get_current_object()  # type: ignore[attr-defined]  # LocalProxy's; current_app is typed as Flask
-    else:
-        if _APP is None:
-            _APP = create_app()
-        app = _APP
+    """A fresh app context (and DB session) per job, of the app the delivery
+    worker (hub/webhooks/worker.py) runs its jobs in."""
+    if not has_app_context():
+        raise RuntimeError("delivery jobs run in `codetether-hub delivery-worker`, which provides the hub's app")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # LocalProxy's; current_app is typed as Flask
     with app.app_context():
         yield app
 
