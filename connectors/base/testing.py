@@ -21,12 +21,18 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from marshmallow import validate as ma_validate
+from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from connectors.base.declarations import Action, Connector, Operation, Search
 from connectors.base.fields import check_item, field_type
-from connectors.base.registry import GROUP
+from connectors.base.registry import GROUP, formatter_name
 from connectors.base.validation import validate
+from hub.auth import SCOPES
+from hub.db import db
+from hub.models import Event, User
+from hub.services import accounts, tasks
+from hub.webhooks import formatters
 
 
 class ApiUser(Protocol):
@@ -59,12 +65,8 @@ class ConnectorConformance:
         task = user.create_task(title=f"conformance {event_type}")
         if event_type == "task.created":
             return
-        from hub.services import tasks
 
         with app.app_context():
-            from hub.db import db
-            from hub.models import User
-
             owner = db.session.query(User).filter_by(username=user.username).one()
             row = tasks.get_task(owner, task["task_id"])
             if event_type == "task.cancelled":
@@ -131,8 +133,6 @@ class ConnectorConformance:
             assert self.url(self.kind(operation), operation.key) in paths, operation.key
 
     def test_scopes_are_enforced(self, app: Flask, connector: Connector, user: ApiUser) -> None:
-        from hub.auth import SCOPES
-        from hub.services import accounts
 
         for operation in connector.all_operations():
             response = user.client.open(
@@ -213,12 +213,6 @@ class ConnectorConformance:
     ) -> None:
         """A REST hook with ``format: "<key>.<trigger>"`` is sent exactly the
         item the trigger lists (same fields, same id)."""
-        from sqlalchemy import select
-
-        from connectors.base.registry import formatter_name
-        from hub.db import db
-        from hub.models import Event
-        from hub.webhooks import formatters
 
         for trigger in connector.triggers:
             if not trigger.event:
@@ -233,10 +227,6 @@ class ConnectorConformance:
 
     @staticmethod
     def _event_count(app: Flask, user: ApiUser) -> int:
-        from sqlalchemy import func, select
-
-        from hub.db import db
-        from hub.models import Event, User
 
         with app.app_context():
             owner = db.session.scalars(select(User).where(User.username == user.username)).one()

@@ -9,6 +9,9 @@ import marshmallow as ma
 
 from connectors.base.declarations import Action, Connector, Manifest, Operation, Search, Trigger
 from connectors.base.fields import check_item
+from hub.auth import SCOPES
+from hub.models.events import EVENT_SCOPES, EVENT_TYPES
+from hub.models.webhooks import HOOK_FILTERS
 
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 VERSION = re.compile(r"^\d+\.\d+\.\d+$")
@@ -52,7 +55,6 @@ def validate(connector: object, entry_point_name: str | None = None) -> None:
 def _manifest(manifest: object) -> list[str]:
     if not isinstance(manifest, Manifest):
         return ["manifest is not a connectors.base.Manifest"]
-    from hub.auth import SCOPES
 
     problems: list[str] = []
     if not isinstance(manifest.key, str) or not KEY.match(manifest.key):
@@ -78,7 +80,6 @@ def _is_schema(value: object) -> TypeGuard[type[ma.Schema]]:
 
 
 def _operation(operation: Operation, connector: Connector) -> list[str]:
-    from hub.models.events import EVENT_SCOPES, EVENT_TYPES
 
     problems: list[str] = []
     if not KEY.match(operation.key or ""):
@@ -139,7 +140,6 @@ def _search_or_creates(connector: Connector) -> list[str]:
 
 def _filters(trigger: Trigger) -> list[str]:
     """A trigger's filters are hook filters, so its hook can apply them."""
-    from hub.models.webhooks import HOOK_FILTERS
 
     if trigger.input_schema is not None and not _is_schema(trigger.input_schema):
         return ["input_schema is not a marshmallow Schema class"]

@@ -8,7 +8,7 @@ from hub.api.hooks import DeliverySchema
 from hub.auth import current_user
 from hub.models.tasks import EXTERNAL_ID_MAX, STATUSES
 from hub.schemas import PageArgs, TaskCreatedSchema, TaskCreateSchema, TaskSchema, UTCDateTime
-from hub.services import callbacks, tasks
+from hub.services import callbacks, tasks, workers
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1", description="AI agent tasks")
 
@@ -128,7 +128,6 @@ class TaskOutput(MethodView):
     @blp.alt_response(422, schema=ErrorSchema)
     def get(self, args, task_id):
         """The output the task's agent streamed back so far, oldest first."""
-        from hub.services import workers
 
         return workers.output_of(tasks.get_task(current_user(), task_id), **args)
 

@@ -6,6 +6,7 @@ from functools import wraps
 
 from flask import render_template
 
+from hub.errors import HubError
 from hub.models import User
 from hub.web.session import current_web_user, login_required
 
@@ -32,7 +33,6 @@ def admin_required(view):
 
 def html_errors(bp) -> None:
     """Errors on pages are pages (a person reads them), not the API's JSON."""
-    from hub.errors import HubError
 
     @bp.errorhandler(HubError)
     def _page(error):

@@ -29,6 +29,7 @@ from hub import jobs
 from hub.db import begin_write, db, utcnow
 from hub.logs import Fault
 from hub.models import Delivery, DeliveryAttempt, Event
+from hub.services import workers
 from hub.webhooks import dispatch, states
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,6 @@ LOST = "The worker stopped during this attempt (its lease ran out); retried."
 def sweep(app: Flask) -> dict:
     """One sweep; returns what it did, for logs and tests."""
     with app.app_context():
-        from hub.services import workers
-
         done = {"reclaimed": reclaim_expired(), "leases": workers.expire_leases()}
         try:
             done.update(enqueue_due(app))
