@@ -1,0 +1,332 @@
+"""The hub, as a connector sees it: the only hub API a connector imports.
+
+Everything here is plain data: a task, a message, a codebase is the ``dict``
+the core REST API answers for it (``GET /api/v1/tasks/<id>`` and the rest),
+dumped by the hub's own schemas, so a connector never touches the hub's
+models or sessions. ``user`` is the caller a connector's function was given
+(``perform(user, **input)``, ``list(user, page=, limit=)``): pass it on as it
+is. Lists come a ``Page`` at a time: ``Page(items, more)``.
+
+Errors are the hub's own (``HubError`` and its kinds): bad input is a
+``ValidationFailed`` naming each field (``error.errors``: field -> messages),
+another user's task or conversation is ``NotFound``; the connector's routes
+answer them as the core API does (422, 404, ...), so a connector lets them
+pass.
+
+Compatibility promise (``API_VERSION``, MAJOR.MINOR): a minor version may add
+functions, optional keyword arguments, keys of the plain data, input fields
+with defaults, constants' values (a new agent type or status) and error kinds
+that subclass those here. Only a major version removes or renames any of
+these, changes a signature's required arguments, changes what a key holds, or
+makes a field required: a connector written for 1.x works with any 1.y.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeAlias
+
+import marshmallow as ma
+
+from hub.errors import Conflict, Forbidden, HubError, NotFound, TooManyRequests, ValidationFailed, flatten_field_errors
+from hub.errors import describe as _describe
+from hub.models import User
+from hub.models.tasks import ACTIVE_STATUSES, AGENT_TYPES, EXTERNAL_ID_MAX, STATUSES
+from hub.schemas import (
+    CodebaseSchema,
+    MessageCreatedSchema,
+    MessageSchema,
+    OptionalStr,
+    Page,
+    PageArgs,
+    RequiredText,
+    TaskCreatedSchema,
+    TaskSchema,
+    UTCDateTime,
+    WholeNumber,
+    dump_message,
+    dump_task,
+    task_url,
+)
+from hub.schemas import MessageCreateSchema as MessageInput
+from hub.schemas import TaskCreateSchema as TaskInput
+from hub.services import codebases, conversations, tasks
+
+API_VERSION = "1.0"
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "AGENT_TYPES",
+    "API_VERSION",
+    "EXTERNAL_ID_MAX",
+    "STATUSES",
+    "Codebase",
+    "CodebaseOutput",
+    "Conflict",
+    "Forbidden",
+    "HubError",
+    "Message",
+    "MessageInput",
+    "MessageOutput",
+    "NotFound",
+    "OptionalStr",
+    "Page",
+    "RequiredText",
+    "Task",
+    "TaskInput",
+    "TaskOutput",
+    "TooManyRequests",
+    "UTCDateTime",
+    "User",
+    "ValidationFailed",
+    "WholeNumber",
+    "cancel_task",
+    "count_tasks",
+    "create_task",
+    "get_task",
+    "list_codebases",
+    "list_messages",
+    "list_tasks",
+    "send_message",
+    "task_url",
+]
+
+Task: TypeAlias = dict[str, Any]  # TaskSchema's JSON: id, title, prompt, status, result, url, ... (docs/api.md)
+Message: TypeAlias = dict[str, Any]  # MessageSchema's JSON: id, conversation_id, role, content, task_id, ...
+Codebase: TypeAlias = dict[str, Any]  # CodebaseSchema's JSON: id, name, path, description, created_at
+
+
+class _PlainData(ma.Schema):
+    """An output schema for data this module already dumped: a dict is
+    answered as it is (its declared keys), anything else is dumped by the
+    hub's schema. The fields stay the hub's, so docs and generated apps
+    describe the same JSON."""
+
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        many = self.many if many is None else many
+        items = list(obj) if many else [obj]
+        if not items or not all(isinstance(item, Mapping) for item in items):
+            return super().dump(obj, many=many)
+        keys = [field.data_key or name for name, field in self.fields.items() if not field.load_only]
+        plain = [{key: item[key] for key in keys if key in item} for item in items]
+        return plain if many else plain[0]
+
+
+class TaskOutput(_PlainData, TaskSchema):
+    """A task, as an action's or search's ``output_schema``."""
+
+
+class MessageOutput(_PlainData, MessageSchema):
+    """A message, as an action's or search's ``output_schema``."""
+
+
+class CodebaseOutput(_PlainData, CodebaseSchema):
+    """A codebase, as an ``output_schema``."""
+
+
+def _load(schema: ma.Schema, given: Mapping[str, Any]) -> dict[str, Any]:
+    """``given`` (None: not given) as ``schema`` loads it, or the hub's
+    ValidationFailed naming every bad field, as the REST API's 422 does."""
+    try:
+        loaded: dict[str, Any] = schema.load({key: value for key, value in given.items() if value is not None})
+    except ma.ValidationError as bad:
+        errors = flatten_field_errors({"json": bad.messages})
+        field, messages = next(iter(errors.items()))
+        failed = ValidationFailed(field, " ".join(map(str, messages)) if isinstance(messages, list) else str(messages))
+        failed.errors, failed.message = errors, _describe(errors)
+        raise failed from None
+    return loaded
+
+
+_TASK_INPUT = TaskInput()
+_MESSAGE_INPUT = MessageInput()
+_PAGE = PageArgs()
+_TASK_CREATED = TaskCreatedSchema()
+_MESSAGE_CREATED = MessageCreatedSchema()
+_CODEBASES = CodebaseSchema(many=True)
+
+
+def _page_args(page: int, limit: int) -> dict[str, int]:
+    return _load(_PAGE, {"page": page, "limit": limit})
+
+
+# Tasks
+
+
+def create_task(
+    user: User,
+    *,
+    title: str,
+    prompt: str,
+    codebase_id: str | None = None,
+    agent_type: str | None = None,
+    model: str | None = None,
+    priority: int | None = None,
+    external_id: str | None = None,
+    metadata: Mapping[str, str] | None = None,
+    callback_url: str | None = None,
+    callback_format: str | None = None,
+    scopes: Iterable[str] | None = None,
+) -> Task:
+    """Create a task for an AI agent, as ``POST /api/v1/tasks`` does, and
+    answer it (its ``callback_secret`` too, given a ``callback_url``: shown
+    only now). The fields are ``TaskInput``'s; None is "not given" (its
+    default). ``codebase_id``: the user's, or their ``global`` one.
+    ``scopes``: the caller's credential's (``Action(takes_scopes=True)``
+    hands them to ``perform``): a callback needs ``tasks:read`` (else
+    ``Forbidden``). Raises ``TooManyRequests`` past the user's tier's
+    unfinished tasks."""
+    fields = _load(
+        _TASK_INPUT,
+        {
+            "title": title,
+            "prompt": prompt,
+            "codebase_id": codebase_id,
+            "agent_type": agent_type,
+            "model": model,
+            "priority": priority,
+            "external_id": external_id,
+            "metadata": metadata,
+            "callback_url": callback_url,
+            "callback_format": callback_format,
+        },
+    )
+    created: Task = _TASK_CREATED.dump(tasks.create_task(user, scopes=scopes, **fields))
+    return created
+
+
+def get_task(user: User, task_id: str) -> Task:
+    """The user's task ``task_id`` (``GET /api/v1/tasks/<id>``); ``NotFound``
+    for an unknown id or another user's task."""
+    return dump_task(tasks.get_task(user, task_id))
+
+
+def list_tasks(
+    user: User,
+    *,
+    page: int = 0,
+    limit: int = 50,
+    status: str | tuple[str, ...] | None = None,
+    codebase_id: str | None = None,
+    task_id: str | None = None,
+    external_id: str | None = None,
+    search: str | None = None,
+    **times: datetime | None,
+) -> Page[Task]:
+    """A page of the user's tasks matching every filter given (None: not
+    set), newest first, as ``GET /api/v1/tasks`` lists them. ``status``: one
+    of ``STATUSES``, or a tuple of them (e.g. ``ACTIVE_STATUSES``);
+    ``search``: in the title or prompt, ignoring case; ``times``:
+    ``<state>_after`` (inclusive) and ``<state>_before`` (exclusive) for
+    ``state`` in created, completed, failed, cancelled, each read from the
+    task's own ``<state>_at`` (naive datetimes are UTC). ``page`` is 0-based;
+    ``limit`` 1 to 100."""
+    args = _page_args(page, limit)
+    filters = _filters(user, status, codebase_id, task_id, external_id, search, times)
+    found = tasks.list_tasks(user, **args, **filters)
+    return Page([dump_task(task) for task in found.items], found.more)
+
+
+def count_tasks(
+    user: User,
+    *,
+    status: str | tuple[str, ...] | None = None,
+    codebase_id: str | None = None,
+    task_id: str | None = None,
+    external_id: str | None = None,
+    search: str | None = None,
+    **times: datetime | None,
+) -> int:
+    """How many of the user's tasks match ``list_tasks``' filters (a scan of
+    them all: call it only when a page says ``more``)."""
+    return tasks.count_tasks(user, **_filters(user, status, codebase_id, task_id, external_id, search, times))
+
+
+def _filters(
+    user: User,
+    status: str | tuple[str, ...] | None,
+    codebase_id: str | None,
+    task_id: str | None,
+    external_id: str | None,
+    search: str | None,
+    times: Mapping[str, datetime | None],
+) -> dict[str, Any]:
+    for one in (status,) if isinstance(status, str) else status or ():
+        if one not in STATUSES:
+            raise ValidationFailed("status", f"Must be one of: {', '.join(STATUSES)}.")
+    unknown = [name for name in times if name not in tasks.TIME_FILTERS]
+    if unknown:
+        raise ValidationFailed(unknown[0], f"Unknown filter; use one of: {', '.join(tasks.TIME_FILTERS)}.")
+    utc = {name: _naive_utc(value) for name, value in times.items() if value is not None}
+    given = {"codebase_id": codebase_id, "task_id": task_id, "external_id": external_id, "search": search}
+    return {"status": status, **{name: value for name, value in given.items() if value}, **utc}
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def cancel_task(user: User, task_id: str) -> Task:
+    """Cancel a pending or running task (``POST /api/v1/tasks/<id>/cancel``)
+    and answer it; a cancelled task answers as it is, so a retry is safe.
+    ``Conflict`` if it already completed or failed; ``NotFound`` if it is not
+    the user's."""
+    return dump_task(tasks.cancel_task(user, task_id))
+
+
+# Conversations and messages
+
+
+def send_message(
+    user: User,
+    *,
+    message: str,
+    conversation_id: str | None = None,
+    codebase_id: str | None = None,
+    external_id: str | None = None,
+    metadata: Mapping[str, str] | None = None,
+    callback_url: str | None = None,
+    callback_format: str | None = None,
+    scopes: Iterable[str] | None = None,
+) -> Message:
+    """Send the user's message to an agent, as ``POST /api/v1/messages``
+    does: it continues the conversation ``conversation_id``, or starts it if
+    the hub has not seen that id (any caller's thread id works; None: a new
+    one). The answer is the user's message; its ``task_id`` names the task
+    whose reply will follow (a ``message.created`` with role ``assistant``).
+    The fields are ``MessageInput``'s; a callback fires on the agent's reply
+    and needs ``messages:read`` in ``scopes``."""
+    fields = _load(
+        _MESSAGE_INPUT,
+        {
+            "message": message,
+            "conversation_id": conversation_id,
+            "codebase_id": codebase_id,
+            "external_id": external_id,
+            "metadata": metadata,
+            "callback_url": callback_url,
+            "callback_format": callback_format,
+        },
+    )
+    sent: Message = _MESSAGE_CREATED.dump(conversations.send_message(user, scopes=scopes, **fields))
+    return sent
+
+
+def list_messages(user: User, conversation_id: str, *, page: int = 0, limit: int = 50) -> Page[Message]:
+    """A page of a conversation's messages, oldest first
+    (``GET /api/v1/conversations/<id>/messages``); ``NotFound`` if it is not
+    the user's."""
+    found = conversations.list_messages(user, conversation_id, **_page_args(page, limit))
+    return Page([dump_message(message) for message in found.items], found.more)
+
+
+# Codebases
+
+
+def list_codebases(user: User, *, page: int = 0, limit: int = 50) -> Page[Codebase]:
+    """A page of the user's codebases, oldest first (``global`` first), as
+    ``GET /api/v1/codebases`` lists them."""
+    found = codebases.list_codebases(user, **_page_args(page, limit))
+    listed: list[Codebase] = _CODEBASES.dump(found.items)
+    return Page(listed, found.more)
