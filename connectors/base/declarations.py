@@ -7,24 +7,54 @@ format. Schemas are marshmallow classes; functions call hub services only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import marshmallow as ma
 
+from hub.webhooks.formatters import NAME_MAX as FORMAT_NAME_MAX
+
 if TYPE_CHECKING:
     from hub.schemas import Page
+
+# The key rule, for a connector's key and its operations' keys alike. The
+# hub derives names from them (the URL /connectors/<key>/, the blueprint
+# ``connector_<key>``, the endpoints ``<kind>_<operation>``, the OpenAPI
+# schema names ``<Key>...``, the payload format ``<key>.<trigger>``), so the
+# lengths are chosen for all of them to fit: a connector key is at most
+# KEY_MAX characters and an event trigger's key at most TRIGGER_KEY_MAX, so
+# that "<key>.<trigger>" is at most a format name's 40 characters.
+KEY_CHARACTERS = re.compile(r"[a-z][a-z0-9_]*")
+KEY_MAX = 20
+OPERATION_KEY_MAX = 40
+TRIGGER_KEY_MAX = FORMAT_NAME_MAX - 1 - KEY_MAX  # an event trigger's: its format name fits
+KEY_RULE = "lowercase letters, digits and _, starting with a letter"
+
+
+def check_key(key: object, max_length: int = KEY_MAX) -> str | None:
+    """Why ``key`` breaks the key rule (KEY_RULE, at most ``max_length``
+    characters), or None when it follows it."""
+    if not isinstance(key, str) or not KEY_CHARACTERS.fullmatch(key):
+        return f"{key!r} must be {KEY_RULE}"
+    if len(key) > max_length:
+        return f"{key!r} is {len(key)} characters, more than {max_length}"
+    return None
 
 
 @dataclass(frozen=True)
 class Manifest:
-    key: str  # lowercase identifier; equals the entry-point name and the URL segment
+    # KEY_RULE, at most KEY_MAX characters; equals the entry-point name and the URL segment
+    key: str
     name: str  # shown to people
     version: str  # the connector's own version, MAJOR.MINOR.PATCH
     scopes: tuple[str, ...]  # every scope the connector's operations need
     docs_url: str  # where its users read how to use it
     description: str = ""
+    # The hub versions it runs on, a PEP 440 specifier (e.g. ">=1.4,<2"),
+    # checked against the installed codetether-hub at load; "" runs on any.
+    requires_hub: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +109,9 @@ class Action:
     # what the caller may read: a callback carries the task or the reply, so
     # the services refuse one the credential could not read (403).
     takes_scopes: bool = False
+    # Its route answers 201 Created, as the core API's creates do; False for
+    # an action that changes or reads what exists (e.g. cancel a task): 200.
+    creates: bool = True
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,7 @@ def _action_route(blp: Blueprint, action: Action) -> None:
     @blp.auth(action.scope)
     @blp.idempotent  # actions create things (tasks, messages): safe to retry with a key
     @blp.arguments(action.input_schema())
-    @blp.response(200, action.output_schema)
+    @blp.response(201 if action.creates else 200, action.output_schema)
     @blp.alt_response(422, schema=ErrorSchema)
     def view(args: dict[str, Any]) -> Any:
         if action.takes_scopes:

@@ -7,13 +7,22 @@ from typing import TypeGuard
 
 import marshmallow as ma
 
-from connectors.base.declarations import Action, Connector, Manifest, Operation, Search, Trigger
+from connectors.base.declarations import (
+    OPERATION_KEY_MAX,
+    TRIGGER_KEY_MAX,
+    Action,
+    Connector,
+    Manifest,
+    Operation,
+    Search,
+    Trigger,
+    check_key,
+)
 from connectors.base.fields import check_item
 from hub.auth import SCOPES
 from hub.models.events import EVENT_SCOPES, EVENT_TYPES
 from hub.models.webhooks import HOOK_FILTERS
 
-KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 URL = re.compile(r"^(https?://|/)\S+$")  # absolute, or a path on the hub
 
@@ -57,10 +66,9 @@ def _manifest(manifest: object) -> list[str]:
         return ["manifest is not a connectors.base.Manifest"]
 
     problems: list[str] = []
-    if not isinstance(manifest.key, str) or not KEY.match(manifest.key):
-        problems.append(
-            f"manifest key {manifest.key!r} must be lowercase letters, digits and _ (starting with a letter)"
-        )
+    bad_key = check_key(manifest.key)
+    if bad_key:
+        problems.append(f"manifest key {bad_key}")
     if not isinstance(manifest.name, str) or not manifest.name.strip():
         problems.append("manifest name is empty")
     if not isinstance(manifest.version, str) or not VERSION.match(manifest.version):
@@ -82,8 +90,10 @@ def _is_schema(value: object) -> TypeGuard[type[ma.Schema]]:
 def _operation(operation: Operation, connector: Connector) -> list[str]:
 
     problems: list[str] = []
-    if not KEY.match(operation.key or ""):
-        problems.append("key must be lowercase letters, digits and _ (starting with a letter)")
+    # An event trigger's key is shorter: "<connector key>.<trigger key>" names its payload format.
+    bad_key = check_key(operation.key, TRIGGER_KEY_MAX if getattr(operation, "event", None) else OPERATION_KEY_MAX)
+    if bad_key:
+        problems.append(f"key {bad_key}")
     if not operation.label or not operation.description or not operation.noun:
         problems.append("label, noun and description are required")
     if operation.scope not in connector.manifest.scopes:

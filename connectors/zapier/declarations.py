@@ -299,6 +299,7 @@ connector = Connector(
             output_schema=TaskSchema,
             perform=ops.cancel_task,
             scope="tasks:write",
+            creates=False,
             sample={
                 **TASK_SAMPLE,
                 "status": "cancelled",

@@ -20,12 +20,13 @@ Formatter = Callable[[dict], dict]
 
 _FORMATTERS: dict[str, Formatter] = {}
 DEFAULT = "standard"
+NAME_MAX = 40  # the hooks.format column
 
 
 def register(name: str, formatter: Formatter) -> None:
     """Make ``formatter`` available to subscriptions as ``format=name``."""
-    if not name or len(name) > 40:
-        raise ValueError("A formatter name is 1 to 40 characters.")
+    if not name or len(name) > NAME_MAX:
+        raise ValueError(f"A formatter name is 1 to {NAME_MAX} characters.")
     _FORMATTERS[name] = formatter
 
 

@@ -37,7 +37,7 @@ def test_a_task_without_them_shows_none_and_an_empty_object(alice):
 
 def test_zapiers_create_task_takes_and_gives_the_same(alice):
     response = alice.post("/connectors/zapier/actions/create_task", json={"title": "t", "prompt": "p", **REFS})
-    assert response.status_code == 200, response.json
+    assert response.status_code == 201, response.json
     assert refs(response.json) == REFS
 
 

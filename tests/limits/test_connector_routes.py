@@ -16,7 +16,7 @@ def test_zapier_actions_count_against_the_tier_and_replay_with_a_key(small_limit
     headers = {"Idempotency-Key": "zap-1"}
     first = user.post("/connectors/zapier/actions/create_task", json=TASK, headers=headers)
     again = user.post("/connectors/zapier/actions/create_task", json=TASK, headers=headers)
-    assert first.status_code == again.status_code == 200
+    assert first.status_code == again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true" and again.json["id"] == first.json["id"]
     assert first.headers["RateLimit-Remaining"] == "3"
     assert user.get("/api/v1/tasks").headers["RateLimit-Remaining"] == "1"  # one bucket for both

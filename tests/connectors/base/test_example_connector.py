@@ -20,7 +20,7 @@ def test_it_is_an_installed_distribution_not_part_of_the_hub():
 
 def test_its_routes_work_for_a_user(alice):
     asked = alice.post("/connectors/example/actions/ask", json={"question": "What does this repo do?"})
-    assert asked.status_code == 200 and asked.json["status"] == "pending"
+    assert asked.status_code == 201 and asked.json["status"] == "pending"
     assert alice.get(f"/api/v1/tasks/{asked.json['id']}").json["agent_type"] == "general"
     recent = alice.get("/connectors/example/searches/recent_tasks?limit=1").json
     assert [t["id"] for t in recent] == [asked.json["id"]]

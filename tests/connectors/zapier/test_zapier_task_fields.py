@@ -75,4 +75,4 @@ def test_only_zapier_takes_a_blank_optional_field_as_left_empty(carol):
     body = {"title": "t", "prompt": "p", "agent_type": "", "priority": ""}
     assert carol.post("/api/v1/tasks", json=body).status_code == 422
     zap = carol.post("/connectors/zapier/actions/create_task", json=body)
-    assert zap.status_code == 200 and (zap.json["agent_type"], zap.json["priority"]) == ("build", 0)
+    assert zap.status_code == 201 and (zap.json["agent_type"], zap.json["priority"]) == ("build", 0)
