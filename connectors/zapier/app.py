@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import validate
-
-from connectors.base.declarations import Connector, SearchOrCreate, Trigger
-from connectors.base.fields import field_type, line_items
+from connectors.base.declarations import Action, Connector, SearchOrCreate
+from connectors.base.generator import DescribedField, DescribedOperation, describe, flatten_objects
 from connectors.zapier import resume
 
 ENV_BASE_URL = "{{process.env.BASE_URL}}"
-ACRONYMS = {"id": "ID", "url": "URL"}
+# The plain field types (connectors.base.fields.FIELD_TYPES) Zapier has an output type of its own for.
+TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean", "datetime": "datetime"}
 FORM = {
     "Content-Type": "application/x-www-form-urlencoded",
     "Accept": "application/json",
@@ -26,24 +25,20 @@ FORM = {
 }  # an empty header is dropped: the token requests carry no bearer
 
 
-def label_for(key: str) -> str:
-    return " ".join(ACRONYMS.get(word, word.capitalize()) for word in key.split("_"))
-
-
 def definition(connector: Connector, base_url: str | None = None) -> dict:
     """The whole app (without ``version``/``platformVersion``, which
     index.js adds). ``base_url`` None points it at ``process.env.BASE_URL``."""
     base = (base_url or ENV_BASE_URL).rstrip("/")
-    prefix = f"{base}/connectors/{connector.key}"
+    described = describe(connector)
     return {
         "requestTemplate": {
             "headers": {"Authorization": "Bearer {{bundle.authData.access_token}}", "Accept": "application/json"}
         },
         "authentication": authentication(connector, base),
-        "triggers": {t.key: trigger(t, connector, base) for t in connector.triggers},
-        "creates": {a.key: create(a, connector, prefix) for a in connector.actions},
-        "searches": {s.key: search(s, connector, prefix) for s in connector.searches},
-        "searchOrCreates": {pair.search: search_or_create(pair) for pair in connector.search_or_creates},
+        "triggers": {t.key: trigger(t, base) for t in described.triggers},
+        "creates": {a.key: create(a, base) for a in described.actions},
+        "searches": {s.key: search(s, base) for s in described.searches},
+        "searchOrCreates": {pair.search: search_or_create(pair) for pair in described.search_or_creates},
     }
 
 
@@ -93,77 +88,70 @@ def authentication(connector: Connector, base: str) -> dict:
     }
 
 
-def _display(operation) -> dict:
-    display = {"label": operation.label, "description": operation.description}
-    if getattr(operation, "hidden", False):
+def _display(operation: DescribedOperation) -> dict:
+    display: dict[str, Any] = {"label": operation.label, "description": operation.description}
+    if operation.hidden:
         display["hidden"] = True
     return display
 
 
-def output_fields(schema) -> list[dict]:
-    found = []
-    for key, field in schema().fields.items():
-        item = {"key": key, "label": field.metadata.get("label") or label_for(key), "type": field_type(field)}
-        if item["type"] == "object":
-            del item["type"]  # no such output type: Zapier shows an object's entries as `key__name` fields
-        elif item["type"] == "items":
-            del item["type"]  # line items: a list of objects, described by their fields
-            item["children"] = output_fields(type(line_items(field)))
-        found.append(item)
-    return found
+def output_fields(fields: tuple[DescribedField, ...]) -> list[dict]:
+    """Zapier's output fields: an object's declared fields as ``parent__child``
+    keys (Zapier flattens a nested value so), line items as ``children``."""
+    return [_output_field(f) for f in flatten_objects(fields, "__")]
 
 
-def input_fields(schema, connector: Connector) -> list[dict]:
+def _output_field(field: DescribedField) -> dict:
+    item: dict[str, Any] = {"key": field.key, "label": field.label}
+    if field.type == "items":
+        item["children"] = [_output_field(child) for child in field.children]  # line items
+    elif field.type == "list":
+        item.update({"type": TYPES.get(field.item_type or "", "string"), "list": True})
+    elif field.type in TYPES:
+        item["type"] = TYPES[field.type]
+    # else a free-form object: no such output type; Zapier shows its entries as `key__name` fields
+    return item
+
+
+def input_fields(fields: tuple[DescribedField, ...]) -> list[dict]:
     found = []
-    for key, field in schema().fields.items():
-        meta = field.metadata
-        item = {"key": key, "label": meta.get("label") or label_for(key), "required": bool(field.required)}
-        kind = field_type(field)
-        item["type"] = "text" if meta.get("long") else kind if kind in ("integer", "datetime") else "string"
-        if kind == "object":
+    for field in fields:
+        item: dict[str, Any] = {"key": field.key, "label": field.label, "required": field.required}
+        item["type"] = "text" if field.long else field.type if field.type in ("integer", "datetime") else "string"
+        if field.type == "object":
             item["dict"] = True  # Zapier's name/value rows, sent as one object
-        if meta.get("description"):
-            item["helpText"] = meta["description"]
-        if field.load_default and not callable(field.load_default):
-            # Prefilled; a falsy default (None, 0) is what an empty field means anyway.
-            item["default"] = str(field.load_default)
-        one_of = next((v for v in _validators(field) if isinstance(v, validate.OneOf)), None)
-        if one_of is not None:
-            labels = meta.get("choice_labels") or {}
-            item["choices"] = [{"value": c, "sample": c, "label": labels.get(c, label_for(c))} for c in one_of.choices]
-        if meta.get("choices_from"):
-            source = connector.trigger(meta["choices_from"])
+        if field.help_text:
+            item["helpText"] = field.help_text
+        if field.default is not None:
+            item["default"] = field.default
+        if field.choices:
+            item["choices"] = [{"value": c.value, "sample": c.value, "label": c.label} for c in field.choices]
+        if field.choices_from:
+            source = field.choices_from
             item["dynamic"] = f"{source.key}.id.{source.label_field or 'id'}"
             item["altersDynamicFields"] = False
-        if meta.get("search_from"):
+        if field.search_from:
             # Zapier offers to add that search as a step before this one, to fill the field.
-            item["search"] = f"{connector.search(meta['search_from']).key}.id"
+            item["search"] = f"{field.search_from.key}.id"
         found.append(item)
     return found
 
 
-def _validators(field) -> list:
-    return list(field.validators) if getattr(field, "validators", None) else []
-
-
-def trigger(t: Trigger, connector: Connector, base: str) -> dict:
-    prefix = f"{base}/connectors/{connector.key}"
-    listing = {"url": f"{prefix}/triggers/{t.key}", "method": "GET"}
-    operation: dict[str, Any] = {"sample": t.sample, "outputFields": output_fields(t.output_schema)}
-    if t.input_schema:
-        operation["inputFields"] = input_fields(t.input_schema, connector)
+def trigger(t: DescribedOperation, base: str) -> dict:
+    listing = {"url": f"{base}{t.path}", "method": "GET"}
+    operation: dict[str, Any] = {"sample": t.sample, "outputFields": output_fields(t.outputs)}
+    if t.inputs:
+        operation["inputFields"] = input_fields(t.inputs)
     if t.event:
         hooks = f"{base}/api/v1/hooks"
         # The filters a user set (a field left empty is left out: no filter)
         # go to the hook, which then sends only matching events, and to the list.
-        filters = {
-            key: f"{{{{bundle.inputData.{key}}}}}" for key in (t.input_schema().fields if t.input_schema else ())
-        }
-        subscribe = {"event": t.event, "target_url": "{{bundle.targetUrl}}", "format": "zapier", **dict(t.match)}
+        filters = {f.key: f"{{{{bundle.inputData.{f.key}}}}}" for f in t.inputs}
+        subscribe = {"event": t.event, "target_url": "{{bundle.targetUrl}}", "format": t.format, **(t.match or {})}
         operation.update(
             {
                 "type": "hook",
-                # The hub's REST hooks; the "zapier" format delivers the flat item this trigger lists.
+                # The hub's REST hooks; the trigger's own format ("zapier.<trigger>") delivers the flat item it lists.
                 "performSubscribe": {
                     "url": hooks,
                     "method": "POST",
@@ -171,7 +159,7 @@ def trigger(t: Trigger, connector: Connector, base: str) -> dict:
                     "removeMissingValuesFrom": {"body": True},
                 },
                 "performUnsubscribe": {"url": f"{hooks}/{{{{bundle.subscribeData.id}}}}", "method": "DELETE"},
-                # A delivery's body is already the flat object (the "zapier" payload formatter).
+                # A delivery's body is already the flat object (the trigger's payload formatter).
                 "perform": {"source": "return [bundle.cleanedRequest];"},
                 # The list applies the trigger's fixed filters (match) itself.
                 "performList": {
@@ -188,37 +176,39 @@ def trigger(t: Trigger, connector: Connector, base: str) -> dict:
     return {"key": t.key, "noun": t.noun, "display": _display(t), "operation": operation}
 
 
-def create(action, connector: Connector, prefix: str) -> dict:
-    body = {key: f"{{{{bundle.inputData.{key}}}}}" for key in action.input_schema().fields}
-    url = f"{prefix}/actions/{action.key}"
+def create(action: DescribedOperation, base: str) -> dict:
+    body = {f.key: f"{{{{bundle.inputData.{f.key}}}}}" for f in action.inputs}
+    url = f"{base}{action.path}"
     operation = {
         "perform": {"url": url, "method": "POST", "body": body, "removeMissingValuesFrom": {"body": True}},
-        "inputFields": input_fields(action.input_schema, connector),
+        "inputFields": input_fields(action.inputs),
         "sample": action.sample,
-        "outputFields": output_fields(action.output_schema),
+        "outputFields": output_fields(action.outputs),
     }
-    if resume.waits(action):  # functions: Zapier's resume URL comes from z.generateCallbackUrl()
-        operation.update(resume.operation(action, url, ENV_BASE_URL))
+    declared = action.declaration
+    if isinstance(declared, Action) and resume.waits(declared):
+        # functions: Zapier's resume URL comes from z.generateCallbackUrl()
+        operation.update(resume.operation(declared, url, ENV_BASE_URL))
         operation["inputFields"] = [f for f in operation["inputFields"] if f["key"] != resume.CALLBACK_URL]
     return {"key": action.key, "noun": action.noun, "display": _display(action), "operation": operation}
 
 
-def search(s, connector: Connector, prefix: str) -> dict:
-    params = {key: f"{{{{bundle.inputData.{key}}}}}" for key in s.input_schema().fields}
+def search(s: DescribedOperation, base: str) -> dict:
+    params = {f.key: f"{{{{bundle.inputData.{f.key}}}}}" for f in s.inputs}
     return {
         "key": s.key,
         "noun": s.noun,
         "display": _display(s),
         "operation": {
             "perform": {
-                "url": f"{prefix}/searches/{s.key}",
+                "url": f"{base}{s.path}",
                 "method": "GET",
                 "params": params,
                 "removeMissingValuesFrom": {"params": True},
             },
-            "inputFields": input_fields(s.input_schema, connector),
+            "inputFields": input_fields(s.inputs),
             "sample": s.sample,
-            "outputFields": output_fields(s.output_schema),
+            "outputFields": output_fields(s.outputs),
         },
     }
 

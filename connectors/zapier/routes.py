@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import marshmallow as ma
-from flask import Flask, Response, current_app
+from flask import Flask, current_app
 
 from connectors.base import registry
+from connectors.base.docs import add_readme_route
 from connectors.zapier.app import definition
 from connectors.zapier.operations import flatten
 
@@ -28,7 +29,9 @@ class DefinitionSchema(ma.Schema):
 
 def setup(app: Flask) -> None:
     """Subscriptions with ``format: "zapier"`` get the flat seed fields plus
-    the event id, for every event type."""
+    the event id, for every event type: the format of hooks the app made
+    before each trigger had its own (``zapier.<trigger>``, which gives the
+    same item for its event), kept so those hooks keep their deliveries."""
     registry.register_format("zapier", flatten)
 
 
@@ -41,8 +44,4 @@ def add_routes(blp) -> None:
         # The connector as the hub mounted it (its declarations import this module).
         return definition(registry.connectors()["zapier"], current_app.config["HUB_BASE_URL"])
 
-    @blp.route("/docs", methods=["GET"], endpoint="docs")
-    @blp.response(200, {"type": "string"}, content_type="text/markdown")
-    def docs():
-        """How to use CodeTether from Zapier (Markdown)."""
-        return Response(README.read_text(), mimetype="text/markdown")
+    add_readme_route(blp, README, "How to use CodeTether from Zapier (Markdown).")

@@ -16,35 +16,10 @@ from typing import NamedTuple
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from connectors.base.inputs import BlankIsMissing
+from connectors.base.labels import AGENT_TYPE_LABELS, STATUS_LABELS
 from hub.models.tasks import AGENT_TYPES, EXTERNAL_ID_MAX, STATUSES
 from hub.schemas import MessageCreateSchema, OptionalStr, RequiredText, TaskCreateSchema, UTCDateTime
-
-AGENT_LABELS = {
-    "build": "Build - write and change code",
-    "plan": "Plan - review and plan, no changes",
-    "general": "General - answer questions",
-    "explore": "Explore - read and map the codebase",
-}
-STATUS_LABELS = {
-    "pending": "Pending (waiting for an agent)",
-    "running": "Running",
-    "completed": "Completed",
-    "failed": "Failed",
-    "cancelled": "Cancelled",
-}
-
-
-class BlankIsMissing(ma.Schema):
-    """Zapier sends "" for an optional field a user left empty or mapped to an
-    empty value: treat it as not given, so defaults apply."""
-
-    @ma.pre_load
-    def drop_blanks(self, data, **kwargs):
-        if not isinstance(data, dict):
-            return data
-        return {
-            k: v for k, v in data.items() if not (v in ("", None) and k in self.fields and not self.fields[k].required)
-        }
 
 
 def _codebase(description: str) -> OptionalStr:
@@ -100,7 +75,7 @@ CREATE_TASK_LABELS = {
         "Agent Type",
         "The kind of agent: Build changes code (the default), Plan reviews and plans without changing anything, "
         "General answers questions, Explore maps the code.",
-        choice_labels=AGENT_LABELS,
+        choice_labels=AGENT_TYPE_LABELS,
     ),
     "model": Label("Model", "Which AI model to use, e.g. `gpt-4o`. Leave empty for the hub's default."),
     "priority": Label("Priority", "A whole number; higher runs sooner. Leave empty for 0."),
@@ -243,7 +218,7 @@ class TaskTriggerInput(BlankIsMissing):
         validate=validate.OneOf(AGENT_TYPES),
         metadata={
             "label": "Agent Type",
-            "choice_labels": AGENT_LABELS,
+            "choice_labels": AGENT_TYPE_LABELS,
             "description": "Only tasks of this agent type. Leave empty for every type.",
         },
     )

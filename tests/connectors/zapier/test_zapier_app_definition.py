@@ -119,7 +119,7 @@ def test_the_app_has_the_seed_keys_fields_auth_and_dropdowns(client):
                 key
             ],
             "target_url": "{{bundle.targetUrl}}",
-            "format": "zapier",
+            "format": f"zapier.{key}",  # the trigger's own format (connectors.base.registry.formatter_name)
             "codebase_id": "{{bundle.inputData.codebase_id}}",  # the trigger's filters
             "agent_type": "{{bundle.inputData.agent_type}}",
         }

@@ -89,7 +89,7 @@ def test_every_task_trigger_takes_codebase_and_agent_type_and_hands_them_to_its_
         assert subscribe["body"] == {
             "event": event,
             "target_url": "{{bundle.targetUrl}}",
-            "format": "zapier",
+            "format": f"zapier.{key}",
             "codebase_id": "{{bundle.inputData.codebase_id}}",
             "agent_type": "{{bundle.inputData.agent_type}}",
         }
@@ -106,7 +106,7 @@ def test_new_message_subscribes_to_the_agents_messages_with_messages_read(app_de
     assert operation["performSubscribe"]["body"] == {
         "event": "message.created",
         "target_url": "{{bundle.targetUrl}}",
-        "format": "zapier",
+        "format": "zapier.new_message",
         "role": "assistant",
     }
     assert "inputFields" not in operation and operation["performList"]["params"] == {"limit": 10}
@@ -194,3 +194,38 @@ def test_a_hook_role_is_for_messages_and_names_a_role(make_user, body, field):
     response = user.post("/api/v1/hooks", json={"target_url": "http://127.0.0.1:9/hook", **body})
     assert response.status_code == 422 and list(response.json["errors"]) == [field], response.json
     assert user.get("/api/v1/hooks").json == []
+
+
+def test_each_triggers_own_format_gives_what_the_zapier_format_gave(app_ctx, make_user):
+    """The app subscribes each hook with its trigger's format
+    (``zapier.<trigger>``); hooks made before it keep ``zapier``: both send a
+    Zap the same item for the same event."""
+    from sqlalchemy import select
+
+    from hub.db import db
+    from hub.models import Event, User
+    from hub.services import conversations, tasks
+    from hub.webhooks import formatters
+
+    user = make_user("hana", tier="enterprise")
+    sent = user.post("/api/v1/messages", json={"message": "hi", "conversation_id": "t-9"}).json
+    owner = db.session.query(User).filter_by(username="hana").one()
+    done = tasks.get_task(owner, sent["task_id"])
+    tasks.transition(done, "running")
+    tasks.transition(done, "completed", result="hello")
+    conversations.append_reply(done)
+    tasks.transition(tasks.get_task(owner, user.create_task(title="f")["id"]), "running")
+    failing = tasks.get_task(owner, user.create_task(title="x")["id"])
+    tasks.transition(failing, "running")
+    tasks.transition(failing, "failed", error="broke")
+    tasks.transition(tasks.get_task(owner, user.create_task(title="c")["id"]), "cancelled")
+    db.session.commit()
+    for trigger in zapier.triggers:
+        if not trigger.event:
+            continue
+        events = db.session.scalars(select(Event).where(Event.type == trigger.event)).all()
+        assert events, trigger.event
+        for event in events:
+            own = formatters.payload(f"zapier.{trigger.key}", event)
+            assert own == formatters.payload("zapier", event), trigger.key
+            assert set(own) == set(trigger.output_schema().fields), trigger.key
