@@ -103,6 +103,9 @@ CHECKS: dict[str, Callable[[object], bool]] = {
 }
 
 
+NOUNS = {"integer": "an integer", "object": "an object", "items": "a list of objects"}
+
+
 def _name(schema: type[ma.Schema] | ma.Schema) -> str:
     return schema.__name__ if isinstance(schema, type) else type(schema).__name__
 
@@ -156,7 +159,7 @@ def _check_value(field: fields.Field[Any], value: Any, path: str) -> list[str]:
     if kind not in CHECKS:
         return []  # named once by _check_types
     if not CHECKS[kind](value):
-        return [f"`{path}` is not a{'n' if kind[0] in 'aeiou' else ''} {kind}: {value!r}"]
+        return [f"`{path}` is not {NOUNS.get(kind, 'a ' + kind)}: {value!r}"]
     if (schema := nested(field)) is not None:
         return _check_object(schema, value, f"{path}.")
     problems: list[str] = []
