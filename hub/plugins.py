@@ -1,9 +1,12 @@
 """Connectors are plugins: packages that register an object under the
 entry-point group ``codetether_hub.connectors``, named by the connector's
 key. The hub loads each one, refuses those that fail to load or fail their
-own checks (one log line each; the hub starts without them), mounts the ones
-the admin enabled (HUB_CONNECTORS_ENABLED minus HUB_CONNECTORS_DISABLED)
-after its own API, and lists them at GET /connectors/.
+own checks (one log line each, with every reason; the hub starts without
+them), mounts the ones the admin enabled (HUB_CONNECTORS_ENABLED minus
+HUB_CONNECTORS_DISABLED) after its own API (one log line each), and lists
+them at GET /connectors/. When two packages register the same name, the one
+installed first keeps it (the hub's own connectors always do) and the
+newcomer is refused.
 
 The hub knows a connector only by the three methods of ``Plugin``, which the
 connector API (``connectors.base.Connector``) implements: connectors are
@@ -12,8 +15,10 @@ built on the hub, and the hub never imports them.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from importlib.metadata import entry_points
+import os
+from importlib.metadata import Distribution, EntryPoint, PackageNotFoundError, entry_points, version
 from typing import Any, Protocol
 
 import marshmallow as ma
@@ -23,8 +28,23 @@ from marshmallow import fields
 from hub.api.base import Api, Blueprint
 
 GROUP = "codetether_hub.connectors"
+HUB_DISTRIBUTION = "codetether-hub"  # the hub's own package, whose connectors (zapier) are never the newcomer
+# What this process, or the process that started it, already logged about
+# connectors (digests of the lines): every create_app, every gunicorn worker
+# and delivery worker of `up` loads the same connectors, and the admin wants
+# each mount and refusal said once. Children inherit the environment.
+LOGGED = "HUB_CONNECTORS_LOGGED"
 
 log = logging.getLogger("hub.connectors")
+
+
+def hub_version() -> str:
+    """The installed hub's version (``Manifest.requires_hub`` is checked
+    against it); 0 when the hub runs from a checkout that was never installed."""
+    try:
+        return version(HUB_DISTRIBUTION)
+    except PackageNotFoundError:
+        return "0"
 
 
 class Plugin(Protocol):
@@ -46,15 +66,21 @@ METHODS = ("check", "init_app", "summary")
 def discover() -> tuple[dict[str, Plugin], dict[str, str]]:
     """Every installed connector that loads and passes its checks, by name,
     and the refused ones with the reason. One broken package never stops the
-    hub."""
+    hub, and a newcomer never takes a name from one installed before it."""
     found: dict[str, Plugin] = {}
     refused: dict[str, str] = {}
-    for entry_point in sorted(entry_points(group=GROUP), key=lambda ep: ep.name):
+    claimed: dict[str, EntryPoint] = {}
+    for entry_point in sorted(entry_points(group=GROUP), key=lambda ep: (ep.name, *_seniority(ep))):
         name = entry_point.name
-        if name in found or name in refused:
-            refused[name] = f"two packages register the connector '{name}' ({entry_point.value})"
-            found.pop(name, None)
+        if name in claimed:
+            first, newcomer = package(claimed[name]), package(entry_point)
+            refused[name] = (refused[name] + "; " if name in refused else "") + (
+                f"the package '{newcomer}' registers the connector '{name}', which '{first}' registered first: "
+                f"'{newcomer}' is refused and '{first}' keeps the name (uninstall one, or give the newcomer's "
+                "connector another key)"
+            )
             continue
+        claimed[name] = entry_point
         try:
             plugin = entry_point.load()
         except Exception as error:
@@ -74,8 +100,43 @@ def discover() -> tuple[dict[str, Plugin], dict[str, str]]:
         else:
             found[name] = plugin
     for name, reason in refused.items():
-        log.error("connector '%s' refused: %s", name, reason)
+        log_once(logging.ERROR, f"connector '{name}' refused: {reason}")
     return found, refused
+
+
+def package(entry_point: EntryPoint) -> str:
+    """The distribution that registers ``entry_point`` (its value when unknown)."""
+    return entry_point.dist.name if entry_point.dist else entry_point.value
+
+
+def _seniority(entry_point: EntryPoint) -> tuple[int, float, str]:
+    """Sorts the packages that register one name: the hub's own first, then
+    by when each was installed (its metadata file's time; unknown: last)."""
+    dist = entry_point.dist
+    if dist is None:
+        return (1, float("inf"), entry_point.value)
+    own = dist.name.lower().replace("_", "-") == HUB_DISTRIBUTION
+    return (0 if own else 1, _installed_at(dist), dist.name)
+
+
+def _installed_at(dist: Distribution) -> float:
+    for file in dist.files or ():
+        if file.name in ("METADATA", "PKG-INFO"):
+            try:
+                return os.stat(file.locate()).st_mtime
+            except OSError:
+                break
+    return float("inf")
+
+
+def log_once(level: int, line: str) -> None:
+    """Log ``line`` unless this process or its parent already did (``LOGGED``)."""
+    digest = hashlib.sha256(line.encode()).hexdigest()[:16]
+    logged = os.environ.get(LOGGED, "").split()
+    if digest in logged:
+        return
+    os.environ[LOGGED] = " ".join([*logged, digest])
+    log.log(level, line)
 
 
 def enabled(found: dict[str, Plugin], config: Any) -> dict[str, Plugin]:
@@ -95,9 +156,17 @@ def init_app(app: Flask, api: Api) -> None:
         "disabled": sorted(set(found) - set(active)),
     }
     api.register_blueprint(_index())
-    for name, plugin in active.items():
-        plugin.init_app(app, api)
-        log.debug("connector '%s' mounted at /connectors/%s/", name, name)
+    for name, plugin in list(active.items()):
+        try:
+            with api.schema_names_prefixed(name.title().replace("_", "")):
+                plugin.init_app(app, api)
+        except Exception as error:  # its checks missed something: the hub still starts, without it
+            del active[name]
+            refused[name] = f"could not be mounted: {type(error).__name__}: {error}"
+            log_once(logging.ERROR, f"connector '{name}' refused: {refused[name]}")
+            continue
+        about = plugin.summary()
+        log_once(logging.INFO, f"connector '{name}' {about.get('version', '')} mounted at /connectors/{name}/")
 
 
 def mounted() -> dict[str, Plugin]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import TypeGuard
+from collections.abc import Iterator
+from typing import Any, TypeGuard
 
 import marshmallow as ma
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from connectors.base.declarations import (
     OPERATION_KEY_MAX,
@@ -18,10 +20,11 @@ from connectors.base.declarations import (
     Trigger,
     check_key,
 )
-from connectors.base.fields import check_item
+from connectors.base.fields import check_item, line_items, nested
 from hub.auth import SCOPES
 from hub.models.events import EVENT_SCOPES, EVENT_TYPES
 from hub.models.webhooks import HOOK_FILTERS
+from hub.plugins import HUB_DISTRIBUTION, hub_version
 
 VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 URL = re.compile(r"^(https?://|/)\S+$")  # absolute, or a path on the hub
@@ -57,6 +60,7 @@ def validate(connector: object, entry_point_name: str | None = None) -> None:
             seen.add((kind, operation.key))
             problems += [f"{kind} '{operation.key}': {p}" for p in _operation(operation, connector)]
     problems += _search_or_creates(connector)
+    problems += _field_references(connector)
     if problems:
         raise InvalidConnector(problems)
 
@@ -80,7 +84,22 @@ def _manifest(manifest: object) -> list[str]:
         problems.append(f"manifest scopes {unknown} are not hub scopes ({', '.join(SCOPES)})")
     if not isinstance(manifest.docs_url, str) or not URL.match(manifest.docs_url):
         problems.append(f"manifest docs_url {manifest.docs_url!r} is not an http(s) URL or a path on the hub")
-    return problems
+    return problems + _requires_hub(manifest.requires_hub)
+
+
+def _requires_hub(wanted: object) -> list[str]:
+    """The hub versions the connector runs on (a PEP 440 specifier, read
+    with ``packaging`` as pip reads them) include the installed hub's."""
+    if not wanted:
+        return []
+    try:
+        specifier = SpecifierSet(str(wanted))
+    except InvalidSpecifier:
+        return [f"manifest requires_hub {wanted!r} is not a version specifier (PEP 440, e.g. '>=1.2,<2')"]
+    installed = hub_version()
+    if not specifier.contains(installed, prereleases=True):
+        return [f"it requires {HUB_DISTRIBUTION} {specifier}, and {HUB_DISTRIBUTION} {installed} is installed"]
+    return []
 
 
 def _is_schema(value: object) -> TypeGuard[type[ma.Schema]]:
@@ -146,6 +165,52 @@ def _search_or_creates(connector: Connector) -> list[str]:
         if pair.action not in actions:
             problems.append(f"{name}: action '{pair.action}' is not declared")
     return problems
+
+
+def _field_references(connector: Connector) -> list[str]:
+    """A field's ``choices_from`` names a declared trigger (the one that
+    fills its dropdown, usually hidden) and its ``search_from`` a declared
+    search: a platform's app built from them would otherwise point at
+    nothing."""
+    problems: list[str] = []
+    triggers = {t.key for t in connector.triggers}
+    searches = {s.key for s in connector.searches}
+    for kind, operation in _kinds(connector):
+        schema = getattr(operation, "input_schema", None)
+        if not _is_schema(schema):
+            continue
+        for path, field in _fields(schema()):
+            choices_from = field.metadata.get("choices_from")
+            if choices_from is not None and choices_from not in triggers:
+                problems.append(
+                    f"{kind} '{operation.key}': field '{path}': choices_from '{choices_from}' is not a declared "
+                    f"trigger ({', '.join(sorted(triggers)) or 'none'})"
+                )
+            search_from = field.metadata.get("search_from")
+            if search_from is not None and search_from not in searches:
+                problems.append(
+                    f"{kind} '{operation.key}': field '{path}': search_from '{search_from}' is not a declared "
+                    f"search ({', '.join(sorted(searches)) or 'none'})"
+                )
+    return problems
+
+
+def _kinds(connector: Connector) -> Iterator[tuple[str, Operation]]:
+    for trigger in connector.triggers:
+        yield "trigger", trigger
+    for action in connector.actions:
+        yield "action", action
+    for search in connector.searches:
+        yield "search", search
+
+
+def _fields(schema: ma.Schema, prefix: str = "") -> Iterator[tuple[str, ma.fields.Field[Any]]]:
+    """Every field of ``schema``, nested objects' and line items' too, by its dotted path."""
+    for name, field in schema.fields.items():
+        yield f"{prefix}{name}", field
+        inner = nested(field) or line_items(field)
+        if inner is not None:
+            yield from _fields(inner, f"{prefix}{name}.")
 
 
 def _filters(trigger: Trigger) -> list[str]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import marshmallow as ma
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow import resolver as schema_name
+from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import current_app, request
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
@@ -58,6 +62,36 @@ IDEMPOTENCY_KEY = {
 
 class Api(_Api):
     ERROR_SCHEMA = ErrorSchema
+
+    def __init__(self, app: Any = None, **kwargs: Any) -> None:
+        self._schema_prefix = ""
+        kwargs["spec_kwargs"] = {
+            "marshmallow_plugin": MarshmallowPlugin(self._schema_name),
+            **kwargs.get("spec_kwargs", {}),
+        }
+        super().__init__(app, **kwargs)
+
+    @contextmanager
+    def schema_names_prefixed(self, prefix: str) -> Iterator[None]:
+        """While a connector mounts, the schemas its routes bring to
+        /openapi.json are named ``<prefix><Name>`` (``ZapierTaskOutput``):
+        two connectors' ``TaskOutput`` classes must not clash. The hub's and
+        the connector kit's own schemas (hub.*, connectors.base.*), shared by
+        all, keep their names."""
+        self._schema_prefix = prefix
+        try:
+            yield
+        finally:
+            self._schema_prefix = ""
+
+    def _schema_name(self, schema: Any) -> str:
+        name: str = schema_name(schema)
+        resolved = resolve_schema_cls(schema)
+        module = (resolved[0] if isinstance(resolved, list) else resolved).__module__
+        shared = module.startswith(("hub.", "connectors.base."))
+        if self._schema_prefix and not shared and not name.startswith(self._schema_prefix):
+            return self._schema_prefix + name
+        return name
 
     def handle_http_exception(self, error):
         return errors.handle_http_exception(error)
