@@ -51,7 +51,7 @@ from hub.schemas import (
 )
 from hub.schemas import MessageCreateSchema as MessageInput
 from hub.schemas import TaskCreateSchema as TaskInput
-from hub.services import codebases, conversations, tasks
+from hub.services import callbacks, codebases, conversations, tasks
 
 API_VERSION = "1.0"
 
@@ -81,6 +81,7 @@ __all__ = [
     "User",
     "ValidationFailed",
     "WholeNumber",
+    "add_callback",
     "cancel_task",
     "count_tasks",
     "create_task",
@@ -140,6 +141,7 @@ def _load(schema: ma.Schema, given: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _TASK_INPUT = TaskInput()
+_CALLBACK_INPUT = TaskInput(only=("callback_url", "callback_format"))
 _MESSAGE_INPUT = MessageInput()
 _PAGE = PageArgs()
 _TASK_CREATED = TaskCreatedSchema()
@@ -273,6 +275,25 @@ def cancel_task(user: User, task_id: str) -> Task:
     ``Conflict`` if it already completed or failed; ``NotFound`` if it is not
     the user's."""
     return dump_task(tasks.cancel_task(user, task_id))
+
+
+def add_callback(
+    user: User, task_id: str, url: str, *, format: str | None = None, scopes: Iterable[str] | None = None
+) -> Task:
+    """Call ``url`` back once when the user's unfinished task ends, as
+    ``callback_url`` on its create would (docs/webhooks.md, "Per-task
+    callbacks"): one signed POST of the task in ``format`` (None: the
+    standard envelope) when it completes, fails or is cancelled; for a Send
+    Message turn, of the agent's reply. This is how a workflow waits on a
+    task it did not create. Answers the task with its ``callback_secret``
+    (shown only now). ``scopes``: as for ``create_task``. ``NotFound``: not
+    the user's; ``Conflict``: it has ended, or already has its callback."""
+    given = _load(_CALLBACK_INPUT, {"callback_url": url, "callback_format": format})
+    if not given.get("callback_url"):
+        raise ValidationFailed("callback_url", "Must not be empty.")
+    task = callbacks.attach(user, task_id, given["callback_url"], given.get("callback_format"), scopes=scopes)
+    answer: Task = _TASK_CREATED.dump(task)
+    return answer
 
 
 # Conversations and messages

@@ -25,9 +25,10 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from hub.db import db, new_id, utcnow
-from hub.errors import NotFound, ValidationFailed
+from hub.db import begin_write, db, new_id, utcnow
+from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.models import Delivery, Subscription, Task, User
+from hub.models.tasks import ACTIVE_STATUSES
 from hub.models.webhooks import CALLBACK_WAITS
 from hub.services import hooks
 from hub.webhooks import formatters, signing, ssrf
@@ -93,6 +94,37 @@ def add(user_pk: int, task_id: str, callback: Prepared) -> None:
             "created_at": utcnow(),
         },
     )
+
+
+def attach(
+    user: User, task_id: str, url: str, format: str | None = None, *, scopes: Iterable[str] | None = None
+) -> Task:
+    """Give the user's unfinished task its callback after its create (a
+    workflow waiting on a task it did not make), as ``callback_url`` on the
+    create would: a Send Message turn's fires on the agent's reply.
+    ``task.callback_secret`` holds its secret for the answer alone. The task
+    row stays locked from the check to the insert, so it cannot end unseen in
+    between. NotFound: not the user's; Conflict: it has ended, or has its callback."""
+    by_id = select(Task).where(Task.id == task_id, Task.user_pk == user.pk)
+    task = db.session.scalar(by_id)
+    if task is None:
+        raise NotFound(f"No task '{task_id}'.")
+    callback = prepare(url, format, event=REPLY if task.conversation_pk else TASK_DONE, scopes=scopes)
+    if callback is None:
+        raise ValidationFailed("callback_url", "Must not be empty.")
+    begin_write()
+    task = db.session.scalar(by_id.with_for_update().execution_options(populate_existing=True))
+    if task is None:
+        raise NotFound(f"No task '{task_id}'.")
+    if task.status not in ACTIVE_STATUSES:
+        raise Conflict(f"Task '{task_id}' is {task.status}: it has ended.", code="task_ended")
+    if db.session.scalar(select(Subscription.pk).where(Subscription.task_id == task.id)) is not None:
+        raise Conflict(f"Task '{task_id}' already has a callback.", code="callback_exists")
+    add(user.pk, task.id, callback)
+    task.callback_shown_url = callback.shown_url
+    db.session.commit()
+    task.callback_secret = callback.secret  # type: ignore[attr-defined]  # not a column: the answer's alone
+    return task
 
 
 def of_task(user: User, task: Task) -> dict[str, Any]:
