@@ -179,7 +179,7 @@ def trigger(t: DescribedOperation, base: str) -> dict:
 def create(action: DescribedOperation, base: str) -> dict:
     body = {f.key: f"{{{{bundle.inputData.{f.key}}}}}" for f in action.inputs}
     url = f"{base}{action.path}"
-    operation = {
+    operation: dict[str, Any] = {
         "perform": {"url": url, "method": "POST", "body": body, "removeMissingValuesFrom": {"body": True}},
         "inputFields": input_fields(action.inputs),
         "sample": action.sample,

@@ -4,7 +4,8 @@ schemas for triggers. Keys are the seed's and never change (Zaps map them).
 ``label`` and ``description`` are written for people who do not read code;
 ``choices_from`` names the hidden trigger that fills a dropdown, and
 ``choice_labels`` labels a static dropdown. Create Task and Send Message take
-the API's own fields (``hub.schemas``), adding only how Zapier shows them.
+the API's own fields (``connectors.base.hub.TaskInput``/``MessageInput``), adding
+only how Zapier shows them.
 """
 
 from __future__ import annotations
@@ -16,10 +17,18 @@ from typing import NamedTuple
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from connectors.base.hub import (
+    AGENT_TYPES,
+    EXTERNAL_ID_MAX,
+    STATUSES,
+    MessageInput,
+    OptionalStr,
+    RequiredText,
+    TaskInput,
+    UTCDateTime,
+)
 from connectors.base.inputs import BlankIsMissing
 from connectors.base.labels import AGENT_TYPE_LABELS, STATUS_LABELS
-from hub.models.tasks import AGENT_TYPES, EXTERNAL_ID_MAX, STATUSES
-from hub.schemas import MessageCreateSchema, OptionalStr, RequiredText, TaskCreateSchema, UTCDateTime
 
 
 def _codebase(description: str) -> OptionalStr:
@@ -99,7 +108,7 @@ CREATE_TASK_LABELS = {
         "Optional: how the callback's data is shaped. Leave empty for the standard shape.",
     ),
 }
-CreateTaskInput = labelled("CreateTaskInput", TaskCreateSchema, CREATE_TASK_LABELS)
+CreateTaskInput = labelled("CreateTaskInput", TaskInput, CREATE_TASK_LABELS)
 
 
 SEND_MESSAGE_LABELS = {
@@ -134,7 +143,7 @@ SEND_MESSAGE_LABELS = {
         "Optional: how the callback's data is shaped. Leave empty for the standard shape.",
     ),
 }
-SendMessageInput = labelled("SendMessageInput", MessageCreateSchema, SEND_MESSAGE_LABELS)
+SendMessageInput = labelled("SendMessageInput", MessageInput, SEND_MESSAGE_LABELS)
 
 
 class CancelTaskInput(BlankIsMissing):
