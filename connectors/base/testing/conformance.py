@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
+import marshmallow as ma
 import pytest
 from flask import Flask
 from marshmallow import validate as ma_validate
@@ -21,7 +22,7 @@ from connectors.base.registry import GROUP, formatter_name
 from connectors.base.testing.support import Delivery, HookReceiver, HubUser
 from connectors.base.validation import validate
 from hub.auth import SCOPES
-from hub.db import db
+from hub.db import begin_write, db
 from hub.models import Event, User
 from hub.services import accounts, tasks
 
@@ -37,12 +38,46 @@ class ConnectorConformance:
 
     connector_key: str = ""
     inputs: ClassVar[dict[str, dict[str, Any]]] = {}
+    _connector: Connector
 
     # -- hooks a connector's tests may override ------------------------------
     def valid_input(self, user: HubUser, operation: Operation) -> dict[str, Any]:
-        """A valid input for ``operation`` (``inputs``' entry by default);
-        override it when an input needs objects made first."""
-        return dict(self.inputs.get(operation.key, {}))
+        """A valid input for ``operation``: ``inputs``' entry over a value
+        made up for each other required field (see ``made_up``); override it
+        when an input needs objects made first."""
+        given = self.inputs.get(operation.key, {})
+        schema = getattr(operation, "input_schema", None)
+        fields = schema().fields if schema else {}
+        made = {
+            field.data_key or name: self.made_up(user, field)
+            for name, field in fields.items()
+            if field.required and (field.data_key or name) not in given
+        }
+        return {**made, **given}
+
+    def made_up(self, user: HubUser, field: ma.fields.Field[Any]) -> Any:
+        """A valid value for a required input field: the first item of the
+        dropdown that fills it (``choices_from``: made by ``prepare_choices``
+        when it lists nothing), its first choice, its range's least number,
+        else one of its type."""
+        if dropdown := field.metadata.get("choices_from"):
+            trigger = next(t for t in self._connector.triggers if t.key == dropdown)
+            items = self.listed(user, trigger)
+            if not items:
+                self.prepare_choices(user)
+                items = self.listed(user, trigger)
+            assert items, f"{dropdown} lists nothing: override prepare_choices to make what it lists"
+            return items[0]["id"]
+        for validator in field.validators:
+            if isinstance(validator, ma_validate.OneOf):
+                return next(iter(validator.choices))
+            if isinstance(validator, ma_validate.Range) and validator.min is not None:
+                return validator.min
+        if isinstance(field, ma.fields.Email):
+            return "conformance@example.com"
+        kind = field_type(field)
+        made: dict[str, Any] = {"integer": 1, "number": 1, "boolean": True, "datetime": "2026-01-01T00:00:00Z"}
+        return made.get(kind, {"object": {}, "list": [], "items": []}.get(kind, "conformance"))
 
     def cause(self, app: Flask, user: HubUser, event_type: str) -> None:
         """Make one event of ``event_type`` happen for ``user``; override it
@@ -55,6 +90,7 @@ class ConnectorConformance:
             return
 
         with app.app_context():
+            begin_write()  # the hub's writer lock: the delivery worker writes to the same database
             owner = db.session.query(User).filter_by(username=user.username).one()
             row = tasks.get_task(owner, task["task_id"])
             if event_type == "task.cancelled":
@@ -67,7 +103,7 @@ class ConnectorConformance:
             db.session.commit()
             db.session.remove()
 
-    def prepare_choices(self, app: Flask, user: HubUser) -> None:
+    def prepare_choices(self, user: HubUser) -> None:
         """Make what the dropdown lists (hidden triggers) show: a pending
         task by default; override it when a list needs other objects."""
         user.create_task(title="conformance choice")
@@ -85,6 +121,7 @@ class ConnectorConformance:
                 pytrace=False,
             )
         connector: Connector = state["enabled"][self.connector_key]
+        self._connector = connector  # for made_up's dropdowns
         return connector
 
     @pytest.fixture
@@ -206,10 +243,10 @@ class ConnectorConformance:
             if getattr(operation, "event", None):
                 assert len(ids) >= 2, operation.key
 
-    def test_dropdown_lists_show_a_label(self, hub_app: Flask, connector: Connector, user: HubUser) -> None:
+    def test_dropdown_lists_show_a_label(self, connector: Connector, user: HubUser) -> None:
         """A hidden trigger (a dropdown's choices) lists items, each with a
         readable label in its ``label_field``."""
-        self.prepare_choices(hub_app, user)
+        self.prepare_choices(user)
         for trigger in connector.triggers:
             if trigger.event or not (trigger.hidden or trigger.label_field):
                 continue

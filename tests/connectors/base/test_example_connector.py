@@ -1,14 +1,57 @@
 """A third party's connector, installed with pip from tests/connectors/
-example_connector, is discovered, mounted and passes the conformance kit."""
+example_connector, is discovered, mounted and passes the conformance kit, in
+this suite and with plain pytest in its own folder outside the hub's repository."""
 
-from typing import ClassVar
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from support import repo_root
 
 from connectors.base.testing import ConnectorConformance
 
+EXAMPLE = repo_root() / "tests/connectors/example_connector"
 
+
+# The kit runs its own hub on SQLite (connectors.base.testing.plugin): nothing for the PostgreSQL pass.
+@pytest.mark.sqlite_only
 class TestExampleConnector(ConnectorConformance):
     connector_key = "example"
-    inputs: ClassVar[dict] = {"ask": {"question": "Why is CI red?"}, "recent_tasks": {"limit": 5}}
+
+
+@pytest.mark.sqlite_only
+def test_its_own_tests_pass_with_plain_pytest_in_its_folder_outside_the_hub_repository(tmp_path):
+    """As its author runs them: `python -m pytest` in a copy of the folder,
+    with the environment's hub (the kit's plugin and fixtures installed with
+    it) and nothing of this repository's tests/ (its conftest.py, fixtures,
+    support modules)."""
+    folder = tmp_path / "example_connector"
+    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    assert not folder.resolve().is_relative_to(repo_root())
+    # Nothing of this run's: its hub settings, xdist's worker, pytest options.
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("HUB_", "PYTEST_", "PYTHON"))
+        and name not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")
+    }
+
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rfE"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+    report = run.stdout[-6000:] + run.stderr[-3000:]
+    assert run.returncode == 0, report
+    assert f"rootdir: {folder}" in run.stdout, report
+    assert "tests/test_conformance.py" in run.stdout, report
+    assert " passed" in run.stdout.splitlines()[-1], report
 
 
 def test_it_is_an_installed_distribution_not_part_of_the_hub():
