@@ -16,7 +16,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 from contextlib import contextmanager
-from datetime import datetime
 
 import pytest
 from sqlalchemy import event, make_url, select
@@ -133,6 +132,7 @@ def test_a_failed_requests_key_is_freed_while_another_writer_is_busy(app, alice)
 def test_an_outcome_is_recorded_while_another_writer_is_busy(webhook_settings, app, alice, receiver):
     from support.delivery import deliveries, subscribe
 
+    from hub.db import utcnow
     from hub.webhooks import delivery, outcomes
     from hub.webhooks.sender import Outcome
 
@@ -140,6 +140,6 @@ def test_an_outcome_is_recorded_while_another_writer_is_busy(webhook_settings, a
     alice.create_task()
     with app.app_context():
         _, planned = delivery.fan_out(app.config)
-    started = [datetime.now()]
+    started = [utcnow()]
     run_while_another_writes(app, lambda: outcomes.record(planned, [Outcome(200, 1.0)], started, app.config))
     assert deliveries(alice, hook["id"])[0]["status"] == "delivered"

@@ -13,6 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from support.delivery import deliveries, subscribe
 
+from hub.db import utcnow
 from hub.webhooks.sender import Outcome
 
 
@@ -38,12 +39,11 @@ def claim(app, planned):
 
 def record(app, outcomes: list, config=None) -> None:
     """``[(planned, Outcome), ...]`` recorded as one batch."""
-    from hub.db import utcnow
     from hub.webhooks import outcomes as recorder
 
     with app.app_context():
-        now = utcnow()
-        recorder.record([p for p, _ in outcomes], [o for _, o in outcomes], [now] * len(outcomes), config or app.config)
+        started = [utcnow()] * len(outcomes)
+        recorder.record([p for p, _ in outcomes], [o for _, o in outcomes], started, config or app.config)
 
 
 def stored(app, planned) -> dict:
@@ -54,12 +54,6 @@ def stored(app, planned) -> dict:
     with app.app_context():
         row = db.session.scalar(db.select(Delivery).where(Delivery.id == planned.delivery_id))
         return {"status": row.status, "attempts": row.attempts, "next_attempt_at": row.next_attempt_at}
-
-
-def now(app):
-    from hub.db import utcnow
-
-    return utcnow()
 
 
 def scrape(client) -> dict:
@@ -142,7 +136,7 @@ def test_retries_follow_the_schedule_and_a_replay_starts_it_over(app, alice, rec
     [hook], [first] = hooks_and_attempts(app, alice, receiver, 1)
 
     def fails(planned):
-        sent = now(app)
+        sent = utcnow()
         record(app, [(planned, Outcome(500, 1.0, "HTTP 500"))], config)
         return sent
 
@@ -183,7 +177,7 @@ def test_a_batch_records_only_the_attempts_still_held(app, alice, receiver):
     (late, on_time), (taken_back, held) = hooks_and_attempts(app, alice, receiver, 2)
     kept = stored(app, held)["next_attempt_at"]
     with app.app_context():
-        outcomes.renew([taken_back], now(app) - timedelta(seconds=1))  # its lease runs out
+        outcomes.renew([taken_back], utcnow() - timedelta(seconds=1))  # its lease runs out
     assert stored(app, held)["next_attempt_at"] == kept
     with app.app_context():
         assert sweeper.reclaim_expired() == 1
@@ -201,7 +195,7 @@ def test_renewing_pushes_only_the_leases_of_claims_still_held(app, alice, receiv
 
     _, (renewed, other) = hooks_and_attempts(app, alice, receiver, 2)
     other_lease = stored(app, other)["next_attempt_at"]
-    lease_end = now(app) + timedelta(hours=1)
+    lease_end = utcnow() + timedelta(hours=1)
     with app.app_context():
         outcomes.renew([renewed], lease_end)
     assert stored(app, renewed) == {"status": "sending", "attempts": 1, "next_attempt_at": lease_end}
@@ -210,7 +204,7 @@ def test_renewing_pushes_only_the_leases_of_claims_still_held(app, alice, receiv
     # Taken back by the sweeper and claimed again, the delivery is on its next
     # attempt: the old claim's worker (still sending) renews nothing.
     with app.app_context():
-        outcomes.renew([renewed], now(app) - timedelta(seconds=1))
+        outcomes.renew([renewed], utcnow() - timedelta(seconds=1))
     with app.app_context():
         assert sweeper.reclaim_expired() == 1
     again = claim(app, renewed)
@@ -224,7 +218,7 @@ def test_an_attempt_handed_back_unsent_is_due_again_as_if_never_claimed(app, ali
     from hub.webhooks import delivery, outcomes
 
     (hook, other_hook), (back, other) = hooks_and_attempts(app, alice, receiver, 2)
-    due = now(app) + timedelta(minutes=5)
+    due = utcnow() + timedelta(minutes=5)
     with app.app_context():
         outcomes.release([back], due)
     assert stored(app, back) == {"status": "retrying", "attempts": 0, "next_attempt_at": due}
