@@ -111,12 +111,17 @@ class ConnectorConformance:
     # -- fixtures ------------------------------------------------------------
     @pytest.fixture
     def connector(self, hub_app: Flask) -> Connector:
-        state = hub_app.extensions["hub_connectors"]
+        return self.mounted(hub_app)
+
+    def mounted(self, app: Flask) -> Connector:
+        """The app's connector ``connector_key``, or a failure that says why
+        it is not mounted: what is mounted, refused (and why), disabled."""
+        state = app.extensions["hub_connectors"]
         if self.connector_key not in state["enabled"]:
             refused = "".join(f"\n  {key}: {reason}" for key, reason in sorted(state["refused"].items()))
             pytest.fail(
                 f"connector '{self.connector_key}' is not mounted."
-                f"\nInstalled (entry-point group {GROUP}): {sorted(ep.name for ep in entry_points(group=GROUP))}"
+                f"\nMounted (entry-point group {GROUP}): {sorted(state['enabled']) or 'none'}"
                 f"\nRefused:{refused or ' none'}\nDisabled by the settings: {state['disabled'] or 'none'}",
                 pytrace=False,
             )
