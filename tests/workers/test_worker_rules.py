@@ -1,0 +1,178 @@
+"""The worker rules the worker API tests leave open: tokens (name, prefix,
+order, revoking twice), registering again, claim filters one at a time,
+what a heartbeat changes (and not on a finished task), leases taken back
+by the sweeper's call, and which workers count as able to run a task."""
+
+from datetime import timedelta
+
+import pytest
+
+
+def test_tokens_keep_their_name_prefix_and_order_and_a_second_revoke_keeps_the_first_time(app, client):
+    from hub.errors import NotFound
+    from hub.services import workers
+
+    with app.app_context():
+        made = [workers.create_token(name) for name in ("build-box", "   ", "gpu")]
+        listed = workers.list_tokens()
+        assert [t.id for t in listed] == [token.id for token, _plain in made]  # oldest first
+        assert [t.name for t in listed] == ["build-box", "worker", "gpu"]  # a blank name is "worker"
+        plains = [plain for _token, plain in made]
+        assert [t.prefix for t in listed] == [plain[:10] for plain in plains]  # what the token list shows
+        first = workers.revoke_token(listed[0].id).revoked_at
+        assert workers.revoke_token(listed[0].id).revoked_at == first
+        with pytest.raises(NotFound):
+            workers.revoke_token("wtok_nope")
+    unknown = client.post("/api/v1/worker/register", json={"name": "w"}, headers={"Authorization": "Bearer ctw_x"})
+    assert unknown.status_code == 401
+
+
+def test_registering_again_keeps_the_id_and_takes_the_new_lists(worker, make_worker):
+    first = worker.post("/register", {"name": "w1", "codebases": ["b", "a", "a"], "agent_types": ["plan"]}).json
+    assert first["codebases"] == ["a", "b"]
+    again = worker.post("/register", {"name": "w1", "agent_types": ["build", "build"]}).json
+    assert again["worker_id"] == first["worker_id"]
+    assert again["codebases"] == [] and again["agent_types"] == ["build"]
+    assert worker.register("w2") != first["worker_id"]
+    # Another token's worker of the same name is another worker.
+    assert make_worker("other").register("w1") != first["worker_id"]
+
+
+def test_a_worker_with_agent_types_only_claims_those_of_any_codebase(alice, worker):
+    codebase = alice.post("/api/v1/codebases", json={"name": "api", "path": "/srv/api"}).json["codebase_id"]
+    alice.create_task(title="build", agent_type="build")
+    planned = alice.create_task(title="plan", agent_type="plan", codebase_id=codebase)
+    wid = worker.register(agent_types=["plan"])
+    assert worker.claim(wid)["id"] == planned["id"]
+    assert worker.claim(wid) is None
+
+
+def test_a_worker_with_codebases_only_claims_theirs_of_any_agent_type(alice, worker):
+    codebase = alice.post("/api/v1/codebases", json={"name": "api", "path": "/srv/api"}).json["codebase_id"]
+    other = alice.post("/api/v1/codebases", json={"name": "web", "path": "/srv/web"}).json["codebase_id"]
+    alice.create_task(title="global")
+    alice.create_task(title="web", codebase_id=other)
+    mine = alice.create_task(title="api", agent_type="build", codebase_id=codebase)
+    wid = worker.register(codebases=[codebase])
+    assert worker.claim(wid)["id"] == mine["id"]
+    assert worker.claim(wid) is None
+
+
+def seen(app, worker_id):
+    from hub.services import workers
+
+    with app.app_context():
+        return next(state for state in workers.list_workers() if state.worker.id == worker_id).worker.last_seen_at
+
+
+def test_a_heartbeat_renews_only_its_own_workers_sign_of_life(app, alice, worker, make_worker):
+    created = alice.create_task()
+    busy = worker.register("busy")
+    idle = make_worker("other").register("idle")
+    idle_seen = seen(app, idle)
+    worker.claim(busy)
+    claimed_seen = seen(app, busy)
+    beat = worker.post(f"/tasks/{created['id']}/heartbeat", {"output": "step 1\n"})
+    assert beat.status_code == 200 and beat.json["status"] == "running"
+    assert seen(app, busy) > claimed_seen
+    assert seen(app, idle) == idle_seen
+
+
+def test_a_heartbeat_on_a_finished_task_renews_nothing_and_keeps_no_output(app, alice, worker):
+    created = alice.create_task()
+    wid = worker.register()
+    worker.claim(wid)
+    lease = worker.post(f"/tasks/{created['id']}/heartbeat", {"output": "kept\n"}).json["lease_expires_at"]
+    assert alice.post(f"/api/v1/tasks/{created['id']}/cancel").json["status"] == "cancelled"
+    before = seen(app, wid)
+    late = worker.post(f"/tasks/{created['id']}/heartbeat", {"output": "late\n"})
+    assert late.status_code == 200 and late.json["cancel"] is True and late.json["lease_expires_at"] == lease
+    assert seen(app, wid) == before
+    assert [c["text"] for c in alice.get(f"/api/v1/tasks/{created['id']}/output").json] == ["kept\n"]
+
+
+def test_an_empty_report_adds_no_output(alice, worker):
+    created = alice.create_task()
+    wid = worker.register()
+    worker.claim(wid)
+    for body in ({}, {"output": ""}, {"output": None}):
+        assert worker.post(f"/tasks/{created['id']}/heartbeat", body).status_code == 200
+    worker.post(f"/tasks/{created['id']}/heartbeat", {"output": "x"})
+    assert [c["text"] for c in alice.get(f"/api/v1/tasks/{created['id']}/output").json] == ["x"]
+
+
+def lapse(app, task_id):
+    """The task's lease ran out a second ago."""
+    from hub.db import begin_write, db, utcnow
+    from hub.models import Task
+
+    with app.app_context():
+        begin_write()
+        task = db.session.scalar(db.select(Task).where(Task.id == task_id))
+        task.lease_expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+
+
+def test_the_sweeper_takes_back_lapsed_leases_only(app, alice, worker):
+    from hub.services import workers
+
+    lapsed, held = alice.create_task(title="lapsed"), alice.create_task(title="held")
+    wid = worker.register()
+    worker.claim(wid)
+    worker.claim(wid)
+    lapse(app, lapsed["id"])
+    with app.app_context():
+        assert workers.expire_leases() == 1
+        assert workers.expire_leases() == 0
+    back = alice.get(f"/api/v1/tasks/{lapsed['id']}").json
+    assert back["status"] == "pending" and back["retry_count"] == 1
+    assert alice.get(f"/api/v1/tasks/{held['id']}").json["status"] == "running"
+    late = worker.post(f"/tasks/{lapsed['id']}/complete", {"result": "late"})
+    assert late.status_code == 404  # no longer held by this token's workers
+    assert worker.claim(wid)["id"] == lapsed["id"]
+
+
+def test_a_waiting_claim_takes_a_lapsed_task_back_when_its_lease_ends(app, alice, worker, make_worker):
+    app.config["HUB_WORKER_LEASE_SECONDS"] = 1
+    created = alice.create_task()
+    worker.claim(worker.register())  # then this worker goes silent
+    other = make_worker("rescue")
+    task = other.claim(other.register(), wait=10)  # wakes when the lease is due, not at the end of the wait
+    assert task is not None and task["id"] == created["id"] and task["retry_count"] == 1
+
+
+def test_only_a_live_worker_that_may_run_the_task_counts(app, alice, make_worker):
+    from hub.db import begin_write, db
+    from hub.models import Task, Worker
+    from hub.services import workers
+
+    codebase = alice.post("/api/v1/codebases", json={"name": "api", "path": "/srv/api"}).json["codebase_id"]
+    created = alice.create_task(codebase_id=codebase, agent_type="build")
+
+    def nobody():
+        with app.app_context():
+            return workers.no_worker_for(db.session.scalar(db.select(Task).where(Task.id == created["id"])))
+
+    assert nobody()
+    elsewhere = make_worker("a")
+    elsewhere.register("elsewhere", codebases=["cb_other"])
+    assert nobody()
+    planner = make_worker("b")
+    planner.register("planner", codebases=[codebase], agent_types=["plan"])
+    assert nobody()
+    revoked = make_worker("c")
+    revoked.register("revoked", codebases=[codebase], agent_types=["build"])
+    with app.app_context():
+        workers.revoke_token(workers.list_tokens()[-1].id)
+    assert nobody()
+    able = make_worker("d")
+    able_id = able.register("able", codebases=[codebase])
+    assert not nobody()
+    with app.app_context():  # quiet for longer than a live worker ever is
+        begin_write()
+        found = db.session.scalar(db.select(Worker).where(Worker.id == able_id))
+        found.last_seen_at -= timedelta(seconds=workers.alive_seconds() + 1)
+        db.session.commit()
+    assert nobody()
+    make_worker("e").register("anything")  # no lists: any codebase, any agent type
+    assert not nobody()
