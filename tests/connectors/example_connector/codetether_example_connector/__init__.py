@@ -1,100 +1,169 @@
-"""A small connector written only against the public API (connectors.base)
-and hub services: the "Write a connector" guide's example."""
+"""The guide's example (connectors/base/README.md): the seed's seven operations for an
+n8n-style platform, on ``connectors.base`` alone. An item nests the task and its history."""
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from connectors.base import Action, Connector, Manifest, Search, Trigger
-from hub.schemas import RequiredText, UTCDateTime
-from hub.services import tasks
+from connectors.base import Action, Connector, Manifest, Search, SearchOrCreate, Trigger, choices, hub, samples
+from connectors.base.inputs import BlankIsMissing
+from connectors.base.labels import STATUS_LABELS
+
+STEPS = ("created", "started", "completed", "failed", "cancelled")
 
 
-class Cancelled(ma.Schema):
-    id = fields.String()
-    task_id = fields.String()
-    title = fields.String()
-    cancelled_at = UTCDateTime()
-
-
-def cancelled(event: dict) -> dict:
-    data = event["data"]
-    return {"id": event["id"], "task_id": data["task_id"], "title": data["title"], "cancelled_at": data["cancelled_at"]}
-
-
-class Ask(ma.Schema):
-    question = RequiredText(max_length=2000, metadata={"label": "Question"})
-
-
-class Answer(ma.Schema):
+class TaskPart(ma.Schema):
     id = fields.String()
     title = fields.String()
-    status = fields.String()
+    status = fields.String(metadata={"description": "pending, running, completed, failed or cancelled"})
+    agent = fields.String(metadata={"description": "build, plan, general or explore"})
+    codebase = fields.String()
+    url = fields.String(metadata={"description": "The task's page on the hub"})
+    result = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)
+    retries = fields.Integer()
+    seconds = fields.Float(allow_none=True, metadata={"description": "How long the agent worked"})
 
 
-def ask(user, *, question: str):
-    return tasks.create_task(user, title=question[:80], prompt=question, agent_type="general")
+class Step(ma.Schema):
+    id = fields.String(metadata={"description": "What happened: created, started, completed, failed or cancelled"})
+    at = hub.UTCDateTime()
 
 
-class Recent(ma.Schema):
-    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
+class Item(ma.Schema):
+    id = fields.String(metadata={"description": "The event's id (triggers) or the task's (actions, searches)"})
+    task = fields.Nested(TaskPart)
+    timeline = fields.List(fields.Nested(Step))
 
 
-def recent(user, *, limit: int):
-    found, _ = tasks.list_tasks(user, limit=limit)
-    return found
+def item(task: hub.Task, item_id: str | None = None) -> dict:
+    names = {"agent": "agent_type", "codebase": "codebase_id", "retries": "retry_count", "seconds": "duration_seconds"}
+    part = {key: task[names.get(key, key)] for key in TaskPart().fields}
+    timeline = [{"id": step, "at": task[f"{step}_at"]} for step in STEPS if task[f"{step}_at"]]
+    return {"id": item_id or task["id"], "task": part, "timeline": timeline}
 
+
+class NoCallback(BlankIsMissing):  # an item has no room for a callback's secret
+    class Meta:
+        exclude = ("callback_url", "callback_format")
+
+
+class NewTask(NoCallback, hub.TaskInput): ...
+
+
+class NewMessage(NoCallback, hub.MessageInput): ...
+
+
+class TaskToCancel(ma.Schema):
+    task_id = hub.RequiredText(metadata={"label": "Task", "choices_from": "open_tasks", "search_from": "find_task"})
+
+
+class FindTask(BlankIsMissing):
+    task_id = hub.OptionalStr()
+    external_id = hub.OptionalStr(metadata={"label": "External ID"})
+    status = fields.String(validate=validate.OneOf(hub.STATUSES), metadata={"choice_labels": STATUS_LABELS})
+    codebase_id = hub.OptionalStr(metadata={"label": "Codebase"})
+
+
+PENDING = {**samples.TASK, "status": "pending", "started_at": None, "completed_at": None}
+PENDING |= {"result": None, "duration_seconds": None}
+FAILED = {**samples.TASK, "status": "failed", "result": None, "error": "The agent could not reach the repository."}
+FAILED |= {"completed_at": None, "failed_at": "2026-01-15T09:02:24.000Z", "retry_count": 3}
+MESSAGE = {"id": "msg_1", "message_id": "msg_1", "conversation_id": "C1", "codebase_id": "global", "role": "user"}
+MESSAGE |= {"conversation_external_id": None, "content": "Hi", "task_id": "task_1", "created_at": PENDING["created_at"]}
+SEED_TRIGGERS = (
+    ("new_task", "New Task", "task.created", PENDING),
+    ("task_completed", "Task Completed", "task.completed", samples.TASK),
+    ("task_failed", "Task Failed", "task.failed", FAILED),
+)
 
 connector = Connector(
     manifest=Manifest(
         key="example",
         name="Example",
-        version="0.1.0",
-        scopes=("tasks:read", "tasks:write"),
-        docs_url="/connectors/example/",
-        description="The guide's example connector.",
+        version="1.0.0",
+        scopes=("tasks:read", "tasks:write", "messages:write"),
+        docs_url="https://example.com/codetether-example",
+        description="The seed's operations for an n8n-style platform: one nested item per task.",
+        requires_hub=">=0.1",
     ),
     triggers=(
+        *(
+            Trigger(
+                key=key,
+                noun="Task",
+                label=label,
+                description=f"Starts a workflow on each {event} event.",
+                event=event,
+                formatter=lambda envelope: item(envelope["data"], envelope["id"]),  # {id, type, timestamp, data}
+                scope="tasks:read",
+                output_schema=Item,
+                sample=item(sample, "evt_3n4m5b6v7c8x9z0a"),
+            )
+            for key, label, event, sample in SEED_TRIGGERS
+        ),
         Trigger(
-            key="task_cancelled",
+            key="open_tasks",
             noun="Task",
-            label="Task Cancelled",
-            description="A task was cancelled.",
-            event="task.cancelled",
-            formatter=cancelled,
+            label="List Open Tasks",
+            description="The Task dropdown's choices: tasks still pending or running.",
+            list=choices.cancellable_task_choices,
+            hidden=True,
+            label_field="label",
             scope="tasks:read",
-            output_schema=Cancelled,
-            sample={
-                "id": "evt_1",
-                "task_id": "task_1",
-                "title": "Old idea",
-                "cancelled_at": "2026-01-01T00:00:00.000Z",
-            },
+            output_schema=choices.TaskChoice,
+            sample={"id": "task_1", "title": "Fix the login bug", "status": "pending", "label": "Fix the login bug"},
         ),
     ),
     actions=(
         Action(
-            key="ask",
-            noun="Question",
-            label="Ask a Question",
-            description="A general agent answers a question.",
-            input_schema=Ask,
-            output_schema=Answer,
-            perform=ask,
+            key="create_task",
+            noun="Task",
+            label="Create Task",
+            description="An AI agent starts on a task.",
+            input_schema=NewTask,
+            output_schema=Item,
+            perform=lambda user, **given: item(hub.create_task(user, **given)),
             scope="tasks:write",
-            sample={"id": "task_1", "title": "Why is CI red?", "status": "pending"},
+            sample=item(PENDING),
+        ),
+        Action(
+            key="send_message",
+            noun="Message",
+            label="Send Message",
+            description="Ask an agent in a conversation; its reply comes as a task.",
+            input_schema=NewMessage,
+            output_schema=hub.MessageOutput,
+            perform=hub.send_message,
+            scope="messages:write",
+            sample=MESSAGE,
+        ),
+        Action(
+            key="cancel_task",
+            noun="Task",
+            label="Cancel Task",
+            description="Stop a pending or running task.",
+            input_schema=TaskToCancel,
+            output_schema=Item,
+            perform=lambda user, task_id: item(hub.cancel_task(user, task_id)),
+            scope="tasks:write",
+            sample=item({**PENDING, "status": "cancelled", "cancelled_at": "2026-01-15T09:01:00.000Z"}),
+            creates=False,
         ),
     ),
     searches=(
         Search(
-            key="recent_tasks",
+            key="find_task",
             noun="Task",
-            label="Recent Tasks",
-            description="Your newest tasks.",
-            input_schema=Recent,
-            output_schema=Answer,
-            perform=recent,
+            label="Find Task",
+            description="Your tasks matching every filter given, newest first.",
+            input_schema=FindTask,
+            output_schema=Item,
+            perform=lambda user, **filters: [item(task) for task in hub.list_tasks(user, **filters).items],
             scope="tasks:read",
-            sample={"id": "task_1", "title": "Why is CI red?", "status": "pending"},
+            sample=item(samples.TASK),
         ),
+    ),
+    search_or_creates=(
+        SearchOrCreate("Find or Create Task", "By External ID", search="find_task", action="create_task"),
     ),
 )
