@@ -62,11 +62,14 @@ def test_it_is_an_installed_distribution_not_part_of_the_hub():
 
 
 def test_its_routes_work_for_a_user(alice):
-    asked = alice.post("/connectors/example/actions/ask", json={"question": "What does this repo do?"})
-    assert asked.status_code == 201 and asked.json["status"] == "pending"
-    assert alice.get(f"/api/v1/tasks/{asked.json['id']}").json["agent_type"] == "general"
-    recent = alice.get("/connectors/example/searches/recent_tasks?limit=1").json
-    assert [t["id"] for t in recent] == [asked.json["id"]]
-    alice.post(f"/api/v1/tasks/{asked.json['id']}/cancel")
-    cancelled = alice.get("/connectors/example/triggers/task_cancelled").json
-    assert [c["task_id"] for c in cancelled] == [asked.json["id"]]
+    body = {"title": "Explain", "prompt": "What does this repo do?", "agent_type": "general"}
+    created = alice.post("/connectors/example/actions/create_task", json=body)
+    assert created.status_code == 201 and created.json["task"]["status"] == "pending"
+    task_id = created.json["task"]["id"]
+    assert alice.get(f"/api/v1/tasks/{task_id}").json["agent_type"] == "general"
+    found = alice.get(f"/connectors/example/searches/find_task?task_id={task_id}").json
+    assert [item["task"]["id"] for item in found] == [task_id]
+    cancelled = alice.post("/connectors/example/actions/cancel_task", json={"task_id": task_id})
+    assert cancelled.status_code == 200 and cancelled.json["task"]["status"] == "cancelled"
+    assert [step["id"] for step in cancelled.json["timeline"]] == ["created", "cancelled"]
+    assert [item["task"]["id"] for item in alice.get("/connectors/example/triggers/new_task").json] == [task_id]
