@@ -4,6 +4,7 @@ import dataclasses
 import logging
 from importlib.metadata import EntryPoint, entry_points
 
+import marshmallow as ma
 import pytest
 
 from connectors.base import InvalidConnector, validate
@@ -17,6 +18,7 @@ def _installed_plus(*extra):
 
 
 def test_invalid_connectors_are_refused_with_a_clear_log_line_and_the_hub_still_starts(hub_env, monkeypatch, caplog):
+    monkeypatch.setenv(plugins.LOGGED, "")  # as a hub just started: nothing said yet
     monkeypatch.setattr(
         plugins,
         "entry_points",
@@ -49,10 +51,33 @@ def _trigger(**changes):
     return (dataclasses.replace(zapier.triggers[0], **changes), *zapier.triggers[1:])
 
 
+def _action_input(**metadata):
+    """Zapier's first action, its input with a field of this metadata."""
+    fields = {
+        "title": ma.fields.String(required=True),
+        "nested": ma.fields.Nested(ma.Schema.from_dict({"pick": ma.fields.String(metadata=metadata)})),
+    }
+    schema = ma.Schema.from_dict(fields)
+    return (dataclasses.replace(zapier.actions[0], input_schema=schema), *zapier.actions[1:])
+
+
 @pytest.mark.parametrize(
     ("connector", "problem"),
     [
         (_broken(manifest={"key": "Zapier!"}), "manifest key 'Zapier!'"),
+        (_broken(manifest={"key": "z" * 21}), f"manifest key '{'z' * 21}' is 21 characters, more than 20"),
+        (_broken(manifest={"requires_hub": ">=1000"}), "it requires codetether-hub >=1000, and codetether-hub"),
+        (_broken(manifest={"requires_hub": "1.0"}), "requires_hub '1.0' is not a version specifier"),
+        (_broken(triggers=_trigger(key="t" * 20)), f"key '{'t' * 20}' is 20 characters, more than 19"),
+        (_broken(triggers=_trigger(label_field="nope")), "label_field 'nope' is not an output field"),
+        (
+            _broken(actions=_action_input(choices_from="no_such_list")),
+            "action 'create_task': field 'nested.pick': choices_from 'no_such_list' is not a declared trigger",
+        ),
+        (
+            _broken(actions=_action_input(search_from="find_nothing")),
+            "field 'nested.pick': search_from 'find_nothing' is not a declared search (find_task, find_tasks)",
+        ),
         (_broken(manifest={"version": "one"}), "not MAJOR.MINOR.PATCH"),
         (_broken(manifest={"scopes": ("tasks:read", "root")}), "not hub scopes"),
         (_broken(manifest={"docs_url": "docs"}), "docs_url"),
