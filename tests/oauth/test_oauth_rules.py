@@ -1,0 +1,148 @@
+"""OAuth rules the flow and security tests leave open: what a client may
+be registered with, a revocation whose hint is wrong or missing, an
+authorization that leaves out its redirect URI or its scope, consent for
+fewer or more scopes, and introspecting a disabled user's token."""
+
+import json
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from support.forms import Browser
+from support.oauth import PKCE_CHALLENGE, ZAPIER_REDIRECT, ZAPIER_SCOPES, authorize_url, connect, redirect_params
+
+
+@pytest.mark.parametrize(("name", "ok"), [("n" * 200, True), ("n" * 201, False), ("   ", False)])
+def test_a_client_name_has_1_to_200_characters(run, name, ok):
+    result = run("clients", "create", "--name", name, "--redirect-uri", ZAPIER_REDIRECT, "--json", ok=ok)
+    if ok:
+        assert json.loads(result.output)["name"] == name
+    else:
+        assert result.exit_code != 0 and "name" in result.output
+        assert json.loads(run("clients", "list", "--json").output)["clients"] == []
+
+
+@pytest.mark.parametrize("uri", ["http://127.0.0.1:8123/cb", "http://localhost/cb", "http://[::1]:9000/cb"])
+def test_plain_http_is_accepted_only_back_to_this_machine(run, uri):
+    made = json.loads(run("clients", "create", "--name", "CLI", "--redirect-uri", uri, "--json").output)
+    assert made["redirect_uris"] == [uri]
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://127.0.0.2/cb",
+        "http://localhost.evil.test/cb",
+        "https:///cb",
+        "https://user@zapier.com/cb",
+        "https://:secret@zapier.com/cb",
+    ],
+)
+def test_other_redirect_uris_are_refused(run, uri):
+    result = run("clients", "create", "--name", "Bad", "--redirect-uri", uri, ok=False)
+    assert result.exit_code != 0 and "redirect_uri" in result.output
+    assert json.loads(run("clients", "list", "--json").output)["clients"] == []
+
+
+@pytest.fixture
+def alice_connects(hub):
+    """Alice connects a client (Zapier's by default) and gets its tokens."""
+    username, password = hub.create_user("alice")
+    browser = Browser(hub)
+
+    def tokens(client, **extra):
+        code = redirect_params(connect(hub, browser, client, username, password, **extra))["code"]
+        issued = hub.exchange(client, code)
+        assert issued.status_code == 200, issued.text
+        return issued.json()
+
+    return browser, tokens
+
+
+def revoke(hub, client, token, hint):
+    data = {"token": token, "client_id": client["client_id"], "client_secret": client["client_secret"]}
+    if hint:
+        data["token_type_hint"] = hint
+    return httpx.post(hub.url("/oauth/revoke"), data=data, timeout=30)
+
+
+def test_a_wrong_or_missing_hint_still_revokes_the_connection(hub, alice_connects):
+    _browser, tokens = alice_connects
+    client = hub.create_client()
+    for kind, hint in (("refresh_token", "access_token"), ("access_token", "refresh_token"), ("refresh_token", None)):
+        issued = tokens(client)
+        assert revoke(hub, client, issued[kind], hint).status_code == 200
+        assert hub.api("/api/v1/me", issued["access_token"]).status_code == 401, (kind, hint)
+        assert hub.refresh(client, issued["refresh_token"]).status_code == 400, (kind, hint)
+
+
+def without(url_params: dict, *keys: str) -> str:
+    return urlencode({k: v for k, v in url_params.items() if k not in keys})
+
+
+def test_without_a_redirect_uri_the_only_registered_one_is_used(hub, alice_connects):
+    browser, tokens = alice_connects
+    client = hub.create_client()
+    tokens(client)  # consented
+    params = {
+        "response_type": "code",
+        "client_id": client["client_id"],
+        "scope": ZAPIER_SCOPES,
+        "state": "s",
+        "code_challenge": PKCE_CHALLENGE,
+        "code_challenge_method": "S256",
+    }
+    back = browser.go(hub.url("/oauth/authorize?" + without(params)))
+    assert back.headers["location"].startswith(ZAPIER_REDIRECT + "?")
+    code = redirect_params(back)["code"]
+    issued = hub.token(
+        grant_type="authorization_code",
+        code=code,
+        client_id=client["client_id"],
+        client_secret=client["client_secret"],
+    )
+    assert issued.status_code == 200, issued.text
+
+    two = hub.create_client("--redirect-uri", "https://zapier.com/other/", name="Two")
+    assert len(two["redirect_uris"]) == 2
+    shown = browser.go(hub.url("/oauth/authorize?" + without({**params, "client_id": two["client_id"]})))
+    assert shown.status_code == 400 and "location" not in shown.headers
+
+
+def test_without_a_scope_the_token_gets_the_clients_scopes(hub, alice_connects):
+    _browser, tokens = alice_connects
+    client = hub.create_client("--scopes", "tasks:read,codebases:read", name="Reader")
+    issued = tokens(client, scope="")
+    assert sorted(issued["scope"].split()) == ["codebases:read", "tasks:read"]
+    asked = tokens(client, scope="tasks:read messages:write")  # what the client may not have is left out
+    assert asked["scope"] == "tasks:read"
+
+
+def test_consent_covers_fewer_scopes_and_is_asked_again_for_more(hub, alice_connects):
+    browser, tokens = alice_connects
+    client = hub.create_client()
+    tokens(client, scope="tasks:read tasks:write")
+    fewer = browser.go(authorize_url(hub, client["client_id"], scope="tasks:read"))
+    assert redirect_params(fewer)["code"]  # straight back: already consented
+    same = browser.go(authorize_url(hub, client["client_id"], scope="tasks:write tasks:read"))
+    assert redirect_params(same)["code"]
+    more = browser.go(authorize_url(hub, client["client_id"], scope="tasks:read messages:write"))
+    assert more.status_code == 200 and "decision" in more.text and "Send messages" in more.text
+    widened = tokens(client, scope="tasks:read messages:write")  # allowed: now all three are consented
+    assert sorted(widened["scope"].split()) == ["messages:write", "tasks:read"]
+    again = browser.go(authorize_url(hub, client["client_id"], scope="tasks:write messages:write"))
+    assert redirect_params(again)["code"]
+
+
+def test_a_disabled_users_token_introspects_inactive(hub, alice_connects):
+    from hub.services import accounts
+
+    _browser, tokens = alice_connects
+    client = hub.create_client()
+    issued = tokens(client)
+    auth = (client["client_id"], client["client_secret"])
+    with hub.app.app_context():
+        accounts.set_disabled("alice", True)
+    for token in (issued["access_token"], issued["refresh_token"]):
+        answer = httpx.post(hub.url("/oauth/introspect"), data={"token": token}, auth=auth, timeout=30)
+        assert answer.status_code == 200 and answer.json() == {"active": False}
