@@ -65,6 +65,10 @@ def on_starting(server):
 
 def post_fork(server, worker):
     lifeline.die_with_parent(signal.SIGTERM, server.pid)
+    if worker.age > 1:  # the first worker logs the connectors it mounted or refused; the others load the same
+        from hub import plugins
+
+        plugins.said_elsewhere()
 
 
 def post_worker_init(worker):

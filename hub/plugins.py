@@ -34,6 +34,7 @@ HUB_DISTRIBUTION = "codetether-hub"  # the hub's own package, whose connectors (
 # and delivery worker of `up` loads the same connectors, and the admin wants
 # each mount and refusal said once. Children inherit the environment.
 LOGGED = "HUB_CONNECTORS_LOGGED"
+SAID_ELSEWHERE = "*"
 
 log = logging.getLogger("hub.connectors")
 
@@ -104,6 +105,13 @@ def discover() -> tuple[dict[str, Plugin], dict[str, str]]:
     return found, refused
 
 
+def said_elsewhere() -> None:
+    """This process logs nothing about connectors: another process of the
+    same start says it (gunicorn's first worker, for the ones beside it and
+    those that replace it)."""
+    os.environ[LOGGED] = SAID_ELSEWHERE
+
+
 def package(entry_point: EntryPoint) -> str:
     """The distribution that registers ``entry_point`` (its value when unknown)."""
     return entry_point.dist.name if entry_point.dist else entry_point.value
@@ -133,7 +141,7 @@ def log_once(level: int, line: str) -> None:
     """Log ``line`` unless this process or its parent already did (``LOGGED``)."""
     digest = hashlib.sha256(line.encode()).hexdigest()[:16]
     logged = os.environ.get(LOGGED, "").split()
-    if digest in logged:
+    if digest in logged or SAID_ELSEWHERE in logged:
         return
     os.environ[LOGGED] = " ".join([*logged, digest])
     log.log(level, line)
