@@ -1,0 +1,86 @@
+"""Request limits (hub/limits.py): what each refusal tells the caller, and
+whose address a per-address limit counts behind trusted proxies."""
+
+import pytest
+
+
+def from_address(app, address):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def three_of_each(monkeypatch, hub_env):
+    monkeypatch.setenv("HUB_TIER_RATE_LIMITS", "free=3/minute")
+    monkeypatch.setenv("HUB_AUTH_FAILURE_RATE_LIMIT", "3/minute")
+    monkeypatch.setenv("HUB_TOKEN_RATE_LIMIT", "3/minute")
+
+
+def test_each_refusal_says_which_limit_it_met(three_of_each, app, make_user):
+    from hub.services import oauth
+
+    user = make_user("tess")
+    for _ in range(3):
+        assert user.get("/api/v1/me").status_code == 200
+    tier = user.get("/api/v1/me")
+    assert tier.status_code == 429 and tier.json["code"] == "rate_limited"
+    assert tier.json["message"] == (
+        "Rate limit of the free tier reached: 3 requests per 60 s. Retry after the time in Retry-After."
+    )
+    assert (tier.json["limit"], tier.json["window_seconds"], tier.json["tier"]) == (3, 60, "free")
+
+    guesser = from_address(app, "10.0.0.66")
+    for _ in range(3):
+        assert guesser.get("/api/v1/me", headers=bearer("ct_wrong")).status_code == 401
+    failures = guesser.get("/api/v1/me", headers=bearer("ct_wrong"))
+    assert failures.status_code == 429 and "tier" not in failures.json
+    assert failures.json["message"] == (
+        "Too many failed authentications from this address: 3 per 60 s. Retry after the time in Retry-After."
+    )
+
+    with app.app_context():
+        client, _secret = oauth.create_client("Zapier", ["https://zapier.com/dashboard/auth/oauth/return/App1/"])
+        wrong = {"token": "cto_x", "client_id": client.client_id, "client_secret": "cts_guess"}
+    prober = from_address(app, "10.0.0.67")
+    for _ in range(3):
+        assert prober.post("/oauth/introspect", data=wrong).status_code == 401
+    secrets = prober.post("/oauth/introspect", data=wrong)
+    assert secrets.status_code == 429 and "tier" not in secrets.json
+    assert secrets.json["message"] == (
+        "Too many attempts: 3 per 60 s from this address. Retry after the time in Retry-After."
+    )
+    assert 1 <= int(secrets.headers["Retry-After"]) <= 60
+
+
+@pytest.fixture
+def behind_proxies(monkeypatch, three_of_each):
+    monkeypatch.setenv("HUB_TRUSTED_PROXIES", "127.0.0.1, 10.9.0.0/16")
+
+
+def guesses(client, forwarded=None, count=4):
+    headers = {**bearer("ct_wrong"), **({"X-Forwarded-For": forwarded} if forwarded is not None else {})}
+    return [client.get("/api/v1/me", headers=headers).status_code for _ in range(count)]
+
+
+def test_a_chain_of_trusted_proxies_only_counts_its_first_hop(behind_proxies, app):
+    proxy = from_address(app, "127.0.0.1")
+    assert guesses(proxy, "10.9.0.5, 10.9.0.4") == [401, 401, 401, 429]
+    assert guesses(proxy, "10.9.0.6, 10.9.0.4", count=1) == [401]  # another first hop: its own count
+    assert guesses(proxy, " 10.9.0.5 ,10.9.0.9", count=1) == [429]  # the same first hop, spaces and all
+
+
+def test_a_trusted_proxy_without_x_forwarded_for_is_counted_itself(behind_proxies, app):
+    proxy = from_address(app, "10.9.0.4")
+    assert guesses(proxy) == [401, 401, 401, 429]
+    assert guesses(from_address(app, "10.9.0.8"), count=1) == [401]
+
+
+def test_a_hop_that_is_no_address_is_the_client(behind_proxies, app):
+    proxy = from_address(app, "127.0.0.1")
+    assert guesses(proxy, "unknown, 10.9.0.4") == [401, 401, 401, 429]
+    assert guesses(proxy, "203.0.113.9, 10.9.0.4", count=1) == [401]
