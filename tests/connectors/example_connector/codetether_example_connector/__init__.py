@@ -68,8 +68,8 @@ PENDING = {**samples.TASK, "status": "pending", "started_at": None, "completed_a
 PENDING |= {"result": None, "duration_seconds": None}
 FAILED = {**samples.TASK, "status": "failed", "result": None, "error": "The agent could not reach the repository."}
 FAILED |= {"completed_at": None, "failed_at": "2026-01-15T09:02:24.000Z", "retry_count": 3}
-MESSAGE = {"id": "msg_1", "message_id": "msg_1", "conversation_id": "C1", "codebase_id": "global", "role": "user"}
-MESSAGE |= {"conversation_external_id": None, "content": "Hi", "task_id": "task_1", "created_at": PENDING["created_at"]}
+MESSAGE = {"id": "msg_1", "message_id": "msg_1", "conversation_external_id": None, "role": "user", "content": "Hi"}
+MESSAGE |= {"conversation_id": "C1", "codebase_id": "global", "task_id": "task_1", "created_at": PENDING["created_at"]}
 SEED_TRIGGERS = (
     ("new_task", "New Task", "task.created", PENDING),
     ("task_completed", "Task Completed", "task.completed", samples.TASK),
