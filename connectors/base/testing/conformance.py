@@ -28,12 +28,12 @@ from hub.services import accounts, tasks
 
 
 class ConnectorConformance:
-    """Subclass it in a test module, name the connector's key, and give a
-    valid input for each action and search that needs one::
+    """Subclass it in a test module and name the connector's key; give an
+    input where a made-up one (``made_up``) will not do::
 
         class TestMyConnector(ConnectorConformance):
             connector_key = "my_connector"
-            inputs = {"create_thing": {"name": "x"}}
+            inputs = {"create_thing": {"name": "x"}}  # optional
     """
 
     connector_key: str = ""
@@ -75,9 +75,8 @@ class ConnectorConformance:
                 return validator.min
         if isinstance(field, ma.fields.Email):
             return "conformance@example.com"
-        kind = field_type(field)
-        made: dict[str, Any] = {"integer": 1, "number": 1, "boolean": True, "datetime": "2026-01-01T00:00:00Z"}
-        return made.get(kind, {"object": {}, "list": [], "items": []}.get(kind, "conformance"))
+        by_type: dict[str, Any] = {"integer": 1, "number": 1, "boolean": True, "datetime": "2026-01-01T00:00:00Z"}
+        return {**by_type, "object": {}, "list": [], "items": []}.get(field_type(field), "conformance")
 
     def cause(self, app: Flask, user: HubUser, event_type: str) -> None:
         """Make one event of ``event_type`` happen for ``user``; override it
