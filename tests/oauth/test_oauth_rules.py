@@ -146,3 +146,61 @@ def test_a_disabled_users_token_introspects_inactive(hub, alice_connects):
     for token in (issued["access_token"], issued["refresh_token"]):
         answer = httpx.post(hub.url("/oauth/introspect"), data={"token": token}, auth=auth, timeout=30)
         assert answer.status_code == 200 and answer.json() == {"active": False}
+
+
+EVERY_SCOPE = "tasks:read tasks:write messages:write messages:read codebases:read codebases:write"
+
+
+@pytest.fixture
+def two_people_on_one_app(hub, receiver):
+    """Alice and Bob each connect the same app, which subscribes a hook for
+    each; Alice also has a hook of her own (API key)."""
+    from hub.services import accounts
+
+    client = hub.create_client()
+    people = {}
+    for name in ("alice", "bob"):
+        username, password = hub.create_user(name, tier="enterprise")
+        page = connect(hub, Browser(hub), client, username, password, scope=EVERY_SCOPE)
+        token = hub.exchange(client, redirect_params(page)["code"]).json()["access_token"]
+        with hub.app.app_context():
+            _key, key = accounts.create_api_key(username)
+        hook = {"event": "task.created", "target_url": receiver.url(f"/{name}")}
+        made = hub.api("/api/v1/hooks", token, "POST", json=hook)
+        assert made.status_code == 201, made.text
+        people[name] = {"token": token, "key": key, "app_hook": made.json()["id"]}
+    own = hub.api("/api/v1/hooks", people["alice"]["key"], "POST", json={**hook, "target_url": receiver.url("/own")})
+    people["alice"]["own_hook"] = own.json()["id"]
+    return client, people
+
+
+def hook_status(hub, person, hook_id):
+    return hub.api(f"/api/v1/hooks/{hook_id}", person["key"]).json()["status"]
+
+
+@pytest.mark.usefixtures("webhook_settings")  # hooks may point at this machine
+def test_disconnecting_an_app_ends_only_that_persons_connection(hub, two_people_on_one_app):
+    client, people = two_people_on_one_app
+    alice, bob = people["alice"], people["bob"]
+    gone = hub.api(f"/api/v1/me/grants/{client['client_id']}", alice["key"], "DELETE")
+    assert gone.status_code == 200
+    assert hub.api("/api/v1/me", alice["token"]).status_code == 401
+    assert hub.api("/api/v1/me", bob["token"]).status_code == 200  # Bob's connection to the same app lives on
+    assert hook_status(hub, alice, alice["app_hook"]) == "deleted"
+    assert hook_status(hub, bob, bob["app_hook"]) != "deleted"
+    assert hook_status(hub, alice, alice["own_hook"]) != "deleted"
+    again = hub.api(f"/api/v1/me/grants/{client['client_id']}", alice["key"], "DELETE")
+    assert again.status_code == 404
+
+
+@pytest.mark.usefixtures("webhook_settings")  # hooks may point at this machine
+def test_revoking_an_app_ends_every_persons_tokens_and_app_hooks(hub, two_people_on_one_app):
+    client, people = two_people_on_one_app
+    hub.cli("clients", "revoke", client["client_id"])
+    for person in people.values():
+        assert hub.api("/api/v1/me", person["token"]).status_code == 401
+        assert hook_status(hub, person, person["app_hook"]) == "deleted"
+    assert hook_status(hub, people["alice"], people["alice"]["own_hook"]) != "deleted"
+    # The app can no longer connect anyone.
+    page = Browser(hub).go(authorize_url(hub, client["client_id"]))
+    assert page.status_code == 400 and "location" not in page.headers
