@@ -55,8 +55,8 @@ def refused_because(url: str, allow: str = "") -> str:
         ("http://[2001:0:5db8:d822::80ff:fffe]/hook", "a loopback address"),
         # NAT64 around 127.0.0.1: the IPv4 is its last 32 bits.
         ("http://[64:ff9b::7f00:1]/hook", "a loopback address"),
-        # NAT64 around 192.0.0.9 (a global IPv4, unlike 192.0.0.8): the IPv6 itself is not public.
-        ("http://[64:ff9b::c000:9]/hook", "64:ff9b::c000:9, not a public address"),
+        # NAT64 around 169.254.169.255: judged as that address, not as its neighbour the metadata address.
+        ("http://[64:ff9b::a9fe:a9ff]/hook", "a link-local address"),
     ],
 )
 def test_each_refused_address_names_its_reason(dns, url, why):
