@@ -10,12 +10,12 @@ none. Two hidden triggers fill the dropdowns.
 
 from __future__ import annotations
 
-from connectors.base import Action, Connector, Manifest, Search, SearchOrCreate, Trigger
+from connectors.base import Action, Connector, Manifest, Search, SearchOrCreate, Trigger, choices
+from connectors.base.hub import MessageOutput, TaskOutput
 from connectors.zapier import digest, resume
 from connectors.zapier import operations as ops
 from connectors.zapier import schemas as s
 from connectors.zapier.routes import add_routes, setup
-from hub.schemas import MessageSchema, TaskSchema
 
 DOCS_URL = "/connectors/zapier/docs"  # served by the hub from README.md beside this file
 
@@ -188,9 +188,9 @@ connector = Connector(
             label="List Codebases",
             description="Your codebases, for the Codebase dropdown.",
             hidden=True,
-            list=ops.codebase_choices,
+            list=choices.codebase_choices,
             scope="codebases:read",
-            output_schema=s.CodebaseChoice,
+            output_schema=choices.CodebaseChoice,
             label_field="name",
             sample={"id": "global", "name": "Global"},
         ),
@@ -200,9 +200,9 @@ connector = Connector(
             label="List Cancellable Tasks",
             description="Your waiting and running tasks, newest first, for the Task dropdown.",
             hidden=True,
-            list=ops.cancellable_task_choices,
+            list=choices.cancellable_task_choices,
             scope="tasks:read",
-            output_schema=s.TaskChoice,
+            output_schema=choices.TaskChoice,
             label_field="label",
             sample={
                 "id": "task_8f2k3j4h5g6d7s8a",
@@ -219,7 +219,7 @@ connector = Connector(
             label="Create Task",
             description="Gives an AI agent a new task: what to do, and in which codebase.",
             input_schema=s.CreateTaskInput,
-            output_schema=TaskSchema,
+            output_schema=TaskOutput,
             perform=ops.create_task,
             takes_scopes=True,  # it may carry a callback_url
             scope="tasks:write",
@@ -238,7 +238,7 @@ connector = Connector(
             label="Send Message",
             description="Sends a message to an agent conversation, starting it if it is new.",
             input_schema=s.SendMessageInput,
-            output_schema=MessageSchema,
+            output_schema=MessageOutput,
             perform=ops.send_message,
             takes_scopes=True,  # it may carry a callback_url
             scope="messages:write",
@@ -261,7 +261,7 @@ connector = Connector(
             description="Gives an AI agent a task and waits until it is done: the next steps get its result. "
             "The step fails with the agent's error if the task fails or is cancelled.",
             input_schema=resume.CreateTaskAndWaitInput,
-            output_schema=TaskSchema,
+            output_schema=TaskOutput,
             perform=resume.create_task_and_wait,
             takes_scopes=True,  # it may carry a callback_url
             scope="tasks:write",
@@ -274,7 +274,7 @@ connector = Connector(
             description="Sends a message to an agent conversation and waits for the agent's reply, for the next "
             "steps (e.g. to post it in the Slack thread).",
             input_schema=resume.SendMessageAndWaitInput,
-            output_schema=MessageSchema,
+            output_schema=MessageOutput,
             perform=resume.send_message_and_wait,
             takes_scopes=True,  # it may carry a callback_url
             scope="messages:write",
@@ -296,7 +296,7 @@ connector = Connector(
             label="Cancel Task",
             description="Stops a task that is waiting or running.",
             input_schema=s.CancelTaskInput,
-            output_schema=TaskSchema,
+            output_schema=TaskOutput,
             perform=ops.cancel_task,
             scope="tasks:write",
             creates=False,
@@ -317,7 +317,7 @@ connector = Connector(
             label="Find Task",
             description="Finds tasks by ID, status, codebase, External ID or time, newest first.",
             input_schema=s.FindTaskInput,
-            output_schema=TaskSchema,
+            output_schema=TaskOutput,
             perform=ops.find_task,
             scope="tasks:read",
             sample=TASK_SAMPLE,

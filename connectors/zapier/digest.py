@@ -7,9 +7,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from hub.models import Task, User
-from hub.schemas import task_url
-from hub.services import tasks
+from connectors.base import hub
 
 LIMIT = 100  # tasks listed; `count` says how many matched
 RESULT_CHARS = 2000  # of a task's result in its line item (Find Task gives the whole)
@@ -17,11 +15,11 @@ EXCERPT_CHARS = 150  # of a result or error in the summary: a line a task keeps 
 STATES = ("created", "completed", "failed", "cancelled")
 
 
-def find_tasks(user: User, **filters: Any) -> list[dict[str, Any]]:
+def find_tasks(user: hub.User, **filters: Any) -> list[dict[str, Any]]:
     """One digest of the tasks matching ``filters`` (Find Task's), newest first."""
-    found, more = tasks.list_tasks(user, limit=LIMIT, **filters)
-    count = tasks.count_tasks(user, **filters) if more else len(found)
-    ids = ",".join(task.id for task in found)
+    found, more = hub.list_tasks(user, limit=LIMIT, **filters)
+    count = hub.count_tasks(user, **filters) if more else len(found)
+    ids = ",".join(task["id"] for task in found)
     return [
         {
             "id": "digest_" + hashlib.sha256(f"{count}:{ids}".encode()).hexdigest()[:16],
@@ -33,22 +31,14 @@ def find_tasks(user: User, **filters: Any) -> list[dict[str, Any]]:
     ]
 
 
-def line(task: Task) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "title": task.title,
-        "status": task.status,
-        "url": task_url(task.id),
-        "result": _cut(task.result, RESULT_CHARS),
-        "error": task.error,
-        "created_at": task.created_at,
-        "completed_at": task.completed_at,
-        "failed_at": task.failed_at,
-        "cancelled_at": task.cancelled_at,
-    }
+LINE = ("id", "title", "status", "url", "result", "error", "created_at", "completed_at", "failed_at", "cancelled_at")
 
 
-def summary(found: list[Task], count: int, filters: dict[str, Any]) -> str:
+def line(task: hub.Task) -> dict[str, Any]:
+    return {**{key: task[key] for key in LINE}, "result": _cut(task["result"], RESULT_CHARS)}
+
+
+def summary(found: list[hub.Task], count: int, filters: dict[str, Any]) -> str:
     """A heading naming the filters, then a line per task (and an excerpt of
     its result or error), e.g. ``2 completed tasks, completed between … :``."""
     status = filters.get("status")
@@ -60,8 +50,8 @@ def summary(found: list[Task], count: int, filters: dict[str, Any]) -> str:
         heading += f" (the newest {len(found)} listed)"
     lines = [f"{heading}:"]
     for task in found:
-        lines.append(f"- {task.title} ({task.status} {_at(_when(task))}): {task_url(task.id)}")
-        text = task.result if task.status == "completed" else task.error
+        lines.append(f"- {task['title']} ({task['status']} {_at(_when(task))}): {task['url']}")
+        text = task["result"] if task["status"] == "completed" else task["error"]
         if text:
             lines.append(f"  {_cut(' '.join(text.split()), EXCERPT_CHARS)}")
     return "\n".join(lines)
@@ -86,18 +76,19 @@ def _where(filters: dict[str, Any]) -> str:
     return "".join(f", {part}" for part in parts)
 
 
-def _when(task: Task) -> datetime:
+REACHED = {"running": "started_at", "completed": "completed_at", "failed": "failed_at", "cancelled": "cancelled_at"}
+
+
+def _when(task: hub.Task) -> str:
     """When it reached its status (a pending task: when it was created)."""
-    reached = {
-        "running": task.started_at,
-        "completed": task.completed_at,
-        "failed": task.failed_at,
-        "cancelled": task.cancelled_at,
-    }.get(task.status)
-    return reached or task.created_at
+    reached: str | None = task.get(REACHED.get(task["status"], ""))
+    return reached or task["created_at"]
 
 
-def _at(moment: datetime) -> str:
+def _at(moment: datetime | str) -> str:
+    """A filter's time, or a task's (the API's ISO 8601 in UTC), to the minute."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 

@@ -1,14 +1,12 @@
-"""What the Zapier connector's operations do: small functions over hub
-services, and the formatters that flatten events into the seed's fields."""
+"""What the Zapier connector's operations do: small functions over the hub API
+(``connectors.base.hub``), and the formatters that flatten events into the seed's fields."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from connectors.base import hub
 from connectors.zapier.schemas import ITEMS
-from hub.models.tasks import ACTIVE_STATUSES
-from hub.schemas import Page
-from hub.services import codebases, conversations, tasks
 
 # Trigger output fields (besides the event `id`), by event type: the task's or
 # message's fields of the same names.
@@ -26,32 +24,19 @@ def flatten(event: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def create_task(user, **fields):
-    return tasks.create_task(user, **fields)
+def create_task(user: hub.User, **fields: Any) -> hub.Task:
+    return hub.create_task(user, **fields)
 
 
-def send_message(user, **fields):
-    return conversations.send_message(user, **fields)
+def send_message(user: hub.User, **fields: Any) -> hub.Message:
+    return hub.send_message(user, **fields)
 
 
-def cancel_task(user, *, task_id: str):
-    return tasks.cancel_task(user, task_id)
+def cancel_task(user: hub.User, *, task_id: str) -> hub.Task:
+    return hub.cancel_task(user, task_id)
 
 
-def find_task(user, **filters) -> list:
+def find_task(user: hub.User, **filters: Any) -> list[hub.Task]:
     """Matching tasks, newest first (``FindTaskInput``'s filters: None is not
     set). With a task id: that task, if it also matches the other filters."""
-    found, _ = tasks.list_tasks(user, limit=100, **filters)
-    return found
-
-
-def codebase_choices(user, *, page: int = 0, limit: int = 50) -> Page[dict]:
-    found, more = codebases.list_codebases(user, page=page, limit=limit)
-    return Page([{"id": cb.id, "name": cb.name} for cb in found], more)
-
-
-def cancellable_task_choices(user, *, page: int = 0, limit: int = 50) -> Page[dict]:
-    found, more = tasks.list_tasks(user, status=ACTIVE_STATUSES, page=page, limit=limit)
-    return Page(
-        [{"id": t.id, "title": t.title, "status": t.status, "label": f"{t.title} ({t.status})"} for t in found], more
-    )
+    return hub.list_tasks(user, limit=100, **filters).items

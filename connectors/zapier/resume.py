@@ -21,10 +21,8 @@ from typing import Any
 
 import marshmallow as ma
 
-from connectors.base.declarations import Action
+from connectors.base import Action, hub
 from connectors.zapier.schemas import BlankIsMissing, CreateTaskInput, SendMessageInput
-from hub.schemas import RequiredText
-from hub.services import conversations, tasks
 
 CALLBACK_URL = "callback_url"
 # The hub's default payload format: the Standard Webhooks envelope {id, type, timestamp, data}.
@@ -35,7 +33,7 @@ def _waiting(name: str, shown: type[ma.Schema], what: str) -> type[ma.Schema]:
     """``shown``'s fields, with the resume URL required and the format left
     to the action (``performResume`` reads one shape)."""
     found = {key: deepcopy(field) for key, field in shown().fields.items() if key != "callback_format"}
-    found[CALLBACK_URL] = RequiredText(
+    found[CALLBACK_URL] = hub.RequiredText(
         max_length=2048,
         metadata={
             "label": "Callback URL",
@@ -49,12 +47,12 @@ CreateTaskAndWaitInput = _waiting("CreateTaskAndWaitInput", CreateTaskInput, "th
 SendMessageAndWaitInput = _waiting("SendMessageAndWaitInput", SendMessageInput, "the agent's reply")
 
 
-def create_task_and_wait(user, **fields):
-    return tasks.create_task(user, callback_format=ENVELOPE, **fields)
+def create_task_and_wait(user: hub.User, **fields: Any) -> hub.Task:
+    return hub.create_task(user, callback_format=ENVELOPE, **fields)
 
 
-def send_message_and_wait(user, **fields):
-    return conversations.send_message(user, callback_format=ENVELOPE, **fields)
+def send_message_and_wait(user: hub.User, **fields: Any) -> hub.Message:
+    return hub.send_message(user, callback_format=ENVELOPE, **fields)
 
 
 def waits(action: Action) -> bool:
