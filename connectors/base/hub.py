@@ -108,7 +108,7 @@ class _PlainData(ma.Schema):
         many = self.many if many is None else many
         items = list(obj) if many else [obj]
         if not items or not all(isinstance(item, Mapping) for item in items):
-            return super().dump(obj, many=many)
+            return super().dump(items if many else obj, many=many)
         keys = [field.data_key or name for name, field in self.fields.items() if not field.load_only]
         plain = [{key: item[key] for key in keys if key in item} for item in items]
         return plain if many else plain[0]

@@ -156,6 +156,7 @@ def test_output_schemas_answer_the_plain_data_as_it_is(as_user, alice):
     from hub.db import db
 
     assert hub.TaskOutput().dump(db.session.scalar(row)) == TaskSchema().dump(db.session.scalar(row)) == task
+    assert hub.TaskOutput(many=True).dump(db.session.scalars(row)) == [task]  # rows as a service yields them
     message = hub.send_message(as_user("alice"), message="Hi")
     assert hub.MessageOutput().dump(message) == message
     codebases = hub.list_codebases(as_user("alice")).items
