@@ -12,6 +12,9 @@ import pytest
 from connectors.base.testing import ConnectorConformance
 from hub import plugins
 
+# The kit runs its own hub on SQLite: nothing for the PostgreSQL pass.
+pytestmark = pytest.mark.sqlite_only
+
 
 def test_a_connector_not_mounted_fails_the_kit_naming_the_refusal_reasons(hub_settings, monkeypatch):
     real = list(entry_points(group=plugins.GROUP))
