@@ -10,7 +10,7 @@ none. Two hidden triggers fill the dropdowns.
 
 from __future__ import annotations
 
-from connectors.base import Action, Connector, Manifest, Search, SearchOrCreate, Trigger, choices
+from connectors.base import Action, Connector, Manifest, Search, SearchOrCreate, Trigger, choices, samples
 from connectors.base.hub import MessageOutput, TaskOutput
 from connectors.zapier import digest, resume
 from connectors.zapier import operations as ops
@@ -19,33 +19,7 @@ from connectors.zapier.routes import add_routes, setup
 
 DOCS_URL = "/connectors/zapier/docs"  # served by the hub from README.md beside this file
 
-TASK_SAMPLE = {
-    "id": "task_8f2k3j4h5g6d7s8a",
-    "task_id": "task_8f2k3j4h5g6d7s8a",
-    "title": "Fix the login bug",
-    "prompt": "Users get a 500 error on /login after the last deploy. Find the cause and fix it.",
-    "status": "completed",
-    "codebase_id": "global",
-    "conversation_id": None,
-    "external_id": "octo/app#42",
-    "metadata": {"channel": "C024BE91L"},
-    "agent_type": "build",
-    "model": None,
-    "priority": 0,
-    "result": "Fixed a missing null check in login.py; tests pass.",
-    "error": None,
-    "retry_count": 0,
-    "max_retries": 3,
-    "duration_seconds": 142.5,
-    "created_at": "2026-01-15T09:00:00.000Z",
-    "updated_at": "2026-01-15T09:02:24.000Z",
-    "started_at": "2026-01-15T09:00:01.500Z",
-    "completed_at": "2026-01-15T09:02:24.000Z",
-    "failed_at": None,
-    "cancelled_at": None,
-    "url": "https://hub.example.com/tasks/task_8f2k3j4h5g6d7s8a",
-    "callback_url": None,
-}
+TASK_SAMPLE = samples.TASK  # a task as the API gives it
 
 
 def task_context(task: dict, *extra: str) -> dict:

@@ -384,18 +384,6 @@ ITEMS = {
 }
 
 
-class CodebaseChoice(ma.Schema):
-    id = fields.String()
-    name = fields.String()
-
-
-class TaskChoice(ma.Schema):
-    id = fields.String()
-    title = fields.String()
-    status = fields.String()
-    label = fields.String(metadata={"description": "Title and status, as the dropdown shows it"})
-
-
 class TaskLine(ma.Schema):
     """One task of Find Tasks (list): a Zapier line item."""
 
