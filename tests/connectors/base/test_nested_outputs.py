@@ -28,8 +28,6 @@ HERE = Path(__file__).with_name("nested")
 sys.path.insert(0, str(HERE))  # the fixture connector, importable here as in the worker
 import nested_outputs_connector as nested  # noqa: E402
 
-pytestmark = pytest.mark.usefixtures("webhook_settings")
-
 
 @pytest.fixture(autouse=True)
 def installed(tmp_path, monkeypatch):
@@ -103,6 +101,7 @@ def test_a_field_declaring_its_type_in_metadata_is_checked_and_an_unknown_type_n
     ]
 
 
+@pytest.mark.usefixtures("webhook_settings")
 def test_a_hook_delivery_carries_the_nested_item_the_trigger_lists(
     app, make_user, receiver, start_delivery_worker, installed
 ):
