@@ -164,6 +164,8 @@ def init_app(app: Flask, api: Api) -> None:
         "disabled": sorted(set(found) - set(active)),
     }
     api.register_blueprint(_index())
+    for name in app.extensions["hub_connectors"]["disabled"]:
+        log_once(logging.INFO, f"connector '{name}' not mounted: disabled by HUB_CONNECTORS_ENABLED/_DISABLED")
     for name, plugin in list(active.items()):
         try:
             with api.schema_names_prefixed(name.title().replace("_", "")):

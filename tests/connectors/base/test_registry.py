@@ -116,13 +116,18 @@ def test_invalid_declarations_are_named(connector, problem):
         ("zapier,example", "example", {"zapier"}),
     ],
 )
-def test_admins_enable_and_disable_connectors_by_setting(hub_env, monkeypatch, enabled, disabled, mounted):
+def test_admins_enable_and_disable_connectors_by_setting(hub_env, monkeypatch, caplog, enabled, disabled, mounted):
     monkeypatch.setenv("HUB_CONNECTORS_ENABLED", enabled)
     monkeypatch.setenv("HUB_CONNECTORS_DISABLED", disabled)
+    monkeypatch.setenv(plugins.LOGGED, "")  # as a hub just started: nothing said yet
     from hub import create_app
 
-    client = create_app({"TESTING": True}).test_client()
+    with caplog.at_level(logging.INFO, logger="hub.connectors"):
+        client = create_app({"TESTING": True}).test_client()
     assert {c["key"] for c in client.get("/connectors/").json} == mounted
+    said = {r.getMessage().split("'")[1]: r.getMessage() for r in caplog.records if r.name == "hub.connectors"}
+    for key in ("zapier", "example"):
+        assert ("mounted at" in said[key]) == (key in mounted) and ("disabled by" in said[key]) != (key in mounted)
     paths = client.get("/openapi.json").json["paths"]
     for key in ("zapier", "example"):
         assert any(p.startswith(f"/connectors/{key}/") for p in paths) == (key in mounted)
