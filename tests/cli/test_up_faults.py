@@ -58,10 +58,16 @@ def create_task(hub, title):
             )
         except httpx.HTTPError:
             return None
-        assert response.status_code in (201, 503), response.text
+        assert response.status_code in (201, 503), f"create answered {response.status_code}: {response.text!r}"
         return response.status_code == 201 and response.json()
 
     return wait_for(attempt, timeout=60, interval=0.2, message=f"the hub to take task {title!r}")
+
+
+def tell(error, hub):
+    """Add what `up` printed to a failure: its restarts, and its processes'
+    tracebacks, say why a request or a task went wrong."""
+    error.args = (f"{error}\n--- up's output (its end):\n{hub.output()[-8000:]}",)
 
 
 def delivered(receiver, path, task_id, timeout=60):
@@ -135,6 +141,9 @@ def test_up_restarts_what_dies_keeps_delivering_and_gives_up_loudly_on_what_keep
         assert "*** up: The delivery worker (PID" in hub.output() and "times within 60 s. Giving up" in hub.output()
         assert "Stopped." in hub.output()
         assert not [pid for pid in everything if alive(pid)]
+    except AssertionError as error:
+        tell(error, hub)
+        raise
     finally:
         hub.kill()
 

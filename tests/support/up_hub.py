@@ -35,7 +35,11 @@ class UpHub:
         )
         self.lines = collect(self.process.stdout)
         if wait:
-            wait_for(self._ready, timeout=120, interval=0.1, message="the hub to answer")
+            try:
+                wait_for(self._ready, timeout=120, interval=0.1, message="the hub to answer")
+            except AssertionError as error:  # with what up printed: how far it got, and why
+                error.args = (f"{error}\n--- up's output:\n{self.output()[-8000:]}",)
+                raise
 
     def _ready(self):
         if self.process.poll() is not None:
