@@ -170,7 +170,7 @@ def init_app(app: Flask, api: Api) -> None:
         try:
             with api.schema_names_prefixed(name.title().replace("_", "")):
                 plugin.init_app(app, api)
-        except Exception as error:  # its checks missed something: the hub still starts, without it
+        except Exception as error:  # e.g. its setup raised (before its routes exist): the hub starts without it
             del active[name]
             refused[name] = f"could not be mounted: {type(error).__name__}: {error}"
             log_once(logging.ERROR, f"connector '{name}' refused: {refused[name]}")
