@@ -21,6 +21,7 @@ def test_tokens_keep_their_name_prefix_and_order_and_a_second_revoke_keeps_the_f
         assert [t.prefix for t in listed] == [plain[:10] for plain in plains]  # what the token list shows
         first = workers.revoke_token(listed[0].id).revoked_at
         assert workers.revoke_token(listed[0].id).revoked_at == first
+        assert [t.id for t in workers.list_tokens()] == [token.id for token, _plain in made]  # a change moves none
         with pytest.raises(NotFound):
             workers.revoke_token("wtok_nope")
     unknown = client.post("/api/v1/worker/register", json={"name": "w"}, headers={"Authorization": "Bearer ctw_x"})
