@@ -177,3 +177,16 @@ def test_only_a_live_worker_that_may_run_the_task_counts(app, alice, make_worker
     assert nobody()
     make_worker("e").register("anything")  # no lists: any codebase, any agent type
     assert not nobody()
+
+
+def test_a_worker_seen_just_now_is_shown_as_seen_just_now(app, worker):
+    import time
+
+    from hub.services import workers
+
+    started = time.monotonic()
+    wid = worker.register()
+    with app.app_context():
+        [state] = [s for s in workers.list_workers() if s.worker.id == wid]
+    assert 0 <= state.seen_seconds_ago <= time.monotonic() - started  # "0 s ago" on the admin page, not "1 s ago"
+    assert state.alive and state.task is None
