@@ -34,6 +34,10 @@ SETTINGS = {
     "HUB_TIER_CONCURRENT_TASKS": "free=unlimited",
     "HUB_TIER_RATE_LIMITS": "free=unlimited",
 }
+# How long a step may wait on a restarted process: each one imports the hub
+# afresh, which on a busy 2-core machine takes tens of seconds (up to 25 s
+# measured while the suite and mutation runs shared the machine).
+RESTART_DEADLINE = 120
 
 
 def subscribe(hub, receiver, path):
@@ -61,7 +65,7 @@ def create_task(hub, title):
         assert response.status_code in (201, 503), f"create answered {response.status_code}: {response.text!r}"
         return response.status_code == 201 and response.json()
 
-    return wait_for(attempt, timeout=60, interval=0.2, message=f"the hub to take task {title!r}")
+    return wait_for(attempt, timeout=RESTART_DEADLINE, interval=0.2, message=f"the hub to take task {title!r}")
 
 
 def tell(error, hub):
@@ -70,7 +74,7 @@ def tell(error, hub):
     error.args = (f"{error}\n--- up's output (its end):\n{hub.output()[-8000:]}",)
 
 
-def delivered(receiver, path, task_id, timeout=60):
+def delivered(receiver, path, task_id, timeout=RESTART_DEADLINE):
     return wait_for(
         lambda: [r for r in receiver.received(path) if r.json()["data"]["task_id"] == task_id],
         timeout=timeout,
@@ -109,7 +113,7 @@ def test_up_restarts_what_dies_keeps_delivering_and_gives_up_loudly_on_what_keep
             url = f"{hub.base}/api/v1/tasks/{task['task_id']}"
             wait_for(
                 lambda url=url: httpx.get(url, headers=hub.headers(), timeout=30).json()["status"] == "completed",
-                timeout=60,
+                timeout=RESTART_DEADLINE,
                 interval=0.1,
                 message="the task to be done",
             )
@@ -129,7 +133,7 @@ def test_up_restarts_what_dies_keeps_delivering_and_gives_up_loudly_on_what_keep
                 lambda last=last: (
                     hub.process.poll() is not None or ((p := hub.find("hub delivery-worker")) not in (None, last) and p)
                 ),
-                timeout=60,
+                timeout=RESTART_DEADLINE,
                 message="the delivery worker to be restarted",
             )
             if pid is True:
