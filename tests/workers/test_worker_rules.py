@@ -190,3 +190,19 @@ def test_a_worker_seen_just_now_is_shown_as_seen_just_now(app, worker):
         [state] = [s for s in workers.list_workers() if s.worker.id == wid]
     assert 0 <= state.seen_seconds_ago <= time.monotonic() - started  # "0 s ago" on the admin page, not "1 s ago"
     assert state.alive and state.task is None
+
+
+def test_the_admin_sees_the_task_a_worker_holds_and_none_once_it_finished(app, alice, worker):
+    from hub.services import workers
+
+    def holding(wid):
+        with app.app_context():
+            [state] = [s for s in workers.list_workers() if s.worker.id == wid]
+            return state.task.id if state.task else None
+
+    wid = worker.register()
+    first = alice.create_task(title="first")
+    worker.claim(wid)
+    assert holding(wid) == first["id"]
+    assert worker.post(f"/tasks/{first['id']}/complete", {"result": "done"}).status_code == 200
+    assert holding(wid) is None  # finished: held no more
