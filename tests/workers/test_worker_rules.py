@@ -206,3 +206,13 @@ def test_the_admin_sees_the_task_a_worker_holds_and_none_once_it_finished(app, a
     assert holding(wid) == first["id"]
     assert worker.post(f"/tasks/{first['id']}/complete", {"result": "done"}).status_code == 200
     assert holding(wid) is None  # finished: held no more
+
+
+def test_the_admin_lists_workers_most_recently_seen_first(app, worker):
+    from hub.services import workers
+
+    names = ["first", "second", "third"]
+    for name in names:
+        worker.register(name)
+    with app.app_context():
+        assert [s.worker.name for s in workers.list_workers()] == names[::-1]
