@@ -37,8 +37,8 @@ class Item(ma.Schema):
 
 def item(task: hub.Task, item_id: str | None = None) -> dict:
     names = {"agent": "agent_type", "codebase": "codebase_id", "retries": "retry_count", "seconds": "duration_seconds"}
-    part = {key: task[names.get(key, key)] for key in TaskPart().fields}
-    timeline = [{"id": step, "at": task[f"{step}_at"]} for step in STEPS if task[f"{step}_at"]]
+    part = {key: task.get(names.get(key, key)) for key in TaskPart().fields}  # .get: an old event may lack a key
+    timeline = [{"id": step, "at": task[f"{step}_at"]} for step in STEPS if task.get(f"{step}_at")]
     return {"id": item_id or task["id"], "task": part, "timeline": timeline}
 
 
