@@ -84,3 +84,81 @@ def test_a_hop_that_is_no_address_is_the_client(behind_proxies, app):
     proxy = from_address(app, "127.0.0.1")
     assert guesses(proxy, "unknown, 10.9.0.4") == [401, 401, 401, 429]
     assert guesses(proxy, "203.0.113.9, 10.9.0.4", count=1) == [401]
+
+
+@pytest.fixture
+def two_a_minute(monkeypatch, hub_env):
+    monkeypatch.setenv("HUB_TIER_RATE_LIMITS", "free=2/minute")
+
+
+def test_agent_workers_and_a_hub_with_limits_off_are_not_limited(two_a_minute, app, alice, client):
+    from hub import create_app
+    from hub.services import workers
+
+    with app.app_context():
+        _token, plain = workers.create_token("w")
+    headers = bearer(plain)
+    wid = client.post("/api/v1/worker/register", json={"name": "w"}, headers=headers).json["worker_id"]
+    claims = [client.post(f"/api/v1/worker/{wid}/claim", json={}, headers=headers) for _ in range(4)]
+    assert [r.status_code for r in claims] == [200] * 4  # the hub's own infrastructure, not a user's traffic
+    assert "RateLimit-Limit" not in claims[-1].headers
+
+    unlimited = create_app({"TESTING": True, "RATELIMIT_ENABLED": False}).test_client()
+    answers = [unlimited.get("/api/v1/me", headers=alice.headers) for _ in range(4)]
+    assert [r.status_code for r in answers] == [200] * 4 and "RateLimit-Limit" not in answers[-1].headers
+    wrong = [unlimited.get("/api/v1/me", headers=bearer("ct_wrong")).status_code for _ in range(12)]
+    assert wrong == [401] * 12  # failed authentications are not limited either
+
+
+def test_the_fixed_window_strategy_counts_and_refuses_in_a_fixed_window(two_a_minute, hub_env, alice):
+    import redis
+
+    from hub import create_app
+
+    fixed = create_app({"TESTING": True, "RATELIMIT_STRATEGY": "fixed-window"}).test_client()
+    answers = [fixed.get("/api/v1/me", headers=alice.headers) for _ in range(3)]
+    assert [r.status_code for r in answers] == [200, 200, 429]
+    assert [r.headers["RateLimit-Remaining"] for r in answers] == ["1", "0", "0"]
+    assert answers[2].json["tier"] == "free" and 1 <= int(answers[2].headers["Retry-After"]) <= 60
+    store = redis.Redis.from_url(hub_env["REDIS_URL"])
+    (key,) = store.keys("*hub-limit-fixed-window*")
+    assert store.type(key) == b"string"  # a counter: the strategy asked for, not the hub's moving window
+
+
+def test_limits_work_on_a_redis_reached_by_its_unix_socket(two_a_minute, hub_env, alice, tmp_path):
+    from hub import create_app
+    from hub.embedded_redis import EmbeddedRedis
+
+    local = EmbeddedRedis(tmp_path / "socket-redis").start()
+    try:
+        assert local.url.startswith("unix://")
+        app = create_app({"TESTING": True, "REDIS_URL": local.url})
+        client = app.test_client()
+        assert [client.get("/api/v1/me", headers=alice.headers).status_code for _ in range(3)] == [200, 200, 429]
+    finally:
+        local.stop()
+
+
+def test_flask_limiters_redis_errors_are_one_outage_and_its_other_errors_pass(app, caplog):
+    import logging
+
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from hub.limits import REDIS_DOWN
+
+    library = logging.getLogger("flask-limiter")
+    caplog.set_level(logging.WARNING)
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        library.error("Failed to rate limit", exc_info=True)
+    try:
+        raise RedisConnectionError("refused")
+    except RedisConnectionError:
+        library.error("Failed to rate limit", exc_info=True)
+    try:
+        assert [r.getMessage() for r in caplog.records if r.name == "flask-limiter"] == ["Failed to rate limit"]
+        assert [r.exc_info[0] for r in caplog.records if r.name == "flask-limiter"] == [ValueError]
+        assert any("not enforced while Redis is unreachable" in r.getMessage() for r in caplog.records)
+    finally:
+        REDIS_DOWN.cleared()
