@@ -134,15 +134,22 @@ def test_consent_covers_fewer_scopes_and_is_asked_again_for_more(hub, alice_conn
     assert redirect_params(again)["code"]
 
 
-def test_a_disabled_users_token_introspects_inactive(hub, alice_connects):
+def test_a_disabled_user_gets_nothing_more_from_a_connection(hub, alice_connects):
+    """Disabled: an unspent code is not exchanged, the refresh token does not
+    refresh, and the tokens introspect inactive."""
     from hub.services import accounts
 
-    _browser, tokens = alice_connects
+    browser, tokens = alice_connects
     client = hub.create_client()
     issued = tokens(client)
-    auth = (client["client_id"], client["client_secret"])
+    unspent = redirect_params(browser.go(authorize_url(hub, client["client_id"], state="later")))["code"]
     with hub.app.app_context():
         accounts.set_disabled("alice", True)
+    exchanged = hub.exchange(client, unspent)
+    assert exchanged.status_code == 400 and exchanged.json()["error"] == "invalid_grant"
+    refreshed = hub.refresh(client, issued["refresh_token"])
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
+    auth = (client["client_id"], client["client_secret"])
     for token in (issued["access_token"], issued["refresh_token"]):
         answer = httpx.post(hub.url("/oauth/introspect"), data={"token": token}, auth=auth, timeout=30)
         assert answer.status_code == 200 and answer.json() == {"active": False}
