@@ -211,3 +211,16 @@ def test_revoking_an_app_ends_every_persons_tokens_and_app_hooks(hub, two_people
     # The app can no longer connect anyone.
     page = Browser(hub).go(authorize_url(hub, client["client_id"]))
     assert page.status_code == 400 and "location" not in page.headers
+
+
+def test_a_confidential_client_must_send_its_secret(hub, alice_connects):
+    browser, tokens = alice_connects
+    client = hub.create_client()
+    issued = tokens(client)
+    code = redirect_params(browser.go(authorize_url(hub, client["client_id"], state="again")))["code"]
+    bare = {"client_id": client["client_id"], "client_secret": None}  # None: not sent
+    exchanged = hub.token(grant_type="authorization_code", code=code, redirect_uri=ZAPIER_REDIRECT, **bare)
+    assert exchanged.status_code == 401 and exchanged.json()["error"] == "invalid_client"
+    refreshed = hub.token(grant_type="refresh_token", refresh_token=issued["refresh_token"], **bare)
+    assert refreshed.status_code == 401 and refreshed.json()["error"] == "invalid_client"
+    assert hub.refresh(client, issued["refresh_token"]).status_code == 200  # nothing was spent
