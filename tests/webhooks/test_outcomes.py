@@ -72,7 +72,7 @@ def hooks_and_attempts(app, alice, receiver, count: int):
 
 
 def test_each_outcome_is_logged_counted_and_timed(app, client, alice, receiver):
-    (ok, gone, failing), (to_ok, to_gone, to_failing) = hooks_and_attempts(app, alice, receiver, 3)
+    (ok, gone, failing, _), (to_ok, to_gone, to_failing, also_failing) = hooks_and_attempts(app, alice, receiver, 4)
     before = scrape(client)
     record(
         app,
@@ -80,6 +80,7 @@ def test_each_outcome_is_logged_counted_and_timed(app, client, alice, receiver):
             (to_ok, Outcome(200, 12.3456)),
             (to_gone, Outcome(410, 20.0, "HTTP 410")),
             (to_failing, Outcome(500, 1500.0, "HTTP 500")),
+            (also_failing, Outcome(None, 1000.0, "Timed out.")),
         ],
     )
     after = scrape(client)
@@ -105,10 +106,10 @@ def test_each_outcome_is_logged_counted_and_timed(app, client, alice, receiver):
         key = (name, tuple(sorted(labels.items())))
         return after.get(key, 0) - before.get(key, 0)
 
-    for outcome in ("delivered", "gone", "failed"):
-        assert delta("hub_delivery_attempts_total", outcome=outcome) == 1, outcome
-    assert delta("hub_delivery_duration_seconds_count") == 3
-    assert delta("hub_delivery_duration_seconds_sum") == pytest.approx((12.3456 + 20.0 + 1500.0) / 1000, rel=1e-9)
+    counted = {name: delta("hub_delivery_attempts_total", outcome=name) for name in ("delivered", "gone", "failed")}
+    assert counted == {"delivered": 1, "gone": 1, "failed": 2}
+    assert delta("hub_delivery_duration_seconds_count") == 4
+    assert delta("hub_delivery_duration_seconds_sum") == pytest.approx((12.3456 + 20 + 1500 + 1000) / 1000, rel=1e-9)
 
 
 def test_a_hooks_counters_move_only_for_its_own_attempts(app, alice, receiver):
@@ -207,6 +208,11 @@ def test_renewing_pushes_only_the_leases_of_claims_still_held(app, alice, receiv
         outcomes.renew([renewed], utcnow() - timedelta(seconds=1))
     with app.app_context():
         assert sweeper.reclaim_expired() == 1
+    due = stored(app, renewed)
+    assert due["status"] == "retrying" and due["next_attempt_at"] <= utcnow()
+    with app.app_context():  # before it is claimed again: the retry stays due now
+        outcomes.renew([renewed], lease_end)
+    assert stored(app, renewed) == due
     again = claim(app, renewed)
     again_lease = stored(app, again)["next_attempt_at"]
     with app.app_context():
