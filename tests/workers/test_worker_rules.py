@@ -216,3 +216,22 @@ def test_the_admin_lists_workers_most_recently_seen_first(app, worker):
         worker.register(name)
     with app.app_context():
         assert [s.worker.name for s in workers.list_workers()] == names[::-1]
+
+
+def test_as_many_claims_at_once_as_tasks_each_get_one(app, alice, worker, serve):
+    """Concurrent claims never share a task nor come back empty while a
+    task waits (PostgreSQL: one row locked a claim, skipped by the others)."""
+    import httpx
+    from support.parallel import parallel
+
+    base = serve(app).base
+    waiting = {alice.create_task(title=f"task {n}")["id"] for n in range(5)}  # the free tier: 5 at once
+    workers_ = [worker.register(f"w{n}") for n in range(5)]
+
+    def claim(i):
+        url = f"{base}/api/v1/worker/{workers_[i]}/claim"
+        return httpx.post(url, json={}, headers=worker.headers, timeout=60)
+
+    answers = parallel(5, claim)
+    assert [a.status_code for a in answers] == [200] * 5
+    assert sorted(a.json()["task"]["id"] for a in answers if a.json()["task"]) == sorted(waiting)
