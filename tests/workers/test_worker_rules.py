@@ -235,3 +235,17 @@ def test_as_many_claims_at_once_as_tasks_each_get_one(app, alice, worker, serve)
     answers = parallel(5, claim)
     assert [a.status_code for a in answers] == [200] * 5
     assert sorted(a.json()["task"]["id"] for a in answers if a.json()["task"]) == sorted(waiting)
+
+
+def test_a_waiting_claim_is_not_cut_short_by_a_cancelled_tasks_old_lease(app, alice, worker, make_worker):
+    import time
+
+    created = alice.create_task()
+    worker.claim(worker.register())
+    assert alice.post(f"/api/v1/tasks/{created['id']}/cancel").json["status"] == "cancelled"
+    lapse(app, created["id"])  # a cancelled task keeps the lease it had: now in the past
+    other = make_worker("other")
+    wid = other.register()
+    started = time.monotonic()
+    assert other.claim(wid, wait=2) is None
+    assert time.monotonic() - started >= 1.9  # waited its time: only running tasks' leases wake a claim
