@@ -237,8 +237,12 @@ def test_as_many_claims_at_once_as_tasks_each_get_one(app, alice, worker, serve)
     assert sorted(a.json()["task"]["id"] for a in answers if a.json()["task"]) == sorted(waiting)
 
 
-def test_a_waiting_claim_is_not_cut_short_by_a_cancelled_tasks_old_lease(app, alice, worker, make_worker):
+def test_a_waiting_claim_is_not_woken_by_a_cancelled_tasks_old_lease(app, alice, worker, make_worker):
     import time
+
+    from sqlalchemy import event
+
+    from hub.db import db
 
     created = alice.create_task()
     worker.claim(worker.register())
@@ -246,6 +250,20 @@ def test_a_waiting_claim_is_not_cut_short_by_a_cancelled_tasks_old_lease(app, al
     lapse(app, created["id"])  # a cancelled task keeps the lease it had: now in the past
     other = make_worker("other")
     wid = other.register()
-    started = time.monotonic()
-    assert other.claim(wid, wait=2) is None
-    assert time.monotonic() - started >= 1.9  # waited its time: only running tasks' leases wake a claim
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def count(_connection, _cursor, sql, *_args):
+        statements.append(sql)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        started = time.monotonic()
+        assert other.claim(wid, wait=2) is None
+        assert time.monotonic() - started >= 1.9
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # It slept until its wait was over: only running tasks' leases wake a claim (a look every 50 ms
+    # for an old lease would be hundreds of queries).
+    assert len(statements) < 60, len(statements)
