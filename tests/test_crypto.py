@@ -7,6 +7,9 @@ from cryptography.fernet import InvalidToken
 from hub.crypto import IDEMPOTENT_RESPONSES, WEBHOOK_SECRETS, fernet
 from hub.webhooks import signing
 
+# The SQLite pass is enough: no database here.
+pytestmark = pytest.mark.sqlite_only
+
 SECRET_KEY = "a-secret-key-of-an-older-release"
 # Sealed with the derivations as first written (SHA-256 of purpose, NUL, SECRET_KEY).
 SEALED_WEBHOOK_SECRET = (

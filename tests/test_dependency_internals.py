@@ -32,6 +32,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, column_property, ma
 from sqlalchemy.orm.attributes import set_committed_value
 from support import wait_for
 
+# The SQLite pass is enough: the one database here is an in-memory SQLite
+# whichever database the pass tests.
+pytestmark = pytest.mark.sqlite_only
+
 
 def internal(owner, name: str, use: str):
     """``owner``'s private ``name``; if it is gone, a failure saying so and

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# The SQLite pass is enough: settings are read before any database is opened.
+pytestmark = pytest.mark.sqlite_only
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

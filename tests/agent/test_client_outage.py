@@ -6,9 +6,13 @@ import logging
 import re
 import threading
 
+import pytest
 from support import free_port, wait_for
 
 from hub.agent.client import HUB_UNREACHABLE, HubClient
+
+# The SQLite pass is enough: no database here (the hub is a stub).
+pytestmark = pytest.mark.sqlite_only
 
 
 def no_task(environ, start_response):

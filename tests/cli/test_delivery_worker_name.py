@@ -3,9 +3,13 @@ workers are `agent-worker`); `worker`, its first name, is an alias. (`up`
 runs `delivery-worker`: tests/cli/test_up_faults.py; the webhook tests run
 `worker`.)"""
 
+import pytest
 from click.testing import CliRunner
 
 from hub.cli import main
+
+# The SQLite pass is enough: no database here.
+pytestmark = pytest.mark.sqlite_only
 
 
 def test_the_help_lists_delivery_worker_once_and_names_its_alias():
