@@ -6,6 +6,7 @@ by the sweeper's call, and which workers count as able to run a task."""
 from datetime import timedelta
 
 import pytest
+from support import wait_for
 
 
 def test_tokens_keep_their_name_prefix_and_order_and_a_second_revoke_keeps_the_first_time(app, client):
@@ -267,3 +268,39 @@ def test_a_waiting_claim_is_not_woken_by_a_cancelled_tasks_old_lease(app, alice,
     # It slept until its wait was over: only running tasks' leases wake a claim (a look every 50 ms
     # for an old lease would be hundreds of queries).
     assert len(statements) < 60, len(statements)
+
+
+def test_a_task_the_sweeper_takes_back_goes_at_once_to_a_waiting_worker(app, alice, worker, make_worker):
+    import threading
+    import time
+
+    import redis
+
+    from hub.services import workers
+    from hub.wakeups import CHANNEL
+
+    created = alice.create_task()
+    worker.claim(worker.register())  # holds it on a long lease, then goes silent
+    other = make_worker("rescue")
+    wid = other.register()
+    store = redis.Redis.from_url(app.config["REDIS_URL"])
+    listening = dict(store.pubsub_numsub(CHANNEL))[CHANNEL.encode()]
+    got = {}
+
+    def wait():
+        got["task"] = other.claim(wid, wait=20)
+        got["at"] = time.monotonic()
+
+    waiting = threading.Thread(target=wait)
+    waiting.start()
+    wait_for(
+        lambda: dict(store.pubsub_numsub(CHANNEL))[CHANNEL.encode()] > listening,
+        message="the claim to listen for work",
+    )
+    lapse(app, created["id"])
+    with app.app_context():
+        assert workers.expire_leases() == 1  # the sweeper's call
+    swept = time.monotonic()
+    waiting.join(30)
+    assert got["task"]["id"] == created["id"]
+    assert got["at"] - swept < 10  # woken by the sweeper, not at the end of its wait (nor the old lease's)
