@@ -304,3 +304,22 @@ def test_a_task_the_sweeper_takes_back_goes_at_once_to_a_waiting_worker(app, ali
     waiting.join(30)
     assert got["task"]["id"] == created["id"]
     assert got["at"] - swept < 10  # woken by the sweeper, not at the end of its wait (nor the old lease's)
+
+
+def test_a_lease_that_lapses_once_too_often_fails_the_task_saying_how_often(app, alice, worker):
+    from hub.services import workers
+
+    created = alice.create_task()
+    retries = created["max_retries"]
+    wid = worker.register()
+    for attempt in range(retries + 1):
+        assert worker.claim(wid)["id"] == created["id"]
+        lapse(app, created["id"])
+        with app.app_context():
+            assert workers.expire_leases() == 1
+        shown = alice.get(f"/api/v1/tasks/{created['id']}").json
+        assert shown["retry_count"] == min(attempt + 1, retries)
+    assert shown["status"] == "failed"
+    assert (
+        shown["error"] == f"The worker stopped renewing its lease {retries + 1} time(s); giving up after max_retries."
+    )
