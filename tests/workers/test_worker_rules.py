@@ -135,12 +135,17 @@ def test_the_sweeper_takes_back_lapsed_leases_only(app, alice, worker):
 
 
 def test_a_waiting_claim_takes_a_lapsed_task_back_when_its_lease_ends(app, alice, worker, make_worker):
+    import time
+
     app.config["HUB_WORKER_LEASE_SECONDS"] = 1
     created = alice.create_task()
     worker.claim(worker.register())  # then this worker goes silent
     other = make_worker("rescue")
-    task = other.claim(other.register(), wait=10)  # wakes when the lease is due, not at the end of the wait
+    wid = other.register()
+    started = time.monotonic()
+    task = other.claim(wid, wait=20)
     assert task is not None and task["id"] == created["id"] and task["retry_count"] == 1
+    assert time.monotonic() - started < 10  # woken when the lease was due, not at the end of its wait
 
 
 def test_only_a_live_worker_that_may_run_the_task_counts(app, alice, make_worker):
