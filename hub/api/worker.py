@@ -161,6 +161,10 @@ def claim_waiting(worker_id: str, wait: float):
     deadline = time.monotonic() + wait
     with wakeups.Waiter() as waiter:
         while True:
+            # Before every look, the first too: a worker killed while its
+            # request waited for a web thread has hung up before we look.
+            if caller_gone():
+                return None
             task = workers.claim(g.principal, worker_id)
             left = deadline - time.monotonic()
             if task is not None or left <= 0:
@@ -169,7 +173,7 @@ def claim_waiting(worker_id: str, wait: float):
             db.session.commit()  # end the read: the next look sees new rows
             if due is not None:
                 left = min(left, max(0.05, (due - utcnow()).total_seconds() + 0.05))
-            if not waiter.wait(left) or caller_gone():
+            if not waiter.wait(left):
                 return None
 
 
