@@ -86,7 +86,10 @@ def delivered(receiver, path, task_id, timeout=RESTART_DEADLINE):
 def test_up_restarts_what_dies_keeps_delivering_and_gives_up_loudly_on_what_keeps_dying(tmp_path, receiver):
     instance = tmp_path / "instance"
     agent = f"{sys.executable} -c \"print('done')\""
-    hub = UpHub(instance, free_port(), HUB_AGENT_COMMAND=agent, **SETTINGS)
+    # Leases far longer than a step may wait: a task taken into a dead lease
+    # (by a killed worker's claim) fails the step rather than pass as slow.
+    lease = str(RESTART_DEADLINE * 3)
+    hub = UpHub(instance, free_port(), HUB_AGENT_COMMAND=agent, HUB_WORKER_LEASE_SECONDS=lease, **SETTINGS)
     try:
         subscribe(hub, receiver, "/hook")
         delivered(receiver, "/hook", create_task(hub, "before")["task_id"])
