@@ -6,7 +6,10 @@ import ast
 import sys
 from pathlib import Path
 
+import pytest
 from support import repo_root
+
+pytestmark = pytest.mark.sqlite_only  # opens no database
 
 PACKAGE = repo_root() / "tests/connectors/example_connector/codetether_example_connector"
 ALLOWED = ("connectors.base", "marshmallow")  # and the standard library

@@ -12,6 +12,8 @@ from support import repo_root
 from connectors.base import InvalidConnector, validate
 from hub.plugins import hub_version
 
+pytestmark = pytest.mark.sqlite_only  # opens no database
+
 GUIDE = (repo_root() / "connectors/base/README.md").read_text()
 NEW_TASK, *OTHER_TRIGGERS = example.triggers
 OPEN_TASKS = example.triggers[3]
