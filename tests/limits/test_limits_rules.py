@@ -166,3 +166,16 @@ def test_flask_limiters_redis_errors_are_one_outage_and_its_other_errors_pass(ap
         assert any("not enforced while Redis is unreachable" in r.getMessage() for r in caplog.records)
     finally:
         REDIS_DOWN.cleared()
+
+
+def test_behind_trusted_proxies_a_direct_client_still_counts_as_itself(behind_proxies, app):
+    direct = from_address(app, "10.0.0.66")  # not a trusted proxy: its X-Forwarded-For means nothing
+    statuses = [guesses(direct, f"198.51.100.{n}", count=1)[0] for n in range(4)]
+    assert statuses == [401, 401, 401, 429]
+
+
+def test_a_hop_that_is_no_address_is_never_taken_for_a_proxy(behind_proxies, app):
+    proxy = from_address(app, "127.0.0.1")
+    # The hop before it could be anything its sender wrote: "unknown" is the client.
+    statuses = [guesses(proxy, f"203.0.113.{n}, unknown, 10.9.0.4", count=1)[0] for n in range(4)]
+    assert statuses == [401, 401, 401, 429]
