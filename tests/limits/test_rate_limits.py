@@ -9,6 +9,10 @@ from support import free_port, wait_for
 
 from hub.embedded_redis import EmbeddedRedis
 
+# The SQLite pass is enough: the limits are counted and decided in Redis; the
+# database only holds the users and their keys here.
+pytestmark = pytest.mark.sqlite_only
+
 ROUTES = ("/api/v1/tasks", "/api/v1/me", "/api/v1/codebases")
 
 
