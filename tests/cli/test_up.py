@@ -16,8 +16,10 @@ from support.up_hub import COMMAND, UpHub
 pytestmark = pytest.mark.sqlite_only
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
-def test_up_runs_the_hub_and_keeps_data(tmp_path, stop_signal):
+def test_up_runs_the_hub_and_keeps_data(tmp_path):
+    """Ctrl-C (SIGINT) stops the first run, a service manager's SIGTERM the
+    second: each stops everything cleanly (one test, as each `up` start costs
+    tens of seconds)."""
     # Run from a folder that holds a `hub/` directory (say, the one holding
     # a checkout): no process of the hub may import it instead of the package.
     folder = tmp_path / "work"
@@ -39,14 +41,8 @@ def test_up_runs_the_hub_and_keeps_data(tmp_path, stop_signal):
         assert metadata["issuer"] == f"http://127.0.0.1:{port}"
         assert_private(instance)
     finally:
-        code, _seconds = hub.stop(stop_signal)
-    assert code == 0, hub.output()
-    assert "Stopped." in hub.output()
-    assert "imported ./hub" not in hub.output() and "restarting" not in hub.output(), hub.output()
-    # Nothing left listening or running.
-    with pytest.raises(httpx.HTTPError):
-        httpx.get(hub.base + "/openapi.json", timeout=1)
-    assert not (instance / "redis.sock").exists() or not _redis_answers(instance)
+        code, _seconds = hub.stop(signal.SIGINT)
+    assert_stopped(hub, code, instance)
 
     again = UpHub(instance, port, cwd=folder)
     try:
@@ -54,7 +50,18 @@ def test_up_runs_the_hub_and_keeps_data(tmp_path, stop_signal):
         listed = httpx.get(again.base + "/api/v1/tasks", headers=headers, timeout=30).json()
         assert [t["task_id"] for t in listed] == [created.json()["task_id"]]
     finally:
-        assert again.stop()[0] == 0
+        code, _seconds = again.stop(signal.SIGTERM)
+    assert_stopped(again, code, instance)
+
+
+def assert_stopped(hub, code, instance):
+    """Exit 0, said so, and nothing left listening or running."""
+    assert code == 0, hub.output()
+    assert "Stopped." in hub.output()
+    assert "imported ./hub" not in hub.output() and "restarting" not in hub.output(), hub.output()
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(hub.base + "/openapi.json", timeout=1)
+    assert not (instance / "redis.sock").exists() or not _redis_answers(instance)
 
 
 def assert_private(instance):
