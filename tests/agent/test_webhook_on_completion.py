@@ -22,7 +22,7 @@ def test_task_completed_webhook_reaches_a_receiver(live_hub, caller, worker_toke
     live_hub.agent_worker(worker_token, "--backend", "command", "--command", REVERSE)
     task = caller.create_task(title="Reverse", prompt="stressed")
 
-    [captured] = receiver.wait_for(1, timeout=30)
+    [captured] = receiver.wait_for(1, timeout=120)
     payload = Webhook(hook["secret"]).verify(captured.body, captured.headers)
     assert payload["type"] == "task.completed"
     data = payload["data"]

@@ -42,7 +42,7 @@ class Zap:
         """What the hub sent to ``trigger``'s hook URL (waiting for ``count``),
         passed through the trigger's ``perform`` as Zapier does."""
         items = []
-        for captured in self.receiver.wait_for(count, f"/{trigger}", timeout=30):
+        for captured in self.receiver.wait_for(count, f"/{trigger}", timeout=120):
             sent = captured.json()
             [performed] = self.runtime.run(f"triggers.{trigger}.operation.perform", cleanedRequest=sent)
             assert performed == sent

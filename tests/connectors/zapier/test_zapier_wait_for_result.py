@@ -43,7 +43,7 @@ class Step:
 
     def called_back(self) -> dict:
         """The one POST the hub made to the resume URL, its signature checked."""
-        [captured] = self.zap.receiver.wait_for(1, RESUME_PATH, timeout=30)
+        [captured] = self.zap.receiver.wait_for(1, RESUME_PATH, timeout=120)
         Webhook(self.zap.callback_secret(self.task_id)).verify(captured.body, captured.headers)
         return captured.json()
 
