@@ -93,7 +93,7 @@ __all__ = [
     "task_url",
 ]
 
-Task: TypeAlias = dict[str, Any]  # TaskSchema's JSON: id, title, prompt, status, result, url, ... (docs/api.md)
+Task: TypeAlias = dict[str, Any]  # TaskSchema's JSON: id, title, prompt, status, result, url, ... (see /openapi.json)
 Message: TypeAlias = dict[str, Any]  # MessageSchema's JSON: id, conversation_id, role, content, task_id, ...
 Codebase: TypeAlias = dict[str, Any]  # CodebaseSchema's JSON: id, name, path, description, created_at
 
