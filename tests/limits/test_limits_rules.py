@@ -179,3 +179,14 @@ def test_a_hop_that_is_no_address_is_never_taken_for_a_proxy(behind_proxies, app
     # The hop before it could be anything its sender wrote: "unknown" is the client.
     statuses = [guesses(proxy, f"203.0.113.{n}, unknown, 10.9.0.4", count=1)[0] for n in range(4)]
     assert statuses == [401, 401, 401, 429]
+
+
+def test_failed_authentications_redis_cannot_count_are_logged_as_the_outage(own_redis, app, client, caplog):
+    import logging
+
+    own_redis.stop()
+    caplog.set_level(logging.WARNING, logger="hub.limits")
+    assert [client.get("/api/v1/me", headers=bearer("ct_wrong")).status_code for _ in range(3)] == [401] * 3
+    lines = [r.getMessage() for r in caplog.records if r.name == "hub.limits"]
+    assert len(lines) == 1 and "not enforced while Redis is unreachable" in lines[0], lines
+    assert "failed authentications not counted" in lines[0]
