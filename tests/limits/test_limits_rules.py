@@ -190,3 +190,20 @@ def test_failed_authentications_redis_cannot_count_are_logged_as_the_outage(own_
     lines = [r.getMessage() for r in caplog.records if r.name == "hub.limits"]
     assert len(lines) == 1 and "not enforced while Redis is unreachable" in lines[0], lines
     assert "failed authentications not counted" in lines[0]
+
+
+def test_the_outage_ends_when_failed_authentications_are_counted_again(own_redis, hub_env, caplog):
+    """With flask-limiter's own strategies too (the hub's moving window also
+    says so when Redis answers it)."""
+    import logging
+
+    from hub import create_app
+
+    client = create_app({"TESTING": True, "RATELIMIT_STRATEGY": "fixed-window"}).test_client()
+    own_redis.stop()
+    caplog.set_level(logging.WARNING, logger="hub.limits")
+    assert client.get("/api/v1/me", headers=bearer("ct_wrong")).status_code == 401
+    own_redis.start()
+    assert client.get("/api/v1/me", headers=bearer("ct_wrong")).status_code == 401  # no tier limit on this path
+    lines = [r.getMessage() for r in caplog.records if r.name == "hub.limits"]
+    assert len(lines) == 2 and "cleared after" in lines[1], lines
