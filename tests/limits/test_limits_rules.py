@@ -184,7 +184,11 @@ def test_a_hop_that_is_no_address_is_never_taken_for_a_proxy(behind_proxies, app
 def test_failed_authentications_redis_cannot_count_are_logged_as_the_outage(own_redis, app, client, caplog):
     import logging
 
+    from hub.limits import REDIS_DOWN
+
+    REDIS_DOWN.cleared()  # an outage an earlier test left open in this process
     own_redis.stop()
+    caplog.clear()
     caplog.set_level(logging.WARNING, logger="hub.limits")
     assert [client.get("/api/v1/me", headers=bearer("ct_wrong")).status_code for _ in range(3)] == [401] * 3
     lines = [r.getMessage() for r in caplog.records if r.name == "hub.limits"]
@@ -198,9 +202,12 @@ def test_the_outage_ends_when_failed_authentications_are_counted_again(own_redis
     import logging
 
     from hub import create_app
+    from hub.limits import REDIS_DOWN
 
     client = create_app({"TESTING": True, "RATELIMIT_STRATEGY": "fixed-window"}).test_client()
+    REDIS_DOWN.cleared()  # an outage an earlier test left open in this process
     own_redis.stop()
+    caplog.clear()
     caplog.set_level(logging.WARNING, logger="hub.limits")
     assert client.get("/api/v1/me", headers=bearer("ct_wrong")).status_code == 401
     own_redis.start()
