@@ -60,14 +60,16 @@ class Zap:
     def end_tasks(self, outcomes: dict[str, tuple[str, dict]]) -> dict[str, dict]:
         """Tasks titled as ``outcomes``' keys, each run and ended as an agent
         would (its status, and result or error), one after another; by title."""
-        from hub.db import db
+        from hub.db import begin_write, db
         from hub.models import User
         from hub.services import tasks
 
         with self.hub.app.app_context():
             user = db.session.query(User).filter_by(username=USERNAME).one()
             for title, (status, outcome) in outcomes.items():
-                row = tasks.get_task(user, tasks.create_task(user, title=title, prompt="p").id)
+                task_id = tasks.create_task(user, title=title, prompt="p").id
+                begin_write()  # as the services write: the delivery worker writes to the same SQLite meanwhile
+                row = tasks.get_task(user, task_id)
                 tasks.transition(row, "running")
                 tasks.transition(row, status, **outcome)
                 db.session.commit()
