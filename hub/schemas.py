@@ -178,7 +178,11 @@ class TaskSchema(PlainDump):
     )
     title = fields.String()
     prompt = fields.String()
-    status = fields.String(metadata={"description": "pending, running, completed, failed or cancelled"})
+    status = fields.String(
+        metadata={
+            "description": "pending, running, input_required (the agent asked a question), completed, failed or cancelled"
+        }
+    )
     codebase_id = fields.String()
     conversation_id = fields.String(allow_none=True)
     external_id = fields.String(allow_none=True, metadata={"description": "The caller's reference, as given"})

@@ -14,6 +14,7 @@ from hub.db import Model, utcnow
 EVENT_SCOPES = {
     "task.created": "tasks:read",
     "task.started": "tasks:read",
+    "task.input_required": "tasks:read",
     "task.completed": "tasks:read",
     "task.failed": "tasks:read",
     "task.cancelled": "tasks:read",
