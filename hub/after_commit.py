@@ -2,13 +2,15 @@
 
 A transaction may have recorded events (the outbox: a dispatch job must see
 them, ``hub.webhooks.dispatch``), made a task pending (waiting agent workers
-are woken, ``hub.wakeups``) and changed a credential (every process's
-credential cache forgets, ``hub.auth.principals``). Each module notes its
+are woken, ``hub.wakeups``), changed a task (its subscribers re-read it,
+``hub.live``) and changed a credential (every process's credential cache
+forgets, ``hub.auth.principals``). Each module notes its
 part in the session; once it commits, one pipeline carries them all, so
 most commits cost one Redis command. If Redis is down the request still
 succeeds: events stay undispatched in the database and the sweeper enqueues
-a dispatch job, waiting claims find the task at their deadline, and the
-caches notice the outage (one log line when it starts, one when it clears).
+a dispatch job, waiting claims find the task at their deadline, task
+subscribers poll the database, and the caches notice the outage (one log
+line when it starts, one when it clears).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from flask_sqlalchemy.session import Session
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session as OrmSession
 
-from hub import jobs, wakeups
+from hub import jobs, live, wakeups
 from hub.auth import principals
 from hub.logs import Fault
 from hub.webhooks import dispatch
@@ -34,7 +36,8 @@ def _after_commit(session: OrmSession) -> None:
     ids = dispatch.take_events(session)
     wake = wakeups.take_wakeup(session)
     changed = principals.take_change(session)
-    if not ids and not wake and not changed:
+    tasks_changed = live.take_changes(session)
+    if not ids and not wake and not changed and not tasks_changed:
         return
     connection = jobs.connection()
     pipeline = connection.pipeline(transaction=False)
@@ -45,6 +48,8 @@ def _after_commit(session: OrmSession) -> None:
             wakeups.publish_wakeup(pipeline)
         if changed:
             principals.publish_change(pipeline)
+        if tasks_changed:
+            live.publish_changes(pipeline, tasks_changed)
         replies = pipeline.execute()
         if changed:
             # Redis answers a PUBLISH before it writes the message to the
@@ -64,6 +69,8 @@ def _after_commit(session: OrmSession) -> None:
             left.append(f"{len(ids)} event(s) left for the sweeper")
         if wake:
             left.append("waiting workers find the task at their next claim")
+        if tasks_changed:
+            left.append("task subscribers see the change at their next poll")
         if changed:
             left.append(
                 "a changed credential is seen by other processes once they notice the outage, "
@@ -76,6 +83,7 @@ def _after_commit(session: OrmSession) -> None:
 
 def _after_rollback(session: OrmSession) -> None:
     dispatch.forget_events(session)
+    live.forget_changes(session)
 
 
 def install() -> None:

@@ -8,6 +8,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from hub import live
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.models import Conversation, Message, Task, User
@@ -162,6 +163,7 @@ def append_reply(task: Task) -> Message:
     db.session.add(msg)
     db.session.flush()
     events.record(task.user_pk, "message.created", dump_message(msg), task_id=task.id)
+    live.changed(task, live.MESSAGE)
     return msg
 
 

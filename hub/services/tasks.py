@@ -15,7 +15,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import ColumnElement, Select, bindparam, func, select
 
-from hub import tiers, wakeups
+from hub import live, tiers, wakeups
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import Conflict, NotFound, TooManyRequests
 from hub.models import Codebase, Conversation, Task, User
@@ -119,6 +119,7 @@ def add_task(
         callbacks.add(user.pk, task.id, callback)
     events.record(user.pk, "task.created", payload or dump_task(task), task_id=task.id)
     wakeups.after_commit()
+    live.changed(task, live.STATUS)
     return task
 
 
@@ -274,6 +275,7 @@ def transition(task: Task, to: str, **fields: Any) -> Task:
     for name, value in fields.items():
         setattr(task, name, value)
     task.status = to
+    live.changed(task, live.STATUS)
     task.updated_at = now
     if to == "running":
         task.started_at = now

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from hub import wakeups
+from hub import live, wakeups
 from hub.auth import WORKER_SCOPE, Principal
 from hub.crypto import hash_secret
 from hub.db import begin_write, db, new_id, utcnow
@@ -248,6 +248,7 @@ def heartbeat(principal: Principal, task_id: str, output: str | None = None) -> 
         db.session.execute(update(Worker).where(Worker.pk == task.worker_pk).values(last_seen_at=now))
         if output:
             db.session.add(TaskOutput(task_pk=task.pk, text=output, created_at=now))
+            live.changed(task, live.OUTPUT)
     db.session.commit()
     return task
 

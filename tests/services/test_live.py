@@ -1,0 +1,107 @@
+"""Live task changes: once a commit changes a task, a subscription in any
+process hears which task and what changed; nothing before the commit, nothing
+of another user's; one Redis connection per process however many subscribe;
+while Redis is down, subscribers are told to re-read (poll) instead."""
+
+import asyncio
+
+import pytest
+import redis
+from support import wait_for
+
+from hub import live
+from hub.db import begin_write, db
+from hub.services import accounts, tasks
+
+
+def _changes(subscription, until, timeout=10.0):
+    """Changes taken from ``subscription`` until ``until(changes)`` holds."""
+    seen = []
+    wait_for(lambda: seen.extend(subscription.get(0.2)) or until(seen), timeout, message="the change")
+    return seen
+
+
+@pytest.fixture
+def users(app_ctx):
+    return accounts.create_user("alice"), accounts.create_user("bob")
+
+
+def test_a_committed_change_reaches_the_users_subscription(app, users):
+    alice, bob = users
+    with live.subscribe(alice.pk, app=app) as mine, live.subscribe(bob.pk, app=app) as theirs:
+        task = tasks.create_task(alice, title="t", prompt="p")
+        seen = _changes(mine, lambda seen: any(change.task_id == task.id for change in seen))
+        assert live.Change(task.id, frozenset({live.STATUS})) in seen
+        tasks.cancel_task(alice, task.id)
+        _changes(mine, lambda seen: live.Change(task.id, frozenset({live.STATUS})) in seen)
+        assert theirs.get(0.2) == []  # bob hears nothing of alice's tasks
+
+
+def test_nothing_before_the_commit_and_nothing_of_a_rollback(app, users):
+    alice, _ = users
+    task = tasks.create_task(alice, title="t", prompt="p")
+    with live.subscribe(alice.pk, task.id, app=app) as one:
+        begin_write()
+        tasks.transition(tasks.get_task(alice, task.id), "cancelled")
+        db.session.flush()
+        assert one.get(0.3) == []  # flushed, not committed
+        db.session.rollback()
+        assert one.get(0.3) == []
+        tasks.cancel_task(alice, task.id)
+        assert _changes(one, bool) == [live.Change(task.id, frozenset({live.STATUS}))]
+
+
+def test_a_task_subscription_hears_that_task_alone(app, users):
+    alice, _ = users
+    first = tasks.create_task(alice, title="one", prompt="p")
+    second = tasks.create_task(alice, title="two", prompt="p")
+    with live.subscribe(alice.pk, first.id, app=app) as one:
+        tasks.cancel_task(alice, second.id)
+        tasks.cancel_task(alice, first.id)
+        assert {change.task_id for change in _changes(one, bool)} == {first.id}
+
+
+def test_a_coroutine_waits_without_a_thread(app, users):
+    alice, _ = users
+    with live.subscribe(alice.pk, app=app) as mine:
+
+        async def wait_while_a_task_is_created():
+            waiting = asyncio.ensure_future(mine.next(10.0))
+            await asyncio.sleep(0)  # the coroutine is waiting before the commit
+            task = await asyncio.to_thread(_create_in_app, app, alice.username)
+            return task, await waiting
+
+        task_id, changes = asyncio.run(wait_while_a_task_is_created())
+        assert live.Change(task_id, frozenset({live.STATUS})) in changes
+
+
+def _create_in_app(app, username):
+    with app.app_context():
+        user = accounts.get_user(username)
+        task_id = tasks.create_task(user, title="t", prompt="p").id
+        db.session.remove()
+        return task_id
+
+
+def test_one_redis_connection_per_process_however_many_subscribe(app, users):
+    alice, bob = users
+    subscriptions = [live.subscribe(user.pk, app=app) for user in (alice, bob) for _ in range(10)]
+    try:
+        connection = redis.Redis.from_url(app.config["REDIS_URL"])
+        assert connection.pubsub_numpat() == 1
+    finally:
+        for subscription in subscriptions:
+            subscription.close()
+
+
+def test_while_redis_is_down_subscribers_poll_and_hear_again_once_it_is_back(own_redis, app, app_ctx, users):
+    alice, _ = users
+    with live.subscribe(alice.pk, app=app) as mine:
+        own_redis.stop()
+        _changes(mine, lambda seen: live.Change(None, frozenset({live.POLL})) in seen)
+        task = tasks.create_task(alice, title="created meanwhile", prompt="p")  # the commit still succeeds
+        own_redis.start()
+        # Back: first a poll (re-read what was missed), then live changes again.
+        _changes(mine, lambda seen: live.Change(None, frozenset({live.POLL})) in seen and live.feed(app).up, 20)
+        tasks.cancel_task(alice, task.id)
+        _changes(mine, lambda seen: live.Change(task.id, frozenset({live.STATUS})) in seen)
