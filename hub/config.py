@@ -359,6 +359,20 @@ SETTINGS: tuple[Setting, ...] = (
         shown_default="`15552000` (180 days)",
     ),
     Setting(
+        "HUB_OAUTH_REGISTRATION",
+        "true",
+        "`false` turns off OAuth dynamic client registration (`POST /oauth/register`, RFC 7591), by which MCP "
+        "clients register themselves: it then answers 404 and the server metadata no longer names it. Clients "
+        "registered before keep working until revoked on the admin page.",
+        _flag,
+    ),
+    Setting(
+        "HUB_OAUTH_REGISTRATION_RATE_LIMIT",
+        "10/hour",
+        "Client registrations allowed per client IP (`POST /oauth/register`), refused ones included.",
+        _rate,
+    ),
+    Setting(
         "HUB_CREDENTIAL_CACHE_SECONDS",
         "10",
         "Longest a process trusts what it remembers of an API key or OAuth access token. Changes made through the "

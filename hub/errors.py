@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 
+from flask import has_request_context, request
 from werkzeug.exceptions import HTTPException
 
 from hub.db import DATABASE_DOWN, unavailable
+from hub.protected_resources import metadata_url, resource_for_path
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +81,17 @@ class Unauthorized(HubError):
         header = 'Bearer realm="codetether-hub"'
         if error:
             header += f', error="{error}", error_description="{message}"'
+        header += resource_metadata_parameter()
         super().__init__(message, code=error or "unauthorized", headers={"WWW-Authenticate": header})
+
+
+def resource_metadata_parameter() -> str:
+    """``, resource_metadata="<url>"`` (RFC 9728 §5.1) for the resource the
+    request is for: how an MCP client finds the hub's authorization server
+    from a 401 alone."""
+    if not has_request_context():
+        return ""
+    return f', resource_metadata="{metadata_url(resource_for_path(request.path))}"'
 
 
 class Forbidden(HubError):

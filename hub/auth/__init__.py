@@ -14,7 +14,7 @@ from datetime import datetime
 
 from flask import g, request
 
-from hub.errors import Forbidden
+from hub.errors import Forbidden, resource_metadata_parameter
 from hub.models import User
 
 # The four scopes the Zapier app requests, then the two only API keys use.
@@ -41,6 +41,7 @@ class Principal:
     credential_id: str
     expires_at: datetime | None = None  # when the credential itself expires
     oauth_client_pk: int | None = None  # the app an OAuth token was issued to
+    audience: str | None = None  # RFC 8707: the one resource an OAuth token is for (None: any)
 
 
 def bearer_token() -> str | None:
@@ -69,7 +70,10 @@ def insufficient_scope(scopes: tuple[str, ...]) -> Forbidden:
     return Forbidden(
         f"This token lacks the {named} scope.",
         code="insufficient_scope",
-        headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(scopes)}"'},
+        headers={
+            "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(scopes)}"'
+            + resource_metadata_parameter()
+        },
         extra={"required_scope": " ".join(scopes)},
     )
 

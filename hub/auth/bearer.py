@@ -1,15 +1,17 @@
 """Resolve a request's bearer credential to a ``Principal``: an API key, an
 OAuth access token, a worker token or (resource-server mode) a JWT from the
-OpenID Connect provider."""
+OpenID Connect provider. An OAuth token issued for one resource (RFC 8707)
+is refused on the others' routes."""
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app, g, request
 
 from hub import limits
 from hub.auth import Principal, bearer_token, oidc, principals
 from hub.crypto import hash_secret
 from hub.errors import Unauthorized
+from hub.protected_resources import resource_for_path
 from hub.services import accounts, oauth, workers
 
 
@@ -46,6 +48,10 @@ def authenticate() -> Principal:
     if principal is None or (principal.user is not None and principal.user.disabled_at is not None):
         limits.count_auth_failure()
         raise Unauthorized("The access token is invalid, expired or revoked.")
+    if principal.audience is not None and principal.audience != resource_for_path(request.path):
+        # RFC 8707: a token for the MCP endpoint is no key to the REST API, nor the reverse.
+        # A real token sent to the wrong place is no guess: not counted as a failure.
+        raise Unauthorized(f"This access token is for {principal.audience}; get one for this resource.")
     if principal.via == "api_key":
         accounts.record_key_use(principal.credential_id)
     g.principal = principal

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.crypto import hash_secret
@@ -31,7 +31,12 @@ class OAuthClient(Model):
     # S256 PKCE for every client (RFC 9700 §2.1.1); False only for a client
     # registered with --no-pkce (or before PKCE became the default).
     require_pkce: Mapped[bool] = mapped_column(default=True)
+    # Registered by the app itself (RFC 7591, POST /oauth/register), not by an
+    # admin: its name is unverified, and the consent page says so.
+    dynamic: Mapped[bool] = mapped_column(default=False, server_default=false())
+    registered_ip: Mapped[str | None] = mapped_column(String(64))  # who registered it (dynamic only)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]  # its last token issued
     revoked_at: Mapped[datetime | None]
 
     @property
@@ -99,6 +104,7 @@ class OAuthCode(Model):
     scope: Mapped[str] = mapped_column(String(255))
     code_challenge: Mapped[str | None] = mapped_column(String(128))
     code_challenge_method: Mapped[str | None] = mapped_column(String(10))
+    resource: Mapped[str | None] = mapped_column(String(255))  # RFC 8707: None, any of the hub's resources
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
@@ -130,6 +136,9 @@ class OAuthToken(Model):
     access_hash: Mapped[str] = mapped_column(String(64), unique=True)
     refresh_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     scope: Mapped[str] = mapped_column(String(255))
+    # RFC 8707: the one resource (hub.protected_resources) this token is for;
+    # None (Zapier's, and every token before resources) is accepted on all.
+    resource: Mapped[str | None] = mapped_column(String(255))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     access_expires_at: Mapped[datetime]
     refresh_used_at: Mapped[datetime | None]  # rotated: the refresh token is spent

@@ -1,4 +1,5 @@
-"""``/oauth/*`` and the RFC 8414 metadata document."""
+"""``/oauth/*``, the RFC 8414 server metadata, the RFC 9728 metadata of
+each protected resource, and RFC 7591 client registration."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 
+from hub import plugins
+from hub import protected_resources as resources
+from hub.auth import SCOPES
 from hub.db import begin_write, db
+from hub.errors import NotFound, ValidationFailed
 from hub.limits import client_address, limiter
 from hub.oauth.server import Issuer, metadata, server
 from hub.services import oauth
@@ -39,6 +44,48 @@ def _warn_of_the_old_refresh_setting(state: BlueprintSetupState) -> None:
 @bp.get("/.well-known/oauth-authorization-server")
 def server_metadata():
     return jsonify(metadata())
+
+
+@bp.get(resources.METADATA_PATH)
+@bp.get(f"{resources.METADATA_PATH}/connectors/<key>")
+def resource_metadata(key: str | None = None):
+    """RFC 9728: the REST API's metadata, or a mounted connector's (the MCP endpoint's)."""
+    if key is None:
+        resource, scopes = resources.base_url(), list(SCOPES)
+    elif key in resources.mounted_keys():
+        resource, scopes = resources.connector_resource(key), plugins.mounted()[key].summary().get("scopes", [])
+    else:
+        raise NotFound(f"No connector '{key}' is mounted on this hub.")
+    return jsonify(
+        {
+            "resource": resource,
+            "authorization_servers": [current_app.config["HUB_BASE_URL"]],
+            "scopes_supported": scopes,
+            "bearer_methods_supported": ["header"],
+            "resource_name": f"CodeTether Hub ({key})" if key else "CodeTether Hub API",
+            "resource_documentation": f"{current_app.config['HUB_BASE_URL']}/docs",
+        }
+    )
+
+
+def _registration_limit() -> str:
+    return str(current_app.config["HUB_OAUTH_REGISTRATION_RATE_LIMIT"])
+
+
+@bp.post("/oauth/register")
+@limiter.limit(_registration_limit, key_func=client_address, scope="oauth-register")
+def register():
+    """RFC 7591 dynamic client registration, open (no initial access token) as MCP clients expect."""
+    if not current_app.config["HUB_OAUTH_REGISTRATION"]:
+        raise NotFound("Client registration is turned off on this hub (HUB_OAUTH_REGISTRATION).")
+    try:
+        client, _secret, response = oauth.register_client(request.get_json(silent=True), ip=client_address())
+    except ValidationFailed as error:
+        (field,) = error.errors or {"body": []}
+        code = "invalid_redirect_uri" if field == "redirect_uris" else "invalid_client_metadata"
+        return jsonify(error=code, error_description=error.message, errors=error.errors), 400
+    log.info("OAuth client %s registered itself from %s", client.client_id, client.registered_ip)
+    return jsonify(response), 201, {"Cache-Control": "no-store"}
 
 
 @bp.route("/oauth/authorize", methods=["GET", "POST"])

@@ -1,7 +1,8 @@
 """authlib's authorization server, wired to the hub's models and services.
 
 Only the authorization code grant (with PKCE, S256 only) and the refresh
-token grant are registered: no password grant, no implicit grant.
+token grant are registered: no password grant, no implicit grant. Both take
+RFC 8707's ``resource``: a token names the one resource it is for.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import ClassVar
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
@@ -20,6 +22,8 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import current_app, request
 
 from hub.auth import SCOPES
+from hub.errors import ValidationFailed
+from hub.protected_resources import known_resources
 from hub.services import oauth
 
 CLIENT_AUTH = ["client_secret_basic", "client_secret_post"]
@@ -61,8 +65,47 @@ class S256Challenge(CodeChallenge):
         super().validate_code_verifier(grant, result)
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+class InvalidTargetError(OAuth2Error):
+    """RFC 8707 §2: the resource asked for is unknown, or not this grant's."""
+
+    error = "invalid_target"
+
+
+def _target(params, granted: str | None, **where) -> str | None:
+    """The ``resource`` a request's ``params`` name (RFC 8707), as ``oauth.target_resource`` rules."""
+    try:
+        return oauth.target_resource(params.getlist("resource"), granted, known_resources())
+    except ValidationFailed as error:
+        raise InvalidTargetError(error.errors["resource"][0], **where) from None
+
+
+class ResourceGrant:
+    """Saves its tokens for the resource the request chose (``self.resource``)."""
+
+    resource: str | None = None
+
+    def save_token(self, token):
+        oauth.save_token(
+            token,
+            client=self.request.client,
+            user=self.request.user,
+            code=self.request.authorization_code,
+            rotated_from=self.request.refresh_token,
+            resource=self.resource,
+        )
+
+
+class AuthorizationCodeGrant(ResourceGrant, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [*CLIENT_AUTH, "none"]
+
+    def validate_authorization_request(self):
+        redirect_uri = super().validate_authorization_request()
+        self.resource = _target(request.args, None, redirect_uri=redirect_uri, state=self.request.payload.state)
+        return redirect_uri
+
+    def validate_token_request(self):
+        super().validate_token_request()
+        self.resource = _target(request.form, self.request.authorization_code.resource)
 
     def save_authorization_code(self, code, request_):
         data = request_.payload.data
@@ -74,6 +117,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             scope=request_.scope,
             code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"),
+            resource=self.resource,
         )
 
     def query_authorization_code(self, code, client):
@@ -86,9 +130,13 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return authorization_code.user
 
 
-class RefreshTokenGrant(grants.RefreshTokenGrant):
+class RefreshTokenGrant(ResourceGrant, grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [*CLIENT_AUTH, "none"]
     INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def validate_token_request(self):
+        super().validate_token_request()
+        self.resource = _target(request.form, self.request.refresh_token.resource)
 
     def authenticate_refresh_token(self, refresh_token):
         return oauth.claim_refresh_token(refresh_token, self.request.client)
@@ -129,13 +177,7 @@ class Issuer(IssuerParameter):
 
 
 def _save_token(token, request_):
-    oauth.save_token(
-        token,
-        client=request_.client,
-        user=request_.user,
-        code=request_.authorization_code,
-        rotated_from=request_.refresh_token,
-    )
+    raise NotImplementedError("each grant saves its own (ResourceGrant.save_token)")
 
 
 def _expires_in(client, grant_type):
@@ -173,4 +215,4 @@ def metadata() -> dict:
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": True,
         "service_documentation": f"{base}/docs",
-    }
+    } | ({"registration_endpoint": f"{base}/oauth/register"} if current_app.config["HUB_OAUTH_REGISTRATION"] else {})

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,13 +37,19 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # -- clients --------------------------------------------------------------
 
 
-def check_redirect_uri(uri: str) -> str:
+def check_redirect_uri(uri: str, *, field: str = "redirect_uri", native: bool = False) -> str:
+    """https, or http on loopback (RFC 8252 §7.3); ``native``: also an app's
+    private-use scheme, reverse-domain like ``com.example.app:/cb`` (§7.1)."""
     parts = urlsplit(uri)
+    if native and "." in parts.scheme and parts.scheme not in ("http", "https"):
+        if parts.fragment or parts.netloc:
+            raise ValidationFailed(field, f"{uri!r}: a private-use URI has no host or fragment (com.example.app:/cb).")
+        return uri
     loopback = parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
     if parts.scheme != "https" and not loopback:
-        raise ValidationFailed("redirect_uri", f"{uri!r}: use https (http only on 127.0.0.1 or localhost).")
+        raise ValidationFailed(field, f"{uri!r}: use https (http only on 127.0.0.1 or localhost).")
     if not parts.hostname or parts.fragment or parts.username or parts.password:
-        raise ValidationFailed("redirect_uri", f"{uri!r}: give an absolute URL without fragment or user info.")
+        raise ValidationFailed(field, f"{uri!r}: give an absolute URL without fragment or user info.")
     return uri
 
 
@@ -81,6 +87,69 @@ def create_client(
     db.session.add(client)
     db.session.commit()
     return client, secret
+
+
+AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post")
+GRANT_TYPES = ("authorization_code", "refresh_token")
+
+
+def register_client(metadata: Any, *, ip: str) -> tuple[OAuthClient, str | None, dict[str, Any]]:
+    """RFC 7591 dynamic registration, open to anyone (an MCP client registers
+    itself): the client, its secret (None for a public one, the default of
+    MCP clients) and the registration response. Every such client must use
+    S256 PKCE, secret or not; its name is its own claim (``dynamic``)."""
+    if not isinstance(metadata, dict):
+        raise ValidationFailed("body", "Send the client metadata as a JSON object.")
+    uris = metadata.get("redirect_uris")
+    if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
+        raise ValidationFailed("redirect_uris", "Give a list of one or more redirect URIs.")
+    uris = [check_redirect_uri(u, field="redirect_uris", native=True) for u in uris]
+    method = metadata.get("token_endpoint_auth_method", "client_secret_basic")  # RFC 7591 §2's default
+    if method not in AUTH_METHODS:
+        raise ValidationFailed("token_endpoint_auth_method", f"Use one of {', '.join(AUTH_METHODS)}.")
+    grant_types = metadata.get("grant_types", ["authorization_code"])
+    if not isinstance(grant_types, list) or not set(grant_types) <= set(GRANT_TYPES):
+        raise ValidationFailed("grant_types", f"Use only {', '.join(GRANT_TYPES)}.")
+    if metadata.get("response_types", ["code"]) != ["code"]:
+        raise ValidationFailed("response_types", "Only ['code'] (the authorization code flow).")
+    scope = metadata.get("scope")
+    if scope is not None and not isinstance(scope, str):
+        raise ValidationFailed("scope", "Give scopes as one space-separated string.")
+    try:
+        scopes = parse_scopes(scope)
+    except ValidationFailed as error:
+        raise ValidationFailed("scope", error.errors["scopes"][0]) from None
+    name = metadata.get("client_name", "Unnamed app")
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200:
+        raise ValidationFailed("client_name", "Give 1 to 200 characters.")
+    public = method == "none"
+    secret = None if public else new_id(SECRET_PREFIX, 48)
+    begin_write()
+    client = OAuthClient(
+        client_id=new_id("cli_", 22),
+        name=name.strip(),
+        redirect_uris="\n".join(uris),
+        scopes=" ".join(scopes),
+        require_pkce=True,
+        secret_hash=hash_secret(secret) if secret else None,
+        dynamic=True,
+        registered_ip=ip,
+    )
+    db.session.add(client)
+    db.session.commit()
+    response = {
+        "client_id": client.client_id,
+        "client_id_issued_at": int(client.created_at.replace(tzinfo=UTC).timestamp()),
+        "client_name": client.name,
+        "redirect_uris": uris,
+        "grant_types": grant_types,
+        "response_types": ["code"],
+        "token_endpoint_auth_method": method,
+        "scope": client.scopes,
+    }
+    if secret:
+        response |= {"client_secret": secret, "client_secret_expires_at": 0}
+    return client, secret, response
 
 
 def list_clients() -> list[OAuthClient]:
@@ -125,6 +194,7 @@ def save_code(
     scope: str,
     code_challenge: str | None,
     code_challenge_method: str | None,
+    resource: str | None = None,
 ) -> OAuthCode:
     begin_write()
     code = OAuthCode(
@@ -135,6 +205,7 @@ def save_code(
         scope=scope,
         code_challenge=code_challenge,
         code_challenge_method=code_challenge_method if code_challenge else None,
+        resource=resource,
         expires_at=utcnow() + timedelta(seconds=current_app.config["HUB_OAUTH_CODE_TTL"]),
     )
     db.session.add(code)
@@ -166,6 +237,26 @@ def claim_code(plain: str, client: OAuthClient) -> OAuthCode | None:
     return code
 
 
+# -- resource indicators (RFC 8707) --------------------------------------
+
+
+def target_resource(requested: list[str], granted: str | None, known: Iterable[str]) -> str | None:
+    """The one resource a code or token is for: the one ``requested`` (of the
+    ``known`` ones), else what the code or refresh token was ``granted`` for.
+    A grant for one resource is never widened to another; one without may be
+    narrowed to any. ValidationFailed("resource") is the client's invalid_target."""
+    if len(requested) > 1:
+        raise ValidationFailed("resource", "Name one resource per request.")
+    if not requested:
+        return granted
+    wanted = requested[0]
+    if wanted not in known:
+        raise ValidationFailed("resource", f"{wanted!r} is not a resource of this hub.")
+    if granted is not None and wanted != granted:
+        raise ValidationFailed("resource", f"This grant is for {granted}, not {wanted}.")
+    return wanted
+
+
 # -- tokens ---------------------------------------------------------------
 
 
@@ -184,9 +275,11 @@ def save_token(
     user: User,
     code: OAuthCode | None = None,
     rotated_from: OAuthToken | None = None,
+    resource: str | None = None,
 ) -> OAuthToken:
     """Store a freshly issued token (hashes only); the caller commits."""
     now = utcnow()
+    client.last_used_at = now
     row = OAuthToken(
         id=new_id("tok_", 16),
         family=rotated_from.family if rotated_from else new_id("fam_", 16),
@@ -196,6 +289,7 @@ def save_token(
         access_hash=hash_secret(token["access_token"]),
         refresh_hash=hash_secret(token["refresh_token"]) if token.get("refresh_token") else None,
         scope=token.get("scope", ""),
+        resource=resource,
         issued_at=now,
         access_expires_at=now + timedelta(seconds=int(token.get("expires_in") or 0)),
     )
@@ -284,6 +378,7 @@ def principal_for_access_token(plain: str) -> Principal | None:
         credential_id=row.id,
         expires_at=row.access_expires_at,
         oauth_client_pk=row.client_pk,
+        audience=row.resource,
     )
 
 
@@ -300,7 +395,7 @@ def introspect(token: OAuthToken) -> dict[str, Any]:
         "exp": int(token.access_expires_at.timestamp()),
         "iat": int(token.issued_at.timestamp()),
         "iss": current_app.config["HUB_BASE_URL"],
-    }
+    } | ({"aud": token.resource} if token.resource else {})
 
 
 # -- consent ("connected apps") -------------------------------------------
