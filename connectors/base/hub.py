@@ -19,6 +19,9 @@ with defaults, constants' values (a new agent type or status) and error kinds
 that subclass those here. Only a major version removes or renames any of
 these, changes a signature's required arguments, changes what a key holds, or
 makes a field required: a connector written for 1.x works with any 1.y.
+
+Versions: 1.0, the first; 1.1 adds ``task_changes`` (``TaskChange``,
+``TaskChanges``): wait for a user's task changes as they commit.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any, TypeAlias
 
 import marshmallow as ma
 
+from hub import live
 from hub.errors import Conflict, Forbidden, HubError, NotFound, TooManyRequests, ValidationFailed, flatten_field_errors
 from hub.errors import describe as _describe
 from hub.models import User
@@ -53,7 +57,7 @@ from hub.schemas import MessageCreateSchema as MessageInput
 from hub.schemas import TaskCreateSchema as TaskInput
 from hub.services import callbacks, codebases, conversations, tasks
 
-API_VERSION = "1.0"
+API_VERSION = "1.1"
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -74,6 +78,8 @@ __all__ = [
     "Page",
     "RequiredText",
     "Task",
+    "TaskChange",
+    "TaskChanges",
     "TaskInput",
     "TaskOutput",
     "TooManyRequests",
@@ -90,12 +96,15 @@ __all__ = [
     "list_messages",
     "list_tasks",
     "send_message",
+    "task_changes",
     "task_url",
 ]
 
 Task: TypeAlias = dict[str, Any]  # TaskSchema's JSON: id, title, prompt, status, result, url, ... (see /openapi.json)
 Message: TypeAlias = dict[str, Any]  # MessageSchema's JSON: id, conversation_id, role, content, task_id, ...
 Codebase: TypeAlias = dict[str, Any]  # CodebaseSchema's JSON: id, name, path, description, created_at
+TaskChange: TypeAlias = live.Change  # (task_id, what): what of {"status", "output", "message", "poll"} changed
+TaskChanges: TypeAlias = live.Subscription  # get(timeout) / await next(timeout) -> [TaskChange, ...]; close()
 
 
 class _PlainData(ma.Schema):
@@ -294,6 +303,22 @@ def add_callback(
     task = callbacks.attach(user, task_id, given["callback_url"], given.get("callback_format"), scopes=scopes)
     answer: Task = _TASK_CREATED.dump(task)
     return answer
+
+
+def task_changes(user: User, task_id: str | None = None) -> TaskChanges:
+    """Changes of the user's tasks from now on (or of their task
+    ``task_id``: ``NotFound`` if it is not theirs), as they commit: the
+    status, the worker's output, a message of its conversation. Wait from a
+    thread (``changes.get(timeout)``) or a coroutine (``await
+    changes.next(timeout)``): both answer the changes (``TaskChange``) since the
+    last call, merged per task ([] if none came in time). A change names the
+    task, not its data: read it (``get_task``). ``poll`` says changes may
+    have been missed (Redis was unreachable): read again what you watch.
+    Close it when done (or use ``with``). One Redis connection per process
+    serves every subscription."""
+    if task_id is not None:
+        tasks.get_task(user, task_id)
+    return live.subscribe(user.pk, task_id)
 
 
 # Conversations and messages

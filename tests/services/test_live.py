@@ -105,3 +105,15 @@ def test_while_redis_is_down_subscribers_poll_and_hear_again_once_it_is_back(own
         _changes(mine, lambda seen: live.Change(None, frozenset({live.POLL})) in seen and live.feed(app).up, 20)
         tasks.cancel_task(alice, task.id)
         _changes(mine, lambda seen: live.Change(task.id, frozenset({live.STATUS})) in seen)
+
+
+def test_the_connectors_hub_api_watches_the_users_own_tasks_only(app, users):
+    from connectors.base import hub
+
+    alice, bob = users
+    task = hub.create_task(alice, title="t", prompt="p")
+    with pytest.raises(hub.NotFound):
+        hub.task_changes(bob, task["id"])
+    with hub.task_changes(alice, task["id"]) as changes:
+        hub.cancel_task(alice, task["id"])
+        assert _changes(changes, bool) == [hub.TaskChange(task["id"], frozenset({live.STATUS}))]
