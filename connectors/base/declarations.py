@@ -17,6 +17,7 @@ import marshmallow as ma
 from hub.webhooks.formatters import NAME_MAX as FORMAT_NAME_MAX
 
 if TYPE_CHECKING:
+    from connectors.base.endpoint import Endpoint
     from hub.schemas import Page
 
 # The key rule, for a connector's key and its operations' keys alike. The
@@ -112,6 +113,13 @@ class Action:
     # Its route answers 201 Created, as the core API's creates do; False for
     # an action that changes or reads what exists (e.g. cancel a task): 200.
     creates: bool = True
+    # What it does to what exists, for platforms that tell their users or
+    # models (MCP's tool annotations): only reads (e.g. get a task by id);
+    # ends or removes something (cancel a task); the same call again changes
+    # nothing more (cancel, get). A search only reads, always.
+    read_only: bool = False
+    destructive: bool = False
+    idempotent: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,6 +167,9 @@ class Connector:
     extra_routes: Callable[[Any], None] | None = None
     # Called once per app with the Flask app, e.g. to register payload formatters.
     setup: Callable[[Any], None] | None = None
+    # A protocol server of the connector's own (an ASGI app, e.g. MCP's) at
+    # exactly /connectors/<key>, behind the hub's sign-in: connectors.base.endpoint.
+    endpoint: Endpoint | None = None
 
     @property
     def key(self) -> str:

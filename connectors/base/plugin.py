@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from connectors.base import declarations, registry, routes
+from connectors.base import declarations, endpoint, registry, routes
 from connectors.base.validation import validate
 from hub.api.base import Api
 
@@ -23,11 +23,15 @@ class Connector(declarations.Connector):
 
     def init_app(self, app: Flask, api: Api) -> None:
         """Mount the connector: its triggers' payload formats, its own
-        ``setup``, and its routes under /connectors/<key>/."""
+        ``setup``, its routes under /connectors/<key>/ and its protocol
+        endpoint, if any, at /connectors/<key>."""
         registry.register_formatters(self)
         if self.setup:
             self.setup(app)
-        api.register_blueprint(routes.build_blueprint(self), url_prefix=f"/connectors/{self.key}")
+        blp = routes.build_blueprint(self)
+        if self.endpoint:
+            endpoint.mount(blp, self, app)
+        api.register_blueprint(blp, url_prefix=f"/connectors/{self.key}")
 
     def summary(self) -> dict[str, Any]:
         return routes.summary(self)

@@ -1,0 +1,202 @@
+"""A connector's own protocol endpoint: an ASGI app (a protocol SDK's server,
+e.g. MCP's Streamable HTTP) answering at exactly ``/connectors/<key>``,
+beside the connector's REST routes under ``/connectors/<key>/...``.
+
+The hub stays a WSGI app: the endpoint is a route of the connector's
+blueprint, so it gets the hub's authentication (401 and its header), tier
+rate limits and request ids like any route; the request then goes on to the
+ASGI app through a2wsgi, with the caller (``Caller``) in the ASGI scope
+(``caller(scope)``), and the answer streams back (SSE too). Each process
+runs the ASGI side on one event loop of its own, started with the first
+request (gunicorn forks workers first), where the app's ``running()``
+context (e.g. a session manager) stays entered.
+
+Handlers call the hub through ``Bridge.call(caller, fn, ...)``: ``fn(user,
+...)`` runs on a worker thread inside the Flask app context (a database
+session of its own, removed after), so ``connectors.base.hub`` works there
+as it does in a REST route, and the event loop never blocks on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from functools import partial
+from io import BytesIO
+from typing import Any, Protocol, TypeVar
+
+import anyio.to_thread
+from a2wsgi import ASGIMiddleware
+from flask import Flask, Response, g, request
+
+from hub.api.base import Blueprint
+from hub.auth import Requirement, require_scope
+from hub.db import db
+from hub.errors import Forbidden, NotFound
+from hub.models import User
+
+__all__ = ["Bridge", "Caller", "Endpoint", "EndpointApp", "caller"]
+
+T = TypeVar("T")
+Scope = MutableMapping[str, Any]
+CALLER = "codetether.caller"  # the environ key a2wsgi hands on in the scope's "wsgi_environ"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent this request: the user, and what their credential may do."""
+
+    user_pk: int  # the user's primary key
+    scopes: frozenset[str]
+    credential_id: str  # one per API key or OAuth token
+
+
+class EndpointApp(Protocol):
+    """The protocol's ASGI app, and what must run while it serves."""
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Any) -> None: ...
+
+    def running(self) -> AbstractAsyncContextManager[Any]: ...
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """``build(bridge, connector)`` makes the protocol's app, once per
+    process. ``scope_for(connector, body)``: the scope a POST's JSON body needs beyond a user
+    credential (None: none), refused as the REST routes refuse it (403
+    ``insufficient_scope``, its ``WWW-Authenticate`` header); ``refusal(body,
+    message, scope)`` gives that 403's body in the protocol's own words."""
+
+    build: Callable[[Bridge, Any], EndpointApp]
+    methods: tuple[str, ...] = ("GET", "POST", "DELETE")
+    scope_for: Callable[[Any, Any], Requirement] | None = None
+    refusal: Callable[[Any, str, str], Any] | None = None
+    description: str = ""
+
+
+def caller(scope: Scope) -> Caller | None:
+    """The caller of the request whose ASGI ``scope`` this is."""
+    found = scope.get("wsgi_environ", {}).get(CALLER)
+    return found if isinstance(found, Caller) else None
+
+
+class Bridge:
+    """What a protocol app needs of the hub, for one Flask app."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    async def call(self, who: Caller, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``fn(user, *args, **kwargs)`` on a worker thread, in the app
+        context, for the caller's user; its hub errors pass through."""
+        return await anyio.to_thread.run_sync(partial(self._in_app, who, fn, args, kwargs))
+
+    def _in_app(self, who: Caller, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        with self.app.app_context():  # its own database session, removed when the context ends
+            user = db.session.get(User, who.user_pk)
+            if user is None:  # deleted meanwhile
+                raise NotFound("Your account no longer exists.")
+            return fn(user, *args, **kwargs)
+
+
+class _Served:
+    """The endpoint's app on this process's event loop, started once."""
+
+    def __init__(self, endpoint: Endpoint, connector: Any, app: Flask) -> None:
+        self.endpoint, self.connector, self.flask_app = endpoint, connector, app
+        self.lock = threading.Lock()
+        self.wsgi: ASGIMiddleware | None = None
+
+    def started(self) -> ASGIMiddleware:
+        with self.lock:
+            if self.wsgi is None:
+                protocol_app = self.endpoint.build(Bridge(self.flask_app), self.connector)
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="connector-endpoint", daemon=True).start()
+                ready = threading.Event()
+                asyncio.run_coroutine_threadsafe(_keep_running(protocol_app, ready), loop)
+                if not ready.wait(30):
+                    raise RuntimeError("the connector's endpoint did not start")
+                self.wsgi = ASGIMiddleware(protocol_app, loop=loop)  # type: ignore[arg-type]
+            return self.wsgi
+
+
+async def _keep_running(protocol_app: EndpointApp, ready: threading.Event) -> None:
+    async with protocol_app.running():
+        ready.set()
+        await asyncio.Event().wait()  # for the process's life
+
+
+def mount(blp: Blueprint, connector: Any, app: Flask) -> None:
+    """Route the connector's endpoint at its blueprint's own prefix (``/connectors/<key>``)."""
+    endpoint: Endpoint = connector.endpoint
+    served = _Served(endpoint, connector, app)
+
+    @blp.auth()  # any user credential; then the scope its body needs (scope_for)
+    def view() -> Response:
+        body = request.get_data(cache=True)
+        refused = _refused(endpoint, connector, body)
+        if refused is not None:
+            return refused
+        principal = g.principal
+        environ = {
+            **request.environ,
+            "wsgi.input": BytesIO(body),
+            "CONTENT_LENGTH": str(len(body)),
+            CALLER: Caller(principal.user.pk, frozenset(principal.scopes), principal.credential_id),
+        }
+        status, headers, chunks = _start(served.started(), environ)
+        return Response(chunks, status=status, headers=headers, direct_passthrough=True)
+
+    view.__name__ = "endpoint"
+    view.__doc__ = endpoint.description or "The connector's protocol endpoint."
+    blp.route("", methods=list(endpoint.methods), endpoint="endpoint")(view)
+
+
+def _refused(endpoint: Endpoint, connector: Any, body: bytes) -> Response | None:
+    """A POST whose body needs a scope the credential lacks: the hub's 403."""
+    if endpoint.scope_for is None or request.method != "POST":
+        return None
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None  # the protocol app answers a bad body in its own words
+    try:
+        require_scope(g.principal, endpoint.scope_for(connector, parsed))
+    except Forbidden as refused:
+        if endpoint.refusal is None:
+            raise
+        needed = refused.extra.get("required_scope", "")
+        answer = endpoint.refusal(parsed, refused.message, needed)
+        return Response(json.dumps(answer), status=403, headers=refused.headers, mimetype="application/json")
+    return None
+
+
+def _start(wsgi: ASGIMiddleware, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], Iterable[bytes]]:
+    """Run the WSGI side until it has answered its status and headers (the
+    body's first chunk); the rest streams as the client reads it."""
+    started: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        started[:] = [status, headers]
+
+    answer = wsgi(environ, start_response)
+    chunks: Iterator[bytes] = iter(answer)
+    first: list[bytes] = []
+    while not started:
+        first.append(next(chunks))
+    return started[0], started[1], _chain(first, chunks, answer)
+
+
+def _chain(first: list[bytes], rest: Iterator[bytes], answer: Iterable[bytes]) -> Iterator[bytes]:
+    try:
+        yield from first
+        yield from rest
+    finally:
+        close = getattr(answer, "close", None)
+        if close is not None:
+            close()
