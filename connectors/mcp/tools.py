@@ -80,8 +80,8 @@ async def call(bridge: Bridge, who: Caller, op: Tool, arguments: dict[str, Any])
         answer = await bridge.call(who, _perform, op, arguments, who.scopes)
     except ma.ValidationError as bad:
         return error("Invalid arguments: " + _fields(bad.messages))
-    except hub.HubError as refused:
-        return error(refused.message)
+    except hub.HubError as refused:  # its code as the REST API's error body has it, e.g. not_found
+        return error(f"{refused.code}: {refused.message}")
     return result(answer)
 
 

@@ -172,7 +172,7 @@ def test_another_users_task_is_not_found(mcp_user, mcp_session):
         async with mcp_session(other) as session:
             for tool in ("get_task", "cancel_task"):
                 answer = await session.call_tool(tool, {"task_id": task["id"]})
-                assert answer.is_error and "not found" in answer.content[0].text.lower(), (tool, answer.content)
+                assert answer.is_error and answer.content[0].text.startswith("not_found: "), (tool, answer.content)
             assert (await session.call_tool("find_tasks", {})).structured_content == {"items": []}
         async with mcp_session(owner) as session:
             got = (await session.call_tool("get_task", {"task_id": task["id"]})).structured_content
