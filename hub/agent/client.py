@@ -71,6 +71,13 @@ class HubClient:
             return {"cancel": True, "status": body.get("code")}
         return body
 
+    def ask(self, task_id: str, question: str) -> dict:
+        """Stop and ask the user: the task waits for their reply."""
+        status, answer = self.call(f"/tasks/{task_id}/ask", {"question": question})
+        if status != 200:
+            log.warning("the hub did not take the question of %s: %s", task_id, answer.get("message"))
+        return answer
+
     def finish(self, task_id: str, ok: bool, text: str) -> dict:
         path, body = (
             (f"/tasks/{task_id}/complete", {"result": text})

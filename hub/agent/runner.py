@@ -16,8 +16,13 @@ log = logging.getLogger("hub.agent")
 
 @dataclass
 class Outcome:
+    """How a run ended: ``ok`` with the result, not ``ok`` with the error,
+    or ``asks``: ``text`` is a question for the user (the task waits for
+    the reply, then runs again with the conversation so far)."""
+
     ok: bool
     text: str
+    asks: bool = False
 
 
 class Backend(Protocol):
@@ -81,6 +86,10 @@ class AgentWorker:
         if leftover and self.client.heartbeat(task["id"], leftover).get("cancel"):
             return
         outcome = run.outcome or Outcome(False, "The agent backend stopped without an outcome.")
+        if outcome.asks:
+            self.client.ask(task["id"], outcome.text)
+            log.info("%s asks the user a question", task["id"])
+            return
         self.client.finish(task["id"], outcome.ok, outcome.text)
         log.info("%s %s", task["id"], "completed" if outcome.ok else "failed")
 

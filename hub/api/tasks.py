@@ -7,8 +7,16 @@ from hub.api.base import Blueprint, ErrorSchema
 from hub.api.hooks import DeliverySchema
 from hub.auth import current_user
 from hub.models.tasks import EXTERNAL_ID_MAX, STATUSES
-from hub.schemas import PageArgs, TaskCreatedSchema, TaskCreateSchema, TaskSchema, UTCDateTime
-from hub.services import callbacks, tasks, workers
+from hub.schemas import (
+    MessageSchema,
+    PageArgs,
+    RequiredText,
+    TaskCreatedSchema,
+    TaskCreateSchema,
+    TaskSchema,
+    UTCDateTime,
+)
+from hub.services import callbacks, questions, tasks, workers
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1", description="AI agent tasks")
 
@@ -99,8 +107,30 @@ class TaskCancel(MethodView):
     @blp.alt_response(404, schema=ErrorSchema)
     @blp.alt_response(409, schema=ErrorSchema, description="The task already finished")
     def post(self, task_id):
-        """Cancel a pending or running task."""
+        """Cancel a pending, running or input_required task."""
         return tasks.cancel_task(current_user(), task_id)
+
+
+class ReplySchema(ma.Schema):
+    message = RequiredText(
+        max_length=questions.REPLY_MAX, metadata={"description": "The answer to the agent's question"}
+    )
+
+
+@blp.route("/tasks/<task_id>/messages")
+class TaskReply(MethodView):
+    @blp.auth("tasks:write")
+    @blp.idempotent
+    @blp.arguments(ReplySchema())
+    @blp.response(201, MessageSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="The task is not waiting for input (`input_required`)")
+    @blp.alt_response(422, schema=ErrorSchema)
+    def post(self, args, task_id):
+        """Answer the question of a task whose agent asked one (`input_required`):
+        the reply joins the task's conversation and the same task resumes
+        (pending again). A message to that conversation (`POST /messages`) does the same."""
+        return questions.reply(current_user(), task_id, args["message"])
 
 
 MAX_SEQ = 2**31 - 1  # output chunks are numbered by a database integer (32 bits in PostgreSQL)

@@ -2,7 +2,7 @@
 
 Authenticated by worker tokens (``ctw_…``), never by users' credentials. A
 worker registers, claims (long-poll), heartbeats while it runs, and
-completes or fails. See docs/workers.md for the protocol.
+completes, fails, or asks the user a question. See docs/workers.md for the protocol.
 """
 
 from __future__ import annotations
@@ -128,6 +128,13 @@ class FailSchema(ma.Schema):
     error = RequiredText(max_length=MAX_OUTPUT)
 
 
+class AskSchema(ma.Schema):
+    question = RequiredText(
+        max_length=MAX_OUTPUT,
+        metadata={"description": "What the agent asks the user: the assistant's message in the task's conversation"},
+    )
+
+
 def heartbeat_seconds() -> float:
     return round(max(0.1, min(workers.lease_seconds() / 3, 5.0)), 3)
 
@@ -213,6 +220,19 @@ class Complete(MethodView):
     def post(self, args, task_id):
         """Finish the task with its result."""
         return workers.complete(g.principal, task_id, args["result"])
+
+
+@blp.route("/tasks/<task_id>/ask")
+class Ask(MethodView):
+    @blp.auth(WORKER_SCOPE)
+    @blp.arguments(AskSchema())
+    @blp.response(200, TaskSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="The task is no longer running (cancelled, or lease lapsed)")
+    def post(self, args, task_id):
+        """Stop and ask the user a question: the task becomes `input_required`
+        and leaves this worker; the user's reply makes it claimable again."""
+        return workers.ask(g.principal, task_id, args["question"])
 
 
 @blp.route("/tasks/<task_id>/fail")

@@ -11,8 +11,11 @@ from hub.models.codebases import Codebase
 from hub.models.conversations import Conversation
 
 AGENT_TYPES = ("build", "plan", "general", "explore")
-STATUSES = ("pending", "running", "completed", "failed", "cancelled")
-ACTIVE_STATUSES = ("pending", "running")
+STATUSES = ("pending", "running", "input_required", "completed", "failed", "cancelled")
+# Unfinished: each holds one of the tier's concurrent-task slots. A task whose
+# agent asked a question (input_required) keeps its slot: the reply resumes it
+# and must never be refused for want of one.
+ACTIVE_STATUSES = ("pending", "running", "input_required")
 
 
 EXTERNAL_ID_MAX = 255  # a caller's reference; metadata's bounds are in hub.schemas (CallerMetadata)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from hub import live
@@ -13,7 +13,7 @@ from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.models import Conversation, Message, Task, User
 from hub.schemas import Page, dump_message, fetch_page, paged
-from hub.services import callbacks, codebases, events, tasks
+from hub.services import callbacks, codebases, events, questions, tasks
 
 # Messages an agent task carries: enough context, bounded size.
 HISTORY = 50
@@ -84,6 +84,7 @@ def _append(
     begin_write()
     conversation = _find(user, conversation_id) if conversation_id else None
     now = utcnow()
+    started = conversation is None
     if conversation is None:
         codebase = codebases.resolve(user, codebase_id)
         conversation = Conversation(
@@ -104,6 +105,13 @@ def _append(
     msg = Message(id=new_id("msg_"), conversation=conversation, role="user", content=content, created_at=now)
     db.session.add(msg)
     db.session.flush()
+    # A task waiting in this conversation for the user's answer takes the message as its reply.
+    waiting = None if started else questions.waiting_task(conversation)
+    if waiting is not None:
+        questions.resume(waiting, msg, callback)
+        events.record(user.pk, "message.created", dump_message(msg))
+        db.session.commit()
+        return msg
     # The agent's turn: a task carrying the conversation so far. The user's
     # message names it, so the answer says which task will reply.
     task = tasks.add_task(
@@ -136,9 +144,10 @@ def history(conversation: Conversation, *, until_pk: int | None = None) -> list[
 
 
 def history_for(task: Task) -> list[Message]:
-    """What the agent saw when ``task`` was created: the conversation up to
-    the user's message that started it."""
-    asked = db.session.scalar(select(Message.pk).where(Message.task_id == task.id, Message.role == "user"))
+    """What the agent sees of ``task``: the conversation up to the user's
+    latest message naming it (the one that started it, or the reply to its
+    question)."""
+    asked = db.session.scalar(select(func.max(Message.pk)).where(Message.task_id == task.id, Message.role == "user"))
     if not asked or task.conversation is None:
         return []
     return history(task.conversation, until_pk=asked)

@@ -2,7 +2,9 @@
 
 States: pending -> running -> completed | failed; pending | running ->
 cancelled; running -> pending when a worker's lease lapses (retry_count + 1,
-until max_retries, then failed). Each change commits with its event.
+until max_retries, then failed); running -> input_required when the agent
+asks a question, -> pending again on the user's reply (``hub.services.questions``),
+or -> cancelled. Each change commits with its event.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from hub.services import callbacks, codebases, events, fast_create
 # status -> the statuses it may become
 TRANSITIONS: dict[str, frozenset[str]] = {
     "pending": frozenset({"running", "cancelled"}),
-    "running": frozenset({"completed", "failed", "cancelled", "pending"}),
+    "running": frozenset({"completed", "failed", "cancelled", "pending", "input_required"}),
+    "input_required": frozenset({"pending", "cancelled"}),
     "completed": frozenset(),
     "failed": frozenset(),
     "cancelled": frozenset(),
@@ -34,6 +37,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 EVENT_FOR_STATUS = {
     "running": "task.started",
+    "input_required": "task.input_required",
     "completed": "task.completed",
     "failed": "task.failed",
     "cancelled": "task.cancelled",
@@ -127,7 +131,7 @@ CONCURRENCY_RETRY_AFTER = 30  # seconds: a hint; tasks take minutes, a slot free
 
 
 def _check_concurrency(user: User) -> None:
-    """Refuse a create past the tier's pending + running tasks. Runs inside
+    """Refuse a create past the tier's unfinished tasks (ACTIVE_STATUSES). Runs inside
     the create's write transaction, after locking the user's row (FOR UPDATE
     on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), so
     parallel creates are counted one after another."""
@@ -143,8 +147,8 @@ def _check_concurrency(user: User) -> None:
     )
     if active >= limit:
         raise TooManyRequests(
-            f"The {user.tier} tier allows {limit} unfinished (pending or running) tasks at once; "
-            "wait for one to finish or cancel one.",
+            f"The {user.tier} tier allows {limit} unfinished (pending, running or waiting for input) tasks at once; "
+            "wait for one to finish, or answer or cancel one.",
             code="concurrency_limit",
             extra={"limit": limit, "tier": user.tier},
             headers={"Retry-After": str(CONCURRENCY_RETRY_AFTER)},
@@ -252,7 +256,7 @@ def _statement(names: tuple[str, ...], *, page: bool) -> Select[Any]:
 
 
 def cancel_task(user: User, task_id: str) -> Task:
-    """Cancel a pending or running task. Cancelling a cancelled task is a
+    """Cancel a pending, running or input_required task. Cancelling a cancelled task is a
     no-op that answers the task, so retries are safe."""
     begin_write()
     task = get_task(user, task_id)
@@ -262,9 +266,10 @@ def cancel_task(user: User, task_id: str) -> Task:
     return task
 
 
-def transition(task: Task, to: str, **fields: Any) -> Task:
+def transition(task: Task, to: str, *, detail: dict[str, Any] | None = None, **fields: Any) -> Task:
     """Move ``task`` to status ``to`` within the caller's transaction, stamp
-    its timestamps, and record the event. The caller commits."""
+    its timestamps, and record the event (the task, plus ``detail``: what the
+    task's own fields do not say, e.g. the agent's question). The caller commits."""
     if to not in TRANSITIONS[task.status]:
         raise Conflict(
             f"Task '{task.id}' is {task.status}; it cannot become {to}.",
@@ -288,5 +293,5 @@ def transition(task: Task, to: str, **fields: Any) -> Task:
     if to in ("completed", "failed") and task.started_at:
         task.duration_seconds = round((now - task.started_at).total_seconds(), 3)
     if to in EVENT_FOR_STATUS:
-        events.record(task.user_pk, EVENT_FOR_STATUS[to], dump_task(task), task_id=task.id)
+        events.record(task.user_pk, EVENT_FOR_STATUS[to], {**dump_task(task), **(detail or {})}, task_id=task.id)
     return task

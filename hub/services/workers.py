@@ -1,5 +1,5 @@
 """Agent workers: tokens, registration, claiming tasks, leases, progress,
-and the end of a run. Status changes go through ``tasks.transition``.
+questions to the user, and the end of a run. Status changes go through ``tasks.transition``.
 
 A claimed task is leased to its worker for HUB_WORKER_LEASE_SECONDS; each
 heartbeat (or progress report) renews the lease. A lease that lapses puts
@@ -24,7 +24,7 @@ from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import Conflict, NotFound
 from hub.models import Codebase, Task, TaskOutput, Worker, WorkerToken
 from hub.schemas import Page, fetch_page, paged
-from hub.services import conversations, tasks
+from hub.services import conversations, questions, tasks
 
 TOKEN_PREFIX = "ctw_"
 LEASE_LAPSED = "The worker stopped renewing its lease {times} time(s); giving up after max_retries."
@@ -260,6 +260,17 @@ def complete(principal: Principal, task_id: str, result: str) -> Task:
     tasks.transition(task, "completed", result=result, lease_expires_at=None)
     if task.conversation_pk:
         conversations.append_reply(task)
+    db.session.commit()
+    return task
+
+
+def ask(principal: Principal, task_id: str, question: str) -> Task:
+    """The agent stops to ask the user ``question``: the task waits for
+    input (``hub.services.questions``) and the worker lets go of it; the
+    reply makes it claimable again, by any worker."""
+    begin_write()
+    task = _running(principal, task_id)
+    questions.ask(task, question)
     db.session.commit()
     return task
 

@@ -3,10 +3,10 @@ Zapier posts into Slack or a GitHub comment."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from hub.errors import Conflict
-from hub.services import callbacks, events, tasks, workers
+from hub.services import callbacks, events, questions, tasks, workers
 from hub.web import csrf
 from hub.web.guard import html_errors, signed_in_user
 from hub.web.session import current_web_user, login_required
@@ -32,7 +32,26 @@ def task_page(task_id):
         refresh=REFRESH_SECONDS if live else None,
         no_worker=task.status == "pending" and workers.no_worker_for(task),
         callback=callbacks.of_task(user, task) if task.callback_shown_url else None,
+        question=questions.question_of(task),
     )
+
+
+@bp.post("/tasks/<task_id>/reply")
+@login_required
+def reply(task_id):
+    """The owner answers the agent's question: the same task resumes."""
+    csrf.protect()
+    answer = request.form.get("message", "").strip()
+    if not answer or len(answer) > questions.REPLY_MAX:
+        flash(f"Write a reply of 1 to {questions.REPLY_MAX:,} characters.", "error")
+        return redirect(url_for(".task_page", task_id=task_id))
+    try:
+        questions.reply(signed_in_user(), task_id, answer)  # another user's task: 404
+    except Conflict as error:  # answered or cancelled meanwhile
+        flash(error.message, "error")
+    else:
+        flash("Reply sent; the agent carries on.", "ok")
+    return redirect(url_for(".task_page", task_id=task_id))
 
 
 @bp.post("/tasks/<task_id>/cancel")

@@ -12,6 +12,7 @@ from hub.services import tasks
 PATHS = {
     "pending": [],
     "running": ["running"],
+    "input_required": ["running", "input_required"],
     "completed": ["running", "completed"],
     "failed": ["running", "failed"],
     "cancelled": ["cancelled"],
@@ -23,11 +24,15 @@ ALLOWED = {
     ("running", "failed"),
     ("running", "cancelled"),
     ("running", "pending"),
+    ("running", "input_required"),  # the agent asks the user
+    ("input_required", "pending"),  # the user's reply resumes it
+    ("input_required", "cancelled"),
 }
 # The event each new status records (a lapsed lease puts a task back to
 # pending silently: subscribers saw task.started and will see it again).
 EVENT = {
     "running": "task.started",
+    "input_required": "task.input_required",
     "completed": "task.completed",
     "failed": "task.failed",
     "cancelled": "task.cancelled",
@@ -97,7 +102,7 @@ def test_each_allowed_change_records_its_own_event_and_timestamp(app_ctx, alice,
         assert task.error == "why" and new[0].data["error"] == "why"
 
 
-@pytest.mark.parametrize("start", ["pending", "running"])
+@pytest.mark.parametrize("start", ["pending", "running", "input_required"])
 def test_cancel_emits_task_cancelled_once(app_ctx, alice, start):
     from hub.services.accounts import get_user
 

@@ -1,6 +1,10 @@
 """The ``command`` backend: run an agent command line (an AI coding CLI, a
 script) in the codebase's directory, prompt on stdin, task fields in
-``CODETETHER_*`` environment variables, output streamed back."""
+``CODETETHER_*`` environment variables, output streamed back.
+
+An agent asks the user a question by writing it to the file named by
+``CODETETHER_QUESTION_FILE`` and exiting with status 0: the task waits for
+the reply, then runs again with the whole conversation on stdin."""
 
 from __future__ import annotations
 
@@ -35,22 +39,26 @@ class CommandBackend:
         path = task.get("codebase_path")
         if path and not os.path.isdir(path):
             return Outcome(False, f"Codebase directory {path!r} does not exist on this worker.")
-        if path:
-            return self._run(task, path, output, cancelled)
+        # Outside the codebase: the question file is the worker's, not the repository's.
         scratch = tempfile.mkdtemp(prefix=f"codetether-{task['id']}-")
+        question = os.path.join(scratch, ".question")
         try:
-            return self._run(task, scratch, output, cancelled)
+            outcome = self._run(task, path or scratch, output, cancelled, question)
+            asked = _read_question(question)
+            if outcome.ok and asked:
+                return Outcome(False, asked, asks=True)
+            return outcome
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def _run(self, task: dict, cwd: str, output, cancelled: threading.Event) -> Outcome:
+    def _run(self, task: dict, cwd: str, output, cancelled: threading.Event, question: str) -> Outcome:
         try:
             # Own session: cancel and timeout stop the agent and its children;
             # the keeper ends them all should this worker die (hub/agent/keeper.py).
             proc = subprocess.Popen(
                 [sys.executable, "-I", KEEPER, str(os.getpid()), str(KILL_GRACE), *self.argv],
                 cwd=cwd,
-                env=environment(task),
+                env={**environment(task), "CODETETHER_QUESTION_FILE": question},
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -61,7 +69,7 @@ class CommandBackend:
         stdout: list[str] = []
         stderr: collections.deque[str] = collections.deque(maxlen=200)
         threads = [
-            threading.Thread(target=_feed, args=(proc.stdin, task.get("prompt") or ""), daemon=True),
+            threading.Thread(target=_feed, args=(proc.stdin, stdin_text(task)), daemon=True),
             threading.Thread(target=_read, args=(proc.stdout, output, stdout.append), daemon=True),
             threading.Thread(target=_read, args=(proc.stderr, output, stderr.append), daemon=True),
         ]
@@ -107,6 +115,27 @@ def environment(task: dict) -> dict:
     }
     env.update({f"CODETETHER_{name}": str(value) for name, value in fields.items() if value is not None})
     return env
+
+
+def stdin_text(task: dict) -> str:
+    """The prompt, or, once the task is a conversation (a Send Message
+    turn, or a task whose agent asked and was answered), the conversation
+    so far, as the hub writes a conversation's prompt."""
+    messages = task.get("messages") or []
+    if len(messages) < 2:
+        return task.get("prompt") or ""
+    lines = ["Continue this conversation; reply to the last user message.", ""]
+    for message in messages:
+        lines += [f"{message['role']}:", message["content"], ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _read_question(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            return file.read().strip()
+    except OSError:
+        return ""
 
 
 def stop(proc: subprocess.Popen) -> None:
