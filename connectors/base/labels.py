@@ -16,6 +16,7 @@ AGENT_TYPE_LABELS: Mapping[str, str] = {
 STATUS_LABELS: Mapping[str, str] = {
     "pending": "Pending (waiting for an agent)",
     "running": "Running",
+    "input_required": "Needs input (the agent asked a question)",
     "completed": "Completed",
     "failed": "Failed",
     "cancelled": "Cancelled",
