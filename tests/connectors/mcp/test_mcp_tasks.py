@@ -1,0 +1,239 @@
+"""Long-running work through MCP's Tasks utility and progress, with the
+official MCP Python client over Streamable HTTP against a live hub
+(gunicorn) and the reference agent worker doing the work."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import time
+from contextlib import asynccontextmanager
+
+import anyio
+import httpx2
+import mcp_types as types
+import pytest
+from mcp.client.extension import NotificationBinding
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+pytestmark = pytest.mark.sqlite_only  # the live hub's tasks: the service calls the REST tests run on both databases
+
+ENDPOINT = "/connectors/mcp"
+AGENT = textwrap.dedent("""
+    import sys, time
+    prompt = sys.stdin.read()
+    if "sleep" in prompt:
+        time.sleep(300)  # a long job: the test cancels it
+    print("done: " + prompt.upper())
+""")
+
+
+@pytest.fixture(scope="module")
+def agent_worker(mcp_hub, tmp_path_factory):
+    """One reference agent worker (command backend): one task at a time."""
+    from hub.services import workers
+
+    script = tmp_path_factory.mktemp("agent") / "agent.py"
+    script.write_text(AGENT)
+    with mcp_hub.app.app_context():
+        token = workers.create_token("mcp-task-tests")[1]
+    return mcp_hub.agent_worker(token, "--backend", "command", "--command", f"{sys.executable} {script}")
+
+
+class Heard:
+    """What the client heard on its session's stream, waited on with a deadline."""
+
+    def __init__(self) -> None:
+        self.statuses: list[types.TaskStatusNotificationParams] = []
+        self.changed = anyio.Event()
+
+    async def status(self, params: types.TaskStatusNotificationParams) -> None:
+        self.statuses.append(params)
+        self.changed.set()
+
+    async def until(self, check, timeout: float = 60, message: str = "a notification"):
+        deadline = time.monotonic() + timeout
+        while not (found := check()):
+            left = deadline - time.monotonic()
+            assert left > 0, f"timed out after {timeout}s waiting for {message}"
+            self.changed = anyio.Event()
+            with anyio.move_on_after(left):
+                await self.changed.wait()
+        return found
+
+
+@pytest.fixture(scope="module")
+def session_for(mcp_hub):
+    """``async with session_for(key, heard) as session``: an initialized
+    session whose task status notifications ``heard`` collects."""
+
+    @asynccontextmanager
+    async def session(key: str, heard: Heard):
+        binding = NotificationBinding(
+            method="notifications/tasks/status", params_type=types.TaskStatusNotificationParams, handler=heard.status
+        )
+        async with (
+            httpx2.AsyncClient(
+                headers={"Authorization": f"Bearer {key}"}, timeout=httpx2.Timeout(30, read=120)
+            ) as http,
+            streamable_http_client(mcp_hub.url(ENDPOINT), http_client=http) as (read, write),
+            ClientSession(read, write, notification_bindings=[binding]) as client,
+        ):
+            await client.initialize()
+            yield client
+
+    return session
+
+
+async def create_as_task(session: ClientSession, title: str, prompt: str) -> types.CreateTaskResult:
+    request = types.CallToolRequest(
+        params=types.CallToolRequestParams(
+            name="create_task", arguments={"title": title, "prompt": prompt}, task=types.TaskMetadata(ttl=600_000)
+        )
+    )
+    return await session.send_request(request, types.CreateTaskResult)
+
+
+async def get(session, task_id):
+    return await session.send_request(
+        types.GetTaskRequest(params=types.GetTaskRequestParams(task_id=task_id)), types.GetTaskResult
+    )
+
+
+async def result(session, task_id):
+    return await session.send_request(
+        types.GetTaskPayloadRequest(params=types.GetTaskPayloadRequestParams(task_id=task_id)), types.CallToolResult
+    )
+
+
+async def cancel(session, task_id):
+    return await session.send_request(
+        types.CancelTaskRequest(params=types.CancelTaskRequestParams(task_id=task_id)), types.CancelTaskResult
+    )
+
+
+async def listed(session):
+    return await session.send_request(types.ListTasksRequest(), types.ListTasksResult)
+
+
+def run(scenario):
+    anyio.run(scenario)
+
+
+def test_the_server_declares_tasks_and_create_task_may_run_as_one(mcp_user, session_for):
+    async def scenario():
+        async with session_for(mcp_user("declared"), Heard()) as session:
+            tasks = session.server_capabilities.tasks
+            assert tasks is not None and tasks.list is not None and tasks.cancel is not None
+            assert tasks.requests.tools.call is not None
+            support = {tool.name: tool.execution for tool in (await session.list_tools()).tools}
+            assert support["create_task"].task_support == "optional"
+            assert support["get_task"] is None  # the others answer at once
+
+    run(scenario)
+
+
+def test_a_task_created_as_an_mcp_task_is_collected_once_the_agent_is_done(mcp_user, session_for, agent_worker):
+    heard = Heard()
+
+    async def scenario():
+        async with session_for(mcp_user("ada"), heard) as session:
+            created = await create_as_task(session, "Say hi", "hello agent")
+            handle = created.task
+            assert handle.task_id.startswith("task_") and handle.status == "working"
+            assert handle.poll_interval and handle.ttl is None
+
+            # tasks/result waits for the agent, then answers what create_task would: the finished task.
+            done = await result(session, handle.task_id)
+            assert not done.is_error, done.content
+            assert done.structured_content["id"] == handle.task_id
+            assert done.structured_content["status"] == "completed"
+            assert "done: HELLO AGENT" in done.structured_content["result"]
+            assert done.meta["io.modelcontextprotocol/related-task"] == {"taskId": handle.task_id}
+
+            state = await get(session, handle.task_id)
+            assert state.status == "completed" and state.task_id == handle.task_id
+            assert handle.task_id in [task.task_id for task in (await listed(session)).tasks]
+            # The status notification of its end reached the session's stream.
+            await heard.until(
+                lambda: any(n.task_id == handle.task_id and n.status == "completed" for n in heard.statuses),
+                message="the completed status notification",
+            )
+
+    run(scenario)
+
+
+def test_cancelling_a_running_task_ends_the_agent_and_notifies(mcp_user, mcp_hub, session_for, agent_worker):
+    heard = Heard()
+
+    async def scenario():
+        async with session_for(mcp_user("grace"), heard) as session:
+            handle = (await create_as_task(session, "Long job", "sleep a while")).task
+
+            async def running():
+                found = await session.call_tool("get_task", {"task_id": handle.task_id})
+                return found.structured_content["status"] == "running"
+
+            deadline = time.monotonic() + 60
+            while not await running():
+                assert time.monotonic() < deadline, "the agent never took the task"
+                await anyio.sleep(0.1)
+            cancelled = await cancel(session, handle.task_id)
+            assert cancelled.status == "cancelled"
+            await heard.until(
+                lambda: any(n.task_id == handle.task_id and n.status == "cancelled" for n in heard.statuses),
+                message="the cancelled status notification",
+            )
+            cancelled_result = await result(session, handle.task_id)
+            assert cancelled_result.is_error and cancelled_result.structured_content["status"] == "cancelled"
+            # The agent stopped its 300 s job: the one worker takes and finishes the next task.
+            after = (await create_as_task(session, "Next", "quick one")).task
+            finished = await result(session, after.task_id)
+            assert finished.structured_content["status"] == "completed"
+            with pytest.raises(MCPError) as refused:
+                await cancel(session, after.task_id)  # ended: MCP's "already in a terminal status"
+            assert refused.value.error.code == types.INVALID_PARAMS
+
+    run(scenario)
+
+
+def test_another_users_task_is_not_found(mcp_user, session_for):
+    async def scenario():
+        async with session_for(mcp_user("owner"), Heard()) as mine:
+            task_id = (await create_as_task(mine, "Mine", "private")).task.task_id
+        async with session_for(mcp_user("stranger"), Heard()) as theirs:
+            for ask in (get, result, cancel):
+                with pytest.raises(MCPError) as refused:
+                    await ask(theirs, task_id)
+                assert refused.value.error.code == types.INVALID_PARAMS, ask
+            assert task_id not in [task.task_id for task in (await listed(theirs)).tasks]
+        async with session_for(mcp_user("owner"), Heard()) as mine:
+            assert (await get(mine, task_id)).status != "cancelled"  # untouched by the stranger's cancel
+
+    run(scenario)
+
+
+def test_a_waiting_create_task_hears_progress_and_answers_the_finished_task(mcp_user, session_for, agent_worker):
+    progress: list[tuple[float, str | None]] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append((value, message))
+
+    async def scenario():
+        async with session_for(mcp_user("lin"), Heard()) as session:
+            request = types.CallToolRequest(
+                params=types.CallToolRequestParams(
+                    name="create_task",
+                    arguments={"title": "Wait for it", "prompt": "quick"},
+                    _meta={"progressToken": "p1", "codetether/wait": 120},
+                )
+            )
+            done = await session.send_request(request, types.CallToolResult, progress_callback=on_progress)
+            assert done.structured_content["status"] == "completed", done
+            assert "done: QUICK" in done.structured_content["result"]
+            assert progress and any("completed" in (message or "") for _, message in progress)
+            assert [value for value, _ in progress] == sorted({value for value, _ in progress})  # increasing
+
+    run(scenario)
