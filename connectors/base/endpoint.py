@@ -1,3 +1,5 @@
+# flask-smorest has no type information: its decorators (hub.api.base.Blueprint.auth's too) are Any to mypy.
+# mypy: allow-untyped-decorators
 """A connector's own protocol endpoint: an ASGI app (a protocol SDK's server,
 e.g. MCP's Streamable HTTP) answering at exactly ``/connectors/<key>``,
 beside the connector's REST routes under ``/connectors/<key>/...``.
@@ -184,7 +186,7 @@ def _start(wsgi: ASGIMiddleware, environ: dict[str, Any]) -> tuple[str, list[tup
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         started[:] = [status, headers]
 
-    answer = wsgi(environ, start_response)
+    answer = wsgi(environ, start_response)  # type: ignore[arg-type]  # a2wsgi's Environ is a TypedDict of a dict
     chunks: Iterator[bytes] = iter(answer)
     first: list[bytes] = []
     while not started:

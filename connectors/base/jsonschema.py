@@ -10,7 +10,8 @@ platform reads one schema at a time.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, cast
 
 import marshmallow as ma
 from apispec import APISpec
@@ -19,7 +20,9 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 __all__ = ["json_schema"]
 
 # OpenAPI 3.1's schema object is JSON Schema 2020-12 (e.g. `"type": ["string", "null"]`).
-_plugin = MarshmallowPlugin(schema_name_resolver=lambda schema: None)  # None: inline, never a $ref
+# A resolver answering None writes the schema inline, never as a $ref (apispec's docs; its annotation says str).
+_inline = cast(Callable[[type[ma.Schema]], str], lambda schema: None)
+_plugin = MarshmallowPlugin(schema_name_resolver=_inline)
 APISpec("connector", "1", "3.1.0", plugins=[_plugin])
 
 # The flags apispec marks the other direction's fields with.
@@ -30,8 +33,7 @@ def json_schema(schema: type[ma.Schema] | ma.Schema, direction: Literal["load", 
     """``schema`` as a JSON Schema object: what it loads (an input) or what
     it dumps (an output; no ``required``, no ``additionalProperties: false``,
     as an output may grow keys)."""
-    converter = _plugin.converter
-    assert converter is not None  # set by APISpec above
+    converter: Any = _plugin.converter  # set by APISpec above; apispec's converter has no type information
     found: dict[str, Any] = converter.schema2jsonschema(schema)
     found = _drop(found, _OTHER_WAY[direction])
     if direction == "dump":

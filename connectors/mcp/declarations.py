@@ -5,7 +5,9 @@ change: assistants' saved configurations name them."""
 
 from __future__ import annotations
 
-from connectors.base import Action, Connector, Manifest, Search, samples
+from pathlib import Path
+
+from connectors.base import Action, Connector, Manifest, Search, docs, samples
 from connectors.base.endpoint import Endpoint
 from connectors.base.hub import CodebaseOutput, MessageInput, MessageOutput, TaskInput, TaskOutput
 from connectors.mcp import operations as ops
@@ -27,10 +29,11 @@ connector = Connector(
         name="MCP",
         version="1.0.0",
         scopes=("tasks:read", "tasks:write", "messages:write", "codebases:read"),
-        docs_url="/docs/mcp",
+        docs_url=docs.docs_url("mcp"),  # README.md beside this file, served by the hub
         description="CodeTether tasks as tools for AI assistants and IDEs (Model Context Protocol, Streamable HTTP "
         "at /connectors/mcp).",
     ),
+    extra_routes=docs.readme_route(Path(__file__).with_name("README.md")),
     endpoint=Endpoint(
         build=server.build,
         scope_for=server.scope_for,

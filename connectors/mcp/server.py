@@ -61,7 +61,7 @@ def build(bridge: Bridge, connector: Connector) -> McpApp:
             raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {params.name}") from None
         return await tools.call(bridge, caller_of(ctx), op, dict(params.arguments or {}))
 
-    listed = [tools.tool(op) for op in (*connector.actions, *connector.searches)]
+    listed = [tools.tool(op) for op in tools.tool_operations(connector)]
     server: Server[Any] = Server(
         "codetether-hub",
         version=connector.manifest.version,

@@ -20,7 +20,7 @@ from connectors.base.declarations import Action, Connector, Search
 from connectors.base.endpoint import Bridge, Caller
 from connectors.base.jsonschema import json_schema
 
-__all__ = ["ITEMS", "Unknown", "call", "operation", "tool", "tool_list"]
+__all__ = ["ITEMS", "Unknown", "call", "error", "operation", "result", "tool", "tool_list", "tool_operations"]
 
 ITEMS = "items"  # a search tool's list, in its structured result
 
@@ -33,15 +33,16 @@ class Unknown(LookupError):
 
 def tool_list(connector: Connector) -> list[dict[str, Any]]:
     """Every tool, as ``tools/list`` shows it (MCP's JSON: ``inputSchema``, ...)."""
-    return [tool(op).model_dump(by_alias=True, exclude_none=True, mode="json") for op in _tools(connector)]
+    return [tool(op).model_dump(by_alias=True, exclude_none=True, mode="json") for op in tool_operations(connector)]
 
 
-def _tools(connector: Connector) -> tuple[Tool, ...]:
+def tool_operations(connector: Connector) -> tuple[Tool, ...]:
+    """Its actions and searches: each is a tool (triggers are events, not tools)."""
     return (*connector.actions, *connector.searches)
 
 
 def operation(connector: Connector, name: str) -> Tool:
-    for op in _tools(connector):
+    for op in tool_operations(connector):
         if op.key == name:
             return op
     raise Unknown(name)
