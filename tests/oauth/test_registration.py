@@ -1,6 +1,8 @@
 """RFC 7591 dynamic client registration, as MCP clients use it: over real
 HTTP against a hub on 127.0.0.1, the forms driven as a person would."""
 
+import time
+
 import httpx
 from sqlalchemy import select
 from support.forms import Browser, Forms
@@ -130,8 +132,10 @@ def test_bad_metadata_is_refused_naming_the_field_and_registers_nothing(start_hu
 
     # What RFC 8252 allows a native app: loopback by any name, a private-use scheme; https anywhere.
     uris = ["http://localhost:8080/cb", "http://[::1]:8080/cb", "com.example.app:/oauth/cb", "https://app.example/cb"]
-    accepted = register(hub, redirect_uris=uris)
+    accepted = register(hub, redirect_uris=uris, client_name="x" * 200)
     assert accepted.status_code == 201 and accepted.json()["redirect_uris"] == uris
+    assert accepted.json()["client_name"] == "x" * 200
+    assert abs(accepted.json()["client_id_issued_at"] - time.time()) < 300  # seconds since the epoch, UTC
     # Left out, the defaults of RFC 7591 §2: a confidential client, the code grant, every user scope.
     defaults = httpx.post(hub.url("/oauth/register"), json={"redirect_uris": uris[:1]}, timeout=30).json()
     assert defaults["token_endpoint_auth_method"] == "client_secret_basic" and "client_secret" in defaults
