@@ -32,7 +32,12 @@ def test_each_refusal_says_which_limit_it_met(three_of_each, app, make_user):
     assert tier.json["message"] == (
         "Rate limit of the free tier reached: 3 requests per 60 s. Retry after the time in Retry-After."
     )
-    assert (tier.json["limit"], tier.json["window_seconds"], tier.json["tier"]) == (3, 60, "free")
+    assert (tier.json["status"], tier.json["limit"], tier.json["window_seconds"], tier.json["tier"]) == (
+        429,
+        3,
+        60,
+        "free",
+    )
 
     guesser = from_address(app, "10.0.0.66")
     for _ in range(3):
@@ -55,6 +60,12 @@ def test_each_refusal_says_which_limit_it_met(three_of_each, app, make_user):
         "Too many attempts: 3 per 60 s from this address. Retry after the time in Retry-After."
     )
     assert 1 <= int(secrets.headers["Retry-After"]) <= 60
+    # Written once, by the hub (flask-limiter's own writer is off).
+    assert [secrets.headers.getlist(name) for name in ("X-RateLimit-Limit", "RateLimit-Limit", "Retry-After")] == [
+        ["3"],
+        ["3"],
+        [secrets.headers["Retry-After"]],
+    ]
 
 
 @pytest.fixture
@@ -126,6 +137,8 @@ def test_the_fixed_window_strategy_counts_and_refuses_in_a_fixed_window(two_a_mi
 
 
 def test_limits_work_on_a_redis_reached_by_its_unix_socket(two_a_minute, hub_env, alice, tmp_path):
+    import redis
+
     from hub import create_app
     from hub.embedded_redis import EmbeddedRedis
 
@@ -135,6 +148,7 @@ def test_limits_work_on_a_redis_reached_by_its_unix_socket(two_a_minute, hub_env
         app = create_app({"TESTING": True, "REDIS_URL": local.url})
         client = app.test_client()
         assert [client.get("/api/v1/me", headers=alice.headers).status_code for _ in range(3)] == [200, 200, 429]
+        assert redis.Redis.from_url(local.url).keys("*hub-limit*")  # counted there, not in the process's memory
     finally:
         local.stop()
 
@@ -214,3 +228,77 @@ def test_the_outage_ends_when_failed_authentications_are_counted_again(own_redis
     assert client.get("/api/v1/me", headers=bearer("ct_wrong")).status_code == 401  # no tier limit on this path
     lines = [r.getMessage() for r in caplog.records if r.name == "hub.limits"]
     assert len(lines) == 2 and "cleared after" in lines[1], lines
+
+
+@pytest.fixture
+def two_windows(monkeypatch, hub_env):
+    monkeypatch.setenv("HUB_TIER_RATE_LIMITS", "free=5/minute;3/hour")
+
+
+def test_flask_limiters_own_strategies_report_the_shortest_window_until_one_refuses(two_windows, alice):
+    from hub import create_app
+
+    fixed = create_app({"TESTING": True, "RATELIMIT_STRATEGY": "fixed-window"}).test_client()
+    answers = [fixed.get("/api/v1/me", headers=alice.headers) for _ in range(4)]
+    assert [r.status_code for r in answers] == [200, 200, 200, 429]
+    assert [(r.headers["RateLimit-Limit"], r.headers["RateLimit-Remaining"]) for r in answers] == [
+        ("5", "4"),
+        ("5", "3"),
+        ("5", "2"),
+        ("3", "0"),
+    ]
+
+
+def test_the_outage_ends_when_a_tier_limit_is_counted_again(hub_env, make_user, caplog):
+    """flask-limiter's own strategies: the tier limit says so too, for a
+    credential the process already knows (no failed-authentication read).
+    Redis paused for writes: the limit's hit times out, the principal
+    cache's subscription stays."""
+    import logging
+
+    import redis
+
+    from hub import create_app
+    from hub.limits import REDIS_DOWN
+
+    store = redis.Redis.from_url(hub_env["REDIS_URL"])
+    user = make_user("olga")
+    user.client = create_app({"TESTING": True, "RATELIMIT_STRATEGY": "fixed-window"}).test_client()
+    assert user.get("/api/v1/me").status_code == 200  # the credential now known to this process
+    REDIS_DOWN.cleared()  # an outage an earlier test left open in this process
+    caplog.clear()
+    caplog.set_level(logging.WARNING, logger="hub.limits")
+    store.execute_command("CLIENT", "PAUSE", 20000, "WRITE")
+    try:
+        assert user.get("/api/v1/me").status_code == 200  # fails open
+    finally:
+        store.execute_command("CLIENT", "UNPAUSE")
+    assert user.get("/api/v1/me").headers["RateLimit-Limit"] == "60"  # counted again
+    lines = [r.getMessage() for r in caplog.records if r.name == "hub.limits"]
+    assert len(lines) == 2 and "cleared after" in lines[1], lines
+
+
+def test_headers_flask_limiter_cannot_read_are_left_out_and_logged_as_the_outage(own_redis, three_of_each, app, caplog):
+    """Its own strategies read the window after the hit: a Redis that took
+    the hit and refuses the read (here: TTL denied to the hub) costs the
+    headers, never the answer."""
+    import logging
+
+    import redis
+
+    from hub import create_app
+    from hub.limits import REDIS_DOWN
+
+    fixed = create_app({"TESTING": True, "RATELIMIT_STRATEGY": "fixed-window"}).test_client()
+    wrong = {"token": "cto_x", "client_id": "cli_none", "client_secret": "cts_guess"}
+    first = fixed.post("/oauth/introspect", data=wrong)
+    assert first.status_code == 400 and first.headers["X-RateLimit-Remaining"] == "2"  # no such client
+    REDIS_DOWN.cleared()
+    caplog.clear()
+    caplog.set_level(logging.WARNING, logger="hub.limits")
+    redis.Redis.from_url(own_redis.url).execute_command("ACL", "SETUSER", "default", "-ttl")
+    answer = fixed.post("/oauth/introspect", data=wrong)
+    assert answer.status_code == 400 and answer.json == first.json and "X-RateLimit-Remaining" not in answer.headers
+    lines = [r.getMessage() for r in caplog.records if r.name == "hub.limits"]
+    assert len(lines) == 1 and "rate limit headers left out" in lines[0], lines
+    REDIS_DOWN.cleared()

@@ -181,7 +181,13 @@ def test_hits_older_than_the_window_stop_counting(short_window, hub_env, make_us
     assert [r.headers["RateLimit-Remaining"] for r in hammer(user, 3)] == ["4", "3", "2"]
     first_hits = time.time()
     wait_for(lambda: time.time() > first_hits + 2, timeout=5, message="half the window to pass")
-    assert user.get("/api/v1/me").headers["RateLimit-Remaining"] == "1"  # keeps the key alive
+    sent = time.time()
+    later = user.get("/api/v1/me").headers
+    answered = time.time()
+    assert later["RateLimit-Remaining"] == "1"  # keeps the key alive
+    assert (
+        assert_reset(later, first_hit(hub_env, "5/4/second"), 4, sent, answered) <= 3
+    )  # the time left, not the window
     wait_for(lambda: time.time() > first_hits + 4.1, timeout=5, message="the first hits to leave the window")
     assert user.get("/api/v1/me").headers["RateLimit-Remaining"] == "3"
     # The expired hits are gone from Redis, not just skipped: the list is the window.
@@ -198,3 +204,19 @@ def mixed_units(monkeypatch, hub_env):
 def test_several_limits_report_the_shortest_window_whatever_its_unit(mixed_units, make_user):
     first = make_user("hana").get("/api/v1/me")
     assert (first.headers["RateLimit-Limit"], first.headers["RateLimit-Remaining"]) == ("10", "9")
+
+
+@pytest.fixture
+def one_a_second(monkeypatch, hub_env):
+    monkeypatch.setenv("HUB_TIER_RATE_LIMITS", "free=1/second")
+
+
+def test_a_refusal_in_a_one_second_window_says_retry_after_one_second(one_a_second, make_user):
+    user = make_user("ike")
+
+    def refused():
+        answers = [user.get("/api/v1/me") for _ in range(2)]
+        return answers[1] if answers[1].status_code == 429 else None  # on a busy machine the two may be a second apart
+
+    headers = wait_for(refused, timeout=30, message="a second request within the second").headers
+    assert headers["Retry-After"] == "1" and int(headers["RateLimit-Reset"]) <= 1
