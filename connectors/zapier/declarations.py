@@ -1,7 +1,7 @@
 """The Zapier connector: its manifest and every trigger, action and search.
 
 Keys are fixed (Zaps refer to them): triggers new_task, task_completed,
-task_failed (the seed's), task_started, task_cancelled, new_message; creates
+task_failed (the seed's), task_started, task_cancelled, task_needs_input, new_message; creates
 create_task, send_message, cancel_task, create_task_and_wait and
 send_message_and_wait (these two wait for the agent's result); searches find_task, find_tasks (a
 digest); find_task's search-or-create makes a create_task when it finds
@@ -134,6 +134,27 @@ connector = Connector(
                 "title": "Fix the login bug",
                 "cancelled_at": "2026-01-15T09:01:00.000Z",
                 **task_context(TASK_SAMPLE),
+            },
+        ),
+        Trigger(
+            key="task_needs_input",
+            noun="Task",
+            label="Task Needs Input",
+            description="Triggers when an AI agent stops to ask you a question; answer with Send Message to its "
+            "conversation and the same task carries on.",
+            event="task.input_required",
+            formatter=ops.flatten,
+            scope="tasks:read",
+            output_schema=s.TaskNeedsInputOutput,
+            input_schema=s.TaskTriggerInput,
+            sample={
+                "id": "evt_2b3n4m5q6w7e8r9t",
+                "task_id": "task_8f2k3j4h5g6d7s8a",
+                "title": "Fix the login bug",
+                "question": "Should the fix go to main or to the release branch?",
+                "question_message_id": "msg_5t6y7u8i9o0p1a2s",
+                **task_context(TASK_SAMPLE),
+                "conversation_id": "conv_7h8j9k0l1z2x3c4v",
             },
         ),
         Trigger(

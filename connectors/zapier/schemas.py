@@ -351,6 +351,28 @@ class TaskCancelledOutput(ma.Schema):
     agent_type = _agent_type()
 
 
+class TaskNeedsInputOutput(ma.Schema):
+    """A task whose agent stopped to ask a question: reply with Send Message
+    to its conversation (or on the task's page) and the same task carries on."""
+
+    id = _out(fields.String(), "Event ID")
+    task_id = _out(fields.String(), "Task ID")
+    title = _title()
+    question = _out(fields.String(metadata={"description": "What the agent asks you"}), "Question")
+    conversation_id = _out(
+        fields.String(
+            metadata={"description": "Send your answer to this conversation (Send Message) to resume the task"}
+        ),
+        "Conversation ID",
+    )
+    question_message_id = _out(fields.String(metadata={"description": "The question's message"}), "Question Message ID")
+    url = _url()
+    external_id = _external_id()
+    metadata = _metadata()
+    codebase_id = _codebase_id()
+    agent_type = _agent_type()
+
+
 class NewMessageOutput(ma.Schema):
     """The agent's reply in a conversation (never the user's own messages)."""
 
@@ -380,6 +402,7 @@ ITEMS = {
     "task.completed": TaskCompletedOutput,
     "task.failed": TaskFailedOutput,
     "task.cancelled": TaskCancelledOutput,
+    "task.input_required": TaskNeedsInputOutput,
     "message.created": NewMessageOutput,
 }
 

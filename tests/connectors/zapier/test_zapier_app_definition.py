@@ -146,7 +146,9 @@ def test_the_app_has_the_seed_keys_fields_auth_and_dropdowns(client):
     cancel = app["creates"]["cancel_task"]["operation"]["inputFields"][0]
     assert cancel["dynamic"] == "cancellable_task_choices.id.label"
     find = {f["key"]: f for f in app["searches"]["find_task"]["operation"]["inputFields"]}
-    assert [c["value"] for c in find["status"]["choices"]] == ["pending", "running", "completed", "failed", "cancelled"]
+    assert [c["value"] for c in find["status"]["choices"]] == [
+        *("pending", "running", "input_required", "completed", "failed", "cancelled")
+    ]
     assert find["completed_after"]["type"] == "datetime"
 
     auth = app["authentication"]
