@@ -16,13 +16,18 @@ context (e.g. a session manager) stays entered.
 Handlers call the hub through ``Bridge.call(caller, fn, ...)``: ``fn(user,
 ...)`` runs on a worker thread inside the Flask app context (a database
 session of its own, removed after), so ``connectors.base.hub`` works there
-as it does in a REST route, and the event loop never blocks on it.
+as it does in a REST route, and the event loop never blocks on it. What
+every process of the hub must know (e.g. a protocol's sessions, as gunicorn
+sends a client's requests to any of its workers) goes in ``Bridge.remember``
+/ ``recall`` / ``forget``: small JSON records in the hub's Redis, per
+connector.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
 from contextlib import AbstractAsyncContextManager
@@ -39,13 +44,17 @@ from hub.api.base import Blueprint
 from hub.auth import Requirement, require_scope
 from hub.db import db
 from hub.errors import Forbidden, NotFound
+from hub.jobs import connection as redis_connection
 from hub.models import User
 
-__all__ = ["Bridge", "Caller", "Endpoint", "EndpointApp", "caller"]
+__all__ = ["Bridge", "Caller", "Endpoint", "EndpointApp", "body", "caller"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Scope = MutableMapping[str, Any]
-CALLER = "codetether.caller"  # the environ key a2wsgi hands on in the scope's "wsgi_environ"
+# Environ keys a2wsgi hands on in the scope's "wsgi_environ": the caller, and the request's body as read.
+CALLER, BODY = "codetether.caller", "codetether.body"
 
 
 @dataclass(frozen=True)
@@ -86,11 +95,43 @@ def caller(scope: Scope) -> Caller | None:
     return found if isinstance(found, Caller) else None
 
 
-class Bridge:
-    """What a protocol app needs of the hub, for one Flask app."""
+def body(scope: Scope) -> bytes:
+    """The body of the request whose ASGI ``scope`` this is (the protocol app reads it too)."""
+    found = scope.get("wsgi_environ", {}).get(BODY)
+    return found if isinstance(found, bytes) else b""
 
-    def __init__(self, app: Flask) -> None:
+
+class Bridge:
+    """What a protocol app needs of the hub, for one Flask app and connector."""
+
+    def __init__(self, app: Flask, key: str) -> None:
         self.app = app
+        self.prefix = f"hub:connector:{key}:"
+
+    async def remember(self, name: str, record: dict[str, Any], seconds: int) -> bool:
+        """Keep ``record`` under ``name`` for ``seconds``, for every process;
+        False when Redis cannot (logged): the caller goes on without it."""
+        value = json.dumps(record)
+        kept: bool = await self._redis("remember", lambda r: bool(r.set(self.prefix + name, value, ex=seconds)), False)
+        return kept
+
+    async def recall(self, name: str) -> dict[str, Any] | None:
+        """The record kept under ``name``; None if none (or Redis is down)."""
+        found = await self._redis("recall", lambda r: r.get(self.prefix + name), None)
+        return json.loads(found) if found else None
+
+    async def forget(self, name: str) -> None:
+        await self._redis("forget", lambda r: r.delete(self.prefix + name), None)
+
+    async def _redis(self, what: str, action: Callable[[Any], Any], failed: Any) -> Any:
+        def run() -> Any:
+            try:
+                return action(redis_connection(self.app))
+            except Exception as error:  # redis.RedisError, or it is unreachable
+                log.warning("connector endpoint could not %s a shared record: %s", what, error)
+                return failed
+
+        return await anyio.to_thread.run_sync(run)
 
     async def call(self, who: Caller, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """``fn(user, *args, **kwargs)`` on a worker thread, in the app
@@ -116,7 +157,7 @@ class _Served:
     def started(self) -> ASGIMiddleware:
         with self.lock:
             if self.wsgi is None:
-                protocol_app = self.endpoint.build(Bridge(self.flask_app), self.connector)
+                protocol_app = self.endpoint.build(Bridge(self.flask_app, self.connector.key), self.connector)
                 loop = asyncio.new_event_loop()
                 threading.Thread(target=loop.run_forever, name="connector-endpoint", daemon=True).start()
                 ready = threading.Event()
@@ -140,16 +181,17 @@ def mount(blp: Blueprint, connector: Any, app: Flask) -> None:
 
     @blp.auth()  # any user credential; then the scope its body needs (scope_for)
     def view() -> Response:
-        body = request.get_data(cache=True)
-        refused = _refused(endpoint, connector, body)
+        sent = request.get_data(cache=True)
+        refused = _refused(endpoint, connector, sent)
         if refused is not None:
             return refused
         principal = g.principal
         environ = {
             **request.environ,
-            "wsgi.input": BytesIO(body),
-            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": BytesIO(sent),
+            "CONTENT_LENGTH": str(len(sent)),
             CALLER: Caller(principal.user.pk, frozenset(principal.scopes), principal.credential_id),
+            BODY: sent,
         }
         status, headers, chunks = _start(served.started(), environ)
         return Response(chunks, status=status, headers=headers, direct_passthrough=True)

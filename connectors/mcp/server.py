@@ -1,7 +1,7 @@
 """The MCP server: the official SDK's lowlevel ``Server`` with the
 connector's tools (tools.py), behind its ``StreamableHTTPSessionManager``
 (stateful: an ``Mcp-Session-Id`` per client, so notifications reach it on
-its GET stream), mounted by ``connectors.base.endpoint`` at
+its GET stream; any process of the hub serves a session: sessions.py), mounted by ``connectors.base.endpoint`` at
 ``/connectors/mcp``.
 
 Long-running work and resources (``connectors/mcp/tasks.py``,
@@ -24,12 +24,12 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.exceptions import MCPError
 
 from connectors.base.declarations import Connector
 from connectors.base.endpoint import Bridge, Caller, caller
 from connectors.mcp import tools
+from connectors.mcp.sessions import SharedSessions
 
 EXTENSIONS = ("connectors.mcp.tasks", "connectors.mcp.resources")
 INSTRUCTIONS = (
@@ -73,7 +73,7 @@ def build(bridge: Bridge, connector: Connector) -> McpApp:
     for name in EXTENSIONS:
         if find_spec(name) is not None:
             import_module(name).register(server, bridge, connector)
-    return McpApp(StreamableHTTPSessionManager(server))
+    return McpApp(SharedSessions(server, bridge))
 
 
 Receive = Callable[[], Awaitable[Any]]
@@ -85,7 +85,7 @@ class McpApp:
     404, as if it did not exist); any of the user's credentials may use it,
     e.g. a refreshed OAuth token."""
 
-    def __init__(self, manager: StreamableHTTPSessionManager) -> None:
+    def __init__(self, manager: SharedSessions) -> None:
         self.manager = manager
 
     async def __call__(self, scope: Any, receive: Receive, send: Any) -> None:
