@@ -39,16 +39,23 @@ def test_a_committed_change_reaches_the_users_subscription(app, users):
 
 def test_nothing_before_the_commit_and_nothing_of_a_rollback(app, users):
     alice, _ = users
-    task = tasks.create_task(alice, title="t", prompt="p")
-    with live.subscribe(alice.pk, task.id, app=app) as one:
+    task, first_marker, second_marker = (tasks.create_task(alice, title=t, prompt="p") for t in "abc")
+
+    def marked(marker):
+        """Every change up to a commit on ``marker``: Redis delivers in order,
+        so what was published before it has arrived too."""
+        tasks.cancel_task(alice, marker.id)
+        return _changes(mine, lambda seen: any(change.task_id == marker.id for change in seen))
+
+    with live.subscribe(alice.pk, app=app) as mine:
+        marked(first_marker)  # the creates' changes, published before we listened, are past
         begin_write()
         tasks.transition(tasks.get_task(alice, task.id), "cancelled")
         db.session.flush()
-        assert one.get(0.3) == []  # flushed, not committed
         db.session.rollback()
-        assert one.get(0.3) == []
+        assert all(change.task_id != task.id for change in marked(second_marker))
         tasks.cancel_task(alice, task.id)
-        assert _changes(one, bool) == [live.Change(task.id, frozenset({live.STATUS}))]
+        assert _changes(mine, bool) == [live.Change(task.id, frozenset({live.STATUS}))]
 
 
 def test_a_task_subscription_hears_that_task_alone(app, users):
@@ -117,3 +124,28 @@ def test_the_connectors_hub_api_watches_the_users_own_tasks_only(app, users):
     with hub.task_changes(alice, task["id"]) as changes:
         hub.cancel_task(alice, task["id"])
         assert _changes(changes, bool) == [hub.TaskChange(task["id"], frozenset({live.STATUS}))]
+
+
+def test_a_run_is_heard_step_by_step_output_and_the_reply_message_included(app, client, users):
+    from hub.services import conversations, workers
+
+    alice, _ = users
+    task_id = conversations.send_message(alice, message="hello").task_id
+    _token, plain = workers.create_token("live")
+    db.session.remove()  # the worker API's requests write meanwhile
+    headers = {"Authorization": f"Bearer {plain}"}
+
+    def post(path, body):
+        response = client.post("/api/v1/worker" + path, json=body, headers=headers)
+        assert response.status_code == 200, response.json
+        return response.json
+
+    worker_id = post("/register", {"name": "w"})["worker_id"]
+    with live.subscribe(alice.pk, task_id, app=app) as one:
+        assert post(f"/{worker_id}/claim", {"wait": 0})["task"]["id"] == task_id
+        assert _changes(one, bool) == [live.Change(task_id, frozenset({live.STATUS}))]
+        post(f"/tasks/{task_id}/heartbeat", {"output": "step 1\n"})
+        assert _changes(one, bool) == [live.Change(task_id, frozenset({live.OUTPUT}))]
+        post(f"/tasks/{task_id}/heartbeat", {})  # a bare heartbeat changes nothing a subscriber shows
+        post(f"/tasks/{task_id}/complete", {"result": "hi"})
+        assert _changes(one, bool) == [live.Change(task_id, frozenset({live.STATUS, live.MESSAGE}))]
