@@ -92,6 +92,9 @@ local body = os.getenv("BENCH_BODY")
 if body and #body > 0 then wrk.body = body; wrk.headers["Content-Type"] = "application/json" end
 local auth = os.getenv("BENCH_AUTH")
 if auth and #auth > 0 then wrk.headers["Authorization"] = auth end
+for name, value in string.gmatch(os.getenv("BENCH_HEADERS") or "", "([^:\\n]+): ([^\\n]*)") do
+  wrk.headers[name] = value
+end
 done = function(summary, latency, requests)
   io.write(string.format("BENCH %d %d %d %d %d %d\\n", summary.requests, summary.duration,
     latency:percentile(50), latency:percentile(99), summary.errors.status,
@@ -106,10 +109,11 @@ def wrk(
     method="GET",
     body: dict | None = None,
     auth: str | None = None,
+    headers: dict[str, str] | None = None,
     seconds: int = WRK_SECONDS,
     connections: int = WRK_CONNECTIONS,
 ) -> dict:
-    """Requests/s and latency percentiles (ms) of one wrk run."""
+    """Requests/s and latency percentiles (ms) of one wrk run (``headers``: more to send)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(_WRK_LUA)
     env = {
@@ -117,6 +121,7 @@ def wrk(
         "BENCH_METHOD": method,
         "BENCH_BODY": json.dumps(body) if body else "",
         "BENCH_AUTH": auth or "",
+        "BENCH_HEADERS": "".join(f"{name}: {value}\n" for name, value in (headers or {}).items()),
     }
     out = subprocess.run(
         [

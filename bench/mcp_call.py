@@ -1,0 +1,132 @@
+"""An MCP tool call against the REST call it stands for, on the same hub.
+
+    python bench/mcp_call.py [--database postgresql-URL] [--json OUT]
+
+``tools/call find_task`` (the newest completed task) at ``/connectors/mcp``
+against ``GET /api/v1/tasks?status=completed&limit=1`` (the same row, the
+same auth), over 10,000 tasks. The MCP request is the one the official
+``mcp`` client sends, captured once from a real session (initialize, then
+the call) and replayed by wrk, so both sides are measured by the same load
+generator through the same gunicorn; the REST call is the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.api import prepare_hub_db, seed_tasks
+from bench.common import RUNS, WRK_SECONDS, free_port, gunicorn, summarize, wrk
+from hub.embedded_redis import EmbeddedRedis
+
+ENDPOINT = "/connectors/mcp"
+REST = "/api/v1/tasks?status=completed&limit=1"
+TOOL, ARGUMENTS = "find_task", {"status": "completed"}
+# Many short interleaved rounds, as bench/api.py: each round's ratio is judged.
+ROUNDS = int(os.environ.get("BENCH_MCP_ROUNDS", str(2 * RUNS)))
+ROUND_SECONDS = max(2, int(os.environ.get("BENCH_MCP_SECONDS", str(WRK_SECONDS // 2))))
+
+
+async def captured_call(base: str, auth: str) -> tuple[dict, dict]:
+    """The tools/call request the official client sends (its headers and
+    JSON body), and the result it got."""
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    sent: list[tuple[dict, bytes]] = []
+
+    async def keep(request) -> None:
+        body = request.content
+        if b'"tools/call"' in body:
+            sent.append((dict(request.headers), body))
+
+    import httpx2
+
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": auth}, event_hooks={"request": [keep]}, timeout=30) as http,
+        Client(streamable_http_client(base + ENDPOINT, http_client=http)) as client,
+    ):
+        result = await client.call_tool(TOOL, ARGUMENTS)
+    headers, body = sent[-1]
+    skip = {"host", "content-length", "content-type", "accept-encoding", "connection", "user-agent"}  # wrk's own
+    return {k: v for k, v in headers.items() if k.lower() not in skip} | {"_body": body.decode()}, result.model_dump(
+        by_alias=True, mode="json"
+    )
+
+
+def replay_check(base: str, request: dict) -> dict:
+    """One replay of the captured request: the tool's answer, not an error
+    (wrk counts only HTTP statuses)."""
+    headers = {k: v for k, v in request.items() if k != "_body"} | {"content-type": "application/json"}
+    response = httpx.post(base + ENDPOINT, headers=headers, content=request["_body"], timeout=30)
+    response.raise_for_status()
+    text = response.text
+    if response.headers.get("content-type", "").startswith("text/event-stream"):
+        text = next(line[5:] for line in text.splitlines() if line.startswith("data:"))
+    answer = json.loads(text)
+    if "result" not in answer or answer["result"].get("isError"):
+        raise RuntimeError(f"the replayed tools/call did not answer a result: {answer}")
+    return answer["result"]
+
+
+def run(database: str | None = None) -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-mcp-"))
+    redis = EmbeddedRedis(workdir / "redis", port=free_port()).start()
+    db_url = database or f"sqlite:///{workdir / 'hub.db'}"
+    env = {"HUB_INSTANCE_PATH": str(workdir), "DATABASE_URL": db_url, "REDIS_URL": redis.url, "SECRET_KEY": "bench"}
+    results: dict = {"database": "postgresql" if database else "sqlite", "tool": TOOL, "rest": REST}
+    try:
+        auth = "Bearer " + prepare_hub_db(env)
+        seed_tasks(db_url, ["bench"], 10_000)
+        with gunicorn("hub:create_app()", {**env, "HUB_BASE_URL": "http://127.0.0.1"}, probe="/openapi.json") as hub:
+            request, first = asyncio.run(captured_call(hub, auth))
+            replayed = replay_check(hub, request)
+            rest_task = httpx.get(hub + REST, headers={"Authorization": auth}).json()[0]
+            assert replayed["structuredContent"] == first["structuredContent"], "the replay answers as the call did"
+            results["same_task"] = json.dumps(rest_task, sort_keys=True) in json.dumps(replayed, sort_keys=True)
+            results["mcp_request_headers"] = sorted(k for k in request if k != "_body" and k != "authorization")
+            body = json.loads(request["_body"])
+            headers = {k: v for k, v in request.items() if k not in ("_body", "authorization")}
+            mcp = {"method": "POST", "auth": auth, "body": body, "headers": headers}
+            for url, kw in ((hub + REST, {"auth": auth}), (hub + ENDPOINT, mcp)):  # warm every worker
+                wrk(url, seconds=2, **kw)
+            samples: dict[str, list] = {"rest": [], "mcp": []}
+            for round_ in range(ROUNDS):
+                order = (("rest", hub + REST, {"auth": auth}), ("mcp", hub + ENDPOINT, mcp))
+                for name, url, kw in order[round_ % 2 :] + order[: round_ % 2]:
+                    samples[name].append(wrk(url, seconds=ROUND_SECONDS, **kw))
+        rps = {name: [s["rps"] for s in runs] for name, runs in samples.items()}
+        results["paired"] = {"mcp_vs_rest": [m / r for m, r in zip(rps["mcp"], rps["rest"], strict=True)]}
+        results["throughput"] = {
+            name: {"rps": summarize(rps[name]), "p99_ms": summarize([s["p99_ms"] for s in runs])}
+            for name, runs in samples.items()
+        }
+    finally:
+        redis.stop()
+    return results
+
+
+def ratio(results: dict) -> float:
+    return summarize(results["paired"]["mcp_vs_rest"])["median"]
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", help="a PostgreSQL URL; default SQLite in a temp folder")
+    parser.add_argument("--json", help="write results here")
+    args = parser.parse_args()
+    result = run(args.database)
+    for name, row in result["throughput"].items():
+        print(f"{name:5} {row['rps']['median']:8.0f} req/s  p99 {row['p99_ms']['median']:7.1f} ms")
+    spread = summarize(result["paired"]["mcp_vs_rest"])
+    print(f"MCP / REST: {spread['median']:.0%} ({spread['min']:.0%}-{spread['max']:.0%}), target >= 50%")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
