@@ -73,6 +73,20 @@ def test_after_asking_redis_a_process_admits_a_share_of_what_is_left_then_asks_a
     assert script_calls(store) - before == 2  # its share spent: the eleventh asks
 
 
+def test_recording_the_admitted_hits_renews_the_share(windows, store):
+    strategy, _ = windows()
+    who = uuid.uuid4().hex
+    for _ in range(5):
+        strategy.acquire((MINUTE,), who)  # one asked, four admitted here (of nine)
+    wait_for(lambda: recorded(store, strategy, MINUTE, who) == 5, message="the four to be recorded")
+    wait_for(lambda: strategy._timer is None, message="the recording to end")
+    strategy.RECORD_WITHIN = 60  # no more recordings: only requests' calls counted below
+    before = script_calls(store)
+    for _ in range(9):
+        strategy.acquire((MINUTE,), who)
+    assert script_calls(store) == before  # (320 - 5) // SHARE: nine more admitted here
+
+
 def test_a_request_admitted_without_asking_reports_its_shortest_window(windows):
     strategy, _ = windows()
     strategy.RECORD_WITHIN = 60
