@@ -76,10 +76,10 @@ def _target(params, granted: str | None, **where) -> str | None:
     try:
         return oauth.target_resource(params.getlist("resource"), granted, known_resources())
     except ValidationFailed as error:
-        raise InvalidTargetError(error.errors["resource"][0], **where) from None
+        raise InvalidTargetError(error.message.removeprefix("resource: "), **where) from None
 
 
-class ResourceGrant:
+class ResourceGrant(grants.BaseGrant):
     """Saves its tokens for the resource the request chose (``self.resource``)."""
 
     resource: str | None = None

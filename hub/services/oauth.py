@@ -118,7 +118,7 @@ def register_client(metadata: Any, *, ip: str) -> tuple[OAuthClient, str | None,
     try:
         scopes = parse_scopes(scope)
     except ValidationFailed as error:
-        raise ValidationFailed("scope", error.errors["scopes"][0]) from None
+        raise ValidationFailed("scope", error.message.removeprefix("scopes: ")) from None
     name = metadata.get("client_name", "Unnamed app")
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200:
         raise ValidationFailed("client_name", "Give 1 to 200 characters.")
