@@ -41,6 +41,25 @@ def _warn_of_the_old_refresh_setting(state: BlueprintSetupState) -> None:
     )
 
 
+# What a browser-based MCP client (an in-browser inspector) fetches across
+# origins. None of them reads a cookie, so any origin may; /oauth/authorize
+# (the signed-in person's) and introspection (confidential clients) may not.
+CROSS_ORIGIN = frozenset({"server_metadata", "resource_metadata", "register", "token", "revoke"})
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, MCP-Protocol-Version",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+@bp.after_request
+def _cross_origin(response):
+    if (request.endpoint or "").removeprefix("oauth.") in CROSS_ORIGIN:
+        response.headers.update(CORS_HEADERS)
+    return response
+
+
 @bp.get("/.well-known/oauth-authorization-server")
 def server_metadata():
     return jsonify(metadata())
@@ -73,7 +92,7 @@ def _registration_limit() -> str:
 
 
 @bp.post("/oauth/register")
-@limiter.limit(_registration_limit, key_func=client_address, scope="oauth-register")
+@limiter.limit(_registration_limit, key_func=client_address, scope="oauth-register", methods=["POST"])
 def register():
     """RFC 7591 dynamic client registration, open (no initial access token) as MCP clients expect."""
     if not current_app.config["HUB_OAUTH_REGISTRATION"]:

@@ -73,3 +73,33 @@ def test_every_bearer_challenge_names_the_metadata_of_the_resource_asked_for(hub
     refused = hub.api("/connectors/zapier/actions/create_task", read_only, "POST", json={"title": "t", "prompt": "p"})
     assert refused.status_code == 403 and resource_metadata(refused) == zapier_metadata
     assert 'error="insufficient_scope", scope="tasks:write"' in refused.headers["www-authenticate"]
+
+
+def test_a_browser_based_client_may_discover_register_and_trade_tokens_from_another_origin(start_hub):
+    hub = start_hub(HUB_OAUTH_REGISTRATION_RATE_LIMIT="1/hour")
+    origin = {"Origin": "http://localhost:6274"}  # an MCP inspector in the browser
+    for path in (
+        "/.well-known/oauth-protected-resource/connectors/zapier",
+        "/.well-known/oauth-authorization-server",
+        "/oauth/register",
+        "/oauth/token",
+    ):
+        preflight = httpx.options(
+            hub.url(path),
+            headers={
+                **origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "mcp-protocol-version, content-type",
+            },
+            timeout=30,
+        )
+        assert preflight.status_code == 200 and preflight.headers["access-control-allow-origin"] == "*", path
+        assert "MCP-Protocol-Version" in preflight.headers["access-control-allow-headers"]
+    # The preflight did not use up the address's one registration.
+    registered = httpx.post(
+        hub.url("/oauth/register"), json={"redirect_uris": ["http://localhost:6274/cb"]}, headers=origin
+    )
+    assert registered.status_code == 201 and registered.headers["access-control-allow-origin"] == "*"
+    # The signed-in person's consent page and introspection stay same-origin.
+    for path in ("/oauth/authorize", "/oauth/introspect"):
+        assert "access-control-allow-origin" not in httpx.options(hub.url(path), headers=origin, timeout=30).headers
