@@ -24,7 +24,7 @@ from connectors.base.validation import validate
 from hub.auth import SCOPES
 from hub.db import begin_write, db
 from hub.models import Event, User
-from hub.services import accounts, tasks
+from hub.services import accounts, questions, tasks
 
 
 class ConnectorConformance:
@@ -96,7 +96,9 @@ class ConnectorConformance:
                 tasks.transition(row, "cancelled")
             else:
                 tasks.transition(row, "running")
-                if event_type != "task.started":
+                if event_type == "task.input_required":
+                    questions.ask(row, "conformance: which one?")  # as the worker's ask does
+                elif event_type != "task.started":
                     outcome = {"result": "done"} if event_type == "task.completed" else {"error": "broke"}
                     tasks.transition(row, event_type.split(".")[1], **outcome)
             db.session.commit()

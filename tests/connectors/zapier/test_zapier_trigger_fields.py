@@ -45,6 +45,7 @@ TASK_TRIGGERS = {
     "task_completed": "task.completed",
     "task_failed": "task.failed",
     "task_cancelled": "task.cancelled",
+    "task_needs_input": "task.input_required",
 }
 
 
@@ -204,7 +205,7 @@ def test_each_triggers_own_format_gives_what_the_zapier_format_gave(app_ctx, mak
 
     from hub.db import db
     from hub.models import Event, User
-    from hub.services import conversations, tasks
+    from hub.services import conversations, questions, tasks
     from hub.webhooks import formatters
 
     user = make_user("hana", tier="enterprise")
@@ -219,6 +220,9 @@ def test_each_triggers_own_format_gives_what_the_zapier_format_gave(app_ctx, mak
     tasks.transition(failing, "running")
     tasks.transition(failing, "failed", error="broke")
     tasks.transition(tasks.get_task(owner, user.create_task(title="c")["id"]), "cancelled")
+    asking = tasks.get_task(owner, user.create_task(title="q")["id"])
+    tasks.transition(asking, "running")
+    questions.ask(asking, "Which branch?")
     db.session.commit()
     for trigger in zapier.triggers:
         if not trigger.event:
