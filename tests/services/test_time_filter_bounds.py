@@ -5,16 +5,17 @@ find each task once)."""
 import pytest
 
 
-@pytest.mark.parametrize("state", ["created", "completed"])
+@pytest.mark.parametrize("state", ["created", "completed", "failed", "cancelled"])
 def test_after_is_inclusive_and_before_exclusive(app_ctx, alice, state):
     from hub.db import db
     from hub.services import accounts, tasks
 
     user = accounts.get_user("alice")
     task = tasks.get_task(user, alice.create_task()["id"])
-    if state == "completed":
+    if state in ("completed", "failed"):
         tasks.transition(task, "running")
-        tasks.transition(task, "completed", result="done")
+    if state != "created":  # each final state its own stamp (failed_at, ...)
+        tasks.transition(task, state, **({"result": "done"} if state == "completed" else {}))
         db.session.commit()
     stamp = getattr(task, f"{state}_at")
 
