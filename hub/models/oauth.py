@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -16,6 +17,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from hub.crypto import hash_secret
 from hub.db import Model, utcnow
 from hub.models.accounts import User
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _any_loopback_port(uri: str) -> str:
+    """``uri`` without its port when it is an http loopback URI (and nothing else in its authority)."""
+    parts = urlsplit(uri)
+    if parts.scheme != "http" or parts.hostname not in LOOPBACK_HOSTS or "@" in parts.netloc:
+        return uri
+    return urlunsplit(parts._replace(netloc=f"[{parts.hostname}]" if parts.hostname == "::1" else parts.hostname))
 
 
 class OAuthClient(Model):
@@ -70,9 +81,11 @@ class OAuthClient(Model):
         return " ".join(s for s in dict.fromkeys(scope.split()) if s in allowed)
 
     def check_redirect_uri(self, redirect_uri):
-        # Exact string match only (RFC 9700 §4.1.3): no prefix, case or
-        # trailing-slash leniency.
-        return any(hmac.compare_digest(redirect_uri, uri) for uri in self.redirect_uri_list)
+        # Exact string match (RFC 9700 §4.1.3): no prefix, case or trailing-slash
+        # leniency, but for the port of a loopback redirect (RFC 8252 §7.3): a
+        # native app (an MCP client) listens on whichever port is free.
+        asked = _any_loopback_port(redirect_uri)
+        return any(hmac.compare_digest(asked, _any_loopback_port(uri)) for uri in self.redirect_uri_list)
 
     def check_client_secret(self, client_secret):
         if self.secret_hash is None:

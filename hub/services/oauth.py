@@ -25,13 +25,13 @@ from hub.crypto import hash_secret
 from hub.db import begin_write, db, new_id, rows_changed, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.models import OAuthClient, OAuthCode, OAuthGrant, OAuthToken, Subscription, User
+from hub.models.oauth import LOOPBACK_HOSTS
 from hub.services import hooks
 from hub.services.accounts import parse_scopes
 
 ACCESS_PREFIX = "cto_"
 REFRESH_PREFIX = "ctr_"
 SECRET_PREFIX = "cts_"
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 # -- clients --------------------------------------------------------------
@@ -249,7 +249,7 @@ def target_resource(requested: list[str], granted: str | None, known: Iterable[s
         raise ValidationFailed("resource", "Name one resource per request.")
     if not requested:
         return granted
-    wanted = requested[0]
+    wanted = requested[0].removesuffix("/")  # http://hub/ is http://hub; clients differ on the last slash
     if wanted not in known:
         raise ValidationFailed("resource", f"{wanted!r} is not a resource of this hub.")
     if granted is not None and wanted != granted:

@@ -76,6 +76,27 @@ def test_a_public_client_registers_connects_with_pkce_and_the_admin_revokes_it(h
     assert refreshed.status_code in (400, 401) and refreshed.json()["error"] == "invalid_client"
 
 
+def test_a_loopback_redirect_may_name_any_port_and_nothing_else_may_differ(hub):
+    client = register(hub).json()  # http://127.0.0.1:33418/callback
+    username, password = hub.create_user("alice")
+    browser = Browser(hub)
+    browser.login(username, password)
+    elsewhere = "http://127.0.0.1:51234/callback"  # the port the app found free this time (RFC 8252 §7.3)
+    tokens = connect_and_exchange(hub, browser, {**client, "redirect_uris": [elsewhere]}, username, password)
+    assert tokens.status_code == 200, tokens.text
+    for refused in (
+        "http://127.0.0.1:51234/other",
+        "http://localhost:33418/callback",
+        "http://evil@127.0.0.1:33418/callback",
+        "https://127.0.0.1:33418/callback",
+    ):
+        page = browser.go(authorize_url(hub, client["client_id"], redirect_uri=refused, scope=MCP_SCOPES))
+        assert page.status_code == 400 and "invalid_request" in page.text, refused  # shown, never redirected
+    https = register(hub, redirect_uris=["https://app.example/cb"]).json()
+    page = browser.go(authorize_url(hub, https["client_id"], redirect_uri="https://app.example:8443/cb"))
+    assert page.status_code == 400  # any port on loopback only
+
+
 def _public(client):
     return {"client_id": client["client_id"]}
 

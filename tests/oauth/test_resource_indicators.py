@@ -67,7 +67,8 @@ def test_the_resource_is_checked_at_authorize_and_at_the_token_endpoint(hub):
     for url in (
         authorize_url(hub, client["client_id"], resource="https://elsewhere.example/"),
         authorize_url(hub, client["client_id"], resource=hub.base) + "&resource=" + zapier,
-        authorize_url(hub, client["client_id"], resource=hub.base + "/"),
+        authorize_url(hub, client["client_id"], resource=hub.url("/connectors")),
+        authorize_url(hub, client["client_id"], resource=zapier + "//"),
     ):
         back = browser.go(url)
         assert back.headers["location"].startswith(ZAPIER_REDIRECT + "?"), url
@@ -85,6 +86,12 @@ def test_the_resource_is_checked_at_authorize_and_at_the_token_endpoint(hub):
     tokens = hub.exchange(client, code).json()
     assert works_on(hub, tokens["access_token"]) == {"/api/v1/me": 200, CONNECTOR_ROUTE: 401}
     assert introspect(hub, client, tokens["access_token"])["aud"] == hub.base
+
+    # The same URL with a last slash is the same resource (clients differ on it).
+    code = redirect_params(connect(hub, browser, client, username, password, resource=zapier + "/"))["code"]
+    slashed = hub.exchange(client, code, resource=zapier).json()
+    assert works_on(hub, slashed["access_token"]) == {"/api/v1/me": 401, CONNECTOR_ROUTE: 200}
+    assert introspect(hub, client, slashed["access_token"])["aud"] == zapier
 
     # Granted for no resource: narrowed to one at the token endpoint.
     code = redirect_params(connect(hub, browser, client, username, password))["code"]
