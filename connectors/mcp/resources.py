@@ -22,7 +22,7 @@ from mcp.shared.exceptions import MCPError
 from connectors.base import hub
 from connectors.base.declarations import Connector
 from connectors.base.endpoint import Bridge, Caller
-from connectors.mcp.watch import RESOURCE_SCHEME, allowed, resource_uri, watch
+from connectors.mcp.watch import RESOURCE_SCHEME, allowed, follow_resource, resource_uri, unfollow_resource
 
 MIME = "application/json"
 TEMPLATE = RESOURCE_SCHEME + "{task_id}"
@@ -65,14 +65,14 @@ def register(server: Server[Any], bridge: Bridge, connector: Connector) -> None:
 
     async def subscribe(ctx: ServerRequestContext[Any, Any], params: types.SubscribeRequestParams) -> Any:
         task = await _task(bridge, allowed(ctx, SCOPES["resources/subscribe"]), str(params.uri))
-        await watch(ctx, bridge).follow_resource(task["id"])
+        await follow_resource(ctx, bridge, task["id"])
         return types.EmptyResult()
 
     async def unsubscribe(ctx: ServerRequestContext[Any, Any], params: types.UnsubscribeRequestParams) -> Any:
         allowed(ctx, SCOPES["resources/unsubscribe"])
         uri = str(params.uri)
         if uri.startswith(RESOURCE_SCHEME):
-            watch(ctx, bridge).unfollow_resource(uri[len(RESOURCE_SCHEME) :])
+            await unfollow_resource(ctx, bridge, uri[len(RESOURCE_SCHEME) :])
         return types.EmptyResult()
 
     server.add_request_handler("resources/read", types.ReadResourceRequestParams, read)

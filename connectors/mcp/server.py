@@ -28,7 +28,7 @@ from mcp.shared.exceptions import MCPError
 
 from connectors.base.declarations import Connector
 from connectors.base.endpoint import Bridge, Caller, caller
-from connectors.mcp import tools
+from connectors.mcp import tools, watch
 from connectors.mcp.sessions import SharedSessions
 
 EXTENSIONS = ("connectors.mcp.tasks", "connectors.mcp.resources")
@@ -94,7 +94,8 @@ class McpApp:
             owner = f"codetether-user-{who.user_pk}"
             token = AccessToken(token="", client_id=owner, scopes=sorted(who.scopes), subject=owner)
             scope["user"] = AuthenticatedUser(token)
-        await self.manager.handle_request(scope, receive, send)
+        async with watch.streaming(self.manager.bridge, scope):  # a GET stream: its session's notifications go here
+            await self.manager.handle_request(scope, receive, send)
 
     def running(self) -> AbstractAsyncContextManager[None]:
         return self.manager.run()

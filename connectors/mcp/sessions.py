@@ -38,6 +38,7 @@ from mcp.shared.transport_context import TransportContext
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
 
 from connectors.base.endpoint import Bridge, body
+from connectors.mcp import watch
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ class SharedSessions(StreamableHTTPSessionManager):
                         connection = Connection.for_loop(dispatcher, session_id=session_id)
                         connection.client_params, connection.protocol_version = client, version
                         connection.initialized.set()
+                        watch.adopt(connection)  # its notifications may leave from here
                         await serve_connection(
                             self.app, dispatcher, connection=connection, lifespan_state=self._lifespan_state
                         )

@@ -47,7 +47,7 @@ from connectors.base.declarations import Connector
 from connectors.base.endpoint import Bridge, Caller
 from connectors.mcp import tools
 from connectors.mcp.server import caller_of
-from connectors.mcp.watch import TERMINAL, allowed, mcp_status, mcp_task, watch
+from connectors.mcp.watch import TERMINAL, adopt, allowed, connection, follow_status, mcp_status, mcp_task
 
 TASK_TOOLS = frozenset({"create_task"})  # tools that start a hub task: they may run as an MCP task
 RELATED_TASK = "io.modelcontextprotocol/related-task"
@@ -112,6 +112,7 @@ class _Middleware:
         self.bridge = bridge
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        adopt(connection(ctx))  # this process may send the session's notifications
         params = ctx.params if isinstance(ctx.params, Mapping) else {}
         if ctx.method == "tools/call" and params.get("task") is not None:
             return await self._as_task(ctx, params, call_next)
@@ -135,7 +136,7 @@ class _Middleware:
         task = answer.get("structuredContent") if isinstance(answer, dict) and not answer.get("isError") else None
         if not isinstance(task, dict):
             return answer  # refused (a field, a scope, a limit): nothing was created
-        await watch(ctx, self.bridge).follow_status(task)
+        await follow_status(ctx, self.bridge, task)
         handle = mcp_task(task)
         # ``content`` too: a client that does not know tasks still reads what happened.
         text = f"Task {task['id']} is {handle['status']}: tasks/result answers it once it ends."

@@ -1,12 +1,17 @@
 """What one MCP session follows, and the notifications it is sent.
 
 A session follows the tasks it started as MCP tasks (``notifications/tasks/status``
-on each status change, until the task ends) and the task resources it
-subscribed to (``notifications/resources/updated`` on any change). One watch
-per session: one subscription to its user's task changes
-(``hub.task_changes``), which the hub serves from one Redis connection per
-process; it ends when the session follows nothing or closes. Notifications go
-on the session's standalone stream (the client's GET).
+at each status change, until the task ends) and the task resources it
+subscribed to (``notifications/resources/updated`` at each change).
+Notifications go on the session's standalone stream, the client's GET, which
+any hub process may serve (``connectors/mcp/sessions.py``), not necessarily
+the one that took the call. So what a session follows is a small shared
+record (``Bridge.remember``, plus this process's own copy, which serves while
+Redis is down), and the process serving the session's GET stream runs its
+``Watch``: one subscription to its user's task changes (``hub.task_changes``,
+one Redis connection per process for all of them), re-reading the record at
+each change and every ``REFRESH_SECONDS``, so a task followed just after it
+changed is still told.
 """
 
 from __future__ import annotations
@@ -14,27 +19,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any, cast
+import weakref
+from collections.abc import AsyncIterator, Callable, MutableMapping
+from typing import Any
 
 import mcp_types as types
 from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
+from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 from mcp.shared.exceptions import MCPError
 
 from connectors.base import hub
-from connectors.base.endpoint import Bridge, Caller
-from connectors.mcp.server import caller_of
+from connectors.base.endpoint import Bridge, Caller, caller
 
 log = logging.getLogger(__name__)
 
-_STATE = "codetether.watch"
-WAKE_SECONDS = 30.0  # a quiet watch still wakes this often (no change is lost: the subscription holds them)
+REFRESH_SECONDS = 2.0  # a watch re-reads what its session follows at least this often
+RECORD_SECONDS = 24 * 3600  # as a session's own record (sessions.py)
+Follows = dict[str, Any]  # {"tasks": {task id: MCP status last told}, "resources": [task ids]}
+
+# This process's connections by session id; each holds (in its state) what its
+# session follows as far as this process knows.
+_connections: weakref.WeakValueDictionary[str, Connection] = weakref.WeakValueDictionary()
+_FOLLOWS = "codetether.follows"
 
 
 def allowed(ctx: ServerRequestContext[Any, Any], scope: str) -> Caller:
     """The caller, if their credential has ``scope`` (as the REST route
     asks); else an error naming it."""
-    who = caller_of(ctx)
+    who = caller(ctx.request.scope) if ctx.request is not None else None
+    if who is None:  # only the hub's endpoint reaches this server, always with a caller
+        raise MCPError(types.INVALID_REQUEST, "Not signed in.")
     if scope not in who.scopes:
         raise MCPError(types.INVALID_REQUEST, f"This token lacks the '{scope}' scope.", data={"required_scope": scope})
     return who
@@ -42,88 +57,155 @@ def allowed(ctx: ServerRequestContext[Any, Any], scope: str) -> Caller:
 
 def connection(ctx: ServerRequestContext[Any, Any]) -> Connection:
     """The session's connection. The SDK (2.3) hands lowlevel handlers its
-    session but no public handle on the connection, whose state and teardown
-    outlive one request."""
+    session but no public handle on the connection."""
     return ctx.session._connection
 
 
-def watch(ctx: ServerRequestContext[Any, Any], bridge: Bridge) -> Watch:
-    """This session's watch, made on its first use; stopped when the session closes."""
-    conn = connection(ctx)
-    found = conn.state.get(_STATE)
-    if found is None:
-        found = conn.state[_STATE] = Watch(bridge, caller_of(ctx), conn)
-        conn.exit_stack.push_async_callback(found.stop)
-    return cast(Watch, found)
+def adopt(conn: Connection) -> None:
+    """This process holds ``conn``, its session's connection: notifications
+    of the session may leave from here. Called for every request (the
+    tasks middleware) and when a process takes a session up."""
+    if conn.session_id:
+        _connections[conn.session_id] = conn
+
+
+async def follow_status(ctx: ServerRequestContext[Any, Any], bridge: Bridge, task: hub.Task) -> None:
+    """Tell the session each status change of ``task`` until it ends (its
+    status now is known to the client)."""
+    status = mcp_status(task["status"])
+    await _update(bridge, connection(ctx).session_id, lambda follows: follows["tasks"].setdefault(task["id"], status))
+
+
+async def follow_resource(ctx: ServerRequestContext[Any, Any], bridge: Bridge, task_id: str) -> None:
+    def add(follows: Follows) -> None:
+        if task_id not in follows["resources"]:
+            follows["resources"].append(task_id)
+
+    await _update(bridge, connection(ctx).session_id, add)
+
+
+async def unfollow_resource(ctx: ServerRequestContext[Any, Any], bridge: Bridge, task_id: str) -> None:
+    def remove(follows: Follows) -> None:
+        if task_id in follows["resources"]:
+            follows["resources"].remove(task_id)
+
+    await _update(bridge, connection(ctx).session_id, remove)
+
+
+def _empty() -> Follows:
+    return {"tasks": {}, "resources": []}
+
+
+async def _update(bridge: Bridge, session_id: str | None, change: Callable[[Follows], Any]) -> None:
+    """Change what the session follows, here and in the shared record (a
+    read and a write: two processes changing one session's record at once
+    may lose one change, and its client then polls as it would anyway)."""
+    if not session_id:
+        return
+    change(_local(session_id))
+    shared = await bridge.recall(_name(session_id)) or _empty()
+    change(shared)
+    await bridge.remember(_name(session_id), shared, RECORD_SECONDS)
+
+
+async def _follows(bridge: Bridge, session_id: str) -> Follows:
+    """What the session follows: the shared record, with this process's copy."""
+    shared = await bridge.recall(_name(session_id)) or _empty()
+    mine = _local(session_id)
+    return {
+        "tasks": {**mine["tasks"], **shared["tasks"]},
+        "resources": sorted(set(mine["resources"]) | set(shared["resources"])),
+    }
+
+
+def _local(session_id: str) -> Follows:
+    """This process's copy (it serves while Redis is down), kept with the
+    session's connection here: it ends with it."""
+    conn = _connections.get(session_id)
+    if conn is None:
+        return _empty()
+    follows: Follows = conn.state.setdefault(_FOLLOWS, _empty())
+    return follows
+
+
+def _session_id(scope: MutableMapping[str, Any]) -> str | None:
+    wanted = MCP_SESSION_ID_HEADER.lower().encode("latin-1")
+    return next((value.decode("latin-1") for key, value in scope.get("headers", ()) if key == wanted), None)
+
+
+def _name(session_id: str) -> str:
+    return f"follows:{session_id}"
+
+
+@contextlib.asynccontextmanager
+async def streaming(bridge: Bridge, scope: MutableMapping[str, Any]) -> AsyncIterator[None]:
+    """Around a request (its ASGI ``scope``): while this process serves a
+    session's GET stream, the session's watch runs here."""
+    session_id = _session_id(scope) if scope.get("method") == "GET" else None
+    who = caller(scope)
+    if session_id is None or who is None:
+        yield
+        return
+    job = asyncio.get_running_loop().create_task(Watch(bridge, who, session_id).run())
+    try:
+        yield
+    finally:
+        job.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await job
 
 
 class Watch:
-    def __init__(self, bridge: Bridge, caller: Caller, conn: Connection) -> None:
-        self.bridge, self.caller, self.conn = bridge, caller, conn
-        self.statuses: dict[str, str] = {}  # task id -> the MCP status last sent
-        self.resources: set[str] = set()  # task ids whose resource is subscribed
-        self._changes: hub.TaskChanges | None = None
-        self._job: asyncio.Task[None] | None = None
+    def __init__(self, bridge: Bridge, caller: Caller, session_id: str) -> None:
+        self.bridge, self.caller, self.session_id = bridge, caller, session_id
+        self.told: dict[str, str] = {}  # task id -> the MCP status the client knows
+        self.seen: dict[str, hub.Task] = {}  # subscribed task id -> the task as last told
 
-    async def follow_status(self, task: hub.Task) -> None:
-        """Send ``task``'s status notifications from now on, until it ends
-        (its status as created is known to the client: not sent)."""
-        await self._started()
-        self.statuses[task["id"]] = mcp_status(task["status"])
-        await self._check(task["id"])  # what changed before we listened
+    async def run(self) -> None:
+        with await self.bridge.call(self.caller, hub.task_changes) as changes:
+            named: set[str | None] | None = None  # None: check everything (first, and after a poll)
+            try:
+                while True:
+                    follows = await _follows(self.bridge, self.session_id)
+                    for task_id, status in follows["tasks"].items():
+                        if task_id not in self.told:  # newly followed: it may have changed meanwhile
+                            self.told[task_id] = status
+                            await self._check(task_id, follows)
+                    for task_id in sorted(set(follows["tasks"]) | set(follows["resources"])):
+                        if named is None or task_id in named:
+                            await self._check(task_id, follows, changed=named is not None)
+                    found = await changes.next(REFRESH_SECONDS)
+                    named = None if any(change.task_id is None for change in found) else {c.task_id for c in found}
+            except Exception:  # a watch that fails must not fail the stream: its client can poll
+                log.exception("An MCP session's task watch stopped")
 
-    async def follow_resource(self, task_id: str) -> None:
-        await self._started()
-        self.resources.add(task_id)
-
-    def unfollow_resource(self, task_id: str) -> None:
-        self.resources.discard(task_id)
-
-    async def _started(self) -> None:
-        if self._job is None or self._job.done():
-            self._changes = await self.bridge.call(self.caller, hub.task_changes)
-            self._job = asyncio.get_running_loop().create_task(self._run(self._changes))
-
-    async def _run(self, changes: hub.TaskChanges) -> None:
-        try:
-            while self.statuses or self.resources:
-                found = await changes.next(WAKE_SECONDS)
-                everything = any(change.task_id is None for change in found)
-                named = {change.task_id for change in found}
-                for task_id in sorted(set(self.statuses) | self.resources):
-                    if everything or task_id in named:
-                        await self._check(task_id)
-        except Exception:  # a watch that fails must not fail the session: its client can poll
-            log.exception("An MCP session's task watch stopped")
-        finally:
-            changes.close()
-
-    async def _check(self, task_id: str) -> None:
+    async def _check(self, task_id: str, follows: Follows, *, changed: bool = False) -> None:
+        conn = _connections.get(self.session_id)
         try:
             task = await self.bridge.call(self.caller, hub.get_task, task_id)
-        except hub.NotFound:  # gone (or the account): nothing more to tell
-            self.statuses.pop(task_id, None)
-            self.resources.discard(task_id)
+        except hub.NotFound:  # gone: nothing more to tell
+            await self._unfollow(task_id)
             return
         wire = mcp_task(task)
-        if task_id in self.statuses and self.statuses[task_id] != wire["status"]:
-            self.statuses[task_id] = wire["status"]
-            # Sent as it is: the SDK's typed sending drops None values, and a Task's ``ttl`` is null here.
-            await self.conn.notify("notifications/tasks/status", wire)
-        if wire["status"] in TERMINAL:
-            self.statuses.pop(task_id, None)
-        if task_id in self.resources:
-            await self.conn.send_resource_updated(resource_uri(task_id))
+        if task_id in follows["tasks"] and self.told.get(task_id) != wire["status"]:
+            self.told[task_id] = wire["status"]
+            if conn is not None:
+                # Sent as it is: the SDK's typed sending drops None values, and a Task's ``ttl`` is null here.
+                await conn.notify("notifications/tasks/status", wire)
+            if wire["status"] in TERMINAL:
+                await _update(self.bridge, self.session_id, lambda f: f["tasks"].pop(task_id, None))
+        if task_id in follows["resources"]:
+            before, self.seen[task_id] = self.seen.get(task_id), task
+            if conn is not None and (changed or (before is not None and before != task)):
+                await conn.send_resource_updated(resource_uri(task_id))
 
-    async def stop(self) -> None:
-        self.statuses.clear()
-        self.resources.clear()
-        if self._job is not None:
-            self._job.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._job
-        if self._changes is not None:
-            self._changes.close()
+    async def _unfollow(self, task_id: str) -> None:
+        def drop(follows: Follows) -> None:
+            follows["tasks"].pop(task_id, None)
+            if task_id in follows["resources"]:
+                follows["resources"].remove(task_id)
+
+        await _update(self.bridge, self.session_id, drop)
 
 
 RESOURCE_SCHEME = "codetether://tasks/"
