@@ -125,7 +125,13 @@ def authorize():
         return server.create_authorization_response(grant_user=user, grant=grant)
     if oauth.has_consent(user, client, scope):
         return server.create_authorization_response(grant_user=user, grant=grant)
-    return render_template("consent.html", client=client, user=user, scopes=oauth.scope_descriptions(scope))
+    return render_template(
+        "consent.html",
+        client=client,
+        user=user,
+        scopes=oauth.scope_descriptions(scope),
+        resource=getattr(grant, "resource", None),
+    )
 
 
 def _authorization_error(error: OAuth2Error):

@@ -42,6 +42,7 @@ def signed_in_consent(hub, browser, url, username, password):
     if "password" in page.text:
         page = browser.sign_in(page, username, password)
     assert page.status_code == 200 and 'id="unverified"' in page.text, page.text
+    assert f"Only at <code>{hub.url(ENDPOINT)}</code>" in page.text  # what the access is for
     return browser.submit(page, button=("decision", "allow"))
 
 
