@@ -37,7 +37,7 @@ from io import BytesIO
 from typing import Any, Protocol, TypeVar
 
 import anyio.to_thread
-from a2wsgi import ASGIMiddleware
+from a2wsgi.asgi import ASGIResponder
 from flask import Flask, Response, g, request
 
 from hub.api.base import Blueprint
@@ -152,11 +152,12 @@ class _Served:
     def __init__(self, endpoint: Endpoint, connector: Any, app: Flask) -> None:
         self.endpoint, self.connector, self.flask_app = endpoint, connector, app
         self.lock = threading.Lock()
-        self.wsgi: ASGIMiddleware | None = None
+        self.running: tuple[EndpointApp, asyncio.AbstractEventLoop] | None = None
 
-    def started(self) -> ASGIMiddleware:
+    def responder(self) -> _Responder:
+        """A new a2wsgi responder (one a request) for the app, started with the first."""
         with self.lock:
-            if self.wsgi is None:
+            if self.running is None:
                 protocol_app = self.endpoint.build(Bridge(self.flask_app, self.connector.key), self.connector)
                 loop = asyncio.new_event_loop()
                 threading.Thread(target=loop.run_forever, name="connector-endpoint", daemon=True).start()
@@ -164,8 +165,33 @@ class _Served:
                 asyncio.run_coroutine_threadsafe(_keep_running(protocol_app, ready), loop)
                 if not ready.wait(30):
                     raise RuntimeError("the connector's endpoint did not start")
-                self.wsgi = ASGIMiddleware(protocol_app, loop=loop)  # type: ignore[arg-type]
-            return self.wsgi
+                self.running = protocol_app, loop
+            protocol_app, loop = self.running
+        return _Responder(protocol_app, loop)  # type: ignore[arg-type]  # a2wsgi's ASGIApp is a narrower Protocol
+
+
+class _Responder(ASGIResponder):
+    """a2wsgi's, keeping the request's ASGI task: when the client goes away
+    mid-stream (gunicorn closes the body's iterator), the task is cancelled
+    rather than left waiting to send, so e.g. an SSE stream's slot is freed
+    for the client's next one."""
+
+    task: asyncio.Task[None] | None = None
+
+    async def asgi_send(self, message: Any) -> None:
+        await super().asgi_send(message)
+        if message["type"] == "http.response.start":
+            # a2wsgi hands the WSGI side its status and headers with the body's first chunk, which on a
+            # stream may come much later (an SSE stream's first event): an empty chunk hands them on now.
+            await super().asgi_send({"type": "http.response.body", "body": b"", "more_body": True})
+
+    async def start_asgi_app(self, environ: Any) -> asyncio.Task[None]:
+        self.task = await super().start_asgi_app(environ)
+        return self.task
+
+    def cancel(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.loop.call_soon_threadsafe(self.task.cancel)
 
 
 async def _keep_running(protocol_app: EndpointApp, ready: threading.Event) -> None:
@@ -193,7 +219,7 @@ def mount(blp: Blueprint, connector: Any, app: Flask) -> None:
             CALLER: Caller(principal.user.pk, frozenset(principal.scopes), principal.credential_id),
             BODY: sent,
         }
-        status, headers, chunks = _start(served.started(), environ)
+        status, headers, chunks = _start(served.responder(), environ)
         return Response(chunks, status=status, headers=headers, direct_passthrough=True)
 
     view.__name__ = "endpoint"
@@ -220,7 +246,7 @@ def _refused(endpoint: Endpoint, connector: Any, body: bytes) -> Response | None
     return None
 
 
-def _start(wsgi: ASGIMiddleware, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], Iterable[bytes]]:
+def _start(wsgi: _Responder, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], Iterable[bytes]]:
     """Run the WSGI side until it has answered its status and headers (the
     body's first chunk); the rest streams as the client reads it."""
     started: list[Any] = []
@@ -233,14 +259,16 @@ def _start(wsgi: ASGIMiddleware, environ: dict[str, Any]) -> tuple[str, list[tup
     first: list[bytes] = []
     while not started:
         first.append(next(chunks))
-    return started[0], started[1], _chain(first, chunks, answer)
+    return started[0], started[1], _chain(first, chunks, answer, wsgi)
 
 
-def _chain(first: list[bytes], rest: Iterator[bytes], answer: Iterable[bytes]) -> Iterator[bytes]:
+def _chain(first: list[bytes], rest: Iterator[bytes], answer: Iterable[bytes], wsgi: _Responder) -> Iterator[bytes]:
     try:
+        # Empty chunks too: the WSGI server sends the headers with the first (PEP 3333 servers write b"" as nothing).
         yield from first
         yield from rest
     finally:
         close = getattr(answer, "close", None)
         if close is not None:
             close()
+        wsgi.cancel()  # done already when the answer ended; else the client left

@@ -51,15 +51,37 @@ class SharedSessions(StreamableHTTPSessionManager):
     def __init__(self, server: Server[Any], bridge: Bridge) -> None:
         super().__init__(server, session_idle_timeout=DEFAULT_SESSION_IDLE_TIMEOUT)
         self.bridge = bridge
+        self.streams: dict[str, anyio.Event] = {}  # a session's GET stream here: set once it has ended
 
     async def _handle_stateful_request(self, scope: Scope, receive: Any, send: Any) -> None:
         session_id = _header(scope, MCP_SESSION_ID_HEADER)
         requestor = _requestor(scope)
         if session_id and session_id not in self._server_instances and requestor is not None:
             await self._take_up(session_id, requestor, scope)
+        if session_id and scope["method"] == "GET" and session_id in self._server_instances:
+            await self._stream(session_id, scope, receive, send)
+            return
         await super()._handle_stateful_request(scope, receive, send)
         if session_id and scope["method"] == "DELETE" and session_id not in self._server_instances:
             await self.bridge.forget(_name(session_id))  # ended by its client: no process takes it up again
+
+    async def _stream(self, session_id: str, scope: Scope, receive: Any, send: Any) -> None:
+        """A session's GET stream: the newest wins. A client opens a new one
+        when its connection dropped, which the hub (a WSGI server) notices only
+        at its next write to it; the SDK would answer the new one 409 until then
+        and hold a thread for the old one."""
+        old = self.streams.get(session_id)
+        if old is not None:
+            self._server_instances[session_id].close_standalone_sse_stream()
+            with anyio.move_on_after(5):  # its clean-up must not take the new stream's place
+                await old.wait()
+        ended = self.streams[session_id] = anyio.Event()
+        try:
+            await super()._handle_stateful_request(scope, receive, send)
+        finally:
+            ended.set()
+            if self.streams.get(session_id) is ended:
+                del self.streams[session_id]
 
     async def _serve_opening_request(
         self, http_transport: StreamableHTTPServerTransport, scope: Scope, receive: Any, send: Any

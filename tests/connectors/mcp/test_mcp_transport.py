@@ -88,3 +88,27 @@ def test_a_session_its_client_ended_is_not_taken_up(mcp_hub, mcp_user, other_pro
     assert ended.status_code == 200, ended.text
     answer, _ = rpc(other_process, key, "tools/list", session=session, id=4)
     assert answer.status_code == 404, answer.text
+
+
+def test_a_new_stream_replaces_the_one_its_client_left(mcp_hub, mcp_user):
+    """The client's GET stream (server-to-client messages) drops and comes
+    back, as on a network change: the hub (WSGI) notices the old one gone
+    only at its next write to it, so the new one replaces it, rather than
+    answering 409 until then."""
+    key = mcp_user("roamer")
+    url = mcp_hub.url(ENDPOINT)
+    session = open_session(url, key)
+    headers = {
+        "Authorization": f"Bearer {key}",
+        "Accept": "text/event-stream",
+        "Mcp-Session-Id": session,
+        "MCP-Protocol-Version": VERSION,
+    }
+    for _ in range(2):  # the client leaves its stream, and opens one again at once
+        with httpx.stream("GET", url, headers=headers, timeout=30) as stream:
+            assert stream.status_code == 200, stream.read()
+            assert stream.headers["content-type"].startswith("text/event-stream")
+    answer, message = rpc(url, key, "ping", session=session, id=5)
+    assert answer.status_code == 200 and message["result"] == {}
+    ended = httpx.delete(url, headers=headers, timeout=30)  # ends the last stream too
+    assert ended.status_code == 200, ended.text
