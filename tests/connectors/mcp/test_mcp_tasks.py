@@ -4,12 +4,17 @@ official MCP Python client over Streamable HTTP against a live hub
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import sys
 import textwrap
+import threading
 import time
 from contextlib import asynccontextmanager
 
 import anyio
+import httpx
 import httpx2
 import mcp_types as types
 import pytest
@@ -17,6 +22,8 @@ from mcp.client.extension import NotificationBinding
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from support import free_port, wait_for
+from support.live_hub import Gunicorn
 
 pytestmark = pytest.mark.sqlite_only  # the live hub's tasks: the service calls the REST tests run on both databases
 
@@ -237,3 +244,65 @@ def test_a_waiting_create_task_hears_progress_and_answers_the_finished_task(mcp_
             assert [value for value, _ in progress] == sorted({value for value, _ in progress})  # increasing
 
     run(scenario)
+
+
+@pytest.fixture(scope="module")
+def other_process(mcp_hub, tmp_path_factory):
+    """A second hub process on the same database and Redis: another gunicorn worker, deterministically."""
+    port = free_port()
+    folder = tmp_path_factory.mktemp("other-process")
+    server = Gunicorn(port, env={**os.environ, "HUB_WEB_WORKERS": "1", "PROMETHEUS_MULTIPROC_DIR": str(folder)})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        server.wait_ready(base)
+        yield base + ENDPOINT
+    finally:
+        server.stop()
+
+
+def test_notifications_reach_the_stream_another_process_serves(mcp_hub, mcp_user, other_process):
+    """The call goes to one process, the session's GET stream to another (as
+    gunicorn's workers share a client's requests): the status still arrives."""
+    key = mcp_user("traveller")
+    here = mcp_hub.url(ENDPOINT)
+    headers = {"Authorization": f"Bearer {key}", "Accept": "application/json, text/event-stream"}
+
+    def rpc(method, params=None, session=None, id=1):
+        extra = {"Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"} if session else {}
+        message = {"jsonrpc": "2.0", "method": method, "params": params or {}} | ({"id": id} if id else {})
+        answer = httpx.post(here, json=message, headers=headers | extra, timeout=30)
+        assert answer.status_code in (200, 202), answer.text
+        data = [line[5:] for line in answer.text.splitlines() if line.startswith("data:") and line[5:].strip()]
+        return answer, json.loads(data[-1]) if data else None
+
+    client = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}
+    session = rpc("initialize", client)[0].headers["Mcp-Session-Id"]
+    rpc("notifications/initialized", session=session, id=None)
+    heard: list[dict] = []
+
+    def listen():  # the session's GET stream, served by the other process
+        stream_headers = headers | {"Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"}
+        with (
+            contextlib.suppress(httpx.HTTPError),  # ended by the session's DELETE
+            httpx.stream("GET", other_process, headers=stream_headers, timeout=httpx.Timeout(30, read=None)) as got,
+        ):
+            for line in got.iter_lines():
+                if line.startswith("data:") and line[5:].strip():
+                    heard.append(json.loads(line[5:]))
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    arguments = {"name": "create_task", "arguments": {"title": "Far", "prompt": "p"}, "task": {}}
+    task_id = rpc("tools/call", arguments, session=session, id=2)[1]["result"]["task"]["taskId"]
+    rpc("tasks/cancel", {"taskId": task_id}, session=session, id=3)
+
+    def cancelled():
+        return any(
+            m.get("method") == "notifications/tasks/status"
+            and m["params"]["taskId"] == task_id
+            and m["params"]["status"] == "cancelled"
+            for m in heard
+        )
+
+    wait_for(cancelled, 30, message="the cancelled status on the other process's stream")
+    httpx.delete(here, headers=headers | {"Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"})
