@@ -305,4 +305,6 @@ def test_notifications_reach_the_stream_another_process_serves(mcp_hub, mcp_user
         )
 
     wait_for(cancelled, 30, message="the cancelled status on the other process's stream")
-    httpx.delete(here, headers=headers | {"Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"})
+    for process in (here, other_process):  # each holds a copy of the session (the other, its stream)
+        httpx.delete(process, headers=headers | {"Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"})
+    listener.join(30)
