@@ -308,3 +308,16 @@ def test_notifications_reach_the_stream_another_process_serves(mcp_hub, mcp_user
     for process in (here, other_process):  # each holds a copy of the session (the other, its stream)
         httpx.delete(process, headers=headers | {"Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"})
     listener.join(30)
+
+
+def test_each_method_asks_for_its_scope(mcp_user, session_for):
+    async def scenario():
+        async with session_for(mcp_user("writer", scopes=["tasks:write"]), Heard()) as session:
+            task_id = (await create_as_task(session, "Write only", "p")).task.task_id
+            for ask in (get, result, listed):
+                with pytest.raises(MCPError) as refused:
+                    await (ask(session, task_id) if ask is not listed else ask(session))
+                assert "tasks:read" in refused.value.error.message, ask
+            assert (await cancel(session, task_id)).status == "cancelled"  # tasks:write is enough for that
+
+    run(scenario)
