@@ -90,6 +90,9 @@ def create_client(
 
 
 AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post")
+# Anyone may register: bounds on what a stranger stores (and the admin page shows).
+MAX_REDIRECT_URIS = 10
+MAX_URI_LENGTH = 2000
 GRANT_TYPES = ("authorization_code", "refresh_token")
 
 
@@ -103,6 +106,8 @@ def register_client(metadata: Any, *, ip: str) -> tuple[OAuthClient, str | None,
     uris = metadata.get("redirect_uris")
     if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
         raise ValidationFailed("redirect_uris", "Give a list of one or more redirect URIs.")
+    if len(uris) > MAX_REDIRECT_URIS or any(len(u) > MAX_URI_LENGTH for u in uris):
+        raise ValidationFailed("redirect_uris", f"At most {MAX_REDIRECT_URIS}, of {MAX_URI_LENGTH} characters each.")
     uris = [check_redirect_uri(u, field="redirect_uris", native=True) for u in uris]
     method = metadata.get("token_endpoint_auth_method", "client_secret_basic")  # RFC 7591 §2's default
     if method not in AUTH_METHODS:

@@ -127,6 +127,12 @@ REFUSED = [
     ({"redirect_uris": []}, "invalid_redirect_uri", "redirect_uris"),
     ({"redirect_uris": "https://app.example/cb"}, "invalid_redirect_uri", "redirect_uris"),
     ({"redirect_uris": None}, "invalid_redirect_uri", "redirect_uris"),
+    (
+        {"redirect_uris": [f"http://127.0.0.1:{port}/cb" for port in range(1, 12)]},
+        "invalid_redirect_uri",
+        "redirect_uris",
+    ),
+    ({"redirect_uris": ["https://app.example/" + "x" * 1981]}, "invalid_redirect_uri", "redirect_uris"),
     ({"token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata", "token_endpoint_auth_method"),
     ({"grant_types": ["authorization_code", "client_credentials"]}, "invalid_client_metadata", "grant_types"),
     ({"grant_types": "authorization_code"}, "invalid_client_metadata", "grant_types"),
@@ -153,6 +159,7 @@ def test_bad_metadata_is_refused_naming_the_field_and_registers_nothing(start_hu
 
     # What RFC 8252 allows a native app: loopback by any name, a private-use scheme; https anywhere.
     uris = ["http://localhost:8080/cb", "http://[::1]:8080/cb", "com.example.app:/oauth/cb", "https://app.example/cb"]
+    uris += [f"http://127.0.0.1:{port}/cb" for port in range(1, 6)] + ["https://app.example/" + "x" * 1980]  # 10, 2000
     accepted = register(hub, redirect_uris=uris, client_name="x" * 200)
     assert accepted.status_code == 201 and accepted.json()["redirect_uris"] == uris
     assert accepted.json()["client_name"] == "x" * 200
