@@ -224,3 +224,18 @@ def test_a_confidential_client_must_send_its_secret(hub, alice_connects):
     refreshed = hub.token(grant_type="refresh_token", refresh_token=issued["refresh_token"], **bare)
     assert refreshed.status_code == 401 and refreshed.json()["error"] == "invalid_client"
     assert hub.refresh(client, issued["refresh_token"]).status_code == 200  # nothing was spent
+
+
+def test_a_refresh_keeps_the_scope_or_narrows_it_never_widens(hub, alice_connects):
+    _browser, tokens = alice_connects
+    client = hub.create_client()
+    issued = tokens(client)
+    kept = hub.refresh(client, issued["refresh_token"])
+    assert kept.status_code == 200 and kept.json()["scope"] == issued["scope"] == ZAPIER_SCOPES
+    narrowed = hub.refresh(client, kept.json()["refresh_token"], scope="tasks:read")
+    assert narrowed.status_code == 200 and narrowed.json()["scope"] == "tasks:read"
+    token = narrowed.json()["access_token"]
+    assert hub.api("/api/v1/tasks", token).status_code == 200
+    assert hub.api("/api/v1/tasks", token, method="POST", json={"title": "t", "prompt": "p"}).status_code == 403
+    wider = hub.refresh(client, narrowed.json()["refresh_token"], scope="tasks:read tasks:write")
+    assert wider.status_code == 400 and wider.json()["error"] == "invalid_scope"
