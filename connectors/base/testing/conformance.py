@@ -99,7 +99,9 @@ class ConnectorConformance:
                 if event_type == "task.input_required":
                     questions.ask(row, "conformance: which one?")  # as the worker's ask does
                 elif event_type != "task.started":
-                    outcome = {"result": "done"} if event_type == "task.completed" else {"error": "broke"}
+                    outcome: dict[str, Any] = (
+                        {"result": "done"} if event_type == "task.completed" else {"error": "broke"}
+                    )
                     tasks.transition(row, event_type.split(".")[1], **outcome)
             db.session.commit()
             db.session.remove()
