@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable, MutableMapping
 from typing import Any
@@ -160,26 +161,37 @@ class Watch:
         self.bridge, self.caller, self.session_id = bridge, caller, session_id
         self.told: dict[str, str] = {}  # task id -> the MCP status the client knows
         self.seen: dict[str, hub.Task] = {}  # subscribed task id -> the task as last told
+        self.ended: set[str] = set()  # followed tasks that ended, for the record to forget
 
     async def run(self) -> None:
         with await self.bridge.call(self.caller, hub.task_changes) as changes:
             named: set[str | None] | None = None  # None: check everything (first, and after a poll)
+            follows, read_at = _empty(), 0.0
             try:
                 while True:
-                    follows = await _follows(self.bridge, self.session_id)
-                    for task_id, status in follows["tasks"].items():
-                        if task_id not in self.told:  # newly followed: it may have changed meanwhile
-                            self.told[task_id] = status
-                            await self._check(task_id, follows)
+                    followed = set(follows["tasks"]) | set(follows["resources"])
+                    # The record is read again only when it may say something new: a change of a task it
+                    # did not name (perhaps just followed), a poll, or REFRESH_SECONDS after the last read.
+                    if named is None or named - followed or time.monotonic() - read_at >= REFRESH_SECONDS:
+                        follows, read_at = await _follows(self.bridge, self.session_id), time.monotonic()
+                        for task_id, status in follows["tasks"].items():
+                            if task_id not in self.told:  # newly followed: it may have changed meanwhile
+                                self.told[task_id] = status
+                                named = named if named is None else named | {task_id}
                     for task_id in sorted(set(follows["tasks"]) | set(follows["resources"])):
                         if named is None or task_id in named:
                             await self._check(task_id, follows, changed=named is not None)
                     found = await changes.next(REFRESH_SECONDS)
+                    if not found and self.ended:  # a quiet moment: the record forgets the tasks that ended
+                        await self._forget_ended()
                     named = None if any(change.task_id is None for change in found) else {c.task_id for c in found}
             except Exception:  # a watch that fails must not fail the stream: its client can poll
                 log.exception("An MCP session's task watch stopped")
 
     async def _check(self, task_id: str, follows: Follows, *, changed: bool = False) -> None:
+        status_followed = task_id in follows["tasks"] and self.told.get(task_id) not in TERMINAL
+        if not status_followed and task_id not in follows["resources"]:
+            return
         conn = _connections.get(self.session_id)
         try:
             task = await self.bridge.call(self.caller, hub.get_task, task_id)
@@ -187,17 +199,26 @@ class Watch:
             await self._unfollow(task_id)
             return
         wire = mcp_task(task)
-        if task_id in follows["tasks"] and self.told.get(task_id) != wire["status"]:
+        if status_followed and self.told.get(task_id) != wire["status"]:
             self.told[task_id] = wire["status"]
             if conn is not None:
                 # Sent as it is: the SDK's typed sending drops None values, and a Task's ``ttl`` is null here.
                 await conn.notify("notifications/tasks/status", wire)
             if wire["status"] in TERMINAL:
-                await _update(self.bridge, self.session_id, lambda f: f["tasks"].pop(task_id, None))
+                self.ended.add(task_id)
         if task_id in follows["resources"]:
             before, self.seen[task_id] = self.seen.get(task_id), task
             if conn is not None and (changed or (before is not None and before != task)):
                 await conn.send_resource_updated(resource_uri(task_id))
+
+    async def _forget_ended(self) -> None:
+        ended, self.ended = self.ended, set()
+
+        def forget(follows: Follows) -> None:
+            for task_id in ended:
+                follows["tasks"].pop(task_id, None)
+
+        await _update(self.bridge, self.session_id, forget)
 
     async def _unfollow(self, task_id: str) -> None:
         def drop(follows: Follows) -> None:
