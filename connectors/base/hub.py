@@ -21,7 +21,9 @@ these, changes a signature's required arguments, changes what a key holds, or
 makes a field required: a connector written for 1.x works with any 1.y.
 
 Versions: 1.0, the first; 1.1 adds ``task_changes`` (``TaskChange``,
-``TaskChanges``): wait for a user's task changes as they commit.
+``TaskChanges``): wait for a user's task changes as they commit; 1.2 adds the
+status ``input_required`` (the agent asked a question, in the task's
+conversation) and ``reply_to_task``: the user's answer, which resumes the task.
 """
 
 from __future__ import annotations
@@ -55,9 +57,9 @@ from hub.schemas import (
 )
 from hub.schemas import MessageCreateSchema as MessageInput
 from hub.schemas import TaskCreateSchema as TaskInput
-from hub.services import callbacks, codebases, conversations, tasks
+from hub.services import callbacks, codebases, conversations, questions, tasks
 
-API_VERSION = "1.1"
+API_VERSION = "1.2"
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -95,6 +97,7 @@ __all__ = [
     "list_codebases",
     "list_messages",
     "list_tasks",
+    "reply_to_task",
     "send_message",
     "task_changes",
     "task_url",
@@ -152,6 +155,7 @@ def _load(schema: ma.Schema, given: Mapping[str, Any]) -> dict[str, Any]:
 _TASK_INPUT = TaskInput()
 _CALLBACK_INPUT = TaskInput(only=("callback_url", "callback_format"))
 _MESSAGE_INPUT = MessageInput()
+_REPLY_INPUT = MessageInput(only=("message",))  # a reply's text: as a sent message's
 _PAGE = PageArgs()
 _TASK_CREATED = TaskCreatedSchema()
 _MESSAGE_CREATED = MessageCreatedSchema()
@@ -279,7 +283,7 @@ def _naive_utc(moment: datetime) -> datetime:
 
 
 def cancel_task(user: User, task_id: str) -> Task:
-    """Cancel a pending or running task (``POST /api/v1/tasks/<id>/cancel``)
+    """Cancel a pending, running or input_required task (``POST /api/v1/tasks/<id>/cancel``)
     and answer it; a cancelled task answers as it is, so a retry is safe.
     ``Conflict`` if it already completed or failed; ``NotFound`` if it is not
     the user's."""
@@ -342,7 +346,9 @@ def send_message(
     one). The answer is the user's message; its ``task_id`` names the task
     whose reply will follow (a ``message.created`` with role ``assistant``).
     The fields are ``MessageInput``'s; a callback fires on the agent's reply
-    and needs ``messages:read`` in ``scopes``."""
+    and needs ``messages:read`` in ``scopes``. A message to a conversation
+    whose task waits for input (``input_required``) is that task's reply: it
+    resumes the same task, which ``task_id`` names."""
     fields = _load(
         _MESSAGE_INPUT,
         {
@@ -356,6 +362,19 @@ def send_message(
         },
     )
     sent: Message = _MESSAGE_CREATED.dump(conversations.send_message(user, scopes=scopes, **fields))
+    return sent
+
+
+def reply_to_task(user: User, task_id: str, message: str) -> Message:
+    """Answer the question the agent of the user's task asked
+    (``POST /api/v1/tasks/<id>/messages``): the reply joins the task's
+    conversation and the same task resumes (pending again). The answer is the
+    user's message. ``Conflict`` (``task_not_waiting``) unless the task is
+    ``input_required``; ``NotFound`` if it is not the user's. The question is
+    the task's conversation's latest assistant message (``list_messages``), and
+    the ``task.input_required`` event's ``question``."""
+    given = _load(_REPLY_INPUT, {"message": message})
+    sent: Message = dump_message(questions.reply(user, task_id, given["message"]))
     return sent
 
 

@@ -152,3 +152,22 @@ def test_a_waiting_task_keeps_its_concurrency_slot(app, make_user, worker):
     assert refused.status_code == 429 and refused.json["code"] == "concurrency_limit"
     # Its reply is never refused for want of a slot.
     assert carol.post(f"/api/v1/tasks/{first['id']}/messages", json={"message": "go"}).status_code == 201
+
+
+def test_connectors_reply_through_the_hub_api(app, alice, bob, worker):
+    from connectors.base import hub
+    from hub.services.accounts import get_user
+
+    created, _ = asked(alice, worker)
+    with app.app_context():
+        user = get_user("alice")
+        with pytest.raises(hub.ValidationFailed) as blank:
+            hub.reply_to_task(user, created["id"], " ")
+        assert "message" in blank.value.errors
+        with pytest.raises(hub.NotFound):
+            hub.reply_to_task(get_user("bob"), created["id"], "mine")
+        sent = hub.reply_to_task(user, created["id"], "main")
+        assert (sent["role"], sent["content"], sent["task_id"]) == ("user", "main", created["id"])
+        assert hub.get_task(user, created["id"])["status"] == "pending"
+        with pytest.raises(hub.Conflict):
+            hub.reply_to_task(user, created["id"], "again")
