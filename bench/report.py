@@ -177,6 +177,21 @@ def claim_rows(label: str, r: dict) -> list[dict]:
     ]
 
 
+def mcp_call_rows(r: dict) -> list[dict]:
+    rps = {name: row["rps"] for name, row in r["throughput"].items()}
+    rounds = summarize(r["paired"]["mcp_vs_rest"])
+    return [
+        {
+            "what": f"MCP tools/call {r['tool']} req/s vs GET {r['rest']}, the same task [SQLite]",
+            "measured": f"{_med(rps['mcp']):.0f} ({_spread(rps['mcp'])})",
+            "floor": f"{_med(rps['rest']):.0f} ({_spread(rps['rest'])})",
+            "ratio": f"{rounds['median']:.0%} ({rounds['min']:.0%}–{rounds['max']:.0%})",
+            "target": ">= 50% of the REST call",
+            "verdict": _ok(rounds["median"] >= 0.5),
+        }
+    ]
+
+
 def memory_rows(label: str, r: dict) -> list[dict]:
     load = ", ".join(f"{v['requests']:,} {k}" for k, v in r["load"].items())
     return [
@@ -210,6 +225,7 @@ ROWS = {
     "isolation": isolation_rows,
     "claim_sqlite": lambda r: claim_rows("SQLite", r),
     "claim_postgresql": lambda r: claim_rows("PostgreSQL", r),
+    "mcp_call": mcp_call_rows,
     "memory_sqlite": lambda r: memory_rows("SQLite", r),
     "memory_postgresql": lambda r: memory_rows("PostgreSQL", r),
 }

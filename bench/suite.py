@@ -101,6 +101,12 @@ def claim_postgresql() -> dict:
         return claim_latency.run(claim_latency.TASKS, database())
 
 
+def mcp_call() -> dict:
+    from bench import mcp_call as bench_mcp_call
+
+    return bench_mcp_call.run()
+
+
 def memory_sqlite() -> dict:
     from bench import memory
 
@@ -127,6 +133,7 @@ BENCHMARKS = {
     "isolation": isolation,
     "claim_sqlite": claim_sqlite,
     "claim_postgresql": claim_postgresql,
+    "mcp_call": mcp_call,
     "memory_sqlite": memory_sqlite,
     "memory_postgresql": memory_postgresql,
 }
