@@ -239,3 +239,15 @@ def test_a_refresh_keeps_the_scope_or_narrows_it_never_widens(hub, alice_connect
     assert hub.api("/api/v1/tasks", token, method="POST", json={"title": "t", "prompt": "p"}).status_code == 403
     wider = hub.refresh(client, narrowed.json()["refresh_token"], scope="tasks:read tasks:write")
     assert wider.status_code == 400 and wider.json()["error"] == "invalid_scope"
+
+
+def test_a_challenge_that_is_no_s256_digest_is_refused_at_authorize(hub):
+    """RFC 7636 §4.2: 43 to 128 characters of [A-Za-z0-9-._~]."""
+    username, password = hub.create_user("alice")
+    client = hub.create_client()
+    browser = Browser(hub)
+    browser.login(username, password)
+    for challenge in ("short", "x" * 42 + "!", "x" * 129):
+        url = authorize_url(hub, client["client_id"], code_challenge=challenge, code_challenge_method="S256")
+        refused = redirect_params(browser.go(url))
+        assert refused["error"] == "invalid_request" and "code_challenge" in refused["error_description"], refused
