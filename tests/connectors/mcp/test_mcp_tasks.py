@@ -29,10 +29,14 @@ pytestmark = pytest.mark.sqlite_only  # the live hub's tasks: the service calls 
 
 ENDPOINT = "/connectors/mcp"
 AGENT = textwrap.dedent("""
-    import sys, time
+    import os, sys, time
     prompt = sys.stdin.read()
     if "sleep" in prompt:
         time.sleep(300)  # a long job: the test cancels it
+    if "ask" in prompt and "assistant:" not in prompt:  # asks once; the reply comes in the conversation
+        with open(os.environ["CODETETHER_QUESTION_FILE"], "w") as question:
+            question.write("Which branch?")
+        sys.exit(0)
     print("done: " + prompt.upper())
 """)
 
@@ -319,5 +323,28 @@ def test_each_method_asks_for_its_scope(mcp_user, session_for):
                     await (ask(session, task_id) if ask is not listed else ask(session))
                 assert "tasks:read" in refused.value.error.message, ask
             assert (await cancel(session, task_id)).status == "cancelled"  # tasks:write is enough for that
+
+    run(scenario)
+
+
+def test_a_question_is_input_required_and_the_reply_resumes_the_same_task(mcp_user, session_for, agent_worker):
+    heard = Heard()
+
+    async def scenario():
+        async with session_for(mcp_user("asked"), heard) as session:
+            handle = (await create_as_task(session, "Deploy", "ask which branch")).task
+            await heard.until(
+                lambda: any(n.task_id == handle.task_id and n.status == "input_required" for n in heard.statuses),
+                message="the input_required status notification",
+            )
+            assert (await get(session, handle.task_id)).status == "input_required"
+            task = (await session.call_tool("get_task", {"task_id": handle.task_id})).structured_content
+            sent = await session.call_tool(
+                "send_message", {"message": "release-2", "conversation_id": task["conversation_id"]}
+            )
+            assert not sent.is_error, sent.content
+            done = await result(session, handle.task_id)
+            assert done.structured_content["status"] == "completed", done.structured_content
+            assert "RELEASE-2" in done.structured_content["result"]
 
     run(scenario)
