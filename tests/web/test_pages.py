@@ -67,7 +67,7 @@ def test_api_key_is_shown_once_works_and_revokes(alice, sign_in, client):
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"}).status_code == 401
 
 
-def test_admin_sets_tiers_and_creates_a_client_whose_secret_shows_once(alice, make_user, sign_in):
+def test_admin_sets_tiers_and_creates_a_client_whose_secret_shows_once(app, alice, make_user, sign_in):
     make_user("root", is_admin=True)
     admin = sign_in("root")
     token = csrf_token(admin.get("/admin/"))
@@ -84,3 +84,9 @@ def test_admin_sets_tiers_and_creates_a_client_whose_secret_shows_once(alice, ma
     secret = re.search(r'id="new-client-secret">([^<]+)<', created.get_data(as_text=True)).group(1)
     assert secret not in admin.get("/admin/").get_data(as_text=True)
     assert "Zapier" in admin.get("/admin/").get_data(as_text=True)
+    from hub.db import db
+    from hub.models import OAuthClient
+
+    with app.app_context():  # a confidential client that must use PKCE (RFC 9700), as every new one
+        made = db.session.scalar(db.select(OAuthClient).where(OAuthClient.name == "Zapier"))
+        assert made.require_pkce and not made.is_public and made.check_client_secret(secret)
