@@ -10,7 +10,8 @@ message carries no task data, so the database stays the one truth.
 Each process holds one subscriber connection (``Feed``: a thread on a
 PSUBSCRIBE) and fans the messages out in-process to ``Subscription``\\ s of
 one user (or one of their tasks): an MCP session or a page waiting costs no
-Redis connection of its own. While Redis is down (or a message was missed),
+Redis connection of its own; with no subscription left, the thread and its
+connection end within seconds. While Redis is down (or a message was missed),
 subscriptions get a ``poll`` change every ``POLL_SECONDS`` so their owners
 re-read the database: a change arrives late then, never lost.
 """
@@ -115,6 +116,8 @@ class Feed:
         with self._lock:
             self._subscriptions.setdefault(user_pk, set()).add(subscription)
             if self._thread is None:
+                self._ready.clear()
+                self.up = False
                 self._thread = threading.Thread(target=self._run, name="hub-live-feed", daemon=True)
                 self._thread.start()
         # A change committed after this returns must reach the subscription.
@@ -138,10 +141,20 @@ class Feed:
         for subscription in targets:
             subscription._deliver(change)
 
+    def _idle(self) -> bool:
+        """No subscription left: the thread ends, and the connection with it
+        (the next subscription starts them again)."""
+        with self._lock:
+            if self._subscriptions:
+                return False
+            self._thread = None
+            return True
+
     def _run(self) -> None:
         while True:
             try:
-                self._listen()
+                if self._listen():
+                    return
             except redis.RedisError as error:
                 if self.up:
                     self._deliver(None, Change(None, frozenset({POLL})))  # what was published meanwhile
@@ -151,9 +164,12 @@ class Feed:
             deadline = time.monotonic() + POLL_SECONDS
             while (left := deadline - time.monotonic()) > 0:
                 time.sleep(left)  # the outage: subscribers re-read at this pace
+            if self._idle():
+                return
             self._deliver(None, Change(None, frozenset({POLL})))
 
-    def _listen(self) -> None:
+    def _listen(self) -> bool:
+        """Hand on the messages until Redis fails (raises) or no one listens (True)."""
         connection = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2, socket_timeout=10)
         pubsub = connection.pubsub(ignore_subscribe_messages=False)
         try:
@@ -161,6 +177,8 @@ class Feed:
             while True:
                 message = pubsub.get_message(timeout=5.0)
                 if message is None:
+                    if self._idle():
+                        return True
                     pubsub.ping()  # a dead connection shows here, not never
                     continue
                 if message["type"] == "psubscribe":

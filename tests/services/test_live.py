@@ -90,15 +90,19 @@ def _create_in_app(app, username):
         return task_id
 
 
-def test_one_redis_connection_per_process_however_many_subscribe(app, users):
+def test_one_redis_connection_per_process_however_many_subscribe_and_none_once_they_leave(app, users):
     alice, bob = users
     subscriptions = [live.subscribe(user.pk, app=app) for user in (alice, bob) for _ in range(10)]
+    connection = redis.Redis.from_url(app.config["REDIS_URL"])
     try:
-        connection = redis.Redis.from_url(app.config["REDIS_URL"])
         assert connection.pubsub_numpat() == 1
     finally:
         for subscription in subscriptions:
             subscription.close()
+    # No one listens: the process lets its connection go (the next subscription opens it again).
+    wait_for(lambda: connection.pubsub_numpat() == 0, 20, message="the idle feed to end")
+    with live.subscribe(alice.pk, app=app):
+        assert connection.pubsub_numpat() == 1
 
 
 def test_while_redis_is_down_subscribers_poll_and_hear_again_once_it_is_back(own_redis, app, app_ctx, users):
