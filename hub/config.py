@@ -241,7 +241,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "HUB_TIER_CONCURRENT_TASKS",
         "free=5 pro=25 enterprise=unlimited",
-        "Pending + running tasks a user may have at once, by tier. Admins are exempt.",
+        "Unfinished (pending, running or input_required) tasks a user may have at once, by tier. Admins are exempt.",
         lambda value: tier_table("HUB_TIER_CONCURRENT_TASKS", value, int),
     ),
     Setting(
