@@ -295,6 +295,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("HUB_OPENAI_MODEL", None, "Model for the `openai` backend when a task names none."),
     Setting(
+        "HUB_OPENAI_ASK",
+        "false",
+        "`true` offers the `openai` backend's model an `ask_user` tool: calling it asks the user a question and "
+        "the task waits for the reply (`input_required`). Off by default: some servers refuse requests with tools.",
+        _flag,
+    ),
+    Setting(
         "HUB_WEBHOOK_ALLOW_NETWORKS",
         "",
         "Comma-separated CIDRs webhooks may reach although private, e.g. `127.0.0.0/8` for development. Empty: "

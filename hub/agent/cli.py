@@ -43,6 +43,12 @@ import click
 @click.option("--openai-base-url", envvar="HUB_OPENAI_BASE_URL", help="openai backend: API base URL.")
 @click.option("--openai-api-key", envvar="HUB_OPENAI_API_KEY", help="openai backend: API key.")
 @click.option("--openai-model", envvar="HUB_OPENAI_MODEL", help="openai backend: model when a task names none.")
+@click.option(
+    "--openai-ask/--no-openai-ask",
+    envvar="HUB_OPENAI_ASK",
+    default=False,
+    help="openai backend: offer the model an ask_user tool to ask the user a question (default HUB_OPENAI_ASK).",
+)
 @click.option("--name", default=socket.gethostname, help="Worker name, unique per token (default: host name).")
 @click.option("--codebase", "codebases", multiple=True, help="Serve only this codebase id (repeatable).")
 @click.option("--agent-type", "agent_types", multiple=True, help="Run only this agent type (repeatable).")
@@ -55,6 +61,7 @@ def agent_worker(
     openai_base_url,
     openai_api_key,
     openai_model,
+    openai_ask,
     name,
     codebases,
     agent_types,
@@ -76,7 +83,9 @@ def agent_worker(
             raise click.UsageError("the openai backend needs --openai-base-url (or HUB_OPENAI_BASE_URL)")
         from hub.agent.backends.openai import OpenAIBackend
 
-        runner = OpenAIBackend(openai_base_url, api_key=openai_api_key, model=openai_model, timeout=timeout)
+        runner = OpenAIBackend(
+            openai_base_url, api_key=openai_api_key, model=openai_model, timeout=timeout, ask=openai_ask
+        )
 
     # SIGTERM behaves like Ctrl-C: leave the wait, stop a running agent.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
