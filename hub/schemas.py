@@ -180,7 +180,8 @@ class TaskSchema(PlainDump):
     prompt = fields.String()
     status = fields.String(
         metadata={
-            "description": "pending, running, input_required (the agent asked a question), completed, failed or cancelled"
+            "description": "pending, running, input_required (the agent asked a question), completed, failed or "
+            "cancelled"
         }
     )
     codebase_id = fields.String()
