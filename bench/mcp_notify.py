@@ -2,8 +2,10 @@
 
     python bench/mcp_notify.py [--database postgresql-URL] [--tasks 300] [--pace 0.05] [--json OUT]
 
-One gunicorn worker serves the hub (an MCP session lives in the process that
-opened it). The official ``mcp`` client opens a session and creates --tasks
+gunicorn serves the hub with the benchmarks' worker count, so a session's
+calls and its GET stream land in different processes, as in production
+(``connectors/mcp/sessions.py``, ``connectors/mcp/watch.py``). The official
+``mcp`` client opens a session and creates --tasks
 tasks as MCP tasks (task-augmented ``create_task``), so its session follows
 each; one agent worker, speaking the worker API over HTTP, claims them all,
 untimed. Then it completes them (``POST /api/v1/worker/tasks/<id>/complete``)
@@ -27,7 +29,6 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("BENCH_GUNICORN_WORKERS", "1")  # before bench.common reads it: sessions are per process
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.api import cli, prepare_hub_db
 from bench.common import free_port, gunicorn, percentile

@@ -192,6 +192,21 @@ def mcp_call_rows(r: dict) -> list[dict]:
     ]
 
 
+def mcp_notify_rows(r: dict) -> list[dict]:
+    return [
+        {
+            "what": f"task completion (worker API complete sent) -> MCP notifications/tasks/status at the client, "
+            f"{r['notifications']} MCP tasks at {r['per_s']}/s [SQLite]",
+            "measured": f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms (max {r['max_ms']:.0f} ms; from the "
+            f"complete's answer: p99 {r['after_answer_p99_ms']:.1f} ms)",
+            "floor": "—",
+            "ratio": "—",
+            "target": "p99 < 250 ms",
+            "verdict": _ok(r["p99_ms"] < 250),
+        }
+    ]
+
+
 def memory_rows(label: str, r: dict) -> list[dict]:
     load = ", ".join(f"{v['requests']:,} {k}" for k, v in r["load"].items())
     return [
@@ -226,6 +241,7 @@ ROWS = {
     "claim_sqlite": lambda r: claim_rows("SQLite", r),
     "claim_postgresql": lambda r: claim_rows("PostgreSQL", r),
     "mcp_call": mcp_call_rows,
+    "mcp_notify": mcp_notify_rows,
     "memory_sqlite": lambda r: memory_rows("SQLite", r),
     "memory_postgresql": lambda r: memory_rows("PostgreSQL", r),
 }

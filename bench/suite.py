@@ -107,6 +107,12 @@ def mcp_call() -> dict:
     return bench_mcp_call.run()
 
 
+def mcp_notify() -> dict:
+    from bench import mcp_notify as bench_mcp_notify
+
+    return bench_mcp_notify.run()
+
+
 def memory_sqlite() -> dict:
     from bench import memory
 
@@ -134,6 +140,7 @@ BENCHMARKS = {
     "claim_sqlite": claim_sqlite,
     "claim_postgresql": claim_postgresql,
     "mcp_call": mcp_call,
+    "mcp_notify": mcp_notify,
     "memory_sqlite": memory_sqlite,
     "memory_postgresql": memory_postgresql,
 }
