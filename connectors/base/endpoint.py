@@ -38,6 +38,7 @@ from typing import Any, Protocol, TypeVar
 
 import anyio.to_thread
 from a2wsgi.asgi import ASGIResponder
+from flask import Blueprint as FlaskBlueprint
 from flask import Flask, Response, g, request
 
 from hub.api.base import Blueprint
@@ -224,7 +225,9 @@ def mount(blp: Blueprint, connector: Any, app: Flask) -> None:
 
     view.__name__ = "endpoint"
     view.__doc__ = endpoint.description or "The connector's protocol endpoint."
-    blp.route("", methods=list(endpoint.methods), endpoint="endpoint")(view)
+    # Routed, but left out of /openapi.json: its messages are the protocol's (e.g. JSON-RPC, its errors
+    # too), which the protocol's own specification describes, not the REST API's shapes.
+    FlaskBlueprint.add_url_rule(blp, "", endpoint="endpoint", view_func=view, methods=list(endpoint.methods))
 
 
 def _refused(endpoint: Endpoint, connector: Any, body: bytes) -> Response | None:

@@ -15,6 +15,12 @@ from hub.auth import WORKER_SCOPE
 ANY_USER_CREDENTIAL = {
     ("GET", "/api/v1/me"): "who the credential belongs to (Zapier's connection test); shows nothing else",
 }
+# Any user credential reaches the protocol, whose messages need their own scopes (the MCP endpoint: each
+# tool call its tool's, read from the JSON-RPC body; tests/connectors/mcp/test_mcp_tools.py).
+PROTOCOL = dict.fromkeys(
+    [("GET", "/connectors/mcp"), ("POST", "/connectors/mcp"), ("DELETE", "/connectors/mcp")],
+    "the MCP endpoint (Streamable HTTP): a tool call needs its tool's scope",
+)
 # required_scope None but first_party: API keys only (not OAuth apps), and why.
 FIRST_PARTY = {
     ("GET", "/api/v1/me/grants"): "the person's connected apps: one app must not see the others",
@@ -27,6 +33,8 @@ PUBLIC = {
     ("GET", "/connectors/example/"): "what the connector offers, like /openapi.json",
     ("GET", "/connectors/zapier/definition.json"): "the Zapier app: holds no secret",
     ("GET", "/connectors/zapier/docs"): "the Zapier guide",
+    ("GET", "/connectors/mcp/"): "what the connector offers, like /openapi.json",
+    ("GET", "/connectors/mcp/docs"): "the MCP guide",
 }
 
 
@@ -44,7 +52,9 @@ def test_only_the_listed_routes_go_without_a_scope(app):
     public = {key for key, route in found.items() if route.required is UNSET}
     assert public == set(PUBLIC), "a route without Blueprint.auth must be listed in PUBLIC with its reason"
     unscoped = {key for key, route in found.items() if route.required is None}
-    assert unscoped == set(ANY_USER_CREDENTIAL) | set(FIRST_PARTY), "a route without a scope must be listed"
+    assert unscoped == set(ANY_USER_CREDENTIAL) | set(FIRST_PARTY) | set(PROTOCOL), (
+        "a route without a scope must be listed"
+    )
     assert {key for key, route in found.items() if route.first_party} == set(FIRST_PARTY)
 
 
@@ -142,7 +152,9 @@ def test_each_route_refuses_a_credential_without_its_scope(app, callers, subtest
                 continue
             assert refused(call(callers["worker"], route, params), "wrong_credential")
             no_scopes = call(callers["key"]([]), route, params)
-            if route.key in ANY_USER_CREDENTIAL:
+            if route.key in PROTOCOL:
+                assert no_scopes.status_code not in (401, 403), no_scopes.get_data(as_text=True)
+            elif route.key in ANY_USER_CREDENTIAL:
                 assert no_scopes.status_code == 200, no_scopes.json
             elif route.key in FIRST_PARTY:
                 assert refused(call(callers["app"], route, params), "insufficient_scope")
