@@ -20,7 +20,9 @@ class Messages(MethodView):
     def post(self, args):
         """Send a message, continuing or starting a conversation. With a
         `callback_url`, the answer holds the `callback_secret` that signs the
-        callback; it is not shown again."""
+        callback; it is not shown again. In a conversation whose task waits
+        for input (`input_required`), the message is its reply: that same task
+        resumes, and `task_id` names it."""
         return conversations.send_message(current_user(), scopes=g.principal.scopes, **args)
 
 
