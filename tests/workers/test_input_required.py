@@ -171,3 +171,24 @@ def test_connectors_reply_through_the_hub_api(app, alice, bob, worker):
         assert hub.get_task(user, created["id"])["status"] == "pending"
         with pytest.raises(hub.Conflict):
             hub.reply_to_task(user, created["id"], "again")
+
+
+@pytest.mark.usefixtures("webhook_settings")
+def test_a_reply_sent_with_a_callback_gives_the_waiting_task_that_callback_once(alice, worker):
+    first = alice.post("/api/v1/messages", json={"message": "Ship it", "conversation_id": "T-2"}).json
+    wid = worker.register()
+    worker.claim(wid)
+    worker.post(f"/tasks/{first['task_id']}/ask", {"question": "Today?"})
+    callback = {"conversation_id": "T-2", "callback_url": "http://127.0.0.1:9/resume"}
+    reply = alice.post("/api/v1/messages", json={"message": "yes", **callback})
+    assert reply.status_code == 201 and reply.json["task_id"] == first["task_id"]
+    assert reply.json["callback_secret"].startswith("whsec_")
+    shown = alice.get(f"/api/v1/tasks/{first['task_id']}/callback").json
+    assert (shown["event"], shown["url"], shown["delivery"]) == ("message.created", "http://127.0.0.1:9/…", None)
+    # It asks again; a second reply with a callback finds the task has one and changes nothing.
+    worker.claim(wid)
+    worker.post(f"/tasks/{first['task_id']}/ask", {"question": "Which region?"})
+    again = alice.post("/api/v1/messages", json={"message": "eu", **callback})
+    assert again.status_code == 409 and again.json["code"] == "callback_exists"
+    assert alice.get(f"/api/v1/tasks/{first['task_id']}").json["status"] == "input_required"
+    assert alice.get("/api/v1/conversations/T-2/messages").json[-1]["content"] == "Which region?"
