@@ -22,16 +22,10 @@ from mcp.shared.exceptions import MCPError
 from connectors.base import hub
 from connectors.base.declarations import Connector
 from connectors.base.endpoint import Bridge, Caller
-from connectors.mcp.watch import RESOURCE_SCHEME, allowed, follow_resource, resource_uri, unfollow_resource
+from connectors.mcp.watch import RESOURCE_SCHEME, SCOPES, allowed, follow_resource, resource_uri, unfollow_resource
 
 MIME = "application/json"
 TEMPLATE = RESOURCE_SCHEME + "{task_id}"
-SCOPES = {
-    "resources/read": "tasks:read",
-    "resources/list": "tasks:read",
-    "resources/subscribe": "tasks:read",
-    "resources/unsubscribe": "tasks:read",
-}
 LIST_PAGE = 50
 # MCP's "resource not found" error code (spec: server/resources, Error Handling).
 RESOURCE_NOT_FOUND = -32002

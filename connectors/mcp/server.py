@@ -106,6 +106,8 @@ def scope_for(connector: Connector, body: Any) -> str | None:
     tool's (as its REST route), refused at the HTTP layer as MCP's
     authorization spec asks (403 with ``error="insufficient_scope"``, so an
     OAuth client can ask the user for more)."""
+    if isinstance(body, dict) and body.get("method") in watch.SCOPES:  # tasks/*, resources/*: their own
+        return watch.SCOPES[body["method"]]
     if not (isinstance(body, dict) and body.get("method") == "tools/call"):
         return None
     params = body.get("params")

@@ -47,19 +47,12 @@ from connectors.base.declarations import Connector
 from connectors.base.endpoint import Bridge, Caller
 from connectors.mcp import tools
 from connectors.mcp.server import caller_of
-from connectors.mcp.watch import TERMINAL, adopt, allowed, connection, follow_status, mcp_status, mcp_task
+from connectors.mcp.watch import SCOPES, TERMINAL, adopt, allowed, connection, follow_status, mcp_status, mcp_task
 
 TASK_TOOLS = frozenset({"create_task"})  # tools that start a hub task: they may run as an MCP task
 RELATED_TASK = "io.modelcontextprotocol/related-task"
 WAIT = "codetether/wait"
 WAIT_MAX_SECONDS = 600  # one request held open at most this long (tasks/result, a waiting create_task)
-# The scope each method needs, as on the REST routes.
-SCOPES = {
-    "tasks/get": "tasks:read",
-    "tasks/result": "tasks:read",
-    "tasks/list": "tasks:read",
-    "tasks/cancel": "tasks:write",
-}
 CAPABILITY: dict[str, Any] = {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}
 LIST_PAGE = 50
 

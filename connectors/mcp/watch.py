@@ -45,6 +45,21 @@ _connections: weakref.WeakValueDictionary[str, Connection] = weakref.WeakValueDi
 _FOLLOWS = "codetether.follows"
 
 
+# The scope each of the tasks' and resources' methods needs, as the REST routes
+# ask: the endpoint refuses a POST without it (connectors/mcp/server.py,
+# scope_for), and the handlers check again (``allowed``).
+SCOPES = {
+    "tasks/get": "tasks:read",
+    "tasks/result": "tasks:read",
+    "tasks/list": "tasks:read",
+    "tasks/cancel": "tasks:write",
+    "resources/read": "tasks:read",
+    "resources/list": "tasks:read",
+    "resources/subscribe": "tasks:read",
+    "resources/unsubscribe": "tasks:read",
+}
+
+
 def allowed(ctx: ServerRequestContext[Any, Any], scope: str) -> Caller:
     """The caller, if their credential has ``scope`` (as the REST route
     asks); else an error naming it."""

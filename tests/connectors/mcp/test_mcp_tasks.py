@@ -314,9 +314,15 @@ def test_notifications_reach_the_stream_another_process_serves(mcp_hub, mcp_user
     listener.join(30)
 
 
-def test_each_method_asks_for_its_scope(mcp_user, session_for):
+def test_each_method_asks_for_its_scope(mcp_hub, mcp_user, session_for):
+    key = mcp_user("writer", scopes=["tasks:write"])
+    # Over HTTP: the hub's 403 naming the scope to ask for (MCP's step-up authorization), as for a tool.
+    ask = {"jsonrpc": "2.0", "id": 9, "method": "tasks/get", "params": {"taskId": "task_x"}}
+    answer = httpx.post(mcp_hub.url(ENDPOINT), json=ask, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    assert answer.status_code == 403 and 'scope="tasks:read"' in answer.headers["WWW-Authenticate"]
+
     async def scenario():
-        async with session_for(mcp_user("writer", scopes=["tasks:write"]), Heard()) as session:
+        async with session_for(key, Heard()) as session:
             task_id = (await create_as_task(session, "Write only", "p")).task.task_id
             for ask in (get, result, listed):
                 with pytest.raises(MCPError) as refused:
