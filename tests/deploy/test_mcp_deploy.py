@@ -94,7 +94,7 @@ def test_the_endpoint_under_gunicorn_with_two_workers_and_its_streams(start_hub,
 
 
 @pytest.mark.xfail(
-    strict=True,
+    # Not strict: now and then every DELETE reaches the worker holding its stream, and this passes.
     reason="a DELETE reaching another gunicorn worker than the session's GET stream leaves that stream open, "
     "so SIGTERM waits out graceful_timeout (30 s); with one worker the stop takes under a second",
 )
@@ -104,7 +104,7 @@ def test_sessions_ended_by_their_clients_leave_no_stream_to_hold_a_stop(start_hu
     alice = make_user("alice", tier="enterprise")
     hub = start_hub(process=True, HUB_WEB_WORKERS="2", HUB_WEB_THREADS="3")
     with ExitStack() as streams:
-        for _ in range(3):
+        for _ in range(6):
             open_stream(hub.base, alice.key, streams)
     started = time.monotonic()
     assert hub.server.stop() == 0
