@@ -13,6 +13,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import redis
 from flask import current_app
@@ -57,10 +58,22 @@ def publish_wakeup(pipeline) -> None:
     pipeline.publish(CHANNEL, "1")
 
 
+_on_stop: list[Callable[[], None]] = []
+
+
+def on_stop(callback: Callable[[], None]) -> None:
+    """Call ``callback`` too when this process stops (from the signal
+    handler: it must only hand work on, e.g. to an event loop), e.g. to end
+    a connector endpoint's streams, which would hold up a stop as long-polls do."""
+    _on_stop.append(callback)
+
+
 def stop_waiting() -> None:
     """This process is stopping: end every waiting claim now (safe to call
     from a signal handler)."""
     _stopping.set()
+    for callback in _on_stop:
+        callback()
 
 
 def _rolled_back(session) -> None:

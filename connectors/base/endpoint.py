@@ -29,6 +29,7 @@ import asyncio
 import json
 import logging
 import threading
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ from hub.db import db
 from hub.errors import Forbidden, NotFound
 from hub.jobs import connection as redis_connection
 from hub.models import User
+from hub.wakeups import on_stop
 
 __all__ = ["Bridge", "Caller", "Endpoint", "EndpointApp", "body", "caller"]
 
@@ -154,6 +156,7 @@ class _Served:
         self.endpoint, self.connector, self.flask_app = endpoint, connector, app
         self.lock = threading.Lock()
         self.running: tuple[EndpointApp, asyncio.AbstractEventLoop] | None = None
+        self.streams: weakref.WeakSet[_Responder] = weakref.WeakSet()  # GET answers in flight
 
     def responder(self) -> _Responder:
         """A new a2wsgi responder (one a request) for the app, started with the first."""
@@ -167,8 +170,19 @@ class _Served:
                 if not ready.wait(30):
                     raise RuntimeError("the connector's endpoint did not start")
                 self.running = protocol_app, loop
+                on_stop(self.end_streams)
             protocol_app, loop = self.running
-        return _Responder(protocol_app, loop)  # type: ignore[arg-type]  # a2wsgi's ASGIApp is a narrower Protocol
+        answer = _Responder(protocol_app, loop)  # type: ignore[arg-type]  # a2wsgi's ASGIApp is a narrower Protocol
+        if request.method == "GET":
+            self.streams.add(answer)
+        return answer
+
+    def end_streams(self) -> None:
+        """The process is stopping: end its streams (GETs) now; other requests
+        finish. gunicorn waits for every request in flight, up to its graceful
+        timeout, and a stream would last that long."""
+        for stream in list(self.streams):
+            stream.cancel()
 
 
 class _Responder(ASGIResponder):
@@ -188,7 +202,20 @@ class _Responder(ASGIResponder):
 
     async def start_asgi_app(self, environ: Any) -> asyncio.Task[None]:
         self.task = await super().start_asgi_app(environ)
+        self.task.add_done_callback(self._cancelled)
         return self.task
+
+    def _cancelled(self, task: asyncio.Task[None]) -> None:
+        """A cancelled answer (the process stops) ends for the WSGI side too,
+        which would otherwise wait for its next message for ever."""
+        if not task.cancelled():
+            return
+
+        async def end() -> None:
+            await self.sync_event_set_lock.acquire()  # as a2wsgi's own send: the WSGI side releases it
+            self.sync_event.set({"type": "http.response.body", "body": b"", "more_body": False})
+
+        self.loop.create_task(end())
 
     def cancel(self) -> None:
         if self.task is not None and not self.task.done():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import httpx
 import pytest
@@ -112,3 +113,24 @@ def test_a_new_stream_replaces_the_one_its_client_left(mcp_hub, mcp_user):
     assert answer.status_code == 200 and message["result"] == {}
     ended = httpx.delete(url, headers=headers, timeout=30)  # ends the last stream too
     assert ended.status_code == 200, ended.text
+
+
+def test_a_stopping_hub_ends_its_streams_at_once(mcp_hub, mcp_user, tmp_path):
+    """gunicorn waits for every request in flight when it stops (up to its
+    graceful timeout, 30 s): an MCP client's open stream must not hold a
+    stop, or a restart, that long."""
+    key = mcp_user("stayer")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = Gunicorn(port, env={**os.environ, "HUB_WEB_WORKERS": "1", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+    try:
+        server.wait_ready(base)
+        session = open_session(base + ENDPOINT, key)
+        headers = {"Authorization": f"Bearer {key}", "Accept": "text/event-stream", "Mcp-Session-Id": session}
+        with httpx.stream("GET", base + ENDPOINT, headers=headers, timeout=60) as stream:
+            assert stream.status_code == 200
+            started = time.monotonic()
+            assert server.stop(timeout=25) == 0, server.output()[-3000:]
+            assert time.monotonic() - started < 20  # not the graceful timeout's 30 s
+    finally:
+        server.stop()
