@@ -56,6 +56,17 @@ def test_the_documented_tools_are_those_the_endpoint_lists(alice):
         assert f"### {tool['name']}\n" in GUIDE.read_text(encoding="utf-8")
 
 
+def test_the_guides_python_example_runs(hub, make_user, capsys):
+    alice = make_user("alice")
+    alice.create_task(title="Shown")
+    guide = GUIDE.read_text(encoding="utf-8")
+    example = guide[guide.index("```python\n") + len("```python\n") :]
+    example = example[: example.index("```")]
+    code = example.replace("https://hub.example.com", hub.base).replace("ct_...", alice.key)
+    exec(compile(code, str(GUIDE), "exec"), {"__name__": "__main__"})
+    assert capsys.readouterr().out.startswith("{'items': [")
+
+
 def test_the_addresses_and_settings_the_guide_names_are_the_hubs(client):
     guide = GUIDE.read_text(encoding="utf-8")
     metadata_path = "/.well-known/oauth-protected-resource/connectors/mcp"
