@@ -205,3 +205,30 @@ def _accept() -> dict[str, str]:
 
 def _headers(key: str) -> dict[str, str]:
     return {**_accept(), "Authorization": f"Bearer {key}"}
+
+
+def test_the_newest_protocol_without_a_handshake_serves_the_tools_too(mcp_hub, mcp_user):
+    """A client of MCP's per-request revision (2026-07-28: server/discover, no
+    session) lists and calls the same tools, as the same user."""
+    import httpx2
+    from mcp.client.session import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    key = mcp_user("modern")
+
+    async def scenario():
+        headers = {"Authorization": f"Bearer {key}"}
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=30) as http,
+            streamable_http_client(mcp_hub.url(ENDPOINT), http_client=http) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            discovered = await session.discover()
+            assert "2026-07-28" in discovered.supported_versions
+            assert {tool.name for tool in (await session.list_tools()).tools} >= TOOLS
+            created = await session.call_tool("create_task", {"title": "Modern", "prompt": "p"})
+            assert not created.is_error, created.content
+            found = await session.call_tool("find_tasks", {})
+            assert [t["title"] for t in found.structured_content["items"]] == ["Modern"]
+
+    run(scenario)
