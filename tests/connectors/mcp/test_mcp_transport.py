@@ -134,3 +134,16 @@ def test_a_stopping_hub_ends_its_streams_at_once(mcp_hub, mcp_user, tmp_path):
             assert time.monotonic() - started < 20  # not the graceful timeout's 30 s
     finally:
         server.stop()
+
+
+def test_the_tiers_request_limit_counts_mcp_requests(mcp_hub, mcp_user):
+    """Each request to the endpoint counts against the caller's tier, as on
+    the REST routes (free: 60 a minute), answered 429 past it."""
+    key = mcp_user("thrifty", tier="free")
+    url = mcp_hub.url(ENDPOINT)
+    session = open_session(url, key)  # two requests
+    answers = [rpc(url, key, "ping", session=session, id=n)[0] for n in range(60)]
+    assert [a.status_code for a in answers[:58]] == [200] * 58
+    limited = answers[-1]
+    assert limited.status_code == 429 and limited.json()["code"] == "rate_limited", limited.text
+    assert int(limited.headers["Retry-After"]) > 0
