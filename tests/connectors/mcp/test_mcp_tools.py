@@ -13,7 +13,8 @@ import httpx
 import pytest
 from mcp.shared.exceptions import MCPError
 
-pytestmark = pytest.mark.sqlite_only  # a live hub on the tasks' service calls, as the REST tests run them
+# The tools run the services the REST tests run on both databases; this adds no database question.
+pytestmark = pytest.mark.sqlite_only
 
 ENDPOINT = "/connectors/mcp"
 TOOLS = {"create_task", "send_message", "cancel_task", "get_task", "find_task", "find_tasks", "list_codebases"}
