@@ -26,6 +26,7 @@ connector.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -212,7 +213,9 @@ class _Responder(ASGIResponder):
             return
 
         async def end() -> None:
-            await self.sync_event_set_lock.acquire()  # as a2wsgi's own send: the WSGI side releases it
+            # As a2wsgi's own send: the WSGI side releases it (none does when the client left: not for ever).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.sync_event_set_lock.acquire(), 5)
             self.sync_event.set({"type": "http.response.body", "body": b"", "more_body": False})
 
         self.loop.create_task(end())
