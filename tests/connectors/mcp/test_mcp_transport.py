@@ -22,14 +22,16 @@ VERSION = "2025-11-25"
 
 @pytest.fixture(scope="module")
 def other_process(mcp_hub, tmp_path_factory):
-    """A second hub process on the same settings (database, Redis): another worker."""
+    """A second hub process on the same settings (database, Redis): another
+    worker (``.endpoint``: its MCP URL). The module's last test stops it."""
     port = free_port()
     folder = tmp_path_factory.mktemp("other-process")
     server = Gunicorn(port, env={**os.environ, "HUB_WEB_WORKERS": "1", "PROMETHEUS_MULTIPROC_DIR": str(folder)})
     base = f"http://127.0.0.1:{port}"
+    server.endpoint = base + ENDPOINT
     try:
         server.wait_ready(base)
-        yield base + ENDPOINT
+        yield server
     finally:
         server.stop()
         print("--- other process ---\n" + server.output()[-3000:])
@@ -63,17 +65,19 @@ def open_session(url, key):
 def test_a_session_opened_by_one_process_is_served_by_another(mcp_hub, mcp_user, other_process):
     key = mcp_user("wanderer")
     session = open_session(mcp_hub.url(ENDPOINT), key)
-    answer, message = rpc(other_process, key, "tools/list", session=session, id=2)
+    answer, message = rpc(other_process.endpoint, key, "tools/list", session=session, id=2)
     assert answer.status_code == 200, answer.text
     assert "create_task" in {tool["name"] for tool in message["result"]["tools"]}
-    answer, message = rpc(other_process, key, "tools/call", {"name": "find_tasks", "arguments": {}}, session=session)
+    answer, message = rpc(
+        other_process.endpoint, key, "tools/call", {"name": "find_tasks", "arguments": {}}, session=session
+    )
     assert answer.status_code == 200 and message["result"]["structuredContent"] == {"items": []}, answer.text
 
 
 def test_another_users_session_is_unknown_everywhere(mcp_hub, mcp_user, other_process):
     owner, other = mcp_user("keeper"), mcp_user("snoop")
     session = open_session(mcp_hub.url(ENDPOINT), owner)
-    for url in (other_process, mcp_hub.url(ENDPOINT)):
+    for url in (other_process.endpoint, mcp_hub.url(ENDPOINT)):
         answer, _ = rpc(url, other, "tools/list", session=session, id=3)
         assert answer.status_code == 404, (url, answer.text)
 
@@ -87,7 +91,7 @@ def test_a_session_its_client_ended_is_not_taken_up(mcp_hub, mcp_user, other_pro
         timeout=30,
     )
     assert ended.status_code == 200, ended.text
-    answer, _ = rpc(other_process, key, "tools/list", session=session, id=4)
+    answer, _ = rpc(other_process.endpoint, key, "tools/list", session=session, id=4)
     assert answer.status_code == 404, answer.text
 
 
@@ -115,27 +119,6 @@ def test_a_new_stream_replaces_the_one_its_client_left(mcp_hub, mcp_user):
     assert ended.status_code == 200, ended.text
 
 
-def test_a_stopping_hub_ends_its_streams_at_once(mcp_hub, mcp_user, tmp_path):
-    """gunicorn waits for every request in flight when it stops (up to its
-    graceful timeout, 30 s): an MCP client's open stream must not hold a
-    stop, or a restart, that long."""
-    key = mcp_user("stayer")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = Gunicorn(port, env={**os.environ, "HUB_WEB_WORKERS": "1", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
-    try:
-        server.wait_ready(base)
-        session = open_session(base + ENDPOINT, key)
-        headers = {"Authorization": f"Bearer {key}", "Accept": "text/event-stream", "Mcp-Session-Id": session}
-        with httpx.stream("GET", base + ENDPOINT, headers=headers, timeout=60) as stream:
-            assert stream.status_code == 200
-            started = time.monotonic()
-            assert server.stop(timeout=25) == 0, server.output()[-3000:]
-            assert time.monotonic() - started < 20  # not the graceful timeout's 30 s
-    finally:
-        server.stop()
-
-
 def test_the_tiers_request_limit_counts_mcp_requests(mcp_hub, mcp_user):
     """Each request to the endpoint counts against the caller's tier, as on
     the REST routes (free: 60 a minute), answered 429 past it."""
@@ -147,3 +130,18 @@ def test_the_tiers_request_limit_counts_mcp_requests(mcp_hub, mcp_user):
     limited = answers[-1]
     assert limited.status_code == 429 and limited.json()["code"] == "rate_limited", limited.text
     assert int(limited.headers["Retry-After"]) > 0
+
+
+def test_a_stopping_hub_ends_its_streams_at_once(mcp_user, other_process):
+    """gunicorn waits for every request in flight when it stops (up to its
+    graceful timeout, 30 s): an MCP client's open stream must not hold a
+    stop, or a restart, that long. (The module's last test: it stops the other process.)"""
+    key = mcp_user("stayer")
+    url = other_process.endpoint
+    session = open_session(url, key)
+    headers = {"Authorization": f"Bearer {key}", "Accept": "text/event-stream", "Mcp-Session-Id": session}
+    with httpx.stream("GET", url, headers=headers, timeout=60) as stream:
+        assert stream.status_code == 200
+        started = time.monotonic()
+        assert other_process.stop(timeout=25) == 0, other_process.output()[-3000:]
+        assert time.monotonic() - started < 20  # not the graceful timeout's 30 s
