@@ -6,6 +6,9 @@ import logging
 
 import pytest
 
+# Request ids and the log scrubber read no database: nothing for the PostgreSQL pass.
+pytestmark = pytest.mark.sqlite_only
+
 
 @pytest.mark.parametrize(
     ("sent", "echoed"),

@@ -8,6 +8,9 @@ from click.testing import CliRunner
 
 from hub.cli import main
 
+# The export writes files from the declarations, reading no database: nothing for the PostgreSQL pass.
+pytestmark = pytest.mark.sqlite_only
+
 
 def export(directory, *args):
     return CliRunner().invoke(main, ["zapier", "export", str(directory), *args])

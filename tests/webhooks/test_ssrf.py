@@ -11,6 +11,10 @@ from support.delivery import subscribe, wait_delivery
 from hub.webhooks import ssrf
 from hub.webhooks.sender import Post, Sender
 
+# The guard refuses before any write or connection; sending on PostgreSQL is the delivery tests': nothing for
+# the PostgreSQL pass.
+pytestmark = pytest.mark.sqlite_only
+
 REAL_GETADDRINFO = socket.getaddrinfo
 
 # Names the stubbed resolver knows; anything else must be an IP literal.

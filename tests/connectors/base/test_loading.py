@@ -14,6 +14,9 @@ import pytest
 
 from hub import plugins
 
+# Loading connectors (and the log of it) reads no database: nothing for the PostgreSQL pass.
+pytestmark = pytest.mark.sqlite_only
+
 CONNECTOR = """
 import marshmallow as ma
 from connectors.base import Action, Connector, Manifest, Trigger

@@ -11,6 +11,9 @@ from connectors.base import InvalidConnector, validate
 from connectors.zapier import connector as zapier
 from hub import plugins
 
+# Discovery, validation and the enable settings read no database: nothing for the PostgreSQL pass.
+pytestmark = pytest.mark.sqlite_only
+
 
 def _installed_plus(*extra):
     real = list(entry_points(group=plugins.GROUP))
