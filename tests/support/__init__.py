@@ -17,6 +17,13 @@ T = TypeVar("T")
 TEST_DATABASE = os.environ.get("HUB_TEST_DATABASE", "sqlite")
 assert TEST_DATABASE in ("sqlite", "postgresql"), "HUB_TEST_DATABASE is sqlite or postgresql"
 
+# A wait's timeout only bounds a condition that never comes: a test passes as
+# soon as it holds. On a busy 2-core machine (load 12+: other test processes,
+# builds) a delivery's four attempts took longer than 15 s, so every wait gets
+# this many times its timeout before it fails. HUB_TEST_DEADLINE_SCALE=1 gives
+# the written timeouts back (e.g. to see a hang fail fast).
+DEADLINE_SCALE = float(os.environ.get("HUB_TEST_DEADLINE_SCALE", "4"))
+
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
@@ -31,7 +38,9 @@ def free_port() -> int:
 def wait_for(
     predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.01, message: str = "condition"
 ) -> T:
-    """Poll ``predicate`` until it returns something truthy, or fail."""
+    """Poll ``predicate`` until it returns something truthy, or fail after
+    ``timeout`` seconds (times DEADLINE_SCALE)."""
+    timeout *= DEADLINE_SCALE
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
