@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import wraps
@@ -24,6 +25,36 @@ from hub.auth.bearer import authenticate
 from hub.db import begin_read
 from hub.limits import tier_limit
 from hub.schemas import Page
+
+_sharing = threading.RLock()
+_sharing_depth = 0
+
+
+def _same(schema: ma.Schema, memo: dict[int, Any]) -> ma.Schema:
+    return schema
+
+
+@contextmanager
+def schemas_shared() -> Iterator[None]:
+    """While an app's routes are built and registered, a deep copy of a
+    marshmallow schema is the schema itself. flask-smorest deep-copies each
+    view's OpenAPI notes at each of its decorators and again for every app a
+    blueprint joins; the schema instances in them are only read there
+    (apispec names them), and copying them was most of what building an app
+    cost (/openapi.json is the same either way; tests/api/test_contract.py).
+    One thread at a time, re-entrant; every other deep copy is untouched."""
+    global _sharing_depth
+    with _sharing:
+        if _sharing_depth == 0:
+            assert "__deepcopy__" not in vars(ma.Schema), "marshmallow now copies schemas itself: revisit"
+            ma.Schema.__deepcopy__ = _same  # type: ignore[attr-defined]
+        _sharing_depth += 1
+        try:
+            yield
+        finally:
+            _sharing_depth -= 1
+            if _sharing_depth == 0:
+                del ma.Schema.__deepcopy__  # type: ignore[attr-defined]
 
 
 class ErrorSchema(ma.Schema):
@@ -71,6 +102,10 @@ class Api(_Api):
         }
         super().__init__(app, **kwargs)
 
+    def register_blueprint(self, blp: Any, *, parameters: Any = None, **options: Any) -> None:
+        with schemas_shared():
+            super().register_blueprint(blp, parameters=parameters, **options)
+
     @contextmanager
     def schema_names_prefixed(self, prefix: str) -> Iterator[None]:
         """While a connector mounts, the schemas its routes bring to
@@ -80,7 +115,8 @@ class Api(_Api):
         all, keep their names."""
         self._schema_prefix = prefix
         try:
-            yield
+            with schemas_shared():  # the connector builds its blueprint here
+                yield
         finally:
             self._schema_prefix = ""
 
