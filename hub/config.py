@@ -188,7 +188,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "HUB_WEB_TIMEOUT",
         "60",
-        "Seconds gunicorn lets a request run before it restarts the worker; above the longest long-poll.",
+        "Seconds gunicorn's master waits on a silent (hung) web worker process before restarting it; gthread workers stay in touch while their threads serve long requests (long-polls, MCP event streams), so a long request alone never reaches it.",
         int,
     ),
     Setting(
