@@ -17,7 +17,7 @@ from support.live_hub import Caller
 from werkzeug.wrappers import Request, Response
 
 pytestmark = [
-    pytest.mark.sqlite_only,  # the SQLite pass is enough: tests/workers/test_input_required.py covers the database
+    pytest.mark.sqlite_only,  # the SQLite pass is enough: tests/workers/test_questions.py covers the database
     pytest.mark.usefixtures("webhook_settings"),
 ]
 

@@ -8,7 +8,6 @@ on beside it."""
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import ExitStack
 
 import httpx
@@ -16,7 +15,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from support import free_port
+from support import free_port, run_async
 from support.up_hub import UpHub
 
 pytestmark = [
@@ -53,7 +52,7 @@ async def use_the_tools(base: str, key: str, mode: str) -> dict:
 
 def assert_tools_work(base: str, key: str) -> None:
     for mode in ("auto", "legacy"):  # the newest revision (no session), then the handshake with a session id
-        seen = asyncio.run(use_the_tools(base, key, mode))
+        seen = run_async(use_the_tools, base, key, mode)
         assert seen["errors"] == [False, False, False], seen
         assert {"create_task", "get_task", "find_tasks", "cancel_task", "list_codebases"} <= seen["tools"]
         assert seen["got"] == seen["task_id"] and seen["task_id"] in seen["found"]

@@ -17,6 +17,7 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 from sqlalchemy import select
+from support import run_async
 from support.forms import Browser
 from support.oauth import PKCE_CHALLENGE, PKCE_VERIFIER, redirect_params
 from support.registration import LOOPBACK_REDIRECT
@@ -169,7 +170,7 @@ def test_the_official_mcp_client_signs_in_by_itself_and_lists_tools(hub):
             await session.initialize()
             return [tool.name for tool in (await session.list_tools()).tools]
 
-    tools = anyio.run(scenario)
+    tools = run_async(scenario)
     assert {"create_task", "find_task", "find_tasks", "cancel_task", "get_task"} <= set(tools)
     assert storage.client is not None and storage.client.client_id.startswith("cli_")
     assert storage.tokens is not None and storage.tokens.access_token.startswith("cto_")

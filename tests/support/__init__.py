@@ -8,8 +8,9 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -49,3 +50,15 @@ def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)
+
+
+def run_async(main: Callable[..., Any], *args: Any) -> Any:
+    """Run an async test body (``anyio.run(main, *args)``) on a thread of its
+    own: the browser tests' session-wide Playwright (its sync API) keeps an
+    event loop running in the main thread of their test process, where
+    asyncio refuses to start another; a test that runs after them there
+    would fail for that alone."""
+    import anyio
+
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(anyio.run, main, *args).result()

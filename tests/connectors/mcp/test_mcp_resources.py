@@ -17,6 +17,7 @@ import pytest
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from support import run_async
 
 pytestmark = [
     pytest.mark.sqlite_only,  # the live hub's tasks: the service calls the REST tests run on both databases
@@ -83,7 +84,7 @@ async def read(session: ClientSession, task_id: str) -> dict:
 
 
 def run(scenario):
-    anyio.run(scenario)
+    run_async(scenario)
 
 
 def test_a_task_reads_as_the_rest_api_answers_it_and_is_listed(mcp_hub, mcp_user, session_for):

@@ -22,7 +22,7 @@ from mcp.client.extension import NotificationBinding
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-from support import free_port, wait_for
+from support import free_port, run_async, wait_for
 from support.live_hub import Gunicorn
 
 pytestmark = pytest.mark.sqlite_only  # the live hub's tasks: the service calls the REST tests run on both databases
@@ -130,7 +130,7 @@ async def listed(session):
 
 
 def run(scenario):
-    anyio.run(scenario)
+    run_async(scenario)
 
 
 def test_the_server_declares_tasks_and_create_task_may_run_as_one(mcp_user, session_for):

@@ -12,6 +12,7 @@ import anyio
 import httpx
 import pytest
 from mcp.shared.exceptions import MCPError
+from support import run_async
 
 # The tools run the services the REST tests run on both databases; this adds no database question.
 pytestmark = pytest.mark.sqlite_only
@@ -52,7 +53,7 @@ async def until(check, timeout: float = 60, message: str = "condition"):
 
 
 def run(scenario):
-    anyio.run(scenario)
+    run_async(scenario)
 
 
 def test_tools_are_listed_from_the_declarations(mcp_user, mcp_session):
