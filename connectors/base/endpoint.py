@@ -27,18 +27,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from functools import partial
 from io import BytesIO
 from typing import Any, Protocol, TypeVar
 
-import anyio.to_thread
 from a2wsgi.asgi import ASGIResponder
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask, Response, g, request
@@ -111,6 +112,9 @@ class Bridge:
     def __init__(self, app: Flask, key: str) -> None:
         self.app = app
         self.prefix = f"hub:connector:{key}:"
+        # The loop's own executor rather than anyio.to_thread, which walks every task alive on the loop
+        # (find_root_task) on each call; as many threads as anyio's default limiter (a stream's wait holds one).
+        self.threads = ThreadPoolExecutor(max_workers=40, thread_name_prefix=f"connector-{key}")
 
     async def remember(self, name: str, record: dict[str, Any], seconds: int) -> bool:
         """Keep ``record`` under ``name`` for ``seconds``, for every process;
@@ -135,12 +139,27 @@ class Bridge:
                 log.warning("connector endpoint could not %s a shared record: %s", what, error)
                 return failed
 
-        return await anyio.to_thread.run_sync(run)
+        return await self._on_thread(run)
 
     async def call(self, who: Caller, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """``fn(user, *args, **kwargs)`` on a worker thread, in the app
         context, for the caller's user; its hub errors pass through."""
-        return await anyio.to_thread.run_sync(partial(self._in_app, who, fn, args, kwargs))
+        return await self._on_thread(partial(self._in_app, who, fn, args, kwargs))
+
+    async def _on_thread(self, fn: Callable[[], T]) -> T:
+        """``fn()`` on a worker thread, in the caller's context (e.g. its
+        request id), as anyio.to_thread ran it: a cancelled caller still waits
+        for it and gets its answer (e.g. a subscription it must close), then
+        the cancellation comes at its next await."""
+        done = asyncio.get_running_loop().run_in_executor(self.threads, contextvars.copy_context().run, fn)
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            answer = await done  # a second cancel while waiting goes through, as it would have
+            task = asyncio.current_task()
+            if task is not None:
+                task.cancel()
+            return answer
 
     def _in_app(self, who: Caller, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
         with self.app.app_context():  # its own database session, removed when the context ends
