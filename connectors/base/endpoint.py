@@ -14,9 +14,10 @@ request (gunicorn forks workers first), where the app's ``running()``
 context (e.g. a session manager) stays entered.
 
 Handlers call the hub through ``Bridge.call(caller, fn, ...)``: ``fn(user,
-...)`` runs on a worker thread inside the Flask app context (a database
-session of its own, removed after), so ``connectors.base.hub`` works there
-as it does in a REST route, and the event loop never blocks on it. What
+...)`` runs inside the Flask app context (a database session of its own,
+removed after), so ``connectors.base.hub`` works there as it does in a REST
+route, and the event loop never blocks on it: on the request's own thread
+while it waits for the app's answer, else on a worker thread. What
 every process of the hub must know (e.g. a protocol's sessions, as gunicorn
 sends a client's requests to any of its workers) goes in ``Bridge.remember``
 / ``recall`` / ``forget``: small JSON records in the hub's Redis, per
@@ -35,12 +36,12 @@ import weakref
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from io import BytesIO
 from typing import Any, Protocol, TypeVar
 
-from a2wsgi.asgi import ASGIResponder
+from a2wsgi.asgi import ASGIResponder, SyncEvent
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask, Response, g, request
 
@@ -69,6 +70,8 @@ class Caller:
     user_pk: int  # the user's primary key
     scopes: frozenset[str]
     credential_id: str  # one per API key or OAuth token
+    # The request's own thread, while it waits for the protocol app (_RequestThread.take): Bridge.call runs there.
+    thread: _RequestThread | None = field(default=None, compare=False, repr=False)
 
 
 class EndpointApp(Protocol):
@@ -142,31 +145,104 @@ class Bridge:
         return await self._on_thread(run)
 
     async def call(self, who: Caller, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """``fn(user, *args, **kwargs)`` on a worker thread, in the app
-        context, for the caller's user; its hub errors pass through."""
-        return await self._on_thread(partial(self._in_app, who, fn, args, kwargs))
+        """``fn(user, *args, **kwargs)`` on the request's thread while it
+        waits (else a worker thread), in an app context of its own, for the
+        caller's user; its hub errors pass through."""
+        work = partial(self._in_app, who, fn, args, kwargs)
+        if who.thread is not None:
+            # The request's thread idles meanwhile, waiting for the protocol app's answer: one hand-off fewer.
+            taken = await who.thread.take(work)
+            if taken is not None:
+                return await _unabandoned(taken)
+        return await self._on_thread(work)
 
     async def _on_thread(self, fn: Callable[[], T]) -> T:
         """``fn()`` on a worker thread, in the caller's context (e.g. its
-        request id), as anyio.to_thread ran it: a cancelled caller still waits
-        for it and gets its answer (e.g. a subscription it must close), then
-        the cancellation comes at its next await."""
-        done = asyncio.get_running_loop().run_in_executor(self.threads, contextvars.copy_context().run, fn)
-        try:
-            return await asyncio.shield(done)
-        except asyncio.CancelledError:
-            answer = await done  # a second cancel while waiting goes through, as it would have
-            task = asyncio.current_task()
-            if task is not None:
-                task.cancel()
-            return answer
+        request id), as anyio.to_thread ran it."""
+        return await _unabandoned(
+            asyncio.get_running_loop().run_in_executor(self.threads, contextvars.copy_context().run, fn)
+        )
 
     def _in_app(self, who: Caller, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        # On the request's thread too: a session of its own, which sees what others committed since (a wait
+        # for a task's change reads it again), not the request's.
         with self.app.app_context():  # its own database session, removed when the context ends
             user = db.session.get(User, who.user_pk)
             if user is None:  # deleted meanwhile
                 raise NotFound("Your account no longer exists.")
             return fn(user, *args, **kwargs)
+
+
+ERRAND = "codetether.errand"
+
+
+class _RequestThread(SyncEvent):
+    """a2wsgi's hand-off to the WSGI side, the request's thread, which
+    waits in ``wait`` for the protocol app's next message: it also takes the
+    app's errands there (``run``), e.g. a tool's hub call, rather than a
+    worker thread taking them while it idles. Only while it waits: else (its
+    answer is being written, or has ended) the errand is not taken."""
+
+    def __init__(self, responder: _Responder) -> None:
+        super().__init__()
+        self.responder = responder
+        self.waiting = False  # read on the loop, whose lock (a2wsgi's) lets one message at a time through
+
+    def wait(self) -> Any:
+        while True:
+            self.waiting = True
+            message = super().wait()
+            if message.get("type") != ERRAND:
+                self.waiting = False
+                return message
+            self.responder.loop.call_soon_threadsafe(self.responder.sync_event_set_lock.release)
+            message["run"]()
+
+    async def take(self, work: Callable[[], T]) -> asyncio.Future[T] | None:
+        """``work()``'s answer to come, handed to the request's thread; None
+        if it is not waiting (run it elsewhere)."""
+        lock, loop = self.responder.sync_event_set_lock, self.responder.loop
+        if not self.waiting:
+            return None
+        await lock.acquire()
+        if not self.waiting:
+            lock.release()
+            return None
+        answer: asyncio.Future[T] = loop.create_future()
+
+        def errand() -> None:
+            try:
+                result = work()
+            except BaseException as error:  # its hub errors, to the awaiting coroutine
+                loop.call_soon_threadsafe(_settle, answer, None, error)
+            else:
+                loop.call_soon_threadsafe(_settle, answer, result, None)
+
+        self.set({"type": ERRAND, "run": errand})
+        return answer
+
+
+async def _unabandoned(done: asyncio.Future[T]) -> T:
+    """The answer of work begun on a thread; as anyio.to_thread, a cancelled
+    caller still waits for it and gets it (e.g. a subscription it must
+    close), and the cancellation comes at its next await."""
+    try:
+        return await asyncio.shield(done)
+    except asyncio.CancelledError:
+        answer = await done  # a second cancel while waiting goes through
+        task = asyncio.current_task()
+        if task is not None:
+            task.cancel()
+        return answer
+
+
+def _settle(answer: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if answer.done():
+        return
+    if error is not None:
+        answer.set_exception(error)
+    else:
+        answer.set_result(result)
 
 
 class _Served:
@@ -192,7 +268,7 @@ class _Served:
                 self.running = protocol_app, loop
                 on_stop(self.end_streams)
             protocol_app, loop = self.running
-        answer = _Responder(protocol_app, loop)  # type: ignore[arg-type]  # a2wsgi's ASGIApp is a narrower Protocol
+        answer = _Responder(protocol_app, loop)
         if request.method == "GET":
             self.streams.add(answer)
         return answer
@@ -212,6 +288,10 @@ class _Responder(ASGIResponder):
     for the client's next one."""
 
     task: asyncio.Task[None] | None = None
+
+    def __init__(self, app: Any, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(app, loop)
+        self.thread = self.sync_event = _RequestThread(self)
 
     async def asgi_send(self, message: Any) -> None:
         await super().asgi_send(message)
@@ -262,14 +342,15 @@ def mount(blp: Blueprint, connector: Any, app: Flask) -> None:
         if refused is not None:
             return refused
         principal = g.principal
+        responder = served.responder()
         environ = {
             **request.environ,
             "wsgi.input": BytesIO(sent),
             "CONTENT_LENGTH": str(len(sent)),
-            CALLER: Caller(principal.user.pk, frozenset(principal.scopes), principal.credential_id),
+            CALLER: Caller(principal.user.pk, frozenset(principal.scopes), principal.credential_id, responder.thread),
             BODY: sent,
         }
-        status, headers, chunks = _start(served.responder(), environ)
+        status, headers, chunks = _start(responder, environ)
         return Response(chunks, status=status, headers=headers, direct_passthrough=True)
 
     view.__name__ = "endpoint"
