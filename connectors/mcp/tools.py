@@ -10,6 +10,7 @@ tool answers ``{"items": [...]}``.
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 import marshmallow as ma
@@ -87,13 +88,20 @@ async def call(bridge: Bridge, who: Caller, op: Tool, arguments: dict[str, Any])
 
 
 def _perform(user: hub.User, op: Tool, arguments: dict[str, Any], scopes: frozenset[str]) -> dict[str, Any]:
-    given = op.input_schema().load(arguments)  # raises ma.ValidationError naming each field
+    given = _schema(op.input_schema).load(arguments)  # raises ma.ValidationError naming each field
     if isinstance(op, Search):
-        return {ITEMS: op.output_schema(many=True).dump(op.perform(user, **given))}
+        return {ITEMS: _schema(op.output_schema, many=True).dump(op.perform(user, **given))}
     if op.takes_scopes:
         given["scopes"] = scopes
-    dumped: dict[str, Any] = op.output_schema().dump(op.perform(user, **given))
+    dumped: dict[str, Any] = _schema(op.output_schema).dump(op.perform(user, **given))
     return dumped
+
+
+@cache
+def _schema(schema: type[ma.Schema], *, many: bool = False) -> ma.Schema:
+    """One instance of each schema, shared by every call as a REST route's
+    is: making one costs more than a small load or dump."""
+    return schema(many=many)
 
 
 def _fields(messages: Any, prefix: str = "") -> str:
