@@ -188,7 +188,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "HUB_WEB_TIMEOUT",
         "60",
-        "Seconds gunicorn's master waits on a silent (hung) web worker process before restarting it; gthread workers stay in touch while their threads serve long requests (long-polls, MCP event streams), so a long request alone never reaches it.",
+        "Seconds gunicorn's master waits on a silent (hung) web worker process before restarting it; gthread "
+        "workers stay in touch while their threads serve long requests (long-polls, MCP event streams), so a "
+        "long request alone never reaches it.",
         int,
     ),
     Setting(
