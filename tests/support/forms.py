@@ -8,6 +8,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from support import DEADLINE_SCALE
+
 
 class Forms(HTMLParser):
     """The forms on a page: action, method, fields by name, submit buttons."""
@@ -45,7 +47,7 @@ class Browser:
     def __init__(self, hub, allowed=()):
         self.hub = hub
         self.allowed = {urlsplit(hub.base).netloc, *allowed}
-        self.http = httpx.Client(follow_redirects=False, timeout=10)
+        self.http = httpx.Client(follow_redirects=False, timeout=10 * DEADLINE_SCALE)  # a bound, as wait_for's
 
     def go(self, url, method="GET", data=None):
         response = self.http.request(method, url, data=data)

@@ -18,7 +18,7 @@ import sys
 import httpx
 from click.testing import CliRunner
 
-from support import wait_for
+from support import DEADLINE_SCALE, wait_for
 from support.oauth import PKCE_VERIFIER, ZAPIER_REDIRECT
 from support.processes import collect
 
@@ -165,7 +165,9 @@ class Caller:
     """A user calling a live hub's API over HTTP."""
 
     def __init__(self, base: str, key: str):
-        self.http = httpx.Client(base_url=base + "/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+        self.http = httpx.Client(
+            base_url=base + "/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=10 * DEADLINE_SCALE
+        )
 
     def create_task(self, **fields):
         response = self.http.post("/tasks", json={"title": "t", "prompt": "p", **fields})
