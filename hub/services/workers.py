@@ -299,3 +299,9 @@ def output_of(task: Task, *, after: int = 0, page: int = 0, limit: int = 50) -> 
     """A page of the task's output chunks after ``after`` (a ``seq``), oldest first."""
     query = select(TaskOutput).where(TaskOutput.task_pk == task.pk, TaskOutput.pk > after).order_by(TaskOutput.pk)
     return fetch_page(paged(query), page=page, limit=limit)
+
+
+def output_tail(task: Task, limit: int) -> list[TaskOutput]:
+    """The task's last ``limit`` output chunks, oldest first: what its page shows on opening."""
+    query = select(TaskOutput).where(TaskOutput.task_pk == task.pk).order_by(TaskOutput.pk.desc()).limit(limit)
+    return list(reversed(db.session.scalars(query).all()))
