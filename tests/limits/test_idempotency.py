@@ -141,6 +141,25 @@ def test_a_duplicate_while_the_first_is_in_flight_is_409(app, alice):
     assert count(app, "Task") == 0
 
 
+def test_a_retry_that_took_over_a_stale_key_holds_it_while_it_runs(app, alice):
+    """A reservation older than the request timeout is taken over by the
+    next retry (its request died). The takeover is a reservation of its
+    own, kept before the retry's create runs: a duplicate meanwhile is
+    409, not a second create."""
+    from hub.db import db
+    from hub.models import IdempotencyKey
+
+    reserve_as_a_first_request(app, "stale")  # ... and that request died
+    with app.app_context():
+        record = db.session.scalar(select(IdempotencyKey))
+        record.created_at -= timedelta(seconds=app.config["HUB_WEB_TIMEOUT"] + 1)
+        db.session.commit()
+    reserve_as_a_first_request(app, "stale")  # the retry takes it over; its create may still run
+    response = alice.post("/api/v1/tasks", json=TASK, headers=key("stale"))
+    assert response.status_code == 409 and response.json["code"] == "idempotency_in_flight"
+    assert count(app, "Task") == 0
+
+
 def test_a_failed_create_frees_its_key_for_a_corrected_retry(app, alice):
     bad = alice.post("/api/v1/tasks", json={"title": "no prompt"}, headers=key("fix-me"))
     assert bad.status_code == 422 and "prompt" in bad.json["errors"]
