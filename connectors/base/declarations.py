@@ -170,6 +170,10 @@ class Connector:
     # A protocol server of the connector's own (an ASGI app, e.g. MCP's) at
     # exactly /connectors/<key>, behind the hub's sign-in: connectors.base.endpoint.
     endpoint: Endpoint | None = None
+    # Public JSON documents at the hub's root, ``/.well-known/<name>`` (RFC 8615), that a protocol's clients
+    # look for there (e.g. A2A's ``agent-card.json``): ``(name, document)``, ``document()`` made per request
+    # in the app context. Two connectors serving one name: the first mounted keeps it.
+    well_known: tuple[tuple[str, Callable[[], dict[str, Any]]], ...] = ()
 
     @property
     def key(self) -> str:

@@ -23,7 +23,10 @@ makes a field required: a connector written for 1.x works with any 1.y.
 Versions: 1.0, the first; 1.1 adds ``task_changes`` (``TaskChange``,
 ``TaskChanges``): wait for a user's task changes as they commit; 1.2 adds the
 status ``input_required`` (the agent asked a question, in the task's
-conversation) and ``reply_to_task``: the user's answer, which resumes the task.
+conversation) and ``reply_to_task``: the user's answer, which resumes the task;
+1.3 adds ``task_output`` (``OutputChunk``): the output a task's worker streamed
+back, and ``base_url`` and ``oauth_metadata_url``: where the hub is, for
+documents that name it (an agent card).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from typing import Any, TypeAlias
 
 import marshmallow as ma
 
-from hub import live
+from hub import live, protected_resources
 from hub.errors import Conflict, Forbidden, HubError, NotFound, TooManyRequests, ValidationFailed, flatten_field_errors
 from hub.errors import describe as _describe
 from hub.models import User
@@ -57,9 +60,9 @@ from hub.schemas import (
 )
 from hub.schemas import MessageCreateSchema as MessageInput
 from hub.schemas import TaskCreateSchema as TaskInput
-from hub.services import callbacks, codebases, conversations, questions, tasks
+from hub.services import callbacks, codebases, conversations, questions, tasks, workers
 
-API_VERSION = "1.2"
+API_VERSION = "1.3"
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -77,6 +80,7 @@ __all__ = [
     "MessageOutput",
     "NotFound",
     "OptionalStr",
+    "OutputChunk",
     "Page",
     "RequiredText",
     "Task",
@@ -90,6 +94,7 @@ __all__ = [
     "ValidationFailed",
     "WholeNumber",
     "add_callback",
+    "base_url",
     "cancel_task",
     "count_tasks",
     "create_task",
@@ -97,15 +102,18 @@ __all__ = [
     "list_codebases",
     "list_messages",
     "list_tasks",
+    "oauth_metadata_url",
     "reply_to_task",
     "send_message",
     "task_changes",
+    "task_output",
     "task_url",
 ]
 
 Task: TypeAlias = dict[str, Any]  # TaskSchema's JSON: id, title, prompt, status, result, url, ... (see /openapi.json)
 Message: TypeAlias = dict[str, Any]  # MessageSchema's JSON: id, conversation_id, role, content, task_id, ...
 Codebase: TypeAlias = dict[str, Any]  # CodebaseSchema's JSON: id, name, path, description, created_at
+OutputChunk: TypeAlias = dict[str, Any]  # as GET /api/v1/tasks/<id>/output lists it: seq, text, created_at
 TaskChange: TypeAlias = live.Change  # (task_id, what): what of {"status", "output", "message", "poll"} changed
 TaskChanges: TypeAlias = live.Subscription  # get(timeout) / await next(timeout) -> [TaskChange, ...]; close()
 
@@ -160,6 +168,7 @@ _PAGE = PageArgs()
 _TASK_CREATED = TaskCreatedSchema()
 _MESSAGE_CREATED = MessageCreatedSchema()
 _CODEBASES = CodebaseSchema(many=True)
+_UTC = UTCDateTime(attribute="created_at")  # as the REST API writes a time
 
 
 def _page_args(page: int, limit: int) -> dict[str, int]:
@@ -325,6 +334,18 @@ def task_changes(user: User, task_id: str | None = None) -> TaskChanges:
     return live.subscribe(user.pk, task_id)
 
 
+def task_output(user: User, task_id: str, *, after: int = 0, limit: int = 50) -> Page[OutputChunk]:
+    """The output the agent of the user's task streamed back (its worker's
+    heartbeats), oldest first: up to ``limit`` chunks after the chunk ``after``
+    (a ``seq``; 0: from the start), as ``GET /api/v1/tasks/<id>/output``
+    lists them. Follow along: pass the last ``seq`` seen (a change ``output``
+    of ``task_changes`` says more came). ``NotFound`` if it is not the user's."""
+    args = _page_args(0, limit)
+    found = workers.output_of(tasks.get_task(user, task_id), after=max(after, 0), limit=args["limit"])
+    chunks = [{"seq": chunk.pk, "text": chunk.text, "created_at": _UTC.serialize("at", chunk)} for chunk in found.items]
+    return Page(chunks, found.more)
+
+
 # Conversations and messages
 
 
@@ -395,3 +416,18 @@ def list_codebases(user: User, *, page: int = 0, limit: int = 50) -> Page[Codeba
     found = codebases.list_codebases(user, **_page_args(page, limit))
     listed: list[Codebase] = _CODEBASES.dump(found.items)
     return Page(listed, found.more)
+
+
+# Where the hub is
+
+
+def base_url() -> str:
+    """The hub's public URL (``HUB_BASE_URL``, no trailing slash): links in
+    what a connector answers, e.g. its endpoint's in a discovery document."""
+    return protected_resources.base_url().rstrip("/")
+
+
+def oauth_metadata_url() -> str:
+    """The hub's OAuth 2.0 authorization server metadata (RFC 8414), where an
+    OAuth client finds how to sign a user in and get a token for the hub."""
+    return base_url() + "/.well-known/oauth-authorization-server"

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from connectors.base import declarations, endpoint, registry, routes
+from connectors.base import declarations, endpoint, registry, routes, well_known
 from connectors.base.validation import validate
 from hub.api.base import Api
 
@@ -24,7 +24,8 @@ class Connector(declarations.Connector):
     def init_app(self, app: Flask, api: Api) -> None:
         """Mount the connector: its triggers' payload formats, its own
         ``setup``, its routes under /connectors/<key>/ and its protocol
-        endpoint, if any, at /connectors/<key>."""
+        endpoint, if any, at /connectors/<key>; its well-known documents at
+        /.well-known/<name>."""
         registry.register_formatters(self)
         if self.setup:
             self.setup(app)
@@ -32,6 +33,8 @@ class Connector(declarations.Connector):
         if self.endpoint:
             endpoint.mount(blp, self, app)
         api.register_blueprint(blp, url_prefix=f"/connectors/{self.key}")
+        for name, document in self.well_known:
+            well_known.mount(app, self.key, name, document)
 
     def summary(self) -> dict[str, Any]:
         return routes.summary(self)

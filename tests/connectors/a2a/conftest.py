@@ -1,0 +1,118 @@
+"""One live hub per test module (gunicorn, as deployed, one worker) with the
+reference agent worker, and the official a2a-sdk client against it:
+``a2a_hub``, ``a2a_user``, ``a2a_client``, ``a2a_agent``. A module shares its
+hub to keep CI lean; tests tell their data apart by user."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import textwrap
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from a2a.client import A2ACardResolver, Client, ClientConfig, ClientFactory
+from support import TEST_DATABASE, free_port
+from support.live_hub import Gunicorn, LiveHub
+
+ENDPOINT = "/connectors/a2a"
+# The reference agent worker's command backend runs this for each task: the prompt (the conversation) on stdin.
+AGENT = textwrap.dedent("""
+    import os, sys, time
+    prompt = sys.stdin.read()
+    if "sleep" in prompt:
+        print("started", flush=True)
+        time.sleep(300)  # a long job: the test cancels it
+    if "ask" in prompt and "assistant:" not in prompt:  # asks once; the reply comes in the conversation
+        with open(os.environ["CODETETHER_QUESTION_FILE"], "w") as question:
+            question.write("Which branch?")
+        sys.exit(0)
+    print("working on it", flush=True)
+    print("done: " + prompt.strip().splitlines()[-1].upper())
+""")
+
+
+@pytest.fixture(scope="module")
+def a2a_hub(request, tmp_path_factory, template_db, redis_server) -> Iterator[LiveHub]:
+    from hub import create_app
+
+    folder = tmp_path_factory.mktemp("a2a-hub")
+    if TEST_DATABASE == "postgresql":
+        postgres = request.getfixturevalue("postgres_server")
+        name = postgres.create_database(template=template_db)
+        url = postgres.url(name)
+    else:
+        shutil.copy(template_db, folder / "hub.db")
+        url = f"sqlite:///{folder / 'hub.db'}"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = {
+        "HUB_INSTANCE_PATH": str(folder),
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_server.url,
+        "SECRET_KEY": "test-secret",
+        "HUB_BASE_URL": base,
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name_, value in settings.items():
+            patch.setenv(name_, value)
+        env = {**os.environ, "HUB_WEB_WORKERS": "1", "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics")}
+        hub = LiveHub(base, create_app(), Gunicorn(port, env=env))
+        try:
+            hub.server.wait_ready(base)
+            yield hub
+        finally:
+            hub.stop()
+    if TEST_DATABASE == "postgresql":
+        postgres.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def a2a_user(a2a_hub) -> Callable[..., str]:
+    """``a2a_user("ada", scopes=None, tier="enterprise")``: a new user's API
+    key (every scope unless given)."""
+    from hub.services import accounts
+
+    def make(username: str, *, scopes: list[str] | None = None, tier: str = "enterprise") -> str:
+        with a2a_hub.app.app_context():
+            try:
+                accounts.get_user(username)
+            except Exception:
+                accounts.create_user(username, tier=tier)
+            return accounts.create_api_key(username, scopes=scopes)[1]
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def a2a_agent(a2a_hub, tmp_path_factory):
+    """One reference agent worker (command backend, the AGENT script): one task at a time."""
+    from hub.services import workers
+
+    script = tmp_path_factory.mktemp("agent") / "agent.py"
+    script.write_text(AGENT)
+    with a2a_hub.app.app_context():
+        token = workers.create_token("a2a-tests")[1]
+    return a2a_hub.agent_worker(token, "--backend", "command", "--command", f"{sys.executable} {script}")
+
+
+@pytest.fixture(scope="module")
+def a2a_client(a2a_hub):
+    """``async with a2a_client(key, streaming=True) as client``: the official
+    client, made from the card it resolved at the hub's root."""
+
+    @asynccontextmanager
+    async def client(key: str, *, streaming: bool = True) -> AsyncIterator[Client]:
+        headers = {"Authorization": f"Bearer {key}"}
+        async with httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(30, read=120)) as http:
+            card = await A2ACardResolver(http, a2a_hub.base).get_agent_card()
+            made = ClientFactory(ClientConfig(httpx_client=http, streaming=streaming)).create(card)
+            try:
+                yield made
+            finally:
+                await made.close()
+
+    return client
