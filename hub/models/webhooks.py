@@ -24,6 +24,9 @@ DELIVERY_STATUSES = ("sending", "retrying", "delivered", "failed")
 # that or on one of CALLBACK_ENDS, its task's other ends.
 CALLBACK_WAITS = ("task.completed", "message.created")
 CALLBACK_ENDS = ("task.failed", "task.cancelled")
+# What a callback may also deliver before its end, each time it happens
+# (``Subscription.progress_event``): an A2A push config tells of questions.
+CALLBACK_PROGRESS = ("task.input_required",)
 
 # A hook's filters (columns of Subscription): each, when set, must equal the
 # event data's field of the same name (``hub.webhooks.delivery.subscribed``).
@@ -39,11 +42,14 @@ class Subscription(Model):
     delivery log stays readable and a second DELETE is a no-op.
 
     A row with ``task_id`` is a per-task callback (``hub.services.callbacks``),
-    not a hook: it gets one delivery, when that task ends (``event`` is the
-    success it waits for: ``task.completed``, or ``message.created`` for the
-    agent's reply; the task's failure or cancellation ends it too). Its URL
-    is a secret like the signing secret: sealed in ``target_sealed``, while
-    ``target_url`` holds only its scheme and host, for every page and list.
+    not a hook; a task may have several. It gets one final delivery, when that
+    task ends (``event`` is the success it waits for: ``task.completed``, or
+    ``message.created`` for the agent's reply; the task's failure or
+    cancellation ends it too), and before that one per ``progress_event``
+    if it has one. Its URL is a secret like the signing secret: sealed in
+    ``target_sealed``, while ``target_url`` holds only its scheme and host,
+    for every page and list; ``headers_sealed`` holds the headers its caller
+    asked for (an ``Authorization``), sealed JSON.
     """
 
     __tablename__ = "subscriptions"
@@ -54,8 +60,10 @@ class Subscription(Model):
     user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
     event: Mapped[str] = mapped_column(String(40))
     target_url: Mapped[str] = mapped_column(String(2048))
-    task_id: Mapped[str | None] = mapped_column(String(40), index=True, unique=True)
+    task_id: Mapped[str | None] = mapped_column(String(40), index=True)
     target_sealed: Mapped[str | None] = mapped_column(Text)
+    headers_sealed: Mapped[str | None] = mapped_column(Text)
+    progress_event: Mapped[str | None] = mapped_column(String(40))
     codebase_id: Mapped[str | None] = mapped_column(String(64))
     agent_type: Mapped[str | None] = mapped_column(String(20))
     role: Mapped[str | None] = mapped_column(String(20))  # a message.created hook's: user or assistant
@@ -94,8 +102,8 @@ class Delivery(Model):
         UniqueConstraint("event_pk", "subscription_pk", name="uq_deliveries_event_pk_subscription_pk"),
         Index("ix_deliveries_status_next", "status", "next_attempt_at"),
         Index("ix_deliveries_subscription_pk", "subscription_pk", "pk"),
-        # A per-task callback fires once: its subscription has at most one
-        # delivery, whatever runs twice (partial: hooks' deliveries are not in it).
+        # A per-task callback ends once: its subscription has at most one final
+        # delivery, whatever runs twice (partial: other deliveries are not in it).
         Index(
             "uq_deliveries_callback",
             "subscription_pk",
@@ -110,7 +118,9 @@ class Delivery(Model):
     event_pk: Mapped[int] = mapped_column(ForeignKey("events.pk", ondelete="CASCADE"))
     subscription_pk: Mapped[int] = mapped_column(ForeignKey("subscriptions.pk", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(20))
-    callback: Mapped[bool | None]  # True: a per-task callback's one delivery (None: a hook's)
+    # True: a per-task callback's final delivery (None: a hook's, or a
+    # callback's progress_event, each event once as for a hook).
+    callback: Mapped[bool | None]
     attempts: Mapped[int] = mapped_column(default=0)
     # Attempts made before the current retry schedule began (a replay
     # starts a fresh schedule).

@@ -5,10 +5,16 @@ node, A2A push configs: /work/shared/docs/ROUNDTRIP.md). A callback is a
 ``Subscription`` scoped to one task (``task_id``), made in the create's own
 transaction: the outbox, fan-out, lanes, signing, retries, SSRF guard,
 replay and delivery log are the hooks' own, and only the fan-out's matching
-(``hub.webhooks.delivery``) tells a callback from a hook. It fires once
-(one delivery at most, a unique index says so): when its task completes, or
-for a Send Message turn when the agent's reply is created; or when the task
-fails or is cancelled.
+(``hub.webhooks.delivery``) tells a callback from a hook. A task may have
+several (a workflow's create, then its Send Message to the same task; A2A
+push configs), each independent. Each fires once (one final delivery at
+most, a unique index says so): when its task completes, or for a Send
+Message turn when the agent's reply is created; or when the task fails or is
+cancelled. One made for status updates (A2A's) also tells of each question
+(``task.input_required``) before that, and waits for the task's end.
+
+Its caller may give headers to send with it (an ``Authorization``: A2A's
+authentication info); they are sealed as the URL is and never shown again.
 
 The URL is a secret (Zapier does not sign its callbacks: whoever has the URL
 resumes the Zap), so it is stored sealed like the signing secret, and every
@@ -17,7 +23,8 @@ page, list and log shows only its scheme and host (``ssrf.shown``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,13 +36,24 @@ from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.models import Delivery, Subscription, Task, User
 from hub.models.tasks import ACTIVE_STATUSES
-from hub.models.webhooks import CALLBACK_WAITS
+from hub.models.webhooks import CALLBACK_PROGRESS, CALLBACK_WAITS
 from hub.services import hooks
 from hub.webhooks import formatters, signing, ssrf
 
 # What a callback waits for (``Subscription.event``); the task's failure or
 # cancellation fires it too (``hub.models.webhooks.CALLBACK_ENDS``).
 TASK_DONE, REPLY = CALLBACK_WAITS  # REPLY: Send Message's, the agent's reply (it names its task)
+(QUESTION,) = CALLBACK_PROGRESS  # what a status-updates callback also tells of, each time
+
+# A caller's headers: a few, HTTP tokens for names, none of those the hub
+# sets itself (the signature's, the body's, the connection's).
+HEADERS_MAX = 4
+HEADER_VALUE_MAX = 4096
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
+_HEADER_VALUE = re.compile(r"^[^\x00-\x1f\x7f]*$")  # no control characters: no CR/LF to split a header
+RESERVED_HEADERS = frozenset(
+    ("host", "content-type", "content-length", "transfer-encoding", "connection", "user-agent")
+) | frozenset(("webhook-id", "webhook-timestamp", "webhook-signature"))
 
 
 @dataclass(frozen=True)
@@ -49,16 +67,28 @@ class Prepared:
     secret: str
     secret_sealed: str
     format: str
+    headers_sealed: str | None = None
+    progress_event: str | None = None
 
 
-def prepare(url: str | None, format: str | None, *, event: str, scopes: Iterable[str] | None = None) -> Prepared | None:
-    """Check a create's ``callback_url`` and ``callback_format``; None when
-    no URL is given. The credential must be able to read what the callback
-    carries (``event``'s scope), as for a hook."""
+def prepare(
+    url: str | None,
+    format: str | None,
+    *,
+    event: str,
+    scopes: Iterable[str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    progress_event: str | None = None,
+) -> Prepared | None:
+    """Check a create's ``callback_url`` and ``callback_format`` (and the
+    ``headers`` to send with it); None when no URL is given. The credential
+    must be able to read what the callback carries (``event``'s scope), as
+    for a hook."""
     if not url:
         if format:
             raise ValidationFailed("callback_format", "Give callback_url too: the format is the callback's.")
         return None
+    _check_headers(headers or {})
     hooks.check_event_scope(event, scopes)
     format = format or formatters.DEFAULT
     if format not in formatters.names():
@@ -71,19 +101,46 @@ def prepare(url: str | None, format: str | None, *, event: str, scopes: Iterable
         raise ValidationFailed("callback_url", f"The URL {refused}.") from None
     key = current_app.config["SECRET_KEY"]
     secret = signing.new_secret()
-    return Prepared(event, ssrf.shown(url), signing.seal(url, key), secret, signing.seal(secret, key), format)
+    headers_sealed = signing.seal_headers(headers, key) if headers else None
+    return Prepared(
+        event,
+        ssrf.shown(url),
+        signing.seal(url, key),
+        secret,
+        signing.seal(secret, key),
+        format,
+        headers_sealed,
+        progress_event,
+    )
+
+
+def _check_headers(headers: Mapping[str, str]) -> None:
+    """Names and values only, never echoing a value: it may be a credential."""
+    if len(headers) > HEADERS_MAX:
+        raise ValidationFailed("callback_headers", f"At most {HEADERS_MAX} headers.")
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.match(name):
+            raise ValidationFailed("callback_headers", "A header name is 1 to 64 letters, digits or -_.!#$%&'*+^`|~.")
+        if name.lower() in RESERVED_HEADERS:
+            raise ValidationFailed("callback_headers", f"The hub sets '{name}' itself.")
+        if not isinstance(value, str) or not value or len(value) > HEADER_VALUE_MAX or not _HEADER_VALUE.match(value):
+            raise ValidationFailed(
+                "callback_headers",
+                f"The value of '{name}' is 1 to {HEADER_VALUE_MAX} characters, without control characters.",
+            )
 
 
 # A plain insert in the create's transaction, as the task's own (fast_create).
 _INSERT = Subscription.__table__.insert()
 
 
-def add(user_pk: int, task_id: str, callback: Prepared) -> None:
-    """Add the task's callback in the caller's write transaction."""
+def add(user_pk: int, task_id: str, callback: Prepared) -> str:
+    """Add the task's callback in the caller's write transaction; its id."""
+    callback_id = new_id("cb_")
     db.session.execute(
         _INSERT,
         {
-            "id": new_id("cb_"),
+            "id": callback_id,
             "user_pk": user_pk,
             "task_id": task_id,
             "event": callback.event,
@@ -91,25 +148,47 @@ def add(user_pk: int, task_id: str, callback: Prepared) -> None:
             "target_sealed": callback.url_sealed,
             "secret_sealed": callback.secret_sealed,
             "format": callback.format,
+            "headers_sealed": callback.headers_sealed,
+            "progress_event": callback.progress_event,
             "created_at": utcnow(),
         },
     )
+    return callback_id
+
+
+def add_to(task: Task, callback: Prepared) -> str:
+    """One more callback for an unfinished task, in the caller's write
+    transaction (the task row locked); its id. The task shows its first's URL."""
+    task.callback_shown_url = task.callback_shown_url or callback.shown_url
+    return add(task.user_pk, task.id, callback)
 
 
 def attach(
-    user: User, task_id: str, url: str, format: str | None = None, *, scopes: Iterable[str] | None = None
+    user: User,
+    task_id: str,
+    url: str,
+    format: str | None = None,
+    *,
+    scopes: Iterable[str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    status_updates: bool = False,
 ) -> Task:
-    """Give the user's unfinished task its callback after its create (a
+    """Give the user's unfinished task one more callback after its create (a
     workflow waiting on a task it did not make), as ``callback_url`` on the
-    create would: a Send Message turn's fires on the agent's reply.
-    ``task.callback_secret`` holds its secret for the answer alone. The task
+    create would: a Send Message turn's fires on the agent's reply. With
+    ``status_updates`` it fires on each question and at the task's end, with
+    the task (an A2A push config). ``task.callback_secret`` and
+    ``task.callback_id`` hold its secret and id for the answer alone. The task
     row stays locked from the check to the insert, so it cannot end unseen in
-    between. NotFound: not the user's; Conflict: it has ended, or has its callback."""
+    between. NotFound: not the user's; Conflict: it has ended."""
     by_id = select(Task).where(Task.id == task_id, Task.user_pk == user.pk)
     task = db.session.scalar(by_id)
     if task is None:
         raise NotFound(f"No task '{task_id}'.")
-    callback = prepare(url, format, event=REPLY if task.conversation_pk else TASK_DONE, scopes=scopes)
+    event = TASK_DONE if status_updates or not task.conversation_pk else REPLY
+    callback = prepare(
+        url, format, event=event, scopes=scopes, headers=headers, progress_event=QUESTION if status_updates else None
+    )
     if callback is None:
         raise ValidationFailed("callback_url", "Must not be empty.")
     begin_write()
@@ -118,31 +197,92 @@ def attach(
         raise NotFound(f"No task '{task_id}'.")
     if task.status not in ACTIVE_STATUSES:
         raise Conflict(f"Task '{task_id}' is {task.status}: it has ended.", code="task_ended")
-    if db.session.scalar(select(Subscription.pk).where(Subscription.task_id == task.id)) is not None:
-        raise Conflict(f"Task '{task_id}' already has a callback.", code="callback_exists")
-    add(user.pk, task.id, callback)
-    task.callback_shown_url = callback.shown_url
+    callback_id = add_to(task, callback)
     db.session.commit()
     task.callback_secret = callback.secret  # type: ignore[attr-defined]  # not a column: the answer's alone
+    task.callback_id = callback_id  # type: ignore[attr-defined]
     return task
 
 
-def of_task(user: User, task: Task) -> dict[str, Any]:
-    """The task's callback and its delivery (None until the task ends), for
-    the API; NotFound if the task has none."""
-    callback = db.session.scalar(
-        select(Subscription).where(Subscription.task_id == task.id, Subscription.user_pk == user.pk)
+def _task(user: User, task_id: str) -> Task:
+    task = db.session.scalar(select(Task).where(Task.id == task_id, Task.user_pk == user.pk))
+    if task is None:
+        raise NotFound(f"No task '{task_id}'.")
+    return task
+
+
+def _live(task: Task):
+    return (
+        select(Subscription)
+        .where(Subscription.task_id == task.id, Subscription.user_pk == task.user_pk, Subscription.deleted_at.is_(None))
+        .order_by(Subscription.pk)
     )
-    if callback is None:
-        raise NotFound(f"Task '{task.id}' has no callback.")
-    delivery = db.session.scalar(
-        select(Delivery).where(Delivery.subscription_pk == callback.pk).options(selectinload(Delivery.attempt_log))
+
+
+def _final_delivery(callback: Subscription) -> Delivery | None:
+    return db.session.scalar(
+        select(Delivery)
+        .where(Delivery.subscription_pk == callback.pk, Delivery.callback.is_not(None))
+        .options(selectinload(Delivery.attempt_log))
     )
+
+
+def described(callback: Subscription) -> dict[str, Any]:
+    """A callback as its owner may see it: never its URL's path, its secret
+    or its headers."""
     return {
         "id": callback.id,
+        "task_id": callback.task_id,
         "url": callback.target_url,
         "event": callback.event,
+        "status_updates": callback.progress_event is not None,
         "format": callback.format,
         "created_at": callback.created_at,
-        "delivery": delivery,
     }
+
+
+def of_task(user: User, task: Task) -> dict[str, Any]:
+    """The task's first callback and its final delivery (None until the task
+    ends), for the API; NotFound if the task has none."""
+    callback = db.session.scalar(_live(task).where(Subscription.user_pk == user.pk))
+    if callback is None:
+        raise NotFound(f"Task '{task.id}' has no callback.")
+    return {**described(callback), "delivery": _final_delivery(callback)}
+
+
+def list_for(user: User, task_id: str) -> list[dict[str, Any]]:
+    """The callbacks of the user's task, oldest first (NotFound: not theirs)."""
+    return [described(callback) for callback in db.session.scalars(_live(_task(user, task_id)))]
+
+
+def get(user: User, task_id: str, callback_id: str) -> dict[str, Any]:
+    """One callback of the user's task (NotFound: not theirs, or no such callback)."""
+    callback = db.session.scalar(_live(_task(user, task_id)).where(Subscription.id == callback_id))
+    if callback is None:
+        raise NotFound(f"Task '{task_id}' has no callback '{callback_id}'.")
+    return described(callback)
+
+
+def delete(user: User, task_id: str, callback_id: str) -> None:
+    """Stop one callback of the user's task: it is not sent, nor retried
+    (kept, deleted, for its delivery log). NotFound: not theirs, or no such
+    callback; deleting it again is NotFound too."""
+    begin_write()
+    task = db.session.scalar(
+        select(Task)
+        .where(Task.id == task_id, Task.user_pk == user.pk)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if task is None:
+        db.session.rollback()
+        raise NotFound(f"No task '{task_id}'.")
+    callbacks = db.session.scalars(_live(task)).all()
+    gone = next((callback for callback in callbacks if callback.id == callback_id), None)
+    if gone is None:
+        db.session.rollback()
+        raise NotFound(f"Task '{task_id}' has no callback '{callback_id}'.")
+    gone.deleted_at = utcnow()
+    left = [callback for callback in callbacks if callback is not gone]
+    task.callback_shown_url = left[0].target_url if left else None
+    db.session.commit()

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from hub import live, wakeups
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import Conflict, NotFound
-from hub.models import Conversation, Message, Subscription, Task, User
+from hub.models import Conversation, Message, Task, User
 from hub.schemas import dump_message
 from hub.services import callbacks, events, tasks
 
@@ -92,14 +92,11 @@ def waiting_task(conversation: Conversation) -> Task | None:
 def resume(task: Task, reply: Message, callback: callbacks.Prepared | None = None) -> None:
     """``reply`` (the user's message, added by the caller) answers the
     waiting ``task``: it names the task, which is pending again. A
-    ``callback`` the reply brings (Send Message's) becomes the task's, unless
-    it has one already. In the caller's transaction."""
+    ``callback`` the reply brings (Send Message's) is one more of the task's,
+    beside any it has. In the caller's transaction."""
     reply.task_id = task.id
     if callback is not None:
-        if db.session.scalar(select(Subscription.pk).where(Subscription.task_id == task.id)) is not None:
-            raise Conflict(f"Task '{task.id}' already has a callback.", code="callback_exists")
-        callbacks.add(task.user_pk, task.id, callback)
-        task.callback_shown_url = callback.shown_url
+        callbacks.add_to(task, callback)
     tasks.transition(task, "pending")
     live.changed(task, live.MESSAGE)
     wakeups.after_commit()  # a waiting claim takes it now

@@ -29,7 +29,7 @@ from sqlalchemy import insert, select
 from hub import jobs
 from hub.db import begin_write, db, new_id, utcnow
 from hub.models import Delivery, Event, Subscription
-from hub.models.webhooks import CALLBACK_ENDS, CALLBACK_WAITS
+from hub.models.webhooks import CALLBACK_ENDS, CALLBACK_PROGRESS, CALLBACK_WAITS
 from hub.webhooks import dispatch, formatters, lanes, signing, states
 from hub.webhooks.sender import Outcome
 
@@ -63,6 +63,7 @@ class Planned:
     format: str
     event: Event
     failing: bool = False  # the subscription has failures to reset on success
+    headers_sealed: str | None = None  # a callback's caller's headers (sealed: secrets, never logged)
 
 
 def planned(
@@ -84,6 +85,7 @@ def planned(
         s.format,
         event,
         failing,
+        s.headers_sealed,
     )
 
 
@@ -162,17 +164,14 @@ def fan_out(config) -> tuple[bool, list[Planned]]:
     matches: list[tuple[Event, Subscription]] = []
     for i, event in enumerate(events):
         mine = [(event, s) for s in live if s.user_pk == event.user_pk and subscribed(s, event)]
-        task_id = event.task_id or ""
-        callback = callbacks.get(task_id)
-        if callback is not None and event.type in (callback.event, *CALLBACK_ENDS):
-            mine.append((event, callback))
-        else:
-            callback = None
+        waiting = callbacks.get(event.task_id or "", [])
+        ending = [s for s in waiting if event.type in (s.event, *CALLBACK_ENDS)]
+        mine += [(event, s) for s in waiting if s in ending or progressed(s, event)]
         if matches and len(matches) + len(mine) > SEND_BATCH:
             events, more = events[:i], True  # the rest stay waiting for the next batch
             break
-        if callback is not None:
-            del callbacks[task_id]  # fired: it gets no second delivery
+        for s in ending:
+            waiting.remove(s)  # ended: it gets no second final delivery
         matches += mine
     now = utcnow()
     lease_end = now + timedelta(seconds=config["HUB_WEBHOOK_LEASE_SECONDS"])
@@ -182,7 +181,7 @@ def fan_out(config) -> tuple[bool, list[Planned]]:
             id=new_id("dlv_"),
             event_pk=event.pk,
             subscription_pk=s.pk,
-            callback=True if s.task_id else None,
+            callback=True if s.task_id and event.type != s.progress_event else None,
             attempts=1,
             schedule_start=0,
             next_attempt_at=lease_end,
@@ -201,22 +200,34 @@ def fan_out(config) -> tuple[bool, list[Planned]]:
     ]
 
 
-def waiting_callbacks(events: Sequence[Event]) -> dict[str, Subscription]:
+def progressed(callback: Subscription, event: Event) -> bool:
+    """Does the event tell a callback of its task's progress (an A2A push
+    config's question), one it was there for?"""
+    return event.type == callback.progress_event and callback.created_at <= event.created_at
+
+
+def waiting_callbacks(events: Sequence[Event]) -> dict[str, list[Subscription]]:
     """The live per-task callbacks that these events may fire and that have
-    not fired yet, by task id."""
-    task_ids = {e.task_id for e in events if e.task_id and e.type in (*CALLBACK_WAITS, *CALLBACK_ENDS)}
+    not ended yet, by task id, oldest first."""
+    types = (*CALLBACK_WAITS, *CALLBACK_ENDS, *CALLBACK_PROGRESS)
+    task_ids = {e.task_id for e in events if e.task_id and e.type in types}
     if not task_ids:
         return {}
-    fired = select(Delivery.pk).where(Delivery.subscription_pk == Subscription.pk)
+    ended = select(Delivery.pk).where(Delivery.subscription_pk == Subscription.pk, Delivery.callback.is_not(None))
     found = db.session.scalars(
-        select(Subscription).where(
+        select(Subscription)
+        .where(
             Subscription.task_id.in_(task_ids),
             Subscription.deleted_at.is_(None),
             Subscription.disabled_at.is_(None),
-            ~fired.exists(),
+            ~ended.exists(),
         )
+        .order_by(Subscription.pk)
     )
-    return {s.task_id: s for s in found if s.task_id}
+    waiting: dict[str, list[Subscription]] = {}
+    for s in found:
+        waiting.setdefault(s.task_id or "", []).append(s)
+    return waiting
 
 
 def claim(delivery_id: str, number: int, config) -> list[Planned]:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import secrets
+from collections.abc import Mapping
 from functools import lru_cache
 
 from hub.crypto import WEBHOOK_SECRETS, fernet
@@ -50,3 +52,14 @@ def seal(secret: str, secret_key: str) -> str:
 @lru_cache(maxsize=4096)
 def unseal(sealed: str, secret_key: str) -> str:
     return fernet(WEBHOOK_SECRETS, secret_key).decrypt(sealed.encode()).decode()
+
+
+def seal_headers(headers: Mapping[str, str], secret_key: str) -> str:
+    """Headers a callback's caller asked for (an ``Authorization``): secrets
+    too, sealed as one JSON object."""
+    return seal(json.dumps(dict(headers)), secret_key)
+
+
+def unseal_headers(sealed: str, secret_key: str) -> dict[str, str]:
+    headers: dict[str, str] = json.loads(unseal(sealed, secret_key))
+    return headers

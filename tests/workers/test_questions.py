@@ -185,10 +185,11 @@ def test_a_reply_sent_with_a_callback_gives_the_waiting_task_that_callback_once(
     assert reply.json["callback_secret"].startswith("whsec_")
     shown = alice.get(f"/api/v1/tasks/{first['task_id']}/callback").json
     assert (shown["event"], shown["url"], shown["delivery"]) == ("message.created", "http://127.0.0.1:9/…", None)
-    # It asks again; a second reply with a callback finds the task has one and changes nothing.
+    # It asks again; a second reply with a callback gives the task a second one, beside the first.
     worker.claim(wid)
     worker.post(f"/tasks/{first['task_id']}/ask", {"question": "Which region?"})
     again = alice.post("/api/v1/messages", json={"message": "eu", **callback})
-    assert again.status_code == 409 and again.json["code"] == "callback_exists"
-    assert alice.get(f"/api/v1/tasks/{first['task_id']}").json["status"] == "input_required"
-    assert alice.get("/api/v1/conversations/T-2/messages").json[-1]["content"] == "Which region?"
+    assert again.status_code == 201 and again.json["task_id"] == first["task_id"]
+    assert again.json["callback_secret"] != reply.json["callback_secret"]
+    assert alice.get(f"/api/v1/tasks/{first['task_id']}").json["status"] == "pending"
+    assert alice.get(f"/api/v1/tasks/{first['task_id']}/callback").json["id"] == shown["id"]  # the first
