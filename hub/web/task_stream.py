@@ -1,0 +1,166 @@
+"""The task page's live stream: Server-Sent Events of one of the signed-in
+user's tasks, so the page shows the agent's output as it arrives rather than
+reloading itself.
+
+Events: ``output`` (a chunk of the worker's output; its ``id`` is the chunk's
+``seq``, so a reconnecting browser's ``Last-Event-ID`` resumes after the last
+chunk it showed), ``state`` (the task's status and the page's parts that show
+it, rendered by the page's own templates: one renderer for the first view and
+every change) and ``end`` (the task finished: the page stops listening). A
+(re)connection starts with the current state, so nothing is lost in a gap.
+
+Changes come from ``hub.live`` (one Redis subscriber per process; a poll while
+Redis is down). A stream holds a web thread (gunicorn gthread), so it is
+bounded: it lasts ``STREAM_SECONDS`` and the browser reconnects; a process
+serves at most half its threads as streams (beyond that: 503, and the page
+falls back to reloading); the process's stop ends every stream at once.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from flask import Response, current_app, stream_with_context
+
+from hub import live, wakeups
+from hub.db import db
+from hub.errors import NotFound, ServiceUnavailable
+from hub.models import Task, User
+from hub.services import tasks, workers
+
+STREAM_SECONDS = 300.0  # a stream's life: the browser reconnects, so no thread is held for ever by a gone client
+HEARTBEAT_SECONDS = 15.0  # a quiet stream's pass this often: the user still signed in, a comment sent
+RETRY_MS = 1000  # how soon the browser reconnects after a stream ended
+OUTPUT_PAGE = 50  # output chunks read at a time
+FINISHED = ("completed", "failed", "cancelled")
+
+_open: set[live.Subscription] = set()  # this process's streams, ended together when it stops
+_lock = threading.Lock()
+_stopping = threading.Event()
+_hooked = False
+
+
+def respond(user: User, task_id: str, after: int, render: Callable[[Task], dict[str, str]]) -> Response:
+    """The stream of ``user``'s task ``task_id`` (NotFound: not theirs), its
+    output after chunk ``after``; ``render(task)`` gives the page's parts."""
+    tasks.get_task(user, task_id)
+    subscription = _open_stream(user, task_id)
+    db.session.rollback()  # no transaction held open while the stream waits
+    # The user is read again on each pass: the view's database session ends with it, and a sign-out ends the stream.
+    signed_in = (user.pk, user.session_generation)
+    response = Response(stream_with_context(_events(signed_in, task_id, after, render, subscription)), 200)
+    response.mimetype = "text/event-stream"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # a proxy that buffers answers (nginx) passes each event on
+    return response
+
+
+def _open_stream(user: User, task_id: str) -> live.Subscription:
+    global _hooked
+    most = max(1, current_app.config["HUB_WEB_THREADS"] // 2)  # the other half serves the API and the pages
+    with _lock:
+        if not _hooked:
+            wakeups.on_stop(_end_all)
+            _hooked = True
+        if _stopping.is_set() or len(_open) >= most:
+            raise ServiceUnavailable("Too many live task pages on this server; the page reloads instead.")
+        # Subscribed before the first read: a change committed in between still arrives.
+        subscription = live.subscribe(user.pk, task_id)
+        _open.add(subscription)
+    return subscription
+
+
+def _events(
+    signed_in: tuple[int, int],
+    task_id: str,
+    after: int,
+    render: Callable[[Task], dict[str, str]],
+    subscription: live.Subscription,
+) -> Iterator[str]:
+    try:
+        yield f"retry: {RETRY_MS}\n\n"
+        ends = time.monotonic() + STREAM_SECONDS
+        what = {live.STATUS, live.OUTPUT}  # the first read: everything
+        shown: dict[str, str] | None = None
+        while True:
+            try:
+                user = _user(*signed_in)
+                if user is None:
+                    return  # signed out (or disabled) meanwhile: the browser's reconnection meets the sign-in
+                sent, after, shown, finished = _read(user, task_id, what, after, render, shown)
+            except NotFound:  # deleted meanwhile
+                sent, finished = [], True
+            finally:
+                db.session.rollback()  # the connection goes back to the pool while the stream waits
+            yield from sent or [": keep-alive\n\n"]  # a comment keeps proxies from closing a quiet stream
+            if finished:
+                yield _event("end", {})
+                return
+            left = ends - time.monotonic()
+            if left <= 0 or subscription.closed:
+                return  # the browser reconnects (Last-Event-ID); a stopping process ends here at once
+            changes = subscription.get(min(left, HEARTBEAT_SECONDS))  # none: a heartbeat's pass
+            what = {one for change in changes for one in change.what}
+    finally:
+        subscription.close()
+        with _lock:
+            _open.discard(subscription)
+
+
+def _user(pk: int, generation: int) -> User | None:
+    user = db.session.get(User, pk)
+    if user is None or user.disabled_at is not None or user.session_generation != generation:
+        return None
+    return user
+
+
+def _read(
+    user: User,
+    task_id: str,
+    what: set[str],
+    after: int,
+    render: Callable[[Task], dict[str, str]],
+    shown: dict[str, str] | None,
+) -> tuple[list[str], int, dict[str, str] | None, bool]:
+    """The events for what changed: new output chunks, and the state if its
+    parts differ from those last sent. Also the new cursor and parts, and
+    whether the task finished."""
+    task = tasks.get_task(user, task_id)
+    sent = []
+    if what & {live.OUTPUT, live.POLL, live.STATUS}:  # a status change may follow the last chunks
+        while True:
+            page = workers.output_of(task, after=after, limit=OUTPUT_PAGE)
+            for chunk in page.items:
+                sent.append(_event("output", {"text": chunk.text}, id=chunk.pk))
+                after = chunk.pk
+            if not page.more:
+                break
+    if what - {live.OUTPUT}:
+        parts = render(task)
+        if parts != shown:
+            sent.append(_event("state", {"status": task.status, **parts}))
+            shown = parts
+    return sent, after, shown, task.status in FINISHED
+
+
+def _event(name: str, data: dict[str, Any], id: int | None = None) -> str:
+    head = f"event: {name}\n" + (f"id: {id}\n" if id is not None else "")
+    return f"{head}data: {json.dumps(data)}\n\n"  # JSON has no raw newline: one data line
+
+
+def _end_all() -> None:
+    """The process stops (from its signal handler): end every stream, on a
+    thread of its own, as a handler must only hand work on."""
+    _stopping.set()
+
+    def end() -> None:
+        with _lock:
+            streams = list(_open)
+        for subscription in streams:
+            subscription.close()
+
+    threading.Thread(target=end, name="task-streams-stop", daemon=True).start()
