@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import jsonify
 
-from connectors.a2a import card, server
+from connectors.a2a import card, push, server
 from connectors.base import Connector, Manifest, docs
 from connectors.base.endpoint import Endpoint
 
@@ -29,6 +29,10 @@ def _routes(blp: Any) -> None:
     blp.route(card.PATH, methods=["GET"], endpoint="agent_card")(blp.response(200, {"type": "object"})(agent_card))
 
 
+def _card() -> dict[str, Any]:
+    return card.document(connector)
+
+
 connector = Connector(
     manifest=Manifest(
         key="a2a",
@@ -40,6 +44,7 @@ connector = Connector(
         "/connectors/a2a, A2A 1.0 and 0.3), stream it and get pushed its end.",
     ),
     extra_routes=_routes,
+    setup=push.setup,  # the push configs' payload format
     endpoint=Endpoint(
         build=server.build,
         methods=("POST",),
@@ -49,5 +54,5 @@ connector = Connector(
         "SendStreamingMessage, GetTask, ListTasks, CancelTask, SubscribeToTask and the push-notification configs. "
         "Each method needs the scope its REST route needs.",
     ),
-    well_known=((card.NAME, lambda: card.document(connector)),),
+    well_known=((card.NAME, _card),),
 )

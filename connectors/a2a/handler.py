@@ -85,6 +85,7 @@ def a2a_error(error: hub.HubError) -> A2AError:
 class HubRequestHandler(RequestHandler):
     def __init__(self, bridge: Bridge) -> None:
         self.bridge = bridge
+        self.stopping = asyncio.Event()  # the process stops: streams and waits end now (server.py)
 
     async def call(self, context: ServerCallContext, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """``fn(user, ...)`` in the hub for the caller; hub errors as A2A's."""
@@ -176,9 +177,9 @@ class HubRequestHandler(RequestHandler):
             while True:
                 snapshot = await self.call(context, reads.snapshot, task_id, messages=True)
                 left = deadline - loop.time()
-                if snapshot.task["status"] in mapping.SETTLED or left <= 0:
+                if snapshot.task["status"] in mapping.SETTLED or left <= 0 or self.stopping.is_set():
                     return snapshot
-                await changes.next(min(left, QUIET_SECONDS))
+                await self._next(changes, min(left, QUIET_SECONDS))
 
     async def _follow(self, context: ServerCallContext, task_id: str) -> AsyncGenerator[Event]:
         """The task, then its changes as they commit: the agent's output as it
@@ -199,12 +200,22 @@ class HubRequestHandler(RequestHandler):
                     if result is not None:
                         yield mapping.artifact_event(snapshot.task, result, append=False, last=True)
                     yield mapping.status_event(snapshot.task, snapshot.question)
-                if told in mapping.SETTLED:
+                if told in mapping.SETTLED or self.stopping.is_set():
                     return
-                await changes.next(QUIET_SECONDS)
+                await self._next(changes, QUIET_SECONDS)
                 snapshot = await self.call(context, reads.snapshot, task_id, messages=False, output_after=seq)
                 if snapshot.task["status"] == "input_required":  # its question is the status's message
                     snapshot = await self.call(context, reads.snapshot, task_id, messages=True, output_after=seq)
+
+    async def _next(self, changes: hub.TaskChanges, seconds: float) -> None:
+        """Until the task changes, ``seconds`` pass, or the process stops."""
+        heard = asyncio.ensure_future(changes.next(seconds))
+        stop = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait((heard, stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in (heard, stop):
+                waiting.cancel()
 
     # Push notification configs: push.py's (connectors.a2a.push)
 

@@ -23,7 +23,6 @@ from a2a.types import (
     TaskStatus,
     TaskStatusUpdateEvent,
 )
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from connectors.base import hub
 
@@ -41,7 +40,7 @@ SETTLED = ENDED | {"input_required"}  # where a blocking send or a stream stops:
 RESULT, OUTPUT = "result", "output"  # the artifacts' ids' suffixes: the agent's answer, its progress as it worked
 
 
-def state(status: str) -> TaskState.ValueType:
+def state(status: str) -> TaskState:
     return STATES.get(status, TaskState.TASK_STATE_WORKING)
 
 
@@ -50,16 +49,15 @@ def state_name(status: str) -> str:
     return TaskState.Name(state(status)).removeprefix("TASK_STATE_").lower().replace("_", "-")
 
 
-def timestamp(iso: str | None) -> Timestamp:
-    moment = Timestamp()
-    if iso:
-        moment.FromDatetime(datetime.fromisoformat(iso.replace("Z", "+00:00")))
-    return moment
+def moment(iso: str) -> datetime:
+    """A time the hub wrote (ISO 8601, UTC with a Z)."""
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
 def status_of(task: hub.Task, question: hub.Message | None = None) -> TaskStatus:
     """The task's A2A status; its message says what the user is waiting for."""
-    status = TaskStatus(state=state(task["status"]), timestamp=timestamp(task["updated_at"]))
+    status = TaskStatus(state=state(task["status"]))
+    status.timestamp.FromDatetime(moment(task["updated_at"]))
     text = None
     if task["status"] == "input_required" and question is not None:
         text = question["content"]

@@ -103,7 +103,7 @@ def list_tasks(user: hub.User, params: ListTasksRequest) -> ListTasksResponse:
         total = hub.count_tasks(user, status=status) if more or page else len(tasks)
     if params.HasField("status_timestamp_after"):
         after = params.status_timestamp_after.ToDatetime(tzinfo=UTC)
-        tasks = [task for task in tasks if mapping.timestamp(task["updated_at"]).ToDatetime(tzinfo=UTC) >= after]
+        tasks = [task for task in tasks if mapping.moment(task["updated_at"]) >= after]
     answer = ListTasksResponse(page_size=size, total_size=total, next_page_token=str(page + 1) if more else "")
     for task in tasks:
         messages = conversation(user, task) if history else []

@@ -5,6 +5,7 @@ behind the hub's sign-in. Streaming methods answer Server-Sent Events."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -16,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from connectors.a2a.handler import CALLER, HubRequestHandler
+from connectors.base import hub
 from connectors.base.declarations import Connector
 from connectors.base.endpoint import Bridge, caller
 
@@ -48,25 +50,31 @@ class CallerContext(DefaultServerCallContextBuilder):
 
 
 class A2aApp:
-    def __init__(self, app: Starlette) -> None:
-        self.app = app
+    def __init__(self, app: Starlette, handler: HubRequestHandler) -> None:
+        self.app, self.handler = app, handler
 
     async def __call__(self, scope: Any, receive: Callable[[], Awaitable[Any]], send: Any) -> None:
         await self.app(scope, receive, send)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        yield  # nothing runs beside requests: each reads the hub when asked
+        """Nothing runs beside requests (each reads the hub when asked); a
+        stopping process ends its streams and waits at once (their clients
+        come back: SubscribeToTask, GetTask)."""
+        loop, stopping = asyncio.get_running_loop(), self.handler.stopping
+        hub.on_stop(lambda: loop.call_soon_threadsafe(stopping.set))
+        yield
 
 
 def build(bridge: Bridge, connector: Connector) -> A2aApp:
+    handler = HubRequestHandler(bridge)
     routes = create_jsonrpc_routes(
-        HubRequestHandler(bridge),
+        handler,
         rpc_url=f"/connectors/{connector.key}",
         context_builder=CallerContext(),
         enable_v0_3_compat=True,
     )
-    return A2aApp(Starlette(routes=routes))
+    return A2aApp(Starlette(routes=routes), handler)
 
 
 def scope_for(connector: Connector, body: Any) -> str | None:

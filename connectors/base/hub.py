@@ -25,19 +25,22 @@ Versions: 1.0, the first; 1.1 adds ``task_changes`` (``TaskChange``,
 status ``input_required`` (the agent asked a question, in the task's
 conversation) and ``reply_to_task``: the user's answer, which resumes the task;
 1.3 adds ``task_output`` (``OutputChunk``): the output a task's worker streamed
-back, and ``base_url`` and ``oauth_metadata_url``: where the hub is, for
-documents that name it (an agent card).
+back; ``base_url`` and ``oauth_metadata_url``: where the hub is, for
+documents that name it (an agent card); ``on_stop``: end long waits (a stream)
+when the process stops; several callbacks per task, ``add_callback``'s
+``headers`` and ``status_updates`` and its answer's ``callback_id``, and
+``list_callbacks``, ``get_callback``, ``delete_callback`` (``Callback``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 import marshmallow as ma
 
-from hub import live, protected_resources
+from hub import live, protected_resources, wakeups
 from hub.errors import Conflict, Forbidden, HubError, NotFound, TooManyRequests, ValidationFailed, flatten_field_errors
 from hub.errors import describe as _describe
 from hub.models import User
@@ -70,6 +73,7 @@ __all__ = [
     "API_VERSION",
     "EXTERNAL_ID_MAX",
     "STATUSES",
+    "Callback",
     "Codebase",
     "CodebaseOutput",
     "Conflict",
@@ -98,11 +102,15 @@ __all__ = [
     "cancel_task",
     "count_tasks",
     "create_task",
+    "delete_callback",
+    "get_callback",
     "get_task",
+    "list_callbacks",
     "list_codebases",
     "list_messages",
     "list_tasks",
     "oauth_metadata_url",
+    "on_stop",
     "reply_to_task",
     "send_message",
     "task_changes",
@@ -113,6 +121,9 @@ __all__ = [
 Task: TypeAlias = dict[str, Any]  # TaskSchema's JSON: id, title, prompt, status, result, url, ... (see /openapi.json)
 Message: TypeAlias = dict[str, Any]  # MessageSchema's JSON: id, conversation_id, role, content, task_id, ...
 Codebase: TypeAlias = dict[str, Any]  # CodebaseSchema's JSON: id, name, path, description, created_at
+# A task's callback: id, task_id, url (its scheme and host alone: the URL is a secret), event, status_updates,
+# format, created_at; never its secret or headers.
+Callback: TypeAlias = dict[str, Any]
 OutputChunk: TypeAlias = dict[str, Any]  # as GET /api/v1/tasks/<id>/output lists it: seq, text, created_at
 TaskChange: TypeAlias = live.Change  # (task_id, what): what of {"status", "output", "message", "poll"} changed
 TaskChanges: TypeAlias = live.Subscription  # get(timeout) / await next(timeout) -> [TaskChange, ...]; close()
@@ -168,6 +179,7 @@ _PAGE = PageArgs()
 _TASK_CREATED = TaskCreatedSchema()
 _MESSAGE_CREATED = MessageCreatedSchema()
 _CODEBASES = CodebaseSchema(many=True)
+_CREATED_AT = UTCDateTime()
 _UTC = UTCDateTime(attribute="created_at")  # as the REST API writes a time
 
 
@@ -300,22 +312,66 @@ def cancel_task(user: User, task_id: str) -> Task:
 
 
 def add_callback(
-    user: User, task_id: str, url: str, *, format: str | None = None, scopes: Iterable[str] | None = None
+    user: User,
+    task_id: str,
+    url: str,
+    *,
+    format: str | None = None,
+    scopes: Iterable[str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    status_updates: bool = False,
 ) -> Task:
     """Call ``url`` back once when the user's unfinished task ends, as
     ``callback_url`` on its create would (docs/webhooks.md, "Per-task
     callbacks"): one signed POST of the task in ``format`` (None: the
     standard envelope) when it completes, fails or is cancelled; for a Send
     Message turn, of the agent's reply. This is how a workflow waits on a
-    task it did not create. Answers the task with its ``callback_secret``
-    (shown only now). ``scopes``: as for ``create_task``. ``NotFound``: not
-    the user's; ``Conflict``: it has ended, or already has its callback."""
+    task it did not create; a task may have several callbacks, each
+    independent. ``headers``: sent with each POST (an ``Authorization``),
+    stored sealed and never shown again. ``status_updates``: POST the task
+    also each time its agent asks a question (``task.input_required``), and
+    the task (not the reply) at its end, as an A2A push config expects.
+    Answers the task with its ``callback_secret`` and ``callback_id`` (shown
+    only now). ``scopes``: as for ``create_task``. ``NotFound``: not the
+    user's; ``Conflict``: it has ended."""
     given = _load(_CALLBACK_INPUT, {"callback_url": url, "callback_format": format})
     if not given.get("callback_url"):
         raise ValidationFailed("callback_url", "Must not be empty.")
-    task = callbacks.attach(user, task_id, given["callback_url"], given.get("callback_format"), scopes=scopes)
+    task = callbacks.attach(
+        user,
+        task_id,
+        given["callback_url"],
+        given.get("callback_format"),
+        scopes=scopes,
+        headers=headers,
+        status_updates=status_updates,
+    )
     answer: Task = _TASK_CREATED.dump(task)
+    answer["callback_id"] = task.callback_id  # type: ignore[attr-defined]  # the answer's alone
     return answer
+
+
+def _callback(found: dict[str, Any]) -> Callback:
+    return {**found, "created_at": _CREATED_AT.serialize("created_at", found)}
+
+
+def list_callbacks(user: User, task_id: str) -> list[Callback]:
+    """The callbacks of the user's task that are not deleted, oldest first
+    (``Callback``: never a URL's path, a secret or headers); ``NotFound`` if
+    the task is not the user's."""
+    return [_callback(found) for found in callbacks.list_for(user, task_id)]
+
+
+def get_callback(user: User, task_id: str, callback_id: str) -> Callback:
+    """One callback of the user's task; ``NotFound`` if the task is not the
+    user's or has no such callback."""
+    return _callback(callbacks.get(user, task_id, callback_id))
+
+
+def delete_callback(user: User, task_id: str, callback_id: str) -> None:
+    """Stop one callback of the user's task: it is not sent, nor retried;
+    ``NotFound`` if the task is not the user's or has no such (live) callback."""
+    callbacks.delete(user, task_id, callback_id)
 
 
 def task_changes(user: User, task_id: str | None = None) -> TaskChanges:
@@ -431,3 +487,12 @@ def oauth_metadata_url() -> str:
     """The hub's OAuth 2.0 authorization server metadata (RFC 8414), where an
     OAuth client finds how to sign a user in and get a token for the hub."""
     return base_url() + "/.well-known/oauth-authorization-server"
+
+
+def on_stop(callback: Callable[[], None]) -> None:
+    """Call ``callback`` when this process begins to stop (a deploy, a
+    restart): the server waits for every request in flight, so a long wait
+    (an event stream, a long-poll) should end now and its client come back.
+    It is called from a signal handler: it must only hand work on, e.g.
+    ``loop.call_soon_threadsafe(stopping.set)``."""
+    wakeups.on_stop(callback)

@@ -8,14 +8,18 @@ from __future__ import annotations
 import httpx
 import pytest
 from a2a.types import (
+    CancelTaskRequest,
     GetTaskRequest,
+    ListTasksRequest,
     Message,
     Part,
     Role,
     SendMessageConfiguration,
     SendMessageRequest,
+    SubscribeToTaskRequest,
     TaskState,
 )
+from a2a.utils.errors import TaskNotFoundError
 from support import run_async
 
 pytestmark = pytest.mark.sqlite_only  # the live hub calls the services the REST tests run on both databases
@@ -74,9 +78,9 @@ def test_a_message_becomes_a_task_in_its_context_that_the_agent_completes(a2a_us
             [artifact] = done.artifacts
             assert "done: NAME THE TESTS" in artifact.parts[0].text
 
-            first = await client.get_task(GetTaskRequest(id=task.id))
-            got = await wait_for_state(client, task.id, TaskState.TASK_STATE_COMPLETED)
-            assert first.id == got.id == task.id and "done: SUMMARISE THE REPO" in got.artifacts[0].parts[0].text
+            got = await client.get_task(GetTaskRequest(id=task.id))  # the agent takes one task at a time: done first
+            assert got.id == task.id and got.status.state == TaskState.TASK_STATE_COMPLETED, got
+            assert "done: SUMMARISE THE REPO" in got.artifacts[0].parts[0].text
             roles = [m.role for m in got.history]
             assert roles == [Role.ROLE_USER, Role.ROLE_AGENT]
             short = await client.get_task(GetTaskRequest(id=task.id, history_length=1))
@@ -85,14 +89,134 @@ def test_a_message_becomes_a_task_in_its_context_that_the_agent_completes(a2a_us
     run_async(scenario)
 
 
-async def wait_for_state(client, task_id, state, timeout=120):
-    import asyncio
-    import time
+def states(events) -> list[str]:
+    """The task's states as a stream told them (the task first, then its status updates)."""
+    told = []
+    for event in events:
+        if event.HasField("task"):
+            told.append(TaskState.Name(event.task.status.state))
+        elif event.HasField("status_update"):
+            told.append(TaskState.Name(event.status_update.status.state))
+    return told
 
-    deadline = time.monotonic() + timeout * 4
-    while True:
-        task = await client.get_task(GetTaskRequest(id=task_id))
-        if task.status.state == state:
-            return task
-        assert time.monotonic() < deadline, f"{task_id} never became {TaskState.Name(state)}: {task.status}"
-        await asyncio.sleep(0.1)
+
+def test_a_streamed_message_tells_progress_and_ends_with_the_artifact_and_completed(a2a_user, a2a_client, a2a_agent):
+    async def scenario():
+        async with a2a_client(a2a_user("streamer")) as client:
+            events = [event async for event in client.send_message(request("Stream it", context_id="ctx-stream"))]
+            told = states(events)
+            assert told[0] == "TASK_STATE_SUBMITTED" and told[-1] == "TASK_STATE_COMPLETED", told
+            artifacts = [event.artifact_update for event in events if event.HasField("artifact_update")]
+            output = "".join(a.artifact.parts[0].text for a in artifacts if a.artifact.name == "output")
+            [result] = [a for a in artifacts if a.artifact.name == "result"]
+            assert "working on it" in output and "done: STREAM IT" in result.artifact.parts[0].text
+            assert result.last_chunk and events[-1].HasField("status_update")  # the stream ends at the end
+
+            task_id = events[0].task.id
+            got = await client.get_task(GetTaskRequest(id=task_id))
+            assert got.status.state == TaskState.TASK_STATE_COMPLETED and got.context_id == "ctx-stream"
+
+    run_async(scenario)
+
+
+def test_list_tasks_filters_by_context_and_state_and_pages(a2a_user, a2a_client):
+    async def scenario():
+        async with a2a_client(a2a_user("lister"), streaming=False) as client:
+            sent = [
+                await one(client.send_message(request(f"List me {n}", context_id=f"ctx-list-{n % 2}")))
+                for n in range(3)
+            ]
+            listed = await client.list_tasks(ListTasksRequest())
+            assert [task.id for task in listed.tasks] == [task.id for task in reversed(sent)]
+            assert listed.total_size == 3 and not listed.next_page_token
+            in_context = await client.list_tasks(ListTasksRequest(context_id="ctx-list-0"))
+            assert [task.id for task in in_context.tasks] == [sent[2].id, sent[0].id]
+            first = await client.list_tasks(ListTasksRequest(page_size=2))
+            rest = await client.list_tasks(ListTasksRequest(page_size=2, page_token=first.next_page_token))
+            assert [t.id for t in (*first.tasks, *rest.tasks)] == [t.id for t in reversed(sent)]
+            done = await client.list_tasks(ListTasksRequest(status=TaskState.TASK_STATE_COMPLETED))
+            assert list(done.tasks) == []  # no agent in this test: all are submitted
+
+    run_async(scenario)
+
+
+def test_cancel_a_running_task_ends_it_canceled_and_a_second_cancel_is_refused(
+    a2a_hub, a2a_user, a2a_client, a2a_agent
+):
+    async def scenario():
+        async with a2a_client(a2a_user("canceller")) as client:
+            task_id, working = "", None
+            async for event in client.send_message(request("sleep a while", context_id="ctx-cancel")):
+                if event.HasField("task"):
+                    task_id = event.task.id
+                if event.HasField("artifact_update"):  # the agent printed: it runs
+                    working = event
+                    break
+            assert working is not None and task_id
+            cancelled = await client.cancel_task(CancelTaskRequest(id=task_id))
+            assert cancelled.status.state == TaskState.TASK_STATE_CANCELED
+            again = await client.cancel_task(CancelTaskRequest(id=task_id))
+            assert again.status.state == TaskState.TASK_STATE_CANCELED  # as the REST API: a retry is safe
+
+    run_async(scenario)
+
+
+def test_the_agent_asks_and_a_reply_in_the_same_context_completes_the_same_task(a2a_user, a2a_client, a2a_agent):
+    async def scenario():
+        async with a2a_client(a2a_user("asked")) as client:
+            events = [event async for event in client.send_message(request("ask me first", context_id="ctx-ask"))]
+            assert states(events)[-1] == "TASK_STATE_INPUT_REQUIRED", states(events)
+            question = events[-1].status_update.status.message
+            assert question.parts[0].text == "Which branch?" and question.role == Role.ROLE_AGENT
+            task_id = events[0].task.id
+
+            answered = [e async for e in client.send_message(request("release-2", context_id="ctx-ask"))]
+            assert answered[0].task.id == task_id and states(answered)[-1] == "TASK_STATE_COMPLETED", answered
+            got = await client.get_task(GetTaskRequest(id=task_id))
+            assert "RELEASE-2" in got.artifacts[0].parts[0].text
+            assert [m.role for m in got.history] == [Role.ROLE_USER, Role.ROLE_AGENT, Role.ROLE_USER, Role.ROLE_AGENT]
+
+    run_async(scenario)
+
+
+def test_another_users_task_is_not_found(a2a_user, a2a_client):
+    async def scenario():
+        async with a2a_client(a2a_user("owner"), streaming=False) as client:
+            task = await one(client.send_message(request("Mine", context_id="ctx-owner")))
+        async with a2a_client(a2a_user("snoop")) as client:
+            for call in (
+                client.get_task(GetTaskRequest(id=task.id)),
+                client.cancel_task(CancelTaskRequest(id=task.id)),
+            ):
+                with pytest.raises(TaskNotFoundError):
+                    await call
+            with pytest.raises(TaskNotFoundError):
+                async for _ in client.subscribe(SubscribeToTaskRequest(id=task.id)):
+                    pass
+            assert list((await client.list_tasks(ListTasksRequest(context_id="ctx-owner"))).tasks) == []
+
+    run_async(scenario)
+
+
+def test_without_a_token_401_and_without_the_scope_403(a2a_hub, a2a_user):
+    body = {"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {"id": "task_x"}}
+    headers = {"A2A-Version": "1.0"}
+    answer = httpx.post(a2a_hub.url(ENDPOINT), json=body, headers=headers, timeout=30)
+    assert answer.status_code == 401 and answer.headers["WWW-Authenticate"].startswith("Bearer")
+
+    reader = a2a_user("reader", scopes=["tasks:read"])
+    send = {
+        **body,
+        "method": "SendMessage",
+        "params": {"message": {"role": "ROLE_USER", "messageId": "m1", "parts": [{"text": "hi"}]}},
+    }
+    refused = httpx.post(
+        a2a_hub.url(ENDPOINT), json=send, headers={**headers, "Authorization": f"Bearer {reader}"}, timeout=30
+    )
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"]["data"] == {"required_scope": "messages:write"}
+    assert 'error="insufficient_scope"' in refused.headers["WWW-Authenticate"]
+    read = httpx.post(
+        a2a_hub.url(ENDPOINT), json=body, headers={**headers, "Authorization": f"Bearer {reader}"}, timeout=30
+    )
+    assert read.status_code == 200 and read.json()["error"]["code"] == -32001  # task not found: the scope sufficed
