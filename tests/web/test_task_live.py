@@ -143,6 +143,20 @@ def test_the_page_shows_output_question_and_end_as_they_come_without_a_reload(li
     assert navigations == [] and page.evaluate("window.sameDocument") is True
 
 
+def test_without_event_source_the_page_reloads_itself_as_before(live_hub, page):
+    _key, task = user_with_task(live_hub, "dora")
+    worker = Worker(live_hub)
+    worker.claim(task["id"])
+    page.add_init_script("delete window.EventSource")  # a browser without it
+    browser_sign_in(page, live_hub, "dora", PASSWORD)
+    page.goto(task["url"])
+    expect(page.locator("#task-status")).to_have_text("running")
+    page.evaluate("window.sameDocument = true")
+    worker.post(f"/tasks/{task['id']}/complete", result="Done the old way.")
+    expect(page.locator("#task-result")).to_have_text("Done the old way.", timeout=15000)
+    assert page.evaluate("window.sameDocument") is None  # it came by a reload
+
+
 def test_the_stream_is_the_owners_alone(live_hub):
     key, task = user_with_task(live_hub, "owner")
     live_hub.create_user("other", password=PASSWORD)
