@@ -62,11 +62,15 @@ def build(bridge: Bridge, connector: Connector) -> McpApp:
         return await tools.call(bridge, caller_of(ctx), op, dict(params.arguments or {}))
 
     listed = [tools.tool(op) for op in tools.tool_operations(connector)]
+    input_schemas = {tool.name: tool.input_schema for tool in listed}
     server: Server[Any] = Server(
         "codetether-hub",
         version=connector.manifest.version,
         title="CodeTether",
         instructions=INSTRUCTIONS,
+        # For the SDK's check of a 2026-07-28 call's Mcp-Param-* headers: without it, it runs (and dumps)
+        # the whole tools/list on every tools/call with arguments. The list is the same for every caller.
+        get_tool_input_schema=input_schemas.get,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
