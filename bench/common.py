@@ -44,9 +44,10 @@ def wait_until(predicate, timeout=60.0, what="service"):
 
 
 @contextmanager
-def gunicorn(app_spec: str, env: dict, cwd: Path = ROOT, probe: str = "/"):
-    """The same gunicorn settings for the hub and for every floor."""
-    port = free_port()
+def gunicorn(app_spec: str, env: dict, cwd: Path = ROOT, probe: str = "/", port: int | None = None):
+    """The same gunicorn settings for the hub and for every floor (``port``:
+    known beforehand, e.g. for the HUB_BASE_URL an agent card names)."""
+    port = port or free_port()
     with tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log", delete=False) as log:
         proc = subprocess.Popen(
             [
