@@ -1,0 +1,133 @@
+"""A2A push-notification configs: each is one of the task's callbacks.
+
+A config (``TaskPushNotificationConfig``) becomes a callback of its task
+(``hub.add_callback`` with ``status_updates``), so it is signed, retried,
+SSRF-guarded and logged as every callback is (docs/webhooks.md, "Per-task
+callbacks"). The hub POSTs the A2A task (``StreamResponse`` JSON:
+``{"task": {...}}``, the body a2a-sdk's own push sender sends) each time the
+agent asks a question (``input-required``) and once when the task ends
+(``completed``, ``failed``, ``canceled``). The config's ``token`` comes back
+as ``X-A2A-Notification-Token``, its ``authentication`` as ``Authorization:
+<scheme> <credentials>``; both are stored sealed and never shown again, and
+the URL shows only its scheme and host after the create. The handler
+(handler.py) calls these four functions by name, with the caller's user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from a2a.types import (
+    AuthenticationInfo,
+    DeleteTaskPushNotificationConfigRequest,
+    GetTaskPushNotificationConfigRequest,
+    ListTaskPushNotificationConfigsRequest,
+    ListTaskPushNotificationConfigsResponse,
+    StreamResponse,
+    TaskPushNotificationConfig,
+)
+from google.protobuf.json_format import MessageToDict
+
+from connectors.a2a import mapping
+from connectors.base import hub
+from connectors.base.registry import register_format
+
+FORMAT = "a2a"  # the callbacks' payload format: the A2A task
+TOKEN_HEADER = "X-A2A-Notification-Token"
+# The hub's field names as A2A's, for an invalid params error.
+FIELDS = {"callback_url": "url", "callback_headers": "authentication", "callback_format": "url"}
+
+
+def body(envelope: dict[str, Any]) -> dict[str, Any]:
+    """A callback's event as A2A's push body: the task (with the agent's
+    question as its status message), or a message for a message's event."""
+    data = envelope["data"]
+    if envelope["type"] == "message.created":
+        return MessageToDict(StreamResponse(message=mapping.history_message(data)))
+    question = None
+    if data.get("question"):
+        question = {
+            "id": data.get("question_message_id") or f"{data['id']}-question",
+            "conversation_id": data.get("conversation_id") or "",
+            "task_id": data["id"],
+            "role": "assistant",
+            "content": data["question"],
+        }
+    task = mapping.a2a_task(data, [question] if question else [], history_length=0)
+    return MessageToDict(StreamResponse(task=task))
+
+
+def setup(app: Any) -> None:
+    """The A2A body as a payload format, in every process (the connector's
+    setup: web and delivery workers alike)."""
+    register_format(FORMAT, body)
+
+
+def _headers(config: TaskPushNotificationConfig) -> dict[str, str]:
+    headers = {}
+    if config.token:
+        headers[TOKEN_HEADER] = config.token
+    if config.HasField("authentication"):
+        auth = config.authentication
+        if not auth.scheme or not auth.credentials:
+            raise hub.ValidationFailed("authentication", "Give both the scheme and the credentials.")
+        headers["Authorization"] = f"{auth.scheme} {auth.credentials}"
+    return headers
+
+
+def _config(callback: hub.Callback, url: str | None = None) -> TaskPushNotificationConfig:
+    """A callback as A2A's config: its URL as shown (a secret: scheme and
+    host alone), never its token or credentials."""
+    return TaskPushNotificationConfig(id=callback["id"], task_id=callback["task_id"], url=url or callback["url"])
+
+
+def _ours(user: hub.User, task_id: str) -> list[hub.Callback]:
+    return [callback for callback in hub.list_callbacks(user, task_id) if callback["format"] == FORMAT]
+
+
+def create_config(user: hub.User, params: TaskPushNotificationConfig) -> TaskPushNotificationConfig:
+    """The task's new push config (the hub names it: ``id`` is the
+    callback's). NotFound: not the user's task; a ValidationFailed names the
+    A2A field (``url``, ``authentication``)."""
+    if not params.task_id:
+        raise hub.ValidationFailed("taskId", "Name the task.")
+    try:
+        created = hub.add_callback(
+            user, params.task_id, params.url, format=FORMAT, headers=_headers(params), status_updates=True
+        )
+    except hub.ValidationFailed as bad:
+        field, messages = next(iter((bad.errors or {"url": ["Invalid."]}).items()))
+        raise hub.ValidationFailed(FIELDS.get(field, field), " ".join(messages)) from None
+    config = TaskPushNotificationConfig(id=created["callback_id"], task_id=params.task_id, url=params.url)
+    if params.HasField("authentication"):  # what it was given back, bar the credentials
+        config.authentication.CopyFrom(AuthenticationInfo(scheme=params.authentication.scheme))
+    return config
+
+
+def get_config(user: hub.User, params: GetTaskPushNotificationConfigRequest) -> TaskPushNotificationConfig:
+    """One push config of the user's task (no ``id``: its first, as v0.3's get
+    by task asks). NotFound: not the user's task, or no such config."""
+    if not params.id:
+        ours = _ours(user, params.task_id)
+        if not ours:
+            raise hub.NotFound(f"Task '{params.task_id}' has no push notification config.")
+        return _config(ours[0])
+    found = hub.get_callback(user, params.task_id, params.id)
+    if found["format"] != FORMAT:
+        raise hub.NotFound(f"Task '{params.task_id}' has no push notification config '{params.id}'.")
+    return _config(found)
+
+
+def list_configs(
+    user: hub.User, params: ListTaskPushNotificationConfigsRequest
+) -> ListTaskPushNotificationConfigsResponse:
+    """The push configs of the user's task, oldest first (a task has few:
+    one page). NotFound: not the user's task."""
+    return ListTaskPushNotificationConfigsResponse(configs=[_config(one) for one in _ours(user, params.task_id)])
+
+
+def delete_config(user: hub.User, params: DeleteTaskPushNotificationConfigRequest) -> None:
+    """Stop one push config: nothing more is sent to it. NotFound: not the
+    user's task, or no such config."""
+    found = get_config(user, GetTaskPushNotificationConfigRequest(task_id=params.task_id, id=params.id))
+    hub.delete_callback(user, params.task_id, found.id)
