@@ -35,7 +35,7 @@ from hub.services import tasks, workers
 STREAM_SECONDS = 300.0  # a stream's life: the browser reconnects, so no thread is held for ever by a gone client
 HEARTBEAT_SECONDS = 15.0  # a quiet stream's pass this often: the user still signed in, a comment sent
 RETRY_MS = 1000  # how soon the browser reconnects after a stream ended
-OUTPUT_PAGE = 50  # output chunks read at a time
+OUTPUT_PAGE = 20  # output chunks a pass (a chunk: up to a million characters)
 FINISHED = ("completed", "failed", "cancelled")
 
 _open: set[live.Subscription] = set()  # this process's streams, ended together when it stops
@@ -84,16 +84,25 @@ def _events(
     try:
         yield f"retry: {RETRY_MS}\n\n"
         ends = time.monotonic() + STREAM_SECONDS
-        what = {live.STATUS, live.OUTPUT}  # the first read: everything
+        what = {live.STATUS, live.OUTPUT}  # the first pass: everything
         shown: dict[str, str] | None = None
         while True:
             try:
                 user = _user(*signed_in)
                 if user is None:
                     return  # signed out (or disabled) meanwhile: the browser's reconnection meets the sign-in
-                sent, after, shown, finished = _read(user, task_id, what, after, render, shown)
+                task = tasks.get_task(user, task_id)
+                if task.status in FINISHED:
+                    what.add(live.STATUS)  # its last output and state, whatever was missed, before the end
+                sent, after, caught_up = _output(task, after) if what else ([], after, True)
+                finished = caught_up and task.status in FINISHED
+                if caught_up and what - {live.OUTPUT}:  # the state once its output is out: an end ends the page
+                    parts = render(task)
+                    if parts != shown:
+                        sent.append(_event("state", {"status": task.status, **parts}))
+                        shown = parts
             except NotFound:  # deleted meanwhile
-                sent, finished = [], True
+                sent, finished, caught_up = [], True, True
             finally:
                 db.session.rollback()  # the connection goes back to the pool while the stream waits
             yield from sent or [": keep-alive\n\n"]  # a comment keeps proxies from closing a quiet stream
@@ -103,8 +112,9 @@ def _events(
             left = ends - time.monotonic()
             if left <= 0 or subscription.closed:
                 return  # the browser reconnects (Last-Event-ID); a stopping process ends here at once
-            changes = subscription.get(min(left, HEARTBEAT_SECONDS))  # none: a heartbeat's pass
-            what = {one for change in changes for one in change.what}
+            if caught_up:  # else the next page of output at once, then the state
+                changes = subscription.get(min(left, HEARTBEAT_SECONDS))  # none: a heartbeat's pass
+                what = {one for change in changes for one in change.what}
     finally:
         subscription.close()
         with _lock:
@@ -118,33 +128,13 @@ def _user(pk: int, generation: int) -> User | None:
     return user
 
 
-def _read(
-    user: User,
-    task_id: str,
-    what: set[str],
-    after: int,
-    render: Callable[[Task], dict[str, str]],
-    shown: dict[str, str] | None,
-) -> tuple[list[str], int, dict[str, str] | None, bool]:
-    """The events for what changed: new output chunks, and the state if its
-    parts differ from those last sent. Also the new cursor and parts, and
-    whether the task finished."""
-    task = tasks.get_task(user, task_id)
-    sent = []
-    if what & {live.OUTPUT, live.POLL, live.STATUS}:  # a status change may follow the last chunks
-        while True:
-            page = workers.output_of(task, after=after, limit=OUTPUT_PAGE)
-            for chunk in page.items:
-                sent.append(_event("output", {"text": chunk.text}, id=chunk.pk))
-                after = chunk.pk
-            if not page.more:
-                break
-    if what - {live.OUTPUT}:
-        parts = render(task)
-        if parts != shown:
-            sent.append(_event("state", {"status": task.status, **parts}))
-            shown = parts
-    return sent, after, shown, task.status in FINISHED
+def _output(task: Task, after: int) -> tuple[list[str], int, bool]:
+    """A page of the task's output after chunk ``after`` as events (one page
+    a pass: a long catch-up is never held in memory whole), the new cursor,
+    and whether that was all."""
+    page = workers.output_of(task, after=after, limit=OUTPUT_PAGE)
+    sent = [_event("output", {"text": chunk.text}, id=chunk.pk) for chunk in page.items]
+    return sent, page.items[-1].pk if page.items else after, not page.more
 
 
 def _event(name: str, data: dict[str, Any], id: int | None = None) -> str:
