@@ -6,6 +6,7 @@ hub as deployed (gunicorn, gthread), with a real agent worker's HTTP calls."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -209,6 +210,29 @@ def test_the_stream_resumes_after_the_last_output_and_ends_when_the_task_finishe
         rest = list(again)  # the stream ends by itself once the task finished
     assert [e["event"] for e in rest] == ["state", "end"] and rest[0]["data"]["status"] == "completed"
     assert 'id="task-result">done' in rest[0]["data"]["summary"]
+
+
+def test_a_process_serves_at_most_half_its_threads_as_page_streams(live_hub):
+    """A stream holds a web thread: beyond half of HUB_WEB_THREADS (8) the
+    answer is 503, on which the page falls back to reloading."""
+    _key, task = user_with_task(live_hub, "eve")
+    worker = Worker(live_hub)
+    worker.claim(task["id"])
+    eve = Browser(live_hub)
+    eve.login("eve", PASSWORD)
+    url = live_hub.url(f"/tasks/{task['id']}/live")
+    timeout = httpx.Timeout(10 * DEADLINE_SCALE, read=60 * DEADLINE_SCALE)
+    with contextlib.ExitStack() as streams:
+        opened = []
+        for _ in range(5):
+            stream = streams.enter_context(eve.http.stream("GET", url, timeout=timeout))
+            if stream.status_code != 200:
+                break
+            opened.append(events(stream))
+            assert next(opened[-1])["event"] == "state"  # open
+        assert stream.status_code == 503 and len(opened) == 4
+        worker.post(f"/tasks/{task['id']}/complete", result="done")
+        assert [[e["event"] for e in received][-1] for received in opened] == ["end"] * 4  # the threads free again
 
 
 def test_a_stopping_hub_ends_the_page_streams_at_once(live_hub):
