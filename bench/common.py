@@ -69,7 +69,8 @@ def gunicorn(app_spec: str, env: dict, cwd: Path = ROOT, probe: str = "/", port:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            wait_until(lambda: httpx.get(base + probe, timeout=1).status_code < 500, what=app_spec)
+            # A bound only: at load 20+ on this 2-core machine, four workers building the hub took over 60 s.
+            wait_until(lambda: httpx.get(base + probe, timeout=1).status_code < 500, timeout=240, what=app_spec)
             # One worker answering is not all of them booted: load them all
             # (and their caches) before anything is measured.
             subprocess.run(
@@ -169,3 +170,37 @@ def percentile(values, q: float) -> float:
 def summarize(samples: list[float]) -> dict:
     """Median and spread (min..max) of repeated runs."""
     return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "runs": len(samples)}
+
+
+def turn_in(start: float, index: int, pace: float) -> float:
+    """Seconds to wait for the ``index``th turn of a fixed schedule, one every
+    ``pace`` s from ``start`` (monotonic): 0 for a turn already late."""
+    return max(0.0, start + index * pace - time.monotonic())
+
+
+def completion_figures(latencies: list[float], after_answer: list[float], completed: int, seconds: float, pace: float):
+    """A paced run of task completions (one every ``pace`` s; ``completed`` in
+    ``seconds``): the latencies (ms) measured from each completion, and from
+    its answer (negative where what is timed arrived before the answer)."""
+    return {
+        "per_s": round(1 / pace),
+        "completed_per_s": round(completed / seconds, 1),
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+        "max_ms": round(max(latencies), 1),
+        "after_answer_p50_ms": round(percentile(after_answer, 50), 1),
+        "after_answer_p99_ms": round(percentile(after_answer, 99), 1),
+    }
+
+
+def print_completions(heading: str, count: int, figures: dict, measured: str, target: str, met: bool) -> None:
+    """completion_figures' figures as the paced benchmarks print them."""
+    print(f"\n{heading}: {count} completions at {figures['per_s']}/s (achieved {figures['completed_per_s']}/s)")
+    print(
+        f"  {measured}: p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms "
+        f"(max {figures['max_ms']} ms)   {target}: {'met' if met else 'MISSED'}"
+    )
+    print(
+        f"  from the complete's answer: p50 {figures['after_answer_p50_ms']} ms, "
+        f"p99 {figures['after_answer_p99_ms']} ms"
+    )
