@@ -75,8 +75,12 @@ def a2a_error(error: hub.HubError) -> A2AError:
     if isinstance(error, hub.NotFound):
         return TaskNotFoundError(message=error.message)
     if isinstance(error, hub.ValidationFailed):
-        fields = {FIELDS.get(name, name): messages for name, messages in (error.errors or {}).items()}
-        return InvalidParamsError(message=error.message, data={"errors": fields})
+        # The SDK's validation details (a list of field and message): its error handlers read them so.
+        details = [
+            {"field": FIELDS.get(name, name), "message": " ".join(messages) if isinstance(messages, list) else messages}
+            for name, messages in (error.errors or {}).items()
+        ]
+        return InvalidParamsError(message=error.message, data={"errors": details})
     if isinstance(error, hub.Forbidden):
         return InvalidRequestError(message=error.message, data=error.extra or None)
     return InvalidRequestError(message=error.message, data={"code": getattr(error, "code", None)})
