@@ -26,7 +26,7 @@ from a2a.types import (
     StreamResponse,
     TaskPushNotificationConfig,
 )
-from google.protobuf.json_format import MessageToDict
+from google.protobuf.json_format import MessageToDict  # type: ignore[import-untyped]  # protobuf ships no stubs
 
 from connectors.a2a import mapping
 from connectors.base import hub

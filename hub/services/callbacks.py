@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from hub.db import begin_write, db, new_id, utcnow
@@ -211,7 +211,7 @@ def _task(user: User, task_id: str) -> Task:
     return task
 
 
-def _live(task: Task):
+def _live(task: Task) -> Select[Any]:
     return (
         select(Subscription)
         .where(Subscription.task_id == task.id, Subscription.user_pk == task.user_pk, Subscription.deleted_at.is_(None))
