@@ -226,7 +226,8 @@ class HubRequestHandler(RequestHandler):
     async def _push(self, name: str, params: Any, context: ServerCallContext) -> Any:
         if find_spec(PUSH) is None:
             raise UnsupportedOperationError(message="Push notifications are not available on this hub yet.")
-        return await self.call(context, getattr(import_module(PUSH), name), params)
+        # The caller's scopes: a config is a callback, which needs the read scope of what it carries.
+        return await self.call(context, getattr(import_module(PUSH), name), params, scopes=caller_of(context).scopes)
 
     async def on_create_task_push_notification_config(
         self, params: TaskPushNotificationConfig, context: ServerCallContext

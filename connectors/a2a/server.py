@@ -62,7 +62,11 @@ class A2aApp:
         stopping process ends its streams and waits at once (their clients
         come back: SubscribeToTask, GetTask)."""
         loop, stopping = asyncio.get_running_loop(), self.handler.stopping
-        hub.on_stop(lambda: loop.call_soon_threadsafe(stopping.set))
+
+        def stop() -> None:
+            loop.call_soon_threadsafe(stopping.set)
+
+        hub.on_stop(stop)
         yield
 
 

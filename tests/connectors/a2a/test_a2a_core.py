@@ -5,6 +5,9 @@ isolation between users, sign-in and scopes."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import httpx
 import pytest
 from a2a.types import (
@@ -220,3 +223,33 @@ def test_without_a_token_401_and_without_the_scope_403(a2a_hub, a2a_user):
         a2a_hub.url(ENDPOINT), json=body, headers={**headers, "Authorization": f"Bearer {reader}"}, timeout=30
     )
     assert read.status_code == 200 and read.json()["error"]["code"] == -32001  # task not found: the scope sufficed
+
+
+def test_a_stopping_hub_ends_its_streams_at_once(a2a_hub, a2a_user, a2a_client, a2a_agent):
+    """gunicorn waits for every request in flight when it stops (up to its
+    graceful timeout, 30 s), and an A2A stream lasts as long as its task: it
+    must not hold a stop, or a restart, that long; its client subscribes
+    again. (The module's last test: it stops the module's hub.)"""
+
+    async def scenario():
+        async with a2a_client(a2a_user("stayer")) as client:
+            stream = client.send_message(request("sleep through the stop", context_id="ctx-stop"))
+            async for event in stream:
+                if event.HasField("artifact_update"):  # the agent works: the stream waits for its end
+                    break
+            started = time.monotonic()
+            stopping = asyncio.get_running_loop().run_in_executor(None, a2a_hub.server.stop, 25)
+
+            async def rest_of_stream():
+                return [event async for event in stream]
+
+            # It ends when the hub ends it, not at the task's end; bounded, for the failure's sake.
+            rest = await asyncio.wait_for(rest_of_stream(), 20)
+            assert await stopping == 0, a2a_hub.server.output()[-3000:]
+            assert time.monotonic() - started < 20  # not the graceful timeout's 30 s
+            assert all(
+                not event.HasField("status_update") or event.status_update.status.state == TaskState.TASK_STATE_WORKING
+                for event in rest
+            )
+
+    run_async(scenario)
