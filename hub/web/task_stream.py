@@ -48,10 +48,10 @@ def respond(user: User, task_id: str, after: int, render: Callable[[Task], dict[
     """The stream of ``user``'s task ``task_id`` (NotFound: not theirs), its
     output after chunk ``after``; ``render(task)`` gives the page's parts."""
     tasks.get_task(user, task_id)
-    subscription = _open_stream(user, task_id)
-    db.session.rollback()  # no transaction held open while the stream waits
     # The user is read again on each pass: the view's database session ends with it, and a sign-out ends the stream.
     signed_in = (user.pk, user.session_generation)
+    db.session.rollback()  # no transaction held open while the stream waits
+    subscription = _open_stream(user.pk, task_id)
     response = Response(stream_with_context(_events(signed_in, task_id, after, render, subscription)), 200)
     response.mimetype = "text/event-stream"
     response.headers["Cache-Control"] = "no-store"
@@ -59,19 +59,20 @@ def respond(user: User, task_id: str, after: int, render: Callable[[Task], dict[
     return response
 
 
-def _open_stream(user: User, task_id: str) -> live.Subscription:
+def _open_stream(user_pk: int, task_id: str) -> live.Subscription:
     global _hooked
     most = max(1, current_app.config["HUB_WEB_THREADS"] // 2)  # the other half serves the API and the pages
+    # Subscribed before the first read: a change committed in between still arrives.
+    subscription = live.subscribe(user_pk, task_id)
     with _lock:
         if not _hooked:
             wakeups.on_stop(_end_all)
             _hooked = True
-        if _stopping.is_set() or len(_open) >= most:
-            raise ServiceUnavailable("Too many live task pages on this server; the page reloads instead.")
-        # Subscribed before the first read: a change committed in between still arrives.
-        subscription = live.subscribe(user.pk, task_id)
-        _open.add(subscription)
-    return subscription
+        if not _stopping.is_set() and len(_open) < most:
+            _open.add(subscription)
+            return subscription
+    subscription.close()
+    raise ServiceUnavailable("Too many live task pages on this server; the page reloads instead.")
 
 
 def _events(
