@@ -212,6 +212,27 @@ def test_the_stream_resumes_after_the_last_output_and_ends_when_the_task_finishe
     assert 'id="task-result">done' in rest[0]["data"]["summary"]
 
 
+def test_signing_out_ends_the_stream_before_anything_more_is_shown(live_hub):
+    _key, task = user_with_task(live_hub, "finn")
+    worker = Worker(live_hub)
+    worker.claim(task["id"])
+    finn = Browser(live_hub)
+    finn.login("finn", PASSWORD)
+    timeout = httpx.Timeout(10 * DEADLINE_SCALE, read=60 * DEADLINE_SCALE)
+    with finn.http.stream("GET", live_hub.url(f"/tasks/{task['id']}/live"), timeout=timeout) as stream:
+        received = events(stream)
+        assert next(received)["event"] == "state"
+        # Signed out elsewhere (another tab, another device: every session ends).
+        other = Browser(live_hub)
+        other.login("finn", PASSWORD)
+        signed_out = other.submit(other.go(live_hub.url("/dashboard")))  # the header's Sign out, the page's first form
+        assert signed_out.url.path == "/login"
+        worker.post(f"/tasks/{task['id']}/heartbeat", output="after the sign-out\n")
+        assert list(received) == []  # the stream ended, with nothing more
+    assert finn.go(live_hub.url(f"/tasks/{task['id']}")).url.path == "/login"  # as the reconnection meets it
+    worker.post(f"/tasks/{task['id']}/complete", result="done")
+
+
 def test_a_process_serves_at_most_half_its_threads_as_page_streams(live_hub):
     """A stream holds a web thread: beyond half of HUB_WEB_THREADS (8) the
     answer is 503, on which the page falls back to reloading."""
