@@ -10,11 +10,14 @@ agent asks a question (``input-required``) and once when the task ends
 as ``X-A2A-Notification-Token``, its ``authentication`` as ``Authorization:
 <scheme> <credentials>``; both are stored sealed and never shown again, and
 the URL shows only its scheme and host after the create. The handler
-(handler.py) calls these four functions by name, with the caller's user.
+(handler.py) calls these four functions by name, with the caller's user and
+their credential's scopes (a create needs the read scope of what it carries,
+as a REST callback does).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from a2a.types import (
@@ -85,15 +88,24 @@ def _ours(user: hub.User, task_id: str) -> list[hub.Callback]:
     return [callback for callback in hub.list_callbacks(user, task_id) if callback["format"] == FORMAT]
 
 
-def create_config(user: hub.User, params: TaskPushNotificationConfig) -> TaskPushNotificationConfig:
+def create_config(
+    user: hub.User, params: TaskPushNotificationConfig, *, scopes: Iterable[str] | None = None
+) -> TaskPushNotificationConfig:
     """The task's new push config (the hub names it: ``id`` is the
-    callback's). NotFound: not the user's task; a ValidationFailed names the
+    callback's). ``scopes``: the caller's credential's, which must read tasks
+    (Forbidden). NotFound: not the user's task; a ValidationFailed names the
     A2A field (``url``, ``authentication``)."""
     if not params.task_id:
         raise hub.ValidationFailed("taskId", "Name the task.")
     try:
         created = hub.add_callback(
-            user, params.task_id, params.url, format=FORMAT, headers=_headers(params), status_updates=True
+            user,
+            params.task_id,
+            params.url,
+            format=FORMAT,
+            headers=_headers(params),
+            status_updates=True,
+            scopes=scopes,
         )
     except hub.ValidationFailed as bad:
         field, messages = next(iter((bad.errors or {"url": ["Invalid."]}).items()))
@@ -104,7 +116,9 @@ def create_config(user: hub.User, params: TaskPushNotificationConfig) -> TaskPus
     return config
 
 
-def get_config(user: hub.User, params: GetTaskPushNotificationConfigRequest) -> TaskPushNotificationConfig:
+def get_config(
+    user: hub.User, params: GetTaskPushNotificationConfigRequest, *, scopes: Iterable[str] | None = None
+) -> TaskPushNotificationConfig:
     """One push config of the user's task (no ``id``: its first, as v0.3's get
     by task asks). NotFound: not the user's task, or no such config."""
     if not params.id:
@@ -119,14 +133,16 @@ def get_config(user: hub.User, params: GetTaskPushNotificationConfigRequest) -> 
 
 
 def list_configs(
-    user: hub.User, params: ListTaskPushNotificationConfigsRequest
+    user: hub.User, params: ListTaskPushNotificationConfigsRequest, *, scopes: Iterable[str] | None = None
 ) -> ListTaskPushNotificationConfigsResponse:
     """The push configs of the user's task, oldest first (a task has few:
     one page). NotFound: not the user's task."""
     return ListTaskPushNotificationConfigsResponse(configs=[_config(one) for one in _ours(user, params.task_id)])
 
 
-def delete_config(user: hub.User, params: DeleteTaskPushNotificationConfigRequest) -> None:
+def delete_config(
+    user: hub.User, params: DeleteTaskPushNotificationConfigRequest, *, scopes: Iterable[str] | None = None
+) -> None:
     """Stop one push config: nothing more is sent to it. NotFound: not the
     user's task, or no such config."""
     found = get_config(user, GetTaskPushNotificationConfigRequest(task_id=params.task_id, id=params.id))

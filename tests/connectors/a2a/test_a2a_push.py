@@ -21,7 +21,7 @@ from a2a.types import (
     SendMessageRequest,
     TaskPushNotificationConfig,
 )
-from a2a.utils.errors import InvalidParamsError, TaskNotFoundError
+from a2a.utils.errors import InvalidParamsError, InvalidRequestError, TaskNotFoundError
 from standardwebhooks import Webhook
 from support import run_async
 from support.delivery import FAST, DeliveryWorker, wait_dispatched
@@ -178,5 +178,18 @@ def test_a_private_push_url_is_refused_naming_the_url(a2a_user, a2a_client):
                 ListTaskPushNotificationConfigsRequest(task_id=task.id)
             )
             assert list(listed.configs) == []
+
+    run_async(scenario)
+
+
+def test_a_push_config_needs_the_read_scope_of_what_it_carries(a2a_user, a2a_client):
+    async def scenario():
+        async with a2a_client(a2a_user("writer", scopes=["messages:write", "tasks:write"]), streaming=False) as client:
+            task = await sent_task(client, "ask for a push", context_id="ctx-writer")
+            with pytest.raises(InvalidRequestError) as refused:
+                await client.create_task_push_notification_config(
+                    TaskPushNotificationConfig(task_id=task.id, url="http://127.0.0.1:9/hook")
+                )
+            assert "tasks:read" in str(refused.value)
 
     run_async(scenario)
