@@ -104,7 +104,7 @@ class HubRequestHandler(RequestHandler):
     async def on_get_task(self, params: GetTaskRequest, context: ServerCallContext) -> Task | None:
         history = params.history_length if params.HasField("history_length") else None
         if history is not None and history < 0:
-            raise InvalidParamsError(message="historyLength must be 0 or more.", data={"field": "historyLength"})
+            raise mapping.invalid("historyLength", "historyLength must be 0 or more.")
         snapshot = await self.call(context, reads.snapshot, params.id, messages=True)
         return snapshot.a2a(history_length=history)
 
@@ -159,9 +159,7 @@ class HubRequestHandler(RequestHandler):
         message = params.message
         text = "\n".join(part.text for part in message.parts if part.HasField("text")).strip()
         if not text:
-            raise InvalidParamsError(
-                message="The message needs a text part: what to ask the agent.", data={"field": "message.parts"}
-            )
+            raise mapping.invalid("message.parts", "The message needs a text part: what to ask the agent.")
         scopes = caller_of(context).scopes
         task_id: str = await self.call(context, reads.send, text, message.context_id, message.task_id, scopes)
         if params.configuration.HasField("task_push_notification_config"):

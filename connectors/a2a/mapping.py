@@ -23,6 +23,7 @@ from a2a.types import (
     TaskStatus,
     TaskStatusUpdateEvent,
 )
+from a2a.utils.errors import InvalidParamsError
 
 from connectors.base import hub
 
@@ -38,6 +39,11 @@ STATUSES = {state: status for status, state in STATES.items()}  # A2A's state ->
 ENDED = frozenset({"completed", "failed", "cancelled"})
 SETTLED = ENDED | {"input_required"}  # where a blocking send or a stream stops: the task ended, or waits for the user
 RESULT, OUTPUT = "result", "output"  # the artifacts' ids' suffixes: the agent's answer, its progress as it worked
+
+
+def invalid(field: str, message: str) -> InvalidParamsError:
+    """Invalid params naming the field (as the SDK's own validation does: a list of field and message)."""
+    return InvalidParamsError(message=message, data={"errors": [{"field": field, "message": message}]})
 
 
 def state(status: str) -> TaskState:

@@ -9,7 +9,7 @@ from datetime import UTC
 from typing import Any
 
 from a2a.types import ListTasksRequest, ListTasksResponse, TaskState
-from a2a.utils.errors import InvalidParamsError, UnsupportedOperationError
+from a2a.utils.errors import UnsupportedOperationError
 
 from connectors.a2a import mapping
 from connectors.base import hub
@@ -25,9 +25,9 @@ def send(user: hub.User, text: str, context_id: str, task_id: str, scopes: froze
     if task_id:
         task = hub.get_task(user, task_id)
         if context_id and task.get("conversation_id") and context_id != task["conversation_id"]:
-            raise InvalidParamsError(
-                message=f"Task {task_id} is in the context {task['conversation_id']}, not {context_id}.",
-                data={"field": "message.contextId"},
+            raise mapping.invalid(
+                "message.contextId",
+                f"Task {task_id} is in the context {task['conversation_id']}, not {context_id}.",
             )
         if task["status"] != "input_required":
             raise UnsupportedOperationError(
@@ -82,14 +82,14 @@ def list_tasks(user: hub.User, params: ListTasksRequest) -> ListTasksResponse:
     by context (conversation), status, and the last status change's time."""
     size = params.page_size if params.HasField("page_size") else PAGE_SIZE
     if size < 1:
-        raise InvalidParamsError(message="pageSize must be 1 or more.", data={"field": "pageSize"})
+        raise mapping.invalid("pageSize", "pageSize must be 1 or more.")
     size = min(size, PAGE_MAX)
     if params.page_token and not params.page_token.isdigit():
-        raise InvalidParamsError(message="pageToken is not one this server gave.", data={"field": "pageToken"})
+        raise mapping.invalid("pageToken", "pageToken is not one this server gave.")
     page = int(params.page_token or 0)
     history = params.history_length if params.HasField("history_length") else 0
     if history < 0:
-        raise InvalidParamsError(message="historyLength must be 0 or more.", data={"field": "historyLength"})
+        raise mapping.invalid("historyLength", "historyLength must be 0 or more.")
     status: str | None = None
     if params.status != TaskState.TASK_STATE_UNSPECIFIED:
         status = mapping.STATUSES.get(params.status)

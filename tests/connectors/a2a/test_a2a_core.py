@@ -22,7 +22,7 @@ from a2a.types import (
     SubscribeToTaskRequest,
     TaskState,
 )
-from a2a.utils.errors import TaskNotFoundError
+from a2a.utils.errors import TaskNotCancelableError, TaskNotFoundError
 from support import run_async
 
 pytestmark = pytest.mark.sqlite_only  # the live hub calls the services the REST tests run on both databases
@@ -88,6 +88,8 @@ def test_a_message_becomes_a_task_in_its_context_that_the_agent_completes(a2a_us
             assert roles == [Role.ROLE_USER, Role.ROLE_AGENT]
             short = await client.get_task(GetTaskRequest(id=task.id, history_length=1))
             assert [m.role for m in short.history] == [Role.ROLE_AGENT]
+            with pytest.raises(TaskNotCancelableError):  # it completed
+                await client.cancel_task(CancelTaskRequest(id=task.id))
 
     run_async(scenario)
 
@@ -143,9 +145,7 @@ def test_list_tasks_filters_by_context_and_state_and_pages(a2a_user, a2a_client)
     run_async(scenario)
 
 
-def test_cancel_a_running_task_ends_it_canceled_and_a_second_cancel_is_refused(
-    a2a_hub, a2a_user, a2a_client, a2a_agent
-):
+def test_cancel_a_running_task_ends_it_canceled(a2a_hub, a2a_user, a2a_client, a2a_agent):
     async def scenario():
         async with a2a_client(a2a_user("canceller")) as client:
             task_id, working = "", None
@@ -223,6 +223,28 @@ def test_without_a_token_401_and_without_the_scope_403(a2a_hub, a2a_user):
         a2a_hub.url(ENDPOINT), json=body, headers={**headers, "Authorization": f"Bearer {reader}"}, timeout=30
     )
     assert read.status_code == 200 and read.json()["error"]["code"] == -32001  # task not found: the scope sufficed
+
+
+def test_bad_params_are_refused_naming_the_field_and_change_nothing(a2a_hub, a2a_user):
+    key = a2a_user("careless")
+    headers = {"A2A-Version": "1.0", "Authorization": f"Bearer {key}"}
+
+    def call(method, params):
+        body = {"jsonrpc": "2.0", "id": 7, "method": method, "params": params}
+        answer = httpx.post(a2a_hub.url(ENDPOINT), json=body, headers=headers, timeout=30)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def violations(answer):
+        assert answer["error"]["code"] == -32602, answer  # invalid params
+        [bad_request] = [d for d in answer["error"]["data"] if d["@type"].endswith("BadRequest")]
+        return {violation["field"] for violation in bad_request["fieldViolations"]}
+
+    no_text = {"message": {"role": "ROLE_USER", "messageId": "m1", "parts": [{"data": {"x": 1}}]}}
+    assert violations(call("SendMessage", no_text)) == {"message.parts"}
+    assert violations(call("ListTasks", {"pageToken": "next please"})) == {"pageToken"}
+    assert violations(call("ListTasks", {"pageSize": -1})) == {"pageSize"}
+    assert call("ListTasks", {})["result"]["tasks"] == []  # nothing was made
 
 
 def test_a_stopping_hub_ends_its_streams_at_once(a2a_hub, a2a_user, a2a_client, a2a_agent):
