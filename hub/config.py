@@ -182,7 +182,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "HUB_WEB_THREADS",
         "8",
-        "Threads per gunicorn worker (gthread); each long-polling agent worker holds one while it waits.",
+        "Threads per gunicorn worker (gthread); a long-polling agent worker, an open task page (up to half)"
+        " and an MCP or A2A stream each hold one.",
         int,
     ),
     Setting(

@@ -61,7 +61,7 @@ def test_task_page_changes_from_running_to_completed(hub, page):
     expect(page.locator("h1")).to_have_text("Fix the build")
     page.shot("running")
     move_task(hub, task["id"], "completed", result="All green: 42 tests pass.")
-    # No reload from the test: the page refreshes itself while the task runs.
+    # No reload from the test: the page follows its task's live stream.
     expect(page.locator("#task-status")).to_have_text("completed", timeout=15000)
     expect(page.locator("#task-result")).to_have_text("All green: 42 tests pass.")
     expect(page.locator(".timeline")).to_contain_text("task.completed")
