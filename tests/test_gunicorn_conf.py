@@ -5,7 +5,12 @@ across worker processes, and a clean exit on SIGTERM."""
 import json
 
 import httpx
+import pytest
 from support import repo_root, wait_for
+
+# The SQLite pass is enough: gunicorn's log lines, metrics and exit do not depend
+# on the database.
+pytestmark = pytest.mark.sqlite_only
 
 
 def test_gunicorn_logs_json_without_secrets_and_metrics_add_up(hub_env, make_user, start_hub):

@@ -11,6 +11,10 @@ from support.users import ApiUser
 
 from hub.auth import WORKER_SCOPE
 
+# The SQLite pass is enough: a route checks the scope of the credential it was
+# given before any query of its own, the same on either database.
+pytestmark = pytest.mark.sqlite_only
+
 # required_scope None: any user credential, even one without scopes, and why.
 ANY_USER_CREDENTIAL = {
     ("GET", "/api/v1/me"): "who the credential belongs to (Zapier's connection test); shows nothing else",

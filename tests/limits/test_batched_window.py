@@ -10,6 +10,10 @@ import redis
 from support import wait_for
 from support.parallel import parallel
 
+# The SQLite pass is enough: the limits are counted and decided in Redis; the
+# database only holds the users and their credentials here.
+pytestmark = pytest.mark.sqlite_only
+
 
 @pytest.fixture
 def pro_64(monkeypatch, hub_env):

@@ -5,6 +5,10 @@ import secrets
 
 import pytest
 
+# The SQLite pass is enough: the limits are counted and decided in Redis; the
+# database only holds the users and their credentials here.
+pytestmark = pytest.mark.sqlite_only
+
 
 def from_address(app, address):
     client = app.test_client()

@@ -9,6 +9,10 @@ import pytest
 import redis
 from support import wait_for
 
+# The SQLite pass is enough: the limits are counted and decided in Redis; the
+# database only holds the users and their credentials here.
+pytestmark = pytest.mark.sqlite_only
+
 
 @pytest.fixture
 def pro_40(monkeypatch, hub_env):
