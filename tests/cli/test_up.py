@@ -18,8 +18,10 @@ pytestmark = pytest.mark.sqlite_only
 
 def test_up_runs_the_hub_and_keeps_data(tmp_path):
     """Ctrl-C (SIGINT) stops the first run, a service manager's SIGTERM the
-    second: each stops everything cleanly (one test, as each `up` start costs
-    tens of seconds)."""
+    second: each stops everything cleanly. The second run finds the folder
+    as an older hub left it (looser modes: tightened again) and an agent
+    backend configured (its worker does the first run's task). One test, as
+    each `up` start costs tens of seconds."""
     # Run from a folder that holds a `hub/` directory (say, the one holding
     # a checkout): no process of the hub may import it instead of the package.
     folder = tmp_path / "work"
@@ -44,11 +46,27 @@ def test_up_runs_the_hub_and_keeps_data(tmp_path):
         code, _seconds = hub.stop(signal.SIGINT)
     assert_stopped(hub, code, instance)
 
-    again = UpHub(instance, port, cwd=folder)
+    # Files written before the 0700/0600 rule, or by a command run with a looser umask.
+    instance.chmod(0o755)
+    (instance / "redis.log").chmod(0o644)
+    agent = f"{sys.executable} -c \"import sys; print('agent says: ' + sys.stdin.read())\""
+    again = UpHub(instance, port, cwd=folder, HUB_AGENT_COMMAND=agent)
     try:
         assert "API key:" not in again.output()
+        assert "Agent worker: command backend" in again.output()
+        assert_private(instance)
         listed = httpx.get(again.base + "/api/v1/tasks", headers=headers, timeout=30).json()
         assert [t["task_id"] for t in listed] == [created.json()["task_id"]]
+        url = f"{again.base}/api/v1/tasks/{created.json()['id']}"
+        done = wait_for(
+            lambda: (
+                (t := httpx.get(url, headers=headers, timeout=30).json())["status"] in ("completed", "failed") and t
+            ),
+            timeout=60,
+            interval=0.2,
+            message="the agent worker to do the first run's task",
+        )
+        assert done["status"] == "completed" and done["result"].strip() == "agent says: World"
     finally:
         code, _seconds = again.stop(signal.SIGTERM)
     assert_stopped(again, code, instance)
@@ -78,21 +96,6 @@ def assert_private(instance):
     assert loose == {}
 
 
-def test_up_makes_an_older_instance_folder_private(tmp_path):
-    """Files written before this rule (or by a command run with a looser
-    umask) are tightened too."""
-    instance = tmp_path / "instance"
-    instance.mkdir(mode=0o755)
-    instance.chmod(0o755)
-    (instance / "redis.log").write_text("old log\n")
-    (instance / "redis.log").chmod(0o644)
-    hub = UpHub(instance, free_port())
-    try:
-        assert_private(instance)
-    finally:
-        assert hub.stop()[0] == 0
-
-
 def test_any_command_that_makes_the_instance_folder_makes_it_private(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "REDIS_", "DATABASE_", "SECRET_"))}
     instance = tmp_path / "instance"
@@ -111,27 +114,3 @@ def _redis_answers(instance):
         return redis.Redis(unix_socket_path=str(instance / "redis.sock"), socket_timeout=0.5).ping()
     except (redis.ConnectionError, OSError):
         return False
-
-
-def test_up_runs_an_agent_worker_when_a_backend_is_configured(tmp_path):
-    agent = f"{sys.executable} -c \"import sys; print('agent says: ' + sys.stdin.read())\""
-    hub = UpHub(tmp_path / "instance", free_port(), HUB_AGENT_COMMAND=agent)
-    try:
-        assert "Agent worker: command backend" in hub.output()
-        headers = hub.headers()
-        task = httpx.post(
-            hub.base + "/api/v1/tasks", json={"title": "Hello", "prompt": "hi there"}, headers=headers, timeout=30
-        ).json()
-        done = wait_for(
-            lambda: (
-                (t := httpx.get(f"{hub.base}/api/v1/tasks/{task['id']}", headers=headers, timeout=30).json())["status"]
-                in ("completed", "failed")
-                and t
-            ),
-            timeout=60,
-            interval=0.2,
-            message="the task to finish",
-        )
-        assert done["status"] == "completed" and done["result"].strip() == "agent says: hi there"
-    finally:
-        assert hub.stop()[0] == 0, hub.output()
