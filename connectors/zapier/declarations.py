@@ -5,12 +5,24 @@ task_failed (the seed's), task_started, task_cancelled, task_needs_input, new_me
 create_task, send_message, cancel_task, create_task_and_wait and
 send_message_and_wait (these two wait for the agent's result); searches find_task, find_tasks (a
 digest); find_task's search-or-create makes a create_task when it finds
-none. Two hidden triggers fill the dropdowns.
+none. Two hidden triggers fill the dropdowns. create_task, send_message,
+cancel_task and find_task are the hub's task operations (connectors.base.task_operations)
+with Zapier's inputs and samples.
 """
 
 from __future__ import annotations
 
-from connectors.base import Action, Connector, Manifest, Search, SearchOrCreate, Trigger, choices, samples
+from connectors.base import (
+    Action,
+    Connector,
+    Manifest,
+    Search,
+    SearchOrCreate,
+    Trigger,
+    choices,
+    samples,
+    task_operations,
+)
 from connectors.base.hub import MessageOutput, TaskOutput
 from connectors.zapier import digest, resume
 from connectors.zapier import operations as ops
@@ -208,45 +220,13 @@ connector = Connector(
         ),
     ),
     actions=(
-        Action(
-            key="create_task",
-            noun="Task",
-            label="Create Task",
-            description="Gives an AI agent a new task: what to do, and in which codebase.",
-            input_schema=s.CreateTaskInput,
-            output_schema=TaskOutput,
-            perform=ops.create_task,
-            takes_scopes=True,  # it may carry a callback_url
-            scope="tasks:write",
-            sample={
-                **TASK_SAMPLE,
-                "status": "pending",
-                "result": None,
-                "duration_seconds": None,
-                "started_at": None,
-                "completed_at": None,
-            },
-        ),
-        Action(
-            key="send_message",
-            noun="Message",
-            label="Send Message",
-            description="Sends a message to an agent conversation, starting it if it is new.",
+        task_operations.create_task(input_schema=s.CreateTaskInput),
+        task_operations.send_message(
             input_schema=s.SendMessageInput,
-            output_schema=MessageOutput,
-            perform=ops.send_message,
-            takes_scopes=True,  # it may carry a callback_url
-            scope="messages:write",
             sample={
-                "id": "msg_9q8w7e6r5t4y3u2i",
-                "message_id": "msg_9q8w7e6r5t4y3u2i",
-                "conversation_id": "1701234567.000200",
-                "codebase_id": "global",
+                **task_operations.SENT_MESSAGE,
                 "conversation_external_id": "1701234567.000200",
-                "role": "user",
-                "content": "Summarise what changed in the repo this week.",
                 "task_id": None,
-                "created_at": "2026-01-15T09:00:00.000Z",
             },
         ),
         Action(
@@ -285,16 +265,8 @@ connector = Connector(
                 "created_at": "2026-01-15T09:03:10.000Z",
             },
         ),
-        Action(
-            key="cancel_task",
-            noun="Task",
-            label="Cancel Task",
-            description="Stops a task that is waiting or running.",
+        task_operations.cancel_task(
             input_schema=s.CancelTaskInput,
-            output_schema=TaskOutput,
-            perform=ops.cancel_task,
-            scope="tasks:write",
-            creates=False,
             sample={
                 **TASK_SAMPLE,
                 "status": "cancelled",
@@ -306,16 +278,9 @@ connector = Connector(
         ),
     ),
     searches=(
-        Search(
-            key="find_task",
-            noun="Task",
-            label="Find Task",
-            description="Finds tasks by ID, status, codebase, External ID or time, newest first.",
+        task_operations.find_task(
             input_schema=s.FindTaskInput,
-            output_schema=TaskOutput,
-            perform=ops.find_task,
-            scope="tasks:read",
-            sample=TASK_SAMPLE,
+            description="Finds tasks by ID, status, codebase, External ID or time, newest first.",
         ),
         Search(
             key="find_tasks",

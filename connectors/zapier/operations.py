@@ -1,11 +1,10 @@
-"""What the Zapier connector's operations do: small functions over the hub API
-(``connectors.base.hub``), and the formatters that flatten events into the seed's fields."""
+"""The formatter that flattens events into the seed's fields (the Zapier
+connector's task operations are connectors.base.task_operations'.)"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from connectors.base import hub
 from connectors.zapier.schemas import ITEMS
 
 # Trigger output fields (besides the event `id`), by event type: the task's or
@@ -22,21 +21,3 @@ def flatten(event: dict[str, Any]) -> dict[str, Any]:
     flat = {key: data.get(key) for key in keys} if keys else dict(data)
     flat["id"] = event["id"]
     return flat
-
-
-def create_task(user: hub.User, **fields: Any) -> hub.Task:
-    return hub.create_task(user, **fields)
-
-
-def send_message(user: hub.User, **fields: Any) -> hub.Message:
-    return hub.send_message(user, **fields)
-
-
-def cancel_task(user: hub.User, *, task_id: str) -> hub.Task:
-    return hub.cancel_task(user, task_id)
-
-
-def find_task(user: hub.User, **filters: Any) -> list[hub.Task]:
-    """Matching tasks, newest first (``FindTaskInput``'s filters: None is not
-    set). With a task id: that task, if it also matches the other filters."""
-    return hub.list_tasks(user, limit=100, **filters).items
