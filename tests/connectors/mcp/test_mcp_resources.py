@@ -6,18 +6,14 @@ reference agent worker runs it."""
 from __future__ import annotations
 
 import sys
-import time
-from contextlib import asynccontextmanager
 
-import anyio
 import httpx
-import httpx2
 import mcp_types as types
 import pytest
 from mcp.client.session import ClientSession
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from support import run_async
+from support.mcp_client import Heard, until
 
 pytestmark = [
     pytest.mark.sqlite_only,  # the live hub's tasks: the service calls the REST tests run on both databases
@@ -26,45 +22,20 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:resources/(un)?subscribe is removed"),
 ]
 
-ENDPOINT = "/connectors/mcp"
 RESOURCE_NOT_FOUND = -32002
 
 
-class Updates:
-    """The resource URIs the client heard updated, waited on with a deadline."""
-
-    def __init__(self) -> None:
-        self.uris: list[str] = []
-        self.changed = anyio.Event()
-
-    async def handle(self, message) -> None:
-        if isinstance(message, types.ResourceUpdatedNotification):
-            self.uris.append(str(message.params.uri))
-            self.changed.set()
-
-    async def until(self, check, timeout: float = 60, message: str = "an update"):
-        deadline = time.monotonic() + timeout
-        while not (found := await check()):
-            left = deadline - time.monotonic()
-            assert left > 0, f"timed out after {timeout}s waiting for {message}"
-            self.changed = anyio.Event()
-            with anyio.move_on_after(min(left, 5)):
-                await self.changed.wait()
-        return found
-
-
 @pytest.fixture(scope="module")
-def session_for(mcp_hub):
-    @asynccontextmanager
-    async def session(key: str, updates: Updates | None = None):
-        headers = {"Authorization": f"Bearer {key}"}
-        async with (
-            httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=120)) as http,
-            streamable_http_client(mcp_hub.url(ENDPOINT), http_client=http) as (read, write),
-            ClientSession(read, write, message_handler=(updates or Updates()).handle) as client,
-        ):
-            await client.initialize()
-            yield client
+def session_for(mcp_session):
+    """``async with session_for(key, updates) as session``: an initialized
+    session; ``updates`` collects the URIs of the resources it hears updated."""
+
+    def session(key: str, updates: Heard | None = None):
+        async def handle(message) -> None:
+            if updates is not None and isinstance(message, types.ResourceUpdatedNotification):
+                await updates.add(str(message.params.uri))
+
+        return mcp_session(key, message_handler=handle)
 
     return session
 
@@ -108,7 +79,7 @@ def test_a_task_reads_as_the_rest_api_answers_it_and_is_listed(mcp_hub, mcp_user
 def test_a_subscribed_task_notifies_each_change_until_it_completes(mcp_hub, mcp_user, session_for):
     from hub.services import workers
 
-    updates = Updates()
+    updates = Heard()
 
     async def scenario():
         async with session_for(mcp_user("watcher"), updates) as session:
@@ -124,10 +95,10 @@ def test_a_subscribed_task_notifies_each_change_until_it_completes(mcp_hub, mcp_
             mcp_hub.agent_worker(token, "--backend", "command", "--command", f"{sys.executable} -c 'print(42)'")
 
             async def completed():
-                return uri in updates.uris and (await read(session, task["id"]))["status"] == "completed"
+                return uri in updates.items and (await read(session, task["id"]))["status"] == "completed"
 
-            await updates.until(completed, message="the update of the completed task")
-            assert set(updates.uris) == {uri}  # the unsubscribed one says nothing
+            await until(completed, heard=updates, message="the update of the completed task")
+            assert set(updates.items) == {uri}  # the unsubscribed one says nothing
 
     run(scenario)
 

@@ -7,95 +7,40 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
-import textwrap
 import threading
-import time
-from contextlib import asynccontextmanager
 
-import anyio
 import httpx
-import httpx2
 import mcp_types as types
 import pytest
 from mcp.client.extension import NotificationBinding
 from mcp.client.session import ClientSession
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from support import free_port, run_async, wait_for
 from support.live_hub import Gunicorn
+from support.mcp_client import Heard, until
 
 pytestmark = pytest.mark.sqlite_only  # the live hub's tasks: the service calls the REST tests run on both databases
 
 ENDPOINT = "/connectors/mcp"
-AGENT = textwrap.dedent("""
-    import os, sys, time
-    prompt = sys.stdin.read()
-    if "sleep" in prompt:
-        time.sleep(300)  # a long job: the test cancels it
-    if "ask" in prompt and "assistant:" not in prompt:  # asks once; the reply comes in the conversation
-        with open(os.environ["CODETETHER_QUESTION_FILE"], "w") as question:
-            question.write("Which branch?")
-        sys.exit(0)
-    print("done: " + prompt.upper())
-""")
 
 
 @pytest.fixture(scope="module")
-def agent_worker(mcp_hub, tmp_path_factory):
-    """One reference agent worker (command backend): one task at a time."""
-    from hub.services import workers
-
-    script = tmp_path_factory.mktemp("agent") / "agent.py"
-    script.write_text(AGENT)
-    with mcp_hub.app.app_context():
-        token = workers.create_token("mcp-task-tests")[1]
-    return mcp_hub.agent_worker(token, "--backend", "command", "--command", f"{sys.executable} {script}")
-
-
-class Heard:
-    """What the client heard on its session's stream, waited on with a deadline."""
-
-    def __init__(self) -> None:
-        self.statuses: list[types.TaskStatusNotificationParams] = []
-        self.changed = anyio.Event()
-
-    async def status(self, params: types.TaskStatusNotificationParams) -> None:
-        self.statuses.append(params)
-        self.changed.set()
-
-    async def until(self, check, timeout: float = 60, message: str = "a notification"):
-        deadline = time.monotonic() + timeout
-        while not (found := check()):
-            left = deadline - time.monotonic()
-            assert left > 0, f"timed out after {timeout}s waiting for {message}"
-            self.changed = anyio.Event()
-            with anyio.move_on_after(left):
-                await self.changed.wait()
-        return found
-
-
-@pytest.fixture(scope="module")
-def session_for(mcp_hub):
+def session_for(mcp_session):
     """``async with session_for(key, heard) as session``: an initialized
     session whose task status notifications ``heard`` collects."""
 
-    @asynccontextmanager
-    async def session(key: str, heard: Heard):
+    def session(key: str, heard: Heard):
         binding = NotificationBinding(
-            method="notifications/tasks/status", params_type=types.TaskStatusNotificationParams, handler=heard.status
+            method="notifications/tasks/status", params_type=types.TaskStatusNotificationParams, handler=heard.add
         )
-        async with (
-            httpx2.AsyncClient(
-                headers={"Authorization": f"Bearer {key}"}, timeout=httpx2.Timeout(30, read=120)
-            ) as http,
-            streamable_http_client(mcp_hub.url(ENDPOINT), http_client=http) as (read, write),
-            ClientSession(read, write, notification_bindings=[binding]) as client,
-        ):
-            await client.initialize()
-            yield client
+        return mcp_session(key, notification_bindings=[binding])
 
     return session
+
+
+def has_status(heard: Heard, task_id: str, status: str):
+    """A check for ``until``: ``heard`` holds the task's notification of ``status``."""
+    return lambda: any(n.task_id == task_id and n.status == status for n in heard.items)
 
 
 async def create_as_task(session: ClientSession, title: str, prompt: str) -> types.CreateTaskResult:
@@ -168,9 +113,8 @@ def test_a_task_created_as_an_mcp_task_is_collected_once_the_agent_is_done(mcp_u
             assert state.status == "completed" and state.task_id == handle.task_id
             assert handle.task_id in [task.task_id for task in (await listed(session)).tasks]
             # The status notification of its end reached the session's stream.
-            await heard.until(
-                lambda: any(n.task_id == handle.task_id and n.status == "completed" for n in heard.statuses),
-                message="the completed status notification",
+            await until(
+                has_status(heard, handle.task_id, "completed"), heard=heard, message="the completed status notification"
             )
 
     run(scenario)
@@ -187,15 +131,11 @@ def test_cancelling_a_running_task_ends_the_agent_and_notifies(mcp_user, mcp_hub
                 found = await session.call_tool("get_task", {"task_id": handle.task_id})
                 return found.structured_content["status"] == "running"
 
-            deadline = time.monotonic() + 60
-            while not await running():
-                assert time.monotonic() < deadline, "the agent never took the task"
-                await anyio.sleep(0.1)
+            await until(running, message="the agent to take the task")
             cancelled = await cancel(session, handle.task_id)
             assert cancelled.status == "cancelled"
-            await heard.until(
-                lambda: any(n.task_id == handle.task_id and n.status == "cancelled" for n in heard.statuses),
-                message="the cancelled status notification",
+            await until(
+                has_status(heard, handle.task_id, "cancelled"), heard=heard, message="the cancelled status notification"
             )
             cancelled_result = await result(session, handle.task_id)
             assert cancelled_result.is_error and cancelled_result.structured_content["status"] == "cancelled"
@@ -339,8 +279,9 @@ def test_a_question_is_input_required_and_the_reply_resumes_the_same_task(mcp_us
     async def scenario():
         async with session_for(mcp_user("asked"), heard) as session:
             handle = (await create_as_task(session, "Deploy", "ask which branch")).task
-            await heard.until(
-                lambda: any(n.task_id == handle.task_id and n.status == "input_required" for n in heard.statuses),
+            await until(
+                has_status(heard, handle.task_id, "input_required"),
+                heard=heard,
                 message="the input_required status notification",
             )
             assert (await get(session, handle.task_id)).status == "input_required"
