@@ -10,6 +10,8 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import redis
@@ -33,13 +35,15 @@ def store(redis_server):
 
 @pytest.fixture
 def windows(redis_server):
-    """``windows(**storage options)``: a new BatchedMovingWindow (one per
-    process in the hub) and its Fault; timers left pending are cancelled."""
+    """``windows(record_within=None, **storage options)``: a new BatchedMovingWindow (one
+    per process in the hub) and its Fault; timers left pending are cancelled."""
     made = []
 
-    def make(**options):
+    def make(record_within: float | None = None, **options):
         fault = Fault(logging.getLogger("test.moving_window"), "redis down")
         strategy = BatchedMovingWindow(storage_from_string(redis_server.url, **options), fault)
+        if record_within is not None:  # e.g. 60: admitted hits stay unrecorded while the test runs
+            strategy.RECORD_WITHIN = record_within
         made.append(strategy)
         return strategy, fault
 
@@ -59,8 +63,7 @@ def recorded(store, strategy, item, who) -> int:
 
 
 def test_after_asking_redis_a_process_admits_a_share_of_what_is_left_then_asks_again(windows, store):
-    strategy, _ = windows()
-    strategy.RECORD_WITHIN = 60  # only requests' calls counted here, not the timer's
+    strategy, _ = windows(record_within=60)  # only requests' calls counted here, not the timer's
     who = uuid.uuid4().hex
     strategy.hit(parse("5/minute"), uuid.uuid4().hex)  # the script loaded (its first call is two commands)
     before = script_calls(store)
@@ -88,8 +91,7 @@ def test_recording_the_admitted_hits_renews_the_share(windows, store):
 
 
 def test_a_request_admitted_without_asking_reports_its_shortest_window(windows):
-    strategy, _ = windows()
-    strategy.RECORD_WITHIN = 60
+    strategy, _ = windows(record_within=60)
     items = tuple(sorted(parse_many("320/minute;10000/hour"), key=lambda item: item.get_expiry()))
     who = uuid.uuid4().hex
     asked = strategy.acquire(items, who)
@@ -145,8 +147,7 @@ def _in_child(act) -> int:
 
 
 def test_a_forked_worker_neither_records_its_parents_hits_nor_spends_its_budget(windows, store):
-    strategy, _ = windows()
-    strategy.RECORD_WITHIN = 60  # the parent's admitted hits stay unrecorded while the children run
+    strategy, _ = windows(record_within=60)  # the parent's admitted hits stay unrecorded while the children run
     who, other = uuid.uuid4().hex, uuid.uuid4().hex
     for _ in range(3):
         strategy.acquire((MINUTE,), who)  # one asked Redis, two admitted here
@@ -158,8 +159,7 @@ def test_a_forked_worker_neither_records_its_parents_hits_nor_spends_its_budget(
 
 
 def test_a_pending_recording_does_not_keep_the_process_from_exiting(windows):
-    strategy, _ = windows()
-    strategy.RECORD_WITHIN = 60
+    strategy, _ = windows(record_within=60)
     who = uuid.uuid4().hex
     strategy.acquire((MINUTE,), who)
     strategy.acquire((MINUTE,), who)  # admitted here: a recording pending
@@ -168,8 +168,7 @@ def test_a_pending_recording_does_not_keep_the_process_from_exiting(windows):
 
 
 def test_each_user_keeps_their_share_while_others_ask(windows, store):
-    strategy, _ = windows()
-    strategy.RECORD_WITHIN = 60
+    strategy, _ = windows(record_within=60)
     users = [uuid.uuid4().hex for _ in range(3)]
     strategy.hit(parse("5/minute"), uuid.uuid4().hex)  # the script loaded
     before = script_calls(store)
@@ -188,28 +187,38 @@ def test_an_answer_from_redis_ends_the_outage(windows):
     assert fault.since is None
 
 
+def call(strategy: BatchedMovingWindow, errors: dict[str, BaseException], name: str) -> None:
+    """A rate limit call (a hit for someone new); what it raised kept in ``errors`` for the assertions."""
+    try:
+        strategy.hit(parse("5/minute"), uuid.uuid4().hex)
+    except BaseException as error:
+        errors[name] = error
+
+
+@contextmanager
+def redis_holding_a_call(strategy, store, errors) -> Iterator[threading.Thread]:
+    """Redis holds writes (its scripts wait) while the call "ahead", on a thread of
+    its own, goes out to it: yields that thread once the call is out."""
+    store.execute_command("CLIENT", "PAUSE", 20000, "WRITE")
+    ahead = threading.Thread(target=call, args=(strategy, errors, "ahead"))
+    try:
+        ahead.start()
+        wait_for(strategy._calling.locked, message="the first call to go out")
+        yield ahead
+    finally:
+        store.execute_command("CLIENT", "UNPAUSE")
+        ahead.join(30)
+
+
 def test_calls_queued_behind_one_redis_does_not_answer_give_up_without_calling(windows, store):
     strategy, _ = windows(socket_timeout=3.0)  # time for the second call to queue on a busy machine
     strategy.CALL_WAIT = 30  # only the failure of the call ahead ends the wait here
     errors: dict[str, BaseException] = {}
-
-    def call(name: str) -> None:
-        try:
-            strategy.hit(parse("5/minute"), uuid.uuid4().hex)
-        except BaseException as error:  # kept for the assertions below
-            errors[name] = error
-
-    store.execute_command("CLIENT", "PAUSE", 20000, "WRITE")
-    try:
-        ahead = threading.Thread(target=call, args=("ahead",))
-        ahead.start()
-        wait_for(strategy._calling.locked, message="the first call to go out")
-        behind = threading.Thread(target=call, args=("behind",))
+    with redis_holding_a_call(strategy, store, errors) as ahead:
+        behind = threading.Thread(target=call, args=(strategy, errors, "behind"))
         behind.start()
         ahead.join(30)
         behind.join(30)
-    finally:
-        store.execute_command("CLIENT", "UNPAUSE")
     assert isinstance(errors["ahead"], redis.exceptions.TimeoutError)
     assert type(errors["behind"]) is TimeoutError, errors["behind"]  # gave up: no call of its own
     assert "did not answer this process's last rate limit call" in str(errors["behind"])
@@ -221,22 +230,8 @@ def test_calls_queued_behind_one_redis_holds_give_up_after_the_call_wait(windows
     strategy, _ = windows(socket_timeout=20)
     strategy.CALL_WAIT = 0.5
     errors: dict[str, BaseException] = {}
-
-    def call(name: str) -> None:
-        try:
-            strategy.hit(parse("5/minute"), uuid.uuid4().hex)
-        except BaseException as error:  # kept for the assertions below
-            errors[name] = error
-
-    store.execute_command("CLIENT", "PAUSE", 20000, "WRITE")
-    try:
-        ahead = threading.Thread(target=call, args=("ahead",))
-        ahead.start()
-        wait_for(strategy._calling.locked, message="the first call to go out")
-        call("behind")  # gives up while the first is still out
-    finally:
-        store.execute_command("CLIENT", "UNPAUSE")
-        ahead.join(30)
+    with redis_holding_a_call(strategy, store, errors):
+        call(strategy, errors, "behind")  # gives up while the first is still out
     assert type(errors["behind"]) is TimeoutError, errors["behind"]
     assert "has not answered this process's last rate limit call" in str(errors["behind"])
     assert "ahead" not in errors  # answered once Redis went on
