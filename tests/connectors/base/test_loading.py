@@ -99,7 +99,7 @@ def test_a_key_too_long_for_the_names_made_from_it_is_refused_and_the_hub_and_cl
     client = _hub()
     [refusal] = [line for line in hub_log() if "refused" in line]
     assert refusal == f"connector '{key}' refused: manifest key '{key}' is 29 characters, more than 20"
-    assert set(_mounted(client)) == {"zapier", "mcp", "example"}
+    assert set(_mounted(client)) == {"zapier", "mcp", "a2a", "example"}
     assert run("users", "list").exit_code == 0  # the CLI too
 
 
@@ -149,7 +149,7 @@ def test_requires_hub_is_checked_against_the_installed_hub(hub_env, packages, hu
 def test_a_connector_that_fails_to_mount_is_refused_and_the_hub_starts(hub_env, packages, hub_log):
     packages("codetether-broken-setup", "broken", fail_setup=True)
     client = _hub()
-    assert set(_mounted(client)) == {"zapier", "mcp", "example"}
+    assert set(_mounted(client)) == {"zapier", "mcp", "a2a", "example"}
     assert client.get("/connectors/broken/").status_code == 404
     assert "connector 'broken' refused: could not be mounted: RuntimeError: the connector's setup failed" in hub_log()
 
@@ -160,6 +160,7 @@ def test_each_mount_and_refusal_is_logged_once_per_hub_start(hub_env, packages, 
     _hub()  # another app in the process: the CLI, tests
     lines = hub_log()
     assert sorted(lines) == [
+        f"connector 'a2a' {mounted['a2a']['version']} mounted at /connectors/a2a/",
         f"connector 'example' {mounted['example']['version']} mounted at /connectors/example/",
         f"connector 'mcp' {mounted['mcp']['version']} mounted at /connectors/mcp/",
         "connector 'notone' refused: the entry point gives function, not a connectors.base.Connector "
