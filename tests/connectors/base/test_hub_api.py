@@ -179,16 +179,19 @@ def test_add_callback_calls_back_once_when_the_task_ends(as_user, alice, receive
     answer = hub.add_callback(as_user("alice"), task["id"], url)
     assert answer["callback_secret"].startswith("whsec_")
     assert answer["callback_url"] == f"http://127.0.0.1:{receiver.port}/…"  # the URL is a secret: its host only
-    assert {**answer, "callback_secret": None} == {
+    assert answer["callback_id"].startswith("cb_")
+    assert {**answer, "callback_secret": None, "callback_id": None} == {
         **alice.get(f"/api/v1/tasks/{task['id']}").json,
         "callback_secret": None,
+        "callback_id": None,
     }
-    with pytest.raises(hub.Conflict):
-        hub.add_callback(as_user("alice"), task["id"], url)  # one callback per task
+    again = hub.add_callback(as_user("alice"), task["id"], receiver.url("/resume/token-2"))  # a second, its own
     alice.post(f"/api/v1/tasks/{task['id']}/cancel")
     [captured] = receiver.wait_for(1, "/resume/token-1")
     payload = Webhook(answer["callback_secret"]).verify(captured.body, captured.headers)
     assert payload["type"] == "task.cancelled" and payload["data"]["id"] == task["id"]
+    [other] = receiver.wait_for(1, "/resume/token-2")
+    assert Webhook(again["callback_secret"]).verify(other.body, other.headers)["id"] == payload["id"]
     with pytest.raises(hub.Conflict):  # it has ended: nothing would ever call back
         hub.add_callback(as_user("alice"), task["id"], receiver.url("/other"))
 
