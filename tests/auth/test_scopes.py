@@ -24,7 +24,7 @@ ANY_USER_CREDENTIAL = {
 PROTOCOL = dict.fromkeys(
     [("GET", "/connectors/mcp"), ("POST", "/connectors/mcp"), ("DELETE", "/connectors/mcp")],
     "the MCP endpoint (Streamable HTTP): a tool call needs its tool's scope",
-)
+) | {("POST", "/connectors/a2a"): "the A2A endpoint (JSON-RPC): each method needs its REST route's scope"}
 # required_scope None but first_party: API keys only (not OAuth apps), and why.
 FIRST_PARTY = {
     ("GET", "/api/v1/me/grants"): "the person's connected apps: one app must not see the others",
@@ -39,6 +39,9 @@ PUBLIC = {
     ("GET", "/connectors/zapier/docs"): "the Zapier guide",
     ("GET", "/connectors/mcp/"): "what the connector offers, like /openapi.json",
     ("GET", "/connectors/mcp/docs"): "the MCP guide",
+    ("GET", "/connectors/a2a/"): "what the connector offers, like /openapi.json",
+    ("GET", "/connectors/a2a/docs"): "the A2A guide",
+    ("GET", "/connectors/a2a/.well-known/agent-card.json"): "the A2A agent card: public, as A2A clients expect",
 }
 
 

@@ -40,7 +40,7 @@ def test_invalid_connectors_are_refused_with_a_clear_log_line_and_the_hub_still_
     assert any("'missing' refused" in line and "could not be loaded" in line for line in lines)
     assert any("'notone' refused" in line and "not a connectors.base.Connector" in line for line in lines)
     client = app.test_client()
-    assert {c["key"] for c in client.get("/connectors/").json} == {"zapier", "mcp", "example"}
+    assert {c["key"] for c in client.get("/connectors/").json} == {"zapier", "mcp", "a2a", "example"}
     assert client.get("/connectors/zapper/triggers/new_task").status_code == 404
     assert client.get("/api/v1/me").status_code == 401  # the hub itself is up
 
@@ -113,9 +113,9 @@ def test_invalid_declarations_are_named(connector, problem):
 @pytest.mark.parametrize(
     ("enabled", "disabled", "mounted"),
     [
-        ("*", "", {"zapier", "mcp", "example"}),
+        ("*", "", {"zapier", "mcp", "a2a", "example"}),
         ("zapier", "", {"zapier"}),
-        ("*", "zapier", {"mcp", "example"}),
+        ("*", "zapier", {"mcp", "a2a", "example"}),
         ("zapier,example", "example", {"zapier"}),
     ],
 )
