@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
+from typing import Any
 
 import marshmallow as ma
 from flask import current_app, g, request
@@ -210,38 +212,35 @@ class Heartbeat(MethodView):
         return workers.heartbeat(g.principal, task_id, args["output"])
 
 
-@blp.route("/tasks/<task_id>/complete")
-class Complete(MethodView):
-    @blp.auth(WORKER_SCOPE)
-    @blp.arguments(CompleteSchema())
-    @blp.response(200, TaskSchema)
-    @blp.alt_response(404, schema=ErrorSchema)
-    @blp.alt_response(409, schema=ErrorSchema, description="The task is no longer running (cancelled, or lease lapsed)")
-    def post(self, args, task_id):
-        """Finish the task with its result."""
-        return workers.complete(g.principal, task_id, args["result"])
+def task_ending(outcome: str, schema: type[ma.Schema], end: Callable[[Any, str, str], Any], doc: str) -> None:
+    """POST /tasks/<task_id>/<outcome>: a running task ends (or waits) with the
+    worker's one field (``schema``'s only one) handed to ``end``; answers the task.
+    A route each, so that /openapi.json shows each its own body."""
+    (field,) = schema().fields
+
+    class Ending(MethodView):
+        @blp.auth(WORKER_SCOPE)
+        @blp.arguments(schema())
+        @blp.response(200, TaskSchema)
+        @blp.alt_response(404, schema=ErrorSchema)
+        @blp.alt_response(
+            409, schema=ErrorSchema, description="The task is no longer running (cancelled, or lease lapsed)"
+        )
+        def post(self, args, task_id):
+            return end(g.principal, task_id, args[field])
+
+        post.__doc__ = doc  # the operation's summary in /openapi.json
+
+    Ending.__name__ = outcome.capitalize()  # the endpoint: worker.Complete, worker.Ask, worker.Fail
+    blp.route(f"/tasks/<task_id>/{outcome}")(Ending)
 
 
-@blp.route("/tasks/<task_id>/ask")
-class Ask(MethodView):
-    @blp.auth(WORKER_SCOPE)
-    @blp.arguments(AskSchema())
-    @blp.response(200, TaskSchema)
-    @blp.alt_response(404, schema=ErrorSchema)
-    @blp.alt_response(409, schema=ErrorSchema, description="The task is no longer running (cancelled, or lease lapsed)")
-    def post(self, args, task_id):
-        """Stop and ask the user a question: the task becomes `input_required`
-        and leaves this worker; the user's reply makes it claimable again."""
-        return workers.ask(g.principal, task_id, args["question"])
-
-
-@blp.route("/tasks/<task_id>/fail")
-class Fail(MethodView):
-    @blp.auth(WORKER_SCOPE)
-    @blp.arguments(FailSchema())
-    @blp.response(200, TaskSchema)
-    @blp.alt_response(404, schema=ErrorSchema)
-    @blp.alt_response(409, schema=ErrorSchema, description="The task is no longer running (cancelled, or lease lapsed)")
-    def post(self, args, task_id):
-        """Fail the task with an error."""
-        return workers.fail(g.principal, task_id, args["error"])
+task_ending("complete", CompleteSchema, workers.complete, "Finish the task with its result.")
+task_ending(
+    "ask",
+    AskSchema,
+    workers.ask,
+    """Stop and ask the user a question: the task becomes `input_required`
+    and leaves this worker; the user's reply makes it claimable again.""",
+)
+task_ending("fail", FailSchema, workers.fail, "Fail the task with an error.")
