@@ -38,7 +38,7 @@ from connectors.base.registry import register_format
 FORMAT = "a2a"  # the callbacks' payload format: the A2A task
 TOKEN_HEADER = "X-A2A-Notification-Token"
 # The hub's field names as A2A's, for an invalid params error.
-FIELDS = {"callback_url": "url", "callback_headers": "authentication", "callback_format": "url"}
+FIELDS = {"callback_url": "url", "callback_headers": "authentication", "callback_format": "url", "external_id": "id"}
 
 
 def body(envelope: dict[str, Any]) -> dict[str, Any]:
@@ -81,20 +81,33 @@ def _headers(config: TaskPushNotificationConfig) -> dict[str, str]:
 def _config(callback: hub.Callback, url: str | None = None) -> TaskPushNotificationConfig:
     """A callback as A2A's config: its URL as shown (a secret: scheme and
     host alone), never its token or credentials."""
-    return TaskPushNotificationConfig(id=callback["id"], task_id=callback["task_id"], url=url or callback["url"])
+    return TaskPushNotificationConfig(
+        id=callback["external_id"] or callback["id"], task_id=callback["task_id"], url=url or callback["url"]
+    )
 
 
 def _ours(user: hub.User, task_id: str) -> list[hub.Callback]:
     return [callback for callback in hub.list_callbacks(user, task_id) if callback["format"] == FORMAT]
 
 
+def _find(user: hub.User, task_id: str, config_id: str) -> hub.Callback:
+    """The task's config ``config_id`` (its client's id, or the hub's); no
+    id: the task's first, as v0.3's get by task asks."""
+    ours = _ours(user, task_id)
+    found = next((one for one in ours if not config_id or config_id in (one["external_id"], one["id"])), None)
+    if found is None:
+        raise hub.NotFound(f"Task '{task_id}' has no push notification config '{config_id}'.")
+    return found
+
+
 def create_config(
     user: hub.User, params: TaskPushNotificationConfig, *, scopes: Iterable[str] | None = None
 ) -> TaskPushNotificationConfig:
-    """The task's new push config (the hub names it: ``id`` is the
-    callback's). ``scopes``: the caller's credential's, which must read tasks
-    (Forbidden). NotFound: not the user's task; a ValidationFailed names the
-    A2A field (``url``, ``authentication``)."""
+    """The task's new push config; one of the same ``id`` is replaced (A2A's
+    set or update). Without an ``id`` the hub names it (the callback's).
+    ``scopes``: the caller's credential's, which must read tasks (Forbidden).
+    NotFound: not the user's task; a ValidationFailed names the A2A field
+    (``url``, ``authentication``, ``id``)."""
     if not params.task_id:
         raise hub.ValidationFailed("taskId", "Name the task.")
     try:
@@ -105,12 +118,13 @@ def create_config(
             format=FORMAT,
             headers=_headers(params),
             status_updates=True,
+            external_id=params.id or None,
             scopes=scopes,
         )
     except hub.ValidationFailed as bad:
         field, messages = next(iter((bad.errors or {"url": ["Invalid."]}).items()))
         raise hub.ValidationFailed(FIELDS.get(field, field), " ".join(messages)) from None
-    config = TaskPushNotificationConfig(id=created["callback_id"], task_id=params.task_id, url=params.url)
+    config = TaskPushNotificationConfig(id=params.id or created["callback_id"], task_id=params.task_id, url=params.url)
     if params.HasField("authentication"):  # what it was given back, bar the credentials
         config.authentication.CopyFrom(AuthenticationInfo(scheme=params.authentication.scheme))
     return config
@@ -119,17 +133,9 @@ def create_config(
 def get_config(
     user: hub.User, params: GetTaskPushNotificationConfigRequest, *, scopes: Iterable[str] | None = None
 ) -> TaskPushNotificationConfig:
-    """One push config of the user's task (no ``id``: its first, as v0.3's get
-    by task asks). NotFound: not the user's task, or no such config."""
-    if not params.id:
-        ours = _ours(user, params.task_id)
-        if not ours:
-            raise hub.NotFound(f"Task '{params.task_id}' has no push notification config.")
-        return _config(ours[0])
-    found = hub.get_callback(user, params.task_id, params.id)
-    if found["format"] != FORMAT:
-        raise hub.NotFound(f"Task '{params.task_id}' has no push notification config '{params.id}'.")
-    return _config(found)
+    """One push config of the user's task (no ``id``: its first). NotFound:
+    not the user's task, or no such config."""
+    return _config(_find(user, params.task_id, params.id))
 
 
 def list_configs(
@@ -145,5 +151,4 @@ def delete_config(
 ) -> None:
     """Stop one push config: nothing more is sent to it. NotFound: not the
     user's task, or no such config."""
-    found = get_config(user, GetTaskPushNotificationConfigRequest(task_id=params.task_id, id=params.id))
-    hub.delete_callback(user, params.task_id, found.id)
+    hub.delete_callback(user, params.task_id, _find(user, params.task_id, params.id)["id"])

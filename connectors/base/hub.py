@@ -28,7 +28,7 @@ conversation) and ``reply_to_task``: the user's answer, which resumes the task;
 back; ``base_url`` and ``oauth_metadata_url``: where the hub is, for
 documents that name it (an agent card); ``on_stop``: end long waits (a stream)
 when the process stops; several callbacks per task, ``add_callback``'s
-``headers`` and ``status_updates`` and its answer's ``callback_id``, and
+``headers``, ``status_updates`` and ``external_id`` and its answer's ``callback_id``, and
 ``list_callbacks``, ``get_callback``, ``delete_callback`` (``Callback``).
 """
 
@@ -122,7 +122,7 @@ Task: TypeAlias = dict[str, Any]  # TaskSchema's JSON: id, title, prompt, status
 Message: TypeAlias = dict[str, Any]  # MessageSchema's JSON: id, conversation_id, role, content, task_id, ...
 Codebase: TypeAlias = dict[str, Any]  # CodebaseSchema's JSON: id, name, path, description, created_at
 # A task's callback: id, task_id, url (its scheme and host alone: the URL is a secret), event, status_updates,
-# format, created_at; never its secret or headers.
+# external_id (the caller's own id for it), format, created_at; never its secret or headers.
 Callback: TypeAlias = dict[str, Any]
 OutputChunk: TypeAlias = dict[str, Any]  # as GET /api/v1/tasks/<id>/output lists it: seq, text, created_at
 TaskChange: TypeAlias = live.Change  # (task_id, what): what of {"status", "output", "message", "poll"} changed
@@ -320,6 +320,7 @@ def add_callback(
     scopes: Iterable[str] | None = None,
     headers: Mapping[str, str] | None = None,
     status_updates: bool = False,
+    external_id: str | None = None,
 ) -> Task:
     """Call ``url`` back once when the user's unfinished task ends, as
     ``callback_url`` on its create would (docs/webhooks.md, "Per-task
@@ -331,6 +332,8 @@ def add_callback(
     stored sealed and never shown again. ``status_updates``: POST the task
     also each time its agent asks a question (``task.input_required``), and
     the task (not the reply) at its end, as an A2A push config expects.
+    ``external_id``: the caller's own id for the callback (in ``Callback``);
+    it replaces the task's callback of that id, if any.
     Answers the task with its ``callback_secret`` and ``callback_id`` (shown
     only now). ``scopes``: as for ``create_task``. ``NotFound``: not the
     user's; ``Conflict``: it has ended."""
@@ -345,6 +348,7 @@ def add_callback(
         scopes=scopes,
         headers=headers,
         status_updates=status_updates,
+        external_id=external_id,
     )
     answer: Task = _TASK_CREATED.dump(task)
     answer["callback_id"] = task.callback_id  # type: ignore[attr-defined]  # the answer's alone

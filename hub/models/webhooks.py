@@ -64,6 +64,7 @@ class Subscription(Model):
     target_sealed: Mapped[str | None] = mapped_column(Text)
     headers_sealed: Mapped[str | None] = mapped_column(Text)
     progress_event: Mapped[str | None] = mapped_column(String(40))
+    external_id: Mapped[str | None] = mapped_column(String(255))  # a callback's caller's own id for it (A2A's)
     codebase_id: Mapped[str | None] = mapped_column(String(64))
     agent_type: Mapped[str | None] = mapped_column(String(20))
     role: Mapped[str | None] = mapped_column(String(20))  # a message.created hook's: user or assistant

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import current_app
@@ -35,7 +35,7 @@ from sqlalchemy.orm import selectinload
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.models import Delivery, Subscription, Task, User
-from hub.models.tasks import ACTIVE_STATUSES
+from hub.models.tasks import ACTIVE_STATUSES, EXTERNAL_ID_MAX
 from hub.models.webhooks import CALLBACK_PROGRESS, CALLBACK_WAITS
 from hub.services import hooks
 from hub.webhooks import formatters, signing, ssrf
@@ -69,6 +69,7 @@ class Prepared:
     format: str
     headers_sealed: str | None = None
     progress_event: str | None = None
+    external_id: str | None = None
 
 
 def prepare(
@@ -150,6 +151,7 @@ def add(user_pk: int, task_id: str, callback: Prepared) -> str:
             "format": callback.format,
             "headers_sealed": callback.headers_sealed,
             "progress_event": callback.progress_event,
+            "external_id": callback.external_id,
             "created_at": utcnow(),
         },
     )
@@ -172,15 +174,18 @@ def attach(
     scopes: Iterable[str] | None = None,
     headers: Mapping[str, str] | None = None,
     status_updates: bool = False,
+    external_id: str | None = None,
 ) -> Task:
     """Give the user's unfinished task one more callback after its create (a
     workflow waiting on a task it did not make), as ``callback_url`` on the
     create would: a Send Message turn's fires on the agent's reply. With
     ``status_updates`` it fires on each question and at the task's end, with
     the task (an A2A push config). ``task.callback_secret`` and
-    ``task.callback_id`` hold its secret and id for the answer alone. The task
-    row stays locked from the check to the insert, so it cannot end unseen in
-    between. NotFound: not the user's; Conflict: it has ended."""
+    ``task.callback_id`` hold its secret and id for the answer alone.
+    ``external_id``: the caller's own id for it; it replaces the task's live
+    callback of that id, if any (A2A's "set or update"). The task row stays
+    locked from the check to the insert, so it cannot end unseen in between.
+    NotFound: not the user's; Conflict: it has ended."""
     by_id = select(Task).where(Task.id == task_id, Task.user_pk == user.pk)
     task = db.session.scalar(by_id)
     if task is None:
@@ -191,12 +196,18 @@ def attach(
     )
     if callback is None:
         raise ValidationFailed("callback_url", "Must not be empty.")
+    if external_id is not None and not 0 < len(external_id) <= EXTERNAL_ID_MAX:
+        raise ValidationFailed("external_id", f"1 to {EXTERNAL_ID_MAX} characters.")
+    callback = replace(callback, external_id=external_id)
     begin_write()
     task = db.session.scalar(by_id.with_for_update().execution_options(populate_existing=True))
     if task is None:
         raise NotFound(f"No task '{task_id}'.")
     if task.status not in ACTIVE_STATUSES:
         raise Conflict(f"Task '{task_id}' is {task.status}: it has ended.", code="task_ended")
+    if external_id is not None:
+        for earlier in db.session.scalars(_live(task).where(Subscription.external_id == external_id)):
+            earlier.deleted_at = utcnow()
     callback_id = add_to(task, callback)
     db.session.commit()
     task.callback_secret = callback.secret  # type: ignore[attr-defined]  # not a column: the answer's alone
@@ -236,6 +247,7 @@ def described(callback: Subscription) -> dict[str, Any]:
         "url": callback.target_url,
         "event": callback.event,
         "status_updates": callback.progress_event is not None,
+        "external_id": callback.external_id,
         "format": callback.format,
         "created_at": callback.created_at,
     }

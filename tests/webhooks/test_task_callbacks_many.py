@@ -77,7 +77,10 @@ def test_each_callback_of_a_task_fires_once_with_its_own_secret_and_headers(
     assert other.headers["authorization"] == CREDENTIAL and "authorization" not in first.headers
     with app.app_context():
         listed = hub.list_callbacks(get_user("alice"), task["id"])
-    assert [c["id"] for c in listed] == [alice.get(f"/api/v1/tasks/{task['id']}/callback").json["id"], second["callback_id"]]
+    assert [c["id"] for c in listed] == [
+        alice.get(f"/api/v1/tasks/{task['id']}/callback").json["id"],
+        second["callback_id"],
+    ]
     wait_dispatched(app)
     wait_for(
         lambda: alice.get(f"/api/v1/tasks/{task['id']}/callback").json["delivery"]["status"] == "delivered",
@@ -162,3 +165,20 @@ def test_bad_callback_headers_are_refused_and_change_nothing(app, alice, receive
             hub.add_callback(user, task["id"], receiver.url("/x"), headers=headers)
         assert "callback_headers" in refused.value.errors
         assert hub.list_callbacks(user, task["id"]) == []
+
+
+def test_a_callback_of_the_same_external_id_replaces_the_earlier(app, alice, receiver):
+    task = alice.post("/api/v1/tasks", json={"title": "t", "prompt": "p"}).json
+    with app.app_context():
+        user = get_user("alice")
+        hub.add_callback(user, task["id"], receiver.url("/old"), external_id="their-hook")
+        kept = hub.add_callback(user, task["id"], receiver.url("/new"), external_id="their-hook")
+        other = hub.add_callback(user, task["id"], receiver.url("/other"), external_id="another")
+        listed = hub.list_callbacks(user, task["id"])
+        assert [(c["id"], c["external_id"]) for c in listed] == [
+            (kept["callback_id"], "their-hook"),
+            (other["callback_id"], "another"),
+        ]
+        with pytest.raises(hub.ValidationFailed) as refused:
+            hub.add_callback(user, task["id"], receiver.url("/x"), external_id="x" * 256)
+        assert "external_id" in refused.value.errors

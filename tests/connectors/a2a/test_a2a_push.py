@@ -165,7 +165,7 @@ def test_a_push_config_brings_the_question_and_the_end_signed_with_its_authentic
     assert CREDENTIALS not in text and TOKEN not in text and "s3cr3t-path" not in text
 
 
-def test_a_private_push_url_is_refused_naming_the_url(a2a_user, a2a_client):
+def test_a_private_push_url_is_refused_and_a_clients_config_id_is_kept(a2a_user, a2a_client):
     async def scenario():
         async with a2a_client(a2a_user("careful"), streaming=False) as client:
             task = await sent_task(client, "ask about the network", context_id="ctx-private")
@@ -174,6 +174,26 @@ def test_a_private_push_url_is_refused_naming_the_url(a2a_user, a2a_client):
                     TaskPushNotificationConfig(task_id=task.id, url="http://10.0.0.7/hook")
                 )
             assert [e["field"] for e in refused.value.data["errors"]] == ["url"]
+            listed = await client.list_task_push_notification_configs(
+                ListTaskPushNotificationConfigsRequest(task_id=task.id)
+            )
+            assert list(listed.configs) == []
+
+            # A client's own config id: set again, it updates (one config); get and delete take it.
+            for path in ("/a2a/first", "/a2a/second"):
+                named = TaskPushNotificationConfig(task_id=task.id, id="my-hook", url=f"http://127.0.0.1:9{path}")
+                assert (await client.create_task_push_notification_config(named)).id == "my-hook"
+            listed = await client.list_task_push_notification_configs(
+                ListTaskPushNotificationConfigsRequest(task_id=task.id)
+            )
+            assert [one.id for one in listed.configs] == ["my-hook"]
+            by_task = await client.get_task_push_notification_config(
+                GetTaskPushNotificationConfigRequest(task_id=task.id)
+            )
+            assert by_task.id == "my-hook"  # no id: the task's first, as v0.3 clients ask
+            await client.delete_task_push_notification_config(
+                DeleteTaskPushNotificationConfigRequest(task_id=task.id, id="my-hook")
+            )
             listed = await client.list_task_push_notification_configs(
                 ListTaskPushNotificationConfigsRequest(task_id=task.id)
             )
