@@ -12,6 +12,8 @@ with Zapier's inputs and samples.
 
 from __future__ import annotations
 
+import marshmallow as ma
+
 from connectors.base import (
     Action,
     Connector,
@@ -40,6 +42,24 @@ def task_context(task: dict, *extra: str) -> dict:
     return {key: task[key] for key in keys}
 
 
+def task_trigger(
+    *, key: str, label: str, description: str, event: str, output_schema: type[ma.Schema], sample: dict
+) -> Trigger:
+    """A trigger on a task event: the task's fields, flat; a Zap may filter by codebase and agent type."""
+    return Trigger(
+        key=key,
+        noun="Task",
+        label=label,
+        description=description,
+        event=event,
+        formatter=ops.flatten,
+        scope="tasks:read",
+        output_schema=output_schema,
+        input_schema=s.TaskTriggerInput,
+        sample=sample,
+    )
+
+
 connector = Connector(
     manifest=Manifest(
         key="zapier",
@@ -52,16 +72,12 @@ connector = Connector(
     extra_routes=add_routes,
     setup=setup,
     triggers=(
-        Trigger(
+        task_trigger(
             key="new_task",
-            noun="Task",
             label="New Task",
             description="Triggers when a new task is created in CodeTether.",
             event="task.created",
-            formatter=ops.flatten,
-            scope="tasks:read",
             output_schema=s.NewTaskOutput,
-            input_schema=s.TaskTriggerInput,
             sample={
                 "id": "evt_3n4m5b6v7c8x9z0a",
                 "task_id": "task_8f2k3j4h5g6d7s8a",
@@ -73,16 +89,12 @@ connector = Connector(
                 **task_context(TASK_SAMPLE, "prompt"),
             },
         ),
-        Trigger(
+        task_trigger(
             key="task_started",
-            noun="Task",
             label="Task Started",
             description="Triggers when an AI agent starts working on a task.",
             event="task.started",
-            formatter=ops.flatten,
-            scope="tasks:read",
             output_schema=s.TaskStartedOutput,
-            input_schema=s.TaskTriggerInput,
             sample={
                 "id": "evt_6z7x8c9v0b1n2m3q",
                 "task_id": "task_8f2k3j4h5g6d7s8a",
@@ -91,16 +103,12 @@ connector = Connector(
                 **task_context(TASK_SAMPLE),
             },
         ),
-        Trigger(
+        task_trigger(
             key="task_completed",
-            noun="Task",
             label="Task Completed",
             description="Triggers when an AI agent finishes a task successfully.",
             event="task.completed",
-            formatter=ops.flatten,
-            scope="tasks:read",
             output_schema=s.TaskCompletedOutput,
-            input_schema=s.TaskTriggerInput,
             sample={
                 "id": "evt_4p5o6i7u8y9t0r1e",
                 "task_id": "task_8f2k3j4h5g6d7s8a",
@@ -111,16 +119,12 @@ connector = Connector(
                 **task_context(TASK_SAMPLE),
             },
         ),
-        Trigger(
+        task_trigger(
             key="task_failed",
-            noun="Task",
             label="Task Failed",
             description="Triggers when a task fails (after its retries, if any).",
             event="task.failed",
-            formatter=ops.flatten,
-            scope="tasks:read",
             output_schema=s.TaskFailedOutput,
-            input_schema=s.TaskTriggerInput,
             sample={
                 "id": "evt_5a6s7d8f9g0h1j2k",
                 "task_id": "task_8f2k3j4h5g6d7s8a",
@@ -130,16 +134,12 @@ connector = Connector(
                 **task_context(TASK_SAMPLE, "title", "prompt"),
             },
         ),
-        Trigger(
+        task_trigger(
             key="task_cancelled",
-            noun="Task",
             label="Task Cancelled",
             description="Triggers when a task is cancelled before it finished.",
             event="task.cancelled",
-            formatter=ops.flatten,
-            scope="tasks:read",
             output_schema=s.TaskCancelledOutput,
-            input_schema=s.TaskTriggerInput,
             sample={
                 "id": "evt_7w8e9r0t1y2u3i4o",
                 "task_id": "task_8f2k3j4h5g6d7s8a",
@@ -148,17 +148,13 @@ connector = Connector(
                 **task_context(TASK_SAMPLE),
             },
         ),
-        Trigger(
+        task_trigger(
             key="task_needs_input",
-            noun="Task",
             label="Task Needs Input",
             description="Triggers when an AI agent stops to ask you a question; answer with Send Message to its "
             "conversation and the same task carries on.",
             event="task.input_required",
-            formatter=ops.flatten,
-            scope="tasks:read",
             output_schema=s.TaskNeedsInputOutput,
-            input_schema=s.TaskTriggerInput,
             sample={
                 "id": "evt_2b3n4m5q6w7e8r9t",
                 "task_id": "task_8f2k3j4h5g6d7s8a",
