@@ -87,7 +87,7 @@ async def run(args: argparse.Namespace) -> Any:
         if args.command == "cancel":
             return {"task": dump(await client.cancel_task(TaskIdParams(id=args.task)))}
         if args.command == "push-set":
-            auth = PushNotificationAuthenticationInfo(schemes=["Bearer"], credentials=args.push_token)
+            auth = PushNotificationAuthenticationInfo(schemes=["Bearer"], credentials=args.auth) if args.auth else None
             push = PushNotificationConfig(id=args.config_id, url=args.url, token=args.push_token, authentication=auth)
             config_ = TaskPushNotificationConfig(task_id=args.task, push_notification_config=push)
             return {"config": dump(await client.set_task_callback(config_))}
@@ -109,7 +109,8 @@ def main() -> None:
     parser.add_argument("--no-wait", action="store_true", help="send: blocking false (the client polls)")
     parser.add_argument("--history", type=int, help="get: historyLength")
     parser.add_argument("--url", help="push-set: where the hub posts the task's changes")
-    parser.add_argument("--push-token", help="push-set: the token, and the Bearer credentials of the push")
+    parser.add_argument("--push-token", help="push-set: the token the push carries")
+    parser.add_argument("--auth", help="push-set: the Bearer credentials the push carries")
     parser.add_argument("--config-id", help="push-set, push-get: the push config's id")
     parser.add_argument("--read-timeout", type=float, default=120, help="seconds a stream may stay silent")
     args = parser.parse_args()
