@@ -126,9 +126,11 @@ class HubRequestHandler(RequestHandler):
 
     @validate_request_params
     async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Task | Message:
-        task_id = await self._send(params, context)
-        settle = not params.configuration.return_immediately
-        snapshot = await self._settled(context, task_id, BLOCKING_SECONDS if settle else 0.0)
+        task_id, snapshot = await self._send(params, context, read=True)
+        if not params.configuration.return_immediately:
+            snapshot = await self._settled(context, task_id, BLOCKING_SECONDS)
+        elif snapshot is None:
+            snapshot = await self.call(context, reads.snapshot, task_id)
         history = params.configuration.history_length if params.configuration.HasField("history_length") else None
         return snapshot.a2a(history_length=history)
 
@@ -136,7 +138,7 @@ class HubRequestHandler(RequestHandler):
     async def on_message_send_stream(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event]:
-        task_id = await self._send(params, context)
+        task_id, _ = await self._send(params, context)
         async for event in self._follow(context, task_id):
             yield event
 
@@ -152,22 +154,28 @@ class HubRequestHandler(RequestHandler):
         async for event in self._follow(context, params.id):
             yield event
 
-    async def _send(self, params: SendMessageRequest, context: ServerCallContext) -> str:
+    async def _send(
+        self, params: SendMessageRequest, context: ServerCallContext, *, read: bool = False
+    ) -> tuple[str, Snapshot | None]:
         """The message as the hub's: a new task in its context (conversation),
-        or the answer a waiting task asked for. Its push config, if any, is
-        the task's callback."""
+        or the answer a waiting task asked for; the task's id, and (``read``)
+        the task as it is then, read in the same call. Its push config, if
+        any, is the task's callback."""
         message = params.message
         text = "\n".join(part.text for part in message.parts if part.HasField("text")).strip()
         if not text:
             raise mapping.invalid("message.parts", "The message needs a text part: what to ask the agent.")
         scopes = caller_of(context).scopes
-        task_id: str = await self.call(context, reads.send, text, message.context_id, message.task_id, scopes)
+        task_id, snapshot = await self.call(
+            context, reads.send, text, message.context_id, message.task_id, scopes, read=read
+        )
         if params.configuration.HasField("task_push_notification_config"):
             config = TaskPushNotificationConfig()
             config.CopyFrom(params.configuration.task_push_notification_config)
             config.task_id = task_id
             await self._push("create_config", config, context)
-        return task_id
+            snapshot = None  # read again: the config came after
+        return task_id, snapshot
 
     async def _settled(self, context: ServerCallContext, task_id: str, seconds: float) -> Snapshot:
         """The task once it ended or asks the user (or as it is after ``seconds``)."""

@@ -18,10 +18,17 @@ HISTORY_PAGES = 4  # a task's history: at most this many pages of its conversati
 PAGE_SIZE, PAGE_MAX = 50, 100  # ListTasks' page size when not given, and at most
 
 
-def send(user: hub.User, text: str, context_id: str, task_id: str, scopes: frozenset[str]) -> str:
+def send(
+    user: hub.User, text: str, context_id: str, task_id: str, scopes: frozenset[str], *, read: bool = False
+) -> tuple[str, Snapshot | None]:
     """A message to a task (its answer to the agent's question) or in a
     context (a conversation: a new task in it, or the answer to the task in
-    it that waits for one); the task's id."""
+    it that waits for one); the task's id, and (``read``) the task then."""
+    task_id = _send(user, text, context_id, task_id, scopes)
+    return task_id, snapshot(user, task_id) if read else None
+
+
+def _send(user: hub.User, text: str, context_id: str, task_id: str, scopes: frozenset[str]) -> str:
     if task_id:
         task = hub.get_task(user, task_id)
         if context_id and task.get("conversation_id") and context_id != task["conversation_id"]:
