@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.api import cli, prepare_hub_db
-from bench.common import free_port, gunicorn, percentile
+from bench.common import completion_figures, free_port, gunicorn, print_completions, turn_in
 from hub.embedded_redis import EmbeddedRedis
 
 ENDPOINT = "/connectors/mcp"
@@ -81,9 +81,7 @@ async def measure(base: str, auth: str, worker_token: str, tasks: int, pace: flo
         answered: dict[str, float] = {}
         start = time.monotonic()
         for i, task_id in enumerate(task_ids):
-            delay = start + i * pace - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            await asyncio.sleep(turn_in(start, i, pace))
             sent[task_id] = time.monotonic()
             response = await worker.post(f"/tasks/{task_id}/complete", json={"result": "done"})
             answered[task_id] = time.monotonic()
@@ -92,17 +90,7 @@ async def measure(base: str, auth: str, worker_token: str, tasks: int, pace: flo
         await asyncio.wait_for(every.wait(), 120)
     latencies = [(heard[t] - s) * 1000 for t, s in sent.items()]
     after_answer = [(heard[t] - a) * 1000 for t, a in answered.items()]
-    return {
-        "notifications": len(latencies),
-        "per_s": round(1 / pace),
-        "completed_per_s": round(len(sent) / seconds, 1),
-        "p50_ms": round(percentile(latencies, 50), 1),
-        "p99_ms": round(percentile(latencies, 99), 1),
-        "max_ms": round(max(latencies), 1),
-        # The notification may arrive before the complete's answer is back: negative.
-        "after_answer_p50_ms": round(percentile(after_answer, 50), 1),
-        "after_answer_p99_ms": round(percentile(after_answer, 99), 1),
-    }
+    return {"notifications": len(latencies), **completion_figures(latencies, after_answer, len(sent), seconds, pace)}
 
 
 def run(database: str | None = None, tasks: int = TASKS, pace: float = 0.05) -> dict:
@@ -134,16 +122,14 @@ def main() -> None:
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     r = run(args.database, args.tasks, args.pace)
-    met = r["p99_ms"] < 250
-    print(
-        f"\nMCP task status notifications ({r['database']}): {r['notifications']} completions at {r['per_s']}/s "
-        f"(achieved {r['completed_per_s']}/s)"
+    print_completions(
+        f"MCP task status notifications ({r['database']})",
+        r["notifications"],
+        r,
+        "complete sent -> notification at the client",
+        "target p99 < 250 ms",
+        r["p99_ms"] < 250,
     )
-    print(
-        f"  complete sent -> notification at the client: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms "
-        f"(max {r['max_ms']} ms)   target p99 < 250 ms: {'met' if met else 'MISSED'}"
-    )
-    print(f"  from the complete's answer: p50 {r['after_answer_p50_ms']} ms, p99 {r['after_answer_p99_ms']} ms")
     if args.json:
         Path(args.json).write_text(json.dumps(r, indent=2))
 
