@@ -8,7 +8,9 @@ same task row, outbox and enqueue) on the same hub. The A2A request is the
 one the official ``a2a-sdk`` client sends (card resolved, client built from
 it), captured once and replayed by wrk, so both sides are measured by the
 same load generator through the same gunicorn; the REST create is the floor.
-Target: >= 60% of the REST create's requests/s.
+Target: >= 60% of the REST create's requests/s. For scale, not judged:
+``POST /api/v1/messages`` (a message starting a conversation, with its task:
+what a SendMessage does in the hub), in the same rounds.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ ENDPOINT = "/connectors/a2a"
 REST = "/api/v1/tasks"
 TEXT = "Do the thing"
 REST_BODY = {"title": "Bench", "prompt": TEXT}
+MESSAGES = "/api/v1/messages"
 # Many short interleaved rounds, as bench/api.py: each round's ratio is judged.
 ROUNDS = int(os.environ.get("BENCH_A2A_ROUNDS", str(2 * RUNS)))
 ROUND_SECONDS = max(2, int(os.environ.get("BENCH_A2A_SECONDS", str(WRK_SECONDS // 2))))
@@ -101,15 +104,20 @@ def run(database: str | None = None) -> dict:
                 "headers": {k: v for k, v in request.items() if k not in ("_body", "authorization")},
             }
             rest = {"method": "POST", "auth": auth, "body": REST_BODY}
-            for url, kw in ((hub + REST, rest), (hub + ENDPOINT, a2a)):  # warm every worker
+            message = {"method": "POST", "auth": auth, "body": {"message": TEXT}}
+            order = (("rest", hub + REST, rest), ("a2a", hub + ENDPOINT, a2a), ("message", hub + MESSAGES, message))
+            for _name, url, kw in order:  # warm every worker
                 wrk(url, seconds=2, **kw)
-            samples: dict[str, list] = {"rest": [], "a2a": []}
+            samples: dict[str, list] = {name: [] for name, _url, _kw in order}
             for round_ in range(ROUNDS):
-                order = (("rest", hub + REST, rest), ("a2a", hub + ENDPOINT, a2a))
-                for name, url, kw in order[round_ % 2 :] + order[: round_ % 2]:
+                turn = round_ % len(order)
+                for name, url, kw in order[turn:] + order[:turn]:
                     samples[name].append(wrk(url, seconds=ROUND_SECONDS, **kw))
         rps = {name: [s["rps"] for s in runs] for name, runs in samples.items()}
-        results["paired"] = {"a2a_vs_rest": [a / r for a, r in zip(rps["a2a"], rps["rest"], strict=True)]}
+        results["paired"] = {
+            f"{a}_vs_{b}": [x / y for x, y in zip(rps[a], rps[b], strict=True)]
+            for a, b in (("a2a", "rest"), ("message", "rest"), ("a2a", "message"))
+        }
         results["throughput"] = {
             name: {"rps": summarize(rps[name]), "p99_ms": summarize([s["p99_ms"] for s in runs])}
             for name, runs in samples.items()
@@ -130,11 +138,14 @@ if __name__ == "__main__":
     args = parser.parse_args()
     result = run(args.database)
     for name, row in result["throughput"].items():
-        print(f"{name:5} {row['rps']['median']:8.0f} req/s  p99 {row['p99_ms']['median']:7.1f} ms")
+        print(f"{name:7} {row['rps']['median']:8.0f} req/s  p99 {row['p99_ms']['median']:7.1f} ms")
     spread = summarize(result["paired"]["a2a_vs_rest"])
     print(
         f"SendMessage / POST /api/v1/tasks: {spread['median']:.0%} "
         f"({spread['min']:.0%}-{spread['max']:.0%}), target >= 60%"
     )
+    for name in ("message_vs_rest", "a2a_vs_message"):
+        spread = summarize(result["paired"][name])
+        print(f"  {name}: {spread['median']:.0%} ({spread['min']:.0%}-{spread['max']:.0%}), for scale")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
