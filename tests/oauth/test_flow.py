@@ -22,7 +22,7 @@ def test_zapier_flow_with_a_local_account(hub):
 
     consent = browser.sign_in(page, username, password)
     assert consent.status_code == 200 and urlpath(consent) == "/oauth/authorize"
-    assert "Zapier" in consent.text
+    assert "Zapier" in consent.text and 'id="unverified"' not in consent.text  # the admin registered it
     for words in ("List and view your tasks", "Create and cancel tasks", "Send messages", "List your codebases"):
         assert words in consent.text
     assert list(Forms(consent.text).with_field("decision")["buttons"]) == [

@@ -95,6 +95,9 @@ def test_a_loopback_redirect_may_name_any_port_and_nothing_else_may_differ(hub):
     https = register(hub, redirect_uris=["https://app.example/cb"]).json()
     page = browser.go(authorize_url(hub, https["client_id"], redirect_uri="https://app.example:8443/cb"))
     assert page.status_code == 400  # any port on loopback only
+    https_loopback = register(hub, redirect_uris=["https://127.0.0.1:8443/cb"]).json()
+    page = browser.go(authorize_url(hub, https_loopback["client_id"], redirect_uri="https://127.0.0.1:9443/cb"))
+    assert page.status_code == 400  # and for http only (RFC 8252 §7.3: an https one is matched exactly)
 
 
 def _public(client):
