@@ -81,6 +81,7 @@ async def run(args: argparse.Namespace) -> Any:
                     return {"message": dump(event)}
                 task, update = event
                 heard.append({"at": time.monotonic(), "event": dump(update if update is not None else task)})
+                print(heard[-1]["event"].get("kind"), file=sys.stderr, flush=True)  # a caller may wait for the first
             return {"events": heard, "task": dump(task) if task else None}
         if args.command == "get":
             return {"task": dump(await client.get_task(TaskQueryParams(id=args.task, history_length=args.history)))}

@@ -2,8 +2,9 @@
 client (tests/a2a_v03: a venv of its own, driven through driver.py) against
 a live hub (gunicorn, as deployed; this folder's conftest) with the reference
 agent worker doing the work and a delivery worker sending pushes, with the
-v0.3 names: the card, message/send, tasks/get, message/stream, tasks/cancel,
-tasks/pushNotificationConfig/set and /get, another user's task not found."""
+v0.3 names: the card, message/send, tasks/get, message/stream,
+tasks/resubscribe, tasks/cancel, tasks/pushNotificationConfig/set and /get,
+another user's task not found."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
 
 import pytest
 from support import DEADLINE_SCALE, repo_root, wait_for
@@ -40,24 +43,58 @@ def a2a_hub(push_settings, a2a_hub):
     return a2a_hub
 
 
-@pytest.fixture(scope="module")
-def v03_client(a2a_hub, a2a_agent) -> Callable[..., dict]:
-    """``v03_client(key, command, *options)``: what the v0.3 client got (driver.py's JSON)."""
-    subprocess.run([HARNESS / "setup", sys.executable], check=True)  # quick once made (scripts/test makes it)
+class V03Client:
+    """The v0.3 client against one hub: ``client(key, command, *options)``
+    answers what it got (driver.py's JSON); ``client.stream(...)`` keeps a
+    stream open while the block runs."""
+
     python = HARNESS / ".venv" / "bin" / "python"
 
-    def run(key: str, command: str, *options: str) -> dict:
-        done = subprocess.run(
-            [python, HARNESS / "driver.py", a2a_hub.base, command, *options],
-            env={**os.environ, "A2A_API_KEY": key},
-            capture_output=True,
-            text=True,
-            timeout=120 * DEADLINE_SCALE,
-        )
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
+    def __init__(self, base: str) -> None:
+        self.base = base
 
-    return run
+    def start(self, key: str, command: str, *options: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [self.python, HARNESS / "driver.py", self.base, command, *options],
+            env={**os.environ, "A2A_API_KEY": key},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def __call__(self, key: str, command: str, *options: str) -> dict:
+        return self.answer(self.start(key, command, *options))
+
+    @staticmethod
+    def answer(process: subprocess.Popen) -> dict:
+        try:
+            out, err = process.communicate(timeout=120 * DEADLINE_SCALE)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        assert process.returncode == 0, err
+        return json.loads(out)
+
+    @contextmanager
+    def stream(self, key: str, command: str, *options: str) -> Iterator[SimpleNamespace]:
+        """A stream (stream, resubscribe) open once its first event came; what
+        it got (``.result``) once it ended, after the block."""
+        process = self.start(key, command, *options)
+        first = process.stderr.readline()  # the driver names each event there as it comes
+        if first.strip() not in ("task", "status-update", "artifact-update"):
+            raise AssertionError(f"the stream did not open: {first} {self.answer(process)}")
+        opened = SimpleNamespace(result=None)
+        try:
+            yield opened
+        finally:
+            opened.result = self.answer(process)
+
+
+@pytest.fixture(scope="module")
+def v03_client(a2a_hub, a2a_agent) -> V03Client:
+    subprocess.run([HARNESS / "setup", sys.executable], check=True)  # quick once made (scripts/test makes it)
+    return V03Client(a2a_hub.base)
 
 
 def text_of(artifacts: list[dict]) -> str:
@@ -105,7 +142,7 @@ def test_message_stream_follows_the_task_to_completion(v03_client, a2a_user):
     assert streamed["task"]["status"]["state"] == "completed"  # as the client put it together
 
 
-def test_tasks_cancel_stops_a_running_agent(v03_client, a2a_user):
+def test_tasks_cancel_stops_a_running_agent_and_ends_its_resubscribed_stream(v03_client, a2a_user):
     key = a2a_user("grace")
     task = v03_client(key, "send", "--text", "sleep a while", "--no-wait")["task"]
     assert task["status"]["state"] in ("submitted", "working")
@@ -115,8 +152,12 @@ def test_tasks_cancel_stops_a_running_agent(v03_client, a2a_user):
         interval=0.2,
         message="the agent to take the task",
     )
-    cancelled = v03_client(key, "cancel", "--task", task["id"])["task"]
+    with v03_client.stream(key, "resubscribe", "--task", task["id"]) as following:  # open before the cancel
+        cancelled = v03_client(key, "cancel", "--task", task["id"])["task"]
     assert cancelled["id"] == task["id"] and cancelled["status"]["state"] == "canceled"
+    followed = [heard["event"] for heard in following.result["events"]]
+    assert followed[0]["kind"] == "task" and followed[0]["status"]["state"] == "working"
+    assert (followed[-1]["status"]["state"], followed[-1]["final"]) == ("canceled", True)
     assert v03_client(key, "get", "--task", task["id"])["task"]["status"]["state"] == "canceled"
     # The agent stopped its 300 s job: the one worker takes and finishes the next task.
     after = v03_client(key, "send", "--text", "quick one")["task"]
