@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--calls", action="store_true", help="count function calls per request")
     parser.add_argument("--spy", help="py-spy collapsed stacks of the MCP calls to this file")
+    parser.add_argument("--profile", help="cProfile statistics of each variant (every thread) to OUT.<variant>")
     parser.add_argument("--only", default="rest,modern,session")
     args = parser.parse_args()
 
@@ -104,20 +105,32 @@ def main() -> None:
         if args.calls:
             for name, fn in variants.items():
                 print(f"{name:8} {count_calls(fn, 50):8.0f} function calls per request")
+        if args.profile:
+            for name, fn in variants.items():
+                profile(fn, args.requests, f"{args.profile}.{name}")
         if args.spy:
             spy(variants.get("modern", modern), args.spy, args.requests * 4)
-        best: dict[str, float] = {}
+        loops = [o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop) and o.is_running()]
+
+        def loop_cpu() -> float:  # the endpoint's event loop thread's CPU time so far
+            return sum(asyncio.run_coroutine_threadsafe(_thread_time(), loop).result(10) for loop in loops)
+
+        best: dict[str, tuple[float, float, float]] = {}
         for _round in range(args.rounds):
             for name, fn in variants.items():
-                started = time.process_time()
+                started, mine, on_loop = time.process_time(), time.thread_time(), loop_cpu()
                 for _ in range(args.requests):
                     fn()
-                per = (time.process_time() - started) / args.requests * 1000
+                per = [(time.process_time() - started), time.thread_time() - mine, loop_cpu() - on_loop]
+                per = tuple(t / args.requests * 1000 for t in per)
                 best[name] = min(best.get(name, per), per)
         load = os.getloadavg()[0]
-        for name, ms in best.items():
-            ratio = f"  REST/this {best['rest'] / ms:.0%}" if "rest" in best and name != "rest" else ""
-            print(f"{name:8} {ms:6.2f} ms CPU per request (best of {args.rounds} x {args.requests}){ratio}")
+        for name, (ms, mine, on_loop) in best.items():
+            ratio = f"  REST/this {best['rest'][0] / ms:.0%}" if "rest" in best and name != "rest" else ""
+            print(
+                f"{name:8} {ms:6.2f} ms CPU per request (request's thread {mine:.2f}, event loop {on_loop:.2f}; "
+                f"best of {args.rounds} x {args.requests}){ratio}"
+            )
         print(f"load {load:.1f}")
     finally:
         redis.stop()
@@ -150,6 +163,37 @@ def count_calls(fn, times: int) -> float:
         for loop in loops:
             loop.call_soon_threadsafe(sys.setprofile, None)
     return calls / times
+
+
+def profile(fn, times: int, out: str) -> None:
+    """cProfile on this thread and on the endpoints' event loops (each its own, merged)."""
+    import cProfile
+    import pstats
+
+    loops = [o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop) and o.is_running()]
+    profilers = [cProfile.Profile(time.thread_time) for _ in loops]
+    for loop, profiler in zip(loops, profilers, strict=True):
+        asyncio.run_coroutine_threadsafe(_enable(profiler), loop).result(10)
+    mine = cProfile.Profile(time.thread_time)
+    mine.enable()
+    for _ in range(times):
+        fn()
+    mine.disable()
+    for loop, profiler in zip(loops, profilers, strict=True):
+        loop.call_soon_threadsafe(profiler.disable)
+    time.sleep(0.5)
+    stats = pstats.Stats(mine)
+    for profiler in profilers:
+        stats.add(profiler)
+    stats.dump_stats(out)
+
+
+async def _thread_time() -> float:
+    return time.thread_time()
+
+
+async def _enable(profiler) -> None:
+    profiler.enable()
 
 
 def spy(fn, out: str, times: int) -> None:

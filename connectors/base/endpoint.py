@@ -7,17 +7,21 @@ beside the connector's REST routes under ``/connectors/<key>/...``.
 The hub stays a WSGI app: the endpoint is a route of the connector's
 blueprint, so it gets the hub's authentication (401 and its header), tier
 rate limits and request ids like any route; the request then goes on to the
-ASGI app through a2wsgi, with the caller (``Caller``) in the ASGI scope
-(``caller(scope)``), and the answer streams back (SSE too). Each process
-runs the ASGI side on one event loop of its own, started with the first
-request (gunicorn forks workers first), where the app's ``running()``
-context (e.g. a session manager) stays entered.
+ASGI app, with the caller (``Caller``) in the ASGI scope (``caller(scope)``),
+and the answer streams back (SSE too). Each process runs the ASGI side on one
+event loop of its own, started with the first request (gunicorn forks
+workers first), where the app's ``running()`` context (e.g. a session
+manager) stays entered. The request's thread and the loop meet in
+``_Exchange``: one queue from the loop to the thread, ``call_soon_threadsafe``
+the other way.
 
 Handlers call the hub through ``Bridge.call(caller, fn, ...)``: ``fn(user,
-...)`` runs inside the Flask app context (a database session of its own,
-removed after), so ``connectors.base.hub`` works there as it does in a REST
-route, and the event loop never blocks on it: on the request's own thread
-while it waits for the app's answer, else on a worker thread. What
+...)`` runs inside the Flask app context, so ``connectors.base.hub`` works
+there as it does in a REST route, and the event loop never blocks on it: on
+the request's own thread while it waits for the app's answer, else on a
+worker thread. A request's first call while its route runs uses the route's
+own app context and user, as a REST route would; any other call gets an app
+context (a database session) of its own, removed after. What
 every process of the hub must know (e.g. a protocol's sessions, as gunicorn
 sends a client's requests to any of its workers) goes in ``Bridge.remember``
 / ``recall`` / ``forget``: small JSON records in the hub's Redis, per
@@ -27,21 +31,20 @@ connector.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import json
 import logging
+import queue
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from functools import partial
-from io import BytesIO
 from typing import Any, Protocol, TypeVar
 
-from a2wsgi.asgi import ASGIResponder, SyncEvent
+from a2wsgi.asgi import build_scope
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask, Response, g, request
 
@@ -59,7 +62,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Scope = MutableMapping[str, Any]
-# Environ keys a2wsgi hands on in the scope's "wsgi_environ": the caller, and the request's body as read.
+# Environ keys handed on in the scope's "wsgi_environ" (a2wsgi's build_scope): the caller, and the body as read.
 CALLER, BODY = "codetether.caller", "codetether.body"
 
 
@@ -70,8 +73,8 @@ class Caller:
     user_pk: int  # the user's primary key
     scopes: frozenset[str]
     credential_id: str  # one per API key or OAuth token
-    # The request's own thread, while it waits for the protocol app (_RequestThread.take): Bridge.call runs there.
-    thread: _RequestThread | None = field(default=None, compare=False, repr=False)
+    # The request's own thread, while it waits for the protocol app's answer (_Exchange.take): Bridge.call runs there.
+    thread: _Exchange | None = field(default=None, compare=False, repr=False)
 
 
 class EndpointApp(Protocol):
@@ -145,15 +148,17 @@ class Bridge:
         return await self._on_thread(run)
 
     async def call(self, who: Caller, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """``fn(user, *args, **kwargs)`` on the request's thread while it
-        waits (else a worker thread), in an app context of its own, for the
-        caller's user; its hub errors pass through."""
+        """``fn(user, *args, **kwargs)`` for the caller's user, on the
+        request's thread while it waits (else a worker thread), in an app
+        context (see the module's docstring); its hub errors pass through."""
         work = partial(self._in_app, who, fn, args, kwargs)
-        if who.thread is not None:
-            # The request's thread idles meanwhile, waiting for the protocol app's answer: one hand-off fewer.
-            taken = await who.thread.take(work)
-            if taken is not None:
+        # The request's thread would only wait for the protocol app's answer meanwhile: one hand-off fewer.
+        taken = who.thread.take(work) if who.thread is not None else None
+        if taken is not None:
+            try:
                 return await _unabandoned(taken)
+            except _Declined:  # its answer ended before the thread took it
+                pass
         return await self._on_thread(work)
 
     async def _on_thread(self, fn: Callable[[], T]) -> T:
@@ -163,9 +168,20 @@ class Bridge:
             asyncio.get_running_loop().run_in_executor(self.threads, contextvars.copy_context().run, fn)
         )
 
-    def _in_app(self, who: Caller, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
-        # On the request's thread too: a session of its own, which sees what others committed since (a wait
-        # for a task's change reads it again), not the request's.
+    def _in_app(
+        self, who: Caller, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any], in_route: bool = False
+    ) -> T:
+        principal = g.get("principal") if in_route else None
+        if principal is not None and principal.user is not None and principal.user.pk == who.user_pk:
+            # The request's first errand, while its route still runs on this thread: the route's own session
+            # and the user it authenticated, as a REST route uses them (no second app context and user query).
+            try:
+                return fn(principal.user, *args, **kwargs)
+            except BaseException:
+                db.session.rollback()  # what it began (e.g. a write's lock) ends now, not with the request
+                raise
+        # Else a session of its own, which sees what others committed since (a wait for a task's change reads
+        # it again), not the request's.
         with self.app.app_context():  # its own database session, removed when the context ends
             user = db.session.get(User, who.user_pk)
             if user is None:  # deleted meanwhile
@@ -173,53 +189,202 @@ class Bridge:
             return fn(user, *args, **kwargs)
 
 
-ERRAND = "codetether.errand"
+MAX_UNREAD = 16  # chunks of a stream the app may send ahead of its client's reading
 
 
-class _RequestThread(SyncEvent):
-    """a2wsgi's hand-off to the WSGI side, the request's thread, which
-    waits in ``wait`` for the protocol app's next message: it also takes the
-    app's errands there (``run``), e.g. a tool's hub call, rather than a
-    worker thread taking them while it idles. Only while it waits: else (its
-    answer is being written, or has ended) the errand is not taken."""
+class _Exchange:
+    """One request's crossing between its own thread (the hub's route, the
+    WSGI side) and the protocol app on the process's event loop.
 
-    def __init__(self, responder: _Responder) -> None:
-        super().__init__()
-        self.responder = responder
-        self.waiting = False  # read on the loop, whose lock (a2wsgi's) lets one message at a time through
+    The loop puts what the app sends (its status and headers, its body's
+    chunks, its end) in ``inbox``, which the request's thread reads; the
+    thread starts the app and, if the client leaves, cancels it, through
+    ``call_soon_threadsafe``. The body was read already, so the app's
+    ``receive`` answers it at once, then ``http.disconnect`` once the answer
+    is sent. While it reads ``inbox`` the request's thread also takes the
+    app's errands (``take``, ``Bridge.call``): it would only wait meanwhile.
+    ``lock`` guards what both threads change: ``reading``, ``unread``,
+    ``resume``."""
 
-    def wait(self) -> Any:
+    def __init__(self, app: EndpointApp, loop: asyncio.AbstractEventLoop) -> None:
+        self.app, self.loop = app, loop
+        self.inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.reading = True  # the request's thread reads inbox (and takes errands) until the answer has ended
+        self.unread = 0  # body chunks in inbox: the app's send waits (resume) while MAX_UNREAD are
+        self.resume: asyncio.Future[None] | None = None
+        self.ended = False  # the request's thread read the app's end
+        # On the loop only:
+        self.body: bytes | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.answered: asyncio.Future[None] | None = None  # the answer's last chunk is sent
+
+    # The request's thread.
+
+    def start(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], Iterable[bytes]]:
+        """Start the app on the request (from its route); its status and
+        headers once sent (its body streams as the client reads it)."""
+        self.loop.call_soon_threadsafe(self._begin, build_scope(environ), environ[BODY])  # type: ignore[arg-type]
+        try:
+            kind, value = self._next(in_route=True)
+            if kind == "end":  # it ended without answering: failed, or cancelled (the process stops)
+                self.close()
+                if value is not None:
+                    raise value  # the hub's 500
+                return 503, [], ()
+            if value["type"] != "http.response.start":
+                raise RuntimeError(f"the endpoint's app sent {value['type']} before its status")
+        except BaseException:
+            self.close()
+            raise
+        headers = [(name.decode("latin-1"), data.decode("latin-1")) for name, data in value["headers"]]
+        streaming = not any(name.lower() == "content-length" for name, _ in headers)
+        return value["status"], headers, _Body(self, self._chunks(streaming))
+
+    def _chunks(self, streaming: bool) -> Generator[bytes, None, None]:
+        if streaming:
+            yield b""  # the server sends the status and headers now, not with a stream's first event
+        last = b""
         while True:
-            self.waiting = True
-            message = super().wait()
-            if message.get("type") != ERRAND:
-                self.waiting = False
-                return message
-            self.responder.loop.call_soon_threadsafe(self.responder.sync_event_set_lock.release)
-            message["run"]()
-
-    async def take(self, work: Callable[[], T]) -> asyncio.Future[T] | None:
-        """``work()``'s answer to come, handed to the request's thread; None
-        if it is not waiting (run it elsewhere)."""
-        lock, loop = self.responder.sync_event_set_lock, self.responder.loop
-        if not self.waiting:
-            return None
-        await lock.acquire()
-        if not self.waiting:
-            lock.release()
-            return None
-        answer: asyncio.Future[T] = loop.create_future()
-
-        def errand() -> None:
-            try:
-                result = work()
-            except BaseException as error:  # its hub errors, to the awaiting coroutine
-                loop.call_soon_threadsafe(_settle, answer, None, error)
+            kind, value = self._next()
+            if kind == "end":
+                if value is not None:  # after the status went out: the server drops the connection
+                    raise value
+                break
+            if value["type"] != "http.response.body":
+                continue
+            if value.get("more_body", False):
+                self._read_one()
+                yield value.get("body", b"")
             else:
-                loop.call_soon_threadsafe(_settle, answer, result, None)
+                # The last chunk waits for the app's end: what it does after answering (e.g. a session's
+                # shared record) is done before the client has the whole answer.
+                last = value.get("body", b"")
+        yield last
 
-        self.set({"type": ERRAND, "run": errand})
-        return answer
+    def _next(self, in_route: bool = False) -> tuple[str, Any]:
+        """The app's next message, or its end; its errands meanwhile (the
+        first in the route's own app context, if ``in_route``)."""
+        while True:
+            kind, value = self.inbox.get()
+            if kind != "errand":
+                self.ended = kind == "end"
+                return kind, value
+            value.run(in_route)
+            in_route = False
+
+    def _read_one(self) -> None:
+        with self.lock:
+            self.unread -= 1
+            resume, self.resume = (self.resume, None) if self.unread < MAX_UNREAD else (None, self.resume)
+        if resume is not None:
+            self.loop.call_soon_threadsafe(_settle, resume, None, None)
+
+    def close(self) -> None:
+        """The answer has ended, or its client left: the app is cancelled if
+        it still runs; errands not taken are declined (run elsewhere)."""
+        with self.lock:
+            if not self.reading:
+                return
+            self.reading = False
+            resume, self.resume = self.resume, None
+        if not self.ended:
+            self.loop.call_soon_threadsafe(self._cancel, resume)
+        while not self.inbox.empty():
+            kind, value = self.inbox.get_nowait()
+            if kind == "errand":
+                value.decline()
+
+    def cancel(self) -> None:
+        """End the answer now (the process stops), from any thread."""
+        self.loop.call_soon_threadsafe(self._cancel, None)
+
+    # The loop.
+
+    def _begin(self, scope: Scope, body: bytes) -> None:
+        self.body, self.answered = body, self.loop.create_future()
+        self.task = self.loop.create_task(self.app(scope, self._receive, self._send))
+        self.task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        self.inbox.put(("end", None if task.cancelled() else task.exception()))
+
+    def _cancel(self, resume: asyncio.Future[None] | None) -> None:
+        if resume is not None:
+            _settle(resume, None, None)
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+    async def _receive(self) -> dict[str, Any]:
+        if self.body is not None:
+            body, self.body = self.body, None
+            return {"type": "http.request", "body": body, "more_body": False}
+        assert self.answered is not None  # _begin set it
+        await asyncio.shield(self.answered)
+        return {"type": "http.disconnect"}
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        self.inbox.put(("message", message))
+        if message["type"] != "http.response.body":
+            return
+        if not message.get("more_body", False):
+            if self.answered is not None:  # _begin set it
+                _settle(self.answered, None, None)
+            return
+        with self.lock:  # a stream's chunks wait while the client has MAX_UNREAD to read
+            self.unread += 1
+            if self.unread < MAX_UNREAD or not self.reading:
+                return
+            self.resume = resume = self.loop.create_future()
+        await resume
+
+    def take(self, work: Callable[[bool], T]) -> asyncio.Future[T] | None:
+        """``work(in_route)``'s answer to come, run by the request's thread (on
+        the loop); None if that thread has left (run it elsewhere)."""
+        errand = _Errand(work, self.loop)
+        with self.lock:
+            if not self.reading:
+                return None
+            self.inbox.put(("errand", errand))
+        return errand.answer
+
+
+class _Errand:
+    """Work handed to a request's thread, and its answer on the loop."""
+
+    def __init__(self, work: Callable[[bool], Any], loop: asyncio.AbstractEventLoop) -> None:
+        self.work, self.loop = work, loop
+        self.answer: asyncio.Future[Any] = loop.create_future()
+
+    def run(self, in_route: bool) -> None:
+        try:
+            result = self.work(in_route)
+        except BaseException as error:  # its hub errors, to the awaiting coroutine
+            self.loop.call_soon_threadsafe(_settle, self.answer, None, error)
+        else:
+            self.loop.call_soon_threadsafe(_settle, self.answer, result, None)
+
+    def decline(self) -> None:
+        self.loop.call_soon_threadsafe(_settle, self.answer, None, _Declined())
+
+
+class _Declined(Exception):
+    """The request's thread left before it took the errand."""
+
+
+class _Body:
+    """An answer's body for the WSGI server: the server closes it when the
+    answer has ended or its client left, even unread."""
+
+    def __init__(self, exchange: _Exchange, chunks: Generator[bytes, None, None]) -> None:
+        self.exchange, self.chunks = exchange, chunks
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.chunks
+
+    def close(self) -> None:
+        self.chunks.close()
+        self.exchange.close()
 
 
 async def _unabandoned(done: asyncio.Future[T]) -> T:
@@ -229,11 +394,12 @@ async def _unabandoned(done: asyncio.Future[T]) -> T:
     try:
         return await asyncio.shield(done)
     except asyncio.CancelledError:
-        answer = await done  # a second cancel while waiting goes through
-        task = asyncio.current_task()
-        if task is not None:
-            task.cancel()
-        return answer
+        try:
+            return await done  # a second cancel while waiting goes through
+        finally:  # its answer, or its error (e.g. _Declined: run elsewhere, then cancelled)
+            task = asyncio.current_task()
+            if task is not None:
+                task.cancel()
 
 
 def _settle(answer: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -252,10 +418,10 @@ class _Served:
         self.endpoint, self.connector, self.flask_app = endpoint, connector, app
         self.lock = threading.Lock()
         self.running: tuple[EndpointApp, asyncio.AbstractEventLoop] | None = None
-        self.streams: weakref.WeakSet[_Responder] = weakref.WeakSet()  # GET answers in flight
+        self.streams: weakref.WeakSet[_Exchange] = weakref.WeakSet()  # GET answers in flight
 
-    def responder(self) -> _Responder:
-        """A new a2wsgi responder (one a request) for the app, started with the first."""
+    def exchange(self) -> _Exchange:
+        """A new exchange (one a request) with the app, started with the first."""
         with self.lock:
             if self.running is None:
                 protocol_app = self.endpoint.build(Bridge(self.flask_app, self.connector.key), self.connector)
@@ -268,7 +434,7 @@ class _Served:
                 self.running = protocol_app, loop
                 on_stop(self.end_streams)
             protocol_app, loop = self.running
-        answer = _Responder(protocol_app, loop)
+        answer = _Exchange(protocol_app, loop)
         if request.method == "GET":
             self.streams.add(answer)
         return answer
@@ -279,49 +445,6 @@ class _Served:
         timeout, and a stream would last that long."""
         for stream in list(self.streams):
             stream.cancel()
-
-
-class _Responder(ASGIResponder):
-    """a2wsgi's, keeping the request's ASGI task: when the client goes away
-    mid-stream (gunicorn closes the body's iterator), the task is cancelled
-    rather than left waiting to send, so e.g. an SSE stream's slot is freed
-    for the client's next one."""
-
-    task: asyncio.Task[None] | None = None
-
-    def __init__(self, app: Any, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(app, loop)
-        self.thread = self.sync_event = _RequestThread(self)
-
-    async def asgi_send(self, message: Any) -> None:
-        await super().asgi_send(message)
-        if message["type"] == "http.response.start":
-            # a2wsgi hands the WSGI side its status and headers with the body's first chunk, which on a
-            # stream may come much later (an SSE stream's first event): an empty chunk hands them on now.
-            await super().asgi_send({"type": "http.response.body", "body": b"", "more_body": True})
-
-    async def start_asgi_app(self, environ: Any) -> asyncio.Task[None]:
-        self.task = await super().start_asgi_app(environ)
-        self.task.add_done_callback(self._cancelled)
-        return self.task
-
-    def _cancelled(self, task: asyncio.Task[None]) -> None:
-        """A cancelled answer (the process stops) ends for the WSGI side too,
-        which would otherwise wait for its next message for ever."""
-        if not task.cancelled():
-            return
-
-        async def end() -> None:
-            # As a2wsgi's own send: the WSGI side releases it (none does when the client left: not for ever).
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.sync_event_set_lock.acquire(), 5)
-            self.sync_event.set({"type": "http.response.body", "body": b"", "more_body": False})
-
-        self.loop.create_task(end())
-
-    def cancel(self) -> None:
-        if self.task is not None and not self.task.done():
-            self.loop.call_soon_threadsafe(self.task.cancel)
 
 
 async def _keep_running(protocol_app: EndpointApp, ready: threading.Event) -> None:
@@ -342,16 +465,15 @@ def mount(blp: Blueprint, connector: Any, app: Flask) -> None:
         if refused is not None:
             return refused
         principal = g.principal
-        responder = served.responder()
+        exchange = served.exchange()
         environ = {
             **request.environ,
-            "wsgi.input": BytesIO(sent),
             "CONTENT_LENGTH": str(len(sent)),
-            CALLER: Caller(principal.user.pk, frozenset(principal.scopes), principal.credential_id, responder.thread),
+            CALLER: Caller(principal.user.pk, frozenset(principal.scopes), principal.credential_id, exchange),
             BODY: sent,
         }
-        status, headers, chunks = _start(responder, environ)
-        return Response(chunks, status=status, headers=headers, direct_passthrough=True)
+        status, headers, body = exchange.start(environ)
+        return Response(body, status=status, headers=headers, direct_passthrough=True)
 
     view.__name__ = "endpoint"
     view.__doc__ = endpoint.description or "The connector's protocol endpoint."
@@ -377,31 +499,3 @@ def _refused(endpoint: Endpoint, connector: Any, body: bytes) -> Response | None
         answer = endpoint.refusal(parsed, refused.message, needed)
         return Response(json.dumps(answer), status=403, headers=refused.headers, mimetype="application/json")
     return None
-
-
-def _start(wsgi: _Responder, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], Iterable[bytes]]:
-    """Run the WSGI side until it has answered its status and headers (the
-    body's first chunk); the rest streams as the client reads it."""
-    started: list[Any] = []
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        started[:] = [status, headers]
-
-    answer = wsgi(environ, start_response)  # type: ignore[arg-type]  # a2wsgi's Environ is a TypedDict of a dict
-    chunks: Iterator[bytes] = iter(answer)
-    first: list[bytes] = []
-    while not started:
-        first.append(next(chunks))
-    return started[0], started[1], _chain(first, chunks, answer, wsgi)
-
-
-def _chain(first: list[bytes], rest: Iterator[bytes], answer: Iterable[bytes], wsgi: _Responder) -> Iterator[bytes]:
-    try:
-        # Empty chunks too: the WSGI server sends the headers with the first (PEP 3333 servers write b"" as nothing).
-        yield from first
-        yield from rest
-    finally:
-        close = getattr(answer, "close", None)
-        if close is not None:
-            close()
-        wsgi.cancel()  # done already when the answer ended; else the client left
