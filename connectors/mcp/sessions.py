@@ -11,9 +11,16 @@ session up from that record: a session of its own under that ID, already
 initialized with the client's own capabilities. Nothing else lives in a
 session here (tools and tasks read the database), so the copies agree.
 
-This leans on the manager's internals (its session table and task group):
-setup.cfg pins mcp to 2.3.x, and tests/connectors/mcp/test_mcp_transport.py
-checks a session moving between two hub processes.
+A 2026-07-28 request (no session) that cannot send notifications, as a
+``tools/call`` without a progress token, is answered in the SDK's JSON mode
+(``QUICK``): its SSE mode would run the call beside a watch for the client
+leaving, deferring its answer through a stream, which was about half of the
+SDK's CPU for a call; the client reads the same JSON answer either way.
+
+This leans on the manager's internals (its session table and task group, its
+2026-07-28 entry): setup.cfg pins mcp to 2.3.x, and
+tests/connectors/mcp/test_mcp_transport.py checks a session moving between
+two hub processes.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from typing import Any
 import anyio
 import mcp_types as types
 from anyio.abc import TaskStatus
+from mcp.server._streamable_http_modern import handle_modern_request
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, AuthorizationContext, authorization_context
 from mcp.server.connection import Connection
 from mcp.server.lowlevel import Server
@@ -33,7 +41,7 @@ from mcp.server.runner import serve_connection
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER, StreamableHTTPServerTransport
 from mcp.server.streamable_http_manager import DEFAULT_SESSION_IDLE_TIMEOUT, StreamableHTTPSessionManager
 from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
-from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
+from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher, progress_token_from_params
 from mcp.shared.transport_context import TransportContext
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
 
@@ -45,6 +53,8 @@ log = logging.getLogger(__name__)
 # How long a session's record is kept after it opened: a day of work in one assistant session.
 RECORD_SECONDS = 24 * 3600
 Scope = MutableMapping[str, Any]
+# 2026-07-28 methods answered at once (no wait, no notification on their answer) when without a progress token.
+QUICK = frozenset({"server/discover", "ping", "tools/list", "tools/call", "resources/list", "resources/read"})
 
 
 class SharedSessions(StreamableHTTPSessionManager):
@@ -52,6 +62,15 @@ class SharedSessions(StreamableHTTPSessionManager):
         super().__init__(server, session_idle_timeout=DEFAULT_SESSION_IDLE_TIMEOUT)
         self.bridge = bridge
         self.streams: dict[str, anyio.Event] = {}  # a session's GET stream here: set once it has ended
+
+    async def _handle_request(self, scope: Scope, receive: Any, send: Any) -> None:
+        if _quick(scope):
+            as_json = True  # the SDK's JSON mode, for this request alone
+            await handle_modern_request(
+                self.app, self.security_settings, as_json, self._lifespan_state, scope, receive, send
+            )
+            return
+        await super()._handle_request(scope, receive, send)
 
     async def _handle_stateful_request(self, scope: Scope, receive: Any, send: Any) -> None:
         session_id = _header(scope, MCP_SESSION_ID_HEADER)
@@ -144,6 +163,24 @@ class SharedSessions(StreamableHTTPSessionManager):
 
         assert self._task_group is not None  # run() is entered
         await self._task_group.start(run)
+
+
+def _quick(scope: Scope) -> bool:
+    """A 2026-07-28 POST of a ``QUICK`` method, without a progress token, from a client that reads JSON."""
+    version = _header(scope, MCP_PROTOCOL_VERSION_HEADER)
+    if version is None or version in HANDSHAKE_PROTOCOL_VERSIONS or scope["method"] != "POST":
+        return False
+    if "application/json" not in (_header(scope, "accept") or ""):
+        return False
+    try:
+        message = json.loads(body(scope))
+    except ValueError:
+        return False
+    return (
+        isinstance(message, dict)
+        and message.get("method") in QUICK
+        and progress_token_from_params(message.get("params")) is None
+    )
 
 
 def _name(session_id: str) -> str:
