@@ -59,6 +59,12 @@ def save_code(oauth, client_id):
 
 OPERATIONS = {
     "register a client after a read": (lambda o, c: (o.list_clients(), o.create_client("Two", [ZAPIER]))[1][0].name),
+    "an app registers itself after a read": lambda o, c: (
+        (
+            o.list_clients(),
+            o.register_client({"redirect_uris": ["http://127.0.0.1:33418/cb"], "client_name": "Self"}, ip="127.0.0.1"),
+        )[1][0].name
+    ),
     "revoke a client": lambda o, c: o.revoke_client(c["client_id"]).revoked_at is not None,
     "save a code": lambda o, c: save_code(o, c["client_id"]),
     "remember a consent": lambda o, c: o.remember_consent(alice(), o.find_client(c["client_id"]), "tasks:write").scope,
@@ -67,6 +73,7 @@ OPERATIONS = {
 }
 EXPECTED = {
     "register a client after a read": "Two",
+    "an app registers itself after a read": "Self",
     "revoke a client": True,
     "save a code": "tasks:read",
     "remember a consent": "tasks:read tasks:write",
