@@ -99,20 +99,31 @@ def a2a_agent(a2a_hub, tmp_path_factory):
     return a2a_hub.agent_worker(token, "--backend", "command", "--command", f"{sys.executable} {script}")
 
 
+@asynccontextmanager
+async def _client(base: str, key: str, *, streaming: bool = True) -> AsyncIterator[Client]:
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(30, read=120)) as http:
+        card = await A2ACardResolver(http, base).get_agent_card()
+        made = ClientFactory(ClientConfig(httpx_client=http, streaming=streaming)).create(card)
+        try:
+            yield made
+        finally:
+            await made.close()
+
+
+@pytest.fixture
+def a2a_client_for():
+    """``async with a2a_client_for(base, key) as client``: the official client
+    for the hub at ``base``, made from the card it resolved at its root."""
+    return _client
+
+
 @pytest.fixture(scope="module")
 def a2a_client(a2a_hub):
     """``async with a2a_client(key, streaming=True) as client``: the official
-    client, made from the card it resolved at the hub's root."""
+    client for the module's hub, made from the card it resolved at its root."""
 
-    @asynccontextmanager
-    async def client(key: str, *, streaming: bool = True) -> AsyncIterator[Client]:
-        headers = {"Authorization": f"Bearer {key}"}
-        async with httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(30, read=120)) as http:
-            card = await A2ACardResolver(http, a2a_hub.base).get_agent_card()
-            made = ClientFactory(ClientConfig(httpx_client=http, streaming=streaming)).create(card)
-            try:
-                yield made
-            finally:
-                await made.close()
+    def client(key: str, *, streaming: bool = True):
+        return _client(a2a_hub.base, key, streaming=streaming)
 
     return client
