@@ -202,6 +202,10 @@ def test_another_users_task_is_not_found(a2a_user, a2a_client):
                 async for _ in client.subscribe(SubscribeToTaskRequest(id=task.id)):
                     pass
             assert list((await client.list_tasks(ListTasksRequest(context_id="ctx-owner"))).tasks) == []
+        async with a2a_client(a2a_user("snoop"), streaming=False) as client:
+            # The owner's context id is the snoop's own conversation: a new task, none of the owner's messages.
+            theirs = await one(client.send_message(request("Me too", context_id="ctx-owner")))
+            assert theirs.id != task.id and [p.text for m in theirs.history for p in m.parts] == ["Me too"]
 
     run_async(scenario)
 
