@@ -5,8 +5,6 @@ hub to keep CI lean; tests tell their data apart by user."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 import textwrap
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -15,8 +13,8 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 from a2a.client import A2ACardResolver, Client, ClientConfig, ClientFactory
-from support import TEST_DATABASE, free_port
-from support.live_hub import Gunicorn, LiveHub
+from support.live_hub import LiveHub
+from support.module_hub import module_hub, user_keys
 
 ENDPOINT = "/connectors/a2a"
 # The reference agent worker's command backend runs this for each task: the prompt (the conversation) on stdin.
@@ -36,55 +34,16 @@ AGENT = textwrap.dedent("""
 
 
 @pytest.fixture(scope="module")
-def a2a_hub(request, tmp_path_factory, template_db, redis_server) -> Iterator[LiveHub]:
-    from hub import create_app
-
-    folder = tmp_path_factory.mktemp("a2a-hub")
-    if TEST_DATABASE == "postgresql":
-        postgres = request.getfixturevalue("postgres_server")
-        name = postgres.create_database(template=template_db)
-        url = postgres.url(name)
-    else:
-        shutil.copy(template_db, folder / "hub.db")
-        url = f"sqlite:///{folder / 'hub.db'}"
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = {
-        "HUB_INSTANCE_PATH": str(folder),
-        "DATABASE_URL": url,
-        "REDIS_URL": redis_server.url,
-        "SECRET_KEY": "test-secret",
-        "HUB_BASE_URL": base,
-    }
-    with pytest.MonkeyPatch.context() as patch:
-        for name_, value in settings.items():
-            patch.setenv(name_, value)
-        env = {**os.environ, "HUB_WEB_WORKERS": "1", "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics")}
-        hub = LiveHub(base, create_app(), Gunicorn(port, env=env))
-        try:
-            hub.server.wait_ready(base)
-            yield hub
-        finally:
-            hub.stop()
-    if TEST_DATABASE == "postgresql":
-        postgres.drop_database(name)
+def a2a_hub(request) -> Iterator[LiveHub]:
+    with module_hub(request, "a2a-hub") as hub:
+        yield hub
 
 
 @pytest.fixture(scope="module")
 def a2a_user(a2a_hub) -> Callable[..., str]:
     """``a2a_user("ada", scopes=None, tier="enterprise")``: a new user's API
     key (every scope unless given)."""
-    from hub.services import accounts
-
-    def make(username: str, *, scopes: list[str] | None = None, tier: str = "enterprise") -> str:
-        with a2a_hub.app.app_context():
-            try:
-                accounts.get_user(username)
-            except Exception:
-                accounts.create_user(username, tier=tier)
-            return accounts.create_api_key(username, scopes=scopes)[1]
-
-    return make
+    return user_keys(a2a_hub)
 
 
 @pytest.fixture(scope="module")
