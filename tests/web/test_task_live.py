@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import shutil
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from playwright.sync_api import expect
-from support import DEADLINE_SCALE, TEST_DATABASE, free_port, wait_for
+from support import DEADLINE_SCALE, wait_for
 from support.chromium import browser_sign_in
 from support.forms import Browser
-from support.live_hub import Gunicorn, LiveHub
+from support.live_hub import LiveHub
+from support.module_hub import module_hub
 
 # The SQLite pass is enough: the stream reads a task, its output and events as the page does.
 pytestmark = pytest.mark.sqlite_only
@@ -28,36 +27,10 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
-def live_hub(request, tmp_path_factory, template_db, redis_server) -> Iterator[LiveHub]:
+def live_hub(request) -> Iterator[LiveHub]:
     """One hub under gunicorn for the module (its last test stops it)."""
-    from hub import create_app
-
-    folder = tmp_path_factory.mktemp("live-page-hub")
-    if TEST_DATABASE == "postgresql":
-        postgres = request.getfixturevalue("postgres_server")
-        url = postgres.url(postgres.create_database(template=template_db))
-    else:
-        shutil.copy(template_db, folder / "hub.db")
-        url = f"sqlite:///{folder / 'hub.db'}"
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = {
-        "HUB_INSTANCE_PATH": str(folder),
-        "DATABASE_URL": url,
-        "REDIS_URL": redis_server.url,
-        "SECRET_KEY": "test-secret",
-        "HUB_BASE_URL": base,
-    }
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in settings.items():
-            patch.setenv(name, value)
-        env = {**os.environ, "HUB_WEB_WORKERS": "1", "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics")}
-        hub = LiveHub(base, create_app(), Gunicorn(port, env=env))
-        try:
-            hub.server.wait_ready(base)
-            yield hub
-        finally:
-            hub.stop()
+    with module_hub(request, "live-page-hub") as hub:
+        yield hub
 
 
 class Worker:
