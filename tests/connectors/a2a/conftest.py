@@ -1,6 +1,6 @@
 """One live hub per test module (gunicorn, as deployed, one worker) with the
 reference agent worker, and the official a2a-sdk client against it:
-``a2a_hub``, ``a2a_user``, ``a2a_client``, ``a2a_agent``. A module shares its
+``a2a_hub``, ``a2a_user``, ``a2a_client``, ``a2a_agent``, ``push_worker``. A module shares its
 hub to keep CI lean; tests tell their data apart by user."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 from a2a.client import A2ACardResolver, Client, ClientConfig, ClientFactory
+from support.delivery import FAST, DeliveryWorker
 from support.live_hub import LiveHub
 from support.module_hub import module_hub, user_keys
 
@@ -35,8 +36,22 @@ AGENT = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def a2a_hub(request) -> Iterator[LiveHub]:
-    with module_hub(request, "a2a-hub") as hub:
-        yield hub
+    """The module's hub; where the module sets ``PUSHES = True``, with deliveries
+    to loopback and quick retries (see ``push_worker``)."""
+    with pytest.MonkeyPatch.context() as patch:
+        if getattr(request.module, "PUSHES", False):
+            for name, value in FAST.items():
+                patch.setenv(name, value)
+        with module_hub(request, "a2a-hub") as hub:
+            yield hub
+
+
+@pytest.fixture(scope="module")
+def push_worker(a2a_hub) -> Iterator[DeliveryWorker]:
+    """A delivery worker for the module's hub (its settings are in the environment while the module runs)."""
+    worker = DeliveryWorker().start()
+    yield worker
+    worker.stop()
 
 
 @pytest.fixture(scope="module")

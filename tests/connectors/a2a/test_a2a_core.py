@@ -14,8 +14,6 @@ from a2a.types import (
     CancelTaskRequest,
     GetTaskRequest,
     ListTasksRequest,
-    Message,
-    Part,
     Role,
     SendMessageConfiguration,
     SendMessageRequest,
@@ -24,20 +22,11 @@ from a2a.types import (
 )
 from a2a.utils.errors import TaskNotCancelableError, TaskNotFoundError
 from support import run_async
+from support.a2a_messages import message
 
 pytestmark = pytest.mark.sqlite_only  # the live hub calls the services the REST tests run on both databases
 
 ENDPOINT = "/connectors/a2a"
-
-
-def message(text: str, *, context_id: str = "", task_id: str = "") -> Message:
-    return Message(
-        role=Role.ROLE_USER,
-        message_id=f"m-{abs(hash((text, context_id, task_id)))}",
-        parts=[Part(text=text)],
-        context_id=context_id,
-        task_id=task_id,
-    )
 
 
 def request(text: str, *, wait: bool = False, **ids: str) -> SendMessageRequest:

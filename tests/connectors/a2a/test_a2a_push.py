@@ -14,9 +14,6 @@ from a2a.types import (
     DeleteTaskPushNotificationConfigRequest,
     GetTaskPushNotificationConfigRequest,
     ListTaskPushNotificationConfigsRequest,
-    Message,
-    Part,
-    Role,
     SendMessageConfiguration,
     SendMessageRequest,
     TaskPushNotificationConfig,
@@ -24,43 +21,14 @@ from a2a.types import (
 from a2a.utils.errors import InvalidParamsError, InvalidRequestError, TaskNotFoundError
 from standardwebhooks import Webhook
 from support import run_async
-from support.delivery import FAST, DeliveryWorker, wait_dispatched
+from support.a2a_messages import message
+from support.delivery import wait_dispatched
 
 pytestmark = pytest.mark.sqlite_only  # the callbacks' SQL runs on both databases in tests/webhooks
 
 PUSH_PATH = "/a2a/push/s3cr3t-path"
 TOKEN, CREDENTIALS = "tok-7f3a", "cr-91xq"
-
-
-@pytest.fixture(scope="module")
-def push_settings():
-    """Deliveries to loopback, quick retries: set before the module's hub starts."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in FAST.items():
-            patch.setenv(name, value)
-        yield
-
-
-@pytest.fixture(scope="module")
-def a2a_hub(push_settings, a2a_hub):
-    return a2a_hub
-
-
-@pytest.fixture(scope="module")
-def push_worker(a2a_hub):
-    worker = DeliveryWorker().start()  # the hub's settings are in the environment while its module runs
-    yield worker
-    worker.stop()
-
-
-def message(text: str, *, context_id: str = "", task_id: str = "") -> Message:
-    return Message(
-        role=Role.ROLE_USER,
-        message_id=f"m-{text}-{task_id}",
-        parts=[Part(text=text)],
-        context_id=context_id,
-        task_id=task_id,
-    )
+PUSHES = True  # this folder's conftest starts the module's hub with deliveries to loopback, quick retries
 
 
 async def sent_task(client, text: str, **ids: str):

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 from support import DEADLINE_SCALE, repo_root, wait_for
-from support.delivery import FAST, DeliveryWorker
+from support.delivery import DeliveryWorker
 from support.receiver import Receiver
 
 pytestmark = pytest.mark.sqlite_only  # the live hub's tasks: the REST and A2A tests run the services on both databases
@@ -27,20 +27,7 @@ HARNESS = repo_root() / "tests" / "a2a_v03"
 TASK_NOT_FOUND = -32001  # A2A's JSON-RPC codes
 PUSH_PATH = "/v03/push/s3cr3t-path"
 TOKEN, CREDENTIALS = "tok-v03", "cr-v03"
-
-
-@pytest.fixture(scope="module")
-def push_settings():
-    """Deliveries to loopback, quick retries: set before the module's hub starts."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in FAST.items():
-            patch.setenv(name, value)
-        yield
-
-
-@pytest.fixture(scope="module")
-def a2a_hub(push_settings, a2a_hub):
-    return a2a_hub
+PUSHES = True  # this folder's conftest starts the module's hub with deliveries to loopback, quick retries
 
 
 class V03Client:
