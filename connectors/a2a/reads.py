@@ -23,12 +23,18 @@ def send(
 ) -> tuple[str, Snapshot | None]:
     """A message to a task (its answer to the agent's question) or in a
     context (a conversation: a new task in it, or the answer to the task in
-    it that waits for one); the task's id, and (``read``) the task then."""
-    task_id = _send(user, text, context_id, task_id, scopes)
-    return task_id, snapshot(user, task_id) if read else None
+    it that waits for one); the task's id, and (``read``) the task then: a
+    task the message started is answered as the send made it (its history is
+    this message), with no second read."""
+    task_id, started = _send(user, text, context_id, task_id, scopes)
+    if not read:
+        return task_id, None
+    return task_id, started or snapshot(user, task_id)
 
 
-def _send(user: hub.User, text: str, context_id: str, task_id: str, scopes: frozenset[str]) -> str:
+def _send(
+    user: hub.User, text: str, context_id: str, task_id: str, scopes: frozenset[str]
+) -> tuple[str, Snapshot | None]:
     if task_id:
         task = hub.get_task(user, task_id)
         if context_id and task.get("conversation_id") and context_id != task["conversation_id"]:
@@ -42,9 +48,10 @@ def _send(user: hub.User, text: str, context_id: str, task_id: str, scopes: froz
                 "takes a message (its answer). Send a message without a taskId for new work."
             )
         hub.reply_to_task(user, task_id, text)
-        return task_id
-    sent = hub.send_message(user, message=text, conversation_id=context_id or None, scopes=scopes)
-    return str(sent["task_id"])
+        return task_id, None
+    sent = hub.send_message(user, message=text, conversation_id=context_id or None, scopes=scopes, with_task=True)
+    started = sent.pop("task")
+    return str(sent["task_id"]), Snapshot(started, [sent]) if started is not None else None
 
 
 @dataclass

@@ -29,7 +29,8 @@ back; ``base_url`` and ``oauth_metadata_url``: where the hub is, for
 documents that name it (an agent card); ``on_stop``: end long waits (a stream)
 when the process stops; several callbacks per task, ``add_callback``'s
 ``headers``, ``status_updates`` and ``external_id`` and its answer's ``callback_id``, and
-``list_callbacks``, ``get_callback``, ``delete_callback`` (``Callback``).
+``list_callbacks``, ``get_callback``, ``delete_callback`` (``Callback``);
+``send_message``'s ``with_task``: the task the message started, in its answer.
 """
 
 from __future__ import annotations
@@ -420,6 +421,7 @@ def send_message(
     callback_url: str | None = None,
     callback_format: str | None = None,
     scopes: Iterable[str] | None = None,
+    with_task: bool = False,
 ) -> Message:
     """Send the user's message to an agent, as ``POST /api/v1/messages``
     does: it continues the conversation ``conversation_id``, or starts it if
@@ -429,7 +431,9 @@ def send_message(
     The fields are ``MessageInput``'s; a callback fires on the agent's reply
     and needs ``messages:read`` in ``scopes``. A message to a conversation
     whose task waits for input (``input_required``) is that task's reply: it
-    resumes the same task, which ``task_id`` names."""
+    resumes the same task, which ``task_id`` names. ``with_task``: the answer's
+    ``task`` is the task this message started, as ``get_task`` would answer it
+    then (None when it resumed a waiting task), with no second read."""
     fields = _load(
         _MESSAGE_INPUT,
         {
@@ -442,7 +446,11 @@ def send_message(
             "callback_format": callback_format,
         },
     )
-    sent: Message = _MESSAGE_CREATED.dump(conversations.send_message(user, scopes=scopes, **fields))
+    message_sent = conversations.send_message(user, scopes=scopes, **fields)
+    sent: Message = _MESSAGE_CREATED.dump(message_sent)
+    if with_task:
+        started = getattr(message_sent, "started_task", None)
+        sent["task"] = dump_task(started) if started is not None else None
     return sent
 
 

@@ -103,35 +103,36 @@ def _append(
         )
     conversation.updated_at = now
     msg = Message(id=new_id("msg_"), conversation=conversation, role="user", content=content, created_at=now)
-    db.session.add(msg)
-    db.session.flush()
+    db.session.flush()  # the conversation's pk, for the task
     # A task waiting in this conversation for the user's answer takes the message as its reply.
     waiting = None if started else questions.waiting_task(conversation)
     if waiting is not None:
+        db.session.add(msg)
+        db.session.flush()
         questions.resume(waiting, msg, callback)
         events.record(user.pk, "message.created", dump_message(msg))
         db.session.commit()
         return msg
-    # The agent's turn: a task carrying the conversation so far. The user's
-    # message names it, so the answer says which task will reply.
-    task = tasks.add_task(
+    # The agent's turn: a task carrying the conversation so far (a conversation
+    # this message starts has nothing else: no query for it). The user's
+    # message names the task, so the answer says which task will reply.
+    task = tasks.new_task(
         user,
-        tasks.new_task(
-            user,
-            conversation.codebase,
-            title=_title(content),
-            prompt=_prompt(history(conversation)),
-            agent_type="general",
-            conversation=conversation,
-            external_id=refs.external_id,
-            metadata=refs.metadata,
-            callback=callback,
-        ),
+        conversation.codebase,
+        title=_title(content),
+        prompt=content if started else _prompt([*history(conversation)[1 - HISTORY :], msg]),
+        agent_type="general",
+        conversation=conversation,
+        external_id=refs.external_id,
+        metadata=refs.metadata,
         callback=callback,
     )
-    msg.task_id = task.id
+    msg.task_id = task.id  # set before its insert: one statement, no update
+    db.session.add(msg)
+    tasks.add_task(user, task, callback=callback)
     events.record(user.pk, "message.created", dump_message(msg))
     db.session.commit()
+    msg.started_task = task  # type: ignore[attr-defined]  # not a column: for a caller answering with the task
     return msg
 
 
