@@ -27,7 +27,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -35,9 +34,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.api import cli, prepare_hub_db
-from bench.common import free_port, gunicorn, percentile, turn_in
-from hub.embedded_redis import EmbeddedRedis
+from bench.api import claim_all, hub_with_worker
+from bench.common import completion_figures, print_completions, turn_in
 
 OUTPUTS = int(os.environ.get("BENCH_A2A_OUTPUTS", "300"))
 STREAMS = int(os.environ.get("BENCH_A2A_STREAMS", "6"))
@@ -76,10 +74,7 @@ async def measure(base: str, auth: str, worker_token: str, outputs: int, streams
         firsts = [asyncio.get_running_loop().create_future() for _ in range(streams)]
         followers = [asyncio.create_task(follow(client, i, first)) for i, first in enumerate(firsts)]
         task_ids = await asyncio.wait_for(asyncio.gather(*firsts), 60)
-        worker_id = (await worker.post("/register", json={"name": "bench"})).json()["worker_id"]
-        for _ in task_ids:
-            claimed = (await worker.post(f"/{worker_id}/claim", json={"wait": 0})).json()["task"]
-            assert claimed is not None, "every task is claimed before timing"
+        await claim_all(worker, len(task_ids))
         sent: dict[int, float] = {}
         answered: dict[int, float] = {}
         start = time.monotonic()
@@ -105,40 +100,13 @@ async def measure(base: str, auth: str, worker_token: str, outputs: int, streams
         raise RuntimeError(f"every stream ends with its task completed: {ended}")
     latencies = [(heard[n] - s) * 1000 for n, s in sent.items()]
     after_answer = [(heard[n] - a) * 1000 for n, a in answered.items()]
-    return {
-        "outputs": len(latencies),
-        "streams": streams,
-        "per_s": round(1 / pace),
-        "reported_per_s": round(len(sent) / seconds, 1),
-        "p50_ms": round(percentile(latencies, 50), 1),
-        "p99_ms": round(percentile(latencies, 99), 1),
-        "max_ms": round(max(latencies), 1),
-        # The event may arrive before the heartbeat's answer is back: negative.
-        "after_answer_p50_ms": round(percentile(after_answer, 50), 1),
-        "after_answer_p99_ms": round(percentile(after_answer, 99), 1),
-    }
+    figures = completion_figures(latencies, after_answer, len(sent), seconds, pace, achieved="reported_per_s")
+    return {"outputs": len(latencies), "streams": streams, **figures}
 
 
 def run(database: str | None = None, outputs: int = OUTPUTS, streams: int = STREAMS, pace: float = 0.05) -> dict:
-    workdir = Path(tempfile.mkdtemp(prefix="bench-a2a-stream-"))
-    redis = EmbeddedRedis(workdir / "redis", port=free_port()).start()
-    db_url = database or f"sqlite:///{workdir / 'hub.db'}"
-    env = {
-        "HUB_INSTANCE_PATH": str(workdir),
-        "DATABASE_URL": db_url,
-        "REDIS_URL": redis.url,
-        "SECRET_KEY": "bench",
-        "HUB_WORKER_LEASE_SECONDS": "3600",  # every task is claimed before the first report
-    }
-    try:
-        auth = "Bearer " + prepare_hub_db(env)
-        worker_token = cli(env, "worker-tokens", "create", "bench", "--json")["token"]
-        port = free_port()  # the card names the hub's URL: its client connects there
-        hub_env = {**env, "HUB_BASE_URL": f"http://127.0.0.1:{port}"}
-        with gunicorn("hub:create_app()", hub_env, probe="/readyz", port=port) as hub:
-            result = asyncio.run(measure(hub, auth, worker_token, outputs, streams, pace))
-    finally:
-        redis.stop()
+    with hub_with_worker("bench-a2a-stream-", database) as (hub, auth, worker_token):
+        result = asyncio.run(measure(hub, auth, worker_token, outputs, streams, pace))
     return {"database": "postgresql" if database else "sqlite", **result}
 
 
@@ -153,16 +121,17 @@ def main() -> None:
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     r = run(args.database, args.outputs, args.streams, args.pace)
-    met = r["p99_ms"] < 250
-    print(
-        f"\nA2A stream ({r['database']}): {r['outputs']} pieces of output over {r['streams']} streams at "
-        f"{r['per_s']}/s (achieved {r['reported_per_s']}/s)"
+    print_completions(
+        f"A2A stream ({r['database']})",
+        r["outputs"],
+        r,
+        "heartbeat sent -> event at the client",
+        "target p99 < 250 ms",
+        r["p99_ms"] < 250,
+        what=f"pieces of output over {r['streams']} streams",
+        achieved="reported_per_s",
+        request="heartbeat",
     )
-    print(
-        f"  heartbeat sent -> event at the client: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms "
-        f"(max {r['max_ms']} ms)   target p99 < 250 ms: {'met' if met else 'MISSED'}"
-    )
-    print(f"  from the heartbeat's answer: p50 {r['after_answer_p50_ms']} ms, p99 {r['after_answer_p99_ms']} ms")
     if args.json:
         Path(args.json).write_text(json.dumps(r, indent=2))
 

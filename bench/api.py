@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -111,6 +113,42 @@ def prepare_hub_db(env: dict) -> str:
     )
     cli(env, "users", "create", "bench", "--tier", "enterprise", "--json")
     return cli(env, "api-keys", "create", "bench", "--json")["key"]
+
+
+@contextmanager
+def hub_with_worker(prefix: str, database: str | None = None) -> Iterator[tuple[str, str, str]]:
+    """A hub under gunicorn on a fresh database (PostgreSQL ``database`` or
+    SQLite in a temporary folder), as the paced worker benchmarks use it:
+    yields its base URL, the bench user's Authorization and a worker token.
+    HUB_BASE_URL is its own address (an agent card names it); the lease
+    outlasts the run, since every task is claimed before timing."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    redis = EmbeddedRedis(workdir / "redis", port=free_port()).start()
+    port = free_port()
+    env = {
+        "HUB_INSTANCE_PATH": str(workdir),
+        "DATABASE_URL": database or f"sqlite:///{workdir / 'hub.db'}",
+        "REDIS_URL": redis.url,
+        "SECRET_KEY": "bench",
+        "HUB_WORKER_LEASE_SECONDS": "3600",
+        "HUB_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+    try:
+        auth = "Bearer " + prepare_hub_db(env)
+        worker_token = cli(env, "worker-tokens", "create", "bench", "--json")["token"]
+        with gunicorn("hub:create_app()", env, probe="/readyz", port=port) as hub:
+            yield hub, auth, worker_token
+    finally:
+        redis.stop()
+
+
+async def claim_all(worker, count: int) -> None:
+    """One agent worker (``worker``: an httpx.AsyncClient on the worker API)
+    claims ``count`` pending tasks, untimed."""
+    worker_id = (await worker.post("/register", json={"name": "bench"})).json()["worker_id"]
+    for _ in range(count):
+        claimed = (await worker.post(f"/{worker_id}/claim", json={"wait": 0})).json()["task"]
+        assert claimed is not None, "every task is claimed before timing"
 
 
 def run(database: str | None = None, floor_database: str | None = None, big_database: str | None = None) -> dict:

@@ -178,13 +178,21 @@ def turn_in(start: float, index: int, pace: float) -> float:
     return max(0.0, start + index * pace - time.monotonic())
 
 
-def completion_figures(latencies: list[float], after_answer: list[float], completed: int, seconds: float, pace: float):
+def completion_figures(
+    latencies: list[float],
+    after_answer: list[float],
+    completed: int,
+    seconds: float,
+    pace: float,
+    achieved: str = "completed_per_s",
+):
     """A paced run of task completions (one every ``pace`` s; ``completed`` in
-    ``seconds``): the latencies (ms) measured from each completion, and from
-    its answer (negative where what is timed arrived before the answer)."""
+    ``seconds``, its rate under the key ``achieved``): the latencies (ms)
+    measured from each completion, or other paced report, and from its answer
+    (negative where what is timed arrived before the answer)."""
     return {
         "per_s": round(1 / pace),
-        "completed_per_s": round(completed / seconds, 1),
+        achieved: round(completed / seconds, 1),
         "p50_ms": round(percentile(latencies, 50), 1),
         "p99_ms": round(percentile(latencies, 99), 1),
         "max_ms": round(max(latencies), 1),
@@ -193,14 +201,26 @@ def completion_figures(latencies: list[float], after_answer: list[float], comple
     }
 
 
-def print_completions(heading: str, count: int, figures: dict, measured: str, target: str, met: bool) -> None:
-    """completion_figures' figures as the paced benchmarks print them."""
-    print(f"\n{heading}: {count} completions at {figures['per_s']}/s (achieved {figures['completed_per_s']}/s)")
+def print_completions(
+    heading: str,
+    count: int,
+    figures: dict,
+    measured: str,
+    target: str,
+    met: bool,
+    *,
+    what: str = "completions",
+    achieved: str = "completed_per_s",
+    request: str = "complete",
+) -> None:
+    """completion_figures' figures as the paced benchmarks print them (``what``
+    was paced, ``request`` reported each: completions by default)."""
+    print(f"\n{heading}: {count} {what} at {figures['per_s']}/s (achieved {figures[achieved]}/s)")
     print(
         f"  {measured}: p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms "
         f"(max {figures['max_ms']} ms)   {target}: {'met' if met else 'MISSED'}"
     )
     print(
-        f"  from the complete's answer: p50 {figures['after_answer_p50_ms']} ms, "
+        f"  from the {request}'s answer: p50 {figures['after_answer_p50_ms']} ms, "
         f"p99 {figures['after_answer_p99_ms']} ms"
     )

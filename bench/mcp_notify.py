@@ -25,14 +25,12 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.api import cli, prepare_hub_db
-from bench.common import completion_figures, free_port, gunicorn, print_completions, turn_in
-from hub.embedded_redis import EmbeddedRedis
+from bench.api import claim_all, hub_with_worker
+from bench.common import completion_figures, print_completions, turn_in
 
 ENDPOINT = "/connectors/mcp"
 TASKS = int(os.environ.get("BENCH_MCP_NOTIFY_TASKS", "300"))
@@ -73,10 +71,7 @@ async def measure(base: str, auth: str, worker_token: str, tasks: int, pace: flo
                 )
             )
             task_ids.append((await session.send_request(request, types.CreateTaskResult)).task.task_id)
-        worker_id = (await worker.post("/register", json={"name": "bench"})).json()["worker_id"]
-        for _ in task_ids:
-            claimed = (await worker.post(f"/{worker_id}/claim", json={"wait": 0})).json()["task"]
-            assert claimed is not None, "every task is claimed before timing"
+        await claim_all(worker, len(task_ids))
         sent: dict[str, float] = {}
         answered: dict[str, float] = {}
         start = time.monotonic()
@@ -94,23 +89,8 @@ async def measure(base: str, auth: str, worker_token: str, tasks: int, pace: flo
 
 
 def run(database: str | None = None, tasks: int = TASKS, pace: float = 0.05) -> dict:
-    workdir = Path(tempfile.mkdtemp(prefix="bench-mcp-notify-"))
-    redis = EmbeddedRedis(workdir / "redis", port=free_port()).start()
-    db_url = database or f"sqlite:///{workdir / 'hub.db'}"
-    env = {
-        "HUB_INSTANCE_PATH": str(workdir),
-        "DATABASE_URL": db_url,
-        "REDIS_URL": redis.url,
-        "SECRET_KEY": "bench",
-        "HUB_WORKER_LEASE_SECONDS": "3600",  # every task is claimed before the first completes
-    }
-    try:
-        auth = "Bearer " + prepare_hub_db(env)
-        worker_token = cli(env, "worker-tokens", "create", "bench", "--json")["token"]
-        with gunicorn("hub:create_app()", {**env, "HUB_BASE_URL": "http://127.0.0.1"}, probe="/openapi.json") as hub:
-            result = asyncio.run(measure(hub, auth, worker_token, tasks, pace))
-    finally:
-        redis.stop()
+    with hub_with_worker("bench-mcp-notify-", database) as (hub, auth, worker_token):
+        result = asyncio.run(measure(hub, auth, worker_token, tasks, pace))
     return {"database": "postgresql" if database else "sqlite", **result}
 
 
