@@ -20,36 +20,6 @@ pytestmark = pytest.mark.usefixtures("webhook_settings")
 CREDENTIAL = "Bearer pz-9-credential"
 
 
-class Agent:
-    """An agent worker on the worker API, as the reference worker calls it."""
-
-    def __init__(self, client, token):
-        self.client, self.headers = client, {"Authorization": f"Bearer {token}"}
-        self.id = self.post("/register", {"name": "callbacks"}).json["worker_id"]
-
-    def post(self, path, body):
-        response = self.client.post("/api/v1/worker" + path, json=body, headers=self.headers)
-        assert response.status_code == 200, response.json
-        return response
-
-    def claim(self, task_id):
-        task = self.post(f"/{self.id}/claim", {"wait": 0}).json["task"]
-        assert task and task["id"] == task_id, task
-
-    def ask(self, task_id, question):
-        self.claim(task_id)
-        self.post(f"/tasks/{task_id}/ask", {"question": question})
-
-    def complete(self, task_id, result):
-        self.claim(task_id)
-        self.post(f"/tasks/{task_id}/complete", {"result": result})
-
-
-@pytest.fixture
-def agent(client, worker_token):
-    return Agent(client, worker_token)
-
-
 def create(alice, receiver, path="/first"):
     response = alice.post(
         "/api/v1/tasks", json={"title": "Ship", "prompt": "Ship it", "callback_url": receiver.url(path)}
