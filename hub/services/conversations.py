@@ -13,7 +13,7 @@ from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.models import Conversation, Message, Task, User
 from hub.schemas import Page, dump_message, fetch_page, paged
-from hub.services import callbacks, codebases, events, questions, tasks
+from hub.services import callbacks, codebases, events, fast_create, questions, tasks
 
 # Messages an agent task carries: enough context, bounded size.
 HISTORY = 50
@@ -86,15 +86,19 @@ def _append(
     now = utcnow()
     started = conversation is None
     if conversation is None:
+        # A new conversation, its message and task: each one plain INSERT, out
+        # of the session (fast_create), as a REST create's task.
         codebase = codebases.resolve(user, codebase_id)
         conversation = Conversation(
             id=conversation_id or new_id("conv_"),
             user_pk=user.pk,
+            codebase_pk=codebase.pk,
             codebase=codebase,
             external_id=refs.external_id,
             created_at=now,
+            updated_at=now,
         )
-        db.session.add(conversation)
+        fast_create.insert(conversation)
     elif codebase_id and codebase_id != conversation.codebase.id:
         raise ValidationFailed(
             "codebase_id",
@@ -102,8 +106,14 @@ def _append(
             f"'{conversation.codebase.id}'; leave codebase_id empty or use that one.",
         )
     conversation.updated_at = now
-    msg = Message(id=new_id("msg_"), conversation=conversation, role="user", content=content, created_at=now)
-    db.session.flush()  # the conversation's pk, for the task
+    msg = Message(
+        id=new_id("msg_"),
+        conversation=conversation,
+        conversation_pk=conversation.pk,
+        role="user",
+        content=content,
+        created_at=now,
+    )
     # A task waiting in this conversation for the user's answer takes the message as its reply.
     waiting = None if started else questions.waiting_task(conversation)
     if waiting is not None:
@@ -127,8 +137,8 @@ def _append(
         metadata=refs.metadata,
         callback=callback,
     )
-    msg.task_id = task.id  # set before its insert: one statement, no update
-    db.session.add(msg)
+    msg.task_id = task.id
+    fast_create.insert(msg)
     tasks.add_task(user, task, callback=callback)
     events.record(user.pk, "message.created", dump_message(msg))
     db.session.commit()

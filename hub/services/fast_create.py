@@ -21,15 +21,16 @@ internals. ``services/tasks.py`` owns the rules (states, the tier's limit).
 
 from __future__ import annotations
 
+import functools
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult
+from sqlalchemy import CursorResult, Insert
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from hub.db import db
-from hub.models import Codebase, Conversation, Task
+from hub.models import Codebase, Conversation, Message, Task
 
 # Every column but the key, by the attribute that holds it (``metadata``
 # is held by ``metadata_``): a new task sets them all, so that once inserted
@@ -40,7 +41,6 @@ _ATTRIBUTES = {
     if not column.primary_key
 }
 _UNSET = dict.fromkeys(_ATTRIBUTES.values())
-_INSERT = Task.__table__.insert()
 
 
 def new_task(codebase: Codebase, conversation: Conversation | None, columns: dict[str, Any]) -> Task:
@@ -62,15 +62,30 @@ def new_task(codebase: Codebase, conversation: Conversation | None, columns: dic
     return task
 
 
-def insert(task: Task) -> None:
-    """Insert ``task`` (from ``new_task``) in the caller's transaction with
-    one plain INSERT, and give it its primary key. Its codebase and
-    conversation must already be in the database."""
-    row = {column: task.__dict__[attribute] for column, attribute in _ATTRIBUTES.items()}
-    inserted = cast("CursorResult[Any]", db.session.execute(_INSERT, row))  # an INSERT's result is a cursor's
+def insert(row: Task | Conversation | Message) -> None:
+    """Insert ``row`` in the caller's transaction with one plain INSERT, and
+    give it its primary key: a task from ``new_task``, or a new conversation
+    or message with every column but ``pk`` set (a send's: see
+    ``conversations``), kept out of the session. What it refers to must
+    already be in the database."""
+    attributes, statement = _shape(type(row))
+    values = {column: row.__dict__.get(attribute) for column, attribute in attributes.items()}
+    inserted = cast("CursorResult[Any]", db.session.execute(statement, values))  # an INSERT's result is a cursor's
     key = inserted.inserted_primary_key
     assert key is not None  # always, for a one-row INSERT: narrows the type
-    set_committed_value(task, "pk", key[0])
+    set_committed_value(row, "pk", key[0])
+
+
+@functools.cache
+def _shape(model: type[Task | Conversation | Message]) -> tuple[dict[str, str], Insert]:
+    """A model's columns but its key, by the attribute holding each, and its INSERT."""
+    table = model.__table__
+    attributes = {
+        column.key: model.__mapper__.get_property_by_column(column).key
+        for column in table.columns
+        if not column.primary_key
+    }
+    return attributes, table.insert()
 
 
 def attach(task: Task) -> None:
