@@ -45,3 +45,12 @@ def test_sealed_secrets_open_only_with_the_same_key():
     assert signing.unseal(sealed, "key-one") == secret
     with pytest.raises(InvalidToken):
         signing.unseal(sealed, "key-two")
+
+
+def test_a_callbacks_headers_are_sealed_whole_and_open_only_with_the_same_key():
+    headers = {"Authorization": "Bearer zap-secret-token", "X-Zap": "1"}
+    sealed = signing.seal_headers(headers, "key-one")
+    assert isinstance(sealed, str) and "zap-secret-token" not in sealed
+    assert signing.unseal_headers(sealed, "key-one") == headers
+    with pytest.raises(InvalidToken):
+        signing.unseal_headers(sealed, "key-two")
