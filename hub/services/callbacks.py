@@ -32,12 +32,12 @@ from flask import current_app
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
-from hub.db import begin_write, db, new_id, utcnow
+from hub.db import db, new_id, utcnow
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.models import Delivery, Subscription, Task, User
 from hub.models.tasks import ACTIVE_STATUSES, EXTERNAL_ID_MAX
 from hub.models.webhooks import CALLBACK_PROGRESS, CALLBACK_WAITS
-from hub.services import hooks
+from hub.services import hooks, locked
 from hub.webhooks import formatters, signing, ssrf
 
 # What a callback waits for (``Subscription.event``); the task's failure or
@@ -199,10 +199,7 @@ def attach(
     if external_id is not None and not 0 < len(external_id) <= EXTERNAL_ID_MAX:
         raise ValidationFailed("external_id", f"1 to {EXTERNAL_ID_MAX} characters.")
     callback = replace(callback, external_id=external_id)
-    begin_write()
-    task = db.session.scalar(by_id.with_for_update().execution_options(populate_existing=True))
-    if task is None:
-        raise NotFound(f"No task '{task_id}'.")
+    task = locked.task(user, task_id)
     if task.status not in ACTIVE_STATUSES:
         raise Conflict(f"Task '{task_id}' is {task.status}: it has ended.", code="task_ended")
     if external_id is not None:
@@ -279,16 +276,7 @@ def delete(user: User, task_id: str, callback_id: str) -> None:
     """Stop one callback of the user's task: it is not sent, nor retried
     (kept, deleted, for its delivery log). NotFound: not theirs, or no such
     callback; deleting it again is NotFound too."""
-    begin_write()
-    task = db.session.scalar(
-        select(Task)
-        .where(Task.id == task_id, Task.user_pk == user.pk)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if task is None:
-        db.session.rollback()
-        raise NotFound(f"No task '{task_id}'.")
+    task = locked.task(user, task_id)
     callbacks = db.session.scalars(_live(task)).all()
     gone = next((callback for callback in callbacks if callback.id == callback_id), None)
     if gone is None:

@@ -17,11 +17,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from hub import live, wakeups
-from hub.db import begin_write, db, new_id, utcnow
-from hub.errors import Conflict, NotFound
+from hub.db import db, new_id, utcnow
+from hub.errors import Conflict
 from hub.models import Conversation, Message, Task, User
 from hub.schemas import dump_message
-from hub.services import callbacks, events, tasks
+from hub.services import callbacks, events, locked, tasks
 
 WAITING = "input_required"
 REPLY_MAX = 100_000  # characters: as a message sent to a conversation (hub.schemas.MessageCreateSchema)
@@ -106,16 +106,7 @@ def reply(user: User, task_id: str, content: str) -> Message:
     """The user answers the question of their ``input_required`` task: the
     reply joins its conversation and the task resumes. NotFound: not the
     user's; Conflict: the task is not waiting for input."""
-    begin_write()
-    task = db.session.scalar(
-        select(Task)
-        .where(Task.id == task_id, Task.user_pk == user.pk)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if task is None:
-        db.session.rollback()
-        raise NotFound(f"No task '{task_id}'.")
+    task = locked.task(user, task_id)
     if task.status != WAITING or task.conversation is None:
         db.session.rollback()
         raise Conflict(
