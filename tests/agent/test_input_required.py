@@ -7,12 +7,11 @@ waiting task can be cancelled. The openai backend asks through its ask_user
 tool, against a small local chat-completions server."""
 
 import json
-import sys
-import textwrap
 import threading
 
 import pytest
 from standardwebhooks import Webhook
+from support.agents import asking_agent
 from support.live_hub import Caller
 from werkzeug.wrappers import Request, Response
 
@@ -21,28 +20,15 @@ pytestmark = [
     pytest.mark.usefixtures("webhook_settings"),
 ]
 
-# Asks on its first run; once answered (the conversation on stdin), deploys what the user said.
-AGENT = textwrap.dedent("""
-    import os, sys
-    prompt = sys.stdin.read()
-    if "assistant:" not in prompt:
-        with open(os.environ["CODETETHER_QUESTION_FILE"], "w") as question:
-            question.write("Which branch should I deploy?")
-    else:
-        print("Deployed " + prompt.strip().splitlines()[-1])
-""")
-
 
 def test_the_agent_asks_the_owner_replies_and_the_same_task_completes(
     app, live_hub, caller, worker_token, receiver, delivery_worker, tmp_path
 ):
     from hub.services import accounts
 
-    script = tmp_path / "agent.py"
-    script.write_text(AGENT)
     hook = caller.http.post("/hooks", json={"event": "task.input_required", "target_url": receiver.url("/hook")})
     assert hook.status_code == 201, hook.text
-    live_hub.agent_worker(worker_token, "--backend", "command", "--command", f"{sys.executable} {script}")
+    live_hub.agent_worker(worker_token, "--backend", "command", "--command", asking_agent(tmp_path))
     task = caller.create_task(title="Deploy", prompt="Deploy the app", callback_url=receiver.url("/callback"))
 
     [captured] = receiver.wait_for(1, "/hook", timeout=120)

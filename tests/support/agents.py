@@ -26,3 +26,23 @@ def long_running_agent(folder: Path) -> tuple[str, Path]:
     script.write_text(_LONG_RUNNING)
     pids.mkdir()
     return f"{sys.executable} {script}", pids
+
+
+# Asks on its first run; once answered (the conversation on stdin), deploys what the user said.
+_ASKS_FIRST = textwrap.dedent("""
+    import os, sys
+    prompt = sys.stdin.read()
+    if "assistant:" not in prompt:
+        with open(os.environ["CODETETHER_QUESTION_FILE"], "w") as question:
+            question.write("Which branch should I deploy?")
+    else:
+        print("Deployed " + prompt.strip().splitlines()[-1])
+""")
+
+
+def asking_agent(folder: Path) -> str:
+    """The command line of an agent that asks "Which branch should I deploy?"
+    on its first run and, once answered, prints "Deployed <the answer>"."""
+    script = folder / "asking_agent.py"
+    script.write_text(_ASKS_FIRST)
+    return f"{sys.executable} {script}"

@@ -8,12 +8,10 @@ a callback")."""
 
 from __future__ import annotations
 
-import sys
-import textwrap
-
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 from support import wait_for
+from support.agents import asking_agent
 from support.delivery import wait_dispatched
 from support.zapier_node import connected_runtime
 
@@ -21,22 +19,21 @@ from support.zapier_node import connected_runtime
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.usefixtures("webhook_settings")]
 
 TASK_RESUME, REPLY_RESUME = "/hooks/catch/resume/task-token", "/hooks/catch/resume/reply-token"
-# Asks on its first run; once answered (the conversation on stdin), deploys what the user said.
-AGENT = textwrap.dedent("""
-    import os, sys
-    prompt = sys.stdin.read()
-    if "assistant:" not in prompt:
-        with open(os.environ["CODETETHER_QUESTION_FILE"], "w") as question:
-            question.write("Which branch?")
-    else:
-        print("Deployed " + prompt.strip().splitlines()[-1])
-""")
 
 
 def _paused(runtime, create: str, resume_url: str, **input_data) -> dict:
     answer = runtime.answer(f"creates.{create}.operation.perform", inputData=input_data, callback_url=resume_url)
     assert "error" not in answer, answer
     assert answer["status"] == "CALLBACK", answer  # Zapier pauses the step
+    return answer["results"]
+
+
+def _resumed(runtime, create: str, paused: dict, call) -> dict:
+    """The paused step's performResume on its callback's request (``call``)."""
+    answer = runtime.answer(
+        f"creates.{create}.operation.performResume", inputData={}, outputData=paused, cleanedRequest=call.json()
+    )
+    assert "error" not in answer, answer
     return answer["results"]
 
 
@@ -70,10 +67,8 @@ def test_send_message_and_wait_after_run_task_and_wait_on_the_same_task(
     runtime = connected_runtime(hub, tmp_path / "app", "quinn", "correct horse battery")
     try:
         token = runtime.auth_data["access_token"]
-        script = tmp_path / "agent.py"
-        script.write_text(AGENT)
         task = _paused(runtime, "create_task_and_wait", receiver.url(TASK_RESUME), title="Deploy", prompt="Deploy it")
-        hub.agent_worker(worker_token, "--backend", "command", "--command", f"{sys.executable} {script}")
+        hub.agent_worker(worker_token, "--backend", "command", "--command", asking_agent(tmp_path))
         asked = wait_for(
             lambda: (got := hub.api(f"/api/v1/tasks/{task['id']}", token).json())["status"] == "input_required" and got,
             120,
@@ -96,24 +91,12 @@ def test_send_message_and_wait_after_run_task_and_wait_on_the_same_task(
         assert len(secrets) == 2
         _signed_by_one(reply_call, secrets)
         _signed_by_one(task_call, secrets)
-        replied = runtime.answer(
-            "creates.send_message_and_wait.operation.performResume",
-            inputData={},
-            outputData=sent,
-            cleanedRequest=reply_call.json(),
-        )
-        assert "error" not in replied, replied
-        assert replied["results"]["role"] == "assistant"
-        assert replied["results"]["content"].strip() == "Deployed release-2"
-        finished = runtime.answer(
-            "creates.create_task_and_wait.operation.performResume",
-            inputData={},
-            outputData=task,
-            cleanedRequest=task_call.json(),
-        )
-        assert "error" not in finished, finished
-        assert (finished["results"]["id"], finished["results"]["status"]) == (task["id"], "completed")
-        assert finished["results"]["result"].strip() == "Deployed release-2"
+        replied = _resumed(runtime, "send_message_and_wait", sent, reply_call)
+        assert replied["role"] == "assistant"
+        assert replied["content"].strip() == "Deployed release-2"
+        finished = _resumed(runtime, "create_task_and_wait", task, task_call)
+        assert (finished["id"], finished["status"]) == (task["id"], "completed")
+        assert finished["result"].strip() == "Deployed release-2"
 
         wait_dispatched(hub.app, timeout=30)  # nothing more comes: each callback once
         assert len(receiver.received(TASK_RESUME)) == len(receiver.received(REPLY_RESUME)) == 1
