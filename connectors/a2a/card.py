@@ -103,7 +103,8 @@ def skills() -> list[AgentSkill]:
         AgentSkill(
             id=agent_type,
             name=f"{agent_type.capitalize()} agent",
-            description=AGENT_SKILLS.get(agent_type, f"The hub's {agent_type} agent."),
+            description=AGENT_SKILLS.get(agent_type, f"The hub's {agent_type} agent.")
+            + f' Ask for it with the message\'s metadata {{"agentType": "{agent_type}"}}.',
             tags=["coding", agent_type],
             input_modes=MODES,
             output_modes=MODES,

@@ -60,7 +60,13 @@ CALLER = "codetether.caller"  # where the context builder puts the caller (serve
 BLOCKING_SECONDS = 60.0
 QUIET_SECONDS = 15.0  # a stream re-reads its task at least this often, even when no change was heard
 # The hub's input fields as A2A names them, for an invalid params error.
-FIELDS = {"message": "message.parts", "conversation_id": "message.contextId", "metadata": "message.metadata"}
+FIELDS = {
+    "message": "message.parts",
+    "conversation_id": "message.contextId",
+    "metadata": "message.metadata",
+    "agent_type": "message.metadata.agentType",
+}
+AGENT_TYPE = "agentType"  # the metadata key (the message's, or the request's) naming the agent: a card skill's id
 
 
 def caller_of(context: ServerCallContext) -> Caller:
@@ -68,6 +74,23 @@ def caller_of(context: ServerCallContext) -> Caller:
     if not isinstance(who, Caller):  # only the hub's endpoint reaches this handler, always with a caller
         raise InvalidRequestError(message="Not signed in.")
     return who
+
+
+def is_v03(context: ServerCallContext) -> bool:
+    """Called by v0.3's method names (``message/send``, ``tasks/...``: 1.0's have no slash)."""
+    return "/" in str(context.state.get("method", ""))
+
+
+def agent_type_of(params: SendMessageRequest) -> str | None:
+    """The agent a message asks for (one of the card's skills), by its
+    metadata's ``agentType`` (the message's, else the request's)."""
+    for metadata in (params.message.metadata, params.metadata):
+        if AGENT_TYPE in metadata:
+            value = metadata[AGENT_TYPE]
+            if not isinstance(value, str):
+                raise mapping.invalid(FIELDS["agent_type"], "agentType is a skill's id: " + ", ".join(hub.AGENT_TYPES))
+            return value
+    return None
 
 
 def a2a_error(error: hub.HubError) -> A2AError:
@@ -166,16 +189,19 @@ class HubRequestHandler(RequestHandler):
         if not text:
             raise mapping.invalid("message.parts", "The message needs a text part: what to ask the agent.")
         scopes = caller_of(context).scopes
-        task_id, snapshot = await self.call(
-            context, reads.send, text, message.context_id, message.task_id, scopes, read=read
+        configured = params.configuration.HasField("task_push_notification_config")
+        return await self.call(
+            context,
+            reads.send,
+            text,
+            message.context_id,
+            message.task_id,
+            scopes,
+            read=read,
+            push_config=params.configuration.task_push_notification_config if configured else None,
+            v03=is_v03(context),
+            agent_type=agent_type_of(params),
         )
-        if params.configuration.HasField("task_push_notification_config"):
-            config = TaskPushNotificationConfig()
-            config.CopyFrom(params.configuration.task_push_notification_config)
-            config.task_id = task_id
-            await self._push("create_config", config, context)
-            snapshot = None  # read again: the config came after
-        return task_id, snapshot
 
     async def _settled(self, context: ServerCallContext, task_id: str, seconds: float) -> Snapshot:
         """The task once it ended or asks the user (or as it is after ``seconds``)."""
@@ -229,16 +255,17 @@ class HubRequestHandler(RequestHandler):
 
     # Push notification configs: push.py's (connectors.a2a.push)
 
-    async def _push(self, name: str, params: Any, context: ServerCallContext) -> Any:
+    async def _push(self, name: str, params: Any, context: ServerCallContext, **options: Any) -> Any:
         if find_spec(PUSH) is None:
             raise UnsupportedOperationError(message="Push notifications are not available on this hub yet.")
         # The caller's scopes: a config is a callback, which needs the read scope of what it carries.
-        return await self.call(context, getattr(import_module(PUSH), name), params, scopes=caller_of(context).scopes)
+        push = getattr(import_module(PUSH), name)
+        return await self.call(context, push, params, scopes=caller_of(context).scopes, **options)
 
     async def on_create_task_push_notification_config(
         self, params: TaskPushNotificationConfig, context: ServerCallContext
     ) -> TaskPushNotificationConfig:
-        created: TaskPushNotificationConfig = await self._push("create_config", params, context)
+        created: TaskPushNotificationConfig = await self._push("create_config", params, context, v03=is_v03(context))
         return created
 
     async def on_get_task_push_notification_config(

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from a2a.compat.v0_3.conversions import to_compat_message, to_compat_task
 from a2a.types import (
     AuthenticationInfo,
     DeleteTaskPushNotificationConfigRequest,
@@ -36,6 +37,7 @@ from connectors.base import hub
 from connectors.base.registry import register_format
 
 FORMAT = "a2a"  # the callbacks' payload format: the A2A task
+FORMAT_V03 = "a2a-v0.3"  # a config set with v0.3's names: v0.3's bare Task (or Message), as its receivers read
 TOKEN_HEADER = "X-A2A-Notification-Token"
 # The hub's field names as A2A's, for an invalid params error.
 FIELDS = {"callback_url": "url", "callback_headers": "authentication", "callback_format": "url", "external_id": "id"}
@@ -44,9 +46,22 @@ FIELDS = {"callback_url": "url", "callback_headers": "authentication", "callback
 def body(envelope: dict[str, Any]) -> dict[str, Any]:
     """A callback's event as A2A's push body: the task (with the agent's
     question as its status message), or a message for a message's event."""
+    return MessageToDict(_event(envelope))
+
+
+def body_v03(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The same event as A2A v0.3's push body: the bare Task (``kind``:
+    ``task``, state ``completed``), or the Message."""
+    event = _event(envelope)
+    found = to_compat_task(event.task) if event.HasField("task") else to_compat_message(event.message)
+    v03: dict[str, Any] = found.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return v03
+
+
+def _event(envelope: dict[str, Any]) -> StreamResponse:
     data = envelope["data"]
     if envelope["type"] == "message.created":
-        return MessageToDict(StreamResponse(message=mapping.history_message(data)))
+        return StreamResponse(message=mapping.history_message(data))
     question = None
     if data.get("question"):
         question = {
@@ -57,13 +72,14 @@ def body(envelope: dict[str, Any]) -> dict[str, Any]:
             "content": data["question"],
         }
     task = mapping.a2a_task(data, [question] if question else [], history_length=0)
-    return MessageToDict(StreamResponse(task=task))
+    return StreamResponse(task=task)
 
 
 def setup(app: Any) -> None:
     """The A2A body as a payload format, in every process (the connector's
     setup: web and delivery workers alike)."""
     register_format(FORMAT, body)
+    register_format(FORMAT_V03, body_v03)
 
 
 def _headers(config: TaskPushNotificationConfig) -> dict[str, str]:
@@ -87,7 +103,7 @@ def _config(callback: hub.Callback, url: str | None = None) -> TaskPushNotificat
 
 
 def _ours(user: hub.User, task_id: str) -> list[hub.Callback]:
-    return [callback for callback in hub.list_callbacks(user, task_id) if callback["format"] == FORMAT]
+    return [callback for callback in hub.list_callbacks(user, task_id) if callback["format"] in (FORMAT, FORMAT_V03)]
 
 
 def _find(user: hub.User, task_id: str, config_id: str) -> hub.Callback:
@@ -101,10 +117,11 @@ def _find(user: hub.User, task_id: str, config_id: str) -> hub.Callback:
 
 
 def create_config(
-    user: hub.User, params: TaskPushNotificationConfig, *, scopes: Iterable[str] | None = None
+    user: hub.User, params: TaskPushNotificationConfig, *, scopes: Iterable[str] | None = None, v03: bool = False
 ) -> TaskPushNotificationConfig:
     """The task's new push config; one of the same ``id`` is replaced (A2A's
     set or update). Without an ``id`` the hub names it (the callback's).
+    ``v03``: set with v0.3's names, so pushed in v0.3's shape (``body_v03``).
     ``scopes``: the caller's credential's, which must read tasks (Forbidden).
     NotFound: not the user's task; a ValidationFailed names the A2A field
     (``url``, ``authentication``, ``id``)."""
@@ -115,19 +132,32 @@ def create_config(
             user,
             params.task_id,
             params.url,
-            format=FORMAT,
+            format=FORMAT_V03 if v03 else FORMAT,
             headers=_headers(params),
             status_updates=True,
             external_id=params.id or None,
             scopes=scopes,
         )
     except hub.ValidationFailed as bad:
-        field, messages = next(iter((bad.errors or {"url": ["Invalid."]}).items()))
-        raise hub.ValidationFailed(FIELDS.get(field, field), " ".join(messages)) from None
+        raise _in_a2a_words(bad) from None
     config = TaskPushNotificationConfig(id=params.id or created["callback_id"], task_id=params.task_id, url=params.url)
     if params.HasField("authentication"):  # what it was given back, bar the credentials
         config.authentication.CopyFrom(AuthenticationInfo(scheme=params.authentication.scheme))
     return config
+
+
+def check_config(params: TaskPushNotificationConfig, *, scopes: Iterable[str] | None = None, v03: bool = False) -> None:
+    """What ``create_config`` would refuse of ``params`` but a missing task,
+    before there is one (a config sent with a SendMessage): the same errors."""
+    try:
+        hub.check_callback(params.url, format=FORMAT_V03 if v03 else FORMAT, scopes=scopes, headers=_headers(params))
+    except hub.ValidationFailed as bad:
+        raise _in_a2a_words(bad) from None
+
+
+def _in_a2a_words(bad: hub.ValidationFailed) -> hub.ValidationFailed:
+    field, messages = next(iter((bad.errors or {"url": ["Invalid."]}).items()))
+    return hub.ValidationFailed(FIELDS.get(field, field), " ".join(messages))
 
 
 def get_config(

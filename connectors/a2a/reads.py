@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
-from a2a.types import ListTasksRequest, ListTasksResponse, TaskState
+from a2a.types import ListTasksRequest, ListTasksResponse, TaskPushNotificationConfig, TaskState
 from a2a.utils.errors import UnsupportedOperationError
 
-from connectors.a2a import mapping
+from connectors.a2a import mapping, push
 from connectors.base import hub
 
 HISTORY_PAGES = 4  # a task's history: at most this many pages of its conversation (50 messages each)
@@ -19,21 +19,40 @@ PAGE_SIZE, PAGE_MAX = 50, 100  # ListTasks' page size when not given, and at mos
 
 
 def send(
-    user: hub.User, text: str, context_id: str, task_id: str, scopes: frozenset[str], *, read: bool = False
+    user: hub.User,
+    text: str,
+    context_id: str,
+    task_id: str,
+    scopes: frozenset[str],
+    *,
+    read: bool = False,
+    push_config: TaskPushNotificationConfig | None = None,
+    v03: bool = False,
+    agent_type: str | None = None,
 ) -> tuple[str, Snapshot | None]:
     """A message to a task (its answer to the agent's question) or in a
     context (a conversation: a new task in it, or the answer to the task in
     it that waits for one); the task's id, and (``read``) the task then: a
     task the message started is answered as the send made it (its history is
-    this message), with no second read."""
-    task_id, started = _send(user, text, context_id, task_id, scopes)
+    this message), with no second read. A ``push_config`` sent with it
+    becomes the task's (``v03``: set with v0.3's names), checked first: a bad
+    one is refused before the message changes anything. ``agent_type``: a
+    new task's (None: the hub's default for a message, ``general``)."""
+    if push_config is not None:
+        push.check_config(push_config, scopes=scopes, v03=v03)
+    task_id, started = _send(user, text, context_id, task_id, scopes, agent_type)
+    if push_config is not None:
+        config = TaskPushNotificationConfig()
+        config.CopyFrom(push_config)
+        config.task_id = task_id
+        push.create_config(user, config, scopes=scopes, v03=v03)
     if not read:
         return task_id, None
     return task_id, started or snapshot(user, task_id)
 
 
 def _send(
-    user: hub.User, text: str, context_id: str, task_id: str, scopes: frozenset[str]
+    user: hub.User, text: str, context_id: str, task_id: str, scopes: frozenset[str], agent_type: str | None
 ) -> tuple[str, Snapshot | None]:
     if task_id:
         task = hub.get_task(user, task_id)
@@ -49,7 +68,9 @@ def _send(
             )
         hub.reply_to_task(user, task_id, text)
         return task_id, None
-    sent = hub.send_message(user, message=text, conversation_id=context_id or None, scopes=scopes, with_task=True)
+    sent = hub.send_message(
+        user, message=text, conversation_id=context_id or None, scopes=scopes, with_task=True, agent_type=agent_type
+    )
     started = sent.pop("task")
     return str(sent["task_id"]), Snapshot(started, [sent]) if started is not None else None
 

@@ -30,7 +30,8 @@ documents that name it (an agent card); ``on_stop``: end long waits (a stream)
 when the process stops; several callbacks per task, ``add_callback``'s
 ``headers``, ``status_updates`` and ``external_id`` and its answer's ``callback_id``, and
 ``list_callbacks``, ``get_callback``, ``delete_callback`` (``Callback``);
-``send_message``'s ``with_task``: the task the message started, in its answer.
+``send_message``'s ``with_task``: the task the message started, in its answer;
+``check_callback``: a callback checked before its task exists; ``send_message``'s ``agent_type``.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ __all__ = [
     "add_callback",
     "base_url",
     "cancel_task",
+    "check_callback",
     "count_tasks",
     "create_task",
     "delete_callback",
@@ -356,6 +358,26 @@ def add_callback(
     return answer
 
 
+def check_callback(
+    url: str,
+    *,
+    format: str | None = None,
+    scopes: Iterable[str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """What ``add_callback`` (with ``status_updates``) would refuse of a
+    callback, checked before there is a task: ``ValidationFailed`` naming the
+    field (the URL's SSRF guard too), ``Forbidden`` for the scopes. So a
+    request bringing a callback with its task can refuse it before creating
+    the task."""
+    given = _load(_CALLBACK_INPUT, {"callback_url": url, "callback_format": format})
+    if not given.get("callback_url"):
+        raise ValidationFailed("callback_url", "Must not be empty.")
+    callbacks.prepare(
+        given["callback_url"], given.get("callback_format"), event=callbacks.TASK_DONE, scopes=scopes, headers=headers
+    )
+
+
 def _callback(found: dict[str, Any]) -> Callback:
     return {**found, "created_at": _CREATED_AT.serialize("created_at", found)}
 
@@ -422,6 +444,7 @@ def send_message(
     callback_format: str | None = None,
     scopes: Iterable[str] | None = None,
     with_task: bool = False,
+    agent_type: str | None = None,
 ) -> Message:
     """Send the user's message to an agent, as ``POST /api/v1/messages``
     does: it continues the conversation ``conversation_id``, or starts it if
@@ -433,7 +456,13 @@ def send_message(
     whose task waits for input (``input_required``) is that task's reply: it
     resumes the same task, which ``task_id`` names. ``with_task``: the answer's
     ``task`` is the task this message started, as ``get_task`` would answer it
-    then (None when it resumed a waiting task), with no second read."""
+    then (None when it resumed a waiting task), with no second read.
+    ``agent_type``: one of ``AGENT_TYPES`` for the task it starts (None:
+    ``general``); a resumed task keeps its own."""
+    if agent_type is not None and agent_type not in AGENT_TYPES:
+        raise ValidationFailed(
+            "agent_type", f"Unknown agent type '{agent_type}'; use one of: {', '.join(AGENT_TYPES)}."
+        )
     fields = _load(
         _MESSAGE_INPUT,
         {
@@ -446,7 +475,7 @@ def send_message(
             "callback_format": callback_format,
         },
     )
-    message_sent = conversations.send_message(user, scopes=scopes, **fields)
+    message_sent = conversations.send_message(user, scopes=scopes, agent_type=agent_type or "general", **fields)
     sent: Message = _MESSAGE_CREATED.dump(message_sent)
     if with_task:
         started = getattr(message_sent, "started_task", None)

@@ -43,6 +43,7 @@ def send_message(
     callback_url: str | None = None,
     callback_format: str | None = None,
     scopes: Iterable[str] | None = None,
+    agent_type: str = "general",
 ) -> Message:
     """Append the user's message to a conversation, starting it if the hub
     has not seen ``conversation_id`` (a caller's thread id) for this user.
@@ -50,12 +51,13 @@ def send_message(
     this message starts keeps ``external_id`` too (later ones leave it).
     With a ``callback_url`` the task gets a callback that fires on the
     agent's reply; ``message.callback_secret`` holds its secret for the
-    answer alone. ``scopes``: the credential's (None: all)."""
+    answer alone. ``scopes``: the credential's (None: all). ``agent_type``:
+    the new task's (a reply to a waiting task keeps that task's)."""
     refs = CallerRefs(external_id, metadata)
     callback = callbacks.prepare(callback_url, callback_format, event=callbacks.REPLY, scopes=scopes)
     for attempt in range(2):
         try:
-            sent = _append(user, message, conversation_id, codebase_id, refs, callback)
+            sent = _append(user, message, conversation_id, codebase_id, refs, callback, agent_type)
             if callback:
                 sent.callback_secret = callback.secret  # type: ignore[attr-defined]  # not a column: the answer's alone
             return sent
@@ -80,6 +82,7 @@ def _append(
     codebase_id: str | None,
     refs: CallerRefs,
     callback: callbacks.Prepared | None,
+    agent_type: str,
 ) -> Message:
     begin_write()
     conversation = _find(user, conversation_id) if conversation_id else None
@@ -131,7 +134,7 @@ def _append(
         conversation.codebase,
         title=_title(content),
         prompt=content if started else _prompt([*history(conversation)[1 - HISTORY :], msg]),
-        agent_type="general",
+        agent_type=agent_type,
         conversation=conversation,
         external_id=refs.external_id,
         metadata=refs.metadata,

@@ -245,6 +245,45 @@ def test_bad_params_are_refused_naming_the_field_and_change_nothing(a2a_hub, a2a
     assert call("ListTasks", {})["result"]["tasks"] == []  # nothing was made
 
 
+def test_a_message_with_a_bad_push_config_is_refused_and_makes_no_task(a2a_hub, a2a_user):
+    headers = {"A2A-Version": "1.0", "Authorization": f"Bearer {a2a_user('pushy')}"}
+    msg = {"role": "ROLE_USER", "messageId": "m1", "parts": [{"text": "Do it and tell me"}], "contextId": "ctx-pushy"}
+    for config, field in (
+        ({"url": "http://10.0.0.7/hook"}, "url"),  # a private address: the SSRF guard
+        ({"url": "http://127.0.0.1:9/hook", "authentication": {"scheme": "Bearer"}}, "authentication"),
+    ):
+        params = {"message": msg, "configuration": {"returnImmediately": True, "taskPushNotificationConfig": config}}
+        body = {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": params}
+        answer = httpx.post(a2a_hub.url(ENDPOINT), json=body, headers=headers, timeout=30).json()
+        assert answer["error"]["code"] == -32602, answer  # invalid params
+        [bad_request] = [d for d in answer["error"]["data"] if d["@type"].endswith("BadRequest")]
+        assert [v["field"] for v in bad_request["fieldViolations"]] == [field], answer
+    listed = {"jsonrpc": "2.0", "id": 2, "method": "ListTasks", "params": {}}
+    answer = httpx.post(a2a_hub.url(ENDPOINT), json=listed, headers=headers, timeout=30).json()
+    assert answer["result"]["tasks"] == []  # no task, no conversation: the message changed nothing
+
+
+def test_a_message_naming_an_agent_type_makes_a_task_for_that_agent(a2a_hub, a2a_user):
+    headers = {"A2A-Version": "1.0", "Authorization": f"Bearer {a2a_user('planner')}"}
+
+    def send(text, **where):
+        msg = {"role": "ROLE_USER", "messageId": text, "parts": [{"text": text}], **where.get("message", {})}
+        params = {"message": msg, "configuration": {"returnImmediately": True}, **where.get("params", {})}
+        body = {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": params}
+        return httpx.post(a2a_hub.url(ENDPOINT), json=body, headers=headers, timeout=30).json()
+
+    planned = send("Plan the release", message={"metadata": {"agentType": "plan"}})["result"]["task"]
+    explored = send("Look around", params={"metadata": {"agentType": "explore"}})["result"]["task"]
+    plain = send("Just answer")["result"]["task"]
+    assert [t["metadata"]["agentType"] for t in (planned, explored, plain)] == ["plan", "explore", "general"]
+    rest = httpx.get(a2a_hub.url(f"/api/v1/tasks/{planned['id']}"), headers=headers, timeout=30).json()
+    assert rest["agent_type"] == "plan"  # the hub's task, for the plan agent's workers
+    refused = send("Do magic", message={"metadata": {"agentType": "wizard"}})
+    assert refused["error"]["code"] == -32602, refused
+    [bad_request] = [d for d in refused["error"]["data"] if d["@type"].endswith("BadRequest")]
+    assert [v["field"] for v in bad_request["fieldViolations"]] == ["message.metadata.agentType"]
+
+
 def test_a_stopping_hub_ends_its_streams_at_once(a2a_hub, a2a_user, a2a_client, a2a_agent):
     """gunicorn waits for every request in flight when it stops (up to its
     graceful timeout, 30 s), and an A2A stream lasts as long as its task: it
