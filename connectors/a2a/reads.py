@@ -46,6 +46,7 @@ def send(
         config.CopyFrom(push_config)
         config.task_id = task_id
         push.create_config(user, config, scopes=scopes, v03=v03)
+        started = None  # read again: the config came after
     if not read:
         return task_id, None
     return task_id, started or snapshot(user, task_id)

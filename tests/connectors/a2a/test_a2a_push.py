@@ -181,3 +181,18 @@ def test_a_push_config_needs_the_read_scope_of_what_it_carries(a2a_user, a2a_cli
             assert "tasks:read" in str(refused.value)
 
     run_async(scenario)
+
+
+def test_a_push_config_sent_with_a_message_is_the_new_tasks(a2a_user, a2a_client):
+    async def scenario():
+        async with a2a_client(a2a_user("sends-with-push"), streaming=False) as client:
+            config = TaskPushNotificationConfig(id="with-send", url="http://127.0.0.1:9/hook")  # not delivered here
+            configuration = SendMessageConfiguration(return_immediately=True, task_push_notification_config=config)
+            request = SendMessageRequest(message=message("Push me the end"), configuration=configuration)
+            [event] = [event async for event in client.send_message(request)]
+            listed = await client.list_task_push_notification_configs(
+                ListTaskPushNotificationConfigsRequest(task_id=event.task.id)
+            )
+            assert [(one.id, one.task_id) for one in listed.configs] == [("with-send", event.task.id)]
+
+    run_async(scenario)
