@@ -53,6 +53,8 @@ def respond(user: User, task_id: str, after: int, render: Callable[[Task], dict[
     db.session.rollback()  # no transaction held open while the stream waits
     subscription = _open_stream(user.pk, task_id)
     response = Response(stream_with_context(_events(signed_in, task_id, after, render, subscription)), 200)
+    # A HEAD (or a client gone before the first byte) never starts the generator: its close frees the place.
+    response.call_on_close(lambda: _release(subscription))
     response.mimetype = "text/event-stream"
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # a proxy that buffers answers (nginx) passes each event on
@@ -117,9 +119,15 @@ def _events(
                 changes = subscription.get(min(left, HEARTBEAT_SECONDS))  # none: a heartbeat's pass
                 what = {one for change in changes for one in change.what}
     finally:
-        subscription.close()
-        with _lock:
-            _open.discard(subscription)
+        _release(subscription)
+
+
+def _release(subscription: live.Subscription) -> None:
+    """The stream's place and subscription freed (again a no-op): by the
+    generator's end or by the response's close, whichever comes first."""
+    subscription.close()
+    with _lock:
+        _open.discard(subscription)
 
 
 def _user(pk: int, generation: int) -> User | None:

@@ -229,6 +229,27 @@ def test_a_process_serves_at_most_half_its_threads_as_page_streams(live_hub):
         assert [[e["event"] for e in received][-1] for received in opened] == ["end"] * 4  # the threads free again
 
 
+def test_head_requests_leave_no_stream_behind(live_hub):
+    """A HEAD on the stream (answered as a GET without its body) must not keep
+    a place: more of them than the cap, and the page's stream still opens."""
+    _key, task = user_with_task(live_hub, "hana")
+    worker = Worker(live_hub)
+    worker.claim(task["id"])
+    hana = Browser(live_hub)
+    hana.login("hana", PASSWORD)
+    url = live_hub.url(f"/tasks/{task['id']}/live")
+    for _ in range(6):  # the cap is 4
+        head = hana.http.head(url)
+        assert head.status_code == 200 and head.headers["content-type"].startswith("text/event-stream")
+    timeout = httpx.Timeout(10 * DEADLINE_SCALE, read=60 * DEADLINE_SCALE)
+    with hana.http.stream("GET", url, timeout=timeout) as stream:
+        assert stream.status_code == 200
+        received = events(stream)
+        assert next(received)["event"] == "state"
+        worker.post(f"/tasks/{task['id']}/complete", result="done")
+        assert [e["event"] for e in received][-1] == "end"
+
+
 def test_a_stopping_hub_ends_the_page_streams_at_once(live_hub):
     """gunicorn waits for requests in flight when it stops (its graceful
     timeout, 30 s): an open task page must not hold a stop that long. (The
