@@ -40,6 +40,7 @@ from a2a.types import (
 from a2a.utils.errors import (
     A2AError,
     ExtendedAgentCardNotConfiguredError,
+    InternalError,
     InvalidParamsError,
     InvalidRequestError,
     TaskNotCancelableError,
@@ -150,8 +151,11 @@ class HubRequestHandler(RequestHandler):
     @validate_request_params
     async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Task | Message:
         task_id, snapshot = await self._send(params, context, read=True)
-        if not params.configuration.return_immediately:
-            snapshot = await self._settled(context, task_id, BLOCKING_SECONDS)
+        # A wait holds a web thread: with none to spare, the task as it is (as returnImmediately answers it).
+        place = None if params.configuration.return_immediately else await self.call(context, hub.long_request)
+        if place is not None:
+            with place:
+                snapshot = await self._settled(context, task_id, BLOCKING_SECONDS)
         elif snapshot is None:
             snapshot = await self.call(context, reads.snapshot, task_id)
         history = params.configuration.history_length if params.configuration.HasField("history_length") else None
@@ -161,9 +165,10 @@ class HubRequestHandler(RequestHandler):
     async def on_message_send_stream(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event]:
-        task_id, _ = await self._send(params, context)
-        async for event in self._follow(context, task_id):
-            yield event
+        with await self._long_request(context):  # before the task is made: a refused stream makes none
+            task_id, _ = await self._send(params, context)
+            async for event in self._follow(context, task_id):
+                yield event
 
     @validate_request_params
     async def on_subscribe_to_task(
@@ -174,8 +179,16 @@ class HubRequestHandler(RequestHandler):
             raise UnsupportedOperationError(
                 message=f"Task {params.id} is {snapshot.task['status']}: nothing more will happen (GetTask reads it)."
             )
-        async for event in self._follow(context, params.id):
-            yield event
+        with await self._long_request(context):
+            async for event in self._follow(context, params.id):
+                yield event
+
+    async def _long_request(self, context: ServerCallContext) -> hub.LongRequest:
+        """A place for a stream (it holds a web thread), or an error the client retries later."""
+        place = await self.call(context, hub.long_request)
+        if place is None:
+            raise InternalError(message="This server serves as many streams as it may; try again shortly.")
+        return place
 
     async def _send(
         self, params: SendMessageRequest, context: ServerCallContext, *, read: bool = False
@@ -271,7 +284,7 @@ class HubRequestHandler(RequestHandler):
     async def on_get_task_push_notification_config(
         self, params: GetTaskPushNotificationConfigRequest, context: ServerCallContext
     ) -> TaskPushNotificationConfig:
-        found: TaskPushNotificationConfig = await self._push("get_config", params, context)
+        found: TaskPushNotificationConfig = await self._push("get_config", params, context, v03=is_v03(context))
         return found
 
     async def on_list_task_push_notification_configs(

@@ -106,9 +106,12 @@ def _ours(user: hub.User, task_id: str) -> list[hub.Callback]:
     return [callback for callback in hub.list_callbacks(user, task_id) if callback["format"] in (FORMAT, FORMAT_V03)]
 
 
-def _find(user: hub.User, task_id: str, config_id: str) -> hub.Callback:
-    """The task's config ``config_id`` (its client's id, or the hub's); no
-    id: the task's first, as v0.3's get by task asks."""
+def _find(user: hub.User, task_id: str, config_id: str, *, first: bool = False) -> hub.Callback:
+    """The task's config ``config_id`` (its client's id, or the hub's). No
+    id: the task's first where ``first`` (v0.3's get by task), else invalid
+    params naming ``id`` (never a config the caller did not name)."""
+    if not config_id and not first:
+        raise hub.ValidationFailed("id", "Name the push notification config.")
     ours = _ours(user, task_id)
     found = next((one for one in ours if not config_id or config_id in (one["external_id"], one["id"])), None)
     if found is None:
@@ -150,7 +153,13 @@ def check_config(params: TaskPushNotificationConfig, *, scopes: Iterable[str] | 
     """What ``create_config`` would refuse of ``params`` but a missing task,
     before there is one (a config sent with a SendMessage): the same errors."""
     try:
-        hub.check_callback(params.url, format=FORMAT_V03 if v03 else FORMAT, scopes=scopes, headers=_headers(params))
+        hub.check_callback(
+            params.url,
+            format=FORMAT_V03 if v03 else FORMAT,
+            scopes=scopes,
+            headers=_headers(params),
+            external_id=params.id or None,
+        )
     except hub.ValidationFailed as bad:
         raise _in_a2a_words(bad) from None
 
@@ -161,11 +170,16 @@ def _in_a2a_words(bad: hub.ValidationFailed) -> hub.ValidationFailed:
 
 
 def get_config(
-    user: hub.User, params: GetTaskPushNotificationConfigRequest, *, scopes: Iterable[str] | None = None
+    user: hub.User,
+    params: GetTaskPushNotificationConfigRequest,
+    *,
+    scopes: Iterable[str] | None = None,
+    v03: bool = False,
 ) -> TaskPushNotificationConfig:
-    """One push config of the user's task (no ``id``: its first). NotFound:
-    not the user's task, or no such config."""
-    return _config(_find(user, params.task_id, params.id))
+    """One push config of the user's task: ``id`` is required, but for v0.3
+    (``v03``) where none asks the task's first. NotFound: not the user's
+    task, or no such config."""
+    return _config(_find(user, params.task_id, params.id, first=v03))
 
 
 def list_configs(
@@ -179,6 +193,6 @@ def list_configs(
 def delete_config(
     user: hub.User, params: DeleteTaskPushNotificationConfigRequest, *, scopes: Iterable[str] | None = None
 ) -> None:
-    """Stop one push config: nothing more is sent to it. NotFound: not the
-    user's task, or no such config."""
+    """Stop one push config (``id`` required): nothing more is sent to it.
+    NotFound: not the user's task, or no such config."""
     hub.delete_callback(user, params.task_id, _find(user, params.task_id, params.id)["id"])

@@ -31,7 +31,8 @@ when the process stops; several callbacks per task, ``add_callback``'s
 ``headers``, ``status_updates`` and ``external_id`` and its answer's ``callback_id``, and
 ``list_callbacks``, ``get_callback``, ``delete_callback`` (``Callback``);
 ``send_message``'s ``with_task``: the task the message started, in its answer;
-``check_callback``: a callback checked before its task exists; ``send_message``'s ``agent_type``.
+``check_callback``: a callback checked before its task exists; ``send_message``'s ``agent_type``;
+1.4 adds ``long_request`` (``LongRequest``): a place for a request that holds a web thread for long.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from typing import Any, TypeAlias
 
 import marshmallow as ma
 
-from hub import live, protected_resources, wakeups
+from hub import live, long_requests, protected_resources, wakeups
 from hub.errors import Conflict, Forbidden, HubError, NotFound, TooManyRequests, ValidationFailed, flatten_field_errors
 from hub.errors import describe as _describe
 from hub.models import User
@@ -67,7 +68,7 @@ from hub.schemas import MessageCreateSchema as MessageInput
 from hub.schemas import TaskCreateSchema as TaskInput
 from hub.services import callbacks, codebases, conversations, questions, tasks, workers
 
-API_VERSION = "1.3"
+API_VERSION = "1.4"
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -81,6 +82,7 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "HubError",
+    "LongRequest",
     "Message",
     "MessageInput",
     "MessageOutput",
@@ -112,6 +114,7 @@ __all__ = [
     "list_codebases",
     "list_messages",
     "list_tasks",
+    "long_request",
     "oauth_metadata_url",
     "on_stop",
     "reply_to_task",
@@ -130,6 +133,7 @@ Callback: TypeAlias = dict[str, Any]
 OutputChunk: TypeAlias = dict[str, Any]  # as GET /api/v1/tasks/<id>/output lists it: seq, text, created_at
 TaskChange: TypeAlias = live.Change  # (task_id, what): what of {"status", "output", "message", "poll"} changed
 TaskChanges: TypeAlias = live.Subscription  # get(timeout) / await next(timeout) -> [TaskChange, ...]; close()
+LongRequest: TypeAlias = long_requests.Hold  # close() (or a with block) gives the place back
 
 
 class _PlainData(ma.Schema):
@@ -364,12 +368,14 @@ def check_callback(
     format: str | None = None,
     scopes: Iterable[str] | None = None,
     headers: Mapping[str, str] | None = None,
+    external_id: str | None = None,
 ) -> None:
     """What ``add_callback`` (with ``status_updates``) would refuse of a
     callback, checked before there is a task: ``ValidationFailed`` naming the
-    field (the URL's SSRF guard too), ``Forbidden`` for the scopes. So a
-    request bringing a callback with its task can refuse it before creating
-    the task."""
+    field (the URL's SSRF guard and ``external_id`` too), ``Forbidden`` for
+    the scopes. So a request bringing a callback with its task can refuse it
+    before creating the task."""
+    callbacks.check_external_id(external_id)
     given = _load(_CALLBACK_INPUT, {"callback_url": url, "callback_format": format})
     if not given.get("callback_url"):
         raise ValidationFailed("callback_url", "Must not be empty.")
@@ -537,3 +543,12 @@ def on_stop(callback: Callable[[], None]) -> None:
     It is called from a signal handler: it must only hand work on, e.g.
     ``loop.call_soon_threadsafe(stopping.set)``."""
     wakeups.on_stop(callback)
+
+
+def long_request(user: User) -> LongRequest | None:
+    """A place for a request that holds a web thread for long (a stream, a
+    blocking wait), or None: this process already serves as many as it may
+    (half its threads, shared with the hub's own live pages). Answer then
+    without waiting (the state as it is, or an error to retry); close the
+    place when the request ends."""
+    return long_requests.hold()

@@ -50,7 +50,11 @@ TASK_DONE, REPLY = CALLBACK_WAITS  # REPLY: Send Message's, the agent's reply (i
 HEADERS_MAX = 4
 HEADER_VALUE_MAX = 4096
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
-_HEADER_VALUE = re.compile(r"^[^\x00-\x1f\x7f]*$")  # no control characters: no CR/LF to split a header
+# Printable ASCII and tab: no CR/LF to split a header, and nothing the sender
+# cannot encode (httpx sends values as ASCII: any other would fail every try).
+_HEADER_VALUE = re.compile(r"^[\t\x20-\x7e]*$")
+# Live callbacks a task may have: each event of it fans out to all of them.
+CALLBACKS_MAX = 10
 RESERVED_HEADERS = frozenset(
     ("host", "content-type", "content-length", "transfer-encoding", "connection", "user-agent")
 ) | frozenset(("webhook-id", "webhook-timestamp", "webhook-signature"))
@@ -127,7 +131,7 @@ def _check_headers(headers: Mapping[str, str]) -> None:
         if not isinstance(value, str) or not value or len(value) > HEADER_VALUE_MAX or not _HEADER_VALUE.match(value):
             raise ValidationFailed(
                 "callback_headers",
-                f"The value of '{name}' is 1 to {HEADER_VALUE_MAX} characters, without control characters.",
+                f"The value of '{name}' is 1 to {HEADER_VALUE_MAX} printable ASCII characters.",
             )
 
 
@@ -196,20 +200,32 @@ def attach(
     )
     if callback is None:
         raise ValidationFailed("callback_url", "Must not be empty.")
-    if external_id is not None and not 0 < len(external_id) <= EXTERNAL_ID_MAX:
-        raise ValidationFailed("external_id", f"1 to {EXTERNAL_ID_MAX} characters.")
+    check_external_id(external_id)
     callback = replace(callback, external_id=external_id)
     task = locked.task(user, task_id)
     if task.status not in ACTIVE_STATUSES:
         raise Conflict(f"Task '{task_id}' is {task.status}: it has ended.", code="task_ended")
-    if external_id is not None:
-        for earlier in db.session.scalars(_live(task).where(Subscription.external_id == external_id)):
-            earlier.deleted_at = utcnow()
+    live = db.session.scalars(_live(task)).all()
+    replaced = [earlier for earlier in live if external_id is not None and earlier.external_id == external_id]
+    if len(live) - len(replaced) >= CALLBACKS_MAX:
+        db.session.rollback()
+        raise Conflict(
+            f"Task '{task_id}' has too many callbacks: at most {CALLBACKS_MAX}; delete one first.",
+            code="too_many_callbacks",
+        )
+    for earlier in replaced:
+        earlier.deleted_at = utcnow()
     callback_id = add_to(task, callback)
     db.session.commit()
     task.callback_secret = callback.secret  # type: ignore[attr-defined]  # not a column: the answer's alone
     task.callback_id = callback_id  # type: ignore[attr-defined]
     return task
+
+
+def check_external_id(external_id: str | None) -> None:
+    """A caller's own id for a callback: 1 to ``EXTERNAL_ID_MAX`` characters."""
+    if external_id is not None and not 0 < len(external_id) <= EXTERNAL_ID_MAX:
+        raise ValidationFailed("external_id", f"1 to {EXTERNAL_ID_MAX} characters.")
 
 
 def _task(user: User, task_id: str) -> Task:

@@ -123,6 +123,7 @@ def test_a_connector_lists_reads_and_deletes_a_tasks_callbacks(app, alice, bob, 
     [
         {"webhook-signature": "v1,forged"},
         {"Authorization": "Bearer a\r\nX-Injected: 1"},
+        {"Authorization": "Bearer café"},  # httpx could never send it: every try would fail
         {"Bad Name": "x"},
         {f"X-{n}": "v" for n in range(5)},
     ],
@@ -152,3 +153,16 @@ def test_a_callback_of_the_same_external_id_replaces_the_earlier(app, alice, rec
         with pytest.raises(hub.ValidationFailed) as refused:
             hub.add_callback(user, task["id"], receiver.url("/x"), external_id="x" * 256)
         assert "external_id" in refused.value.errors
+
+
+def test_a_task_has_at_most_ten_callbacks(app, alice, receiver):
+    task = alice.post("/api/v1/tasks", json={"title": "t", "prompt": "p"}).json
+    with app.app_context():
+        user = get_user("alice")
+        for n in range(10):
+            hub.add_callback(user, task["id"], receiver.url(f"/{n}"), external_id=f"hook-{n}")
+        with pytest.raises(hub.Conflict) as refused:
+            hub.add_callback(user, task["id"], receiver.url("/eleventh"))
+        assert "too many callbacks" in refused.value.message
+        hub.add_callback(user, task["id"], receiver.url("/again"), external_id="hook-0")  # a replacement fits
+        assert len(hub.list_callbacks(user, task["id"])) == 10

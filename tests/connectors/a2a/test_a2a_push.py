@@ -14,6 +14,7 @@ from a2a.types import (
     DeleteTaskPushNotificationConfigRequest,
     GetTaskPushNotificationConfigRequest,
     ListTaskPushNotificationConfigsRequest,
+    ListTasksRequest,
     SendMessageConfiguration,
     SendMessageRequest,
     TaskPushNotificationConfig,
@@ -155,10 +156,18 @@ def test_a_private_push_url_is_refused_and_a_clients_config_id_is_kept(a2a_user,
                 ListTaskPushNotificationConfigsRequest(task_id=task.id)
             )
             assert [one.id for one in listed.configs] == ["my-hook"]
-            by_task = await client.get_task_push_notification_config(
-                GetTaskPushNotificationConfigRequest(task_id=task.id)
+            # No id: invalid params naming it, never the task's first config (v0.3's get alone takes the first).
+            for call in (
+                client.get_task_push_notification_config(GetTaskPushNotificationConfigRequest(task_id=task.id)),
+                client.delete_task_push_notification_config(DeleteTaskPushNotificationConfigRequest(task_id=task.id)),
+            ):
+                with pytest.raises(InvalidParamsError) as unnamed:
+                    await call
+                assert [e["field"] for e in unnamed.value.data["errors"]] == ["id"]
+            listed = await client.list_task_push_notification_configs(
+                ListTaskPushNotificationConfigsRequest(task_id=task.id)
             )
-            assert by_task.id == "my-hook"  # no id: the task's first, as v0.3 clients ask
+            assert [one.id for one in listed.configs] == ["my-hook"]  # still there
             await client.delete_task_push_notification_config(
                 DeleteTaskPushNotificationConfigRequest(task_id=task.id, id="my-hook")
             )
@@ -194,5 +203,15 @@ def test_a_push_config_sent_with_a_message_is_the_new_tasks(a2a_user, a2a_client
                 ListTaskPushNotificationConfigsRequest(task_id=event.task.id)
             )
             assert [(one.id, one.task_id) for one in listed.configs] == [("with-send", event.task.id)]
+
+            # A config id too long is refused before the send: no task made.
+            config = TaskPushNotificationConfig(id="x" * 256, url="http://127.0.0.1:9/hook")
+            configuration = SendMessageConfiguration(return_immediately=True, task_push_notification_config=config)
+            request = SendMessageRequest(message=message("Never sent"), configuration=configuration)
+            with pytest.raises(InvalidParamsError) as refused:
+                [event async for event in client.send_message(request)]
+            assert [e["field"] for e in refused.value.data["errors"]] == ["id"]
+            tasks = await client.list_tasks(ListTasksRequest())
+            assert [task.id for task in tasks.tasks] == [event.task.id]
 
     run_async(scenario)
