@@ -83,6 +83,28 @@ def adopt(conn: Connection) -> None:
     tasks middleware) and when a process takes a session up."""
     if conn.session_id:
         _connections[conn.session_id] = conn
+        if (held := _holding.pop(conn.session_id, None)) is not None:
+            held.set()
+
+
+# Sessions a GET stream's watch waits to see taken up by this process.
+_holding: dict[str, asyncio.Event] = {}
+HOLD_SECONDS = 10.0  # a GET for a session no process can take up ends sooner (404)
+
+
+async def _held_here(session_id: str) -> None:
+    """Until this process holds the session's connection (or HOLD_SECONDS):
+    the watch starts before the GET takes its session up, and a status
+    checked before that could not be sent, yet would count as told."""
+    if session_id in _connections:
+        return
+    held = _holding.setdefault(session_id, asyncio.Event())
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(held.wait(), HOLD_SECONDS)
+    finally:
+        if _holding.get(session_id) is held:
+            del _holding[session_id]
 
 
 async def follow_status(ctx: ServerRequestContext[Any, Any], bridge: Bridge, task: hub.Task) -> None:
@@ -179,6 +201,7 @@ class Watch:
         self.ended: set[str] = set()  # followed tasks that ended, for the record to forget
 
     async def run(self) -> None:
+        await _held_here(self.session_id)
         with await self.bridge.call(self.caller, hub.task_changes) as changes:
             named: set[str | None] | None = None  # None: check everything (first, and after a poll)
             follows, read_at = _empty(), 0.0
