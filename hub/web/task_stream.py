@@ -12,7 +12,7 @@ every change) and ``end`` (the task finished: the page stops listening). A
 Changes come from ``hub.live`` (one Redis subscriber per process; a poll while
 Redis is down). A stream holds a web thread (gunicorn gthread), so it is
 bounded: it lasts ``STREAM_SECONDS`` and the browser reconnects; a process
-serves at most half its threads as streams (beyond that: 503, and the page
+serves at most half its threads as long requests (``hub.long_requests``; beyond: 503, the page
 falls back to reloading); the process's stop ends every stream at once.
 """
 
@@ -24,9 +24,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from flask import Response, current_app, stream_with_context
+from flask import Response, stream_with_context
 
-from hub import live, wakeups
+from hub import live, long_requests, wakeups
 from hub.db import db
 from hub.errors import NotFound, ServiceUnavailable
 from hub.models import Task, User
@@ -38,7 +38,7 @@ RETRY_MS = 1000  # how soon the browser reconnects after a stream ended
 OUTPUT_PAGE = 20  # output chunks a pass (a chunk: up to a million characters)
 FINISHED = ("completed", "failed", "cancelled")
 
-_open: set[live.Subscription] = set()  # this process's streams, ended together when it stops
+_open: dict[live.Subscription, long_requests.Hold] = {}  # this process's streams, ended together when it stops
 _lock = threading.Lock()
 _stopping = threading.Event()
 _hooked = False
@@ -63,15 +63,15 @@ def respond(user: User, task_id: str, after: int, render: Callable[[Task], dict[
 
 def _open_stream(user_pk: int, task_id: str) -> live.Subscription:
     global _hooked
-    most = max(1, current_app.config["HUB_WEB_THREADS"] // 2)  # the other half serves the API and the pages
     # Subscribed before the first read: a change committed in between still arrives.
     subscription = live.subscribe(user_pk, task_id)
     with _lock:
         if not _hooked:
             wakeups.on_stop(_end_all)
             _hooked = True
-        if not _stopping.is_set() and len(_open) < most:
-            _open.add(subscription)
+        place = None if _stopping.is_set() else long_requests.hold()  # shared with A2A's long requests
+        if place is not None:
+            _open[subscription] = place
             return subscription
     subscription.close()
     raise ServiceUnavailable("Too many live task pages on this server; the page reloads instead.")
@@ -127,7 +127,9 @@ def _release(subscription: live.Subscription) -> None:
     generator's end or by the response's close, whichever comes first."""
     subscription.close()
     with _lock:
-        _open.discard(subscription)
+        place = _open.pop(subscription, None)
+    if place is not None:
+        place.close()
 
 
 def _user(pk: int, generation: int) -> User | None:

@@ -20,7 +20,7 @@ from a2a.types import (
     SubscribeToTaskRequest,
     TaskState,
 )
-from a2a.utils.errors import TaskNotCancelableError, TaskNotFoundError
+from a2a.utils.errors import InternalError, TaskNotCancelableError, TaskNotFoundError
 from support import run_async
 from support.a2a_messages import message
 
@@ -282,6 +282,38 @@ def test_a_message_naming_an_agent_type_makes_a_task_for_that_agent(a2a_hub, a2a
     assert refused["error"]["code"] == -32602, refused
     [bad_request] = [d for d in refused["error"]["data"] if d["@type"].endswith("BadRequest")]
     assert [v["field"] for v in bad_request["fieldViolations"]] == ["message.metadata.agentType"]
+
+
+def test_with_every_long_request_place_taken_a_blocking_send_answers_at_once(a2a_hub, a2a_user, a2a_client):
+    """Streams and blocking sends hold a web thread each: a process serves at
+    most half its threads so (with the live task pages); beyond, a blocking
+    send answers the task as it is and a stream is refused, so the API, the
+    sign-in and the workers' claims still have threads."""
+    places = a2a_hub.app.config["HUB_WEB_THREADS"] // 2
+
+    async def scenario():
+        key = a2a_user("crowd")
+        async with a2a_client(key, streaming=False) as sender:  # a send that answers at once (a task)
+            task = await one(sender.send_message(request("sleep, held open", context_id="ctx-crowd")))
+        async with a2a_client(key) as client:
+            streams = [aiter(client.subscribe(SubscribeToTaskRequest(id=task.id))) for _ in range(places)]
+            try:
+                for stream in streams:
+                    assert (await anext(stream)).HasField("task")  # open: it holds a place
+                with pytest.raises(InternalError):
+                    await anext(aiter(client.subscribe(SubscribeToTaskRequest(id=task.id))))
+                # Bounded well below the blocking wait's 60 s, for the failure's sake.
+                async with a2a_client(key, streaming=False) as sender:
+                    answer = await asyncio.wait_for(one(sender.send_message(request("Wait for me", wait=True))), 30)
+                assert answer.status.state in (TaskState.TASK_STATE_SUBMITTED, TaskState.TASK_STATE_WORKING)
+            finally:
+                await client.cancel_task(CancelTaskRequest(id=task.id))  # its streams end, their places free again
+                for stream in streams:
+                    assert [event async for event in stream][-1].status_update.status.state == (
+                        TaskState.TASK_STATE_CANCELED
+                    )
+
+    run_async(scenario)
 
 
 def test_a_stopping_hub_ends_its_streams_at_once(a2a_hub, a2a_user, a2a_client, a2a_agent):
