@@ -243,15 +243,17 @@ class HubRequestHandler(RequestHandler):
                     artifact = mapping.output_artifact(task_id, snapshot.output)
                     yield mapping.artifact_event(snapshot.task, artifact, append=seq > 0, last=False)
                     seq = snapshot.output[-1]["seq"]
-                if snapshot.task["status"] != told:
+                caught_up = len(snapshot.output) < reads.PAGE_MAX  # else more output waits: sent first
+                if caught_up and snapshot.task["status"] != told:
                     told = snapshot.task["status"]
                     result = mapping.result_artifact(snapshot.task)
                     if result is not None:
                         yield mapping.artifact_event(snapshot.task, result, append=False, last=True)
                     yield mapping.status_event(snapshot.task, snapshot.question)
-                if told in mapping.SETTLED or self.stopping.is_set():
+                if (caught_up and told in mapping.SETTLED) or self.stopping.is_set():
                     return
-                await self._next(changes, QUIET_SECONDS)
+                if caught_up:  # else the next page of output at once, then the status
+                    await self._next(changes, QUIET_SECONDS)
                 snapshot = await self.call(context, reads.snapshot, task_id, messages=False, output_after=seq)
                 if snapshot.task["status"] == "input_required":  # its question is the status's message
                     snapshot = await self.call(context, reads.snapshot, task_id, messages=True, output_after=seq)
