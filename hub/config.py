@@ -182,8 +182,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "HUB_WEB_THREADS",
         "8",
-        "Threads per gunicorn worker (gthread); a long-polling agent worker, an open task page (up to half)"
-        " and an MCP or A2A stream each hold one.",
+        "Threads per gunicorn worker (gthread); a long-polling agent worker, an MCP stream, an open task page and"
+        " an A2A stream or blocking send each hold one (these last three: up to half, together).",
         int,
     ),
     Setting(
