@@ -25,11 +25,15 @@ def test_a_claim_whose_worker_hung_up_before_the_first_look_takes_no_task(live_h
     path = f"/api/v1/worker/{dead}/claim"
     host, port = live_hub.base.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=30) as sock:
+        # Corked, the request and the FIN that shutdown queues behind it leave in one
+        # segment: the hub cannot read the claim before the hang-up has arrived.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
         sock.sendall(
             f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {worker_token}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
             + body
         )
+        sock.shutdown(socket.SHUT_WR)
     wait_for(lambda: path in live_hub.server.output(), timeout=30, message="the hub to answer the dead claim")
 
     claimed = api.post(f"/{live}/claim", json={"wait": 0}).json()["task"]
