@@ -202,7 +202,9 @@ def _check_tier_limit() -> None:
     if not rate:
         return
     try:
-        item, window, refused = _acquire(runtime.limiter, _parsed(rate), _key(runtime, f"user:{user.pk}", TIER_SCOPE))
+        item, window, refused = _acquire(
+            runtime.limiter, _parsed(rate), _key(runtime, f"space:{user.space_pk}", TIER_SCOPE)
+        )
     except Exception as error:
         if not runtime._swallow_errors:
             raise
@@ -296,7 +298,7 @@ def _rate_limited(error: RateLimitExceeded):
     window = item.get_expiry()
     extra: dict[str, Any] = {"limit": item.amount, "window_seconds": window}
     if error.limit.scope == TIER_SCOPE:
-        extra["tier"] = g.principal.user.tier
+        extra["tier"] = g.principal.user.working_tier
         message = f"Rate limit of the {extra['tier']} tier reached: {item.amount} requests per {window} s."
     elif error.limit.scope == AUTH_FAILURE_SCOPE:
         message = f"Too many failed authentications from this address: {item.amount} per {window} s."

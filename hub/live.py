@@ -3,13 +3,13 @@
 A service that changes a task (its status, its worker's output, a message in
 its conversation) calls ``changed(task, what)``; once the transaction commits,
 the after-commit pipeline (``hub.after_commit``) PUBLISHes one message per
-task on ``hub:live:<user pk>``, naming the task and what changed. Never before
+task on ``hub:live:<space pk>``, naming the task and what changed. Never before
 the commit: a subscriber re-reads the task and must find the change. The
 message carries no task data, so the database stays the one truth.
 
 Each process holds one subscriber connection (``Feed``: a thread on a
 PSUBSCRIBE) and fans the messages out in-process to ``Subscription``\\ s of
-one user (or one of their tasks): an MCP session or a page waiting costs no
+one space (or one of its tasks): an MCP session or a page waiting costs no
 Redis connection of its own; with no subscription left, the thread and its
 connection end within seconds. While Redis is down (or a message was missed),
 subscriptions get a ``poll`` change every ``POLL_SECONDS`` so their owners
@@ -50,7 +50,7 @@ STATUS, OUTPUT, MESSAGE, POLL = "status", "output", "message", "poll"
 class Change(NamedTuple):
     """What changed about one task (``task_id``); ``what`` holds ``status``,
     ``output``, ``message``, or ``poll``: unknown, re-read it (``task_id``
-    None: any of the user's tasks)."""
+    None: any of the space's tasks)."""
 
     task_id: str | None
     what: frozenset[str]
@@ -59,7 +59,7 @@ class Change(NamedTuple):
 def changed(task: Any, what: str) -> None:
     """Publish that ``task`` changed (``what``) once the current transaction commits."""
     pending: dict[tuple[int, str], set[str]] = db.session.info.setdefault(_KEY, {})
-    pending.setdefault((task.user_pk, task.id), set()).add(what)
+    pending.setdefault((task.space_pk, task.id), set()).add(what)
 
 
 def take_changes(session) -> dict[tuple[int, str], set[str]]:
@@ -69,8 +69,8 @@ def take_changes(session) -> dict[tuple[int, str], set[str]]:
 
 
 def publish_changes(pipeline, changes: dict[tuple[int, str], set[str]]) -> None:
-    for (user_pk, task_id), what in changes.items():
-        pipeline.publish(f"{PREFIX}{user_pk}", json.dumps({"task_id": task_id, "what": sorted(what)}))
+    for (space_pk, task_id), what in changes.items():
+        pipeline.publish(f"{PREFIX}{space_pk}", json.dumps({"task_id": task_id, "what": sorted(what)}))
 
 
 def forget_changes(session) -> None:
@@ -78,10 +78,10 @@ def forget_changes(session) -> None:
     session.info.pop(_KEY, None)
 
 
-def subscribe(user_pk: int, task_id: str | None = None, *, app: Flask | None = None) -> Subscription:
-    """Changes of the user's tasks (or of ``task_id`` alone) from now on.
+def subscribe(space_pk: int, task_id: str | None = None, *, app: Flask | None = None) -> Subscription:
+    """Changes of the space's tasks (or of ``task_id`` alone) from now on.
     Close it (or use it as a context manager) when done."""
-    return feed(app or current_app).subscribe(user_pk, task_id)
+    return feed(app or current_app).subscribe(space_pk, task_id)
 
 
 _feeds: dict[tuple[int, str], Feed] = {}
@@ -111,10 +111,10 @@ class Feed:
         self._ready = threading.Event()  # set once the PSUBSCRIBE is in place (or failed)
         self.up = False
 
-    def subscribe(self, user_pk: int, task_id: str | None = None) -> Subscription:
-        subscription = Subscription(self, user_pk, task_id)
+    def subscribe(self, space_pk: int, task_id: str | None = None) -> Subscription:
+        subscription = Subscription(self, space_pk, task_id)
         with self._lock:
-            self._subscriptions.setdefault(user_pk, set()).add(subscription)
+            self._subscriptions.setdefault(space_pk, set()).add(subscription)
             if self._thread is None:
                 self._ready.clear()
                 self.up = False
@@ -126,18 +126,18 @@ class Feed:
 
     def _remove(self, subscription: Subscription) -> None:
         with self._lock:
-            found = self._subscriptions.get(subscription.user_pk)
+            found = self._subscriptions.get(subscription.space_pk)
             if found is not None:
                 found.discard(subscription)
                 if not found:
-                    del self._subscriptions[subscription.user_pk]
+                    del self._subscriptions[subscription.space_pk]
 
-    def _deliver(self, user_pk: int | None, change: Change) -> None:
+    def _deliver(self, space_pk: int | None, change: Change) -> None:
         with self._lock:
-            if user_pk is None:
+            if space_pk is None:
                 targets = [one for group in self._subscriptions.values() for one in group]
             else:
-                targets = list(self._subscriptions.get(user_pk, ()))
+                targets = list(self._subscriptions.get(space_pk, ()))
         for subscription in targets:
             subscription._deliver(change)
 
@@ -195,21 +195,21 @@ class Feed:
 
     def _on_message(self, message: dict[str, Any]) -> None:
         try:
-            user_pk = int(message["channel"][len(PREFIX) :])
+            space_pk = int(message["channel"][len(PREFIX) :])
             body = json.loads(message["data"])
             change = Change(str(body["task_id"]), frozenset(body["what"]))
         except (ValueError, KeyError, TypeError):
             log.warning("Ignored a malformed live task change on %r", message.get("channel"))
             return
-        self._deliver(user_pk, change)
+        self._deliver(space_pk, change)
 
 
 class Subscription:
     """One consumer's changes (merged per task until taken), waited on from
     a thread (``get``) or a coroutine (``next``)."""
 
-    def __init__(self, feed: Feed, user_pk: int, task_id: str | None):
-        self.feed, self.user_pk, self.task_id = feed, user_pk, task_id
+    def __init__(self, feed: Feed, space_pk: int, task_id: str | None):
+        self.feed, self.space_pk, self.task_id = feed, space_pk, task_id
         self._cond = threading.Condition()
         self._pending: dict[str | None, set[str]] = {}
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []

@@ -39,5 +39,6 @@ def for_tier(tier: str) -> Allowance:
 
 
 def allowance(user: User) -> Allowance:
-    """Admins are exempt from both limits."""
-    return UNLIMITED if user.is_admin else for_tier(user.tier)
+    """The tier of the space the user acts in (an organisation's, shared by
+    its members; else the user's own). Admins are exempt from both limits."""
+    return UNLIMITED if user.is_admin else for_tier(user.working_tier)

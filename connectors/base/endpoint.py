@@ -54,6 +54,8 @@ from hub.db import db
 from hub.errors import Forbidden, NotFound
 from hub.jobs import connection as redis_connection
 from hub.models import User
+from hub.services import spaces
+from hub.services.spaces import Standing
 from hub.wakeups import on_stop
 
 __all__ = ["Bridge", "Caller", "Endpoint", "EndpointApp", "body", "caller"]
@@ -73,6 +75,8 @@ class Caller:
     user_pk: int  # the user's primary key
     scopes: frozenset[str]
     credential_id: str  # one per API key or OAuth token
+    # The space the credential acts in, the user's standing there, the credential (hub.services.spaces.act_in).
+    space: tuple[int, Standing, str | None] | None = None
     # The request's own thread, while it waits for the protocol app's answer (_Exchange.take): Bridge.call runs there.
     thread: _Exchange | None = field(default=None, compare=False, repr=False)
 
@@ -186,6 +190,8 @@ class Bridge:
             user = db.session.get(User, who.user_pk)
             if user is None:  # deleted meanwhile
                 raise NotFound("Your account no longer exists.")
+            if who.space is not None:
+                spaces.act_in(user, *who.space)
             return fn(user, *args, **kwargs)
 
 
@@ -469,7 +475,13 @@ def mount(blp: Blueprint, connector: Any, app: Flask) -> None:
         environ = {
             **request.environ,
             "CONTENT_LENGTH": str(len(sent)),
-            CALLER: Caller(principal.user.pk, frozenset(principal.scopes), principal.credential_id, exchange),
+            CALLER: Caller(
+                principal.user.pk,
+                frozenset(principal.scopes),
+                principal.credential_id,
+                space=spaces.acting(principal.user),
+                thread=exchange,
+            ),
             BODY: sent,
         }
         status, headers, body = exchange.start(environ)

@@ -420,7 +420,7 @@ def task_changes(user: User, task_id: str | None = None) -> TaskChanges:
     serves every subscription."""
     if task_id is not None:
         tasks.get_task(user, task_id)
-    return live.subscribe(user.pk, task_id)
+    return live.subscribe(user.space_pk, task_id)
 
 
 def task_output(user: User, task_id: str, *, after: int = 0, limit: int = 50) -> Page[OutputChunk]:

@@ -42,6 +42,9 @@ class Principal:
     expires_at: datetime | None = None  # when the credential itself expires
     oauth_client_pk: int | None = None  # the app an OAuth token was issued to
     audience: str | None = None  # RFC 8707: the one resource an OAuth token is for (None: any)
+    space_pk: int | None = None  # the space the credential acts in (None: the user's personal space)
+    role: str = "owner"  # the user's role there, when the credential was read
+    space_tier: str | None = None  # that space's own tier (an organisation's)
 
 
 def bearer_token() -> str | None:

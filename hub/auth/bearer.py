@@ -12,7 +12,7 @@ from hub.auth import Principal, bearer_token, oidc, principals
 from hub.crypto import hash_secret
 from hub.errors import Unauthorized
 from hub.protected_resources import resource_for_path
-from hub.services import accounts, oauth, workers
+from hub.services import accounts, oauth, spaces, workers
 
 
 def authenticate() -> Principal:
@@ -54,5 +54,12 @@ def authenticate() -> Principal:
         raise Unauthorized(f"This access token is for {principal.audience}; get one for this resource.")
     if principal.via == "api_key":
         accounts.record_key_use(principal.credential_id)
+    if principal.user is not None:
+        spaces.act_in(
+            principal.user,
+            principal.space_pk or principal.user.personal_space_pk,
+            spaces.Standing(principal.role, principal.space_tier),
+            f"{principal.via}:{principal.credential_id}",
+        )
     g.principal = principal
     return principal

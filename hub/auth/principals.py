@@ -2,7 +2,7 @@
 to, so most requests skip the credential query (bench/README.md, Profiling).
 
 A revoked credential must stop working at once in every process. Any commit
-that changes a user, an API key, an OAuth token or an OAuth client (through
+that changes a user, a membership, an API key, an OAuth token or an OAuth client (through
 the ORM, row by row or in bulk) publishes on a Redis channel, in the same
 round trip as the commit's other messages (``hub.after_commit``), and
 empties its own process's cache. Each process reads that channel, without
@@ -33,12 +33,12 @@ from sqlalchemy.orm import make_transient_to_detached
 
 from hub.auth import Principal
 from hub.db import db, utcnow
-from hub.models import ApiKey, OAuthClient, OAuthToken, User
+from hub.models import ApiKey, Membership, OAuthClient, OAuthToken, Space, User
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "hub:credentials:changed"
-WATCHED = (User, ApiKey, OAuthToken, OAuthClient)
+WATCHED = (User, ApiKey, OAuthToken, OAuthClient, Membership, Space)  # a role and a tier are part of a principal
 RESUBSCRIBE_SECONDS = 1.0
 MAX_ENTRIES = 5000  # a bound on memory: past it, start again
 _FLAG = "hub_credentials_changed"

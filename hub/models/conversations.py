@@ -12,15 +12,16 @@ MESSAGE_ROLES = ("user", "assistant")  # who wrote a message: the caller, or the
 
 
 class Conversation(Model):
-    """A thread of messages. ``id`` is unique per user and may come from the
+    """A thread of messages. ``id`` is unique per space and may come from the
     caller (a Slack ``thread_ts``), so one thread stays one conversation."""
 
     __tablename__ = "conversations"
-    __table_args__ = (UniqueConstraint("user_pk", "id", name="uq_conversations_user_pk_id"),)
+    __table_args__ = (UniqueConstraint("space_pk", "id", name="uq_conversations_space_pk_id"),)
 
     pk: Mapped[int] = mapped_column(primary_key=True)
     id: Mapped[str] = mapped_column(String(255))
-    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))  # who started it
+    space_pk: Mapped[int] = mapped_column(ForeignKey("spaces.pk", ondelete="CASCADE"))
     codebase_pk: Mapped[int] = mapped_column(ForeignKey("codebases.pk"))
     # The external_id of the message that started it (each message's task
     # keeps its own), so the agent's replies can name the caller's thread.

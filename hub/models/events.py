@@ -34,11 +34,12 @@ class Event(Model):
     """
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_user_type_pk", "user_pk", "type", "pk"),)
+    __table_args__ = (Index("ix_events_space_type_pk", "space_pk", "type", "pk"),)
 
     pk: Mapped[int] = mapped_column(primary_key=True)
     id: Mapped[str] = mapped_column(String(40), unique=True)
-    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))  # whose change
+    space_pk: Mapped[int] = mapped_column(ForeignKey("spaces.pk", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(40))
     task_id: Mapped[str | None] = mapped_column(String(40), index=True)
     data: Mapped[dict] = mapped_column(JSON)

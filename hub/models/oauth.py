@@ -113,6 +113,7 @@ class OAuthCode(Model):
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     client_pk: Mapped[int] = mapped_column(ForeignKey("oauth_clients.pk", ondelete="CASCADE"), index=True)
     user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"), index=True)
+    space_pk: Mapped[int] = mapped_column(ForeignKey("spaces.pk", ondelete="CASCADE"))  # the space it acts in
     redirect_uri: Mapped[str | None] = mapped_column(Text)
     scope: Mapped[str] = mapped_column(String(255))
     code_challenge: Mapped[str | None] = mapped_column(String(128))
@@ -145,6 +146,7 @@ class OAuthToken(Model):
     family: Mapped[str] = mapped_column(String(40), index=True)
     client_pk: Mapped[int] = mapped_column(ForeignKey("oauth_clients.pk", ondelete="CASCADE"), index=True)
     user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"), index=True)
+    space_pk: Mapped[int] = mapped_column(ForeignKey("spaces.pk", ondelete="CASCADE"))  # the space it acts in
     code_pk: Mapped[int | None] = mapped_column(ForeignKey("oauth_codes.pk", ondelete="SET NULL"), index=True)
     access_hash: Mapped[str] = mapped_column(String(64), unique=True)
     refresh_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -184,13 +186,16 @@ class OAuthToken(Model):
 
 
 class OAuthGrant(Model):
-    """A user's consent to a client for some scopes ("connected app")."""
+    """A user's consent to a client for some scopes in one space ("connected
+    app"): the same app connected to the user's personal space and to an
+    organisation is two grants."""
 
     __tablename__ = "oauth_grants"
-    __table_args__ = (UniqueConstraint("user_pk", "client_pk", name="uq_oauth_grants_user_pk_client_pk"),)
+    __table_args__ = (UniqueConstraint("user_pk", "client_pk", "space_pk", name="uq_oauth_grants_user_pk_client_pk"),)
 
     pk: Mapped[int] = mapped_column(primary_key=True)
     user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
+    space_pk: Mapped[int] = mapped_column(ForeignKey("spaces.pk", ondelete="CASCADE"))  # the space it acts in
     client_pk: Mapped[int] = mapped_column(ForeignKey("oauth_clients.pk", ondelete="CASCADE"), index=True)
     scope: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -30,17 +30,17 @@ def _when_set(column: str) -> dict[str, Any]:
 class Task(Model):
     __tablename__ = "tasks"
     __table_args__ = (
-        # The API's list: a user's tasks newest first, optionally by status.
-        Index("ix_tasks_user_created", "user_pk", "created_at", "pk"),
-        Index("ix_tasks_user_status_created", "user_pk", "status", "created_at", "pk"),
-        Index("ix_tasks_user_completed", "user_pk", "completed_at"),
+        # The API's list: a space's tasks newest first, optionally by status.
+        Index("ix_tasks_space_created", "space_pk", "created_at", "pk"),
+        Index("ix_tasks_space_status_created", "space_pk", "status", "created_at", "pk"),
+        Index("ix_tasks_space_completed", "space_pk", "completed_at"),
         # The failed_* and cancelled_* filters. Partial: a task enters one of
         # them only when it ends so, and a create writes neither.
-        Index("ix_tasks_user_failed", "user_pk", "failed_at", **_when_set("failed_at")),
-        Index("ix_tasks_user_cancelled", "user_pk", "cancelled_at", **_when_set("cancelled_at")),
+        Index("ix_tasks_space_failed", "space_pk", "failed_at", **_when_set("failed_at")),
+        Index("ix_tasks_space_cancelled", "space_pk", "cancelled_at", **_when_set("cancelled_at")),
         # The external_id filter, in the list's order (else SQLite walks the
-        # user's tasks newest first to spare a sort); only tasks that have one.
-        Index("ix_tasks_user_external_id", "user_pk", "external_id", "created_at", "pk", **_when_set("external_id")),
+        # space's tasks newest first to spare a sort); only tasks that have one.
+        Index("ix_tasks_space_external_id", "space_pk", "external_id", "created_at", "pk", **_when_set("external_id")),
         # Workers claim by priority, then age.
         Index("ix_tasks_status_priority", "status", "priority", "created_at"),
         # The lease sweep: running tasks whose worker stopped renewing.
@@ -49,7 +49,8 @@ class Task(Model):
 
     pk: Mapped[int] = mapped_column(primary_key=True)
     id: Mapped[str] = mapped_column(String(40), unique=True)
-    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))  # who created it
+    space_pk: Mapped[int] = mapped_column(ForeignKey("spaces.pk", ondelete="CASCADE"))
     codebase_pk: Mapped[int] = mapped_column(ForeignKey("codebases.pk"))
     conversation_pk: Mapped[int | None] = mapped_column(ForeignKey("conversations.pk"))
     title: Mapped[str] = mapped_column(String(500))

@@ -53,11 +53,12 @@ class Subscription(Model):
     """
 
     __tablename__ = "subscriptions"
-    __table_args__ = (Index("ix_subscriptions_user_event", "user_pk", "event"),)
+    __table_args__ = (Index("ix_subscriptions_space_event", "space_pk", "event"),)
 
     pk: Mapped[int] = mapped_column(primary_key=True)
     id: Mapped[str] = mapped_column(String(40), unique=True)
-    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))  # who subscribed
+    space_pk: Mapped[int] = mapped_column(ForeignKey("spaces.pk", ondelete="CASCADE"))
     event: Mapped[str] = mapped_column(String(40))
     target_url: Mapped[str] = mapped_column(String(2048))
     task_id: Mapped[str | None] = mapped_column(String(40), index=True)

@@ -22,6 +22,9 @@ class WorkerToken(Model):
     name: Mapped[str] = mapped_column(String(200))
     prefix: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The one space whose tasks it claims; None: every space's (a hub-wide
+    # token, an admin's explicit choice).
+    space_pk: Mapped[int | None] = mapped_column(ForeignKey("spaces.pk", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

@@ -17,8 +17,8 @@ from hub.auth import SCOPES, Principal
 from hub.crypto import hash_secret
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import Conflict, NotFound, ValidationFailed
-from hub.models import ApiKey, Codebase, User
-from hub.models.codebases import GLOBAL_CODEBASE_ID
+from hub.models import ApiKey, User
+from hub.services import spaces
 from hub.tiers import TIERS
 
 API_KEY_PREFIX = "ct_"
@@ -44,6 +44,7 @@ def create_user(
     if db.session.scalar(select(User.pk).where(User.username == username)):
         db.session.rollback()
         raise Conflict(f"A user named '{username}' already exists.", code="user_exists")
+    space = spaces.new_space("personal", username)
     user = User(
         username=username,
         email=email,
@@ -52,14 +53,11 @@ def create_user(
         is_admin=is_admin,
         oidc_sub=oidc_sub,
         password_hash=generate_password_hash(password) if password else None,
+        personal_space_pk=space.pk,
     )
     db.session.add(user)
     db.session.flush()
-    db.session.add(
-        Codebase(
-            id=GLOBAL_CODEBASE_ID, user_pk=user.pk, name="Global", description="Used when a task names no codebase."
-        )
-    )
+    spaces.furnish(space, user)
     db.session.commit()
     return user
 
@@ -186,11 +184,19 @@ def parse_scopes(scopes: str | Iterable[str] | None) -> list[str]:
 
 
 def create_api_key(
-    username: str, *, name: str | None = None, scopes: str | Iterable[str] | None = None
+    username: str,
+    *,
+    name: str | None = None,
+    scopes: str | Iterable[str] | None = None,
+    space_pk: int | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key; the plain key is returned once and never stored."""
+    """Create a key acting in one space (the user's personal space unless
+    another is given: one they are a member of); the plain key is returned
+    once and never stored."""
     scope_list = parse_scopes(scopes)
     user = get_user(username)
+    if space_pk is not None and spaces.standing(user, space_pk) is None:
+        raise NotFound("No such space among the user's.")
     plain = new_id(API_KEY_PREFIX, 40)
     begin_write()
     key = ApiKey(
@@ -200,6 +206,7 @@ def create_api_key(
         prefix=plain[:10],
         key_hash=hash_secret(plain),
         scopes=" ".join(scope_list),
+        space_pk=space_pk or user.personal_space_pk,
     )
     db.session.add(key)
     db.session.commit()
@@ -274,4 +281,15 @@ def principal_for_api_key(plain: str) -> Principal | None:
     # The lookup is by hash; compare again in constant time for good measure.
     if not hmac.compare_digest(key.key_hash, digest):
         return None
-    return Principal(user=key.user, scopes=frozenset(key.scopes.split()), via="api_key", credential_id=key.id)
+    standing = spaces.standing(key.user, key.space_pk)
+    if standing is None:  # no longer a member of the key's space
+        return None
+    return Principal(
+        user=key.user,
+        scopes=frozenset(key.scopes.split()),
+        via="api_key",
+        credential_id=key.id,
+        space_pk=key.space_pk,
+        role=standing.role,
+        space_tier=standing.tier,
+    )

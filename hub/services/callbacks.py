@@ -37,7 +37,7 @@ from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.models import Delivery, Subscription, Task, User
 from hub.models.tasks import ACTIVE_STATUSES, EXTERNAL_ID_MAX
 from hub.models.webhooks import CALLBACK_PROGRESS, CALLBACK_WAITS
-from hub.services import hooks, locked
+from hub.services import hooks, locked, spaces
 from hub.webhooks import formatters, signing, ssrf
 
 # What a callback waits for (``Subscription.event``); the task's failure or
@@ -139,15 +139,16 @@ def _check_headers(headers: Mapping[str, str]) -> None:
 _INSERT = Subscription.__table__.insert()
 
 
-def add(user_pk: int, task_id: str, callback: Prepared) -> str:
+def add(task: Task, callback: Prepared) -> str:
     """Add the task's callback in the caller's write transaction; its id."""
     callback_id = new_id("cb_")
     db.session.execute(
         _INSERT,
         {
             "id": callback_id,
-            "user_pk": user_pk,
-            "task_id": task_id,
+            "user_pk": task.user_pk,
+            "space_pk": task.space_pk,
+            "task_id": task.id,
             "event": callback.event,
             "target_url": callback.shown_url,
             "target_sealed": callback.url_sealed,
@@ -166,7 +167,7 @@ def add_to(task: Task, callback: Prepared) -> str:
     """One more callback for an unfinished task, in the caller's write
     transaction (the task row locked); its id. The task shows its first's URL."""
     task.callback_shown_url = task.callback_shown_url or callback.shown_url
-    return add(task.user_pk, task.id, callback)
+    return add(task, callback)
 
 
 def attach(
@@ -189,8 +190,9 @@ def attach(
     ``external_id``: the caller's own id for it; it replaces the task's live
     callback of that id, if any (A2A's "set or update"). The task row stays
     locked from the check to the insert, so it cannot end unseen in between.
-    NotFound: not the user's; Conflict: it has ended."""
-    by_id = select(Task).where(Task.id == task_id, Task.user_pk == user.pk)
+    NotFound: not in the user's space; Conflict: it has ended."""
+    spaces.require_role(user, "work")
+    by_id = select(Task).where(Task.id == task_id, Task.space_pk == user.space_pk)
     task = db.session.scalar(by_id)
     if task is None:
         raise NotFound(f"No task '{task_id}'.")
@@ -229,7 +231,7 @@ def check_external_id(external_id: str | None) -> None:
 
 
 def _task(user: User, task_id: str) -> Task:
-    task = db.session.scalar(select(Task).where(Task.id == task_id, Task.user_pk == user.pk))
+    task = db.session.scalar(select(Task).where(Task.id == task_id, Task.space_pk == user.space_pk))
     if task is None:
         raise NotFound(f"No task '{task_id}'.")
     return task
@@ -238,7 +240,9 @@ def _task(user: User, task_id: str) -> Task:
 def _live(task: Task) -> Select[Any]:
     return (
         select(Subscription)
-        .where(Subscription.task_id == task.id, Subscription.user_pk == task.user_pk, Subscription.deleted_at.is_(None))
+        .where(
+            Subscription.task_id == task.id, Subscription.space_pk == task.space_pk, Subscription.deleted_at.is_(None)
+        )
         .order_by(Subscription.pk)
     )
 
@@ -269,7 +273,7 @@ def described(callback: Subscription) -> dict[str, Any]:
 def of_task(user: User, task: Task) -> dict[str, Any]:
     """The task's first callback and its final delivery (None until the task
     ends), for the API; NotFound if the task has none."""
-    callback = db.session.scalar(_live(task).where(Subscription.user_pk == user.pk))
+    callback = db.session.scalar(_live(task))
     if callback is None:
         raise NotFound(f"Task '{task.id}' has no callback.")
     return {**described(callback), "delivery": _final_delivery(callback)}
@@ -292,6 +296,7 @@ def delete(user: User, task_id: str, callback_id: str) -> None:
     """Stop one callback of the user's task: it is not sent, nor retried
     (kept, deleted, for its delivery log). NotFound: not theirs, or no such
     callback; deleting it again is NotFound too."""
+    spaces.require_role(user, "work")
     task = locked.task(user, task_id)
     callbacks = db.session.scalars(_live(task)).all()
     gone = next((callback for callback in callbacks if callback.id == callback_id), None)

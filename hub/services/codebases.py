@@ -9,16 +9,18 @@ from hub.errors import ValidationFailed
 from hub.models import Codebase, User
 from hub.models.codebases import GLOBAL_CODEBASE_ID
 from hub.schemas import Page, fetch_page, paged
-from hub.services import fast_create
+from hub.services import fast_create, spaces
 
 
 def list_codebases(user: User, *, page: int = 0, limit: int = 50) -> Page[Codebase]:
     """A page of the user's codebases, oldest first (``global`` first)."""
-    query = select(Codebase).where(Codebase.user_pk == user.pk).order_by(Codebase.pk)
+    query = select(Codebase).where(Codebase.space_pk == user.space_pk).order_by(Codebase.pk)
     return fetch_page(paged(query), page=page, limit=limit)
 
 
-_BY_ID = select(Codebase).where(Codebase.user_pk == bindparam("user_pk"), Codebase.id == bindparam("id"))  # built once
+_BY_ID = select(Codebase).where(
+    Codebase.space_pk == bindparam("space_pk"), Codebase.id == bindparam("id")
+)  # built once
 
 
 def resolve(user: User, codebase_id: str | None, field: str = "codebase_id") -> Codebase:
@@ -26,10 +28,10 @@ def resolve(user: User, codebase_id: str | None, field: str = "codebase_id") -> 
     named. Unknown ids (and other users' ids) are a 422 on ``field``. Each
     app reads a codebase's identity once (see ``fast_create``)."""
     wanted = codebase_id or GLOBAL_CODEBASE_ID
-    known = fast_create.known_codebase(user.pk, wanted)
+    known = fast_create.known_codebase(user.space_pk, wanted)
     if known is not None:
         return known
-    codebase = db.session.scalar(_BY_ID, {"user_pk": user.pk, "id": wanted})
+    codebase = db.session.scalar(_BY_ID, {"space_pk": user.space_pk, "id": wanted})
     if codebase is None:
         raise ValidationFailed(
             field,
@@ -40,8 +42,16 @@ def resolve(user: User, codebase_id: str | None, field: str = "codebase_id") -> 
 
 
 def create_codebase(user: User, *, name: str, path: str | None = None, description: str | None = None) -> Codebase:
+    spaces.require_role(user, "work")
     begin_write()
-    codebase = Codebase(id=new_id("cb_", 16), user_pk=user.pk, name=name.strip(), path=path, description=description)
+    codebase = Codebase(
+        id=new_id("cb_", 16),
+        user_pk=user.pk,
+        space_pk=user.space_pk,
+        name=name.strip(),
+        path=path,
+        description=description,
+    )
     db.session.add(codebase)
     db.session.commit()
     return codebase

@@ -13,7 +13,7 @@ from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.models import Conversation, Message, Task, User
 from hub.schemas import Page, dump_message, fetch_page, paged
-from hub.services import callbacks, codebases, events, fast_create, questions, tasks
+from hub.services import callbacks, codebases, events, fast_create, questions, spaces, tasks
 
 # Messages an agent task carries: enough context, bounded size.
 HISTORY = 50
@@ -21,7 +21,7 @@ HISTORY = 50
 
 def _find(user: User, conversation_id: str) -> Conversation | None:
     return db.session.scalar(
-        select(Conversation).where(Conversation.user_pk == user.pk, Conversation.id == conversation_id)
+        select(Conversation).where(Conversation.space_pk == user.space_pk, Conversation.id == conversation_id)
     )
 
 
@@ -53,6 +53,7 @@ def send_message(
     agent's reply; ``message.callback_secret`` holds its secret for the
     answer alone. ``scopes``: the credential's (None: all). ``agent_type``:
     the new task's (a reply to a waiting task keeps that task's)."""
+    spaces.require_role(user, "work")
     refs = CallerRefs(external_id, metadata)
     callback = callbacks.prepare(callback_url, callback_format, event=callbacks.REPLY, scopes=scopes)
     for attempt in range(2):
@@ -95,6 +96,7 @@ def _append(
         conversation = Conversation(
             id=conversation_id or new_id("conv_"),
             user_pk=user.pk,
+            space_pk=user.space_pk,
             codebase_pk=codebase.pk,
             codebase=codebase,
             external_id=refs.external_id,
@@ -123,7 +125,7 @@ def _append(
         db.session.add(msg)
         db.session.flush()
         questions.resume(waiting, msg, callback)
-        events.record(user.pk, "message.created", dump_message(msg))
+        events.record(user.pk, user.space_pk, "message.created", dump_message(msg))
         db.session.commit()
         return msg
     # The agent's turn: a task carrying the conversation so far (a conversation
@@ -143,7 +145,7 @@ def _append(
     msg.task_id = task.id
     fast_create.insert(msg)
     tasks.add_task(user, task, callback=callback)
-    events.record(user.pk, "message.created", dump_message(msg))
+    events.record(user.pk, user.space_pk, "message.created", dump_message(msg))
     db.session.commit()
     msg.started_task = task  # type: ignore[attr-defined]  # not a column: for a caller answering with the task
     return msg
@@ -185,7 +187,7 @@ def append_reply(task: Task) -> Message:
     )
     db.session.add(msg)
     db.session.flush()
-    events.record(task.user_pk, "message.created", dump_message(msg), task_id=task.id)
+    events.record(task.user_pk, task.space_pk, "message.created", dump_message(msg), task_id=task.id)
     live.changed(task, live.MESSAGE)
     return msg
 

@@ -21,12 +21,21 @@ from hub.schemas import Page, fetch_page, paged
 _INSERT = Event.__table__.insert()
 
 
-def record(user_pk: int, type_: str, data: dict[str, Any], *, task_id: str | None = None) -> str:
-    """Add an event to the outbox in the caller's transaction; its id."""
+def record(user_pk: int, space_pk: int, type_: str, data: dict[str, Any], *, task_id: str | None = None) -> str:
+    """Add an event to the outbox in the caller's transaction; its id. It
+    goes to the hooks of its space; ``user_pk``: whose change it is."""
     event_id = new_id("evt_")
     db.session.execute(
         _INSERT,
-        {"id": event_id, "user_pk": user_pk, "type": type_, "task_id": task_id, "data": data, "created_at": utcnow()},
+        {
+            "id": event_id,
+            "user_pk": user_pk,
+            "space_pk": space_pk,
+            "type": type_,
+            "task_id": task_id,
+            "data": data,
+            "created_at": utcnow(),
+        },
     )
     db.session.info.setdefault("hub_events", []).append(event_id)
     return event_id
@@ -35,10 +44,10 @@ def record(user_pk: int, type_: str, data: dict[str, Any], *, task_id: str | Non
 def recent(
     user: User, type_: str, *, page: int = 0, limit: int = 50, match: Mapping[str, str] | None = None
 ) -> Page[Event]:
-    """A page of the user's events of one type, newest first (trigger
-    samples); with ``match``, only those whose data has these field values
-    (a hook's filters, ``hub.models.webhooks.HOOK_FILTERS``)."""
-    query = select(Event).where(Event.user_pk == user.pk, Event.type == type_)
+    """A page of the events of one type in the space the user acts in, newest
+    first (trigger samples); with ``match``, only those whose data has these
+    field values (a hook's filters, ``hub.models.webhooks.HOOK_FILTERS``)."""
+    query = select(Event).where(Event.space_pk == user.space_pk, Event.type == type_)
     for name, value in (match or {}).items():
         query = query.where(Event.data[name].as_string() == value)
     return fetch_page(paged(query.order_by(Event.pk.desc())), page=page, limit=limit)
@@ -54,6 +63,6 @@ def for_task(task: Task) -> list[Event]:
     """A task's events, oldest first: its timeline."""
     return list(
         db.session.scalars(
-            select(Event).where(Event.task_id == task.id, Event.user_pk == task.user_pk).order_by(Event.pk)
+            select(Event).where(Event.task_id == task.id, Event.space_pk == task.space_pk).order_by(Event.pk)
         )
     )

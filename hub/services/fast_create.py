@@ -103,11 +103,11 @@ def _identities() -> dict[tuple[int, str], Codebase]:
     return known
 
 
-def known_codebase(user_pk: int, codebase_id: str) -> Codebase | None:
-    """The user's codebase of this id if this app has read it before, in the
+def known_codebase(space_pk: int, codebase_id: str) -> Codebase | None:
+    """The space's codebase of this id if this app has read it before, in the
     session without a query (attributes other than pk, id and owner load
     fresh when read); None if it has not."""
-    identity = _identities().get((user_pk, codebase_id))
+    identity = _identities().get((space_pk, codebase_id))
     if identity is None:
         return None
     return db.session.merge(identity, load=False)
@@ -118,6 +118,6 @@ def remember_codebase(codebase: Codebase) -> None:
     known = _identities()
     if len(known) >= MAX_IDENTITIES:
         known.clear()
-    identity = Codebase(pk=codebase.pk, id=codebase.id, user_pk=codebase.user_pk)
+    identity = Codebase(pk=codebase.pk, id=codebase.id, user_pk=codebase.user_pk, space_pk=codebase.space_pk)
     make_transient_to_detached(identity)  # the rest unloaded: read fresh if asked for
-    known[(codebase.user_pk, codebase.id)] = identity
+    known[(codebase.space_pk, codebase.id)] = identity

@@ -17,7 +17,7 @@ from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.models import Delivery, Subscription, User
 from hub.models.events import EVENT_SCOPES
 from hub.schemas import Page, fetch_page, paged
-from hub.services import codebases
+from hub.services import codebases, spaces
 from hub.webhooks import dispatch, formatters, signing, ssrf, states
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,10 @@ def subscribe(
 ) -> tuple[Subscription, str]:
     """Create a subscription; returns it and its ``whsec_`` secret (the only
     time the secret is shown). ``oauth_client_pk``: the app whose token made
-    it (disconnecting the app deletes it)."""
+    it (disconnecting the app deletes it). It belongs to the space the user
+    acts in: that space's events go to it."""
     check_event_scope(event, scopes)
+    spaces.require_role(user, "work")
     if role and event != "message.created":
         raise ValidationFailed("role", "Only a message.created hook takes a role: other events are not messages.")
     format = format or formatters.DEFAULT
@@ -65,6 +67,7 @@ def subscribe(
     subscription = Subscription(
         id=new_id("hook_"),
         user_pk=user.pk,
+        space_pk=user.space_pk,
         event=event,
         target_url=target_url,
         codebase_id=codebase_id,
@@ -88,12 +91,12 @@ def check_target(target_url: str) -> None:
 
 
 def list_hooks(user: User, *, scopes: Iterable[str] | None = None) -> list[Subscription]:
-    """The user's subscriptions (active and disabled) to events ``scopes``
-    may read, newest first."""
+    """The subscriptions (active and disabled) of the user's space to events
+    ``scopes`` may read, newest first."""
     query = (
         select(Subscription)
         .where(
-            Subscription.user_pk == user.pk,
+            Subscription.space_pk == user.space_pk,
             Subscription.deleted_at.is_(None),
             Subscription.event.in_(readable_events(scopes)),
             Subscription.task_id.is_(None),  # a task's callback is the task's (hub.services.callbacks)
@@ -104,11 +107,12 @@ def list_hooks(user: User, *, scopes: Iterable[str] | None = None) -> list[Subsc
 
 
 def get_hook(user: User, hook_id: str, *, scopes: Iterable[str] | None = None) -> Subscription:
-    """One of the user's subscriptions, deleted ones included (their
-    delivery log stays readable); refused unless ``scopes`` may read its event."""
+    """One of the subscriptions of the user's space, deleted ones included
+    (their delivery log stays readable); refused unless ``scopes`` may read
+    its event."""
     subscription = db.session.scalar(
         select(Subscription).where(
-            Subscription.id == hook_id, Subscription.user_pk == user.pk, Subscription.task_id.is_(None)
+            Subscription.id == hook_id, Subscription.space_pk == user.space_pk, Subscription.task_id.is_(None)
         )
     )
     if subscription is None:
@@ -119,9 +123,13 @@ def get_hook(user: User, hook_id: str, *, scopes: Iterable[str] | None = None) -
 
 def unsubscribe(user: User, hook_id: str, *, scopes: Iterable[str] | None = None) -> Subscription:
     """Delete a subscription; deleting it again is a no-op (Zapier may
-    unsubscribe a hook the hub already dropped after a 410)."""
+    unsubscribe a hook the hub already dropped after a 410). A member
+    deletes their own; another member's needs an admin of the space."""
+    spaces.require_role(user, "work")
     begin_write()
     subscription = get_hook(user, hook_id, scopes=scopes)
+    if subscription.user_pk != user.pk:
+        spaces.require_role(user, "manage")
     if subscription.deleted_at is None:
         subscription.deleted_at = utcnow()
     db.session.commit()
@@ -178,7 +186,7 @@ def get_delivery(user: User | None, delivery_id: str, *, lock: bool = False) -> 
         query = query.with_for_update(of=Delivery)
     if user is not None:
         query = query.join(Subscription, Delivery.subscription_pk == Subscription.pk).where(
-            Subscription.user_pk == user.pk
+            Subscription.space_pk == user.space_pk
         )
     delivery = db.session.scalar(query)
     if delivery is None:
@@ -190,6 +198,8 @@ def replay(user: User | None, delivery_id: str, *, scopes: Iterable[str] | None 
     """Send a delivery again, same ``webhook-id`` and body, with a fresh
     retry schedule. A disabled subscription is enabled again: its owner
     asked for it. ``user`` None: an admin, any user's delivery."""
+    if user is not None:
+        spaces.require_role(user, "work")
     begin_write()
     delivery = get_delivery(user, delivery_id, lock=True)
     subscription = delivery.subscription

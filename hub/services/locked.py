@@ -1,4 +1,4 @@
-"""The user's task, locked for a change that depends on its state (a reply to
+"""A task of the user's space, locked for a change that depends on its state (a reply to
 its question, a callback's add or delete): read afresh in a writing
 transaction and held until the caller commits, so that it cannot end, or
 change, unseen in between."""
@@ -18,7 +18,7 @@ def task(user: User, task_id: str) -> Task:
     begin_write()
     found = db.session.scalar(
         select(Task)
-        .where(Task.id == task_id, Task.user_pk == user.pk)
+        .where(Task.id == task_id, Task.space_pk == user.space_pk)
         .with_for_update()
         .execution_options(populate_existing=True)
     )

@@ -26,7 +26,7 @@ from hub.db import begin_write, db, new_id, rows_changed, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.models import OAuthClient, OAuthCode, OAuthGrant, OAuthToken, Subscription, User
 from hub.models.oauth import LOOPBACK_HOSTS
-from hub.services import hooks
+from hub.services import hooks, spaces
 from hub.services.accounts import parse_scopes
 
 ACCESS_PREFIX = "cto_"
@@ -206,6 +206,7 @@ def save_code(
         code_hash=hash_secret(plain),
         client_pk=client.pk,
         user_pk=user.pk,
+        space_pk=user.space_pk,  # the space chosen at consent
         redirect_uri=redirect_uri,
         scope=scope,
         code_challenge=code_challenge,
@@ -290,6 +291,7 @@ def save_token(
         family=rotated_from.family if rotated_from else new_id("fam_", 16),
         client_pk=client.pk,
         user_pk=user.pk,
+        space_pk=code.space_pk if code else rotated_from.space_pk if rotated_from else user.space_pk,
         code_pk=code.pk if code else None,
         access_hash=hash_secret(token["access_token"]),
         refresh_hash=hash_secret(token["refresh_token"]) if token.get("refresh_token") else None,
@@ -376,6 +378,9 @@ def principal_for_access_token(plain: str) -> Principal | None:
     row = db.session.scalar(_TOKEN_BY_HASH, {"access_hash": hash_secret(plain)})
     if row is None or row.revoked_at is not None or row.is_expired() or row.client.revoked_at is not None:
         return None
+    standing = spaces.standing(row.user, row.space_pk)
+    if standing is None:  # no longer a member of the space the app was connected to
+        return None
     return Principal(
         user=row.user,
         scopes=frozenset(row.scope.split()),
@@ -384,6 +389,9 @@ def principal_for_access_token(plain: str) -> Principal | None:
         expires_at=row.access_expires_at,
         oauth_client_pk=row.client_pk,
         audience=row.resource,
+        space_pk=row.space_pk,
+        role=standing.role,
+        space_tier=standing.tier,
     )
 
 
@@ -408,7 +416,9 @@ def introspect(token: OAuthToken) -> dict[str, Any]:
 
 def has_consent(user: User, client: OAuthClient, scope: str) -> bool:
     grant = db.session.scalar(
-        select(OAuthGrant).where(OAuthGrant.user_pk == user.pk, OAuthGrant.client_pk == client.pk)
+        select(OAuthGrant).where(
+            OAuthGrant.user_pk == user.pk, OAuthGrant.client_pk == client.pk, OAuthGrant.space_pk == user.space_pk
+        )
     )
     return grant is not None and set(scope.split()) <= set(grant.scope.split())
 
@@ -416,10 +426,12 @@ def has_consent(user: User, client: OAuthClient, scope: str) -> bool:
 def remember_consent(user: User, client: OAuthClient, scope: str) -> OAuthGrant:
     begin_write()
     grant = db.session.scalar(
-        select(OAuthGrant).where(OAuthGrant.user_pk == user.pk, OAuthGrant.client_pk == client.pk)
+        select(OAuthGrant).where(
+            OAuthGrant.user_pk == user.pk, OAuthGrant.client_pk == client.pk, OAuthGrant.space_pk == user.space_pk
+        )
     )
     if grant is None:
-        grant = OAuthGrant(user_pk=user.pk, client_pk=client.pk, scope=scope)
+        grant = OAuthGrant(user_pk=user.pk, client_pk=client.pk, space_pk=user.space_pk, scope=scope)
         db.session.add(grant)
     else:
         grant.scope = " ".join(dict.fromkeys(grant.scope.split() + scope.split()))

@@ -21,7 +21,7 @@ from hub.db import db, new_id, utcnow
 from hub.errors import Conflict
 from hub.models import Conversation, Message, Task, User
 from hub.schemas import dump_message
-from hub.services import callbacks, events, locked, tasks
+from hub.services import callbacks, events, locked, spaces, tasks
 
 WAITING = "input_required"
 REPLY_MAX = 100_000  # characters: as a message sent to a conversation (hub.schemas.MessageCreateSchema)
@@ -39,7 +39,7 @@ def ask(task: Task, question: str) -> Message:
         worker_pk=None,
         lease_expires_at=None,
     )
-    events.record(task.user_pk, "message.created", dump_message(msg))
+    events.record(task.user_pk, task.space_pk, "message.created", dump_message(msg))
     live.changed(task, live.MESSAGE)
     return msg
 
@@ -48,7 +48,11 @@ def _start_conversation(task: Task) -> Conversation:
     """A conversation for a task created without one: its prompt, as the
     user's first message, and then the question."""
     conversation = Conversation(
-        id=new_id("conv_"), user_pk=task.user_pk, codebase_pk=task.codebase_pk, created_at=task.created_at
+        id=new_id("conv_"),
+        user_pk=task.user_pk,
+        space_pk=task.space_pk,
+        codebase_pk=task.codebase_pk,
+        created_at=task.created_at,
     )
     db.session.add(conversation)
     db.session.add(
@@ -106,6 +110,7 @@ def reply(user: User, task_id: str, content: str) -> Message:
     """The user answers the question of their ``input_required`` task: the
     reply joins its conversation and the task resumes. NotFound: not the
     user's; Conflict: the task is not waiting for input."""
+    spaces.require_role(user, "work")
     task = locked.task(user, task_id)
     if task.status != WAITING or task.conversation is None:
         db.session.rollback()
@@ -116,7 +121,7 @@ def reply(user: User, task_id: str, content: str) -> Message:
         )
     msg = _add_message(task.conversation, "user", content, task.id)
     resume(task, msg)
-    events.record(user.pk, "message.created", dump_message(msg))
+    events.record(user.pk, user.space_pk, "message.created", dump_message(msg))
     db.session.commit()
     return msg
 

@@ -20,10 +20,10 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from hub import live, tiers, wakeups
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import Conflict, NotFound, TooManyRequests
-from hub.models import Codebase, Conversation, Task, User
+from hub.models import Codebase, Conversation, Space, Task, User
 from hub.models.tasks import ACTIVE_STATUSES
 from hub.schemas import Page, dump_task, fetch_page, paged
-from hub.services import callbacks, codebases, events, fast_create
+from hub.services import callbacks, codebases, events, fast_create, spaces
 
 # status -> the statuses it may become
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -91,6 +91,7 @@ def new_task(
     columns = {
         "id": new_id("task_"),
         "user_pk": user.pk,
+        "space_pk": user.space_pk,
         "title": title,
         "prompt": prompt,
         "status": "pending",
@@ -117,11 +118,12 @@ def add_task(
     task as dumped, if the caller has it. Its codebase and conversation must
     already be in the database. The task stays out of the session:
     ``create_task`` adds it once the commit has freed the lock."""
+    spaces.require_role(user, "work")
     _check_concurrency(user)
     fast_create.insert(task)
     if callback:
-        callbacks.add(user.pk, task.id, callback)
-    events.record(user.pk, "task.created", payload or dump_task(task), task_id=task.id)
+        callbacks.add(task, callback)
+    events.record(user.pk, user.space_pk, "task.created", payload or dump_task(task), task_id=task.id)
     wakeups.after_commit()
     live.changed(task, live.STATUS)
     return task
@@ -131,35 +133,39 @@ CONCURRENCY_RETRY_AFTER = 30  # seconds: a hint; tasks take minutes, a slot free
 
 
 def _check_concurrency(user: User) -> None:
-    """Refuse a create past the tier's unfinished tasks (ACTIVE_STATUSES). Runs inside
-    the create's write transaction, after locking the user's row (FOR UPDATE
-    on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), so
-    parallel creates are counted one after another."""
+    """Refuse a create past the tier's unfinished tasks (ACTIVE_STATUSES) in
+    the space the user acts in (an organisation's members share its limit).
+    Runs inside the create's write transaction, after locking the space's
+    row (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already
+    serialises writers), so parallel creates are counted one after another."""
     limit = tiers.allowance(user).concurrent_tasks
     if limit is None:
         return
-    db.session.execute(select(User.pk).where(User.pk == user.pk).with_for_update())
+    db.session.execute(select(Space.pk).where(Space.pk == user.space_pk).with_for_update())
     active = (
         db.session.scalar(
-            select(func.count()).select_from(Task).where(Task.user_pk == user.pk, Task.status.in_(ACTIVE_STATUSES))
+            select(func.count())
+            .select_from(Task)
+            .where(Task.space_pk == user.space_pk, Task.status.in_(ACTIVE_STATUSES))
         )
         or 0
     )
     if active >= limit:
         raise TooManyRequests(
-            f"The {user.tier} tier allows {limit} unfinished (pending, running or waiting for input) tasks at once; "
-            "wait for one to finish, or answer or cancel one.",
+            f"The {user.working_tier} tier allows {limit} unfinished (pending, running or waiting for input) "
+            "tasks at once; wait for one to finish, or answer or cancel one.",
             code="concurrency_limit",
-            extra={"limit": limit, "tier": user.tier},
+            extra={"limit": limit, "tier": user.working_tier},
             headers={"Retry-After": str(CONCURRENCY_RETRY_AFTER)},
         )
 
 
-_TASK_BY_ID = select(Task).where(Task.id == bindparam("task_id"), Task.user_pk == bindparam("user_pk"))  # built once
+_TASK_BY_ID = select(Task).where(Task.id == bindparam("task_id"), Task.space_pk == bindparam("space_pk"))  # built once
 
 
 def get_task(user: User, task_id: str) -> Task:
-    task = db.session.scalar(_TASK_BY_ID, {"task_id": task_id, "user_pk": user.pk})
+    """A task of the space the user acts in."""
+    task = db.session.scalar(_TASK_BY_ID, {"task_id": task_id, "space_pk": user.space_pk})
     if task is None:
         raise NotFound(f"No task '{task_id}'.")
     return task
@@ -194,7 +200,7 @@ def _matching(
     ``search`` matches the title or prompt, ignoring case. ``times``: the
     ``<state>_after`` (inclusive) and ``<state>_before`` (exclusive) bounds
     of ``TIME_FILTERS``' timestamps."""
-    params: dict[str, Any] = {"user_pk": user.pk}
+    params: dict[str, Any] = {"space_pk": user.space_pk}
     if isinstance(status, tuple):
         params["statuses"] = list(status)
     elif status:
@@ -222,7 +228,7 @@ TIME_FILTERS = tuple(
 
 # Filter name -> its condition on the bound value of that name.
 _FILTERS: dict[str, Callable[[], ColumnElement[bool]]] = {
-    "user_pk": lambda: Task.user_pk == bindparam("user_pk"),
+    "space_pk": lambda: Task.space_pk == bindparam("space_pk"),
     "statuses": lambda: Task.status.in_(bindparam("statuses", expanding=True)),
     "status": lambda: Task.status == bindparam("status"),
     "task_id": lambda: Task.id == bindparam("task_id"),
@@ -258,6 +264,7 @@ def _statement(names: tuple[str, ...], *, page: bool) -> Select[Any]:
 def cancel_task(user: User, task_id: str) -> Task:
     """Cancel a pending, running or input_required task. Cancelling a cancelled task is a
     no-op that answers the task, so retries are safe."""
+    spaces.require_role(user, "work")
     begin_write()
     task = get_task(user, task_id)
     if task.status != "cancelled":
@@ -293,5 +300,7 @@ def transition(task: Task, to: str, *, detail: dict[str, Any] | None = None, **f
     if to in ("completed", "failed") and task.started_at:
         task.duration_seconds = round((now - task.started_at).total_seconds(), 3)
     if to in EVENT_FOR_STATUS:
-        events.record(task.user_pk, EVENT_FOR_STATUS[to], {**dump_task(task), **(detail or {})}, task_id=task.id)
+        events.record(
+            task.user_pk, task.space_pk, EVENT_FOR_STATUS[to], {**dump_task(task), **(detail or {})}, task_id=task.id
+        )
     return task

@@ -19,8 +19,9 @@ from flask import current_app, g, redirect, request, session, url_for
 from sqlalchemy import select
 
 from hub.db import db
+from hub.errors import NotFound
 from hub.models import User
-from hub.services import accounts
+from hub.services import accounts, spaces
 
 
 def current_web_user() -> User | None:
@@ -43,7 +44,30 @@ def _session_user() -> User | None:
     ):
         session.clear()  # ended elsewhere, or too old: the browser gets a cleared cookie
         return None
+    _enter_chosen_space(user)
     return user
+
+
+def _enter_chosen_space(user: User) -> None:
+    """Act in the space the dashboard's switcher chose (``choose_space``),
+    while the user is still a member there; else in their personal space."""
+    space_pk = session.get("space_pk")
+    standing = spaces.standing(user, space_pk) if isinstance(space_pk, int) else None
+    if standing is None or not isinstance(space_pk, int):
+        session.pop("space_pk", None)
+        spaces.act_in(user, user.personal_space_pk, spaces.Standing("owner", None), "web")
+        return
+    spaces.act_in(user, space_pk, standing, "web")
+
+
+def choose_space(user: User, space_pk: int) -> None:
+    """Work in another space of the user's from the next request on
+    (NotFound: not a member there)."""
+    standing = spaces.standing(user, space_pk)
+    if standing is None:
+        raise NotFound("No such space among yours.")
+    session["space_pk"] = space_pk
+    spaces.act_in(user, space_pk, standing)
 
 
 def sign_in(user: User) -> None:

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, flash, jsonify, redirect, render_templ
 
 from hub.errors import Conflict, ValidationFailed, body
 from hub.models import Task, User
-from hub.services import callbacks, conversations, events, questions, tasks, workers
+from hub.services import callbacks, conversations, events, questions, spaces, tasks, workers
 from hub.web import csrf, task_stream
 from hub.web.guard import html_errors, signed_in_user
 from hub.web.session import current_web_user, login_required
@@ -29,7 +29,8 @@ MAX_SEQ = 2**63 - 1
 @login_required
 def task_page(task_id):
     user = signed_in_user()
-    task = tasks.get_task(user, task_id)  # another user's task: 404
+    spaces.act_in_task_space(user, task_id)  # a task of a space the user is not in: 404
+    task = tasks.get_task(user, task_id)
     output = workers.output_tail(task, OUTPUT_SHOWN + 1)
     active = task.status in ("pending", "running", "input_required")
     return render_template(
@@ -52,6 +53,7 @@ def live(task_id):
     except ValidationFailed as error:
         return jsonify(body(error.status, error.code, error.message, error.errors)), error.status
     user = signed_in_user()
+    spaces.act_in_task_space(user, task_id)
     return task_stream.respond(user, task_id, after, lambda task: _parts(user, task))
 
 
@@ -98,7 +100,9 @@ def reply(task_id):
         flash(f"Write a reply of 1 to {questions.REPLY_MAX:,} characters.", "error")
         return redirect(url_for(".task_page", task_id=task_id))
     try:
-        questions.reply(signed_in_user(), task_id, answer)  # another user's task: 404
+        user = signed_in_user()
+        spaces.act_in_task_space(user, task_id)  # not the user's space's task: 404
+        questions.reply(user, task_id, answer)
     except Conflict as error:  # answered or cancelled meanwhile
         flash(error.message, "error")
     else:
@@ -111,7 +115,9 @@ def reply(task_id):
 def cancel(task_id):
     csrf.protect()
     try:
-        tasks.cancel_task(signed_in_user(), task_id)  # the API's rule: another user's task is a 404
+        user = signed_in_user()
+        spaces.act_in_task_space(user, task_id)  # the API's rule: another space's task is a 404
+        tasks.cancel_task(user, task_id)
     except Conflict as error:  # it finished meanwhile
         flash(error.message, "error")
     else:

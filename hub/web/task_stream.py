@@ -30,7 +30,7 @@ from hub import live, long_requests, wakeups
 from hub.db import db
 from hub.errors import NotFound, ServiceUnavailable
 from hub.models import Task, User
-from hub.services import tasks, workers
+from hub.services import spaces, tasks, workers
 
 STREAM_SECONDS = 300.0  # a stream's life: the browser reconnects, so no thread is held for ever by a gone client
 HEARTBEAT_SECONDS = 15.0  # a quiet stream's pass this often: the user still signed in, a comment sent
@@ -51,7 +51,7 @@ def respond(user: User, task_id: str, after: int, render: Callable[[Task], dict[
     # The user is read again on each pass: the view's database session ends with it, and a sign-out ends the stream.
     signed_in = (user.pk, user.session_generation)
     db.session.rollback()  # no transaction held open while the stream waits
-    subscription = _open_stream(user.pk, task_id)
+    subscription = _open_stream(user.space_pk, task_id)
     response = Response(stream_with_context(_events(signed_in, task_id, after, render, subscription)), 200)
     # A HEAD (or a client gone before the first byte) never starts the generator: its close frees the place.
     response.call_on_close(lambda: _release(subscription))
@@ -61,10 +61,10 @@ def respond(user: User, task_id: str, after: int, render: Callable[[Task], dict[
     return response
 
 
-def _open_stream(user_pk: int, task_id: str) -> live.Subscription:
+def _open_stream(space_pk: int, task_id: str) -> live.Subscription:
     global _hooked
     # Subscribed before the first read: a change committed in between still arrives.
-    subscription = live.subscribe(user_pk, task_id)
+    subscription = live.subscribe(space_pk, task_id)
     with _lock:
         if not _hooked:
             wakeups.on_stop(_end_all)
@@ -94,6 +94,7 @@ def _events(
                 user = _user(*signed_in)
                 if user is None:
                     return  # signed out (or disabled) meanwhile: the browser's reconnection meets the sign-in
+                spaces.act_in_task_space(user, task_id)  # left the task's space meanwhile: NotFound, the end
                 task = tasks.get_task(user, task_id)
                 if task.status in FINISHED:
                     what.add(live.STATUS)  # its last output and state, whatever was missed, before the end

@@ -148,7 +148,7 @@ def fan_out(config) -> tuple[bool, list[Planned]]:
         db.session.scalars(
             select(Subscription)
             .where(
-                Subscription.user_pk.in_({e.user_pk for e in events}),
+                Subscription.space_pk.in_({e.space_pk for e in events}),
                 Subscription.event.in_({e.type for e in events}),
                 Subscription.deleted_at.is_(None),
                 Subscription.disabled_at.is_(None),
@@ -163,7 +163,7 @@ def fan_out(config) -> tuple[bool, list[Planned]]:
     more = len(events) == DISPATCH_BATCH
     matches: list[tuple[Event, Subscription]] = []
     for i, event in enumerate(events):
-        mine = [(event, s) for s in live if s.user_pk == event.user_pk and subscribed(s, event)]
+        mine = [(event, s) for s in live if s.space_pk == event.space_pk and subscribed(s, event)]
         waiting = callbacks.get(event.task_id or "", [])
         ending = [s for s in waiting if event.type in (s.event, *CALLBACK_ENDS)]
         mine += [(event, s) for s in waiting if s in ending or progressed(s, event)]
