@@ -16,11 +16,14 @@ def record(
     space_pk: int | None = None,
     target: str | None = None,
     detail: dict[str, Any] | None = None,
+    credential: str | None = None,
 ) -> None:
     """Add an entry in the caller's transaction (it commits): the change and
     its record stand or fall together. ``space_pk``: the space it concerns
     (default: the one ``actor`` acts in); ``actor`` None: the CLI or the hub
-    itself. ``action``: "<object>.<verb>", e.g. "member.added"."""
+    itself. ``action``: "<object>.<verb>", e.g. "member.added". ``credential``:
+    what made the change when not the actor's credential (e.g. "sso": a sign-in
+    applied the identity provider's groups)."""
     if space_pk is None:
         assert actor is not None, "an entry without an actor names its space"
         space_pk = actor.space_pk
@@ -31,7 +34,7 @@ def record(
             at=utcnow(),
             actor_pk=actor.pk if actor else None,
             actor=actor.username if actor else None,
-            credential=(actor.credential if actor else None) or "cli",
+            credential=credential or (actor.credential if actor else None) or "cli",
             action=action,
             target=target,
             detail=detail,
