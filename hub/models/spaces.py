@@ -11,6 +11,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db import Model, utcnow
+from hub.models.accounts import User
 
 SPACE_KINDS = ("personal", "org")
 # Strongest first: each role may do all that the roles after it may.
@@ -49,6 +50,8 @@ class Membership(Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     space: Mapped[Space] = relationship(lazy="joined")
+    # Loaded on demand (hub.services.orgs.members loads it with the rows).
+    user: Mapped[User] = relationship()
 
 
 class Invitation(Model):
