@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from hub.crypto import hash_secret
 from hub.db import Model, utcnow
 from hub.models.accounts import User
+from hub.models.spaces import Space
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -202,6 +203,7 @@ class OAuthGrant(Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     client: Mapped[OAuthClient] = relationship(lazy="joined")
+    space: Mapped[Space] = relationship()  # loaded where grants are listed (``oauth.list_grants``)
 
     @property
     def client_id(self) -> str:
