@@ -223,6 +223,8 @@ class Watch:
                     if not found and self.ended:  # a quiet moment: the record forgets the tasks that ended
                         await self._forget_ended()
                     named = None if any(change.task_id is None for change in found) else {c.task_id for c in found}
+                    if self.session_id not in _connections:  # nothing could be told yet: check all again
+                        named = None
             except Exception:  # a watch that fails must not fail the stream: its client can poll
                 log.exception("An MCP session's task watch stopped")
 
@@ -231,6 +233,10 @@ class Watch:
         if not status_followed and task_id not in follows["resources"]:
             return
         conn = _connections.get(self.session_id)
+        if conn is None:
+            # Not taken up here yet (a slow take-up outlasts _held_here): a status checked now could not be
+            # sent, yet would count as told. The next pass checks again.
+            return
         try:
             task = await self.bridge.call(self.caller, hub.get_task, task_id)
         except hub.NotFound:  # gone: nothing more to tell
@@ -239,14 +245,13 @@ class Watch:
         wire = mcp_task(task)
         if status_followed and self.told.get(task_id) != wire["status"]:
             self.told[task_id] = wire["status"]
-            if conn is not None:
-                # Sent as it is: the SDK's typed sending drops None values, and a Task's ``ttl`` is null here.
-                await conn.notify("notifications/tasks/status", wire)
+            # Sent as it is: the SDK's typed sending drops None values, and a Task's ``ttl`` is null here.
+            await conn.notify("notifications/tasks/status", wire)
             if wire["status"] in TERMINAL:
                 self.ended.add(task_id)
         if task_id in follows["resources"]:
             before, self.seen[task_id] = self.seen.get(task_id), task
-            if conn is not None and (changed or (before is not None and before != task)):
+            if changed or (before is not None and before != task):
                 await conn.send_resource_updated(resource_uri(task_id))
 
     async def _forget_ended(self) -> None:
