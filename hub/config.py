@@ -110,6 +110,13 @@ def _refresh_idle_seconds(value: str | None) -> int:
         raise ValueError(f"HUB_OAUTH_REFRESH_TOKEN_TTL={old!r}, read in its place, is not whole seconds") from None
 
 
+def _retention_days(value: str) -> int:
+    days = int(value)
+    if days < 90:  # hub.services.audit.MIN_RETENTION_DAYS: organisations are promised a quarter of history
+        raise ValueError(f"the audit log is kept at least 90 days, not {days}")
+    return days
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -350,6 +357,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds between the delivery worker's sweeps: due retries, and events or attempts that never reached "
         "Redis or whose worker died.",
         float,
+    ),
+    Setting(
+        "HUB_AUDIT_RETENTION_DAYS",
+        "365",
+        "Days each space's audit log keeps an entry (who changed members, roles, keys, worker tokens, connected "
+        "apps, webhooks or the tier); the delivery worker deletes older ones. At least `90`: less is refused at "
+        "start-up.",
+        _retention_days,
     ),
     Setting(
         "HUB_OAUTH_CODE_TTL",

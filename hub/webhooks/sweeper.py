@@ -8,7 +8,8 @@ Run by ``codetether-hub delivery-worker`` every HUB_WEBHOOK_SWEEP_INTERVAL secon
 2. takes back deliveries whose attempt outlived its lease (the worker was
    killed mid-send: a live one renews its leases, hub.webhooks.lanes): that
    attempt is logged as lost and retried at once;
-3. enqueues retries that are due (it is the scheduler for retries).
+3. enqueues retries that are due (it is the scheduler for retries);
+4. once an hour, deletes audit log entries past HUB_AUDIT_RETENTION_DAYS.
 
 Job ids are deterministic and each attempt is claimed in the database, so
 sweeping something that is already queued or running cannot send it twice.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 from datetime import timedelta
 
 import redis
@@ -29,7 +31,7 @@ from hub import jobs
 from hub.db import begin_write, db, utcnow
 from hub.logs import Fault
 from hub.models import Delivery, DeliveryAttempt, Event
-from hub.services import workers
+from hub.services import audit, workers
 from hub.webhooks import dispatch, states
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,9 @@ BATCH = 1000
 SWEEP_DISPATCH_JOB = "dispatch-swept"
 LOCK_KEY = "hub:sweeper:lock"
 LOST = "The worker stopped during this attempt (its lease ran out); retried."
+# Entries live for months: pruning every second would only take the write lock for nothing.
+PRUNE_EVERY = 3600.0
+_pruned_at = -PRUNE_EVERY  # time.monotonic() of this process's last prune
 
 
 def sweep(app: Flask) -> dict:
@@ -52,7 +57,16 @@ def sweep(app: Flask) -> dict:
             done.update(enqueue_due(app))
         except redis.RedisError as error:
             jobs.REDIS_DOWN.happened("the sweep enqueues nothing", error)
+        done["audit_pruned"] = prune_audit()  # last: a failing prune never holds deliveries back
         return done
+
+
+def prune_audit() -> int:
+    global _pruned_at
+    if time.monotonic() - _pruned_at < PRUNE_EVERY:
+        return 0
+    _pruned_at = time.monotonic()  # first: a prune that fails waits for the next hour, not the next sweep
+    return audit.prune()
 
 
 def reclaim_expired() -> int:
