@@ -4,13 +4,13 @@ HSTS would need turning off behind the hub's own proxy setup; it has no
 Cache-Control either. The values here are fixed strings.
 
 Every response: ``X-Content-Type-Options: nosniff`` and a Referrer-Policy
-(``no-referrer`` under /oauth/, where URLs carry codes and state;
-``same-origin`` elsewhere). Every HTML page also: a CSP that allows only the
-hub's own scripts, styles and images and no framing (clickjacking of the
-consent page), ``X-Frame-Options: DENY`` for older browsers, and
-``Cache-Control: no-store`` (pages show a person's data, new API keys,
-client secrets and consent forms: nothing for a shared cache or the
-browser's history to keep).
+(``no-referrer`` under /oauth/, where URLs carry codes and state, and under
+/share/, whose URLs are a share link's token; ``same-origin`` elsewhere).
+Every HTML page also: a CSP that allows only the hub's own scripts, styles
+and images and no framing (clickjacking of the consent page),
+``X-Frame-Options: DENY`` for older browsers, and ``Cache-Control:
+no-store`` (pages show a person's data, new API keys, client secrets and
+consent forms: nothing for a shared cache or the browser's history to keep).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ CSP = (
     "base-uri 'none'; frame-ancestors 'none'"
 )
 
+SECRET_URLS = ("/oauth/", "/share/")  # paths whose URLs carry a secret: never sent on as a Referer
+
 
 def init_app(app: Flask) -> None:
     app.after_request(_secure)
@@ -32,7 +34,7 @@ def init_app(app: Flask) -> None:
 def _secure(response: Response) -> Response:
     headers = response.headers
     headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "no-referrer" if request.path.startswith("/oauth/") else "same-origin"
+    headers["Referrer-Policy"] = "no-referrer" if request.path.startswith(SECRET_URLS) else "same-origin"
     if response.mimetype == "text/html":
         headers["Content-Security-Policy"] = CSP
         headers["X-Frame-Options"] = "DENY"

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 
+from hub.db import db
 from hub.errors import Conflict, ValidationFailed, body
 from hub.models import Task, User
-from hub.services import callbacks, conversations, events, questions, spaces, tasks, workers
+from hub.services import callbacks, conversations, events, questions, share_links, spaces, tasks, workers
 from hub.web import csrf, task_stream
 from hub.web.guard import html_errors, signed_in_user
 from hub.web.session import current_web_user, login_required
@@ -27,7 +28,8 @@ MAX_SEQ = 2**63 - 1
 
 @bp.get("/tasks/<task_id>")
 @login_required
-def task_page(task_id):
+def task_page(task_id, new_share_url: str | None = None):
+    """``new_share_url``: a share link just made (hub.web.share), shown this once."""
     user = signed_in_user()
     spaces.act_in_task_space(user, task_id)  # a task of a space the user is not in: 404
     task = tasks.get_task(user, task_id)
@@ -39,7 +41,11 @@ def task_page(task_id):
         refresh=REFRESH_SECONDS if task.status in ("pending", "running") else None,
         output=output[-OUTPUT_SHOWN:],
         output_cut=len(output) > OUTPUT_SHOWN,
-        stream_url=url_for(".live", task_id=task.id, after=output[-1].pk if output else 0) if active else None,
+        stream_url=url_for("web_tasks.live", task_id=task.id, after=output[-1].pk if output else 0) if active else None,
+        creator=db.session.get(User, task.user_pk),
+        share_links=share_links.of_task(user, task.id),
+        share_days=share_links.DAYS,
+        new_share_url=new_share_url,
     )
 
 
@@ -73,6 +79,7 @@ def _state(user: User, task: Task) -> dict:
     return {
         "user": user,
         "task": task,
+        "can_work": spaces.allows(user.role, "work"),  # a viewer sees no cancel or reply button
         "timeline": events.for_task(task),
         "no_worker": task.status == "pending" and workers.no_worker_for(task),
         "callback": callbacks.of_task(user, task) if task.callback_shown_url else None,
