@@ -18,7 +18,7 @@ from hub.crypto import hash_secret
 from hub.db import begin_write, db, new_id, utcnow
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.models import ApiKey, User
-from hub.services import spaces
+from hub.services import audit, spaces
 from hub.tiers import TIERS
 
 API_KEY_PREFIX = "ct_"
@@ -103,10 +103,20 @@ def list_users() -> list[User]:
     return list(db.session.scalars(select(User).order_by(User.pk)))
 
 
-def set_tier(username: str, tier: str) -> User:
+def set_tier(username: str, tier: str, *, actor: User | None = None) -> User:
+    """``actor``: the hub admin who changes it (None: the CLI), for the audit
+    log of the user's personal space, whose tier this is."""
     _check_tier(tier)
     begin_write()
     user = get_user(username)
+    if user.tier != tier:
+        audit.record(
+            actor,
+            "tier.changed",
+            space_pk=user.personal_space_pk,
+            target=user.username,
+            detail={"from": user.tier, "to": tier},
+        )
     user.tier = tier
     db.session.commit()
     return user
@@ -189,10 +199,12 @@ def create_api_key(
     name: str | None = None,
     scopes: str | Iterable[str] | None = None,
     space_pk: int | None = None,
+    actor: User | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key acting in one space (the user's personal space unless
     another is given: one they are a member of); the plain key is returned
-    once and never stored."""
+    once and never stored. ``actor``: who creates it, for that space's audit
+    log (None: the CLI)."""
     scope_list = parse_scopes(scopes)
     user = get_user(username)
     if space_pk is not None and spaces.standing(user, space_pk) is None:
@@ -209,12 +221,15 @@ def create_api_key(
         space_pk=space_pk or user.personal_space_pk,
     )
     db.session.add(key)
+    detail = {"user": user.username, "name": name, "scopes": scope_list}
+    audit.record(actor, "api_key.created", space_pk=key.space_pk, target=key.id, detail=detail)
     db.session.commit()
     return key, plain
 
 
 def revoke_api_key(key: str, user: User | None = None) -> ApiKey:
-    """Revoke a key given by its id (``key_…``) or by the key itself (``ct_…``)."""
+    """Revoke a key given by its id (``key_…``) or by the key itself (``ct_…``):
+    ``user``'s own, or (None: the CLI) anyone's."""
     begin_write()
     if key.startswith(API_KEY_PREFIX):
         query, name = select(ApiKey).where(ApiKey.key_hash == hash_secret(key)), "matching the key given"
@@ -226,7 +241,9 @@ def revoke_api_key(key: str, user: User | None = None) -> ApiKey:
     if row is None:
         db.session.rollback()
         raise NotFound(f"No API key {name}.")
-    row.revoked_at = row.revoked_at or utcnow()
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(user, "api_key.revoked", space_pk=row.space_pk, target=row.id, detail={"user": row.user.username})
     db.session.commit()
     return row
 

@@ -17,7 +17,7 @@ from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.models import Delivery, Subscription, User
 from hub.models.events import EVENT_SCOPES
 from hub.schemas import Page, fetch_page, paged
-from hub.services import codebases, spaces
+from hub.services import audit, codebases, spaces
 from hub.webhooks import dispatch, formatters, signing, ssrf, states
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,8 @@ def subscribe(
         created_at=utcnow(),
     )
     db.session.add(subscription)
+    # The event, never the URL: its path or query may carry a receiver's own secret.
+    audit.record(user, "hook.created", target=subscription.id, detail={"event": event})
     db.session.commit()
     return subscription, secret
 
@@ -132,6 +134,7 @@ def unsubscribe(user: User, hook_id: str, *, scopes: Iterable[str] | None = None
         spaces.require_role(user, "manage")
     if subscription.deleted_at is None:
         subscription.deleted_at = utcnow()
+        audit.record(user, "hook.deleted", target=subscription.id, detail={"event": subscription.event})
     db.session.commit()
     return subscription
 

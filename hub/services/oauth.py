@@ -26,7 +26,7 @@ from hub.db import begin_write, db, new_id, rows_changed, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.models import OAuthClient, OAuthCode, OAuthGrant, OAuthToken, Subscription, User
 from hub.models.oauth import LOOPBACK_HOSTS
-from hub.services import hooks, spaces
+from hub.services import audit, hooks, spaces
 from hub.services.accounts import parse_scopes
 
 ACCESS_PREFIX = "cto_"
@@ -430,12 +430,16 @@ def remember_consent(user: User, client: OAuthClient, scope: str) -> OAuthGrant:
             OAuthGrant.user_pk == user.pk, OAuthGrant.client_pk == client.pk, OAuthGrant.space_pk == user.space_pk
         )
     )
+    before = grant.scope if grant else None
     if grant is None:
         grant = OAuthGrant(user_pk=user.pk, client_pk=client.pk, space_pk=user.space_pk, scope=scope)
         db.session.add(grant)
     else:
         grant.scope = " ".join(dict.fromkeys(grant.scope.split() + scope.split()))
         grant.updated_at = utcnow()
+    if grant.scope != before:  # connected, or allowed more: the space's admins see what an app may do there
+        detail = {"app": client.name, "scopes": grant.scope.split()}
+        audit.record(user, "app.connected", space_pk=grant.space_pk, target=client.client_id, detail=detail)
     db.session.commit()
     return grant
 
@@ -462,6 +466,7 @@ def revoke_grant(user: User, client_id: str) -> OAuthGrant:
         raise NotFound(f"No connected app '{client_id}'.")
     _revoke((OAuthToken.user_pk == user.pk) & (OAuthToken.client_pk == grant.client_pk))
     hooks.end_app_subscriptions(grant.client_pk, user)
+    audit.record(user, "app.disconnected", space_pk=grant.space_pk, target=client_id, detail={"app": grant.client.name})
     db.session.delete(grant)
     db.session.commit()
     return grant

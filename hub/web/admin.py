@@ -53,7 +53,7 @@ def index(new_client=None, new_secret=None):
 @admin_required
 def set_tier(username):
     csrf.protect()
-    user = accounts.set_tier(username, request.form.get("tier", ""))
+    user = accounts.set_tier(username, request.form.get("tier", ""), actor=current_web_user())
     flash(f"{user.username} is now on the {user.tier} tier.", "ok")
     return redirect(url_for(".index") + "#users")
 

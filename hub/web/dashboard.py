@@ -75,7 +75,9 @@ def create_api_key():
     csrf.protect()
     user = signed_in_user()
     try:
-        _key, plain = accounts.create_api_key(user.username, name=request.form.get("name", "").strip() or None)
+        _key, plain = accounts.create_api_key(
+            user.username, name=request.form.get("name", "").strip() or None, actor=user
+        )
     except HubError as error:
         flash(error.message, "error")
         return redirect(url_for(".dashboard"))
