@@ -92,6 +92,30 @@ def _networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network
     return tuple(ipaddress.ip_network(part, strict=False) for part in _keys(value))
 
 
+def _group_orgs(value: str) -> dict[str, tuple[str, str]]:
+    """``{"/acme/admins": "acme:admin"}`` -> {"/acme/admins": ("acme", "admin")}."""
+    import json
+
+    from hub.models.spaces import ROLES
+
+    try:
+        table = json.loads(value or "{}")
+    except json.JSONDecodeError as error:
+        raise ValueError(f"HUB_OIDC_GROUP_ORGS: not JSON ({error})") from None
+    if not isinstance(table, dict):
+        raise ValueError("HUB_OIDC_GROUP_ORGS: expected a JSON object of group -> 'slug:role'")
+    mapping = {}
+    for group, target in table.items():
+        slug, _, role = str(target).rpartition(":")
+        if not group or not isinstance(target, str) or not slug or role not in ROLES:
+            raise ValueError(
+                f"HUB_OIDC_GROUP_ORGS: {group!r}: expected 'slug:role' with a role among {', '.join(ROLES)}, "
+                f"got {target!r}"
+            )
+        mapping[group] = (slug, role)
+    return mapping
+
+
 def _flag(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
@@ -477,6 +501,20 @@ SETTINGS: tuple[Setting, ...] = (
         "codetether-",
         "A role named this prefix plus a tier (`codetether-pro`, `codetether-enterprise`) sets the tier; none "
         "means `free`.",
+    ),
+    Setting(
+        "HUB_OIDC_GROUPS_CLAIM",
+        "groups",
+        "Dotted path of the claim that lists the user's groups (Keycloak's group membership mapper, full paths).",
+    ),
+    Setting(
+        "HUB_OIDC_GROUP_ORGS",
+        "{}",
+        "JSON object mapping a group to an organisation and role, `slug:role`, e.g. "
+        '`{"/acme/admins": "acme:admin", "/acme": "acme:member"}`; a subgroup counts as its group. At each SSO '
+        "sign-in the user joins each mapped existing organisation with the strongest role mapped, and leaves "
+        "those the mapping names but none of their groups maps to (never its last owner).",
+        _group_orgs,
     ),
     Setting(
         "HUB_OIDC_AUDIENCE",

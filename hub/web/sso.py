@@ -39,16 +39,21 @@ def callback():
         if not claims:
             return _failed("The identity provider sent no ID token.", 400)
         claims = {**_userinfo(client, token, claims["sub"]), **claims}
-        tier_claim = current_app.config["HUB_OIDC_TIER_CLAIM"]
-        if sso_service.claim_at(claims, tier_claim) is None and str(token.get("access_token")).count(".") == 2:
-            # Keycloak's default: realm roles only in the (signed) access token.
+        paths = [current_app.config["HUB_OIDC_TIER_CLAIM"]]
+        if current_app.config["HUB_OIDC_GROUP_ORGS"]:
+            paths.append(current_app.config["HUB_OIDC_GROUPS_CLAIM"])
+        missing = [path for path in paths if sso_service.claim_at(claims, path) is None]
+        if missing and str(token.get("access_token")).count(".") == 2:
+            # Keycloak's default: realm roles only in the (signed) access token (a groups mapper may be set so too).
             from_access = oidc.verify(client, token["access_token"])
-            if from_access.get("sub") == claims["sub"] and sso_service.claim_at(from_access, tier_claim) is not None:
-                claims[tier_claim.split(".")[0]] = from_access[tier_claim.split(".")[0]]
+            for path in missing:
+                if from_access.get("sub") == claims["sub"] and sso_service.claim_at(from_access, path) is not None:
+                    claims[path.split(".")[0]] = from_access[path.split(".")[0]]
     except (OAuthError, JoseError, ValueError) as error:
         current_app.logger.warning("SSO sign-in failed: %s", getattr(error, "error", error))
         return _failed("Single sign-on failed; try again.", 400)
     user = sso_service.user_for_claims(claims)
+    sso_service.apply_groups(user, claims)
     next_url = safe_next(session.pop("sso_next", None))
     sign_in(user)
     return redirect(next_url)

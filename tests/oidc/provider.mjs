@@ -13,13 +13,15 @@ import Provider from 'oidc-provider';
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const prefix = `/realms/${config.realm}`;
 const issuer = `http://127.0.0.1:${config.port}${prefix}`;
-const users = config.users; // username -> { sub, password, email, name, roles }
+// username -> { sub, password, email, name, roles, groups }: read at each use, so that a test
+// can change a user's groups between sign-ins (OidcProvider.update_user), as an admin would.
+const users = () => JSON.parse(readFileSync(process.argv[2], 'utf8')).users;
 
 // The realm's RS256 signing key (a private JWK made once by the test session).
 const signingKey = { ...config.signingKey, kid: 'realm-key-1', use: 'sig', alg: 'RS256' };
 
 function account(sub) {
-  const entry = Object.entries(users).find(([, u]) => u.sub === sub);
+  const entry = Object.entries(users()).find(([, u]) => u.sub === sub);
   if (!entry) return undefined;
   const [username, user] = entry;
   return {
@@ -32,6 +34,7 @@ function account(sub) {
         email_verified: true,
         name: user.name,
         realm_access: { roles: user.roles },
+        groups: user.groups, // Keycloak's group membership mapper, full paths; none: no claim
       };
     },
   };
@@ -45,7 +48,7 @@ const provider = new Provider(issuer, {
   // With "rolesOnlyInAccessToken" the roles are only in JWT access tokens
   // (Keycloak's default mapper), and the hub's sign-in gets such a token.
   claims: {
-    openid: config.rolesOnlyInAccessToken ? ['sub'] : ['sub', 'realm_access'],
+    openid: config.rolesOnlyInAccessToken ? ['sub'] : ['sub', 'realm_access', 'groups'],
     email: ['email', 'email_verified'],
     profile: ['name', 'preferred_username'],
   },
@@ -57,8 +60,8 @@ const provider = new Provider(issuer, {
   extraTokenClaims: async (_ctx, token) => {
     const found = token.accountId && account(token.accountId);
     if (!found) return undefined;
-    const { preferred_username, email, name, realm_access } = await found.claims();
-    return { preferred_username, email, name, realm_access };
+    const { preferred_username, email, name, realm_access, groups } = await found.claims();
+    return { preferred_username, email, name, realm_access, groups };
   },
   pkce: { required: () => true },
   features: {
@@ -105,7 +108,7 @@ async function interaction(req, res) {
   let body = '';
   for await (const chunk of req) body += chunk;
   const form = new URLSearchParams(body);
-  const user = users[form.get('username')];
+  const user = users()[form.get('username')];
   if (!user || user.password !== form.get('password')) return loginPage(res, uid, 'Invalid username or password.');
   return provider.interactionFinished(req, res, { login: { accountId: user.sub } }, { mergeWithLastSubmission: false });
 }

@@ -36,6 +36,7 @@ USERS = {
         "email": "ken@example.com",
         "name": "Ken Adams",
         "roles": ["offline_access"],
+        "groups": ["/acme/developers"],
     },
     "alice": {
         "sub": "5b0e0c1e-0003-4c5e-9d7a-alice",
@@ -64,6 +65,7 @@ class OidcProvider:
     cli_client_id: str
     cli_redirect: str
     process: subprocess.Popen
+    config_path: Path
     lines: list = field(default_factory=list)
 
     @property
@@ -73,6 +75,13 @@ class OidcProvider:
             "HUB_OIDC_CLIENT_ID": self.client_id,
             "HUB_OIDC_CLIENT_SECRET": self.client_secret,
         }
+
+    def update_user(self, username: str, **fields) -> None:
+        """Change a user at the provider, as an admin would in Keycloak (e.g.
+        ``groups=[...]``): the provider reads its users at each sign-in."""
+        config = json.loads(self.config_path.read_text())
+        config["users"][username].update(fields)
+        self.config_path.write_text(json.dumps(config))
 
     def output(self) -> str:
         return "".join(self.lines)
@@ -136,6 +145,7 @@ def start_provider(config_dir: Path, hub_base: str, **options) -> OidcProvider:
         cli_client_id="cli-tool",
         cli_redirect="http://127.0.0.1:9/callback",
         process=process,
+        config_path=path,
     )
     provider.lines = collect(process.stdout)
 
