@@ -67,6 +67,21 @@ class WorkerSchema(ma.Schema):
         lambda w: current_app.config["HUB_WORKER_POLL_SECONDS"],
         metadata={"type": "number", "description": "Longest a claim waits"},
     )
+    space = fields.Function(
+        lambda w: ServedSpaceSchema().dump(space) if (space := workers.space_of(w)) else None,
+        metadata={
+            "type": "object",
+            "nullable": True,
+            "description": "The space whose tasks it claims (its token's); null: every space (a hub-wide token)",
+        },
+    )
+
+
+class ServedSpaceSchema(ma.Schema):
+    id = fields.String()
+    kind = fields.String(metadata={"description": "personal or org"})
+    name = fields.String()
+    slug = fields.String(allow_none=True, metadata={"description": "An organisation's"})
 
 
 class ClaimSchema(ma.Schema):

@@ -15,61 +15,138 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from hub import live, wakeups
 from hub.auth import WORKER_SCOPE, Principal
 from hub.crypto import hash_secret
 from hub.db import begin_write, db, new_id, utcnow
-from hub.errors import Conflict, NotFound
-from hub.models import Codebase, Task, TaskOutput, Worker, WorkerToken
+from hub.errors import Conflict, Forbidden, NotFound
+from hub.models import Codebase, Space, Task, TaskOutput, User, Worker, WorkerToken
 from hub.schemas import Page, fetch_page, paged
-from hub.services import conversations, questions, tasks
+from hub.services import audit, conversations, questions, spaces, tasks
 
 TOKEN_PREFIX = "ctw_"
 LEASE_LAPSED = "The worker stopped renewing its lease {times} time(s); giving up after max_retries."
 
 
 # -- tokens ------------------------------------------------------------------
+# A token serves one space: its workers claim and see only that space's tasks
+# (prompts, conversations). A hub-wide token (space_pk None) serves every
+# space; only the hub's admin makes one, on purpose (`--hub-wide`).
 
 
-def create_token(name: str) -> tuple[WorkerToken, str]:
-    """Create a worker token; the plain token is returned once, never stored."""
+def create_token(name: str, *, space_pk: int | None = None, creator: User | None = None) -> tuple[WorkerToken, str]:
+    """Create a worker token for the space ``space_pk`` (None: hub-wide); the
+    plain token is returned once, never stored. ``creator`` None: the CLI (no
+    role check); a user must manage the space (NotFound if not a member) and
+    be a hub admin for a hub-wide token."""
+    if creator is not None:
+        if space_pk is None:
+            if not creator.is_admin:
+                raise Forbidden("Only a hub admin may create a hub-wide worker token.", code="insufficient_role")
+        else:
+            _manage(creator, space_pk)
+    elif space_pk is not None and db.session.get(Space, space_pk) is None:
+        raise NotFound("No such space.")
     plain = new_id(TOKEN_PREFIX, 40)
     begin_write()
     token = WorkerToken(
-        id=new_id("wtok_", 16), name=name.strip() or "worker", prefix=plain[:10], token_hash=hash_secret(plain)
+        id=new_id("wtok_", 16),
+        name=name.strip() or "worker",
+        prefix=plain[:10],
+        token_hash=hash_secret(plain),
+        space_pk=space_pk,
     )
     db.session.add(token)
+    if space_pk is not None:  # a hub-wide token belongs to no space's log
+        audit.record(creator, "worker_token.created", space_pk=space_pk, target=token.id, detail={"name": token.name})
     db.session.commit()
     return token, plain
 
 
-def list_tokens() -> list[WorkerToken]:
-    return list(db.session.scalars(select(WorkerToken).order_by(WorkerToken.pk)))
+def _manage(user: User, space_pk: int) -> None:
+    """Act in ``space_pk`` (NotFound unless a member; as in ``orgs``, a
+    credential made for one org reaches no other) and require the role that
+    manages its workers."""
+    if space_pk != user.space_pk:
+        reaches = user.space_pk == user.personal_space_pk or user.credential == "web"
+        found = spaces.standing(user, space_pk) if reaches else None
+        if found is None:
+            raise NotFound("No such space among yours.")
+        spaces.act_in(user, space_pk, found)
+    spaces.require_role(user, "manage")
 
 
-def revoke_token(token_id: str) -> WorkerToken:
+def create_space_token(user: User, name: str) -> tuple[WorkerToken, str]:
+    """A token for the space ``user`` acts in (the web's and the API's entry)."""
+    return create_token(name, space_pk=user.space_pk, creator=user)
+
+
+def list_tokens(user: User | None = None) -> list[WorkerToken]:
+    """The tokens of the space ``user`` acts in (their managers only); None:
+    every token (the CLI)."""
+    query = select(WorkerToken).order_by(WorkerToken.pk)
+    if user is not None:
+        spaces.require_role(user, "manage")
+        query = query.where(WorkerToken.space_pk == user.space_pk)
+    return list(db.session.scalars(query))
+
+
+def revoke_token(token_id: str, *, actor: User | None = None, space_pk: int | None = None) -> WorkerToken:
+    """Revoke a token (the CLI: any; with ``space_pk``: only that space's)."""
     begin_write()
-    token = db.session.scalar(select(WorkerToken).where(WorkerToken.id == token_id))
+    query = select(WorkerToken).where(WorkerToken.id == token_id)
+    if space_pk is not None:
+        query = query.where(WorkerToken.space_pk == space_pk)
+    token = db.session.scalar(query)
     if token is None:
         db.session.rollback()
         raise NotFound(f"No worker token '{token_id}'.")
-    token.revoked_at = token.revoked_at or utcnow()
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        if token.space_pk is not None:
+            audit.record(actor, "worker_token.revoked", space_pk=token.space_pk, target=token.id)
     db.session.commit()
     return token
 
 
+def revoke_space_token(user: User, token_id: str) -> WorkerToken:
+    """Revoke a token of the space ``user`` acts in (another space's: NotFound)."""
+    spaces.require_role(user, "manage")
+    return revoke_token(token_id, actor=user, space_pk=user.space_pk)
+
+
+_TOKEN = (
+    select(WorkerToken)
+    .outerjoin(Space, Space.pk == WorkerToken.space_pk)
+    .where(WorkerToken.token_hash == bindparam("digest"), WorkerToken.revoked_at.is_(None), Space.deleted_at.is_(None))
+)
+
+
 def principal_for_token(plain: str) -> Principal | None:
-    token = db.session.scalar(select(WorkerToken).where(WorkerToken.token_hash == hash_secret(plain)))
-    if token is None or token.revoked_at is not None or not hmac.compare_digest(token.token_hash, hash_secret(plain)):
+    """Read on every request (never cached): a revoked token, or one of a
+    deleted space, stops at once."""
+    token = db.session.scalar(_TOKEN, {"digest": hash_secret(plain)})
+    if token is None or not hmac.compare_digest(token.token_hash, hash_secret(plain)):
         return None
     # No user and only the worker scope: no user-scoped route accepts it.
-    return Principal(user=None, scopes=frozenset({WORKER_SCOPE}), via="worker_token", credential_id=token.id)
+    return Principal(
+        user=None,
+        scopes=frozenset({WORKER_SCOPE}),
+        via="worker_token",
+        credential_id=token.id,
+        space_pk=token.space_pk,
+    )
 
 
 def _token(principal: Principal) -> WorkerToken:
     return db.session.execute(select(WorkerToken).where(WorkerToken.id == principal.credential_id)).scalar_one()
+
+
+def space_of(worker: Worker) -> Space | None:
+    """The space the worker serves; None: every space (a hub-wide token)."""
+    return db.session.get(Space, worker.token.space_pk) if worker.token.space_pk is not None else None
 
 
 # -- workers -----------------------------------------------------------------
@@ -118,10 +195,15 @@ def alive_seconds() -> float:
     return max(lease_seconds(), float(current_app.config["HUB_WORKER_POLL_SECONDS"]))
 
 
-def list_workers(*, limit: int = 200) -> list[WorkerState]:
-    """Admin: registered workers, most recently seen first. ``last_seen_at``
-    moves on register, claim and heartbeat."""
-    found = list(db.session.scalars(select(Worker).order_by(Worker.last_seen_at.desc(), Worker.pk.desc()).limit(limit)))
+def list_workers(user: User | None = None, *, limit: int = 200) -> list[WorkerState]:
+    """Registered workers, most recently seen first: those under the tokens
+    of the space ``user`` acts in (any member may look), or all (None: the
+    admin page). ``last_seen_at`` moves on register, claim and heartbeat."""
+    query = select(Worker).order_by(Worker.last_seen_at.desc(), Worker.pk.desc()).limit(limit)
+    if user is not None:
+        spaces.require_role(user, "read")
+        query = query.join(WorkerToken).where(WorkerToken.space_pk == user.space_pk)
+    found = list(db.session.scalars(query))
     held = (
         {
             task.worker_pk: task
@@ -141,12 +223,15 @@ def list_workers(*, limit: int = 200) -> list[WorkerState]:
 
 
 def no_worker_for(task: Task) -> bool:
-    """No worker that may claim ``task`` (its codebase and agent type, an
-    unrevoked token) was seen within alive_seconds(): a pending task then
+    """No worker that may claim ``task`` (its space, codebase and agent type,
+    an unrevoked token) was seen within alive_seconds(): a pending task then
     waits for someone to attach one."""
     since = utcnow() - timedelta(seconds=alive_seconds())
     seen = db.session.scalars(
-        select(Worker).join(WorkerToken).where(Worker.last_seen_at >= since, WorkerToken.revoked_at.is_(None))
+        select(Worker)
+        .join(WorkerToken)
+        .where(Worker.last_seen_at >= since, WorkerToken.revoked_at.is_(None))
+        .where(or_(WorkerToken.space_pk.is_(None), WorkerToken.space_pk == task.space_pk))
     )
     return not any(
         (not w.codebases or task.codebase_id in w.codebases) and (not w.agent_types or task.agent_type in w.agent_types)
@@ -170,6 +255,8 @@ def claim(principal: Principal, worker_id: str) -> Task | None:
     begin_write()
     expire_leases(commit=False)
     query = select(Task.pk).where(Task.status == "pending")
+    if worker.token.space_pk is not None:  # a space's token never sees another space's tasks
+        query = query.where(Task.space_pk == worker.token.space_pk)
     if worker.codebases:
         query = query.where(Task.codebase_pk.in_(select(Codebase.pk).where(Codebase.id.in_(worker.codebases))))
     if worker.agent_types:
@@ -224,12 +311,14 @@ def expire_leases(*, commit: bool = True) -> int:
 
 def _held_task(principal: Principal, task_id: str) -> Task:
     """The task, if a worker under the caller's token claimed it; 404
-    otherwise (a worker token sees only the tasks its workers hold)."""
+    otherwise (a worker token sees only the tasks its workers hold, and
+    only in its own space)."""
     task = db.session.scalar(
         select(Task)
         .join(Worker, Task.worker_pk == Worker.pk)
         .join(WorkerToken)
         .where(Task.id == task_id, WorkerToken.id == principal.credential_id)
+        .where(or_(WorkerToken.space_pk.is_(None), WorkerToken.space_pk == Task.space_pk))
     )
     if task is None:
         raise NotFound(f"No task '{task_id}' claimed with this token.")

@@ -112,6 +112,7 @@ def callers(app, make_user):
         "delivery_id": "dlv_none",
         "client_id": "cli_none",
         "worker_id": registered.json["worker_id"],
+        "token_id": "wtok_none",
     }
     return {
         "full": full,
