@@ -248,7 +248,7 @@ def _agent_worker(app, local_url: str, env: dict):
             "No agent backend configured: tasks stay `pending` until an agent worker attaches.\n"
             "  Set HUB_AGENT_COMMAND (an agent command line) or HUB_OPENAI_BASE_URL + HUB_OPENAI_MODEL\n"
             "  (e.g. a local Ollama) before `up`, or attach one yourself:\n"
-            "    codetether-hub worker-tokens create my-worker\n"
+            "    codetether-hub worker-tokens create my-worker --space USERNAME_OR_ORG\n"
             f"    HUB_WORKER_TOKEN=ctw_... codetether-hub agent-worker --hub {local_url} "
             "--backend command --command 'your-agent --print'"
         )
@@ -259,7 +259,8 @@ def _agent_worker(app, local_url: str, env: dict):
     for token in workers.list_tokens():
         if token.name == UP_TOKEN_NAME and token.revoked_at is None:
             workers.revoke_token(token.id)
-    _token, plain = workers.create_token(UP_TOKEN_NAME)
+    # The worker `up` starts is the hub's own, on the hub's machine: it serves every space.
+    _token, plain = workers.create_token(UP_TOKEN_NAME, space_pk=None)
     click.echo(f"Agent worker: {backend} backend, taking tasks from {local_url}")
     return lambda: popen(
         [*PYTHON, "-m", "hub", "agent-worker", "--hub", local_url, "--backend", backend, "--name", "up"],

@@ -265,7 +265,7 @@ def test_stop_is_prompt_with_a_long_poll_open_and_a_webhook_receiver_hanging(tmp
     try:
         token = json.loads(
             subprocess.run(
-                [COMMAND, "worker-tokens", "create", "test", "--json"],
+                [COMMAND, "worker-tokens", "create", "test", "--hub-wide", "--json"],
                 capture_output=True,
                 text=True,
                 check=True,

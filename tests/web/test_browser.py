@@ -174,7 +174,7 @@ def test_admin_sees_the_agent_workers_and_the_task_each_holds(hub, page):
     hub.create_user("root", password=PASSWORD, is_admin=True)
     hub.create_user("alice", password=PASSWORD)
     key = hub.cli("api-keys", "create", "alice", "--json")["key"]
-    token = hub.cli("worker-tokens", "create", "build farm", "--json")["token"]
+    token = hub.cli("worker-tokens", "create", "build farm", "--hub-wide", "--json")["token"]
     busy = hub.api("/api/v1/worker/register", token, "POST", json={"name": "runner-1", "agent_types": ["build"]})
     hub.api("/api/v1/worker/register", token, "POST", json={"name": "runner-2"})
     task = hub.api("/api/v1/tasks", key, "POST", json={"title": "Fix the build", "prompt": "Make CI green"}).json()

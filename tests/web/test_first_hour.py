@@ -97,7 +97,7 @@ def test_pending_task_says_it_waits_for_an_agent_worker_until_one_is_seen(alice,
     help_page = page.get("/help/workers").get_data(as_text=True)
     assert "worker-tokens create" in help_page and "agent-worker --hub http://hub.test" in help_page
 
-    token = json.loads(run("worker-tokens", "create", "farm", "--json").output)["token"]
+    token = json.loads(run("worker-tokens", "create", "farm", "--space", "alice", "--json").output)["token"]
     worker(client, token, agent_types=["plan"])  # alive, but runs other tasks than this one
     assert waiting()
     builder = worker(client, token, name="builder", agent_types=["build"])
@@ -117,7 +117,7 @@ def test_pending_task_says_it_waits_for_an_agent_worker_until_one_is_seen(alice,
 
 def test_no_waiting_notice_once_a_worker_holds_the_task(alice, sign_in, run, client):
     task = alice.create_task()
-    token = json.loads(run("worker-tokens", "create", "farm", "--json").output)["token"]
+    token = json.loads(run("worker-tokens", "create", "farm", "--space", "alice", "--json").output)["token"]
     registered = worker(client, token)
     claimed = client.post(
         f"/api/v1/worker/{registered['worker_id']}/claim", json={}, headers={"Authorization": f"Bearer {token}"}
