@@ -4,8 +4,9 @@ invitations to join them.
 Who may do what (``hub.services.spaces.CAN``): any member reads the org and
 its members; an admin adds, re-roles and removes members and handles
 invitations; only an owner makes or removes an owner, sets the tier or
-deletes the org; an org always keeps an owner. A member may leave. An actor
-of None is the CLI (or a hub admin): no role check.
+deletes the org; an org always keeps an owner. A member may leave. An owner
+gives an org a tier up to their own. An actor of None is the CLI (a hub
+admin): no role check.
 
 A credential acts in one space. One acting in the user's personal space (or
 the signed-in dashboard) reaches every org the user belongs to, with the
@@ -120,6 +121,9 @@ def create_org(
     name = _check_name(name)
     slug = _check_slug(slug) if slug is not None else _slug_from(name)
     _check_tier(tier)
+    # The web and the API act through a credential; the CLI passes a user loaded as is.
+    actor = actor or (owner if owner.credential else None)
+    _within_own_tier(actor, tier)
     begin_write()
     try:
         if db.session.scalar(select(Space.pk).where(Space.slug == slug)) is not None:
@@ -200,6 +204,7 @@ def set_tier(actor: User | None, org: str, tier: str) -> Space:
     _check_tier(tier)
     with _writing():
         space = _checked(actor, org, "own", lock=True)
+        _within_own_tier(actor, tier)
         if space.tier != tier:
             before, space.tier = space.tier, tier
             audit.record(
@@ -454,6 +459,19 @@ def _slug_taken(slug: str) -> Conflict:
 def _check_role(role: str) -> None:
     if role not in ROLES:
         raise ValidationFailed("role", f"Must be one of: {', '.join(ROLES)}.")
+
+
+def _within_own_tier(actor: User | None, tier: str) -> None:
+    """An owner may give an org a tier up to their own: the tier sets the
+    limits of all work there, and an org must not be a way around one's own.
+    The CLI (a hub admin) sets any."""
+    if actor is not None and TIERS.index(tier) > TIERS.index(actor.tier):
+        raise Forbidden(
+            f"Your own tier is '{actor.tier}': an organisation you own may have that tier or a lower one. "
+            "A hub admin sets higher ones (codetether-hub orgs set-tier).",
+            code="tier_not_allowed",
+            extra={"tier": actor.tier},
+        )
 
 
 def _check_tier(tier: str) -> None:

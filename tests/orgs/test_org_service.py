@@ -15,7 +15,10 @@ from hub.services import accounts, orgs, spaces
 @pytest.fixture
 def people(app_ctx):
     """ada owns Acme; ben is its admin, cy a member, dee a viewer; eve is outside."""
-    made = {name: accounts.create_user(name) for name in ("ada", "ben", "cy", "dee", "eve")}
+    made = {
+        name: accounts.create_user(name, tier="pro" if name == "ada" else "free")
+        for name in ("ada", "ben", "cy", "dee", "eve")
+    }
     orgs.create_org(made["ada"], "Acme Corp")
     for name, role in (("ben", "admin"), ("cy", "member"), ("dee", "viewer")):
         orgs.add_member(None, "acme-corp", name, role)
@@ -236,6 +239,18 @@ def test_changes_are_in_the_audit_log(people):
         ("member.removed", "ada", "dee"),
     ]
     assert orgs.get_org(None, "acme-corp").tier == "pro"
+
+
+def test_an_owner_gives_an_org_no_higher_tier_than_their_own(people):
+    for attempt in (
+        lambda: orgs.set_tier(people["ada"], "acme-corp", "enterprise"),
+        lambda: orgs.create_org(people["eve"], "Big", tier="pro", actor=people["eve"]),
+    ):
+        with pytest.raises(Forbidden) as refused:
+            attempt()
+        assert refused.value.code == "tier_not_allowed"
+    assert orgs.get_org(None, "acme-corp").tier == "free" and len(orgs.spaces_of(people["eve"])) == 1
+    assert orgs.set_tier(None, "acme-corp", "enterprise").tier == "enterprise"  # the CLI: a hub admin
 
 
 def test_a_deleted_org_is_gone_for_its_members(people):
