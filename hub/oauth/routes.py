@@ -121,16 +121,32 @@ def authorize():
         csrf.protect()
         if request.form.get("decision") != "allow":
             return server.create_authorization_response(grant_user=None, grant=grant)
+        try:  # the consent and the code are the chosen space's
+            oauth.act_in_chosen_space(user, request.form.get("space"))
+        except ValidationFailed as error:
+            return _consent_page(grant, user, oauth.consent_spaces(user), error=error.message), 400
         oauth.remember_consent(user, client, scope)
         return server.create_authorization_response(grant_user=user, grant=grant)
-    if oauth.has_consent(user, client, scope):
-        return server.create_authorization_response(grant_user=user, grant=grant)
+    # An app allowed before skips the page only when there is no space to
+    # choose (no organisation): else where it acts is asked every time, as
+    # the consent remembered is one space's and the person may want another.
+    choices = oauth.consent_spaces(user)
+    if len(choices) == 1:
+        oauth.act_in_chosen_space(user, None)  # not the dashboard's chosen space
+        if oauth.has_consent(user, client, scope):
+            return server.create_authorization_response(grant_user=user, grant=grant)
+    return _consent_page(grant, user, choices)
+
+
+def _consent_page(grant, user, choices, error: str | None = None) -> str:
     return render_template(
         "consent.html",
-        client=client,
+        client=grant.client,
         user=user,
-        scopes=oauth.scope_descriptions(scope),
+        scopes=oauth.scope_descriptions(grant.request.scope),
         resource=getattr(grant, "resource", None),
+        spaces=choices if len(choices) > 1 else [],
+        error=error,
     )
 
 

@@ -19,14 +19,15 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from hub.auth import SCOPES, Principal
 from hub.crypto import hash_secret
 from hub.db import begin_write, db, new_id, rows_changed, utcnow
 from hub.errors import NotFound, ValidationFailed
-from hub.models import OAuthClient, OAuthCode, OAuthGrant, OAuthToken, Subscription, User
+from hub.models import OAuthClient, OAuthCode, OAuthGrant, OAuthToken, Space, Subscription, User
 from hub.models.oauth import LOOPBACK_HOSTS
-from hub.services import audit, hooks, spaces
+from hub.services import audit, hooks, orgs, spaces
 from hub.services.accounts import parse_scopes
 
 ACCESS_PREFIX = "cto_"
@@ -444,10 +445,33 @@ def remember_consent(user: User, client: OAuthClient, scope: str) -> OAuthGrant:
     return grant
 
 
+def consent_spaces(user: User) -> list[tuple[Space, str]]:
+    """Where the user may connect an app (space, role): their personal space
+    first, then each organisation where their role lets them work (a
+    viewer's app could not create the tasks it is connected for)."""
+    return [(space, role) for space, role in orgs.spaces_of(user) if spaces.allows(role, "work")]
+
+
+def act_in_chosen_space(user: User, space_id: str | None) -> Space:
+    """Make ``user`` act in the space chosen on the consent page (its id;
+    None: the personal space), so that the consent and the code issued next
+    are that space's (``save_code`` takes ``user.space_pk``).
+    ValidationFailed("space") when it is not one of ``consent_spaces``."""
+    choices = consent_spaces(user)
+    space = next((s for s, _role in choices if (s.personal if space_id is None else s.id == space_id)), None)
+    found = spaces.standing(user, space.pk) if space is not None else None
+    if space is None or found is None:
+        raise ValidationFailed("space", "Choose one of your spaces where you may work: the app acts there.")
+    spaces.act_in(user, space.pk, found)
+    return space
+
+
 def list_grants(user: User) -> list[OAuthGrant]:
+    """The user's connected apps in every space, each with its ``space``."""
     return list(
         db.session.scalars(
             select(OAuthGrant)
+            .options(joinedload(OAuthGrant.space))
             .where(OAuthGrant.user_pk == user.pk)
             .order_by(OAuthGrant.updated_at.desc(), OAuthGrant.pk.desc())
         )

@@ -33,6 +33,8 @@ class Forms(HTMLParser):
         elif tag in ("input", "button") and self.forms and attrs.get("name"):
             if tag == "button" or attrs.get("type") == "submit":
                 self.forms[-1]["buttons"].append((attrs["name"], attrs.get("value", "")))
+            elif attrs.get("type") in ("radio", "checkbox") and "checked" not in attrs:
+                pass  # as in a browser, only a checked one is sent
             else:
                 self.forms[-1]["fields"][attrs["name"]] = attrs.get("value") or ""
 

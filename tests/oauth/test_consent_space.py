@@ -1,0 +1,173 @@
+"""The consent page chooses the space a connected app acts in: a person in an
+organisation picks personal or the org (personal preselected); the code, its
+tokens and the remembered consent are that space's, so the app's tasks are
+the org's and its teammates see them. A space not theirs, or one where they
+may not work, is refused and nothing is issued."""
+
+from __future__ import annotations
+
+import pytest
+from support.forms import Browser, Forms
+from support.oauth import authorize_url, redirect_params
+
+PASSWORD = "correct horse battery"
+
+
+def _org(hub, owner: str, name: str, slug: str, **members: str) -> str:
+    from hub.services import accounts, orgs
+
+    with hub.app.app_context():
+        space = orgs.create_org(accounts.get_user(owner), name, slug=slug)
+        for username, role in members.items():
+            orgs.add_member(None, slug, username, role)
+        return space.id
+
+
+def _key(hub, username: str, org: str | None = None) -> str:
+    from hub.services import accounts, orgs
+
+    with hub.app.app_context():
+        space_pk = orgs.get_org(None, org).pk if org else None
+        return accounts.create_api_key(username, space_pk=space_pk)[1]
+
+
+@pytest.fixture
+def team(hub):
+    """ada (pro) is owner of Acme, where bob is a member; carol's Globex is
+    not ada's; in Umbrella ada is a viewer. An OAuth client (Zapier)."""
+    for username in ("ada", "bob", "carol"):
+        hub.create_user(username, password=PASSWORD, tier="pro")
+    ids = {
+        "acme": _org(hub, "ada", "Acme", "acme", bob="member"),
+        "globex": _org(hub, "carol", "Globex", "globex"),
+        "umbrella": _org(hub, "carol", "Umbrella", "umbrella", ada="viewer"),
+    }
+    return ids, hub.create_client()
+
+
+def consent_page(hub, client):
+    """ada signed in, on the consent page of ``client``."""
+    browser = Browser(hub)
+    page = browser.sign_in(browser.go(authorize_url(hub, client["client_id"])), "ada", PASSWORD)
+    assert page.status_code == 200 and "decision" in page.text, page.text
+    return browser, page
+
+
+def choices(page) -> list[str]:
+    return [value for name, value in radios(page.text) if name == "space"]
+
+
+def radios(html: str) -> list[tuple[str, str]]:
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Radios(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "input" and attrs.get("type") == "radio":
+                found.append((attrs["name"], attrs["value"] + (" checked" if "checked" in attrs else "")))
+
+    Radios().feed(html)
+    return found
+
+
+def test_an_app_connected_in_an_org_works_on_the_orgs_tasks_seen_by_teammates_not_in_personal(hub, team):
+    ids, client = team
+    browser, page = consent_page(hub, client)
+    personal_id = _personal_space_id(hub, "ada")
+    # Personal first and preselected, then the orgs where ada may work (not Umbrella: a viewer there, nor Globex).
+    assert choices(page) == [f"{personal_id} checked", ids["acme"]]
+    chooser = page.text.split('<fieldset id="spaces">')[1].split("</fieldset>")[0]
+    assert "Your personal space" in chooser and "Acme" in chooser and "your role: owner" in chooser
+
+    code = redirect_params(browser.submit(page, {"space": ids["acme"]}, button=("decision", "allow")))["code"]
+    issued = hub.exchange(client, code)
+    assert issued.status_code == 200, issued.text
+    token = issued.json()["access_token"]
+
+    me = hub.api("/api/v1/me", token).json()
+    assert me["username"] == "ada"
+    assert me["space"] == {"id": ids["acme"], "name": "Acme", "kind": "org", "role": "owner", "tier": "free"}
+
+    created = hub.api("/api/v1/tasks", token, "POST", json={"title": "Fix login", "prompt": "p"})
+    assert created.status_code == 201, created.text
+    task_id = created.json()["id"]
+    # bob, a member of Acme, sees it with his Acme key; ada's personal key does not, nor bob's personal one.
+    assert [t["id"] for t in hub.api("/api/v1/tasks", _key(hub, "bob", "acme")).json()] == [task_id]
+    assert hub.api(f"/api/v1/tasks/{task_id}", _key(hub, "bob", "acme")).status_code == 200
+    assert hub.api("/api/v1/tasks", _key(hub, "ada")).json() == []
+    assert hub.api("/api/v1/tasks", _key(hub, "bob")).json() == []
+    assert hub.api(f"/api/v1/tasks/{task_id}", _key(hub, "ada")).status_code == 404
+
+    # The connected app is listed with the space it acts in; the refresh token stays there.
+    [grant] = hub.api("/api/v1/me/grants", _key(hub, "ada")).json()
+    assert grant["space"] == {"id": ids["acme"], "name": "Acme", "kind": "org"}
+    refreshed = hub.refresh(client, issued.json()["refresh_token"])
+    assert hub.api("/api/v1/me", refreshed.json()["access_token"]).json()["space"]["id"] == ids["acme"]
+
+
+def _personal_space_id(hub, username: str) -> str:
+    from hub.services import accounts, spaces
+
+    with hub.app.app_context():
+        return spaces.get_space(accounts.get_user(username).personal_space_pk).id
+
+
+@pytest.mark.parametrize("org", ["globex", "umbrella", "sp_nosuchspace00000"])
+def test_a_space_not_the_users_or_where_they_may_not_work_is_refused_and_nothing_is_issued(hub, team, org):
+    ids, client = team
+    browser, page = consent_page(hub, client)
+    forged = browser.submit(page, {"space": ids.get(org, org)}, button=("decision", "allow"))
+    assert forged.status_code == 400 and "location" not in forged.headers
+    assert "Choose one of your spaces" in forged.text
+    assert _issued(hub) == (0, 0)
+    # The page shown again still works: personal, as preselected.
+    code = redirect_params(browser.submit(forged, button=("decision", "allow")))["code"]
+    token = hub.exchange(client, code).json()["access_token"]
+    assert hub.api("/api/v1/me", token).json()["space"]["kind"] == "personal"
+
+
+def _issued(hub) -> tuple[int, int]:
+    """(codes, grants) of ada."""
+    from sqlalchemy import func, select
+
+    from hub.db import db
+    from hub.models import OAuthCode, OAuthGrant, User
+
+    with hub.app.app_context():
+        ada = db.session.scalar(select(User.pk).where(User.username == "ada"))
+        codes = db.session.scalar(select(func.count()).select_from(OAuthCode).where(OAuthCode.user_pk == ada))
+        grants = db.session.scalar(select(func.count()).select_from(OAuthGrant).where(OAuthGrant.user_pk == ada))
+        return codes, grants
+
+
+def test_with_an_org_the_page_is_asked_again_so_an_earlier_consent_is_no_shortcut(hub, team):
+    ids, client = team
+    browser, page = consent_page(hub, client)
+    redirect_params(browser.submit(page, {"space": ids["acme"]}, button=("decision", "allow")))
+    again = browser.go(authorize_url(hub, client["client_id"]))
+    assert again.status_code == 200 and choices(again)[0].endswith(" checked")  # personal preselected again
+    code = redirect_params(browser.submit(again, button=("decision", "allow")))["code"]
+    token = hub.exchange(client, code).json()["access_token"]
+    assert hub.api("/api/v1/me", token).json()["space"]["kind"] == "personal"
+    spaces = sorted(g["space"]["kind"] for g in hub.api("/api/v1/me/grants", _key(hub, "ada")).json())
+    assert spaces == ["org", "personal"]  # one grant per space
+
+
+def test_without_an_org_there_is_no_choice_and_an_allowed_app_skips_the_page(hub):
+    hub.create_user("dan", password=PASSWORD, tier="pro")
+    client = hub.create_client()
+    browser = Browser(hub)
+    page = browser.sign_in(browser.go(authorize_url(hub, client["client_id"])), "dan", PASSWORD)
+    assert "space" not in Forms(page.text).with_field("decision")["fields"]
+    redirect_params(browser.submit(page, button=("decision", "allow")))
+    code = redirect_params(browser.go(authorize_url(hub, client["client_id"])))["code"]  # no page this time
+    me = hub.api("/api/v1/me", hub.exchange(client, code).json()["access_token"]).json()
+    assert me["space"] == {
+        "id": _personal_space_id(hub, "dan"),
+        "name": "dan",
+        "kind": "personal",
+        "role": "owner",
+        "tier": "pro",
+    }
