@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 
 from hub.auth import SCOPES
 from hub.schemas import UTCDateTime
-from hub.services import accounts
+from hub.services import accounts, orgs, spaces
 from hub.tiers import TIERS
 
 PASSWORD_RULE = f"At least {accounts.MIN_PASSWORD_LENGTH} characters, not a common password."
@@ -26,11 +26,17 @@ def _user_dict(user) -> dict:
     }
 
 
+def _space_dict(space_pk: int) -> dict:
+    space = spaces.get_space(space_pk)
+    return {"id": space.id, "name": space.name, "kind": space.kind, "slug": space.slug}
+
+
 def _key_dict(key) -> dict:
     when = UTCDateTime()._serialize
     return {
         "id": key.id,
         "username": key.user.username,
+        "space": _space_dict(key.space_pk),
         "prefix": key.prefix,
         "name": key.name,
         "scopes": key.scopes.split(),
@@ -38,6 +44,10 @@ def _key_dict(key) -> dict:
         "last_used_at": when(key.last_used_at, None, None),
         "revoked": key.revoked_at is not None,
     }
+
+
+def _space_label(space: dict) -> str:
+    return "personal" if space["kind"] == "personal" else f"org {space['slug'] or space['id']}"
 
 
 @click.group()
@@ -135,14 +145,27 @@ def api_keys():
 @click.argument("username")
 @click.option("--name", help="A label to recognise the key by.")
 @click.option("--scopes", help=f"Space- or comma-separated; default all: {' '.join(SCOPES)}")
+@click.option(
+    "--space",
+    "org",
+    metavar="ORG",
+    help="The organisation (id or slug) the key acts in; the user must be a member. Default: their personal space.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
-def api_keys_create(username, name, scopes, as_json):
-    key, plain = accounts.create_api_key(username, name=name, scopes=scopes)
+def api_keys_create(username, name, scopes, org, as_json):
+    space_pk = None
+    if org:
+        space_pk = orgs.get_org(None, org).pk
+        if spaces.standing(accounts.get_user(username), space_pk) is None:
+            raise click.ClickException(f"{username} is not a member of {org}: add them first (orgs add-member).")
+    key, plain = accounts.create_api_key(username, name=name, scopes=scopes, space_pk=space_pk)
+    acts_in = _space_dict(key.space_pk)
     if as_json:
-        click.echo(json.dumps({"id": key.id, "key": plain, "username": username, "scopes": key.scopes.split()}))
+        shown = {"id": key.id, "key": plain, "username": username, "space": acts_in, "scopes": key.scopes.split()}
+        click.echo(json.dumps(shown))
     else:
-        click.echo(f"API key {key.id} for {username} (scopes: {key.scopes}).")
+        click.echo(f"API key {key.id} for {username} in {_space_label(acts_in)} (scopes: {key.scopes}).")
         click.echo("Copy it now; it is not shown again:")
         click.echo(plain)
 
@@ -152,7 +175,7 @@ def api_keys_create(username, name, scopes, as_json):
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def api_keys_list(username, as_json):
-    """One user's keys, or everyone's: id, prefix, name, scopes, created, last used."""
+    """One user's keys, or everyone's: id, prefix, user, space, name, scopes, created, last used."""
     rows = [_key_dict(k) for k in accounts.list_api_keys(accounts.get_user(username) if username else None)]
     if as_json:
         click.echo(json.dumps({"api_keys": rows}))
@@ -160,7 +183,8 @@ def api_keys_list(username, as_json):
     for row in rows:
         used = "revoked" if row["revoked"] else f"last used {row['last_used_at'] or 'never'}"
         click.echo(
-            f"{row['id']:<22} {row['prefix']}…  {row['username']:<20} {row['name'] or '-':<20} "
+            f"{row['id']:<22} {row['prefix']}…  {row['username']:<20} {_space_label(row['space']):<20} "
+            f"{row['name'] or '-':<20} "
             f"created {row['created_at']}  {used}  {' '.join(row['scopes'])}"
         )
 

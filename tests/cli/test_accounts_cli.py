@@ -212,3 +212,39 @@ def test_set_password_and_disable_of_an_unknown_user_say_so(run):
     ):
         result = run("users", *command, ok=False)
         assert result.exit_code != 0 and "No user named 'ghost'" in result.output
+
+
+def test_an_api_key_made_for_an_org_acts_there_and_the_list_shows_each_keys_space(run, app, client):
+    from hub.services import accounts, orgs
+
+    for username in ("mo", "ned", "oz"):
+        run("users", "create", username)
+    with app.app_context():
+        orgs.create_org(accounts.get_user("mo"), "Acme Corp", slug="acme")
+        orgs.add_member(None, "acme", "ned")
+    org_key = json.loads(run("api-keys", "create", "ned", "--space", "acme", "--json").output)
+    assert org_key["space"]["name"] == "Acme Corp" and org_key["space"]["kind"] == "org"
+    own_key = json.loads(run("api-keys", "create", "ned", "--json").output)
+    assert own_key["space"]["kind"] == "personal"
+    created = run("api-keys", "create", "ned", "--space", org_key["space"]["id"]).output  # by id too
+    assert "in org acme" in created
+
+    headers = {"Authorization": f"Bearer {org_key['key']}"}
+    assert client.get("/api/v1/me", headers=headers).json["space"]["id"] == org_key["space"]["id"]
+    task = client.post("/api/v1/tasks", json={"title": "t", "prompt": "p"}, headers=headers).json
+    assert [t["id"] for t in client.get("/api/v1/tasks", headers=headers).json] == [task["id"]]
+    own = {"Authorization": f"Bearer {own_key['key']}"}
+    assert client.get("/api/v1/tasks", headers=own).json == []  # the org's task is not in ned's own space
+
+    listed = keys_of(run, "ned")
+    assert listed[org_key["id"]]["space"]["id"] == org_key["space"]["id"]
+    assert listed[own_key["id"]]["space"]["kind"] == "personal"
+    text = run("api-keys", "list", "ned").output
+    assert "org acme" in text and "personal" in text
+
+    # Not a member, or no such org: a clear error, and no key.
+    refused = run("api-keys", "create", "oz", "--space", "acme", ok=False)
+    assert refused.exit_code != 0 and "oz is not a member of acme" in refused.output
+    missing = run("api-keys", "create", "oz", "--space", "nope", ok=False)
+    assert missing.exit_code != 0 and "nope" in missing.output
+    assert keys_of(run, "oz") == {}
