@@ -19,18 +19,22 @@ GROUP_ORGS = {"/acme/admins": "acme:admin", "/acme": "acme:member", "/solo": "so
 
 @pytest.fixture
 def groups_hub(start_hub, oidc_provider):
-    """A hub mapping GROUP_ORGS, its provider, and the organisations acme
-    (owned by a local user, boss) and other (not in the mapping)."""
+    """``groups_hub(**idp_options)``: a hub mapping GROUP_ORGS, its provider,
+    and the organisations acme (owned by a local user, boss) and other (not in
+    the mapping)."""
     from hub.services import accounts, orgs
 
-    port = free_port()
-    idp = oidc_provider(f"http://127.0.0.1:{port}")
-    hub = start_hub(port=port, **idp.hub_settings, HUB_OIDC_GROUP_ORGS=json.dumps(GROUP_ORGS))
-    with hub.app.app_context():
-        boss = accounts.create_user("boss")
-        for slug in ("acme", "other"):
-            orgs.create_org(boss, slug.title(), slug=slug)
-    return hub, idp
+    def start(**idp_options):
+        port = free_port()
+        idp = oidc_provider(f"http://127.0.0.1:{port}", **idp_options)
+        hub = start_hub(port=port, **idp.hub_settings, HUB_OIDC_GROUP_ORGS=json.dumps(GROUP_ORGS))
+        with hub.app.app_context():
+            boss = accounts.create_user("boss")
+            for slug in ("acme", "other"):
+                orgs.create_org(boss, slug.title(), slug=slug)
+        return hub, idp
+
+    return start
 
 
 def sign_in(hub, idp, username):
@@ -70,7 +74,7 @@ def sso_entries(hub, slug):
 
 
 def test_a_mapped_group_makes_the_user_a_member_with_the_strongest_role_mapped(groups_hub):
-    hub, idp = groups_hub
+    hub, idp = groups_hub()
     # ken is in /acme/developers (USERS): a subgroup of the mapped /acme.
     sign_in(hub, idp, "ken")
     assert roles(hub, "ken") == {"acme": "member"}
@@ -92,7 +96,7 @@ def test_a_mapped_group_makes_the_user_a_member_with_the_strongest_role_mapped(g
 def test_a_group_gone_takes_its_role_and_membership_away_at_the_next_sign_in(groups_hub):
     from hub.services import accounts, orgs
 
-    hub, idp = groups_hub
+    hub, idp = groups_hub()
     idp.update_user("maria", groups=["/acme/admins", "/solo"])
     sign_in(hub, idp, "maria")
     with hub.app.app_context():
@@ -119,7 +123,7 @@ def test_a_group_gone_takes_its_role_and_membership_away_at_the_next_sign_in(gro
 
 def test_a_group_mapped_to_an_organisation_that_does_not_exist_is_a_warning(groups_hub, caplog):
     caplog.set_level(logging.WARNING)
-    hub, idp = groups_hub
+    hub, idp = groups_hub()
     idp.update_user("ken", groups=["/ghost", "/acme"])
     sign_in(hub, idp, "ken")
     assert roles(hub, "ken") == {"acme": "member"}
@@ -130,3 +134,11 @@ def test_a_group_mapped_to_an_organisation_that_does_not_exist_is_a_warning(grou
 
     with hub.app.app_context(), pytest.raises(NotFound):
         orgs.get_org(None, "ghost")
+
+
+@pytest.mark.sqlite_only  # where the claim is read from asks nothing of the database
+def test_groups_only_in_the_access_token_count(groups_hub):
+    # As a Keycloak mapper with "Add to ID token" and "Add to userinfo" off leaves them.
+    hub, idp = groups_hub(rolesOnlyInAccessToken=True)
+    sign_in(hub, idp, "ken")
+    assert roles(hub, "ken") == {"acme": "member"}
