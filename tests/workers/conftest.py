@@ -24,12 +24,15 @@ class WorkerApi:
 
 @pytest.fixture
 def make_worker(app, client):
+    """``make(name, space_pk=None)``: a worker under a new token of that space
+    (None: hub-wide); ``make(token=plain)``: under a token made elsewhere."""
     from hub.services import workers
 
-    def make(name="tok"):
-        with app.app_context():
-            _token, plain = workers.create_token(name)
-        return WorkerApi(client, plain)
+    def make(name="tok", space_pk=None, token=None):
+        if token is None:
+            with app.app_context():
+                _token, token = workers.create_token(name, space_pk=space_pk)
+        return WorkerApi(client, token)
 
     return make
 
