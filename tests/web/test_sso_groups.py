@@ -142,3 +142,23 @@ def test_groups_only_in_the_access_token_count(groups_hub):
     hub, idp = groups_hub(rolesOnlyInAccessToken=True)
     sign_in(hub, idp, "ken")
     assert roles(hub, "ken") == {"acme": "member"}
+
+
+@pytest.mark.sqlite_only  # a setting read at start-up
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ('{"/acme": "acme:boss"}', "'/acme': expected 'slug:role' with a role among owner, admin, member, viewer"),
+        ('{"/acme": "acme"}', "'/acme': expected 'slug:role'"),
+        ('["/acme"]', "expected a JSON object of group -> 'slug:role'"),
+        ("/acme=acme:admin", "not JSON"),
+    ],
+)
+def test_a_bad_mapping_is_refused_at_start_up_naming_the_setting(monkeypatch, value, reason):
+    from hub import config
+
+    monkeypatch.setenv("HUB_OIDC_GROUP_ORGS", value)
+    with pytest.raises(config.SettingError) as refused:
+        config.load()
+    assert str(refused.value).startswith(f"HUB_OIDC_GROUP_ORGS={value!r} is not valid: ")
+    assert reason in str(refused.value)
