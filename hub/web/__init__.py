@@ -8,7 +8,7 @@ from datetime import timedelta
 from flask import Flask
 
 from hub.oauth import routes as oauth_routes
-from hub.web import admin, auth, csrf, dashboard, headers, share, sso, task_page
+from hub.web import admin, auth, csrf, dashboard, headers, orgs, share, sso, task_page
 
 
 def init_app(app: Flask) -> None:
@@ -27,7 +27,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(sso.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(oauth_routes.bp)
-    for pages in (task_page.bp, share.bp, dashboard.bp, admin.bp):
+    for pages in (task_page.bp, share.bp, dashboard.bp, orgs.bp, admin.bp):
         app.register_blueprint(pages)
 
 
