@@ -30,10 +30,13 @@ def hub(request) -> Iterator[LiveHub]:
             yield hub
 
 
-def new_user(hub: LiveHub, username: str, **kw) -> str:
-    """A user and an API key of theirs (made by the CLI: itself an entry)."""
-    hub.create_user(username, password=PASSWORD, tier="enterprise", **kw)
-    return hub.cli("api-keys", "create", username, "--json")["key"]
+def new_user(hub: LiveHub, username: str, password: str | None = PASSWORD, **kw) -> str:
+    """A user and an API key of theirs (made as by the CLI: itself an entry)."""
+    from hub.services import accounts
+
+    hub.create_user(username, password=password, tier="enterprise", **kw)
+    with hub.app.app_context():
+        return accounts.create_api_key(username)[1]  # as `api-keys create` does
 
 
 def log(hub: LiveHub, key: str, **params) -> list[dict]:
@@ -146,7 +149,7 @@ def org(hub):
     from hub.models import Membership, User
     from hub.services import accounts, spaces
 
-    keys = {name: new_user(hub, name) for name in ("owner", "admin", "member", "viewer", "outsider")}
+    keys = {name: new_user(hub, name, password=None) for name in ("owner", "admin", "member", "viewer", "outsider")}
     with hub.app.app_context():
         users = {u.username: u for u in db.session.scalars(db.select(User).where(User.username.in_(keys)))}
         space = spaces.new_space("org", "Acme", slug="acme", tier="pro")
@@ -207,7 +210,7 @@ def test_the_sweeper_deletes_entries_past_the_retention_and_never_before_90_days
     from hub.services import audit
     from hub.webhooks import sweeper
 
-    new_user(hub, "keeper")
+    new_user(hub, "keeper", password=None)
     ages = {"ancient": 366, "old": 200, "recent": 89}
     with hub.app.app_context():
         keeper = db.session.scalar(db.select(User).where(User.username == "keeper"))
