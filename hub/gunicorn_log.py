@@ -2,7 +2,8 @@
 
 The access line is built as a dict and dumped, so any character a client
 sends stays valid JSON. It names the path, never the query string, where
-OAuth codes and tokens travel.
+OAuth codes and tokens travel; and of a path that is itself a secret (an
+invitation or a task's share link), only its prefix.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import logging
 from gunicorn.glogging import Logger
 
 from hub.logs import JsonLineFormatter, RequestContextFilter
+
+# Paths whose rest is a token: /invitations/<token>, /share/<token>.
+SECRET_PATHS = ("/invitations/", "/share/")
 
 
 class JsonLogger(Logger):
@@ -33,7 +37,7 @@ class JsonLogger(Logger):
             "logger": "gunicorn.access",
             "remote": environ.get("REMOTE_ADDR"),
             "method": req.method,
-            "path": req.path,
+            "path": _shown(req.path),
             "status": resp.status_code,
             "bytes": getattr(resp, "sent", None),
             "duration_ms": round(request_time.total_seconds() * 1000, 1),
@@ -41,3 +45,10 @@ class JsonLogger(Logger):
             "user_agent": environ.get("HTTP_USER_AGENT"),
         }
         self.access_log.info(json.dumps(line))
+
+
+def _shown(path: str) -> str:
+    for prefix in SECRET_PATHS:
+        if path.startswith(prefix):
+            return prefix + "…"
+    return path

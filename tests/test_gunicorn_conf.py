@@ -29,6 +29,9 @@ def test_gunicorn_logs_json_without_secrets_and_metrics_add_up(hub_env, make_use
         # Credentials in the places they must never be logged from.
         assert http.get(f"/api/v1/tasks?api_key={user.key}&access_token={user.key}").status_code == 401
         assert http.get("/api/v1/me", headers={"Authorization": f"Bearer {user.key}x"}).status_code == 401
+        link_tokens = ("cti_" + "L" * 40, "cts_" + "S" * 40)  # an invitation's and a share link's, in the path
+        assert http.get(f"/invitations/{link_tokens[0]}").status_code == 302  # to sign in
+        assert http.get(f"/share/{link_tokens[1]}").status_code == 404
         for _ in range(20):
             assert http.get("/healthz").status_code == 200
         # Several scrapes: whichever worker answers, the totals are the same.
@@ -53,5 +56,6 @@ def test_gunicorn_logs_json_without_secrets_and_metrics_add_up(hub_env, make_use
     ).items()
     assert any(r["request_id"] == made for r in access)
     everything = "".join(lines)
-    for secret in (user.key, user.key[3:], hub_env["SECRET_KEY"], "a carol-only passphrase 7"):
+    assert any(r["path"] == "/invitations/…" for r in access)
+    for secret in (user.key, user.key[3:], hub_env["SECRET_KEY"], "a carol-only passphrase 7", *link_tokens):
         assert secret not in everything

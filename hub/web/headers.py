@@ -5,7 +5,8 @@ Cache-Control either. The values here are fixed strings.
 
 Every response: ``X-Content-Type-Options: nosniff`` and a Referrer-Policy
 (``no-referrer`` under /oauth/, where URLs carry codes and state, and under
-/share/, whose URLs are a share link's token; ``same-origin`` elsewhere).
+/share/ and /invitations/, whose URLs are a link's token; ``same-origin``
+elsewhere).
 Every HTML page also: a CSP that allows only the hub's own scripts, styles
 and images and no framing (clickjacking of the consent page),
 ``X-Frame-Options: DENY`` for older browsers, and ``Cache-Control:
@@ -24,7 +25,7 @@ CSP = (
     "base-uri 'none'; frame-ancestors 'none'"
 )
 
-SECRET_URLS = ("/oauth/", "/share/")  # paths whose URLs carry a secret: never sent on as a Referer
+SECRET_URLS = ("/oauth/", "/share/", "/invitations/")  # paths whose URLs carry a secret: never sent on as a Referer
 
 
 def init_app(app: Flask) -> None:

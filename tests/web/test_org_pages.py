@@ -132,7 +132,9 @@ def test_an_admin_invites_by_link_and_the_invitee_signs_in_joins_and_sees_the_or
     assert login.path == "/login" and parse_qs(login.query)["next"] == [path]
     client = sign_in("bob")
     assert client.get(f"/login?{login.query}").headers["Location"] == path  # signed in: back to the invitation
-    page = client.get(path).get_data(as_text=True)
+    opened = client.get(path)
+    assert opened.headers["Referrer-Policy"] == "no-referrer"  # the URL is the token: never sent on
+    page = opened.get_data(as_text=True)
     assert "Acme" in page and 'id="invited-role">member<' in page
     assert f"/tasks/{task['id']}" not in client.get("/dashboard").get_data(as_text=True)
 
