@@ -25,11 +25,9 @@ class AuditEntrySchema(ma.Schema):
     detail = fields.Dict(allow_none=True, metadata={"description": "More about the change; never a secret"})
 
 
-# An admin's record, not data an app works with: a person's API key reads it
-# (as with connected apps), never an app's OAuth token.
 @blp.route("/audit")
 class AuditLog(MethodView):
-    @blp.auth(first_party=True)
+    @blp.auth("orgs:read")
     @blp.paged(PageArgs(), AuditEntrySchema(many=True))
     @blp.alt_response(422, schema=ErrorSchema)
     def get(self, args):

@@ -29,7 +29,6 @@ PROTOCOL = dict.fromkeys(
 FIRST_PARTY = {
     ("GET", "/api/v1/me/grants"): "the person's connected apps: one app must not see the others",
     ("DELETE", "/api/v1/me/grants/<client_id>"): "disconnecting an app: one app must not disconnect another",
-    ("GET", "/api/v1/audit"): "the space's audit log: an admin's record (with the space's role), not an app's data",
 }
 # No credential at all, and why.
 PUBLIC = {
