@@ -1,8 +1,9 @@
 """The Zapier app definition, generated as JSON from the declarations.
 
 Requests are Zapier's shorthand objects; the only functions are a hook
-trigger's ``perform`` (it must read ``bundle.cleanedRequest``) and a waiting
-action's ``perform`` and ``performResume`` (``resume``). The bearer
+trigger's ``perform`` (it must read ``bundle.cleanedRequest``), a waiting
+action's ``perform`` and ``performResume`` (``resume``) and the connection
+label (a template cannot leave out a personal space's name). The bearer
 header comes from ``requestTemplate``; the OAuth client's credentials from
 ``{{process.env.CLIENT_ID}}`` / ``{{process.env.CLIENT_SECRET}}``.
 """
@@ -23,6 +24,12 @@ FORM = {
     "Accept": "application/json",
     "Authorization": "",
 }  # an empty header is dropped: the token requests carry no bearer
+# The connection's name in Zapier, from the auth test's answer (GET /api/v1/me, given as bundle.inputData): the
+# username, and the organisation the connection acts in ("ada (Acme)"), so two connections of one person differ.
+CONNECTION_LABEL = (
+    "const me = bundle.inputData;\n"
+    "return me.space && me.space.kind === 'org' ? `${me.username} (${me.space.name})` : me.username;"
+)
 
 
 def definition(connector: Connector, base_url: str | None = None) -> dict:
@@ -48,7 +55,7 @@ def authentication(connector: Connector, base: str) -> dict:
     return {
         "type": "oauth2",
         "test": {"url": f"{base}/api/v1/me", "method": "GET"},
-        "connectionLabel": "{{bundle.inputData.username}}",
+        "connectionLabel": {"source": CONNECTION_LABEL},
         "oauth2Config": {
             "authorizeUrl": {
                 "url": f"{base}/oauth/authorize",

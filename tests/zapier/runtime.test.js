@@ -85,10 +85,11 @@ test('OAuth2: the code is exchanged with its PKCE verifier, then refreshed (rota
   authData = refreshed;
 });
 
-test('the auth test answers who is connected (the connection label)', async () => {
+test('the auth test answers who is connected (the connection label: the username in a personal space)', async () => {
   const me = await run('authentication.test', { authData, inputData: {} });
   assert.equal(me.username, env.USERNAME);
-  assert.equal(app.authentication.connectionLabel, '{{bundle.inputData.username}}');
+  assert.equal(me.space.kind, 'personal');
+  assert.equal(await run('authentication.connectionLabel', { authData, inputData: me }), env.USERNAME);
 });
 
 test('dropdowns: codebases (page 0) and an empty later page', async () => {
