@@ -26,6 +26,13 @@ def digest(text: str | bytes) -> str:
     return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
 
 
+def _key_hash(user: User, key: str) -> str:
+    """A key is the space's it was used in (the user's per space, kept by
+    ``user_pk``): one person's retry through an org's credential must not be
+    answered what their personal credential made with the same key."""
+    return digest(f"{user.space_pk}:{key}")
+
+
 def replay_body(record: IdempotencyKey) -> bytes:
     assert record.response_body is not None  # a finished record: complete() stored it with the status
     try:
@@ -42,7 +49,7 @@ def reserve(user: User, key: str, request_hash: str) -> IdempotencyKey | None:
     """Reserve ``key`` for this request in its own transaction, so that a
     concurrent duplicate sees it. Returns None when the caller should run the
     request, or the finished record to replay."""
-    key_hash = digest(key)
+    key_hash = _key_hash(user, key)
     for _ in range(2):
         begin_write()
         cutoff = utcnow() - timedelta(hours=current_app.config["HUB_IDEMPOTENCY_KEY_HOURS"])
@@ -112,5 +119,5 @@ def release(user: User, key: str) -> None:
 
 def _find(user: User, key: str) -> IdempotencyKey | None:
     return db.session.scalar(
-        select(IdempotencyKey).where(IdempotencyKey.user_pk == user.pk, IdempotencyKey.key_hash == digest(key))
+        select(IdempotencyKey).where(IdempotencyKey.user_pk == user.pk, IdempotencyKey.key_hash == _key_hash(user, key))
     )

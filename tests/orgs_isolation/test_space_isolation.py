@@ -411,3 +411,31 @@ def test_no_list_or_reference_crosses_spaces(app, world, subtests):
                         assert answer.status_code == 422, (who, other, answer.status_code, answer.text)
                         assert "codebase_id" in answer.json["errors"], answer.json
                         assert state(app) == before
+
+
+def test_an_idempotency_key_is_the_spaces_it_was_used_in(world):
+    """The same person sending the same create with the same Idempotency-Key
+    through her personal key and her org key makes a task in each space: the
+    org key is never answered the personal task (nor the other way round)."""
+    keys = world["keys"]
+    body, header = {"title": "Same request", "prompt": "twice"}, {"Idempotency-Key": "k-1"}
+    personal = keys["alice@P"].post("/api/v1/tasks", json=body, headers=header)
+    in_org = keys["alice@A"].post("/api/v1/tasks", json=body, headers=header)
+    assert personal.status_code == in_org.status_code == 201, (personal.json, in_org.json)
+    assert in_org.json["id"] != personal.json["id"]
+    assert keys["bob@A"].get(f"/api/v1/tasks/{in_org.json['id']}").status_code == 200  # the org's own task
+    again = keys["alice@P"].post("/api/v1/tasks", json=body, headers=header)
+    assert again.json["id"] == personal.json["id"]  # a retry in the same space is still a replay
+
+
+def test_a_conversation_id_used_in_two_spaces_is_two_conversations(world):
+    """Conversation ids are the caller's (a Slack thread's ts): org A sending
+    to an id org B uses starts A's own conversation; B's stays as it was."""
+    keys, objects = world["keys"], world["objects"]
+    theirs = objects["B"]["conversation"]
+    before = keys["carol@B"].get(f"/api/v1/conversations/{theirs}/messages").json
+    sent = keys["alice@A"].post("/api/v1/messages", json={"message": "hi from A", "conversation_id": theirs})
+    assert sent.status_code == 201, sent.json
+    assert keys["carol@B"].get(f"/api/v1/conversations/{theirs}/messages").json == before
+    mine = keys["bob@A"].get(f"/api/v1/conversations/{theirs}/messages").json
+    assert [m["content"] for m in mine] == ["hi from A"], mine
