@@ -439,3 +439,97 @@ def test_a_conversation_id_used_in_two_spaces_is_two_conversations(world):
     assert keys["carol@B"].get(f"/api/v1/conversations/{theirs}/messages").json == before
     mine = keys["bob@A"].get(f"/api/v1/conversations/{theirs}/messages").json
     assert [m["content"] for m in mine] == ["hi from A"], mine
+
+
+@pytest.fixture(scope="module")
+def live_spaces(request):
+    """A live hub (gunicorn, as deployed) with the three spaces, a task made
+    in each through REST, and a key acting in each: for the protocol endpoints."""
+    import httpx
+    from support.module_hub import module_hub
+
+    from hub.db import db
+    from hub.models import Membership
+    from hub.services import accounts, spaces
+
+    with module_hub(request, "isolation-hub") as hub:
+        with hub.app.app_context():
+            for name in ("alice", "bob", "carol"):
+                accounts.create_user(name, tier="enterprise")
+            alice, bob, carol = (accounts.get_user(n) for n in ("alice", "bob", "carol"))
+            org_a = spaces.new_space("org", "Org A", slug="org-a", tier="enterprise")
+            spaces.furnish(org_a, alice)
+            db.session.add(Membership(space_pk=org_a.pk, user_pk=bob.pk, role="member"))
+            org_b = spaces.new_space("org", "Org B", slug="org-b", tier="enterprise")
+            spaces.furnish(org_b, carol)
+            db.session.commit()
+            space_pk = {"A": org_a.pk, "B": org_b.pk, "P": alice.personal_space_pk}
+            keys = {
+                who: accounts.create_api_key(who.split("@")[0], space_pk=space_pk[space])[1]
+                for who, space in KEYS.items()
+            }
+        tasks = {}
+        for space, who in {"A": "alice@A", "B": "carol@B", "P": "alice@P"}.items():
+            made = httpx.post(
+                hub.url("/api/v1/tasks"),
+                json={"title": f"Task of {space}", "prompt": "look"},
+                headers={"Authorization": f"Bearer {keys[who]}"},
+            )
+            assert made.status_code == 201, made.text
+            tasks[space] = made.json()["id"]
+        yield hub, keys, tasks
+
+
+def test_mcp_and_a2a_answer_only_their_space(live_spaces):
+    """MCP's get_task and find_tasks, A2A's GetTask and ListTasks, through the
+    official clients: another space's task is not found and never listed;
+    a teammate's task in the same org is (bob reads alice's org-A task)."""
+    import httpx
+    import httpx2
+    from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
+    from a2a.types import GetTaskRequest, ListTasksRequest
+    from a2a.utils.errors import TaskNotFoundError
+    from mcp.client.session import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+    from support import run_async
+
+    hub, keys, tasks = live_spaces
+
+    async def mcp(who):
+        headers = {"Authorization": f"Bearer {keys[who]}"}
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=120)) as http,
+            streamable_http_client(hub.url("/connectors/mcp"), http_client=http) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            for space, task_id in tasks.items():
+                got = await session.call_tool("get_task", {"task_id": task_id})
+                if space == KEYS[who]:
+                    assert not got.is_error and got.structured_content["id"] == task_id, (who, got.content)
+                else:
+                    assert got.is_error, (who, space, got.structured_content)
+            for tool in ("find_tasks", "find_task"):
+                found = await session.call_tool(tool, {})
+                assert [t["id"] for t in found.structured_content["items"]] == [tasks[KEYS[who]]], (who, tool)
+
+    async def a2a(who):
+        headers = {"Authorization": f"Bearer {keys[who]}"}
+        async with httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(30, read=120)) as http:
+            card = await A2ACardResolver(http, hub.base).get_agent_card()
+            client = ClientFactory(ClientConfig(httpx_client=http, streaming=False)).create(card)
+            try:
+                for space, task_id in tasks.items():
+                    if space == KEYS[who]:
+                        assert (await client.get_task(GetTaskRequest(id=task_id))).id == task_id
+                    else:
+                        with pytest.raises(TaskNotFoundError):
+                            await client.get_task(GetTaskRequest(id=task_id))
+                listed = await client.list_tasks(ListTasksRequest())
+                assert [t.id for t in listed.tasks] == [tasks[KEYS[who]]], who
+            finally:
+                await client.close()
+
+    for who in KEYS:
+        run_async(mcp, who)
+        run_async(a2a, who)
