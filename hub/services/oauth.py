@@ -170,13 +170,20 @@ def find_client(client_id: str | None) -> OAuthClient | None:
     return client if client is not None and client.revoked_at is None else None
 
 
-def revoke_client(client_id: str) -> OAuthClient:
+def revoke_client(client_id: str, *, actor: User | None = None) -> OAuthClient:
+    """A hub admin's (``actor``; None: the CLI): the app is disconnected in
+    every space it was connected to, and each space's log says so."""
     begin_write()
     client = db.session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
     if client is None:
         db.session.rollback()
         raise NotFound(f"No OAuth client '{client_id}'.")
     now = utcnow()
+    if client.revoked_at is None:
+        connected = select(OAuthGrant.space_pk).where(OAuthGrant.client_pk == client.pk).distinct()
+        for space_pk in db.session.scalars(connected):
+            detail = {"app": client.name, "client_revoked": True}
+            audit.record(actor, "app.disconnected", space_pk=space_pk, target=client_id, detail=detail)
     client.revoked_at = client.revoked_at or now
     db.session.execute(
         update(OAuthToken)

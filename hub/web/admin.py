@@ -78,7 +78,7 @@ def create_client():
 @admin_required
 def revoke_client(client_id):
     csrf.protect()
-    oauth.revoke_client(client_id)
+    oauth.revoke_client(client_id, actor=current_web_user())
     flash("Client revoked; its tokens no longer work.", "ok")
     return redirect(url_for(".index") + "#clients")
 

@@ -126,6 +126,21 @@ def test_hooks_and_connected_apps_name_the_key_or_the_apps_token(hub):
     assert "whsec" not in str(entries) and "cto_" not in str(entries)  # neither the URL nor a token
 
 
+def test_revoking_an_apps_client_disconnects_it_in_each_space_it_was_connected_to(hub):
+    key = new_user(hub, "hopper")
+    client = hub.create_client(name="Old app")
+    connect(hub, Browser(hub), client, "hopper", PASSWORD, scope="tasks:read")
+    hub.cli("clients", "revoke", client["client_id"])
+    hub.cli("clients", "revoke", client["client_id"])  # already revoked: no second entry
+
+    entries = log(hub, key)
+    assert seen(entries)[1:] == [
+        ("hopper", "web", "app.connected", client["client_id"]),
+        (None, "cli", "app.disconnected", client["client_id"]),
+    ]
+    assert entries[0]["detail"] == {"app": "Old app", "client_revoked": True}
+
+
 def test_a_tier_change_is_in_the_users_own_log_by_the_admin_or_the_cli(hub):
     key = new_user(hub, "linus")
     admins_key = new_user(hub, "root", is_admin=True)
