@@ -190,3 +190,42 @@ def test_an_admin_creates_a_worker_token_for_the_org_that_claims_its_tasks(app, 
     admin.post(f"/orgs/acme/worker-tokens/{token_id}/revoke", data={"csrf_token": csrf_token(admin.get("/orgs/acme"))})
     assert client.post(claim, json={"wait": 0}, headers=worker).status_code == 401
     assert "worker_token.revoked" in sign_in("alice").get("/orgs/acme").get_data(as_text=True)
+
+
+def test_admins_change_roles_remove_members_and_revoke_invitations_and_only_owners_set_the_tier(
+    app, acme, alice, bob, make_user, sign_in
+):
+    make_user("carol")
+    add(app, "bob", "admin")
+    add(app, "carol", "member")
+    admin = sign_in("bob")
+    html = admin.get("/orgs/acme").get_data(as_text=True)
+    assert 'id="org-tier"' not in html and '<option value="owner"' not in html  # an admin hands out no ownership
+    token = csrf_token(admin.get("/orgs/acme"))
+    admin.post("/orgs/acme/members/carol/role", data={"role": "viewer", "csrf_token": token})
+    row = re.search(r'id="member-carol">(.*?)</tr>', admin.get("/orgs/acme").get_data(as_text=True), re.S).group(1)
+    assert '<span class="role">viewer</span>' in row
+    assert admin.post("/orgs/acme/members/alice/role", data={"role": "member", "csrf_token": token}).status_code == 403
+    assert admin.post("/orgs/acme/tier", data={"tier": "pro", "csrf_token": token}).status_code == 403
+
+    admin.post("/orgs/acme/invitations", data={"role": "member", "username": "carol", "csrf_token": token})
+    assert "carol is already a member" in admin.get("/orgs/acme").get_data(as_text=True)  # told, nothing made
+    made = admin.post("/orgs/acme/invitations", data={"role": "member", "csrf_token": token})
+    path = urlsplit(re.search(r'id="new-invite-link">([^<]+)<', made.get_data(as_text=True)).group(1)).path
+    invitation_id = re.search(r'id="invitation-(inv_\w+)"', made.get_data(as_text=True)).group(1)
+    admin.post(f"/orgs/acme/invitations/{invitation_id}/revoke", data={"csrf_token": token})
+    assert f'id="invitation-{invitation_id}"' not in admin.get("/orgs/acme").get_data(as_text=True)
+    assert admin.get(path).status_code == 404  # the revoked link opens nothing
+
+    admin.post("/orgs/acme/members/carol/remove", data={"csrf_token": token})
+    assert 'id="member-carol"' not in admin.get("/orgs/acme").get_data(as_text=True)
+    assert sign_in("carol").get("/orgs/acme").status_code == 404
+
+    from hub.services import accounts
+
+    with app.app_context():
+        accounts.set_tier("alice", "pro")  # an owner gives the org a tier up to their own
+    owner = sign_in("alice")
+    owner.post("/orgs/acme/tier", data={"tier": "pro", "csrf_token": csrf_token(owner.get("/orgs/acme"))})
+    html = owner.get("/orgs/acme").get_data(as_text=True)
+    assert "Acme is now on the pro tier." in html and "tier.changed" in html and "member.removed" in html
