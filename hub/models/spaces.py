@@ -47,6 +47,9 @@ class Membership(Model):
     space_pk: Mapped[int] = mapped_column(ForeignKey("spaces.pk", ondelete="CASCADE"))
     user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(20))
+    # "sso": made by the SSO groups mapping (hub.services.sso), which alone
+    # changes or removes it; "hub": made in the hub, which SSO leaves alone.
+    source: Mapped[str] = mapped_column(String(10), default="hub", server_default="hub")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     space: Mapped[Space] = relationship(lazy="joined")

@@ -101,8 +101,9 @@ def apply_groups(user: User, claims: dict[str, Any]) -> None:
     that HUB_OIDC_GROUP_ORGS names what the groups claim maps to. Joins, role
     changes and departures go in each organisation's audit log (credential
     "sso"). Organisations the mapping does not name are left alone (their
-    members are managed in the hub); one that would lose its last owner keeps
-    that owner. No write when nothing changes (the common case)."""
+    members are managed in the hub), and so is a membership made in the hub
+    (``Membership.source``); one that would lose its last owner keeps that
+    owner. No write when nothing changes (the common case)."""
     if not current_app.config["HUB_OIDC_GROUP_ORGS"]:
         return
     wanted = roles_from_groups(claims)
@@ -111,7 +112,7 @@ def apply_groups(user: User, claims: dict[str, Any]) -> None:
     begin_write()
     for space, membership, role in _changes(user, wanted, lock=True):
         if membership is None:
-            db.session.add(Membership(space_pk=space.pk, user_pk=user.pk, role=role))
+            db.session.add(Membership(space_pk=space.pk, user_pk=user.pk, role=role, source="sso"))
             _record("member.added", space, user, {"role": role})
         elif role is None:
             db.session.delete(membership)
@@ -147,6 +148,9 @@ def _changes(
         membership, role = held.get(space.pk), wanted.get(slug)
         if (membership.role if membership else None) == role:
             continue
+        if membership is not None and membership.source != "sso":
+            continue  # made in the hub (a member added by hand): the hub's to change, not the groups'
+
         if membership is not None and membership.role == "owner" and _last_owner(space):
             if warn:
                 log.warning("SSO groups would leave organisation '%s' without an owner: %s stays", slug, user.username)

@@ -76,6 +76,7 @@ def upgrade():
         sa.Column("space_pk", sa.Integer(), nullable=False),
         sa.Column("user_pk", sa.Integer(), nullable=False),
         sa.Column("role", sa.String(length=20), nullable=False),
+        sa.Column("source", sa.String(length=10), server_default="hub", nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["space_pk"], ["spaces.pk"], name=op.f("fk_memberships_space_pk_spaces"), ondelete="CASCADE"

@@ -120,6 +120,12 @@ def test_a_group_gone_takes_its_role_and_membership_away_at_the_next_sign_in(gro
     ]
     assert sso_entries(hub, "solo") == []
 
+    # Added in the hub to an organisation the mapping names: the hub's membership, which sign-ins leave alone.
+    with hub.app.app_context():
+        orgs.add_member(None, "acme", "maria", "viewer")
+    sign_in(hub, idp, "maria")
+    assert roles(hub, "maria") == {"acme": "viewer", "other": "member", "solo": "owner"}
+
 
 def test_a_group_mapped_to_an_organisation_that_does_not_exist_is_a_warning(groups_hub, caplog):
     caplog.set_level(logging.WARNING)
