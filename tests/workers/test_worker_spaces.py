@@ -44,9 +44,21 @@ def team(app, client, make_user):
     return team
 
 
-def test_a_space_token_claims_only_its_space(make_worker, team):
+def waiting_for_a_worker(app, task):
+    """What the task's page asks (its "Waiting for an agent worker" notice)."""
+    from hub.db import db
+    from hub.models import Task
+    from hub.services import workers
+
+    with app.app_context():
+        return workers.no_worker_for(db.session.scalars(db.select(Task).where(Task.id == task["id"])).one())
+
+
+def test_a_space_token_claims_only_its_space(app, make_worker, team):
     worker = make_worker(space_pk=team["spaces"]["a"][0])
     registered = worker.post("/register", {"name": "a-box"})
+    # A's live worker is no worker for B's task: its page still says it waits for one.
+    assert waiting_for_a_worker(app, team["b_task"]) and not waiting_for_a_worker(app, team["a_task"])
     assert registered.json["space"] == {"id": team["spaces"]["a"][1], "kind": "org", "name": "Org A", "slug": "org-a"}
     wid = registered.json["worker_id"]
     claimed = worker.claim(wid)
