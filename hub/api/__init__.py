@@ -6,10 +6,20 @@ from flask import Flask, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
 from hub import plugins
-from hub.api import audit, codebases, hooks, me, messages, tasks, worker, worker_tokens
+from hub.api import audit, codebases, hooks, me, messages, orgs, tasks, worker, worker_tokens
 from hub.api.base import Api
 
-BLUEPRINTS = (me.blp, tasks.blp, codebases.blp, messages.blp, worker.blp, worker_tokens.blp, hooks.blp, audit.blp)
+BLUEPRINTS = (
+    me.blp,
+    tasks.blp,
+    codebases.blp,
+    messages.blp,
+    worker.blp,
+    worker_tokens.blp,
+    hooks.blp,
+    audit.blp,
+    orgs.blp,
+)
 
 SPEC_OPTIONS = {
     "components": {

@@ -17,7 +17,7 @@ from flask import g, request
 from hub.errors import Forbidden, resource_metadata_parameter
 from hub.models import User
 
-# The four scopes the Zapier app requests, then the two only API keys use.
+# The four scopes the Zapier app requests, then the four only API keys use.
 SCOPES = {
     "tasks:read": "List and view your tasks",
     "tasks:write": "Create and cancel tasks",
@@ -25,6 +25,8 @@ SCOPES = {
     "codebases:read": "List your codebases",
     "messages:read": "Read your conversations",
     "codebases:write": "Create codebases",
+    "orgs:read": "See your spaces, organisations and their members",
+    "orgs:write": "Create organisations; manage their members and invitations",
 }
 
 

@@ -19,6 +19,7 @@ from hub.agent.cli import agent_worker
 from hub.cli.accounts import api_keys, users
 from hub.cli.clients import clients
 from hub.cli.deliveries import deliveries
+from hub.cli.orgs import orgs_group
 from hub.cli.processes import delivery_worker, up, worker_alias
 from hub.cli.workers import worker_tokens
 from hub.errors import HubError
@@ -37,6 +38,7 @@ SECTIONS = (
         "Accounts and access",
         (
             ("users", "Create, list, disable users; set their tier and password."),
+            ("orgs", "Create organisations; manage their members, roles and tier."),
             ("api-keys", "Create, list and revoke users' API keys (ct_...)."),
             ("clients", "Register, list and revoke OAuth2 clients (e.g. Zapier)."),
             ("worker-tokens", "Create, list and revoke agent workers' tokens (ctw_...)."),
@@ -177,6 +179,7 @@ def main():
 
 main.add_command(users)
 main.add_command(api_keys)
+main.add_command(orgs_group)
 main.add_command(clients)
 main.add_command(up)
 main.add_command(delivery_worker)

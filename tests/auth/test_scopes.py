@@ -78,7 +78,7 @@ def callers(app, make_user):
     """One person's credentials, real objects to address, and a worker token."""
     from hub.auth import SCOPES
     from hub.db import db
-    from hub.services import accounts, oauth, workers
+    from hub.services import accounts, oauth, orgs, workers
 
     full = make_user("ada", tier="enterprise")  # no request limit in the way
     task = full.create_task()["id"]
@@ -101,6 +101,7 @@ def callers(app, make_user):
             user=accounts.get_user("ada"),
         )
         db.session.commit()
+        orgs.create_org(accounts.get_user("ada"), "Ada's team", slug="ada-team")
     worker = ApiUser(full.client, None, worker_token, None)
     registered = worker.post("/api/v1/worker/register", json={"name": "w"})
     assert registered.status_code == 200, registered.json
@@ -111,6 +112,9 @@ def callers(app, make_user):
         "delivery_id": "dlv_none",
         "client_id": "cli_none",
         "worker_id": registered.json["worker_id"],
+        "org": "ada-team",
+        "username": "ada",
+        "invitation_id": "inv_none",
         "token_id": "wtok_none",
     }
     return {

@@ -178,6 +178,8 @@ def test_bad_metadata_is_refused_naming_the_field_and_registers_nothing(start_hu
         "codebases:read",
         "messages:read",
         "codebases:write",
+        "orgs:read",
+        "orgs:write",
     ]
 
 
