@@ -17,10 +17,11 @@ def test_20_parallel_creates_from_a_free_user_accept_exactly_5(app, live_url, ma
     assert sorted(t["id"] for t in listed) == sorted(r.json()["id"] for r in responses if r.status_code == 201)
 
 
-def test_the_check_locks_the_users_row_before_counting(app_ctx, make_user):
+def test_the_check_locks_the_spaces_row_before_counting(app_ctx, make_user):
     """The race above is closed differently on each database. PostgreSQL
     (read committed) would let two creates count the same tasks, so the
-    check first locks the user's row (FOR UPDATE) and parallel creates count
+    check first locks the row of the space the task is made in (FOR UPDATE:
+    an organisation's members share its limit) and parallel creates count
     one after another. SQLite's write transaction (BEGIN IMMEDIATE, which
     the race test exercises) already admits one writer at a time, and its
     dialect drops FOR UPDATE: so the statements are read here as PostgreSQL
@@ -44,10 +45,10 @@ def test_the_check_locks_the_users_row_before_counting(app_ctx, make_user):
         service.create_task(user, title="t", prompt="p")
     finally:
         event.remove(db.engine, "before_execute", capture)
-    lock = [i for i, sql in enumerate(sent) if "FROM users" in sql and sql.endswith("FOR UPDATE")]
+    lock = [i for i, sql in enumerate(sent) if "FROM spaces" in sql and sql.endswith("FOR UPDATE")]
     count = [i for i, sql in enumerate(sent) if "count(*)" in sql and "FROM tasks" in sql]
     assert lock and count and lock[0] < count[0], sent
-    assert "WHERE users.pk = " in sent[lock[0]]
+    assert "WHERE spaces.pk = " in sent[lock[0]]
 
 
 def test_finished_and_cancelled_tasks_free_their_slots_at_once(app_ctx, make_user):
