@@ -6,7 +6,7 @@ from flask import Flask, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
 from hub import plugins
-from hub.api import audit, codebases, hooks, me, messages, orgs, tasks, worker, worker_tokens
+from hub.api import audit, codebases, hooks, me, messages, orgs, share_links, tasks, worker, worker_tokens
 from hub.api.base import Api
 
 BLUEPRINTS = (
@@ -19,6 +19,7 @@ BLUEPRINTS = (
     hooks.blp,
     audit.blp,
     orgs.blp,
+    share_links.blp,
 )
 
 SPEC_OPTIONS = {

@@ -116,6 +116,7 @@ def callers(app, make_user):
         "username": "ada",
         "invitation_id": "inv_none",
         "token_id": "wtok_none",
+        "link_id": "shl_none",
     }
     return {
         "full": full,

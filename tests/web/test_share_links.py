@@ -240,3 +240,40 @@ def test_tokens_are_too_long_to_guess(app, team, sign_in):
 
 def _hash(url: str) -> str:
     return hashlib.sha256(url.rsplit("/", 1)[1].encode()).hexdigest()
+
+
+def test_the_rest_api_makes_lists_and_revokes_links_with_the_task_scopes(app, client, team, make_user):
+    from support.users import ApiUser
+
+    from hub.services import accounts
+
+    org, alice = team
+    task = alice.create_task(title="Fix the login bug")
+    made = alice.post(f"/api/v1/tasks/{task['id']}/share-links", json={"days": 1})
+    assert made.status_code == 201, made.json
+    link = made.json
+    assert link["url"].startswith("http://hub.test/share/cts_")
+    assert "Fix the login bug" in app.test_client().get(path_of(link["url"])).get_data(as_text=True)
+    listed = alice.get(f"/api/v1/tasks/{task['id']}/share-links").json
+    assert [one["id"] for one in listed] == [link["id"]] and "url" not in listed[0]  # the URL was shown once
+    bad = alice.post(f"/api/v1/tasks/{task['id']}/share-links", json={"days": 2})
+    assert bad.status_code == 422 and list(bad.json["errors"]) == ["days"]
+
+    with app.app_context():
+        viewer_key = accounts.create_api_key("vera", space_pk=org)[1]
+        reader_key = accounts.create_api_key("bob", space_pk=org, scopes="tasks:read")[1]
+    vera, reader = ApiUser(client, "vera", viewer_key, ""), ApiUser(client, "bob", reader_key, "")
+    assert vera.get(f"/api/v1/tasks/{task['id']}/share-links").status_code == 200
+    refused = vera.post(f"/api/v1/tasks/{task['id']}/share-links", json={})
+    assert refused.status_code == 403 and refused.json["code"] == "insufficient_role"
+    assert vera.delete(f"/api/v1/tasks/{task['id']}/share-links/{link['id']}").status_code == 403
+    assert reader.post(f"/api/v1/tasks/{task['id']}/share-links", json={}).status_code == 403  # no tasks:write
+    eve = make_user("eve2")  # her personal space: not the task's
+    assert eve.get(f"/api/v1/tasks/{task['id']}/share-links").status_code == 404
+    assert eve.delete(f"/api/v1/tasks/{task['id']}/share-links/{link['id']}").status_code == 404
+
+    revoked = alice.delete(f"/api/v1/tasks/{task['id']}/share-links/{link['id']}")
+    assert revoked.status_code == 200 and revoked.json["revoked_at"]
+    assert alice.delete(f"/api/v1/tasks/{task['id']}/share-links/{link['id']}").status_code == 200  # again: safe
+    assert app.test_client().get(path_of(link["url"])).status_code == 404
+    assert alice.get(f"/api/v1/tasks/{task['id']}/share-links").json == []
