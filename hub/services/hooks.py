@@ -139,12 +139,15 @@ def unsubscribe(user: User, hook_id: str, *, scopes: Iterable[str] | None = None
     return subscription
 
 
-def end_app_subscriptions(client_pk: int, user: User | None = None) -> None:
+def end_app_subscriptions(client_pk: int, user: User | None = None, *, space_pk: int | None = None) -> None:
     """Delete the subscriptions an OAuth app's tokens made (for one user, or
-    all): a disconnected app's Zaps must stop receiving data. The caller commits."""
+    all; in one space, or every one): a disconnected app's Zaps must stop
+    receiving data. The caller commits."""
     condition = (Subscription.oauth_client_pk == client_pk) & Subscription.deleted_at.is_(None)
     if user is not None:
         condition &= Subscription.user_pk == user.pk
+    if space_pk is not None:
+        condition &= Subscription.space_pk == space_pk
     db.session.execute(update(Subscription).where(condition).values(deleted_at=utcnow()))
 
 

@@ -485,22 +485,28 @@ def list_grants(user: User) -> list[OAuthGrant]:
     )
 
 
-def revoke_grant(user: User, client_id: str) -> OAuthGrant:
-    """Disconnect an app: forget the consent, revoke its tokens for this user
-    and delete the hooks they subscribed."""
+def revoke_grant(user: User, client_id: str, *, space_pk: int | None = None) -> OAuthGrant:
+    """Disconnect an app in one space (``space_pk``; None: in every space it
+    is connected to): forget the consent, revoke its tokens for this user
+    there and delete the hooks they subscribed there."""
     begin_write()
-    grant = db.session.scalar(
+    query = (
         select(OAuthGrant).join(OAuthClient).where(OAuthGrant.user_pk == user.pk, OAuthClient.client_id == client_id)
     )
-    if grant is None:
+    grants = list(db.session.scalars(query if space_pk is None else query.where(OAuthGrant.space_pk == space_pk)))
+    if not grants:
         db.session.rollback()
         raise NotFound(f"No connected app '{client_id}'.")
-    _revoke((OAuthToken.user_pk == user.pk) & (OAuthToken.client_pk == grant.client_pk))
-    hooks.end_app_subscriptions(grant.client_pk, user)
-    audit.record(user, "app.disconnected", space_pk=grant.space_pk, target=client_id, detail={"app": grant.client.name})
-    db.session.delete(grant)
+    for grant in grants:
+        tokens = (OAuthToken.user_pk == user.pk) & (OAuthToken.client_pk == grant.client_pk)
+        _revoke(tokens & (OAuthToken.space_pk == grant.space_pk))
+        hooks.end_app_subscriptions(grant.client_pk, user, space_pk=grant.space_pk)
+        audit.record(
+            user, "app.disconnected", space_pk=grant.space_pk, target=client_id, detail={"app": grant.client.name}
+        )
+        db.session.delete(grant)
     db.session.commit()
-    return grant
+    return grants[0]
 
 
 def scope_descriptions(scope: str) -> list[tuple[str, str]]:

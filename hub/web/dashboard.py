@@ -126,7 +126,8 @@ def revoke_api_key(key_id):
 @login_required
 def revoke_app(client_id):
     csrf.protect()
-    grant = oauth.revoke_grant(signed_in_user(), client_id)
+    user = signed_in_user()
+    grant = oauth.revoke_grant(user, client_id, space_pk=user.space_pk)  # the one listed: this space's
     flash(f"Disconnected {grant.client.name}.", "ok")
     return redirect(url_for(".dashboard") + "#apps")
 

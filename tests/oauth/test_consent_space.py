@@ -171,3 +171,51 @@ def test_without_an_org_there_is_no_choice_and_an_allowed_app_skips_the_page(hub
         "role": "owner",
         "tier": "pro",
     }
+
+
+def _connect(hub, browser, client, space_id: str) -> str:
+    page = browser.go(authorize_url(hub, client["client_id"], scope=EVERY_SCOPE))
+    code = redirect_params(browser.submit(page, {"space": space_id}, button=("decision", "allow")))["code"]
+    return hub.exchange(client, code).json()["access_token"]
+
+
+EVERY_SCOPE = "tasks:read tasks:write messages:write messages:read codebases:read codebases:write"
+
+
+def _live_hooks(hub) -> set[str]:
+    from sqlalchemy import select
+
+    from hub.db import db
+    from hub.models import Subscription
+
+    with hub.app.app_context():
+        return set(db.session.scalars(select(Subscription.id).where(Subscription.deleted_at.is_(None))))
+
+
+@pytest.mark.usefixtures("webhook_settings")  # hooks may point at this machine
+def test_disconnecting_an_app_in_one_space_leaves_its_connection_in_another(hub, team, receiver):
+    ids, client = team
+    browser, _page = consent_page(hub, client)
+    personal, org = (
+        _connect(hub, browser, client, _personal_space_id(hub, "ada")),
+        _connect(hub, browser, client, ids["acme"]),
+    )
+    hook = {"event": "task.created", "target_url": receiver.url("/zap")}
+    personal_hook = hub.api("/api/v1/hooks", personal, "POST", json=hook).json()["id"]
+    hub.api("/api/v1/hooks", org, "POST", json=hook).raise_for_status()
+
+    # On the dashboard, working in Acme, ada disconnects the app there: only the Acme connection ends.
+    csrf = Forms(browser.go(hub.url("/dashboard")).text).forms[0]["fields"]["csrf_token"]
+    assert browser.go(hub.url("/spaces/switch"), "POST", {"space": ids["acme"], "csrf_token": csrf}).status_code == 200
+    assert browser.go(hub.url(f"/dashboard/apps/{client['client_id']}/revoke"), "POST", {"csrf_token": csrf}).is_success
+    assert hub.api("/api/v1/me", org).status_code == 401
+    assert hub.api("/api/v1/me", personal).status_code == 200
+    assert _live_hooks(hub) == {personal_hook}
+    [left] = hub.api("/api/v1/me/grants", _key(hub, "ada")).json()
+    assert left["space"]["kind"] == "personal"
+
+    # Through the API, the app is disconnected wherever it is connected.
+    again = _connect(hub, browser, client, ids["acme"])
+    assert hub.api(f"/api/v1/me/grants/{client['client_id']}", _key(hub, "ada"), "DELETE").status_code == 200
+    assert [hub.api("/api/v1/me", token).status_code for token in (personal, again)] == [401, 401]
+    assert hub.api("/api/v1/me/grants", _key(hub, "ada")).json() == [] and _live_hooks(hub) == set()
