@@ -235,3 +235,16 @@ def test_changes_made_over_http_are_in_the_audit_log(app, team):
             select(AuditEntry).where(AuditEntry.space_pk == org.pk).order_by(AuditEntry.pk)
         ).first()
         assert (first.action, first.actor) == ("org.created", "ada")
+
+
+def test_a_deleted_org_is_gone_and_its_credentials_stop(app, team):
+    with app.app_context():
+        org = orgs.get_org(None, "acme-corp")
+        _key, plain = accounts.create_api_key("cy", space_pk=org.pk)
+    cy_in_org = ApiUser(team["cy"].client, "cy", plain, None)
+    task = cy_in_org.create_task()
+    assert team["ada"].delete("/api/v1/orgs/acme-corp").status_code == 204
+    assert cy_in_org.get(f"/api/v1/tasks/{task['id']}").status_code == 401
+    assert team["cy"].get("/api/v1/orgs/acme-corp").status_code == 404
+    assert [s["kind"] for s in team["cy"].get("/api/v1/spaces").json] == ["personal"]
+    assert team["eve"].post("/api/v1/orgs", json={"name": "Acme Corp"}).json["slug"] == "acme-corp"
