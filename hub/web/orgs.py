@@ -204,6 +204,22 @@ def set_tier(org):
     return _back(org, "#tier")
 
 
+@bp.post("/orgs/<org>/delete")
+@login_required
+def delete(org):
+    """Owners only, and only with the org's slug typed again: its members lose
+    it and every credential made for it stops working."""
+    csrf.protect()
+    user = signed_in_user()
+    space = orgs.get_org(user, org)
+    if request.form.get("confirm", "").strip() != (space.slug or space.id):
+        flash(f"Type {space.slug or space.id} to delete {space.name}.", "error")
+        return _back(org, "#delete")
+    orgs.delete_org(user, org)
+    flash(f"Deleted {space.name}.", "ok")
+    return redirect(url_for("web_dashboard.dashboard"))
+
+
 @bp.post("/orgs/<org>/worker-tokens")
 @login_required
 def create_worker_token(org):

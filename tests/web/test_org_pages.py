@@ -229,3 +229,22 @@ def test_admins_change_roles_remove_members_and_revoke_invitations_and_only_owne
     owner.post("/orgs/acme/tier", data={"tier": "pro", "csrf_token": csrf_token(owner.get("/orgs/acme"))})
     html = owner.get("/orgs/acme").get_data(as_text=True)
     assert "Acme is now on the pro tier." in html and "tier.changed" in html and "member.removed" in html
+
+
+def test_an_owner_deletes_the_org_by_typing_its_slug_and_its_members_lose_it(app, acme, bob, sign_in):
+    org_id, alice_in_acme = acme
+    add(app, "bob", "admin")
+    admin = sign_in("bob")
+    switch(admin, org_id)
+    token = csrf_token(admin.get("/orgs/acme"))
+    assert 'id="delete"' not in admin.get("/orgs/acme").get_data(as_text=True)
+    assert admin.post("/orgs/acme/delete", data={"confirm": "acme", "csrf_token": token}).status_code == 403
+    owner = sign_in("alice")
+    owner.post("/orgs/acme/delete", data={"confirm": "Acme", "csrf_token": token})
+    assert "Type acme to delete Acme." in owner.get("/orgs/acme").get_data(as_text=True)  # not deleted
+    gone = owner.post("/orgs/acme/delete", data={"confirm": "acme", "csrf_token": token})
+    assert gone.status_code == 302 and gone.headers["Location"] == "/dashboard"
+    assert owner.get("/orgs/acme").status_code == 404
+    assert alice_in_acme.get("/api/v1/tasks").status_code == 401  # the key made for it stops working
+    html = sign_in("bob").get("/dashboard").get_data(as_text=True)
+    assert working_in(html) == "Working in Personal as owner" and "Acme" not in html  # the switcher let go of it
