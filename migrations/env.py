@@ -89,10 +89,19 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # SQLite's batch mode rebuilds a table (copy, drop, rename); with foreign keys on (hub.db turns them on),
+        # dropping a parent such as users cascades and deletes every row referring to it (0015 lost every task,
+        # key and hook). Off while migrating: the pragma is ignored inside a transaction, so set before one begins.
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            connection.commit()  # nothing open, so that the pragma takes effect for the pool's next user
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():
