@@ -400,7 +400,9 @@ def _checked(actor: User | None, org: str, what: str, *, lock: bool = False) -> 
 def _require(actor: User | None, space: Space, what: str) -> None:
     if actor is None:
         return
-    role = _role(actor, space) or "viewer"
+    role = _role(actor, space)
+    if role is None:  # removed meanwhile (read again once the org's row is held)
+        raise NotFound(f"No organisation '{space.slug}'.")
     if not spaces.allows(role, what):
         needed = spaces.CAN[what]
         raise Forbidden(

@@ -3,6 +3,7 @@ as each role and an outsider see them."""
 
 from datetime import timedelta
 
+import httpx
 import pytest
 from support.users import ApiUser
 
@@ -248,3 +249,40 @@ def test_a_deleted_org_is_gone_and_its_credentials_stop(app, team):
     assert team["cy"].get("/api/v1/orgs/acme-corp").status_code == 404
     assert [s["kind"] for s in team["cy"].get("/api/v1/spaces").json] == ["personal"]
     assert team["eve"].post("/api/v1/orgs", json={"name": "Acme Corp"}).json["slug"] == "acme-corp"
+
+
+def test_two_owners_removing_each_other_at_once_leave_one_owner(app, serve, team):
+    from support.parallel import parallel
+
+    url = serve(app).base
+    ada, ben = team["ada"], team["ben"]
+    assert patch(ada, "/api/v1/orgs/acme-corp/members/ben", json={"role": "owner"}).status_code == 200
+    pairs = [(ada, "ben"), (ben, "ada")]
+    answers = parallel(
+        2,
+        lambda i: httpx.delete(
+            f"{url}/api/v1/orgs/acme-corp/members/{pairs[i][1]}", headers=pairs[i][0].headers, timeout=60
+        ),
+    )
+    # Whoever comes second is no longer a member (404), or finds the other the last owner (409).
+    assert sorted(a.status_code for a in answers)[0] == 204, [a.text for a in answers]
+    assert sorted(a.status_code for a in answers)[1] in (404, 409), [a.text for a in answers]
+    with app.app_context():
+        assert [m.role for m in orgs.members(None, "acme-corp")].count("owner") == 1
+
+
+def test_one_link_accepted_twice_at_once_lets_one_in(app, serve, team, make_user):
+    from support.parallel import parallel
+
+    url = serve(app).base
+    token = team["ada"].post("/api/v1/orgs/acme-corp/invitations", json={}).json["token"]
+    joiners = [team["eve"], make_user("fay")]
+    answers = parallel(
+        2,
+        lambda i: httpx.post(
+            f"{url}/api/v1/invitations/accept", json={"token": token}, headers=joiners[i].headers, timeout=60
+        ),
+    )
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+    joined = members(team["ada"])
+    assert ("eve" in joined) != ("fay" in joined)
