@@ -134,6 +134,22 @@ def _back(org: str, anchor: str):
     return redirect(url_for(".org_page", org=org) + anchor)
 
 
+@bp.post("/orgs/<org>/members")
+@login_required
+def add_member(org):
+    """Add someone with an account here at once, by username."""
+    csrf.protect()
+    username = request.form.get("username", "").strip()
+    role = request.form.get("role", "member")
+    try:
+        orgs.add_member(signed_in_user(), org, username, role)
+    except TOLD as error:
+        flash(error.message, "error")
+    else:
+        flash(f"Added {username} as {role}.", "ok")
+    return _back(org, "#members")
+
+
 @bp.post("/orgs/<org>/members/<username>/role")
 @login_required
 def set_role(org, username):

@@ -192,10 +192,11 @@ def test_an_admin_creates_a_worker_token_for_the_org_that_claims_its_tasks(app, 
     assert "worker_token.revoked" in sign_in("alice").get("/orgs/acme").get_data(as_text=True)
 
 
-def test_admins_change_roles_remove_members_and_revoke_invitations_and_only_owners_set_the_tier(
+def test_admins_add_change_and_remove_members_and_revoke_invitations_and_only_owners_set_the_tier(
     app, acme, alice, bob, make_user, sign_in
 ):
     make_user("carol")
+    make_user("dave")
     add(app, "bob", "admin")
     add(app, "carol", "member")
     admin = sign_in("bob")
@@ -216,6 +217,12 @@ def test_admins_change_roles_remove_members_and_revoke_invitations_and_only_owne
     admin.post(f"/orgs/acme/invitations/{invitation_id}/revoke", data={"csrf_token": token})
     assert f'id="invitation-{invitation_id}"' not in admin.get("/orgs/acme").get_data(as_text=True)
     assert admin.get(path).status_code == 404  # the revoked link opens nothing
+
+    admin.post("/orgs/acme/members", data={"username": "dave", "role": "viewer", "csrf_token": token})
+    row = re.search(r'id="member-dave">(.*?)</tr>', admin.get("/orgs/acme").get_data(as_text=True), re.S).group(1)
+    assert '<span class="role">viewer</span>' in row  # added at once
+    admin.post("/orgs/acme/members", data={"username": "nobody", "role": "member", "csrf_token": token})
+    assert "No user named &#39;nobody&#39;." in admin.get("/orgs/acme").get_data(as_text=True)
 
     admin.post("/orgs/acme/members/carol/remove", data={"csrf_token": token})
     assert 'id="member-carol"' not in admin.get("/orgs/acme").get_data(as_text=True)
