@@ -272,6 +272,8 @@ def test_the_rest_api_makes_lists_and_revokes_links_with_the_task_scopes(app, cl
     assert eve.get(f"/api/v1/tasks/{task['id']}/share-links").status_code == 404
     assert eve.delete(f"/api/v1/tasks/{task['id']}/share-links/{link['id']}").status_code == 404
 
+    other = alice.create_task(title="Another task")
+    assert alice.delete(f"/api/v1/tasks/{other['id']}/share-links/{link['id']}").status_code == 404  # not its link
     revoked = alice.delete(f"/api/v1/tasks/{task['id']}/share-links/{link['id']}")
     assert revoked.status_code == 200 and revoked.json["revoked_at"]
     assert alice.delete(f"/api/v1/tasks/{task['id']}/share-links/{link['id']}").status_code == 200  # again: safe
