@@ -533,3 +533,18 @@ def test_mcp_and_a2a_answer_only_their_space(live_spaces):
     for who in KEYS:
         run_async(mcp, who)
         run_async(a2a, who)
+
+
+def test_a_removed_member_s_org_key_stops_at_once_in_every_process(app, world, other):
+    """bob's org-A key is read (and cached) in two processes; his removal from
+    org A ends it in both at once (401), while his personal space is still his."""
+    from hub.services import orgs
+
+    bob = world["keys"]["bob@A"]
+    task = world["objects"]["A"]["task"]
+    assert bob.get(f"/api/v1/tasks/{task}").status_code == 200
+    assert other.get(f"/api/v1/tasks/{task}", headers=bob.headers).status_code == 200  # cached there too
+    with app.app_context():
+        orgs.remove_member(None, "org-a", "bob")
+    assert bob.get(f"/api/v1/tasks/{task}").status_code == 401
+    assert other.get(f"/api/v1/tasks/{task}", headers=bob.headers).status_code == 401
