@@ -548,3 +548,29 @@ def test_a_removed_member_s_org_key_stops_at_once_in_every_process(app, world, o
         orgs.remove_member(None, "org-a", "bob")
     assert bob.get(f"/api/v1/tasks/{task}").status_code == 401
     assert other.get(f"/api/v1/tasks/{task}", headers=bob.headers).status_code == 401
+
+
+def test_a_spaces_events_go_to_its_own_hooks_only(app, world):
+    """Every space has a task.created hook (the world's). A task made in org A
+    by alice is delivered to org A's hook alone: not to her personal hook,
+    nor to org B's; a task in her personal space to her personal hook alone."""
+    from hub.db import db
+    from hub.models import Delivery, Subscription
+    from hub.webhooks import delivery
+
+    keys, objects = world["keys"], world["objects"]
+    with app.app_context():  # the world's own events: out of the way
+        db.session.execute(db.text("UPDATE events SET dispatched_at = created_at"))
+        db.session.commit()
+    made = {"A": keys["alice@A"].create_task()["id"], "P": keys["alice@P"].create_task()["id"]}
+    with app.app_context():
+        while delivery.fan_out(app.config)[0]:  # the delivery worker's fan-out, run here
+            pass
+        db.session.commit()
+        for space, task_id in made.items():
+            hooks = db.session.scalars(
+                db.select(Subscription.id)
+                .join(Delivery, Delivery.subscription_pk == Subscription.pk)
+                .where(Delivery.event.has(task_id=task_id), Subscription.task_id.is_(None))
+            ).all()
+            assert hooks == [objects[space]["hook"]], (space, hooks)
