@@ -169,3 +169,20 @@ def orgs_invite(org, role, username, days, as_json):
     click.echo(f"Invitation {invitation.id} to {org} as {role}, {who}, until {_when(invitation.expires_at)}.")
     click.echo("Copy the link now; it is not shown again:")
     click.echo(url)
+
+
+@orgs_group.command("delete")
+@click.argument("org")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def orgs_delete(org, yes, as_json):
+    """Delete an organisation: its members lose it, its credentials and worker tokens stop working."""
+    space = orgs.get_org(None, org)  # an unknown org fails before the question
+    if not yes:
+        click.confirm(f"Delete {space.name} ({space.slug})? Its members lose it.", abort=True)
+    orgs.delete_org(None, org)
+    if as_json:
+        click.echo(json.dumps({"id": space.id, "deleted": True}))
+    else:
+        click.echo(f"Deleted {space.name}.")

@@ -322,6 +322,7 @@ def accept_invitation(user: User, token: str) -> Membership:
         if refusal is not None:
             raise refusal
         space = spaces.get_space(invitation.space_pk)
+        _lock(space)  # two links accepted at once by one user: one membership
         if _membership(space, user) is not None:
             raise Conflict(f"You are already a member of {space.name}.", code="already_member")
         # Claimed by one statement: of two accepts at once, one wins.
@@ -392,9 +393,15 @@ def _checked(actor: User | None, org: str, what: str, *, lock: bool = False) -> 
     (PostgreSQL) so that two changes cannot each leave the other its last owner."""
     space = get_org(actor, org)
     if lock:
-        db.session.execute(select(Space.pk).where(Space.pk == space.pk).with_for_update())
+        _lock(space)
     _require(actor, space, what)
     return space
+
+
+def _lock(space: Space) -> None:
+    """Hold the org's row until the commit (PostgreSQL; SQLite's writers
+    take turns anyway): membership changes to one org go one at a time."""
+    db.session.execute(select(Space.pk).where(Space.pk == space.pk).with_for_update())
 
 
 def _require(actor: User | None, space: Space, what: str) -> None:

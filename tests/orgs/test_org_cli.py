@@ -82,3 +82,13 @@ def test_refusals_are_one_line_and_change_nothing(orgs_cli, make_user):
     assert "already a member" in orgs_cli("add-member", "acme", "ada", ok=False)
     listed = json.loads(orgs_cli("list", "--json"))["orgs"]
     assert [(o["slug"], o["tier"], o["members"]) for o in listed] == [("acme", "free", 1)]
+
+
+def test_deleting_an_org_from_the_command_line(orgs_cli, make_user):
+    ada = make_user("ada")
+    orgs_cli("create", "Acme", "--owner", "ada")
+    assert "Aborted" in orgs_cli("delete", "acme", ok=False)  # asked, and no answer is no
+    assert ada.get("/api/v1/orgs/acme").status_code == 200
+    assert "Deleted Acme" in orgs_cli("delete", "acme", "--yes")
+    assert ada.get("/api/v1/orgs/acme").status_code == 404
+    assert json.loads(orgs_cli("list", "--json")) == {"orgs": []}
