@@ -11,8 +11,8 @@ admin): no role check.
 A credential acts in one space. One acting in the user's personal space (or
 the signed-in dashboard) reaches every org the user belongs to, with the
 user's role there; one made for an org reaches that org only: a key given to
-org A's CI must not manage org B. Each change is written to the org's audit
-log in its own transaction.
+org A's CI must not manage org B. Each change and its entry in the org's
+audit log are committed together.
 """
 
 from __future__ import annotations
