@@ -226,3 +226,28 @@ def test_a_member_deletes_their_own_hook_an_admin_anyones(app, org):
     assert keys["admin"].delete(f"/api/v1/hooks/{other}").status_code == 200  # an admin: anyone's
     listed = {h["id"] for h in keys["viewer"].get("/api/v1/hooks").json}
     assert not listed & {adams, mias, other}
+
+
+def test_a2a_tells_a_viewer_they_may_read_but_not_send(app, org):
+    """Through the A2A endpoint (its JSON-RPC, as a client sends it): a viewer
+    reads the org's task but a SendMessage is refused and makes nothing; a
+    member's is a new task of the org."""
+    keys, params = org
+    headers = {"A2A-Version": "1.0"}
+
+    def rpc(role, method, rpc_params):
+        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": rpc_params}
+        answer = keys[role].post("/connectors/a2a", json=body, headers=headers)
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        return answer.json
+
+    message = {"role": "ROLE_USER", "messageId": "m1", "parts": [{"text": "hi"}], "contextId": "ctx-roles"}
+    send = {"message": message, "configuration": {"returnImmediately": True}}
+    assert rpc("viewer", "GetTask", {"id": params["task_id"]})["result"]["id"] == params["task_id"]
+    before = state(app)
+    refused = rpc("viewer", "SendMessage", send)["error"]
+    assert "'member' or above" in refused["message"], refused
+    assert refused["data"][0]["metadata"] == {"role": "viewer", "required_role": "member"}, refused
+    assert state(app) == before
+    made = rpc("member", "SendMessage", send)["result"]["task"]
+    assert rpc("viewer", "GetTask", {"id": made["id"]})["result"]["id"] == made["id"]  # the org's task
