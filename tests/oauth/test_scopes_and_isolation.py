@@ -32,7 +32,9 @@ def test_each_route_refuses_a_token_without_its_scope(alice):
     full = oauth_token(hub, client, browser, username, password, " ".join(SCOPES))["access_token"]
     task = hub.api("/api/v1/tasks", full, "POST", json={"title": "t", "prompt": "p"}).json()
     hub.api("/api/v1/messages", full, "POST", json={"message": "m", "conversation_id": "c1"})
-    params = {"task_id": task["id"], "conversation_id": "c1"}
+    # Ids of objects these routes need not find: the scope is checked first, and a 404 is no refusal.
+    params = {"task_id": task["id"], "conversation_id": "c1", "org": "no-org", "username": "nobody"}
+    params |= {"invitation_id": "inv_none", "token_id": "wtok_none", "link_id": "shl_none"}
     # Every route that needs one scope, read from the app (tests/auth/test_scopes.py covers the rest).
     scoped = [route for route in routes(hub.app) if route.required in SCOPES]
     for scope in SCOPES:
