@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from sqlalchemy import select
 
 from hub.db import db
-from hub.errors import Conflict, NotFound, ValidationFailed
+from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.models import Space, User
 from hub.models.spaces import ROLES
 from hub.services import audit, hooks, orgs, spaces, tasks, workers
@@ -215,6 +215,10 @@ def set_tier(org):
         space = orgs.set_tier(signed_in_user(), org, request.form.get("tier", ""))
     except TOLD as error:
         flash(error.message, "error")
+    except Forbidden as error:
+        if error.code != "tier_not_allowed":
+            raise  # not an owner: the 403 page
+        flash(error.message, "error")  # above the owner's own tier: said on the form
     else:
         flash(f"{space.name} is now on the {space.tier} tier.", "ok")
     return _back(org, "#tier")

@@ -233,6 +233,10 @@ def test_admins_add_change_and_remove_members_and_revoke_invitations_and_only_ow
     with app.app_context():
         accounts.set_tier("alice", "pro")  # an owner gives the org a tier up to their own
     owner = sign_in("alice")
+    token = csrf_token(owner.get("/orgs/acme"))
+    above = owner.post("/orgs/acme/tier", data={"tier": "enterprise", "csrf_token": token})
+    assert above.status_code == 302  # above the owner's own tier: said on the form, not a 403 page
+    assert "Your own tier is &#39;pro&#39;" in owner.get("/orgs/acme").get_data(as_text=True)
     owner.post("/orgs/acme/tier", data={"tier": "pro", "csrf_token": csrf_token(owner.get("/orgs/acme"))})
     html = owner.get("/orgs/acme").get_data(as_text=True)
     assert "Acme is now on the pro tier." in html and "tier.changed" in html and "member.removed" in html
