@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 from support.pages import csrf_token
+from support.teams import org_with
 
 from hub.db import db
 
@@ -19,24 +20,6 @@ from hub.db import db
 pytestmark = pytest.mark.sqlite_only
 
 SHARE_URL = re.compile(r'id="new-share-url">(http://[^<]+)<')
-
-
-def org_with(app, owner: str, **members: str) -> int:
-    """An organisation of ``owner`` with ``members`` (username: role), made
-    as the foundation makes spaces; its pk."""
-    from hub.db import begin_write
-    from hub.models import Membership, User
-    from hub.services import spaces
-
-    with app.app_context():
-        begin_write()
-        users = {u.username: u for u in db.session.scalars(db.select(User))}
-        space = spaces.new_space("org", "Acme", slug="acme", tier="enterprise")
-        spaces.furnish(space, users[owner])
-        for username, role in members.items():
-            db.session.add(Membership(space_pk=space.pk, user_pk=users[username].pk, role=role))
-        db.session.commit()
-        return space.pk
 
 
 def org_key(app, client, username: str, org_pk: int):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 from support.pages import csrf_token
+from support.teams import org_with
 
 from hub.db import db
 
@@ -16,24 +17,6 @@ from hub.db import db
 pytestmark = pytest.mark.sqlite_only
 
 PASSWORD = "correct horse battery"
-
-
-def org_with(app, owner: str, **members: str) -> int:
-    """An organisation of ``owner`` with ``members`` (username: role), made
-    as the foundation makes spaces; its pk."""
-    from hub.db import begin_write
-    from hub.models import Membership, User
-    from hub.services import spaces
-
-    with app.app_context():
-        begin_write()
-        users = {u.username: u for u in db.session.scalars(db.select(User))}
-        space = spaces.new_space("org", "Acme", slug="acme", tier="enterprise")
-        spaces.furnish(space, users[owner])
-        for username, role in members.items():
-            db.session.add(Membership(space_pk=space.pk, user_pk=users[username].pk, role=role))
-        db.session.commit()
-        return space.pk
 
 
 def move_task(app, task_id: str, to: str, **fields) -> None:
