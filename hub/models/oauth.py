@@ -204,6 +204,7 @@ class OAuthGrant(Model):
 
     client: Mapped[OAuthClient] = relationship(lazy="joined")
     space: Mapped[Space] = relationship()  # loaded where grants are listed (``oauth.list_grants``)
+    user: Mapped[User] = relationship()  # loaded where a space's grants are listed (``oauth.space_grants``)
 
     @property
     def client_id(self) -> str:

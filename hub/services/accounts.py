@@ -10,7 +10,7 @@ from datetime import timedelta
 from functools import lru_cache
 from importlib import resources
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Select, bindparam, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub.auth import SCOPES, Principal
@@ -237,13 +237,27 @@ def revoke_api_key(key: str, user: User | None = None) -> ApiKey:
         query, name = select(ApiKey).where(ApiKey.id == key), f"'{key}'"  # never echo a secret
     if user is not None:
         query = query.where(ApiKey.user_pk == user.pk)
+    return _revoke_key(query, name, user)
+
+
+def revoke_space_api_key(admin: User, key_id: str) -> ApiKey:
+    """An admin revokes any member's key acting in the space the admin acts
+    in (another space's: NotFound)."""
+    spaces.require_role(admin, "manage")
+    begin_write()
+    query = select(ApiKey).where(ApiKey.id == key_id, ApiKey.space_pk == admin.space_pk)
+    return _revoke_key(query, f"'{key_id}'", admin)
+
+
+def _revoke_key(query: Select[tuple[ApiKey]], name: str, actor: User | None) -> ApiKey:
+    """Revoke the key ``query`` finds, in the write transaction begun, with its audit entry."""
     row = db.session.scalar(query)
     if row is None:
         db.session.rollback()
         raise NotFound(f"No API key {name}.")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        audit.record(user, "api_key.revoked", space_pk=row.space_pk, target=row.id, detail={"user": row.user.username})
+        audit.record(actor, "api_key.revoked", space_pk=row.space_pk, target=row.id, detail={"user": row.user.username})
     db.session.commit()
     return row
 
@@ -254,6 +268,14 @@ def list_api_keys(user: User | None = None) -> list[ApiKey]:
     if user is not None:
         query = query.where(ApiKey.user_pk == user.pk)
     return list(db.session.scalars(query))
+
+
+def space_api_keys(admin: User) -> list[ApiKey]:
+    """The live keys acting in the space ``admin`` acts in, every member's
+    (its admins and owners only); newest first."""
+    spaces.require_role(admin, "manage")
+    query = select(ApiKey).where(ApiKey.space_pk == admin.space_pk, ApiKey.revoked_at.is_(None))
+    return list(db.session.scalars(query.order_by(ApiKey.pk.desc())))
 
 
 KEY_USE_EVERY = 60.0  # seconds

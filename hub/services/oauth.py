@@ -485,10 +485,11 @@ def list_grants(user: User) -> list[OAuthGrant]:
     )
 
 
-def revoke_grant(user: User, client_id: str, *, space_pk: int | None = None) -> OAuthGrant:
+def revoke_grant(user: User, client_id: str, *, space_pk: int | None = None, actor: User | None = None) -> OAuthGrant:
     """Disconnect an app in one space (``space_pk``; None: in every space it
     is connected to): forget the consent, revoke its tokens for this user
-    there and delete the hooks they subscribed there."""
+    there and delete the hooks they subscribed there. ``actor``: a space's
+    admin disconnecting a member's app (default: the user themselves)."""
     begin_write()
     query = (
         select(OAuthGrant).join(OAuthClient).where(OAuthGrant.user_pk == user.pk, OAuthClient.client_id == client_id)
@@ -501,12 +502,37 @@ def revoke_grant(user: User, client_id: str, *, space_pk: int | None = None) -> 
         tokens = (OAuthToken.user_pk == user.pk) & (OAuthToken.client_pk == grant.client_pk)
         _revoke(tokens & (OAuthToken.space_pk == grant.space_pk))
         hooks.end_app_subscriptions(grant.client_pk, user, space_pk=grant.space_pk)
-        audit.record(
-            user, "app.disconnected", space_pk=grant.space_pk, target=client_id, detail={"app": grant.client.name}
-        )
+        detail = {"app": grant.client.name} | ({"user": user.username} if actor is not None else {})
+        audit.record(actor or user, "app.disconnected", space_pk=grant.space_pk, target=client_id, detail=detail)
         db.session.delete(grant)
     db.session.commit()
     return grants[0]
+
+
+def space_grants(admin: User) -> list[OAuthGrant]:
+    """The connected apps of the space ``admin`` acts in, every member's
+    (its admins and owners only), each with its ``user``; newest first."""
+    spaces.require_role(admin, "manage")
+    return list(
+        db.session.scalars(
+            select(OAuthGrant)
+            .options(joinedload(OAuthGrant.user))
+            .where(OAuthGrant.space_pk == admin.space_pk)
+            .order_by(OAuthGrant.updated_at.desc(), OAuthGrant.pk.desc())
+        )
+    )
+
+
+def disconnect_member_app(admin: User, client_id: str, username: str) -> OAuthGrant:
+    """An admin disconnects a member's app in the space the admin acts in:
+    that member's grant, tokens and app hooks there, never elsewhere (their
+    personal connection of the same app keeps working). NotFound: no such
+    app of that user in this space."""
+    spaces.require_role(admin, "manage")
+    member = db.session.scalar(select(User).where(User.username == username))
+    if member is None:
+        raise NotFound(f"No connected app '{client_id}' of '{username}' here.")
+    return revoke_grant(member, client_id, space_pk=admin.space_pk, actor=admin)
 
 
 def scope_descriptions(scope: str) -> list[tuple[str, str]]:

@@ -1,6 +1,6 @@
 """Pages for teams: the space switcher every signed-in page shows, the
 organisation page (members, invitations, the org's tasks, webhooks, worker
-tokens, audit log) and the page an invitation link opens.
+tokens, connected apps and API keys, audit log) and the page an invitation link opens.
 
 The rules (who may invite, change a role, create a worker token) are the
 services'; a refusal renders as the error page (403, 404), a bad value as a
@@ -15,7 +15,7 @@ from hub.db import db
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.models import Space, User
 from hub.models.spaces import ROLES
-from hub.services import audit, hooks, orgs, spaces, tasks, workers
+from hub.services import accounts, audit, hooks, oauth, orgs, spaces, tasks, workers
 from hub.tiers import TIERS
 from hub.web import csrf
 from hub.web.guard import html_errors, signed_in_user
@@ -118,6 +118,8 @@ def org_page(org, new_invite: tuple | None = None, new_token: str | None = None)
         hooks=hooks.list_hooks(user),
         worker_tokens=workers.list_tokens(user) if managing else [],
         new_token=new_token,
+        apps=oauth.space_grants(user) if managing else [],
+        api_keys=accounts.space_api_keys(user) if managing else [],
         audit=audit.entries(user, space.pk, page=audit_page_no, limit=AUDIT_PAGE_SIZE) if managing else None,
         audit_page=audit_page_no,
         roles=_grantable(user.role),
@@ -258,6 +260,28 @@ def revoke_worker_token(org, token_id):
     workers.revoke_space_token(signed_in_user(), token_id)
     flash("Worker token revoked: its workers can no longer claim tasks.", "ok")
     return _back(org, "#workers")
+
+
+@bp.post("/orgs/<org>/apps/<client_id>/<username>/disconnect")
+@login_required
+def disconnect_app(org, client_id, username):
+    """An admin disconnects a member's app in this org only."""
+    csrf.protect()
+    _enter(org)
+    grant = oauth.disconnect_member_app(signed_in_user(), client_id, username)
+    flash(f"Disconnected {grant.client.name} of {username} from {org}: its tokens stopped working here.", "ok")
+    return _back(org, "#apps")
+
+
+@bp.post("/orgs/<org>/api-keys/<key_id>/revoke")
+@login_required
+def revoke_api_key(org, key_id):
+    """An admin revokes any member's key acting in this org."""
+    csrf.protect()
+    _enter(org)
+    key = accounts.revoke_space_api_key(signed_in_user(), key_id)
+    flash(f"Revoked {key.user.username}'s key {key.prefix}…: it no longer works.", "ok")
+    return _back(org, "#apps")
 
 
 @bp.get("/invitations/<token>")
