@@ -249,7 +249,7 @@ def revoke_space_api_key(admin: User, key_id: str) -> ApiKey:
     return _revoke_key(query, f"'{key_id}'", admin)
 
 
-def _revoke_key(query: Select[tuple[ApiKey]], name: str, actor: User | None) -> ApiKey:
+def _revoke_key(query: Select[ApiKey], name: str, actor: User | None) -> ApiKey:
     """Revoke the key ``query`` finds, in the write transaction begun, with its audit entry."""
     row = db.session.scalar(query)
     if row is None:
