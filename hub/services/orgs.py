@@ -197,7 +197,7 @@ def set_role(actor: User | None, org: str, username: str, role: str) -> Membersh
 
 def remove_member(actor: User | None, org: str, username: str) -> None:
     """Remove a member (a member may remove themselves: leave). Their
-    credentials acting in the org stop working at once."""
+    credentials and hooks in the org end with it (``spaces.end_membership``)."""
     with _writing():
         space = _find(org)
         leaving = actor is not None and actor.username == username and _role(actor, space) is not None
@@ -207,7 +207,7 @@ def remove_member(actor: User | None, org: str, username: str) -> None:
             if not leaving:
                 _require(actor, space, "own")
             _keep_an_owner(space)
-        db.session.delete(membership)
+        spaces.end_membership(membership)
         audit.record(actor, "member.removed", space_pk=space.pk, target=username, detail={"role": membership.role})
         db.session.commit()
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select, update
 
-from hub.db import db, new_id
+from hub.db import db, new_id, utcnow
 from hub.errors import Forbidden, NotFound
-from hub.models import Codebase, Membership, Space, Task, User
+from hub.models import ApiKey, Codebase, Membership, OAuthGrant, OAuthToken, Space, Subscription, Task, User
 from hub.models.accounts import ACTING
 from hub.models.codebases import GLOBAL_CODEBASE_ID
 from hub.models.spaces import ROLES
@@ -104,6 +104,34 @@ def acting(user: User) -> tuple[int, Standing, str | None]:
     if raw is None:
         return user.personal_space_pk, Standing("owner", None), None
     return raw[0], Standing(raw[1], raw[2]), raw[3]
+
+
+def end_membership(membership: Membership) -> None:
+    """Remove a member, in the caller's transaction. What they hold in the
+    space ends with it: their API keys and app tokens acting there are
+    revoked, their app grants there deleted, and their hooks there stop
+    getting the space's events (deleted): else the org's task events would
+    still reach a former member's Zap, and rejoining would bring it all back."""
+    now = utcnow()
+    space_pk, user_pk = membership.space_pk, membership.user_pk
+    for model in (ApiKey, OAuthToken):
+        db.session.execute(
+            update(model)
+            .where(model.user_pk == user_pk, model.space_pk == space_pk, model.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+    db.session.execute(delete(OAuthGrant).where(OAuthGrant.user_pk == user_pk, OAuthGrant.space_pk == space_pk))
+    db.session.execute(
+        update(Subscription)
+        .where(
+            Subscription.user_pk == user_pk,
+            Subscription.space_pk == space_pk,
+            Subscription.task_id.is_(None),  # hooks; a task's callbacks are its task's
+            Subscription.deleted_at.is_(None),
+        )
+        .values(deleted_at=now)
+    )
+    db.session.delete(membership)
 
 
 def allows(role: str, what: str) -> bool:

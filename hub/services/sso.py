@@ -16,7 +16,7 @@ from hub.db import begin_write, db
 from hub.errors import Conflict, ValidationFailed
 from hub.models import Membership, Space, User
 from hub.models.spaces import ROLES
-from hub.services import accounts, audit
+from hub.services import accounts, audit, spaces
 from hub.tiers import TIERS
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def apply_groups(user: User, claims: dict[str, Any]) -> None:
             db.session.add(Membership(space_pk=space.pk, user_pk=user.pk, role=role, source="sso"))
             _record("member.added", space, user, {"role": role})
         elif role is None:
-            db.session.delete(membership)
+            spaces.end_membership(membership)
             _record("member.removed", space, user, {"role": membership.role})
         else:
             _record("member.role_changed", space, user, {"from": membership.role, "to": role})

@@ -8,7 +8,7 @@ import pytest
 from support.users import ApiUser
 
 from hub.db import db, utcnow
-from hub.models import Invitation
+from hub.models import Invitation, Subscription
 from hub.services import accounts, orgs
 
 
@@ -190,6 +190,22 @@ def test_a_removed_members_credential_for_the_org_stops_working(app, team):
     assert team["ben"].delete("/api/v1/orgs/acme-corp/members/cy").status_code == 204
     assert cy_in_org.get("/api/v1/orgs/acme-corp").status_code == 401
     assert team["cy"].get("/api/v1/orgs/acme-corp").status_code == 404
+
+
+def test_what_a_removed_member_held_in_the_org_ends_and_rejoining_brings_none_back(app, team, monkeypatch):
+    monkeypatch.setitem(app.config, "HUB_WEBHOOK_ALLOW_NETWORKS", "127.0.0.0/8")  # the hook's target; nothing is sent
+    with app.app_context():
+        org = orgs.get_org(None, "acme-corp")
+        _key, plain = accounts.create_api_key("cy", space_pk=org.pk)
+    cy_in_org = ApiUser(team["cy"].client, "cy", plain, None)
+    hook = cy_in_org.post("/api/v1/hooks", json={"event": "task.created", "target_url": "http://127.0.0.1:9/cy"})
+    assert hook.status_code == 201, hook.json
+    assert team["ben"].delete("/api/v1/orgs/acme-corp/members/cy").status_code == 204
+    # The org's events must not go on reaching a former member's hook; their key is revoked, not just refused.
+    with app.app_context():
+        assert db.session.query(Subscription).filter_by(id=hook.json["id"]).one().deleted_at is not None
+    assert team["ada"].post("/api/v1/orgs/acme-corp/members", json={"username": "cy"}).status_code == 201
+    assert cy_in_org.get("/api/v1/orgs/acme-corp").status_code == 401
 
 
 def test_a_credential_made_for_one_org_reaches_no_other(app, team):
