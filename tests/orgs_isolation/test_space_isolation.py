@@ -51,7 +51,14 @@ OBJECT_PARAMS = {
 }
 # Path parameters naming something inside the object (a member, an invitation): only the refusal is
 # checked with these (from outside the space, nothing there is reachable), the object's own tests serve them.
-FILLERS = {"username": "bob", "invitation_id": "inv_none", "token_id": "wt_none", "link_id": "sl_none"}
+FILLERS = {
+    "username": "bob",
+    "invitation_id": "inv_none",
+    "token_id": "wt_none",
+    "link_id": "sl_none",
+    "key_id": "key_none",  # a member's key acting in the org (its page lists them for admins)
+    "client_id": "cli_none",  # a member's connected app in the org
+}
 
 # Routes left out of this test, by prefix or key, and why.
 ELSEWHERE_PREFIXES = {
