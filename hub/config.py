@@ -268,14 +268,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "HUB_TIER_RATE_LIMITS",
         "free=60/minute pro=300/minute enterprise=unlimited",
-        "Requests per user by tier across all authenticated routes (moving window; any flask-limiter rate, e.g. "
-        "`60/minute;1000/day`); `unlimited` = none. Admins are exempt.",
+        "Requests per space by tier across all authenticated routes (an organisation's members share its limit; "
+        "moving window; any flask-limiter rate, e.g. `60/minute;1000/day`); `unlimited` = none. Admins are exempt.",
         lambda value: tier_table("HUB_TIER_RATE_LIMITS", value, _rate),
     ),
     Setting(
         "HUB_TIER_CONCURRENT_TASKS",
         "free=5 pro=25 enterprise=unlimited",
-        "Unfinished (pending, running or input_required) tasks a user may have at once, by tier. Admins are exempt.",
+        "Unfinished (pending, running or input_required) tasks a space may have at once, by tier (an "
+        "organisation's members share its limit). Admins are exempt.",
         lambda value: tier_table("HUB_TIER_CONCURRENT_TASKS", value, int),
     ),
     Setting(
