@@ -16,8 +16,9 @@ def test_a_write_after_a_read_sees_what_others_committed_meanwhile(app_ctx, alic
     with db.engine.begin() as other:
         other.execute(
             text(
-                "INSERT INTO users (username, tier, is_admin, created_at) "
-                "VALUES ('bob', 'free', false, CURRENT_TIMESTAMP)"
+                # A bare row (the test is about who sees it): alice's space stands in for bob's own.
+                "INSERT INTO users (username, tier, is_admin, created_at, personal_space_pk) "
+                "SELECT 'bob', 'free', false, CURRENT_TIMESTAMP, personal_space_pk FROM users WHERE username = 'alice'"
             )
         )
     begin_write()

@@ -80,7 +80,7 @@ def test_a_completed_task_calls_back_once_signed_with_its_own_secret(app, alice,
     with app.app_context():
         begin_write()
         row = db.session.query(Task).filter_by(id=task["id"]).one()
-        events.record(row.user_pk, "task.completed", dump_task(row), task_id=row.id)
+        events.record(row.user_pk, row.space_pk, "task.completed", dump_task(row), task_id=row.id)
         db.session.commit()
     wait_dispatched(app)
     assert len(receiver.received()) == 1
