@@ -85,9 +85,9 @@ Receive = Callable[[], Awaitable[Any]]
 
 class McpApp:
     """The session manager as the endpoint's ASGI app. A session belongs to
-    the user who opened it (the SDK answers another user's requests for it
-    404, as if it did not exist); any of the user's credentials may use it,
-    e.g. a refreshed OAuth token."""
+    the user who opened it, in the space their credential acted in (the SDK
+    answers other requests for it 404, as if it did not exist); any of the
+    user's credentials for that space may use it, e.g. a refreshed OAuth token."""
 
     def __init__(self, manager: SharedSessions) -> None:
         self.manager = manager
@@ -95,7 +95,10 @@ class McpApp:
     async def __call__(self, scope: Any, receive: Receive, send: Any) -> None:
         who = caller(scope)
         if who is not None:
-            owner = f"codetether-user-{who.user_pk}"
+            # The user in the space their credential acts in: a session opened in one space is
+            # another's (404) to the same user's credential for a different space.
+            space = who.space[0] if who.space else "personal"
+            owner = f"codetether-user-{who.user_pk}-space-{space}"
             token = AccessToken(token="", client_id=owner, scopes=sorted(who.scopes), subject=owner)
             scope["user"] = AuthenticatedUser(token)
         async with watch.streaming(self.manager.bridge, scope):  # a GET stream: its session's notifications go here

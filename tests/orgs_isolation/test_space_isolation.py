@@ -581,3 +581,26 @@ def test_a_spaces_events_go_to_its_own_hooks_only(app, world):
                 .where(Delivery.event.has(task_id=task_id), Subscription.task_id.is_(None))
             ).all()
             assert hooks == [objects[space]["hook"]], (space, hooks)
+
+
+def test_an_mcp_session_opened_in_one_space_is_not_found_from_another(live_spaces):
+    """A stateful MCP session (2025-11-25) belongs to its user in the space
+    their credential acted in: alice's org-A key cannot use the session her
+    personal key opened (it would get the personal space's notifications)."""
+    import httpx
+
+    hub, keys, _tasks = live_spaces
+    url = hub.url("/connectors/mcp")
+    accept = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
+    hello = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+
+    def post(who, message, session=None):
+        headers = accept | {"Authorization": f"Bearer {keys[who]}"} | ({"Mcp-Session-Id": session} if session else {})
+        return httpx.post(url, json={"jsonrpc": "2.0", **message}, headers=headers, timeout=30)
+
+    opened = post("alice@P", {"id": 1, "method": "initialize", "params": hello})
+    assert opened.status_code == 200, opened.text
+    session = opened.headers["Mcp-Session-Id"]
+    listing = {"id": 2, "method": "tools/list", "params": {}}
+    assert post("alice@P", listing, session).status_code == 200
+    assert post("alice@A", listing, session).status_code == 404
