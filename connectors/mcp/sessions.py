@@ -105,14 +105,21 @@ class SharedSessions(StreamableHTTPSessionManager):
     async def _serve_opening_request(
         self, http_transport: StreamableHTTPServerTransport, scope: Scope, receive: Any, send: Any
     ) -> None:
-        await super()._serve_opening_request(http_transport, scope, receive, send)
         session_id = http_transport.mcp_session_id
         requestor = _requestor(scope)
-        if session_id in self._server_instances and requestor is not None:  # the client initialized it
-            opening = json.loads(body(scope) or b"{}")
-            client = opening.get("params") if isinstance(opening, dict) else None
-            record = {"owner": dict(requestor), "client": client}
-            await self.bridge.remember(_name(session_id), record, RECORD_SECONDS)
+
+        async def recorded_send(message: Any) -> None:
+            # The session's record is shared before its opening answer leaves: the client's next request (its
+            # GET stream, say) may reach another process at once, which takes the session up from the record.
+            accepted = message["type"] == "http.response.start" and message["status"] < 400
+            if accepted and session_id and requestor is not None:  # the client initialized it
+                opening = json.loads(body(scope) or b"{}")
+                client = opening.get("params") if isinstance(opening, dict) else None
+                record = {"owner": dict(requestor), "client": client}
+                await self.bridge.remember(_name(session_id), record, RECORD_SECONDS)
+            await send(message)
+
+        await super()._serve_opening_request(http_transport, scope, receive, recorded_send)
 
     async def _take_up(self, session_id: str, requestor: AuthorizationContext, scope: Scope) -> None:
         record = await self.bridge.recall(_name(session_id))

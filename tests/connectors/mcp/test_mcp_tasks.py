@@ -190,6 +190,9 @@ def test_a_waiting_create_task_hears_progress_and_answers_the_finished_task(mcp_
     run(scenario)
 
 
+OTHER_SERVERS: dict = {}
+
+
 @pytest.fixture(scope="module")
 def other_process(mcp_hub, tmp_path_factory):
     """A second hub process on the same database and Redis: another gunicorn worker, deterministically."""
@@ -199,6 +202,7 @@ def other_process(mcp_hub, tmp_path_factory):
     base = f"http://127.0.0.1:{port}"
     try:
         server.wait_ready(base)
+        OTHER_SERVERS[base + ENDPOINT] = server  # its log, for a failure's message
         yield base + ENDPOINT
     finally:
         server.stop()
@@ -223,6 +227,7 @@ def test_notifications_reach_the_stream_another_process_serves(mcp_hub, mcp_user
     session = rpc("initialize", client)[0].headers["Mcp-Session-Id"]
     rpc("notifications/initialized", session=session, id=None)
     heard: list[dict] = []
+    answered: list[int] = []  # the GET stream's status
 
     def listen():  # the session's GET stream, served by the other process
         stream_headers = headers | {"Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"}
@@ -230,6 +235,7 @@ def test_notifications_reach_the_stream_another_process_serves(mcp_hub, mcp_user
             contextlib.suppress(httpx.HTTPError),  # ended by the session's DELETE
             httpx.stream("GET", other_process, headers=stream_headers, timeout=httpx.Timeout(30, read=None)) as got,
         ):
+            answered.append(got.status_code)
             for line in got.iter_lines():
                 if line.startswith("data:") and line[5:].strip():
                     heard.append(json.loads(line[5:]))
@@ -248,7 +254,12 @@ def test_notifications_reach_the_stream_another_process_serves(mcp_hub, mcp_user
             for m in heard
         )
 
-    wait_for(cancelled, 30, message="the cancelled status on the other process's stream")
+    # A stream that ends (or is refused) before the status came fails at once, saying how it ended.
+    wait_for(
+        lambda: cancelled() or not listener.is_alive(), 30, message="the cancelled status on the other process's stream"
+    )
+    log = OTHER_SERVERS[other_process].output()[-4000:]
+    assert cancelled(), f"the GET stream ended without it: status {answered}, heard {heard}; the other process:\n{log}"
     for process in (here, other_process):  # each holds a copy of the session (the other, its stream)
         httpx.delete(process, headers=headers | {"Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"})
     listener.join(30)
