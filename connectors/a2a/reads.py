@@ -164,5 +164,8 @@ def _in_context(
             continue
         if status is None or task["status"] == status:
             tasks.append(task)
+    # Newest first by creation, as every list: the messages' order is the conversation's activity (an agent's
+    # question on an older task may come after a newer task's message).
+    tasks.sort(key=lambda task: task["created_at"], reverse=True)
     start = page * size
     return tasks[start : start + size], len(tasks) > start + size, len(tasks)
